@@ -1,0 +1,92 @@
+package io.strawless.pipeline;
+
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * The job's own settings. Like every Strawless option they are plain Flink {@link ConfigOption}s, so
+ * the same keys work embedded ({@code strawless demo -D key=value}), on a cluster ({@code flink run
+ * -Dkey=value} or the Flink configuration) and in backfill.
+ */
+public final class JobOptions {
+
+    public static final ConfigOption<String> JOB_NAME =
+            ConfigOptions.key("job.name")
+                    .stringType()
+                    .defaultValue("strawless")
+                    .withDescription("Name of the Flink job.");
+
+    public static final ConfigOption<Duration> MAX_OUT_OF_ORDERNESS =
+            ConfigOptions.key("job.max-out-of-orderness")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(2))
+                    .withDescription(
+                            "How far behind the newest event time an input may arrive and still be"
+                                    + " in order: the watermark trails the newest event time by this much.");
+
+    public static final ConfigOption<Duration> SOURCE_IDLENESS =
+            ConfigOptions.key("job.source-idleness")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(10))
+                    .withDescription(
+                            "A source partition that sends nothing for this long is marked idle, so one"
+                                    + " quiet partition does not hold the watermark back.");
+
+    public static final ConfigOption<Duration> OUTCOME_TIMEOUT =
+            ConfigOptions.key("job.outcome-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(5))
+                    .withDescription(
+                            "Event time to wait, after the last input of a trajectory, for it to become"
+                                    + " complete (contiguous steps up to a terminal step, and its outcome)."
+                                    + " Then it goes to the unscored topic with reason OUTCOME_TIMEOUT"
+                                    + " (steps complete, no outcome), INCOMPLETE (steps missing) or"
+                                    + " UNKNOWN_TRAJECTORY (no steps at all).");
+
+    public static final ConfigOption<Duration> GROUP_TIMEOUT =
+            ConfigOptions.key("job.group-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(5))
+                    .withDescription(
+                            "Event time a group-relative estimator waits, after a group's first completed"
+                                    + " trajectory, for the rest of the group (its group_size). Then the"
+                                    + " group is scored with the trajectories that came.");
+
+    public static final ConfigOption<Double> BASELINE_DECAY =
+            ConfigOptions.key("baseline.decay")
+                    .doubleType()
+                    .defaultValue(0.9)
+                    .withDescription(
+                            "Decay of the per-task streaming baseline used by the outcome estimator: the"
+                                    + " baseline is the running mean of the task's earlier outcomes, turning"
+                                    + " into an exponential moving average with weight 1 - decay once"
+                                    + " 1/(1 - decay) outcomes have been seen. The first trajectory of a task"
+                                    + " has baseline 0.");
+
+    public static final ConfigOption<Duration> BASELINE_TTL =
+            ConfigOptions.key("baseline.ttl")
+                    .durationType()
+                    .defaultValue(Duration.ofHours(24))
+                    .withDescription(
+                            "Event time after which a task's baseline is forgotten when none of its"
+                                    + " trajectories was scored; bounds the state of tasks that stop appearing.");
+
+    public static final ConfigOption<Integer> BATCH_MAX_TRAJECTORIES =
+            ConfigOptions.key("batch.max-trajectories")
+                    .intType()
+                    .defaultValue(256)
+                    .withDescription(
+                            "A training batch is closed once it holds at least this many trajectories"
+                                    + " (whole groups are never split, so a batch may exceed it by one group).");
+
+    public static final ConfigOption<Duration> BATCH_MAX_LATENCY =
+            ConfigOptions.key("batch.max-latency")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(1))
+                    .withDescription(
+                            "Processing time a scored trajectory may wait for its batch to fill. Batches"
+                                    + " become visible to read_committed consumers at the next checkpoint.");
+
+    private JobOptions() {}
+}

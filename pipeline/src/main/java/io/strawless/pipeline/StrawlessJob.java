@@ -1,0 +1,107 @@
+package io.strawless.pipeline;
+
+import io.strawless.connectors.StrawlessKafka;
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.assembly.AssembleTrajectory;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.assembly.RouteDeadLetters;
+import io.strawless.pipeline.batching.BatchScoredGroups;
+import io.strawless.pipeline.batching.ScoredGroup;
+import io.strawless.pipeline.credit.CreditConfig;
+import io.strawless.pipeline.credit.ScoreTrajectories;
+import io.strawless.schemas.DeadLetter;
+import io.strawless.schemas.TrainingBatch;
+import io.strawless.schemas.UnscoredTrajectory;
+import java.time.Duration;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The Strawless job, read top-down as the pipeline diagram:
+ *
+ * <pre>
+ * inputs ─ route dead letters ─ keyBy(trajectory) ─ assemble ─ keyBy(task) ─ score ─ keyBy(bucket) ─ batch ─> batches
+ *               └─> dead letters              └─> unscored
+ * </pre>
+ *
+ * Source and sinks are parameters, so tests can swap them; {@link #buildOnKafka} wires the Kafka ones.
+ * Every operator has a stable uid: state survives upgrades from a savepoint.
+ */
+public final class StrawlessJob {
+
+    private StrawlessJob() {}
+
+    /** Adds the job to {@code env}, reading and writing the Kafka topics named in {@code conf}. */
+    public static void buildOnKafka(StreamExecutionEnvironment env, ReadableConfig conf) {
+        if (env.getCheckpointConfig().getCheckpointInterval() <= 0
+                && conf.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).isEmpty()) {
+            // Exactly-once Kafka output commits on checkpoints: without them nothing ever becomes visible.
+            throw new IllegalArgumentException(
+                    "Checkpointing is off, so no batch would ever be committed: set "
+                            + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + " (e.g. 10s)");
+        }
+        build(env, conf,
+                StrawlessKafka.inputSource(conf),
+                StrawlessKafka.batchSink(conf),
+                StrawlessKafka.deadLetterSink(conf),
+                StrawlessKafka.unscoredSink(conf));
+    }
+
+    public static void build(
+            StreamExecutionEnvironment env,
+            ReadableConfig conf,
+            Source<InputRecord, ?, ?> inputs,
+            Sink<TrainingBatch> batches,
+            Sink<DeadLetter> deadLetters,
+            Sink<UnscoredTrajectory> unscored) {
+        CreditConfig credit = CreditConfig.from(conf);
+
+        SingleOutputStreamOperator<InputRecord> decoded = env
+                .fromSource(inputs, watermarks(conf), "inputs").uid("inputs")
+                .process(new RouteDeadLetters()).uid("route-dead-letters").name("route dead letters");
+
+        SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
+                .keyBy(InputRecord::trajectoryId)
+                .process(new AssembleTrajectory(conf)).uid("assemble").name("assemble trajectories");
+
+        SingleOutputStreamOperator<ScoredGroup> scored = assembled
+                .keyBy(AssembledTrajectory::taskId)
+                .process(new ScoreTrajectories(conf)).uid("score").name("score (" + credit.estimator() + ")");
+
+        int buckets = Math.max(1, env.getParallelism());
+        DataStream<TrainingBatch> trainingBatches = scored
+                .keyBy(group -> BatchScoredGroups.bucketOf(group, buckets))
+                .process(new BatchScoredGroups(conf, credit.estimator(), credit.fingerprint()))
+                .uid("batch").name("batch");
+
+        trainingBatches.sinkTo(batches).uid("sink-batches").name("batches");
+        decoded.getSideOutput(RouteDeadLetters.DEAD_LETTERS).sinkTo(deadLetters).uid("sink-dead-letters").name("dead letters");
+        assembled.getSideOutput(AssembleTrajectory.UNSCORED).sinkTo(unscored).uid("sink-unscored").name("unscored");
+    }
+
+    /**
+     * Event time comes from the records themselves (the step, outcome or verdict time), so replays see
+     * the same timeouts as the live run. Dead letters have none: they keep the Kafka timestamp.
+     */
+    static WatermarkStrategy<InputRecord> watermarks(ReadableConfig conf) {
+        Duration outOfOrder = conf.get(JobOptions.MAX_OUT_OF_ORDERNESS);
+        return WatermarkStrategy.<InputRecord>forBoundedOutOfOrderness(outOfOrder)
+                .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp))
+                .withIdleness(conf.get(JobOptions.SOURCE_IDLENESS));
+    }
+
+    private static long eventTimeOf(InputRecord input, long kafkaTimestamp) {
+        return switch (input.kind()) {
+            case STEP -> input.step.getEventTime().toEpochMilli();
+            case OUTCOME -> input.outcome.getEventTime().toEpochMilli();
+            case VERDICT -> input.verdict.getEventTime().toEpochMilli();
+            case DEAD_LETTER -> kafkaTimestamp;
+        };
+    }
+}

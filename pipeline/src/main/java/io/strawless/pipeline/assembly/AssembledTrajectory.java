@@ -1,0 +1,37 @@
+package io.strawless.pipeline.assembly;
+
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.VerifierSignal;
+import java.util.List;
+
+/**
+ * A trajectory whose steps are contiguous from 0 up to a terminal step and whose outcome has arrived:
+ * ready to be scored.
+ *
+ * @param steps ordered by step index, no gaps, the last one terminal
+ * @param outcome the newest revision that arrived before completion
+ * @param verdicts verifier signals in arrival order
+ * @param lineage the source offsets every input of the trajectory came from
+ * @param groupSize expected size of the trajectory's group, 0 when it has none
+ */
+public record AssembledTrajectory(
+        String trajectoryId,
+        String agentId,
+        String taskId,
+        String groupId,
+        int groupSize,
+        List<StepEvent> steps,
+        OutcomeEvent outcome,
+        List<VerifierSignal> verdicts,
+        List<OffsetRange> lineage) {
+
+    public long minPolicyVersion() {
+        return steps.stream().mapToLong(StepEvent::getPolicyVersion).min().orElse(0);
+    }
+
+    public long maxPolicyVersion() {
+        return steps.stream().mapToLong(StepEvent::getPolicyVersion).max().orElse(0);
+    }
+}

@@ -1,0 +1,246 @@
+package io.strawless.pipeline.credit;
+
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.batching.ScoredGroup;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.ScoredStep;
+import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.VerifierSignal;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeHint;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Scores assembled trajectories, keyed by task.
+ *
+ * <p>Keying by task serves both kinds of estimator: the per-task streaming baseline of the
+ * {@code outcome} estimator is this key's state, and a group (one task sampled several times) always
+ * falls under one task. Group-relative estimators wait here until the group has its expected size or
+ * its event-time timeout fires; the others score each trajectory as it comes.
+ */
+public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, ScoredGroup> {
+
+    private final ReadableConfig conf;
+    private final double baselineDecay;
+    private final long baselineTtlMillis;
+    private final long groupTimeoutMillis;
+
+    private transient CreditConfig creditConfig;
+    private transient CreditScorer scorer;
+    private transient ValueState<TaskBaseline> baseline;
+    private transient MapState<String, PendingGroup> pendingGroups;
+    private transient ValueState<Long> baselineExpiry;
+
+    private transient Counter trajectoriesScored;
+    private transient Counter stepsScored;
+    private transient Counter groupsClosedBySize;
+    private transient Counter groupsClosedByTimeout;
+
+    public ScoreTrajectories(ReadableConfig conf) {
+        this.conf = conf;
+        this.baselineDecay = conf.get(JobOptions.BASELINE_DECAY);
+        this.baselineTtlMillis = conf.get(JobOptions.BASELINE_TTL).toMillis();
+        this.groupTimeoutMillis = conf.get(JobOptions.GROUP_TIMEOUT).toMillis();
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        creditConfig = CreditConfig.from(conf);
+        scorer = new CreditScorer(creditConfig);
+        baseline = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline", TaskBaseline.class));
+        baselineExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline-expiry", Long.class));
+        pendingGroups = getRuntimeContext().getMapState(new MapStateDescriptor<>(
+                "pending-groups", TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {})));
+
+        MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("credit");
+        trajectoriesScored = metrics.counter("trajectoriesScored");
+        stepsScored = metrics.counter("stepsScored");
+        groupsClosedBySize = metrics.counter("groupsClosedBySize");
+        groupsClosedByTimeout = metrics.counter("groupsClosedByTimeout");
+        metrics.gauge("backend", () -> scorer.backend());
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (scorer != null) {
+            scorer.close();
+        }
+    }
+
+    @Override
+    public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<ScoredGroup> out) throws Exception {
+        if (!creditConfig.groupRelative() || trajectory.groupId() == null) {
+            out.collect(score(List.of(trajectory)));
+            touchBaseline(ctx);
+            return;
+        }
+        PendingGroup group = pendingGroups.get(trajectory.groupId());
+        if (group == null) {
+            long deadline = ctx.timestamp() + groupTimeoutMillis;
+            ctx.timerService().registerEventTimeTimer(deadline);
+            group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline);
+        }
+        group.members().add(trajectory);
+        if (group.members().size() >= group.expectedSize()) {
+            ctx.timerService().deleteEventTimeTimer(group.deadline());
+            pendingGroups.remove(trajectory.groupId());
+            groupsClosedBySize.inc();
+            out.collect(score(group.members()));
+            touchBaseline(ctx);
+        } else {
+            pendingGroups.put(trajectory.groupId(), group);
+        }
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ScoredGroup> out) throws Exception {
+        // Groups whose wait ended: score the members that came (the partial-group policy).
+        List<String> due = new ArrayList<>();
+        for (Map.Entry<String, PendingGroup> entry : pendingGroups.entries()) {
+            if (entry.getValue().deadline() <= timestamp) {
+                due.add(entry.getKey());
+            }
+        }
+        for (String groupId : due) {
+            PendingGroup group = pendingGroups.get(groupId);
+            pendingGroups.remove(groupId);
+            groupsClosedByTimeout.inc();
+            out.collect(score(group.members()));
+        }
+        Long expiry = baselineExpiry.value();
+        if (expiry != null && expiry <= timestamp) {
+            baseline.clear();
+            baselineExpiry.clear();
+        }
+    }
+
+    /** Each scoring pushes the baseline's expiry forward: a task not seen for a TTL is forgotten. */
+    private void touchBaseline(Context ctx) throws Exception {
+        Long expiry = baselineExpiry.value();
+        long next = ctx.timestamp() + baselineTtlMillis;
+        if (expiry != null && expiry >= next) {
+            return;
+        }
+        if (expiry != null) {
+            ctx.timerService().deleteEventTimeTimer(expiry);
+        }
+        ctx.timerService().registerEventTimeTimer(next);
+        baselineExpiry.update(next);
+    }
+
+    private ScoredGroup score(List<AssembledTrajectory> members) throws Exception {
+        TaskBaseline current = baseline.value();
+        if (current == null) {
+            current = TaskBaseline.NONE;
+        }
+        List<Trajectory> inputs = new ArrayList<>(members.size());
+        for (AssembledTrajectory member : members) {
+            inputs.add(toCreditInput(member, current.mean()));
+        }
+        List<Credit> credits = scorer.score(inputs);
+
+        List<ScoredTrajectory> scored = new ArrayList<>(members.size());
+        List<OffsetRange> lineage = new ArrayList<>();
+        long minPolicy = Long.MAX_VALUE;
+        long maxPolicy = Long.MIN_VALUE;
+        for (int i = 0; i < members.size(); i++) {
+            AssembledTrajectory member = members.get(i);
+            scored.add(toScoredTrajectory(member, credits.get(i), current.mean()));
+            lineage.addAll(member.lineage());
+            minPolicy = Math.min(minPolicy, member.minPolicyVersion());
+            maxPolicy = Math.max(maxPolicy, member.maxPolicyVersion());
+            stepsScored.inc(member.steps().size());
+        }
+        trajectoriesScored.inc(members.size());
+        // The baseline moves only after the trajectories were scored against it.
+        for (AssembledTrajectory member : members) {
+            current = current.update(member.outcome().getReward(), baselineDecay);
+        }
+        baseline.update(current);
+        return new ScoredGroup(scored, scorer.backend(), minPolicy, maxPolicy, lineage);
+    }
+
+    private static Trajectory toCreditInput(AssembledTrajectory t, double baselineMean) {
+        Map<Integer, Map<String, Double>> scoresByStep = new HashMap<>();
+        for (VerifierSignal verdict : t.verdicts()) {
+            if (verdict.getStepIndex() != null) {
+                // Signals arrive in order: a verifier's newer score of a step replaces its older one.
+                scoresByStep.computeIfAbsent(verdict.getStepIndex(), k -> new LinkedHashMap<>())
+                        .put(verdict.getVerifierId(), verdict.getScore());
+            }
+        }
+        List<Step> steps = new ArrayList<>(t.steps().size());
+        for (StepEvent e : t.steps()) {
+            steps.add(new Step(
+                    e.getStepIndex(),
+                    orNaN(e.getReward()),
+                    orNaN(e.getValue()),
+                    e.getTrainable(),
+                    e.getObservationKey(),
+                    scoresByStep.getOrDefault(e.getStepIndex(), Map.of())));
+        }
+        StepEvent last = t.steps().get(t.steps().size() - 1);
+        return new Trajectory(
+                t.trajectoryId(),
+                t.groupId(),
+                t.taskId(),
+                t.outcome().getReward(),
+                last.getTerminal(),
+                orNaN(last.getBootstrapValue()),
+                baselineMean,
+                steps);
+    }
+
+    private static ScoredTrajectory toScoredTrajectory(AssembledTrajectory t, Credit credit, double baselineMean) {
+        List<ScoredStep> steps = new ArrayList<>(t.steps().size());
+        for (int i = 0; i < t.steps().size(); i++) {
+            StepEvent e = t.steps().get(i);
+            steps.add(ScoredStep.newBuilder()
+                    .setStepIndex(e.getStepIndex())
+                    .setTrainable(e.getTrainable())
+                    .setAdvantage(credit.advantages()[i])
+                    .setTargetReturn(credit.returns()[i])
+                    .setReward(e.getReward())
+                    .setValue(e.getValue())
+                    .setLogprob(e.getLogprob())
+                    .setTokenIds(e.getTokenIds())
+                    .setPayloadRef(e.getPayloadRef())
+                    .setPolicyVersion(e.getPolicyVersion())
+                    .build());
+        }
+        return ScoredTrajectory.newBuilder()
+                .setTrajectoryId(t.trajectoryId())
+                .setAgentId(t.agentId())
+                .setTaskId(t.taskId())
+                .setGroupId(t.groupId())
+                .setOutcomeReward(t.outcome().getReward())
+                .setSuccess(t.outcome().getSuccess())
+                .setOutcomeRevision(t.outcome().getRevision())
+                .setBaseline(baselineMean)
+                .setSteps(steps)
+                .build();
+    }
+
+    private static double orNaN(Double value) {
+        return value == null ? Double.NaN : value;
+    }
+
+    /** Trajectories of one group that completed, waiting for the rest. */
+    public record PendingGroup(List<AssembledTrajectory> members, int expectedSize, long deadline) {}
+}

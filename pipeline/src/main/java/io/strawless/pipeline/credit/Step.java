@@ -1,0 +1,3 @@
+package io.strawless.pipeline.credit;
+import java.util.Map;
+public record Step(int index, double reward, double value, boolean trainable, String observationKey, Map<String, Double> verifierScores) {}

@@ -1,0 +1,63 @@
+package io.strawless.pipeline;
+
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
+import io.strawless.schemas.VerifierSignal;
+import java.time.Instant;
+
+/** Small builders of input records for the pipeline's tests. */
+public final class Events {
+
+    private static long nextOffset;
+
+    private Events() {}
+
+    public static StepEvent.Builder step(String trajectoryId, int index, long eventTime) {
+        return StepEvent.newBuilder()
+                .setTrajectoryId(trajectoryId)
+                .setStepIndex(index)
+                .setAgentId("agent-1")
+                .setTaskId("task-1")
+                .setEventTime(Instant.ofEpochMilli(eventTime))
+                .setReward(0.0)
+                .setTerminal(TerminalKind.NONE);
+    }
+
+    public static StepEvent terminalStep(String trajectoryId, int index, long eventTime) {
+        return step(trajectoryId, index, eventTime).setTerminal(TerminalKind.TERMINATED).build();
+    }
+
+    public static OutcomeEvent outcome(String trajectoryId, double reward, int revision, long eventTime) {
+        return OutcomeEvent.newBuilder()
+                .setTrajectoryId(trajectoryId)
+                .setReward(reward)
+                .setSuccess(reward > 0)
+                .setRevision(revision)
+                .setEventTime(Instant.ofEpochMilli(eventTime))
+                .build();
+    }
+
+    public static VerifierSignal verdict(String trajectoryId, int stepIndex, String verifier, double score, long eventTime) {
+        return VerifierSignal.newBuilder()
+                .setTrajectoryId(trajectoryId)
+                .setStepIndex(stepIndex)
+                .setVerifierId(verifier)
+                .setScore(score)
+                .setEventTime(Instant.ofEpochMilli(eventTime))
+                .build();
+    }
+
+    public static InputRecord in(StepEvent step) {
+        return InputRecord.ofStep("agent.steps", 0, nextOffset++, step.getEventTime().toEpochMilli(), step);
+    }
+
+    public static InputRecord in(OutcomeEvent outcome) {
+        return InputRecord.ofOutcome("agent.outcomes", 0, nextOffset++, outcome.getEventTime().toEpochMilli(), outcome);
+    }
+
+    public static InputRecord in(VerifierSignal verdict) {
+        return InputRecord.ofVerdict("agent.verdicts", 0, nextOffset++, verdict.getEventTime().toEpochMilli(), verdict);
+    }
+}

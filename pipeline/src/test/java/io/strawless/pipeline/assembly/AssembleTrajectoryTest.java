@@ -1,0 +1,150 @@
+package io.strawless.pipeline.assembly;
+
+import static io.strawless.pipeline.Events.in;
+import static io.strawless.pipeline.Events.outcome;
+import static io.strawless.pipeline.Events.step;
+import static io.strawless.pipeline.Events.terminalStep;
+import static io.strawless.pipeline.Events.verdict;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.JobOptions;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class AssembleTrajectoryTest {
+
+    private static final long TIMEOUT = 1_000;
+
+    private KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                new AssembleTrajectory(conf), InputRecord::trajectoryId, Types.STRING);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    private void send(InputRecord input) throws Exception {
+        harness.processElement(new StreamRecord<>(input, input.timestamp));
+    }
+
+    private List<UnscoredTrajectory> unscored() {
+        var side = harness.getSideOutput(AssembleTrajectory.UNSCORED); // null until something was emitted
+        return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
+    }
+
+    private void assertNothingLeft() {
+        assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
+    }
+
+    @Test
+    void outOfOrderStepsAndLateOutcomeAssembleInOrderAndClearState() throws Exception {
+        send(in(terminalStep("t1", 2, 120)));
+        send(in(step("t1", 0, 100).build()));
+        send(in(verdict("t1", 1, "v1", 0.9, 125)));
+        send(in(step("t1", 1, 110).build()));
+        assertTrue(harness.extractOutputValues().isEmpty(), "no outcome yet");
+
+        send(in(outcome("t1", 1.0, 0, 500)));
+
+        List<AssembledTrajectory> out = harness.extractOutputValues();
+        assertEquals(1, out.size());
+        AssembledTrajectory t = out.get(0);
+        assertEquals(List.of(0, 1, 2), t.steps().stream().map(StepEvent::getStepIndex).toList());
+        assertEquals(1.0, t.outcome().getReward());
+        assertEquals(1, t.verdicts().size());
+        assertEquals(3, t.lineage().size(), "one offset range per input topic");
+        assertNothingLeft();
+    }
+
+    @Test
+    void duplicateStepIsDroppedAndHigherRevisionWins() throws Exception {
+        send(in(step("t1", 0, 100).setReward(0.25).build()));
+        send(in(step("t1", 0, 101).setReward(0.75).build()));
+        send(in(outcome("t1", 0.0, 1, 102)));
+        send(in(outcome("t1", 1.0, 0, 103))); // an older revision arriving late does not win
+        send(in(terminalStep("t1", 1, 104)));
+
+        AssembledTrajectory t = harness.extractOutputValues().get(0);
+        assertEquals(2, t.steps().size());
+        assertEquals(0.25, t.steps().get(0).getReward());
+        assertEquals(1, t.outcome().getRevision());
+        assertNothingLeft();
+    }
+
+    @Test
+    void missingOutcomeTimesOutAsOutcomeTimeout() throws Exception {
+        send(in(step("t1", 0, 100).build()));
+        send(in(terminalStep("t1", 1, 200)));
+        harness.processWatermark(200 + TIMEOUT - 1);
+        assertTrue(unscored().isEmpty(), "the timer must not fire before the timeout");
+
+        harness.processWatermark(200 + TIMEOUT);
+
+        assertEquals(1, unscored().size());
+        UnscoredTrajectory u = unscored().get(0);
+        assertEquals(UnscoredReason.OUTCOME_TIMEOUT, u.getReason());
+        assertEquals("t1", u.getTrajectoryId());
+        assertEquals(2, u.getSteps().size());
+        assertTrue(harness.extractOutputValues().isEmpty());
+        assertNothingLeft();
+    }
+
+    @Test
+    void gapInStepsTimesOutAsIncomplete() throws Exception {
+        send(in(step("t1", 0, 100).build()));
+        send(in(terminalStep("t1", 2, 200)));
+        send(in(outcome("t1", 1.0, 0, 300)));
+
+        harness.processWatermark(300 + TIMEOUT);
+
+        UnscoredTrajectory u = unscored().get(0);
+        assertEquals(UnscoredReason.INCOMPLETE, u.getReason());
+        assertEquals(1, u.getOutcomes().size());
+        assertNothingLeft();
+    }
+
+    @Test
+    void outcomeWithoutStepsTimesOutAsUnknownTrajectory() throws Exception {
+        send(in(outcome("ghost", 1.0, 0, 100)));
+
+        harness.processWatermark(100 + TIMEOUT);
+
+        assertEquals(UnscoredReason.UNKNOWN_TRAJECTORY, unscored().get(0).getReason());
+        assertNothingLeft();
+    }
+
+    @Test
+    void eachInputPushesTheDeadlineForward() throws Exception {
+        send(in(step("t1", 0, 100).build()));
+        send(in(terminalStep("t1", 1, 900)));
+
+        harness.processWatermark(100 + TIMEOUT);
+        assertTrue(unscored().isEmpty(), "a newer input restarted the wait");
+        assertEquals(1, harness.numEventTimeTimers(), "the old timer was replaced, not added to");
+
+        harness.processWatermark(900 + TIMEOUT);
+        assertEquals(1, unscored().size());
+        assertNothingLeft();
+    }
+}
