@@ -1,0 +1,87 @@
+package io.strawless.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
+import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
+import org.apache.avro.SchemaNormalization;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every contract is checked with Avro's own {@link SchemaCompatibility} against each version kept in
+ * {@code src/test/resources/schema-history/<Record>/v<N>.avsc}, so an incompatible change fails the
+ * build: a reader built from today's schema must read everything written with an older one.
+ *
+ * <p>To change a schema: edit the .avsc, run this test, and when it says the schema changed, add the
+ * new version as the next {@code v<N+1>.avsc} (the failure message prints it).
+ */
+class SchemaHistoryTest {
+
+    static Stream<Schema> contracts() {
+        return Stream.of(
+                StepEvent.getClassSchema(),
+                OutcomeEvent.getClassSchema(),
+                VerifierSignal.getClassSchema(),
+                TrainingBatch.getClassSchema(),
+                DeadLetter.getClassSchema(),
+                UnscoredTrajectory.getClassSchema());
+    }
+
+    @ParameterizedTest
+    @MethodSource("contracts")
+    void currentSchemaReadsEveryPreviousVersion(Schema current) throws IOException {
+        List<Schema> history = history(current.getName());
+        assertFalse(history.isEmpty(), "no history kept for " + current.getName());
+        for (int v = 0; v < history.size(); v++) {
+            var result = SchemaCompatibility.checkReaderWriterCompatibility(current, history.get(v));
+            assertEquals(SchemaCompatibilityType.COMPATIBLE, result.getType(),
+                    current.getName() + " cannot read data written with v" + (v + 1) + ": "
+                            + result.getResult().getIncompatibilities());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("contracts")
+    void newestHistoryVersionIsTheCurrentSchema(Schema current) throws IOException {
+        List<Schema> history = history(current.getName());
+        Schema newest = history.get(history.size() - 1);
+        if (SchemaNormalization.parsingFingerprint64(newest) != SchemaNormalization.parsingFingerprint64(current)) {
+            fail(current.getName() + " changed since v" + history.size() + ". If the change is intended, save"
+                    + " the current schema as src/test/resources/schema-history/" + current.getName()
+                    + "/v" + (history.size() + 1) + ".avsc:\n" + current.toString(true));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("contracts")
+    void incompatibleChangeIsCaught(Schema current) {
+        // Guards the guard: a new required field without a default must be reported.
+        String json = current.toString().replaceFirst("\"fields\":\\[",
+                "\"fields\":[{\"name\":\"added_without_default\",\"type\":\"string\"},");
+        Schema broken = new Schema.Parser().parse(json);
+        var result = SchemaCompatibility.checkReaderWriterCompatibility(broken, current);
+        assertTrue(result.getType() == SchemaCompatibilityType.INCOMPATIBLE);
+    }
+
+    private static List<Schema> history(String name) throws IOException {
+        List<Schema> versions = new ArrayList<>();
+        for (int v = 1; ; v++) {
+            try (InputStream in = SchemaHistoryTest.class.getResourceAsStream("/schema-history/" + name + "/v" + v + ".avsc")) {
+                if (in == null) {
+                    return versions;
+                }
+                versions.add(new Schema.Parser().parse(in));
+            }
+        }
+    }
+}
