@@ -88,5 +88,80 @@ public final class JobOptions {
                             "Processing time a scored trajectory may wait for its batch to fill. Batches"
                                     + " become visible to read_committed consumers at the next checkpoint.");
 
+    public static final ConfigOption<Integer> MAX_STEP_INDEX =
+            ConfigOptions.key("job.max-step-index")
+                    .intType()
+                    .defaultValue(10_000)
+                    .withDescription("Largest step index accepted; a step or verdict beyond it is dead-lettered"
+                            + " (INVALID_STEP_INDEX), so one corrupt index cannot make the job wait for millions of steps.");
+
+    public static final ConfigOption<Duration> MAX_FUTURE_EVENT_TIME =
+            ConfigOptions.key("job.max-future-event-time")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(10))
+                    .withDescription("An input whose event time is further than this ahead of the job's clock is"
+                            + " dead-lettered (FUTURE_EVENT_TIME): it would push the watermark past every open wait.");
+
+    public static final ConfigOption<Integer> MAX_TOKENS_PER_STEP =
+            ConfigOptions.key("job.max-tokens-per-step")
+                    .intType()
+                    .defaultValue(32_768)
+                    .withDescription("Most token ids a step may inline; larger steps must use payload_ref."
+                            + " Beyond it the step is dead-lettered (OVERSIZED_PAYLOAD).");
+
+    public static final ConfigOption<Duration> ALLOWED_LATENESS =
+            ConfigOptions.key("job.allowed-lateness")
+                    .durationType()
+                    .defaultValue(Duration.ZERO)
+                    .withDescription("How far behind the watermark an input may be and still open a new"
+                            + " trajectory. Inputs for open trajectories are always used; later ones, and any"
+                            + " input for a trajectory already scored or timed out, go to the unscored topic"
+                            + " (LATE, or LATE_REVISION for an outcome revision after scoring).");
+
+    public static final ConfigOption<Duration> FINISHED_RETENTION =
+            ConfigOptions.key("job.finished-retention")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(30))
+                    .withDescription("Event time a scored or timed-out trajectory is remembered, so that its"
+                            + " stragglers (a late outcome revision, a late step or verdict) are recognised"
+                            + " as LATE / LATE_REVISION rather than as a new trajectory.");
+
+    public static final ConfigOption<java.util.List<String>> REQUIRED_VERIFIERS =
+            ConfigOptions.key("job.required-verifiers")
+                    .stringType()
+                    .asList()
+                    .defaultValues()
+                    .withDescription("Verifier ids whose score every trainable step must have before the"
+                            + " trajectory is complete (a per-step quorum). Empty: verdicts are attached as they come.");
+
+    public static final ConfigOption<Duration> VERIFIER_TIMEOUT =
+            ConfigOptions.key("job.verifier-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(1))
+                    .withDescription("Event time to wait for the required verifiers once steps and outcome are"
+                            + " complete; then the trajectory is scored with the verdicts that came.");
+
+    /** What to do with a group whose timeout fired before all its members completed. */
+    public enum PartialGroupPolicy {
+        /** Score the members that came, as a smaller group. */
+        SCORE,
+        /** Send them to the unscored topic (INCOMPLETE), e.g. when group statistics need the full size. */
+        UNSCORED
+    }
+
+    public static final ConfigOption<PartialGroupPolicy> PARTIAL_GROUPS =
+            ConfigOptions.key("job.partial-groups")
+                    .enumType(PartialGroupPolicy.class)
+                    .defaultValue(PartialGroupPolicy.SCORE)
+                    .withDescription("Policy for a group that times out short of its group_size.");
+
+    public static final ConfigOption<Long> MAX_POLICY_LAG =
+            ConfigOptions.key("job.max-policy-lag")
+                    .longType()
+                    .noDefaultValue()
+                    .withDescription("Optional staleness filter: a trajectory whose oldest step's policy_version"
+                            + " is more than this behind the newest version seen for its task goes to the unscored"
+                            + " topic (STALE) instead of a batch. Unset: no filter.");
+
     private JobOptions() {}
 }

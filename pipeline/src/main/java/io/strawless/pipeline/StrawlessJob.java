@@ -4,7 +4,8 @@ import io.strawless.connectors.StrawlessKafka;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.assembly.AssembleTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
-import io.strawless.pipeline.assembly.RouteDeadLetters;
+import io.strawless.pipeline.assembly.DeadLetters;
+import io.strawless.pipeline.assembly.ValidateInputs;
 import io.strawless.pipeline.batching.BatchScoredGroups;
 import io.strawless.pipeline.batching.ScoredGroup;
 import io.strawless.pipeline.credit.CreditConfig;
@@ -26,8 +27,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * The Strawless job, read top-down as the pipeline diagram:
  *
  * <pre>
- * inputs ─ route dead letters ─ keyBy(trajectory) ─ assemble ─ keyBy(task) ─ score ─ keyBy(bucket) ─ batch ─> batches
- *               └─> dead letters              └─> unscored
+ * inputs ─ validate ─ keyBy(trajectory) ─ assemble ─ keyBy(task) ─ score ─ keyBy(bucket) ─ batch ─> batches
+ *             └─> dead letters        ├─> dead letters   └─> unscored
+ *                                     └─> unscored
  * </pre>
  *
  * Source and sinks are parameters, so tests can swap them; {@link #buildOnKafka} wires the Kafka ones.
@@ -64,7 +66,7 @@ public final class StrawlessJob {
 
         SingleOutputStreamOperator<InputRecord> decoded = env
                 .fromSource(inputs, watermarks(conf), "inputs").uid("inputs")
-                .process(new RouteDeadLetters()).uid("route-dead-letters").name("route dead letters");
+                .process(new ValidateInputs(conf)).uid("validate").name("validate");
 
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
                 .keyBy(InputRecord::trajectoryId)
@@ -81,8 +83,12 @@ public final class StrawlessJob {
                 .uid("batch").name("batch");
 
         trainingBatches.sinkTo(batches).uid("sink-batches").name("batches");
-        decoded.getSideOutput(RouteDeadLetters.DEAD_LETTERS).sinkTo(deadLetters).uid("sink-dead-letters").name("dead letters");
-        assembled.getSideOutput(AssembleTrajectory.UNSCORED).sinkTo(unscored).uid("sink-unscored").name("unscored");
+        decoded.getSideOutput(DeadLetters.TAG)
+                .union(assembled.getSideOutput(DeadLetters.TAG))
+                .sinkTo(deadLetters).uid("sink-dead-letters").name("dead letters");
+        assembled.getSideOutput(AssembleTrajectory.UNSCORED)
+                .union(scored.getSideOutput(ScoreTrajectories.UNSCORED))
+                .sinkTo(unscored).uid("sink-unscored").name("unscored");
     }
 
     /**

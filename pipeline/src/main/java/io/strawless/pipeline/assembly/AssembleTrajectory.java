@@ -2,6 +2,7 @@ package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
@@ -9,9 +10,12 @@ import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -31,10 +35,15 @@ import org.apache.flink.util.OutputTag;
  * Reassembles one trajectory (the key is its id) from its step events, outcome and verifier signals,
  * which arrive on three topics, in any order, and possibly twice.
  *
- * <p>The trajectory is emitted as soon as its steps are contiguous from 0 up to a terminal step and
- * its outcome has arrived. Every wait is bounded by one event-time timer, pushed forward by each new
- * input: when it fires, whatever arrived goes to the unscored side output with the reason, and all
- * state of the key is cleared. Completion clears it too, so an idle key holds no state.
+ * <p>The trajectory is emitted as soon as its steps are contiguous from 0 up to a terminal step, its
+ * outcome has arrived and, where {@code job.required-verifiers} is set, every trainable step has those
+ * verdicts. Every wait is bounded by the key's one event-time timer, pushed forward by each new input:
+ * when it fires, whatever arrived goes to the unscored output with the reason.
+ *
+ * <p>After a trajectory is emitted or timed out, only a small marker stays (until
+ * {@code job.finished-retention}), so that stragglers are routed with a reason (LATE, LATE_REVISION)
+ * rather than opening a trajectory that can never complete. Its timer clears it: an idle key holds
+ * no state.
  */
 public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord, AssembledTrajectory> {
 
@@ -42,22 +51,33 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             new OutputTag<>("unscored", TypeInformation.of(UnscoredTrajectory.class));
 
     private final long outcomeTimeoutMillis;
+    private final long verifierTimeoutMillis;
+    private final long allowedLatenessMillis;
+    private final long finishedRetentionMillis;
+    private final Set<String> requiredVerifiers;
 
     private transient MapState<Integer, StepEvent> steps;
     private transient ValueState<OutcomeEvent> outcome;
     private transient ListState<VerifierSignal> verdicts;
     private transient MapState<String, OffsetRange> lineage;
     private transient ValueState<AssemblyProgress> progress;
+    private transient ValueState<FinishedTrajectory> finished;
 
     private transient Counter stepsIn;
     private transient Counter outcomesIn;
     private transient Counter verdictsIn;
     private transient Counter duplicateSteps;
     private transient Counter assembled;
+    private transient Counter verifierTimeouts;
+    private transient MetricGroup deadLetters;
     private transient MetricGroup unscoredByReason;
 
     public AssembleTrajectory(ReadableConfig conf) {
         this.outcomeTimeoutMillis = conf.get(JobOptions.OUTCOME_TIMEOUT).toMillis();
+        this.verifierTimeoutMillis = conf.get(JobOptions.VERIFIER_TIMEOUT).toMillis();
+        this.allowedLatenessMillis = conf.get(JobOptions.ALLOWED_LATENESS).toMillis();
+        this.finishedRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
+        this.requiredVerifiers = new HashSet<>(conf.get(JobOptions.REQUIRED_VERIFIERS));
     }
 
     @Override
@@ -67,6 +87,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
         lineage = getRuntimeContext().getMapState(new MapStateDescriptor<>("lineage", String.class, OffsetRange.class));
         progress = getRuntimeContext().getState(new ValueStateDescriptor<>("progress", AssemblyProgress.class));
+        finished = getRuntimeContext().getState(new ValueStateDescriptor<>("finished", FinishedTrajectory.class));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("assembly");
         stepsIn = metrics.counter("stepsIn");
@@ -74,18 +95,41 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         verdictsIn = metrics.counter("verdictsIn");
         duplicateSteps = metrics.counter("duplicateSteps");
         assembled = metrics.counter("trajectoriesAssembled");
+        verifierTimeouts = metrics.counter("verifierTimeouts");
+        deadLetters = metrics.addGroup("deadLetters");
         unscoredByReason = metrics.addGroup("unscored");
     }
 
     @Override
     public void processElement(InputRecord input, Context ctx, Collector<AssembledTrajectory> out) throws Exception {
+        FinishedTrajectory done = finished.value();
+        if (done != null) {
+            routeStraggler(input, done, ctx);
+            return;
+        }
         AssemblyProgress current = progress.value();
         if (current == null) {
+            if (ctx.timestamp() < ctx.timerService().currentWatermark() - allowedLatenessMillis) {
+                // Too late to open a trajectory: its peers have most likely timed out already.
+                routeUnscored(ctx, UnscoredReason.LATE, "event time " + ctx.timestamp() + " behind the watermark "
+                        + ctx.timerService().currentWatermark() + " beyond the allowed lateness", input, null);
+                return;
+            }
             current = AssemblyProgress.EMPTY;
         }
         switch (input.kind()) {
-            case STEP -> current = addStep(input.step, current);
-            case OUTCOME -> addOutcome(input.outcome);
+            case STEP -> {
+                stepsIn.inc();
+                current = addStep(input, current, ctx);
+            }
+            case OUTCOME -> {
+                outcomesIn.inc();
+                OutcomeEvent known = outcome.value();
+                // A later revision supersedes an earlier one; an older one arriving late is kept out.
+                if (known == null || input.outcome.getRevision() >= known.getRevision()) {
+                    outcome.update(input.outcome);
+                }
+            }
             case VERDICT -> {
                 verdictsIn.inc();
                 verdicts.add(input.verdict);
@@ -95,33 +139,84 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         recordLineage(input);
 
         if (current.stepsComplete() && outcome.value() != null) {
-            out.collect(assemble());
-            assembled.inc();
-            clear(ctx, current);
-            return;
+            if (verifiersComplete()) {
+                emit(ctx, current, out);
+                return;
+            }
+            if (!current.awaitingVerifiers()) {
+                progress.update(moveDeadline(ctx, current, ctx.timestamp() + verifierTimeoutMillis, true));
+                return;
+            }
         }
-        progress.update(pushDeadline(ctx, current));
+        progress.update(current.awaitingVerifiers() ? current : moveDeadline(ctx, current, ctx.timestamp() + outcomeTimeoutMillis, false));
     }
 
-    private AssemblyProgress addStep(StepEvent step, AssemblyProgress current) throws Exception {
-        stepsIn.inc();
-        if (steps.contains(step.getStepIndex())) {
-            // Producers retry: an at-least-once agent may send a step twice. The first copy wins.
-            duplicateSteps.inc();
+    private AssemblyProgress addStep(InputRecord input, AssemblyProgress current, Context ctx) throws Exception {
+        StepEvent step = input.step;
+        int index = step.getStepIndex();
+        StepEvent known = steps.get(index);
+        if (known != null) {
+            if (known.equals(step)) {
+                // Producers retry: an at-least-once agent may send a step twice. The copy adds nothing.
+                duplicateSteps.inc();
+            } else {
+                deadLetter(ctx, input, Rule.CONFLICTING_DUPLICATE,
+                        "step " + index + " arrived twice with different content; the first copy is kept");
+            }
             return current;
         }
-        steps.put(step.getStepIndex(), step);
-        int terminal = step.getTerminal() == TerminalKind.NONE ? current.terminalIndex() : step.getStepIndex();
-        return new AssemblyProgress(current.distinctSteps() + 1, terminal, current.deadline());
+        boolean terminal = step.getTerminal() != TerminalKind.NONE;
+        if (current.terminalIndex() >= 0 && index > current.terminalIndex()) {
+            deadLetter(ctx, input, Rule.STEP_AFTER_TERMINAL,
+                    "step " + index + " comes after terminal step " + current.terminalIndex());
+            return current;
+        }
+        if (terminal && (current.terminalIndex() >= 0 || index < current.maxIndex())) {
+            deadLetter(ctx, input, Rule.STEP_AFTER_TERMINAL, "terminal step " + index + " conflicts with steps up to "
+                    + current.maxIndex() + " (terminal " + current.terminalIndex() + ") already received");
+            return current;
+        }
+        steps.put(index, step);
+        return current.withStep(index, terminal);
     }
 
-    private void addOutcome(OutcomeEvent event) throws Exception {
-        outcomesIn.inc();
-        OutcomeEvent known = outcome.value();
-        // A later revision supersedes an earlier one; an older one arriving late is kept out.
-        if (known == null || event.getRevision() >= known.getRevision()) {
-            outcome.update(event);
+    private boolean verifiersComplete() throws Exception {
+        if (requiredVerifiers.isEmpty()) {
+            return true;
         }
+        Set<String> seen = new HashSet<>();
+        for (VerifierSignal v : verdicts.get()) {
+            if (v.getStepIndex() != null) {
+                seen.add(v.getStepIndex() + "/" + v.getVerifierId());
+            }
+        }
+        for (StepEvent step : steps.values()) {
+            if (step.getTrainable()) {
+                for (String verifier : requiredVerifiers) {
+                    if (!seen.contains(step.getStepIndex() + "/" + verifier)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Stragglers of a trajectory already emitted or timed out. A LATE_REVISION carries both outcomes,
+     * the one scored first, so a trainer can decide to correct.
+     */
+    private void routeStraggler(InputRecord input, FinishedTrajectory done, Context ctx) throws Exception {
+        OutcomeEvent scored = done.scoredOutcome();
+        if (input.kind() == InputRecord.Kind.OUTCOME && scored != null
+                && input.outcome.getRevision() > scored.getRevision()) {
+            routeUnscored(ctx, UnscoredReason.LATE_REVISION, "scored with outcome revision " + scored.getRevision()
+                    + " (reward " + scored.getReward() + "); revision " + input.outcome.getRevision()
+                    + " (reward " + input.outcome.getReward() + ") arrived after scoring", input, scored);
+            return;
+        }
+        routeUnscored(ctx, UnscoredReason.LATE, (scored != null ? "trajectory already scored" : "trajectory already timed out")
+                + "; this " + input.kind().name().toLowerCase() + " came after", input, null);
     }
 
     private void recordLineage(InputRecord input) throws Exception {
@@ -136,30 +231,45 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
     }
 
-    /** Every input restarts the wait: the timer sits one timeout after the newest event time seen. */
-    private AssemblyProgress pushDeadline(Context ctx, AssemblyProgress current) {
-        long deadline = ctx.timestamp() + outcomeTimeoutMillis;
-        if (deadline <= current.deadline()) {
+    /** The key has one timer: moving the deadline replaces it (never moves it backwards for inactivity). */
+    private AssemblyProgress moveDeadline(Context ctx, AssemblyProgress current, long deadline, boolean verifiersOnly) {
+        if (deadline <= current.deadline() && current.awaitingVerifiers() == verifiersOnly) {
             return current;
         }
-        if (current.deadline() != Long.MIN_VALUE) {
-            ctx.timerService().deleteEventTimeTimer(current.deadline());
+        replaceTimer(ctx, current.deadline(), deadline);
+        return current.withDeadline(deadline, verifiersOnly);
+    }
+
+    private static void replaceTimer(Context ctx, long oldTimer, long newTimer) {
+        if (oldTimer != Long.MIN_VALUE) {
+            ctx.timerService().deleteEventTimeTimer(oldTimer);
         }
-        ctx.timerService().registerEventTimeTimer(deadline);
-        return new AssemblyProgress(current.distinctSteps(), current.terminalIndex(), deadline);
+        ctx.timerService().registerEventTimeTimer(newTimer);
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<AssembledTrajectory> out) throws Exception {
+        FinishedTrajectory done = finished.value();
+        if (done != null) {
+            if (done.forgetAt() == timestamp) {
+                finished.clear();
+            }
+            return;
+        }
         AssemblyProgress current = progress.value();
         if (current == null || current.deadline() != timestamp) {
-            return; // a timer deleted by a racing completion is harmless
+            return;
+        }
+        if (current.awaitingVerifiers()) {
+            verifierTimeouts.inc(); // score with the verdicts that came
+            emit(ctx, current, out);
+            return;
         }
         UnscoredReason reason;
         String detail;
         if (current.distinctSteps() == 0) {
             reason = UnscoredReason.UNKNOWN_TRAJECTORY;
-            detail = "outcome or verdicts arrived but no step did within " + outcomeTimeoutMillis + " ms";
+            detail = "outcome or verdicts arrived but no step within " + outcomeTimeoutMillis + " ms";
         } else if (current.stepsComplete()) {
             reason = UnscoredReason.OUTCOME_TIMEOUT;
             detail = "steps complete, no outcome within " + outcomeTimeoutMillis + " ms";
@@ -167,54 +277,86 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             reason = UnscoredReason.INCOMPLETE;
             detail = current.terminalIndex() < 0
                     ? "no terminal step within " + outcomeTimeoutMillis + " ms (" + current.distinctSteps() + " steps)"
-                    : "steps missing before terminal step " + current.terminalIndex() + " (" + current.distinctSteps() + " present)";
+                    : "steps missing before terminal step " + current.terminalIndex() + " ("
+                            + current.distinctSteps() + " present)";
         }
-        unscoredByReason.counter(reason.name()).inc(); // Flink returns the registered counter on repeat calls
-        ctx.output(UNSCORED, unscored(ctx.getCurrentKey(), reason, detail, ctx.timerService().currentProcessingTime()));
-        clear(ctx, current);
+        unscoredByReason.counter(reason.name()).inc();
+        ctx.output(UNSCORED, UnscoredTrajectory.newBuilder()
+                .setTrajectoryId(ctx.getCurrentKey())
+                .setReason(reason)
+                .setDetail(detail)
+                .setRoutedAt(Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
+                .setSteps(orderedSteps())
+                .setOutcomes(outcome.value() == null ? List.of() : List.of(outcome.value()))
+                .setVerdicts(listOf(verdicts.get()))
+                .build());
+        finish(ctx, current, null, timestamp);
     }
 
-    private AssembledTrajectory assemble() throws Exception {
-        List<StepEvent> ordered = new ArrayList<>();
-        steps.values().forEach(ordered::add);
-        ordered.sort(Comparator.comparingInt(StepEvent::getStepIndex));
+    private void emit(Context ctx, AssemblyProgress current, Collector<AssembledTrajectory> out) throws Exception {
+        List<StepEvent> ordered = orderedSteps();
         StepEvent first = ordered.get(0);
-        return new AssembledTrajectory(
+        OutcomeEvent used = outcome.value();
+        out.collect(new AssembledTrajectory(
                 first.getTrajectoryId(),
                 first.getAgentId(),
                 first.getTaskId(),
                 first.getGroupId(),
                 first.getGroupSize() == null ? 0 : first.getGroupSize(),
                 ordered,
-                outcome.value(),
+                used,
                 listOf(verdicts.get()),
-                listOf(lineage.values()));
+                listOf(lineage.values())));
+        assembled.inc();
+        finish(ctx, current, used, ctx.timestamp());
     }
 
-    private UnscoredTrajectory unscored(String trajectoryId, UnscoredReason reason, String detail, long now) throws Exception {
-        List<StepEvent> ordered = listOf(steps.values());
-        ordered.sort(Comparator.comparingInt(StepEvent::getStepIndex));
-        OutcomeEvent known = outcome.value();
-        return UnscoredTrajectory.newBuilder()
-                .setTrajectoryId(trajectoryId)
-                .setReason(reason)
-                .setDetail(detail)
-                .setRoutedAt(java.time.Instant.ofEpochMilli(now))
-                .setSteps(ordered)
-                .setOutcomes(known == null ? List.of() : List.of(known))
-                .setVerdicts(listOf(verdicts.get()))
-                .build();
-    }
-
-    private void clear(Context ctx, AssemblyProgress current) {
-        if (current.deadline() != Long.MIN_VALUE) {
+    /** Drops the open trajectory's state and keeps only the marker, whose timer clears it later. */
+    private void finish(Context ctx, AssemblyProgress current, OutcomeEvent scoredOutcome, long at) throws Exception {
+        long from = Math.max(at, ctx.timerService().currentWatermark());
+        // Saturating: when a drain has pushed the watermark to the end of time, the marker is due at once.
+        long forgetAt = from > Long.MAX_VALUE - finishedRetentionMillis ? Long.MAX_VALUE : from + finishedRetentionMillis;
+        if (current.deadline() != Long.MIN_VALUE && current.deadline() != at) {
             ctx.timerService().deleteEventTimeTimer(current.deadline());
         }
+        ctx.timerService().registerEventTimeTimer(forgetAt);
+        finished.update(new FinishedTrajectory(scoredOutcome, forgetAt));
         steps.clear();
         outcome.clear();
         verdicts.clear();
         lineage.clear();
         progress.clear();
+    }
+
+    private void routeUnscored(Context ctx, UnscoredReason reason, String detail, InputRecord input, OutcomeEvent scored) {
+        unscoredByReason.counter(reason.name()).inc();
+        List<OutcomeEvent> outcomes = new ArrayList<>();
+        if (scored != null) {
+            outcomes.add(scored);
+        }
+        if (input.outcome != null) {
+            outcomes.add(input.outcome);
+        }
+        ctx.output(UNSCORED, UnscoredTrajectory.newBuilder()
+                .setTrajectoryId(input.trajectoryId())
+                .setReason(reason)
+                .setDetail(detail)
+                .setRoutedAt(Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
+                .setSteps(input.step == null ? List.of() : List.of(input.step))
+                .setOutcomes(outcomes)
+                .setVerdicts(input.verdict == null ? List.of() : List.of(input.verdict))
+                .build());
+    }
+
+    private void deadLetter(Context ctx, InputRecord input, Rule rule, String message) {
+        deadLetters.counter(rule.name()).inc();
+        ctx.output(DeadLetters.TAG, DeadLetters.of(input, rule.name(), message, ctx.timerService().currentProcessingTime()));
+    }
+
+    private List<StepEvent> orderedSteps() throws Exception {
+        List<StepEvent> ordered = listOf(steps.values());
+        ordered.sort(Comparator.comparingInt(StepEvent::getStepIndex));
+        return ordered;
     }
 
     private static <T> List<T> listOf(Iterable<T> items) {

@@ -1,12 +1,15 @@
 package io.strawless.pipeline.credit;
 
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.batching.ScoredGroup;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,6 +28,7 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Scores assembled trajectories, keyed by task.
@@ -36,16 +40,22 @@ import org.apache.flink.util.Collector;
  */
 public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, ScoredGroup> {
 
+    public static final OutputTag<UnscoredTrajectory> UNSCORED =
+            new OutputTag<>("unscored-at-scoring", TypeInformation.of(UnscoredTrajectory.class));
+
     private final ReadableConfig conf;
     private final double baselineDecay;
     private final long baselineTtlMillis;
     private final long groupTimeoutMillis;
+    private final PartialGroupPolicy partialGroups;
+    private final Long maxPolicyLag;
 
     private transient CreditConfig creditConfig;
     private transient CreditScorer scorer;
     private transient ValueState<TaskBaseline> baseline;
     private transient MapState<String, PendingGroup> pendingGroups;
     private transient ValueState<Long> baselineExpiry;
+    private transient ValueState<Long> newestPolicyVersion;
 
     private transient Counter trajectoriesScored;
     private transient Counter stepsScored;
@@ -57,6 +67,8 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
         this.baselineDecay = conf.get(JobOptions.BASELINE_DECAY);
         this.baselineTtlMillis = conf.get(JobOptions.BASELINE_TTL).toMillis();
         this.groupTimeoutMillis = conf.get(JobOptions.GROUP_TIMEOUT).toMillis();
+        this.partialGroups = conf.get(JobOptions.PARTIAL_GROUPS);
+        this.maxPolicyLag = conf.getOptional(JobOptions.MAX_POLICY_LAG).orElse(null);
     }
 
     @Override
@@ -65,6 +77,7 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
         scorer = new CreditScorer(creditConfig);
         baseline = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline", TaskBaseline.class));
         baselineExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline-expiry", Long.class));
+        newestPolicyVersion = getRuntimeContext().getState(new ValueStateDescriptor<>("newest-policy-version", Long.class));
         pendingGroups = getRuntimeContext().getMapState(new MapStateDescriptor<>(
                 "pending-groups", TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {})));
 
@@ -85,9 +98,15 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     @Override
     public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<ScoredGroup> out) throws Exception {
+        touchTaskState(ctx);
+        if (isStale(trajectory)) {
+            ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, "oldest policy_version "
+                    + trajectory.minPolicyVersion() + " is more than " + maxPolicyLag + " behind "
+                    + newestPolicyVersion.value() + " (job.max-policy-lag)", ctx));
+            return;
+        }
         if (!creditConfig.groupRelative() || trajectory.groupId() == null) {
             out.collect(score(List.of(trajectory)));
-            touchBaseline(ctx);
             return;
         }
         PendingGroup group = pendingGroups.get(trajectory.groupId());
@@ -102,7 +121,6 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
             pendingGroups.remove(trajectory.groupId());
             groupsClosedBySize.inc();
             out.collect(score(group.members()));
-            touchBaseline(ctx);
         } else {
             pendingGroups.put(trajectory.groupId(), group);
         }
@@ -121,17 +139,57 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
             PendingGroup group = pendingGroups.get(groupId);
             pendingGroups.remove(groupId);
             groupsClosedByTimeout.inc();
-            out.collect(score(group.members()));
+            if (partialGroups == PartialGroupPolicy.SCORE) {
+                out.collect(score(group.members()));
+            } else {
+                for (AssembledTrajectory member : group.members()) {
+                    ctx.output(UNSCORED, unscored(member, UnscoredReason.INCOMPLETE, "group " + groupId + " had "
+                            + group.members().size() + " of " + group.expectedSize() + " trajectories at its timeout"
+                            + " (job.partial-groups=UNSCORED)", ctx));
+                }
+            }
         }
         Long expiry = baselineExpiry.value();
         if (expiry != null && expiry <= timestamp) {
-            baseline.clear();
-            baselineExpiry.clear();
+            if (pendingGroups.isEmpty()) {
+                baseline.clear();
+                baselineExpiry.clear();
+                newestPolicyVersion.clear();
+            } else {
+                // Groups still wait under this task: keep its state one more TTL.
+                baselineExpiry.update(timestamp + baselineTtlMillis);
+                ctx.timerService().registerEventTimeTimer(timestamp + baselineTtlMillis);
+            }
         }
     }
 
-    /** Each scoring pushes the baseline's expiry forward: a task not seen for a TTL is forgotten. */
-    private void touchBaseline(Context ctx) throws Exception {
+    private boolean isStale(AssembledTrajectory trajectory) throws Exception {
+        Long newest = newestPolicyVersion.value();
+        long candidate = trajectory.maxPolicyVersion();
+        if (newest == null || candidate > newest) {
+            newestPolicyVersion.update(candidate);
+            newest = candidate;
+        }
+        return maxPolicyLag != null && newest - trajectory.minPolicyVersion() > maxPolicyLag;
+    }
+
+    private static UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, Context ctx) {
+        return UnscoredTrajectory.newBuilder()
+                .setTrajectoryId(t.trajectoryId())
+                .setReason(reason)
+                .setDetail(detail)
+                .setRoutedAt(java.time.Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
+                .setSteps(t.steps())
+                .setOutcomes(List.of(t.outcome()))
+                .setVerdicts(t.verdicts())
+                .build();
+    }
+
+    /**
+     * Every trajectory pushes the task state's expiry forward: a task not seen for {@code baseline.ttl}
+     * of event time is forgotten (its baseline and newest policy version).
+     */
+    private void touchTaskState(Context ctx) throws Exception {
         Long expiry = baselineExpiry.value();
         long next = ctx.timestamp() + baselineTtlMillis;
         if (expiry != null && expiry >= next) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -27,6 +28,8 @@ import org.junit.jupiter.api.Test;
 class AssembleTrajectoryTest {
 
     private static final long TIMEOUT = 1_000;
+    private static final long RETENTION = 5_000;
+    private static final long VERIFIER_TIMEOUT = 300;
 
     private KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness;
 
@@ -34,6 +37,12 @@ class AssembleTrajectoryTest {
     void setUp() throws Exception {
         Configuration conf = new Configuration();
         conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
+        conf.set(JobOptions.VERIFIER_TIMEOUT, Duration.ofMillis(VERIFIER_TIMEOUT));
+        start(conf);
+    }
+
+    private void start(Configuration conf) throws Exception {
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
                 new AssembleTrajectory(conf), InputRecord::trajectoryId, Types.STRING);
     }
@@ -52,7 +61,15 @@ class AssembleTrajectoryTest {
         return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
     }
 
-    private void assertNothingLeft() {
+    private List<DeadLetter> deadLetters() {
+        var side = harness.getSideOutput(DeadLetters.TAG);
+        return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
+    }
+
+    /** Once the finished-marker's retention has passed, the key must hold no state and no timer. */
+    private void assertNothingLeft() throws Exception {
+        assertTrue(harness.numKeyedStateEntries() <= 1, "only the finished marker may remain before retention");
+        harness.processWatermark(1_000_000);
         assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
         assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
     }
@@ -146,5 +163,113 @@ class AssembleTrajectoryTest {
         harness.processWatermark(900 + TIMEOUT);
         assertEquals(1, unscored().size());
         assertNothingLeft();
+    }
+
+    @Test
+    void outcomeRevisionAfterScoringIsRoutedAsLateRevisionWithBothValues() throws Exception {
+        send(in(terminalStep("t1", 0, 100)));
+        send(in(outcome("t1", 0.0, 0, 110)));
+        assertEquals(1, harness.extractOutputValues().size());
+
+        send(in(outcome("t1", 1.0, 1, 2_000)));
+
+        UnscoredTrajectory u = unscored().get(0);
+        assertEquals(UnscoredReason.LATE_REVISION, u.getReason());
+        assertEquals(List.of(0.0, 1.0), u.getOutcomes().stream().map(o -> o.getReward()).toList());
+        assertEquals(1, harness.extractOutputValues().size(), "never scored twice");
+        assertNothingLeft();
+    }
+
+    @Test
+    void stragglersOfAFinishedTrajectoryAreLate() throws Exception {
+        send(in(step("t1", 0, 100).build()));
+        send(in(terminalStep("t1", 1, 100)));
+        harness.processWatermark(100 + TIMEOUT); // times out without outcome
+
+        send(in(verdict("t1", 0, "v1", 1.0, 150)));
+        send(in(outcome("t1", 1.0, 0, 160)));
+
+        List<UnscoredTrajectory> out = unscored();
+        assertEquals(List.of(UnscoredReason.OUTCOME_TIMEOUT, UnscoredReason.LATE, UnscoredReason.LATE),
+                out.stream().map(UnscoredTrajectory::getReason).toList());
+        assertEquals(1, out.get(2).getOutcomes().size(), "the straggler travels with its reason");
+        assertNothingLeft();
+    }
+
+    @Test
+    void inputBehindTheWatermarkDoesNotOpenATrajectory() throws Exception {
+        harness.processWatermark(10_000);
+
+        send(in(step("old", 0, 5_000).build()));
+
+        assertEquals(UnscoredReason.LATE, unscored().get(0).getReason());
+        assertEquals(0, harness.numKeyedStateEntries());
+        assertEquals(0, harness.numEventTimeTimers());
+    }
+
+    @Test
+    void conflictingDuplicateIsDeadLetteredAndTheFirstCopyKept() throws Exception {
+        send(in(step("t1", 0, 100).setReward(0.25).build()));
+        send(in(step("t1", 0, 100).setReward(0.75).build()));
+
+        DeadLetter dead = deadLetters().get(0);
+        assertEquals("CONFLICTING_DUPLICATE", dead.getErrorClass());
+        assertEquals(0.75, StepEvent.fromByteBuffer(dead.getOriginalValue()).getReward(), "original bytes kept");
+        assertEquals("t1", java.nio.charset.StandardCharsets.UTF_8.decode(dead.getOriginalKey()).toString());
+
+        send(in(terminalStep("t1", 1, 110)));
+        send(in(outcome("t1", 1.0, 0, 120)));
+        assertEquals(0.25, harness.extractOutputValues().get(0).steps().get(0).getReward());
+        assertNothingLeft();
+    }
+
+    @Test
+    void stepAfterTheTerminalStepIsDeadLettered() throws Exception {
+        send(in(terminalStep("t1", 1, 100)));
+        send(in(step("t1", 2, 110).build()));
+
+        assertEquals("STEP_AFTER_TERMINAL", deadLetters().get(0).getErrorClass());
+        send(in(step("t1", 0, 120).build()));
+        send(in(outcome("t1", 1.0, 0, 130)));
+        assertEquals(2, harness.extractOutputValues().get(0).steps().size());
+        assertNothingLeft();
+    }
+
+    @Test
+    void requiredVerifiersHoldTheTrajectoryUntilTheirTimeout() throws Exception {
+        harness.close();
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
+        conf.set(JobOptions.VERIFIER_TIMEOUT, Duration.ofMillis(VERIFIER_TIMEOUT));
+        conf.set(JobOptions.REQUIRED_VERIFIERS, List.of("prm"));
+        start(conf);
+
+        send(in(step("t1", 0, 100).build()));
+        send(in(terminalStep("t1", 1, 100)));
+        send(in(outcome("t1", 1.0, 0, 200)));
+        send(in(verdict("t1", 0, "prm", 0.9, 210)));
+        assertTrue(harness.extractOutputValues().isEmpty(), "step 1 has no prm verdict yet");
+
+        harness.processWatermark(200 + VERIFIER_TIMEOUT);
+
+        AssembledTrajectory t = harness.extractOutputValues().get(0);
+        assertEquals(1, t.verdicts().size(), "scored with the verdicts that came");
+        assertNothingLeft();
+    }
+
+    @Test
+    void requiredVerifiersCompleteTheTrajectoryAsSoonAsTheyArrive() throws Exception {
+        harness.close();
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.REQUIRED_VERIFIERS, List.of("prm"));
+        start(conf);
+
+        send(in(terminalStep("t1", 0, 100)));
+        send(in(outcome("t1", 1.0, 0, 200)));
+        assertTrue(harness.extractOutputValues().isEmpty());
+        send(in(verdict("t1", 0, "prm", 0.9, 210)));
+
+        assertEquals(1, harness.extractOutputValues().size());
     }
 }

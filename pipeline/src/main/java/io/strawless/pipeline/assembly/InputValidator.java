@@ -1,0 +1,124 @@
+package io.strawless.pipeline.assembly;
+
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.JobOptions;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
+import io.strawless.schemas.VerifierSignal;
+import java.io.Serializable;
+import org.apache.flink.configuration.ReadableConfig;
+
+/**
+ * The checks a decoded input must pass before it may touch any state: each rule has a name (it
+ * becomes the dead letter's {@code error_class}) and a message that says what was wrong.
+ */
+public final class InputValidator implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Names of the rules, as they appear in dead letters and metrics. */
+    public enum Rule {
+        MISSING_ID,
+        INVALID_STEP_INDEX,
+        NON_FINITE_NUMBER,
+        MISSING_BOOTSTRAP_VALUE,
+        FUTURE_EVENT_TIME,
+        OVERSIZED_PAYLOAD,
+        STEP_AFTER_TERMINAL,
+        CONFLICTING_DUPLICATE
+    }
+
+    /** A broken rule and what broke it. */
+    public record Violation(Rule rule, String message) {}
+
+    private final int maxStepIndex;
+    private final long maxFutureMillis;
+    private final int maxTokens;
+    private final int maxPayloadRefLength;
+
+    public InputValidator(ReadableConfig conf) {
+        this.maxStepIndex = conf.get(JobOptions.MAX_STEP_INDEX);
+        this.maxFutureMillis = conf.get(JobOptions.MAX_FUTURE_EVENT_TIME).toMillis();
+        this.maxTokens = conf.get(JobOptions.MAX_TOKENS_PER_STEP);
+        this.maxPayloadRefLength = 2048;
+    }
+
+    /** Returns the first rule the input breaks, or null when it is valid. */
+    public Violation check(InputRecord input, long nowMillis) {
+        return switch (input.kind()) {
+            case STEP -> checkStep(input.step, nowMillis);
+            case OUTCOME -> checkOutcome(input.outcome, nowMillis);
+            case VERDICT -> checkVerdict(input.verdict, nowMillis);
+            case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are not validated");
+        };
+    }
+
+    private Violation checkStep(StepEvent s, long now) {
+        if (blank(s.getTrajectoryId()) || blank(s.getTaskId()) || blank(s.getAgentId())) {
+            return new Violation(Rule.MISSING_ID, "step needs trajectory_id, task_id and agent_id");
+        }
+        if (s.getStepIndex() < 0 || s.getStepIndex() > maxStepIndex) {
+            return new Violation(Rule.INVALID_STEP_INDEX,
+                    "step_index " + s.getStepIndex() + " outside [0, " + maxStepIndex + "] (job.max-step-index)");
+        }
+        Violation number = finite("reward", s.getReward());
+        if (number == null) number = finite("value", s.getValue());
+        if (number == null) number = finite("logprob", s.getLogprob());
+        if (number == null) number = finite("bootstrap_value", s.getBootstrapValue());
+        if (number != null) {
+            return number;
+        }
+        if (s.getTerminal() == TerminalKind.TRUNCATED && s.getBootstrapValue() == null) {
+            return new Violation(Rule.MISSING_BOOTSTRAP_VALUE, "a TRUNCATED step needs bootstrap_value");
+        }
+        if (s.getTokenIds() != null && s.getTokenIds().size() > maxTokens) {
+            return new Violation(Rule.OVERSIZED_PAYLOAD, s.getTokenIds().size()
+                    + " token ids inline, more than " + maxTokens + " (job.max-tokens-per-step): use payload_ref");
+        }
+        if (s.getPayloadRef() != null && s.getPayloadRef().length() > maxPayloadRefLength) {
+            return new Violation(Rule.OVERSIZED_PAYLOAD, "payload_ref longer than " + maxPayloadRefLength + " characters");
+        }
+        return future(s.getEventTime().toEpochMilli(), now);
+    }
+
+    private Violation checkOutcome(OutcomeEvent o, long now) {
+        if (blank(o.getTrajectoryId())) {
+            return new Violation(Rule.MISSING_ID, "outcome needs trajectory_id");
+        }
+        Violation number = finite("reward", o.getReward());
+        return number != null ? number : future(o.getEventTime().toEpochMilli(), now);
+    }
+
+    private Violation checkVerdict(VerifierSignal v, long now) {
+        if (blank(v.getTrajectoryId()) || blank(v.getVerifierId())) {
+            return new Violation(Rule.MISSING_ID, "verdict needs trajectory_id and verifier_id");
+        }
+        if (v.getStepIndex() != null && (v.getStepIndex() < 0 || v.getStepIndex() > maxStepIndex)) {
+            return new Violation(Rule.INVALID_STEP_INDEX,
+                    "step_index " + v.getStepIndex() + " outside [0, " + maxStepIndex + "] (job.max-step-index)");
+        }
+        Violation number = finite("score", v.getScore());
+        if (number == null) number = finite("confidence", v.getConfidence());
+        return number != null ? number : future(v.getEventTime().toEpochMilli(), now);
+    }
+
+    private Violation future(long eventTime, long now) {
+        if (eventTime > now + maxFutureMillis) {
+            return new Violation(Rule.FUTURE_EVENT_TIME, "event_time " + eventTime + " is more than "
+                    + maxFutureMillis + " ms ahead of the clock (job.max-future-event-time)");
+        }
+        return null;
+    }
+
+    private static Violation finite(String field, Double value) {
+        if (value != null && !Double.isFinite(value)) {
+            return new Violation(Rule.NON_FINITE_NUMBER, field + " is " + value);
+        }
+        return null;
+    }
+
+    private static boolean blank(String id) {
+        return id == null || id.isBlank();
+    }
+}

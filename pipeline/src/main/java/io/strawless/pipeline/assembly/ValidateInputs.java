@@ -1,0 +1,52 @@
+package io.strawless.pipeline.assembly;
+
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.assembly.InputValidator.Violation;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * The decode stage's second half: what the source could not decode (already a dead letter, so a bad
+ * record never fails the job) and what decodes but breaks a rule go to the dead-letter output with the
+ * reason; the rest goes on to assembly. Counts records in and dead letters per input topic.
+ */
+public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
+
+    private final InputValidator validator;
+
+    private transient MetricGroup recordsIn;
+    private transient MetricGroup deadLetters;
+
+    public ValidateInputs(ReadableConfig conf) {
+        this.validator = new InputValidator(conf);
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        MetricGroup decode = getRuntimeContext().getMetricGroup().addGroup("decode");
+        recordsIn = decode.addGroup("recordsIn");
+        deadLetters = decode.addGroup("deadLetters");
+    }
+
+    @Override
+    public void processElement(InputRecord input, Context ctx, Collector<InputRecord> out) {
+        // Flink hands back the counter already registered under a name.
+        recordsIn.counter(input.topic).inc();
+        if (input.deadLetter != null) {
+            deadLetters.counter(input.topic).inc();
+            ctx.output(DeadLetters.TAG, input.deadLetter);
+            return;
+        }
+        long now = ctx.timerService().currentProcessingTime();
+        Violation violation = validator.check(input, now);
+        if (violation != null) {
+            deadLetters.counter(input.topic).inc();
+            ctx.output(DeadLetters.TAG, DeadLetters.of(input, violation.rule().name(), violation.message(), now));
+            return;
+        }
+        out.collect(input);
+    }
+}
