@@ -1,0 +1,56 @@
+package io.strawless.pipeline.assembly;
+
+import static io.strawless.pipeline.Events.in;
+import static io.strawless.pipeline.Events.outcome;
+import static io.strawless.pipeline.Events.step;
+import static io.strawless.pipeline.Events.verdict;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.assembly.InputValidator.Rule;
+import io.strawless.pipeline.assembly.InputValidator.Violation;
+import io.strawless.schemas.TerminalKind;
+import java.util.Collections;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Test;
+
+class InputValidatorTest {
+
+    private static final long NOW = 1_000_000;
+    private final InputValidator validator = new InputValidator(new Configuration());
+
+    private Violation check(InputRecord input) {
+        return validator.check(input, NOW);
+    }
+
+    @Test
+    void validInputsPass() {
+        assertNull(check(in(step("t1", 0, NOW).build())));
+        assertNull(check(in(outcome("t1", 1.0, 0, NOW))));
+        assertNull(check(in(verdict("t1", 0, "v1", 0.5, NOW))));
+    }
+
+    @Test
+    void eachRuleNamesWhatIsWrong() {
+        assertEquals(Rule.INVALID_STEP_INDEX, check(in(step("t1", -1, NOW).build())).rule());
+        assertEquals(Rule.INVALID_STEP_INDEX, check(in(step("t1", 10_001, NOW).build())).rule());
+        assertEquals(Rule.INVALID_STEP_INDEX, check(in(verdict("t1", -3, "v", 0.5, NOW))).rule());
+        assertEquals(Rule.MISSING_ID, check(in(step("", 0, NOW).build())).rule());
+        assertEquals(Rule.MISSING_ID, check(in(verdict("t1", 0, " ", 0.5, NOW))).rule());
+
+        Violation nan = check(in(step("t1", 0, NOW).setReward(Double.NaN).build()));
+        assertEquals(Rule.NON_FINITE_NUMBER, nan.rule());
+        assertTrue(nan.message().contains("reward"), nan.message());
+        assertEquals(Rule.NON_FINITE_NUMBER, check(in(step("t1", 0, NOW).setValue(Double.POSITIVE_INFINITY).build())).rule());
+        assertEquals(Rule.NON_FINITE_NUMBER, check(in(outcome("t1", Double.NEGATIVE_INFINITY, 0, NOW))).rule());
+        assertEquals(Rule.NON_FINITE_NUMBER, check(in(verdict("t1", 0, "v", Double.NaN, NOW))).rule());
+
+        assertEquals(Rule.MISSING_BOOTSTRAP_VALUE,
+                check(in(step("t1", 0, NOW).setTerminal(TerminalKind.TRUNCATED).build())).rule());
+        assertEquals(Rule.FUTURE_EVENT_TIME, check(in(step("t1", 0, NOW + 3_600_000).build())).rule());
+        assertEquals(Rule.OVERSIZED_PAYLOAD, check(in(step("t1", 0, NOW)
+                .setTokenIds(Collections.nCopies(40_000, 7)).build())).rule());
+    }
+}
