@@ -163,5 +163,19 @@ public final class JobOptions {
                             + " is more than this behind the newest version seen for its task goes to the unscored"
                             + " topic (STALE) instead of a batch. Unset: no filter.");
 
+    public static final ConfigOption<Integer> INJECT_FAILURES =
+            ConfigOptions.key("debug.inject-failures")
+                    .intType()
+                    .defaultValue(0)
+                    .withDescription("For exactly-once drills only: the validate operator throws on each of the"
+                            + " job's first N attempts, after debug.inject-failure-after records, so the restart"
+                            + " strategy restores from the last checkpoint. 0 (the default) never fails.");
+
+    public static final ConfigOption<Long> INJECT_FAILURE_AFTER =
+            ConfigOptions.key("debug.inject-failure-after")
+                    .longType()
+                    .defaultValue(20_000L)
+                    .withDescription("Records an attempt processes (per parallel instance) before an injected failure.");
+
     private JobOptions() {}
 }

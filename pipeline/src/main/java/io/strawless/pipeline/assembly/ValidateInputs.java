@@ -1,6 +1,7 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.assembly.InputValidator.Violation;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.configuration.ReadableConfig;
@@ -16,12 +17,18 @@ import org.apache.flink.util.Collector;
 public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
 
     private final InputValidator validator;
+    private final int injectFailures;
+    private final long injectFailureAfter;
+
+    private transient long recordsThisAttempt;
 
     private transient MetricGroup recordsIn;
     private transient MetricGroup deadLetters;
 
     public ValidateInputs(ReadableConfig conf) {
         this.validator = new InputValidator(conf);
+        this.injectFailures = conf.get(JobOptions.INJECT_FAILURES);
+        this.injectFailureAfter = conf.get(JobOptions.INJECT_FAILURE_AFTER);
     }
 
     @Override
@@ -33,6 +40,11 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
 
     @Override
     public void processElement(InputRecord input, Context ctx, Collector<InputRecord> out) {
+        if (++recordsThisAttempt == injectFailureAfter
+                && getRuntimeContext().getTaskInfo().getAttemptNumber() < injectFailures) {
+            throw new InjectedFailure("injected failure " + (getRuntimeContext().getTaskInfo().getAttemptNumber() + 1)
+                    + " of " + injectFailures + " (debug.inject-failures)");
+        }
         // Flink hands back the counter already registered under a name.
         recordsIn.counter(input.topic).inc();
         if (input.deadLetter != null) {
@@ -48,5 +60,12 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
             return;
         }
         out.collect(input);
+    }
+
+    /** Thrown on purpose by {@code debug.inject-failures}; its name says so in every log. */
+    public static final class InjectedFailure extends RuntimeException {
+        InjectedFailure(String message) {
+            super(message);
+        }
     }
 }
