@@ -10,9 +10,9 @@ package io.strawless.pipeline.assembly;
  * @param awaitingVerifiers steps and outcome are complete and only required verdicts are missing: the
  *     deadline is then the verifier timeout and is no longer pushed by new inputs
  */
-record AssemblyProgress(int distinctSteps, int maxIndex, int terminalIndex, long deadline, boolean awaitingVerifiers) {
+public record AssemblyProgress(int distinctSteps, int maxIndex, int terminalIndex, long deadline, boolean awaitingVerifiers) {
 
-    static final AssemblyProgress EMPTY = new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, false);
+    public static final AssemblyProgress EMPTY = new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, false);
 
     boolean stepsComplete() {
         return terminalIndex >= 0 && distinctSteps == terminalIndex + 1;

@@ -9,4 +9,4 @@ import io.strawless.schemas.OutcomeEvent;
  *
  * @param scoredOutcome the outcome it was scored with; null when it timed out unscored
  */
-record FinishedTrajectory(OutcomeEvent scoredOutcome, long forgetAt) {}
+public record FinishedTrajectory(OutcomeEvent scoredOutcome, long forgetAt) {}

@@ -1,0 +1,42 @@
+package io.strawless.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.assembly.AssemblyProgress;
+import io.strawless.pipeline.assembly.FinishedTrajectory;
+import io.strawless.pipeline.batching.BatchScoredGroups;
+import io.strawless.pipeline.batching.ScoredGroup;
+import io.strawless.pipeline.credit.ScoreTrajectories;
+import io.strawless.pipeline.credit.TaskBaseline;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.GenericTypeInfo;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every type the job sends between operators or keeps in state is serialized by Flink itself (POJO,
+ * record or Avro serializers), never by the Kryo fallback: Kryo is slow and its state does not survive
+ * class changes across upgrades.
+ */
+class SerializersTest {
+
+    @ParameterizedTest
+    @ValueSource(classes = {
+        AssembledTrajectory.class,
+        AssemblyProgress.class,
+        FinishedTrajectory.class,
+        ScoredGroup.class,
+        TaskBaseline.class,
+        ScoreTrajectories.PendingGroup.class,
+        BatchScoredGroups.PendingBatch.class,
+    })
+    void noKryo(Class<?> type) throws Exception {
+        TypeInformation<?> info = TypeInformation.of(type);
+        assertFalse(info instanceof GenericTypeInfo, type.getSimpleName() + " would be serialized by Kryo");
+        SerializerConfigImpl config = new SerializerConfigImpl();
+        config.setGenericTypes(false);
+        info.createSerializer(config); // throws if any nested field falls back to Kryo
+    }
+}
