@@ -2,6 +2,9 @@ package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.Ledger;
+import io.strawless.pipeline.Ledger.Kind;
+import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
@@ -71,6 +74,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private transient Counter verifierTimeouts;
     private transient MetricGroup deadLetters;
     private transient MetricGroup unscoredByReason;
+    private transient Ledger ledger;
 
     public AssembleTrajectory(ReadableConfig conf) {
         this.outcomeTimeoutMillis = conf.get(JobOptions.OUTCOME_TIMEOUT).toMillis();
@@ -98,6 +102,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         verifierTimeouts = metrics.counter("verifierTimeouts");
         deadLetters = metrics.addGroup("deadLetters");
         unscoredByReason = metrics.addGroup("unscored");
+        ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
     @Override
@@ -129,6 +134,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 if (known == null || input.outcome.getRevision() >= known.getRevision()) {
                     outcome.update(input.outcome);
                 }
+                if (known != null) {
+                    ledger.count(Kind.OUTCOMES, Way.DROPPED, 1); // one of the two revisions is superseded
+                }
             }
             case VERDICT -> {
                 verdictsIn.inc();
@@ -159,6 +167,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             if (known.equals(step)) {
                 // Producers retry: an at-least-once agent may send a step twice. The copy adds nothing.
                 duplicateSteps.inc();
+                ledger.count(Kind.STEPS, Way.DROPPED, 1);
             } else {
                 deadLetter(ctx, input, Rule.CONFLICTING_DUPLICATE,
                         "step " + index + " arrived twice with different content; the first copy is kept");
@@ -281,14 +290,19 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                             + current.distinctSteps() + " present)";
         }
         unscoredByReason.counter(reason.name()).inc();
+        List<StepEvent> arrived = orderedSteps();
+        List<VerifierSignal> verdictsArrived = listOf(verdicts.get());
+        ledger.count(Kind.STEPS, Way.UNSCORED, arrived.size());
+        ledger.count(Kind.OUTCOMES, Way.UNSCORED, outcome.value() == null ? 0 : 1);
+        ledger.count(Kind.VERDICTS, Way.UNSCORED, verdictsArrived.size());
         ctx.output(UNSCORED, UnscoredTrajectory.newBuilder()
                 .setTrajectoryId(ctx.getCurrentKey())
                 .setReason(reason)
                 .setDetail(detail)
                 .setRoutedAt(Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
-                .setSteps(orderedSteps())
+                .setSteps(arrived)
                 .setOutcomes(outcome.value() == null ? List.of() : List.of(outcome.value()))
-                .setVerdicts(listOf(verdicts.get()))
+                .setVerdicts(verdictsArrived)
                 .build());
         finish(ctx, current, null, timestamp);
     }
@@ -330,6 +344,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     private void routeUnscored(Context ctx, UnscoredReason reason, String detail, InputRecord input, OutcomeEvent scored) {
         unscoredByReason.counter(reason.name()).inc();
+        ledger.count(kindOf(input), Way.UNSCORED, 1); // only the straggler is new: a scored outcome was counted
+
         List<OutcomeEvent> outcomes = new ArrayList<>();
         if (scored != null) {
             outcomes.add(scored);
@@ -348,8 +364,17 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .build());
     }
 
+    private static Kind kindOf(InputRecord input) {
+        return switch (input.kind()) {
+            case STEP -> Kind.STEPS;
+            case OUTCOME -> Kind.OUTCOMES;
+            case VERDICT, DEAD_LETTER -> Kind.VERDICTS;
+        };
+    }
+
     private void deadLetter(Context ctx, InputRecord input, Rule rule, String message) {
         deadLetters.counter(rule.name()).inc();
+        ledger.count(kindOf(input), Way.DEAD_LETTERED, 1);
         ctx.output(DeadLetters.TAG, DeadLetters.of(input, rule.name(), message, ctx.timerService().currentProcessingTime()));
     }
 

@@ -1,7 +1,13 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.KafkaOptions;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.Ledger;
+import io.strawless.pipeline.Ledger.Kind;
+import io.strawless.pipeline.Ledger.Way;
+import java.util.HashMap;
+import java.util.Map;
 import io.strawless.pipeline.assembly.InputValidator.Violation;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.configuration.ReadableConfig;
@@ -20,7 +26,10 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
     private final int injectFailures;
     private final long injectFailureAfter;
 
+    private final Map<String, Kind> kindByTopic = new HashMap<>();
+
     private transient long recordsThisAttempt;
+    private transient Ledger ledger;
 
     private transient MetricGroup recordsIn;
     private transient MetricGroup deadLetters;
@@ -29,6 +38,9 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         this.validator = new InputValidator(conf);
         this.injectFailures = conf.get(JobOptions.INJECT_FAILURES);
         this.injectFailureAfter = conf.get(JobOptions.INJECT_FAILURE_AFTER);
+        kindByTopic.put(conf.get(KafkaOptions.STEPS_TOPIC), Kind.STEPS);
+        kindByTopic.put(conf.get(KafkaOptions.OUTCOMES_TOPIC), Kind.OUTCOMES);
+        kindByTopic.put(conf.get(KafkaOptions.VERDICTS_TOPIC), Kind.VERDICTS);
     }
 
     @Override
@@ -36,6 +48,7 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         MetricGroup decode = getRuntimeContext().getMetricGroup().addGroup("decode");
         recordsIn = decode.addGroup("recordsIn");
         deadLetters = decode.addGroup("deadLetters");
+        ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
     @Override
@@ -47,7 +60,11 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         }
         // Flink hands back the counter already registered under a name.
         recordsIn.counter(input.topic).inc();
+        // Undecodable bytes count as the kind their topic carries (an unknown topic as steps).
+        Kind kind = kindByTopic.getOrDefault(input.topic, Kind.STEPS);
+        ledger.count(kind, Way.IN, 1);
         if (input.deadLetter != null) {
+            ledger.count(kind, Way.DEAD_LETTERED, 1);
             deadLetters.counter(input.topic).inc();
             ctx.output(DeadLetters.TAG, input.deadLetter);
             return;
@@ -55,6 +72,7 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         long now = ctx.timerService().currentProcessingTime();
         Violation violation = validator.check(input, now);
         if (violation != null) {
+            ledger.count(kind, Way.DEAD_LETTERED, 1);
             deadLetters.counter(input.topic).inc();
             ctx.output(DeadLetters.TAG, DeadLetters.of(input, violation.rule().name(), violation.message(), now));
             return;

@@ -1,6 +1,9 @@
 package io.strawless.pipeline.credit;
 
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.Ledger;
+import io.strawless.pipeline.Ledger.Kind;
+import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.batching.ScoredGroup;
@@ -61,6 +64,7 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
     private transient Counter stepsScored;
     private transient Counter groupsClosedBySize;
     private transient Counter groupsClosedByTimeout;
+    private transient Ledger ledger;
 
     public ScoreTrajectories(ReadableConfig conf) {
         this.conf = conf;
@@ -87,6 +91,7 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
         groupsClosedBySize = metrics.counter("groupsClosedBySize");
         groupsClosedByTimeout = metrics.counter("groupsClosedByTimeout");
         metrics.gauge("backend", () -> scorer.backend());
+        ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
     @Override
@@ -173,7 +178,8 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
         return maxPolicyLag != null && newest - trajectory.minPolicyVersion() > maxPolicyLag;
     }
 
-    private static UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, Context ctx) {
+    private UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, Context ctx) {
+        count(t, Way.UNSCORED);
         return UnscoredTrajectory.newBuilder()
                 .setTrajectoryId(t.trajectoryId())
                 .setReason(reason)
@@ -224,6 +230,7 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
             minPolicy = Math.min(minPolicy, member.minPolicyVersion());
             maxPolicy = Math.max(maxPolicy, member.maxPolicyVersion());
             stepsScored.inc(member.steps().size());
+            count(member, Way.BATCHED);
         }
         trajectoriesScored.inc(members.size());
         // The baseline moves only after the trajectories were scored against it.
@@ -232,6 +239,12 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
         baseline.update(current);
         return new ScoredGroup(scored, scorer.backend(), minPolicy, maxPolicy, lineage);
+    }
+
+    private void count(AssembledTrajectory t, Way way) {
+        ledger.count(Kind.STEPS, way, t.steps().size());
+        ledger.count(Kind.OUTCOMES, way, 1);
+        ledger.count(Kind.VERDICTS, way, t.verdicts().size());
     }
 
     private static Trajectory toCreditInput(AssembledTrajectory t, double baselineMean) {

@@ -1,0 +1,238 @@
+package io.strawless.connectors;
+
+import static org.apache.flink.configuration.description.TextElement.text;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.DescribedEnum;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.configuration.description.InlineElement;
+
+/**
+ * Every Kafka setting Strawless reads, in one place: the embedded demo, a cluster deployment and a
+ * backfill all configure Kafka through these options.
+ *
+ * <p>Anything a dedicated option does not cover goes through the {@value #CLIENT_PREFIX} passthrough:
+ * {@code kafka.client.security.protocol=SASL_SSL} reaches every Kafka client (source, sinks, admin,
+ * plain producers and consumers) as {@code security.protocol=SASL_SSL}. See {@link #clientProperties}.
+ */
+public final class KafkaOptions {
+
+    /** Keys with this prefix are handed to every Kafka client, prefix stripped. */
+    public static final String CLIENT_PREFIX = "kafka.client.";
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS =
+            ConfigOptions.key("kafka.bootstrap-servers")
+                    .stringType()
+                    .defaultValue("localhost:9092")
+                    .withDescription("Kafka bootstrap servers (host:port, comma separated).");
+
+    public static final ConfigOption<String> GROUP_ID =
+            ConfigOptions.key("kafka.group-id")
+                    .stringType()
+                    .defaultValue("strawless")
+                    .withDescription(
+                            "Consumer group under which the job's input source commits its offsets"
+                                    + " (for monitoring lag and for the committed-or-earliest start).");
+
+    public static final ConfigOption<String> STEPS_TOPIC =
+            ConfigOptions.key("topics.steps")
+                    .stringType()
+                    .defaultValue("agent.steps")
+                    .withDescription("Input topic of StepEvent records, keyed by trajectory id.");
+
+    public static final ConfigOption<String> OUTCOMES_TOPIC =
+            ConfigOptions.key("topics.outcomes")
+                    .stringType()
+                    .defaultValue("agent.outcomes")
+                    .withDescription("Input topic of OutcomeEvent records, keyed by trajectory id.");
+
+    public static final ConfigOption<String> VERDICTS_TOPIC =
+            ConfigOptions.key("topics.verdicts")
+                    .stringType()
+                    .defaultValue("agent.verdicts")
+                    .withDescription("Input topic of VerifierSignal records, keyed by trajectory id.");
+
+    public static final ConfigOption<String> BATCHES_TOPIC =
+            ConfigOptions.key("topics.batches")
+                    .stringType()
+                    .defaultValue("credit.batches")
+                    .withDescription(
+                            "Output topic of TrainingBatch records, keyed by batch id, written in"
+                                    + " Kafka transactions (read it with isolation.level=read_committed).");
+
+    public static final ConfigOption<String> DEAD_LETTERS_TOPIC =
+            ConfigOptions.key("topics.dead-letters")
+                    .stringType()
+                    .defaultValue("credit.dlq")
+                    .withDescription(
+                            "Output topic of DeadLetter records (inputs that could not be decoded),"
+                                    + " keyed by the original record key.");
+
+    public static final ConfigOption<String> UNSCORED_TOPIC =
+            ConfigOptions.key("topics.unscored")
+                    .stringType()
+                    .defaultValue("credit.unscored")
+                    .withDescription(
+                            "Output topic of UnscoredTrajectory records (trajectories that could not be"
+                                    + " scored), keyed by trajectory id.");
+
+    public static final ConfigOption<Integer> TOPIC_PARTITIONS =
+            ConfigOptions.key("topics.partitions")
+                    .intType()
+                    .defaultValue(4)
+                    .withDescription(
+                            "Partition count of every Strawless topic when the provisioner creates it."
+                                    + " The job's source parallelism beyond this count stays idle.");
+
+    public static final ConfigOption<Integer> TOPIC_REPLICATION_FACTOR =
+            ConfigOptions.key("topics.replication-factor")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription(
+                            "Replication factor of every Strawless topic when the provisioner creates it"
+                                    + " (1 for a single broker; 3 in production).");
+
+    public static final ConfigOption<Duration> TOPIC_RETENTION =
+            ConfigOptions.key("topics.retention")
+                    .durationType()
+                    .defaultValue(Duration.ofDays(7))
+                    .withDescription(
+                            "retention.ms of every Strawless topic. Inputs must be retained at least as"
+                                    + " long as a backfill may want to replay them.");
+
+    public static final ConfigOption<Integer> TOPIC_MIN_INSYNC_REPLICAS =
+            ConfigOptions.key("topics.min-insync-replicas")
+                    .intType()
+                    .defaultValue(1)
+                    .withDescription(
+                            "min.insync.replicas of every Strawless topic (2 with replication factor 3).");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX =
+            ConfigOptions.key("kafka.transactional-id-prefix")
+                    .stringType()
+                    .defaultValue("strawless")
+                    .withDescription(
+                            "Prefix of the transactional ids of the job's exactly-once sinks; each sink"
+                                    + " appends its own suffix. Two jobs writing at the same time (live and"
+                                    + " backfill) must use different prefixes.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT =
+            ConfigOptions.key("kafka.transaction-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(15))
+                    .withDescription(
+                            "transaction.timeout.ms of the exactly-once sinks. Must not exceed the broker's"
+                                    + " transaction.max.timeout.ms (15 min by default), and must exceed the"
+                                    + " longest expected checkpoint interval plus recovery time, or the"
+                                    + " broker aborts transactions the job still wants to commit.");
+
+    public static final ConfigOption<StartingOffsets> STARTING_OFFSETS =
+            ConfigOptions.key("source.starting-offsets")
+                    .enumType(StartingOffsets.class)
+                    .defaultValue(StartingOffsets.COMMITTED_OR_EARLIEST)
+                    .withDescription(
+                            "Where the input source starts when the job starts without a checkpoint or"
+                                    + " savepoint (a restore always resumes from the checkpointed offsets).");
+
+    public static final ConfigOption<Long> START_TIMESTAMP =
+            ConfigOptions.key("source.start-timestamp")
+                    .longType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Epoch millis to start reading from (inclusive), with"
+                                    + " source.starting-offsets=timestamp. Used by backfill.");
+
+    public static final ConfigOption<Long> STOP_TIMESTAMP =
+            ConfigOptions.key("source.stop-timestamp")
+                    .longType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Epoch millis to stop reading at (exclusive). When set, the input source is"
+                                    + " bounded and the job finishes after reaching it. Used by backfill.");
+
+    public static final ConfigOption<Duration> PARTITION_DISCOVERY_INTERVAL =
+            ConfigOptions.key("source.partition-discovery-interval")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(1))
+                    .withDescription(
+                            "How often an unbounded input source looks for partitions added to its topics.");
+
+    public static final ConfigOption<Duration> ADMIN_TIMEOUT =
+            ConfigOptions.key("kafka.admin-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(10))
+                    .withDescription(
+                            "How long topic provisioning and checks wait for the broker before failing"
+                                    + " with an error that names the bootstrap servers.");
+
+    /**
+     * Client settings that a dedicated option (or the exactly-once design) controls. Passing them
+     * through {@value #CLIENT_PREFIX} is rejected rather than silently overridden.
+     */
+    private static final Set<String> CONTROLLED_CLIENT_KEYS =
+            Set.of(
+                    "bootstrap.servers",
+                    "group.id",
+                    "isolation.level",
+                    "transactional.id",
+                    "transaction.timeout.ms");
+
+    private KafkaOptions() {}
+
+    /**
+     * The {@value #CLIENT_PREFIX}* entries of {@code conf}, prefix stripped, ready to add to any Kafka
+     * client's properties. The values may be secrets (SASL JAAS configs, SSL passwords): never log them.
+     *
+     * @throws IllegalArgumentException when a passthrough key names a setting a dedicated option controls
+     */
+    public static Properties clientProperties(ReadableConfig conf) {
+        Properties properties = new Properties();
+        for (Map.Entry<String, String> entry : conf.toMap().entrySet()) {
+            if (!entry.getKey().startsWith(CLIENT_PREFIX)) {
+                continue;
+            }
+            String clientKey = entry.getKey().substring(CLIENT_PREFIX.length());
+            if (CONTROLLED_CLIENT_KEYS.contains(clientKey)) {
+                throw new IllegalArgumentException(
+                        entry.getKey() + " is not allowed: " + clientKey
+                                + " is set by a dedicated Strawless option or by the exactly-once design");
+            }
+            properties.setProperty(clientKey, entry.getValue());
+        }
+        return properties;
+    }
+
+    /** Where the input source starts when there is no checkpoint to restore from. */
+    public enum StartingOffsets implements DescribedEnum {
+        COMMITTED_OR_EARLIEST(
+                "committed-or-earliest",
+                "the group's committed offsets; partitions without one start at the earliest offset"),
+        EARLIEST("earliest", "the earliest retained offset of every partition"),
+        LATEST("latest", "the end of every partition (only records produced from now on)"),
+        TIMESTAMP("timestamp", "the first record at or after source.start-timestamp");
+
+        private final String value;
+        private final String description;
+
+        StartingOffsets(String value, String description) {
+            this.value = value;
+            this.description = description;
+        }
+
+        /** The spelling used in configuration; Flink matches it case-insensitively. */
+        @Override
+        public String toString() {
+            return value;
+        }
+
+        @Override
+        public InlineElement getDescription() {
+            return text(description);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package io.strawless.connectors;
+
+import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import io.strawless.connectors.serde.InputDeserializer;
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.SingleObjectSerializer;
+import io.strawless.schemas.DeadLetter;
+import io.strawless.schemas.TrainingBatch;
+import io.strawless.schemas.UnscoredTrajectory;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The job's Kafka source and sinks, and properties for plain Kafka clients, all built from
+ * {@link KafkaOptions}.
+ *
+ * <p>Reads use {@code isolation.level=read_committed}; the three sinks write exactly once through
+ * Kafka transactions committed on Flink checkpoints, so downstream readers must also read committed.
+ */
+public final class StrawlessKafka {
+
+    private StrawlessKafka() {}
+
+    /**
+     * One source over the steps, outcomes and verdicts topics. Records that do not decode arrive as
+     * dead letters (see {@link InputDeserializer}). Bounded when {@code source.stop-timestamp} is set.
+     */
+    public static KafkaSource<InputRecord> inputSource(ReadableConfig conf) {
+        String steps = conf.get(KafkaOptions.STEPS_TOPIC);
+        String outcomes = conf.get(KafkaOptions.OUTCOMES_TOPIC);
+        String verdicts = conf.get(KafkaOptions.VERDICTS_TOPIC);
+        KafkaSourceBuilder<InputRecord> builder = KafkaSource.<InputRecord>builder()
+                .setProperties(KafkaOptions.clientProperties(conf))
+                .setBootstrapServers(conf.get(KafkaOptions.BOOTSTRAP_SERVERS))
+                .setGroupId(conf.get(KafkaOptions.GROUP_ID))
+                .setTopics(steps, outcomes, verdicts)
+                .setDeserializer(new InputDeserializer(steps, outcomes, verdicts))
+                .setStartingOffsets(startingOffsets(conf))
+                // Only what the agents' (possibly transactional) producers committed.
+                .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")
+                .setProperty("partition.discovery.interval.ms",
+                        Long.toString(conf.get(KafkaOptions.PARTITION_DISCOVERY_INTERVAL).toMillis()));
+        conf.getOptional(KafkaOptions.STOP_TIMESTAMP)
+                .ifPresent(stop -> builder.setBounded(OffsetsInitializer.timestamp(stop)));
+        return builder.build();
+    }
+
+    /** Exactly-once sink of training batches, keyed by batch id. */
+    public static KafkaSink<TrainingBatch> batchSink(ReadableConfig conf) {
+        return exactlyOnceSink(conf, "-batches", conf.get(KafkaOptions.BATCHES_TOPIC), TrainingBatch.class,
+                batch -> utf8(batch.getBatchId()));
+    }
+
+    /** Exactly-once sink of dead letters, keyed by the original record's key (null stays null). */
+    public static KafkaSink<DeadLetter> deadLetterSink(ReadableConfig conf) {
+        return exactlyOnceSink(conf, "-dead-letters", conf.get(KafkaOptions.DEAD_LETTERS_TOPIC), DeadLetter.class,
+                deadLetter -> bytes(deadLetter.getOriginalKey()));
+    }
+
+    /** Exactly-once sink of trajectories that could not be scored, keyed by trajectory id. */
+    public static KafkaSink<UnscoredTrajectory> unscoredSink(ReadableConfig conf) {
+        return exactlyOnceSink(conf, "-unscored", conf.get(KafkaOptions.UNSCORED_TOPIC), UnscoredTrajectory.class,
+                unscored -> utf8(unscored.getTrajectoryId()));
+    }
+
+    /**
+     * Properties for a plain {@code KafkaProducer} (the synthetic fleet, tools): bootstrap servers,
+     * passthrough client settings, idempotent writes. Pass the serializers to the constructor.
+     */
+    public static Properties producerProperties(ReadableConfig conf) {
+        Properties properties = KafkaOptions.clientProperties(conf);
+        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        properties.setProperty(ProducerConfig.ACKS_CONFIG, "all");
+        properties.setProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        return properties;
+    }
+
+    /**
+     * Properties for a plain {@code KafkaConsumer} that reads the job's output as a trainer does:
+     * committed data only. The group is the caller's own: sharing {@code kafka.group-id} with the job
+     * would mix the job's committed offsets with the reader's.
+     */
+    public static Properties consumerProperties(ReadableConfig conf, String groupId) {
+        Properties properties = KafkaOptions.clientProperties(conf);
+        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        properties.setProperty(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        properties.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        properties.setProperty(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return properties;
+    }
+
+    // flink-connector-kafka 5.0 still takes Kafka's OffsetResetStrategy, deprecated since Kafka 4.0.
+    @SuppressWarnings("deprecation")
+    static OffsetsInitializer startingOffsets(ReadableConfig conf) {
+        StartingOffsets mode = conf.get(KafkaOptions.STARTING_OFFSETS);
+        Optional<Long> start = conf.getOptional(KafkaOptions.START_TIMESTAMP);
+        if (mode == StartingOffsets.TIMESTAMP) {
+            return OffsetsInitializer.timestamp(start.orElseThrow(() -> new IllegalArgumentException(
+                    KafkaOptions.STARTING_OFFSETS.key() + "=timestamp needs " + KafkaOptions.START_TIMESTAMP.key())));
+        }
+        if (start.isPresent()) {
+            // Refuse rather than silently ignore a start the user asked for.
+            throw new IllegalArgumentException(KafkaOptions.START_TIMESTAMP.key() + " is set but "
+                    + KafkaOptions.STARTING_OFFSETS.key() + " is " + mode + "; set it to timestamp");
+        }
+        return switch (mode) {
+            case COMMITTED_OR_EARLIEST -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+            case EARLIEST -> OffsetsInitializer.earliest();
+            case LATEST -> OffsetsInitializer.latest();
+            case TIMESTAMP -> throw new AssertionError("handled above");
+        };
+    }
+
+    private static <T extends SpecificRecord> KafkaSink<T> exactlyOnceSink(
+            ReadableConfig conf, String idSuffix, String topic, Class<T> type, SerializationSchema<T> key) {
+        return KafkaSink.<T>builder()
+                .setKafkaProducerConfig(KafkaOptions.clientProperties(conf))
+                .setBootstrapServers(conf.get(KafkaOptions.BOOTSTRAP_SERVERS))
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                // Distinct per sink: two sinks sharing a prefix would fence each other's transactions.
+                .setTransactionalIdPrefix(conf.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX) + idSuffix)
+                .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                        Long.toString(conf.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis()))
+                .setRecordSerializer(KafkaRecordSerializationSchema.<T>builder()
+                        .setTopic(topic)
+                        .setKeySerializationSchema(key)
+                        .setValueSerializationSchema(new SingleObjectSerializer<>(type))
+                        .build())
+                .build();
+    }
+
+    private static byte[] utf8(String key) {
+        return key.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        if (buffer == null) {
+            return null;
+        }
+        byte[] copy = new byte[buffer.remaining()];
+        buffer.duplicate().get(copy);
+        return copy;
+    }
+}

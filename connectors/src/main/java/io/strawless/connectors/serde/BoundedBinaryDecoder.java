@@ -1,0 +1,156 @@
+package io.strawless.connectors.serde;
+
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.Decoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.util.Utf8;
+
+/**
+ * Avro's binary decoder over one Kafka value, refusing any declared length or item count larger than
+ * the bytes that are left.
+ *
+ * <p>Avro allocates a string, byte array or collection at its declared size before reading it, so five
+ * corrupt bytes can ask for two gigabytes: a poison record that would fail the task with an
+ * OutOfMemoryError on every restart. Every value that fits in a Kafka record has lengths and counts
+ * bounded by its own size (each item of our collections takes at least one byte), so this check
+ * loses nothing. Everything else is Avro's own decoding.
+ */
+final class BoundedBinaryDecoder extends Decoder {
+
+    private final ByteArrayInputStream in;
+    // Direct (unbuffered): the stream's available() is exactly the bytes not yet decoded.
+    private final BinaryDecoder avro;
+
+    BoundedBinaryDecoder(byte[] bytes, int offset) {
+        this.in = new ByteArrayInputStream(bytes, offset, bytes.length - offset);
+        this.avro = DecoderFactory.get().directBinaryDecoder(in, null);
+    }
+
+    /** Bytes not consumed yet. */
+    int remaining() {
+        return in.available();
+    }
+
+    private int checked(long declared, String what) throws EOFException {
+        if (declared < 0 || declared > in.available()) {
+            throw new EOFException(what + " of declared size " + declared + " with only " + in.available()
+                    + " bytes left");
+        }
+        return (int) declared;
+    }
+
+    @Override
+    public Utf8 readString(Utf8 old) throws IOException {
+        int length = checked(avro.readLong(), "string");
+        Utf8 result = old != null ? old : new Utf8();
+        result.setByteLength(length);
+        avro.readFixed(result.getBytes(), 0, length);
+        return result;
+    }
+
+    @Override
+    public String readString() throws IOException {
+        return readString(null).toString();
+    }
+
+    @Override
+    public ByteBuffer readBytes(ByteBuffer old) throws IOException {
+        byte[] bytes = new byte[checked(avro.readLong(), "bytes")];
+        avro.readFixed(bytes);
+        return ByteBuffer.wrap(bytes);
+    }
+
+    @Override
+    public long readArrayStart() throws IOException {
+        return checked(avro.readArrayStart(), "array block");
+    }
+
+    @Override
+    public long arrayNext() throws IOException {
+        return checked(avro.arrayNext(), "array block");
+    }
+
+    @Override
+    public long skipArray() throws IOException {
+        return checked(avro.skipArray(), "array block");
+    }
+
+    @Override
+    public long readMapStart() throws IOException {
+        return checked(avro.readMapStart(), "map block");
+    }
+
+    @Override
+    public long mapNext() throws IOException {
+        return checked(avro.mapNext(), "map block");
+    }
+
+    @Override
+    public long skipMap() throws IOException {
+        return checked(avro.skipMap(), "map block");
+    }
+
+    @Override
+    public void readNull() throws IOException {
+        avro.readNull();
+    }
+
+    @Override
+    public boolean readBoolean() throws IOException {
+        return avro.readBoolean();
+    }
+
+    @Override
+    public int readInt() throws IOException {
+        return avro.readInt();
+    }
+
+    @Override
+    public long readLong() throws IOException {
+        return avro.readLong();
+    }
+
+    @Override
+    public float readFloat() throws IOException {
+        return avro.readFloat();
+    }
+
+    @Override
+    public double readDouble() throws IOException {
+        return avro.readDouble();
+    }
+
+    @Override
+    public void skipString() throws IOException {
+        avro.skipString();
+    }
+
+    @Override
+    public void skipBytes() throws IOException {
+        avro.skipBytes();
+    }
+
+    @Override
+    public void readFixed(byte[] bytes, int start, int length) throws IOException {
+        avro.readFixed(bytes, start, length);
+    }
+
+    @Override
+    public void skipFixed(int length) throws IOException {
+        avro.skipFixed(length);
+    }
+
+    @Override
+    public int readEnum() throws IOException {
+        return avro.readEnum();
+    }
+
+    @Override
+    public int readIndex() throws IOException {
+        return avro.readIndex();
+    }
+}

@@ -1,0 +1,188 @@
+package io.strawless.connectors.serde;
+
+import io.strawless.connectors.serde.InputRecord.Kind;
+import io.strawless.schemas.DeadLetter;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.VerifierSignal;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * Decodes the records of all three input topics into {@link InputRecord}s, and turns every record
+ * it cannot use into a dead letter instead of failing the job.
+ *
+ * <p>Values are Avro single-object encoded: {@code C3 01}, the 8-byte little-endian CRC-64-AVRO
+ * fingerprint of the writer schema, then the body. The fingerprint says which record type (and schema
+ * version) was written; the topic says which types may arrive there; Avro's {@link SpecificDatumReader}
+ * decodes the body from that writer schema into the current generated class.
+ *
+ * <p>Never throws: a null value, a bad header, an unknown fingerprint, a type that does not belong on
+ * the topic, a body that does not decode or leaves bytes over, all become
+ * {@link InputRecord#ofDeadLetter} carrying the original key and value bytes and the reason.
+ */
+public class InputDeserializer implements KafkaRecordDeserializationSchema<InputRecord> {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Names of the checks this class makes itself; a body Avro cannot decode is named by its exception. */
+    public enum Rule {
+        NULL_VALUE,
+        BAD_HEADER,
+        UNKNOWN_SCHEMA,
+        WRONG_RECORD_TYPE,
+        TRAILING_BYTES,
+        UNEXPECTED_TOPIC
+    }
+
+    private static final int HEADER_LENGTH = 10;
+    private static final byte MAGIC_0 = (byte) 0xC3;
+    private static final byte MAGIC_1 = (byte) 0x01;
+
+    /** A writer schema this reader accepts, and the input type it decodes to. */
+    private record Writer(Kind kind, Schema schema, Class<? extends SpecificRecord> type) {}
+
+    /**
+     * The writer schemas this reader accepts, by fingerprint: today the current version of each input
+     * type. When a schema evolves, add its earlier versions here so records already on the topics decode.
+     */
+    private static final Map<Long, Writer> WRITERS = List.of(
+                    new Writer(Kind.STEP, StepEvent.getClassSchema(), StepEvent.class),
+                    new Writer(Kind.OUTCOME, OutcomeEvent.getClassSchema(), OutcomeEvent.class),
+                    new Writer(Kind.VERDICT, VerifierSignal.getClassSchema(), VerifierSignal.class))
+            .stream()
+            .collect(Collectors.toUnmodifiableMap(w -> SchemaNormalization.parsingFingerprint64(w.schema()),
+                    Function.identity()));
+
+    private final Map<String, Set<Kind>> kindsByTopic;
+
+    /** One reader per writer fingerprint, reused for every record (they cache their schema resolution). */
+    private transient Map<Long, SpecificDatumReader<? extends SpecificRecord>> readers;
+
+    /** Topic names come from {@code KafkaOptions}; one topic may carry several types if configured so. */
+    public InputDeserializer(String stepsTopic, String outcomesTopic, String verdictsTopic) {
+        Map<String, Set<Kind>> kinds = new HashMap<>();
+        kinds.computeIfAbsent(stepsTopic, t -> EnumSet.noneOf(Kind.class)).add(Kind.STEP);
+        kinds.computeIfAbsent(outcomesTopic, t -> EnumSet.noneOf(Kind.class)).add(Kind.OUTCOME);
+        kinds.computeIfAbsent(verdictsTopic, t -> EnumSet.noneOf(Kind.class)).add(Kind.VERDICT);
+        this.kindsByTopic = kinds;
+    }
+
+    @Override
+    public void open(DeserializationSchema.InitializationContext context) {
+        readers = new HashMap<>();
+        WRITERS.forEach((fingerprint, writer) -> {
+            // The class's own SpecificData carries its logical-type conversions (timestamps as Instant).
+            SpecificData model = SpecificData.getForClass(writer.type());
+            readers.put(fingerprint, new SpecificDatumReader<>(writer.schema(), model.getSchema(writer.type()), model));
+        });
+    }
+
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<InputRecord> out) {
+        out.collect(decode(record));
+    }
+
+    private InputRecord decode(ConsumerRecord<byte[], byte[]> record) {
+        byte[] value = record.value();
+        if (value == null) {
+            return deadLetter(record, Rule.NULL_VALUE.name(), "record has no value (null or tombstone)");
+        }
+        Set<Kind> expected = kindsByTopic.get(record.topic());
+        if (expected == null) {
+            return deadLetter(record, Rule.UNEXPECTED_TOPIC.name(),
+                    "topic " + record.topic() + " is not one of the input topics " + kindsByTopic.keySet());
+        }
+        if (value.length < HEADER_LENGTH || value[0] != MAGIC_0 || value[1] != MAGIC_1) {
+            return deadLetter(record, Rule.BAD_HEADER.name(),
+                    "not Avro single-object encoded: expected a 10-byte header starting C3 01, got "
+                            + value.length + " bytes" + (value.length >= 2
+                                    ? String.format(" starting %02X %02X", value[0], value[1]) : ""));
+        }
+        long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        Writer writer = WRITERS.get(fingerprint);
+        if (writer == null) {
+            return deadLetter(record, Rule.UNKNOWN_SCHEMA.name(), String.format(
+                    "writer schema fingerprint %016x is not a known version of %s", fingerprint, expected));
+        }
+        if (!expected.contains(writer.kind())) {
+            return deadLetter(record, Rule.WRONG_RECORD_TYPE.name(),
+                    "a " + writer.kind() + " record on topic " + record.topic() + ", which carries " + expected);
+        }
+
+        BoundedBinaryDecoder body = new BoundedBinaryDecoder(value, HEADER_LENGTH);
+        SpecificRecord event;
+        try {
+            event = readers.get(fingerprint).read(null, body);
+        } catch (Exception e) {
+            // Avro reports a corrupt body as EOFException, AvroRuntimeException (a bad union or enum
+            // index, invalid UTF-8...) or the odd unchecked exception from a garbage value.
+            return deadLetter(record, e.getClass().getName(),
+                    "undecodable " + writer.kind() + " body: " + (e.getMessage() != null ? e.getMessage() : e));
+        }
+        // Avro has no checksum: a body with corrupted lengths can still decode, but then rarely ends
+        // exactly at the end of the value.
+        if (body.remaining() > 0) {
+            return deadLetter(record, Rule.TRAILING_BYTES.name(), body.remaining()
+                    + " bytes left over after the " + writer.kind() + " record (of " + value.length + ")");
+        }
+        return withProvenance(record, event);
+    }
+
+    private static InputRecord withProvenance(ConsumerRecord<byte[], byte[]> record, SpecificRecord event) {
+        String topic = record.topic();
+        int partition = record.partition();
+        long offset = record.offset();
+        long timestamp = record.timestamp();
+        if (event instanceof StepEvent step) {
+            return InputRecord.ofStep(topic, partition, offset, timestamp, step);
+        }
+        if (event instanceof OutcomeEvent outcome) {
+            return InputRecord.ofOutcome(topic, partition, offset, timestamp, outcome);
+        }
+        if (event instanceof VerifierSignal verdict) {
+            return InputRecord.ofVerdict(topic, partition, offset, timestamp, verdict);
+        }
+        throw new IllegalStateException("no input kind for " + event.getClass());
+    }
+
+    private static InputRecord deadLetter(
+            ConsumerRecord<byte[], byte[]> record, String errorClass, String errorMessage) {
+        DeadLetter deadLetter = DeadLetter.newBuilder()
+                .setTopic(record.topic())
+                .setPartition(record.partition())
+                .setOffset(record.offset())
+                .setOriginalKey(record.key() == null ? null : ByteBuffer.wrap(record.key()))
+                .setOriginalValue(record.value() == null ? null : ByteBuffer.wrap(record.value()))
+                .setErrorClass(errorClass)
+                .setErrorMessage(errorMessage == null ? "" : errorMessage)
+                // Millisecond precision, as the schema stores it, so the record equals its round trip.
+                .setFailedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
+                .build();
+        return InputRecord.ofDeadLetter(
+                record.topic(), record.partition(), record.offset(), record.timestamp(), deadLetter);
+    }
+
+    @Override
+    public TypeInformation<InputRecord> getProducedType() {
+        return TypeInformation.of(InputRecord.class);
+    }
+}

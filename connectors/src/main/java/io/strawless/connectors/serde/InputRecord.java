@@ -1,0 +1,132 @@
+package io.strawless.connectors.serde;
+
+import io.strawless.schemas.DeadLetter;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.VerifierSignal;
+import java.util.Objects;
+
+/**
+ * One input record as the job's single Kafka source emits it: the decoded event (exactly one of
+ * {@link #step}, {@link #outcome}, {@link #verdict}, {@link #deadLetter} is non-null) and where it
+ * came from (lineage for batches, offsets for dead letters).
+ *
+ * <p>A Flink POJO on purpose (public no-arg constructor, public fields): Flink serializes it with its
+ * PojoSerializer and the Avro fields with flink-avro's AvroSerializer, never with Kryo. Build
+ * instances with the {@code of...} factories.
+ */
+public class InputRecord {
+
+    /** Which of the event fields is set. */
+    public enum Kind {
+        STEP,
+        OUTCOME,
+        VERDICT,
+        DEAD_LETTER
+    }
+
+    /** Topic the record was read from. */
+    public String topic;
+    /** Partition it was read from. */
+    public int partition;
+    /** Its offset in that partition. */
+    public long offset;
+    /** Kafka record timestamp (epoch millis). Event time comes from the event itself. */
+    public long timestamp;
+
+    public StepEvent step;
+    public OutcomeEvent outcome;
+    public VerifierSignal verdict;
+    public DeadLetter deadLetter;
+
+    /** For Flink's POJO serializer only; use the factories. */
+    public InputRecord() {}
+
+    public static InputRecord ofStep(
+            String topic, int partition, long offset, long timestamp, StepEvent step) {
+        InputRecord record = withProvenance(topic, partition, offset, timestamp);
+        record.step = Objects.requireNonNull(step, "step");
+        return record;
+    }
+
+    public static InputRecord ofOutcome(
+            String topic, int partition, long offset, long timestamp, OutcomeEvent outcome) {
+        InputRecord record = withProvenance(topic, partition, offset, timestamp);
+        record.outcome = Objects.requireNonNull(outcome, "outcome");
+        return record;
+    }
+
+    public static InputRecord ofVerdict(
+            String topic, int partition, long offset, long timestamp, VerifierSignal verdict) {
+        InputRecord record = withProvenance(topic, partition, offset, timestamp);
+        record.verdict = Objects.requireNonNull(verdict, "verdict");
+        return record;
+    }
+
+    public static InputRecord ofDeadLetter(
+            String topic, int partition, long offset, long timestamp, DeadLetter deadLetter) {
+        InputRecord record = withProvenance(topic, partition, offset, timestamp);
+        record.deadLetter = Objects.requireNonNull(deadLetter, "deadLetter");
+        return record;
+    }
+
+    private static InputRecord withProvenance(String topic, int partition, long offset, long timestamp) {
+        InputRecord record = new InputRecord();
+        record.topic = topic;
+        record.partition = partition;
+        record.offset = offset;
+        record.timestamp = timestamp;
+        return record;
+    }
+
+    /** Which event this record carries. */
+    public Kind kind() {
+        if (step != null) {
+            return Kind.STEP;
+        }
+        if (outcome != null) {
+            return Kind.OUTCOME;
+        }
+        if (verdict != null) {
+            return Kind.VERDICT;
+        }
+        if (deadLetter != null) {
+            return Kind.DEAD_LETTER;
+        }
+        throw new IllegalStateException("InputRecord without an event: " + this);
+    }
+
+    /** The trajectory the event belongs to; null for a dead letter (its bytes did not decode). */
+    public String trajectoryId() {
+        return switch (kind()) {
+            case STEP -> step.getTrajectoryId();
+            case OUTCOME -> outcome.getTrajectoryId();
+            case VERDICT -> verdict.getTrajectoryId();
+            case DEAD_LETTER -> null;
+        };
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof InputRecord other
+                && partition == other.partition
+                && offset == other.offset
+                && timestamp == other.timestamp
+                && Objects.equals(topic, other.topic)
+                && Objects.equals(step, other.step)
+                && Objects.equals(outcome, other.outcome)
+                && Objects.equals(verdict, other.verdict)
+                && Objects.equals(deadLetter, other.deadLetter);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(topic, partition, offset, timestamp, step, outcome, verdict, deadLetter);
+    }
+
+    @Override
+    public String toString() {
+        Object event = step != null ? step : outcome != null ? outcome : verdict != null ? verdict : deadLetter;
+        return "InputRecord{" + topic + "-" + partition + "@" + offset + ", ts=" + timestamp + ", " + event + "}";
+    }
+}

@@ -1,0 +1,213 @@
+package io.strawless.connectors.topics;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.topics.TopicStatus.State;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * Creates the six Strawless topics (three inputs, batches, dead letters, unscored) and checks existing
+ * ones against {@link KafkaOptions}: partition count, replication factor, retention.ms and
+ * min.insync.replicas.
+ *
+ * <p>Provisioning is idempotent and only ever creates: a topic that exists but differs is reported as
+ * {@link State#DRIFT} and left alone, because changing partitions re-maps keys to partitions and
+ * changing configs of a shared cluster is an operator's decision.
+ */
+public final class TopicProvisioner {
+
+    private TopicProvisioner() {}
+
+    /** Creates the missing topics; reports every topic as CREATED, EXISTS or DRIFT. */
+    public static List<TopicStatus> ensureTopics(ReadableConfig conf) {
+        return withAdmin(conf, admin -> inspect(admin, conf, true));
+    }
+
+    /** Changes nothing; reports every topic as EXISTS, MISSING or DRIFT. */
+    public static List<TopicStatus> check(ReadableConfig conf) {
+        return withAdmin(conf, admin -> inspect(admin, conf, false));
+    }
+
+    /** The configured topic names, in a stable order, each once. */
+    public static List<String> topicNames(ReadableConfig conf) {
+        Set<String> names = new LinkedHashSet<>(List.of(
+                conf.get(KafkaOptions.STEPS_TOPIC),
+                conf.get(KafkaOptions.OUTCOMES_TOPIC),
+                conf.get(KafkaOptions.VERDICTS_TOPIC),
+                conf.get(KafkaOptions.BATCHES_TOPIC),
+                conf.get(KafkaOptions.DEAD_LETTERS_TOPIC),
+                conf.get(KafkaOptions.UNSCORED_TOPIC)));
+        return List.copyOf(names);
+    }
+
+    private static List<TopicStatus> inspect(Admin admin, ReadableConfig conf, boolean create) throws Exception {
+        Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
+        List<String> topics = topicNames(conf);
+        Set<String> existing = await(admin.listTopics().names(), timeout);
+
+        Set<String> created = new LinkedHashSet<>();
+        if (create) {
+            List<NewTopic> toCreate = topics.stream()
+                    .filter(topic -> !existing.contains(topic))
+                    .map(topic -> newTopic(topic, conf))
+                    .toList();
+            Map<String, ? extends Future<Void>> results = admin.createTopics(toCreate).values();
+            for (Map.Entry<String, ? extends Future<Void>> result : results.entrySet()) {
+                try {
+                    await(result.getValue(), timeout);
+                    created.add(result.getKey());
+                } catch (ExecutionException e) {
+                    // Someone else created it since we listed: fine, it is checked below like the rest.
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+
+        List<String> present = topics.stream().filter(t -> existing.contains(t) || created.contains(t)).toList();
+        Map<String, TopicDescription> descriptions = await(admin.describeTopics(present).allTopicNames(), timeout);
+        Map<ConfigResource, Config> configs = await(admin.describeConfigs(present.stream()
+                .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList()).all(), timeout);
+
+        List<TopicStatus> statuses = new ArrayList<>();
+        for (String topic : topics) {
+            if (!present.contains(topic)) {
+                statuses.add(new TopicStatus(topic, State.MISSING, "does not exist"));
+                continue;
+            }
+            List<String> drift = drift(descriptions.get(topic),
+                    configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)), conf);
+            if (!drift.isEmpty()) {
+                statuses.add(new TopicStatus(topic, State.DRIFT, String.join("; ", drift)));
+            } else {
+                State state = created.contains(topic) ? State.CREATED : State.EXISTS;
+                statuses.add(new TopicStatus(topic, state, describe(conf)));
+            }
+        }
+        return statuses;
+    }
+
+    private static NewTopic newTopic(String topic, ReadableConfig conf) {
+        return new NewTopic(topic, conf.get(KafkaOptions.TOPIC_PARTITIONS), replicationFactor(conf))
+                .configs(expectedConfigs(conf));
+    }
+
+    private static Map<String, String> expectedConfigs(ReadableConfig conf) {
+        return Map.of(
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(conf.get(KafkaOptions.TOPIC_RETENTION).toMillis()),
+                TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(conf.get(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS)));
+    }
+
+    private static List<String> drift(TopicDescription description, Config config, ReadableConfig conf) {
+        List<String> drift = new ArrayList<>();
+        int partitions = description.partitions().size();
+        if (partitions != conf.get(KafkaOptions.TOPIC_PARTITIONS)) {
+            drift.add("partitions " + partitions + ", configured " + conf.get(KafkaOptions.TOPIC_PARTITIONS));
+        }
+        int replicas = description.partitions().get(0).replicas().size();
+        if (replicas != replicationFactor(conf)) {
+            drift.add("replication factor " + replicas + ", configured " + replicationFactor(conf));
+        }
+        expectedConfigs(conf).forEach((key, expected) -> {
+            ConfigEntry actual = config.get(key);
+            String actualValue = actual == null ? null : actual.value();
+            if (!expected.equals(actualValue)) {
+                drift.add(key + " " + actualValue + ", configured " + expected);
+            }
+        });
+        return drift;
+    }
+
+    private static String describe(ReadableConfig conf) {
+        return conf.get(KafkaOptions.TOPIC_PARTITIONS) + " partitions, replication factor " + replicationFactor(conf)
+                + ", " + expectedConfigs(conf);
+    }
+
+    private static short replicationFactor(ReadableConfig conf) {
+        int factor = conf.get(KafkaOptions.TOPIC_REPLICATION_FACTOR);
+        if (factor < 1 || factor > Short.MAX_VALUE) {
+            throw new IllegalArgumentException(KafkaOptions.TOPIC_REPLICATION_FACTOR.key() + " must be >= 1, was " + factor);
+        }
+        return (short) factor;
+    }
+
+    private interface AdminAction<T> {
+        T apply(Admin admin) throws Exception;
+    }
+
+    /**
+     * Runs {@code action} with an admin client whose every call gives up after {@code kafka.admin-timeout},
+     * and turns the ways a broker can be absent into one line that says what to set.
+     */
+    private static <T> T withAdmin(ReadableConfig conf, AdminAction<T> action) {
+        String servers = conf.get(KafkaOptions.BOOTSTRAP_SERVERS);
+        Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
+        Properties properties = KafkaOptions.clientProperties(conf);
+        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+        properties.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
+        properties.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
+        String unreachable = "Kafka broker not reachable at " + servers + " within " + seconds(timeout)
+                + " (set " + KafkaOptions.BOOTSTRAP_SERVERS.key() + ")";
+        Admin admin;
+        try {
+            admin = Admin.create(properties);
+        } catch (KafkaException e) {
+            // E.g. no resolvable bootstrap address.
+            throw new IllegalStateException(unreachable + ": " + rootMessage(e), e);
+        }
+        try {
+            return action.apply(admin);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while talking to Kafka at " + servers, e);
+        } catch (RuntimeException e) {
+            throw e; // our own argument checks
+        } catch (Exception e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            if (cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
+                throw new IllegalStateException(unreachable, e);
+            }
+            throw new IllegalStateException("Kafka admin request to " + servers + " failed: " + rootMessage(cause), e);
+        } finally {
+            admin.close(timeout);
+        }
+    }
+
+    /** Waits a little longer than the admin client's own timeout, so its clearer error wins the race. */
+    private static <T> T await(Future<T> future, Duration timeout) throws Exception {
+        return future.get(timeout.toMillis() + 2_000, TimeUnit.MILLISECONDS);
+    }
+
+    private static String seconds(Duration timeout) {
+        return timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + "s" : timeout.toMillis() + "ms";
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+}

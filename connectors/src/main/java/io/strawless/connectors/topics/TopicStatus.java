@@ -1,0 +1,21 @@
+package io.strawless.connectors.topics;
+
+/** What the provisioner found (or did) for one topic. */
+public record TopicStatus(String topic, State state, String detail) {
+
+    public enum State {
+        /** Did not exist; created as configured. */
+        CREATED,
+        /** Exists as configured. */
+        EXISTS,
+        /** Does not exist (reported by a check; provisioning creates it). */
+        MISSING,
+        /** Exists but differs from the configuration; {@link #detail} says how. Not changed. */
+        DRIFT
+    }
+
+    /** True when the topic exists as configured. */
+    public boolean ok() {
+        return state == State.CREATED || state == State.EXISTS;
+    }
+}

@@ -1,0 +1,73 @@
+package io.strawless.connectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.api.connector.source.Boundedness;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Test;
+
+class KafkaOptionsTest {
+
+    @Test
+    void clientPassthroughStripsThePrefixAndIgnoresOtherKeys() {
+        Configuration conf = Configuration.fromMap(Map.of(
+                "kafka.client.security.protocol", "SASL_SSL",
+                "kafka.client.sasl.jaas.config", "secret",
+                "kafka.bootstrap-servers", "broker:9093",
+                "topics.steps", "s"));
+
+        Properties properties = KafkaOptions.clientProperties(conf);
+
+        assertEquals(Map.of("security.protocol", "SASL_SSL", "sasl.jaas.config", "secret"), properties);
+    }
+
+    @Test
+    void passthroughOfADedicatedSettingIsRejected() {
+        Configuration conf = Configuration.fromMap(Map.of("kafka.client.isolation.level", "read_uncommitted"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(conf));
+        assertTrue(e.getMessage().contains("kafka.client.isolation.level"), e.getMessage());
+    }
+
+    @Test
+    void startingOffsetsParseTheirConfigSpelling() {
+        Configuration conf = Configuration.fromMap(Map.of("source.starting-offsets", "committed-or-earliest"));
+        assertEquals(StartingOffsets.COMMITTED_OR_EARLIEST, conf.get(KafkaOptions.STARTING_OFFSETS));
+        assertEquals(StartingOffsets.LATEST,
+                Configuration.fromMap(Map.of("source.starting-offsets", "latest")).get(KafkaOptions.STARTING_OFFSETS));
+    }
+
+    @Test
+    void durationsAndDefaults() {
+        Configuration conf = Configuration.fromMap(Map.of("kafka.transaction-timeout", "5 min"));
+        assertEquals(Duration.ofMinutes(5), conf.get(KafkaOptions.TRANSACTION_TIMEOUT));
+        assertEquals(Duration.ofDays(7), conf.get(KafkaOptions.TOPIC_RETENTION));
+        assertEquals("localhost:9092", conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+    }
+
+    @Test
+    void timestampStartNeedsATimestampAndViceVersa() {
+        Configuration noTimestamp = Configuration.fromMap(Map.of("source.starting-offsets", "timestamp"));
+        assertThrows(IllegalArgumentException.class, () -> StrawlessKafka.startingOffsets(noTimestamp));
+
+        Configuration ignoredTimestamp = Configuration.fromMap(Map.of("source.start-timestamp", "1000"));
+        assertThrows(IllegalArgumentException.class, () -> StrawlessKafka.startingOffsets(ignoredTimestamp));
+    }
+
+    @Test
+    void sourceIsBoundedExactlyWhenAStopTimestampIsSet() {
+        assertEquals(Boundedness.CONTINUOUS_UNBOUNDED,
+                StrawlessKafka.inputSource(new Configuration()).getBoundedness());
+        Configuration backfill = Configuration.fromMap(Map.of(
+                "source.starting-offsets", "timestamp",
+                "source.start-timestamp", "1000",
+                "source.stop-timestamp", "2000"));
+        assertEquals(Boundedness.BOUNDED, StrawlessKafka.inputSource(backfill).getBoundedness());
+    }
+}

@@ -1,0 +1,111 @@
+package io.strawless.connectors.topics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.topics.TopicStatus.State;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class TopicProvisionerTest {
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startBroker() {
+        kafka = EmbeddedKafka.start();
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        kafka.close();
+    }
+
+    @Test
+    void provisioningTwiceCreatesOnceThenFindsEverything() {
+        Configuration conf = topicsNamed("idem");
+
+        List<TopicStatus> first = TopicProvisioner.ensureTopics(conf);
+        List<TopicStatus> second = TopicProvisioner.ensureTopics(conf);
+
+        assertEquals(TopicProvisioner.topicNames(conf), first.stream().map(TopicStatus::topic).toList());
+        assertEquals(6, first.size());
+        assertTrue(first.stream().allMatch(s -> s.state() == State.CREATED), first::toString);
+        assertTrue(second.stream().allMatch(s -> s.state() == State.EXISTS), second::toString);
+        assertTrue(TopicProvisioner.check(conf).stream().allMatch(TopicStatus::ok));
+    }
+
+    @Test
+    void checkReportsMissingTopicsAndCreatesNothing() {
+        Configuration conf = topicsNamed("missing");
+
+        List<TopicStatus> statuses = TopicProvisioner.check(conf);
+
+        assertTrue(statuses.stream().allMatch(s -> s.state() == State.MISSING), statuses::toString);
+        assertTrue(TopicProvisioner.check(conf).stream().allMatch(s -> s.state() == State.MISSING));
+    }
+
+    @Test
+    void driftIsReportedAndLeftAlone() throws Exception {
+        Configuration conf = topicsNamed("drift");
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic("drift.steps", 1, (short) 1)
+                    .configs(Map.of("retention.ms", "3600000")))).all().get();
+        }
+
+        List<TopicStatus> statuses = TopicProvisioner.ensureTopics(conf);
+
+        TopicStatus steps = statuses.get(0);
+        assertEquals("drift.steps", steps.topic());
+        assertEquals(State.DRIFT, steps.state());
+        assertTrue(steps.detail().contains("partitions 1, configured 4"), steps.detail());
+        assertTrue(steps.detail().contains("retention.ms 3600000, configured 604800000"), steps.detail());
+        assertTrue(statuses.subList(1, 6).stream().allMatch(s -> s.state() == State.CREATED), statuses::toString);
+        assertEquals(State.DRIFT, TopicProvisioner.check(conf).get(0).state());
+    }
+
+    @Test
+    void unreachableBrokerFailsFastWithOneClearLine() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        Configuration conf = topicsNamed("nowhere");
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, "127.0.0.1:" + closedPort);
+        conf.set(KafkaOptions.ADMIN_TIMEOUT, Duration.ofSeconds(2));
+
+        // A generous guard against hanging, not a performance assertion.
+        IllegalStateException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> assertThrows(IllegalStateException.class, () -> TopicProvisioner.ensureTopics(conf)));
+
+        assertEquals("Kafka broker not reachable at 127.0.0.1:" + closedPort
+                + " within 2s (set kafka.bootstrap-servers)", e.getMessage());
+    }
+
+    /** Topic names unique to one test, so the tests share the broker without seeing each other's topics. */
+    private static Configuration topicsNamed(String prefix) {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(KafkaOptions.STEPS_TOPIC, prefix + ".steps");
+        conf.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".outcomes");
+        conf.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".verdicts");
+        conf.set(KafkaOptions.BATCHES_TOPIC, prefix + ".batches");
+        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + ".dlq");
+        conf.set(KafkaOptions.UNSCORED_TOPIC, prefix + ".unscored");
+        return conf;
+    }
+}
