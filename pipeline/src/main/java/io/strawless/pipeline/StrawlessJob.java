@@ -6,10 +6,10 @@ import io.strawless.pipeline.assembly.AssembleTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.DeadLetters;
 import io.strawless.pipeline.assembly.ValidateInputs;
-import io.strawless.pipeline.batching.BatchScoredGroups;
-import io.strawless.pipeline.batching.ScoredGroup;
+import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.credit.CreditConfig;
-import io.strawless.pipeline.credit.ScoreTrajectories;
+import io.strawless.pipeline.grouping.GroupTrajectories;
+import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -19,7 +19,6 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ReadableConfig;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -27,8 +26,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * The Strawless job, read top-down as the pipeline diagram:
  *
  * <pre>
- * inputs ─ validate ─ keyBy(trajectory) ─ assemble ─ keyBy(task) ─ score ─ keyBy(bucket) ─ batch ─> batches
- *             └─> dead letters        ├─> dead letters   └─> unscored
+ * inputs ─ validate ─ keyBy(trajectory) ─ assemble ─ keyBy(task) ─ group ─ keyBy(bucket) ─ score and batch ─> batches
+ *             └─> dead letters        ├─> dead letters   └─> unscored           └─> unscored
  *                                     └─> unscored
  * </pre>
  *
@@ -72,22 +71,22 @@ public final class StrawlessJob {
                 .keyBy(InputRecord::trajectoryId)
                 .process(new AssembleTrajectory(conf)).uid("assemble").name("assemble trajectories");
 
-        SingleOutputStreamOperator<ScoredGroup> scored = assembled
+        SingleOutputStreamOperator<TrajectoryGroup> grouped = assembled
                 .keyBy(AssembledTrajectory::taskId)
-                .process(new ScoreTrajectories(conf)).uid("score").name("score (" + credit.estimator() + ")");
+                .process(new GroupTrajectories(conf)).uid("group").name("group");
 
         int buckets = Math.max(1, env.getParallelism());
-        DataStream<TrainingBatch> trainingBatches = scored
-                .keyBy(group -> BatchScoredGroups.bucketOf(group, buckets))
-                .process(new BatchScoredGroups(conf, credit.estimator(), credit.fingerprint()))
-                .uid("batch").name("batch");
+        SingleOutputStreamOperator<TrainingBatch> trainingBatches = grouped
+                .keyBy(group -> ScoreAndBatch.bucketOf(group, buckets))
+                .process(new ScoreAndBatch(conf)).uid("score-and-batch").name("score and batch (" + credit.estimator() + ")");
 
         trainingBatches.sinkTo(batches).uid("sink-batches").name("batches");
         decoded.getSideOutput(DeadLetters.TAG)
                 .union(assembled.getSideOutput(DeadLetters.TAG))
                 .sinkTo(deadLetters).uid("sink-dead-letters").name("dead letters");
         assembled.getSideOutput(AssembleTrajectory.UNSCORED)
-                .union(scored.getSideOutput(ScoreTrajectories.UNSCORED))
+                .union(grouped.getSideOutput(GroupTrajectories.UNSCORED))
+                .union(trainingBatches.getSideOutput(ScoreAndBatch.UNSCORABLE))
                 .sinkTo(unscored).uid("sink-unscored").name("unscored");
     }
 

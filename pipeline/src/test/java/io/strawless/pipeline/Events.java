@@ -5,7 +5,9 @@ import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.VerifierSignal;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
 import java.time.Instant;
+import java.util.List;
 
 /** Small builders of input records for the pipeline's tests. */
 public final class Events {
@@ -47,6 +49,16 @@ public final class Events {
                 .setScore(score)
                 .setEventTime(Instant.ofEpochMilli(eventTime))
                 .build();
+    }
+
+    /** A completed three-step trajectory whose middle step is tool output (not trainable). */
+    public static AssembledTrajectory trajectory(String id, String group, int groupSize, double reward, long policy) {
+        List<StepEvent> steps = List.of(
+                step(id, 0, 100).setPolicyVersion(policy).build(),
+                step(id, 1, 100).setTrainable(false).setPolicyVersion(policy).build(),
+                step(id, 2, 100).setTerminal(TerminalKind.TERMINATED).setPolicyVersion(policy).build());
+        return new AssembledTrajectory(id, "agent-1", "task-1", group, groupSize, steps,
+                outcome(id, reward, 0, 100), List.of(), List.of());
     }
 
     public static InputRecord in(StepEvent step) {

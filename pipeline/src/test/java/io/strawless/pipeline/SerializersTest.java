@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.AssemblyProgress;
 import io.strawless.pipeline.assembly.FinishedTrajectory;
-import io.strawless.pipeline.batching.BatchScoredGroups;
-import io.strawless.pipeline.batching.ScoredGroup;
-import io.strawless.pipeline.credit.ScoreTrajectories;
-import io.strawless.pipeline.credit.TaskBaseline;
+import io.strawless.pipeline.batching.ScoreAndBatch;
+import io.strawless.pipeline.grouping.GroupTrajectories;
+import io.strawless.pipeline.grouping.TaskBaseline;
+import io.strawless.pipeline.grouping.TrajectoryGroup;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.GenericTypeInfo;
@@ -27,10 +27,10 @@ class SerializersTest {
         AssembledTrajectory.class,
         AssemblyProgress.class,
         FinishedTrajectory.class,
-        ScoredGroup.class,
+        TrajectoryGroup.class,
         TaskBaseline.class,
-        ScoreTrajectories.PendingGroup.class,
-        BatchScoredGroups.PendingBatch.class,
+        GroupTrajectories.PendingGroup.class,
+        ScoreAndBatch.PendingBatch.class,
     })
     void noKryo(Class<?> type) throws Exception {
         TypeInformation<?> info = TypeInformation.of(type);

@@ -56,7 +56,7 @@ class StrawlessJobTest {
         StreamExecutionEnvironment env = env(conf());
         StrawlessJob.buildOnKafka(env, conf());
         List<String> uids = env.getTransformations().stream().map(Transformation::getUid).toList();
-        for (String uid : List.of("validate", "assemble", "score", "batch", "sink-batches", "sink-dead-letters", "sink-unscored")) {
+        for (String uid : List.of("validate", "assemble", "group", "score-and-batch", "sink-batches", "sink-dead-letters", "sink-unscored")) {
             assertTrue(uids.contains(uid), "missing uid " + uid + " in " + uids);
         }
         assertEquals(uids.size(), uids.stream().distinct().count(), "uids must be unique");

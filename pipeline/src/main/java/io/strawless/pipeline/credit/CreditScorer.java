@@ -1,19 +1,167 @@
 package io.strawless.pipeline.credit;
+
+import com.aparapi.device.OpenCLDevice;
+import io.strawless.pipeline.kernels.KernelExecutor;
+import io.strawless.pipeline.kernels.KernelExecutor.OpenClFailureException;
 import java.util.ArrayList;
 import java.util.List;
-// TEMPORARY STUB (replaced by the credit helper's version)
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Scores micro-batches of trajectories with the configured estimator on the configured backend.
+ *
+ * <p>Not thread-safe: its kernels' arguments are fields. Use one scorer per thread (per operator
+ * subtask). If OpenCL fails at run time, the scorer logs one warning, counts a {@link #fallbacks()
+ * fallback} and scores on with the {@code java} backend; it never fails for it.
+ */
 public final class CreditScorer implements AutoCloseable {
-    public CreditScorer(CreditConfig config) {}
-    public List<Credit> score(List<Trajectory> batch) {
-        List<Credit> out = new ArrayList<>();
-        for (Trajectory t : batch) {
-            double b = Double.isNaN(t.baseline()) ? 0 : t.baseline();
-            double[] adv = new double[t.steps().size()], ret = new double[t.steps().size()];
-            for (int i = 0; i < adv.length; i++) { adv[i] = t.steps().get(i).trainable() ? t.outcome() - b : 0; ret[i] = t.outcome(); }
-            out.add(new Credit(t.id(), adv, ret));
-        }
-        return out;
+
+    private static final Logger LOG = LoggerFactory.getLogger(CreditScorer.class);
+
+    private static final int PROBE_TRAJECTORIES = 4096;
+    private static final int PROBE_STEPS = 32;
+    private static final int PROBE_GROUP_SIZE = 8;
+    private static final int PROBE_RUNS = 3;
+    private static final String NO_OPENCL_ADVICE =
+            "install an OpenCL runtime, e.g. apt-get install pocl-opencl-icd ocl-icd-libopencl1";
+
+    private final CreditConfig config;
+    private final PackedBatch batch = new PackedBatch();
+    private Estimators estimators;
+    private long fallbacks;
+
+    public CreditScorer(CreditConfig config) {
+        this.config = config;
+        this.estimators = new Estimators(config, executorFor(config.backend()));
+        LOG.info("Credit scoring with {} on {}", config.fingerprint(), estimators.executor().description());
     }
-    public String backend() { return "java"; }
-    public void close() {}
+
+    /** Scores on {@code executor} whatever {@code config.backend()} says (tests use it to make OpenCL fail). */
+    CreditScorer(CreditConfig config, KernelExecutor executor) {
+        this.config = config;
+        this.estimators = new Estimators(config, executor);
+    }
+
+    /**
+     * Throws {@link IllegalArgumentException}, naming trajectory, step and field, if {@code trajectory}
+     * cannot be scored: an infinite number, a NaN the estimator needs, steps out of order.
+     */
+    public void validate(Trajectory trajectory) {
+        InputCheck.validate(trajectory, config);
+    }
+
+    /**
+     * Credits of {@code microBatch}, in its order. Groups are the trajectories that share a group id
+     * within the micro-batch. Every trajectory is validated before any kernel runs.
+     */
+    public List<Credit> score(List<Trajectory> microBatch) {
+        for (Trajectory trajectory : microBatch) {
+            validate(trajectory);
+        }
+        batch.pack(microBatch, config);
+        try {
+            estimators.run(batch);
+        } catch (OpenClFailureException e) {
+            fallBackToJava(e);
+            batch.pack(microBatch, config);
+            estimators.run(batch);
+        }
+        return batch.unpack(microBatch);
+    }
+
+    /** The backend in use: "opencl", "jtp" or "java" (after auto selection and any fallback). */
+    public String backend() {
+        return estimators.executor().backend().toString();
+    }
+
+    /** The backend in use, with the OpenCL device and platform when it is "opencl". */
+    public String device() {
+        return estimators.executor().description();
+    }
+
+    /** How many times this scorer fell back from OpenCL to java (0 or 1): expose it as a metric. */
+    public long fallbacks() {
+        return fallbacks;
+    }
+
+    @Override
+    public void close() {
+        estimators.close();
+    }
+
+    private KernelExecutor executorFor(String backend) {
+        return switch (backend) {
+            case "java" -> KernelExecutor.java();
+            case "jtp" -> KernelExecutor.javaThreadPool();
+            case "opencl" -> {
+                Optional<OpenCLDevice> device = KernelExecutor.findOpenClDevice();
+                if (device.isPresent()) {
+                    yield KernelExecutor.openCl(device.get());
+                }
+                fallbacks++;
+                LOG.warn("credit.backend is opencl but no OpenCL device was found ({}); scoring with java instead",
+                        NO_OPENCL_ADVICE);
+                yield KernelExecutor.java();
+            }
+            case "auto" -> fastestExecutor();
+            default -> throw new IllegalArgumentException("unknown credit.backend " + backend);
+        };
+    }
+
+    private void fallBackToJava(OpenClFailureException failure) {
+        fallbacks++;
+        LOG.warn("OpenCL failed while scoring; falling back to the java backend for good: {}", failure.getMessage(),
+                failure);
+        try {
+            estimators.close();
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            LOG.debug("Releasing the failed OpenCL kernels failed too", e);
+        }
+        estimators = new Estimators(config, KernelExecutor.java());
+    }
+
+    /**
+     * Measures every available backend once on a synthetic micro-batch (after a first run that translates
+     * and compiles the kernels) and returns the fastest.
+     */
+    private KernelExecutor fastestExecutor() {
+        List<KernelExecutor> candidates = new ArrayList<>();
+        KernelExecutor.findOpenClDevice().ifPresent(device -> candidates.add(KernelExecutor.openCl(device)));
+        candidates.add(KernelExecutor.javaThreadPool());
+        candidates.add(KernelExecutor.java());
+        List<Trajectory> probe = SyntheticTrajectories.generate(PROBE_TRAJECTORIES, PROBE_STEPS, PROBE_GROUP_SIZE, 1);
+        PackedBatch probeBatch = new PackedBatch();
+
+        KernelExecutor fastest = KernelExecutor.java();
+        long fastestNanos = Long.MAX_VALUE;
+        List<String> report = new ArrayList<>();
+        if (candidates.size() < 3) {
+            report.add("opencl unavailable (" + NO_OPENCL_ADVICE + ")");
+        }
+        for (KernelExecutor candidate : candidates) {
+            try (Estimators probeEstimators = new Estimators(config, candidate)) {
+                probeBatch.pack(probe, config);
+                probeEstimators.run(probeBatch);
+                long best = Long.MAX_VALUE;
+                for (int run = 0; run < PROBE_RUNS; run++) {
+                    probeBatch.pack(probe, config);
+                    long start = System.nanoTime();
+                    probeEstimators.run(probeBatch);
+                    best = Math.min(best, System.nanoTime() - start);
+                }
+                report.add(String.format("%s %.2f ms", candidate.description(), best / 1e6));
+                if (best < fastestNanos) {
+                    fastestNanos = best;
+                    fastest = candidate;
+                }
+            } catch (OpenClFailureException e) {
+                report.add(candidate.backend() + " failed: " + e.getMessage());
+            }
+        }
+        LOG.info("credit.backend auto picked {}: fastest of {} on a synthetic micro-batch of {} trajectories x {} "
+                + "steps (best of {} runs)", fastest.backend(), report, PROBE_TRAJECTORIES, PROBE_STEPS, PROBE_RUNS);
+        return fastest;
+    }
 }

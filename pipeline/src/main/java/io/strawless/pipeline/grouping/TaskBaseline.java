@@ -1,4 +1,4 @@
-package io.strawless.pipeline.credit;
+package io.strawless.pipeline.grouping;
 
 /**
  * The streaming per-task baseline of the {@code outcome} estimator: a running mean of the task's

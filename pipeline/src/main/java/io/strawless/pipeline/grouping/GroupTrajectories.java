@@ -1,4 +1,4 @@
-package io.strawless.pipeline.credit;
+package io.strawless.pipeline.grouping;
 
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
@@ -6,17 +6,10 @@ import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
-import io.strawless.pipeline.batching.ScoredGroup;
-import io.strawless.schemas.OffsetRange;
-import io.strawless.schemas.ScoredStep;
-import io.strawless.schemas.ScoredTrajectory;
-import io.strawless.schemas.StepEvent;
+import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
-import io.strawless.schemas.VerifierSignal;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -34,17 +27,18 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Scores assembled trajectories, keyed by task.
+ * Forms the units that are scored together, keyed by task.
  *
- * <p>Keying by task serves both kinds of estimator: the per-task streaming baseline of the
- * {@code outcome} estimator is this key's state, and a group (one task sampled several times) always
- * falls under one task. Group-relative estimators wait here until the group has its expected size or
- * its event-time timeout fires; the others score each trajectory as it comes.
+ * <p>Keying by task serves both needs: a group (one task sampled several times) always falls under one
+ * task, and the per-task streaming baseline of the {@code outcome} estimator is this key's state.
+ * Group-relative estimators wait here until the group has its expected size or its event-time timeout
+ * fires; for the others each trajectory is a unit of its own. The scoring itself happens when the
+ * units are batched, one kernel call per batch.
  */
-public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, ScoredGroup> {
+public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup> {
 
     public static final OutputTag<UnscoredTrajectory> UNSCORED =
-            new OutputTag<>("unscored-at-scoring", TypeInformation.of(UnscoredTrajectory.class));
+            new OutputTag<>("unscored-at-grouping", TypeInformation.of(UnscoredTrajectory.class));
 
     private final ReadableConfig conf;
     private final double baselineDecay;
@@ -53,20 +47,17 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
     private final PartialGroupPolicy partialGroups;
     private final Long maxPolicyLag;
 
-    private transient CreditConfig creditConfig;
-    private transient CreditScorer scorer;
+    private transient boolean groupRelative;
     private transient ValueState<TaskBaseline> baseline;
     private transient MapState<String, PendingGroup> pendingGroups;
     private transient ValueState<Long> baselineExpiry;
     private transient ValueState<Long> newestPolicyVersion;
 
-    private transient Counter trajectoriesScored;
-    private transient Counter stepsScored;
     private transient Counter groupsClosedBySize;
     private transient Counter groupsClosedByTimeout;
     private transient Ledger ledger;
 
-    public ScoreTrajectories(ReadableConfig conf) {
+    public GroupTrajectories(ReadableConfig conf) {
         this.conf = conf;
         this.baselineDecay = conf.get(JobOptions.BASELINE_DECAY);
         this.baselineTtlMillis = conf.get(JobOptions.BASELINE_TTL).toMillis();
@@ -77,32 +68,21 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     @Override
     public void open(OpenContext openContext) {
-        creditConfig = CreditConfig.from(conf);
-        scorer = new CreditScorer(creditConfig);
+        groupRelative = CreditConfig.from(conf).groupRelative();
         baseline = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline", TaskBaseline.class));
         baselineExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline-expiry", Long.class));
         newestPolicyVersion = getRuntimeContext().getState(new ValueStateDescriptor<>("newest-policy-version", Long.class));
         pendingGroups = getRuntimeContext().getMapState(new MapStateDescriptor<>(
                 "pending-groups", TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {})));
 
-        MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("credit");
-        trajectoriesScored = metrics.counter("trajectoriesScored");
-        stepsScored = metrics.counter("stepsScored");
+        MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
         groupsClosedBySize = metrics.counter("groupsClosedBySize");
         groupsClosedByTimeout = metrics.counter("groupsClosedByTimeout");
-        metrics.gauge("backend", () -> scorer.backend());
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
     @Override
-    public void close() throws Exception {
-        if (scorer != null) {
-            scorer.close();
-        }
-    }
-
-    @Override
-    public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<ScoredGroup> out) throws Exception {
+    public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
         touchTaskState(ctx);
         if (isStale(trajectory)) {
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, "oldest policy_version "
@@ -110,8 +90,8 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
                     + newestPolicyVersion.value() + " (job.max-policy-lag)", ctx));
             return;
         }
-        if (!creditConfig.groupRelative() || trajectory.groupId() == null) {
-            out.collect(score(List.of(trajectory)));
+        if (!groupRelative || trajectory.groupId() == null) {
+            out.collect(close(List.of(trajectory)));
             return;
         }
         PendingGroup group = pendingGroups.get(trajectory.groupId());
@@ -125,14 +105,14 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
             ctx.timerService().deleteEventTimeTimer(group.deadline());
             pendingGroups.remove(trajectory.groupId());
             groupsClosedBySize.inc();
-            out.collect(score(group.members()));
+            out.collect(close(group.members()));
         } else {
             pendingGroups.put(trajectory.groupId(), group);
         }
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ScoredGroup> out) throws Exception {
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<TrajectoryGroup> out) throws Exception {
         // Groups whose wait ended: score the members that came (the partial-group policy).
         List<String> due = new ArrayList<>();
         for (Map.Entry<String, PendingGroup> entry : pendingGroups.entries()) {
@@ -145,7 +125,7 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
             pendingGroups.remove(groupId);
             groupsClosedByTimeout.inc();
             if (partialGroups == PartialGroupPolicy.SCORE) {
-                out.collect(score(group.members()));
+                out.collect(close(group.members()));
             } else {
                 for (AssembledTrajectory member : group.members()) {
                     ctx.output(UNSCORED, unscored(member, UnscoredReason.INCOMPLETE, "group " + groupId + " had "
@@ -208,108 +188,27 @@ public class ScoreTrajectories extends KeyedProcessFunction<String, AssembledTra
         baselineExpiry.update(next);
     }
 
-    private ScoredGroup score(List<AssembledTrajectory> members) throws Exception {
+    /**
+     * Closes a unit: it is scored against the baseline as it stands, and only then do the unit's
+     * outcomes move the baseline.
+     */
+    private TrajectoryGroup close(List<AssembledTrajectory> members) throws Exception {
         TaskBaseline current = baseline.value();
         if (current == null) {
             current = TaskBaseline.NONE;
         }
-        List<Trajectory> inputs = new ArrayList<>(members.size());
-        for (AssembledTrajectory member : members) {
-            inputs.add(toCreditInput(member, current.mean()));
-        }
-        List<Credit> credits = scorer.score(inputs);
-
-        List<ScoredTrajectory> scored = new ArrayList<>(members.size());
-        List<OffsetRange> lineage = new ArrayList<>();
-        long minPolicy = Long.MAX_VALUE;
-        long maxPolicy = Long.MIN_VALUE;
-        for (int i = 0; i < members.size(); i++) {
-            AssembledTrajectory member = members.get(i);
-            scored.add(toScoredTrajectory(member, credits.get(i), current.mean()));
-            lineage.addAll(member.lineage());
-            minPolicy = Math.min(minPolicy, member.minPolicyVersion());
-            maxPolicy = Math.max(maxPolicy, member.maxPolicyVersion());
-            stepsScored.inc(member.steps().size());
-            count(member, Way.BATCHED);
-        }
-        trajectoriesScored.inc(members.size());
-        // The baseline moves only after the trajectories were scored against it.
+        TrajectoryGroup unit = new TrajectoryGroup(members, current.mean());
         for (AssembledTrajectory member : members) {
             current = current.update(member.outcome().getReward(), baselineDecay);
         }
         baseline.update(current);
-        return new ScoredGroup(scored, scorer.backend(), minPolicy, maxPolicy, lineage);
+        return unit;
     }
 
     private void count(AssembledTrajectory t, Way way) {
         ledger.count(Kind.STEPS, way, t.steps().size());
         ledger.count(Kind.OUTCOMES, way, 1);
         ledger.count(Kind.VERDICTS, way, t.verdicts().size());
-    }
-
-    private static Trajectory toCreditInput(AssembledTrajectory t, double baselineMean) {
-        Map<Integer, Map<String, Double>> scoresByStep = new HashMap<>();
-        for (VerifierSignal verdict : t.verdicts()) {
-            if (verdict.getStepIndex() != null) {
-                // Signals arrive in order: a verifier's newer score of a step replaces its older one.
-                scoresByStep.computeIfAbsent(verdict.getStepIndex(), k -> new LinkedHashMap<>())
-                        .put(verdict.getVerifierId(), verdict.getScore());
-            }
-        }
-        List<Step> steps = new ArrayList<>(t.steps().size());
-        for (StepEvent e : t.steps()) {
-            steps.add(new Step(
-                    e.getStepIndex(),
-                    orNaN(e.getReward()),
-                    orNaN(e.getValue()),
-                    e.getTrainable(),
-                    e.getObservationKey(),
-                    scoresByStep.getOrDefault(e.getStepIndex(), Map.of())));
-        }
-        StepEvent last = t.steps().get(t.steps().size() - 1);
-        return new Trajectory(
-                t.trajectoryId(),
-                t.groupId(),
-                t.taskId(),
-                t.outcome().getReward(),
-                last.getTerminal(),
-                orNaN(last.getBootstrapValue()),
-                baselineMean,
-                steps);
-    }
-
-    private static ScoredTrajectory toScoredTrajectory(AssembledTrajectory t, Credit credit, double baselineMean) {
-        List<ScoredStep> steps = new ArrayList<>(t.steps().size());
-        for (int i = 0; i < t.steps().size(); i++) {
-            StepEvent e = t.steps().get(i);
-            steps.add(ScoredStep.newBuilder()
-                    .setStepIndex(e.getStepIndex())
-                    .setTrainable(e.getTrainable())
-                    .setAdvantage(credit.advantages()[i])
-                    .setTargetReturn(credit.returns()[i])
-                    .setReward(e.getReward())
-                    .setValue(e.getValue())
-                    .setLogprob(e.getLogprob())
-                    .setTokenIds(e.getTokenIds())
-                    .setPayloadRef(e.getPayloadRef())
-                    .setPolicyVersion(e.getPolicyVersion())
-                    .build());
-        }
-        return ScoredTrajectory.newBuilder()
-                .setTrajectoryId(t.trajectoryId())
-                .setAgentId(t.agentId())
-                .setTaskId(t.taskId())
-                .setGroupId(t.groupId())
-                .setOutcomeReward(t.outcome().getReward())
-                .setSuccess(t.outcome().getSuccess())
-                .setOutcomeRevision(t.outcome().getRevision())
-                .setBaseline(baselineMean)
-                .setSteps(steps)
-                .build();
-    }
-
-    private static double orNaN(Double value) {
-        return value == null ? Double.NaN : value;
     }
 
     /** Trajectories of one group that completed, waiting for the rest. */

@@ -1,0 +1,238 @@
+package io.strawless.pipeline.batching;
+
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.Ledger;
+import io.strawless.pipeline.Ledger.Kind;
+import io.strawless.pipeline.Ledger.Way;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.credit.Credit;
+import io.strawless.pipeline.credit.CreditConfig;
+import io.strawless.pipeline.credit.CreditScorer;
+import io.strawless.pipeline.credit.Trajectory;
+import io.strawless.pipeline.grouping.TrajectoryGroup;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.TrainingBatch;
+import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Collects groups into a batch, closing it by size or by latency, then scores the whole batch in one
+ * call of the estimator's kernels and emits it as a {@link TrainingBatch}.
+ *
+ * <p>Scoring the batch as a unit is what makes batch-level conventions (verl's whitening over the
+ * batch) mean what a trainer expects, and gives the kernels enough work per call. The key is a small
+ * batching bucket (see {@link #bucketOf}). A pending batch waits at most {@code batch.max-latency} of
+ * processing time; an event-time timer at the end of time also flushes it when the job drains
+ * (stop-with-savepoint --drain, or the end of a bounded backfill), where processing-time timers no
+ * longer fire.
+ */
+public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup, TrainingBatch> {
+
+    public static final OutputTag<UnscoredTrajectory> UNSCORABLE =
+            new OutputTag<>("unscorable", TypeInformation.of(UnscoredTrajectory.class));
+
+    private static final long END_OF_TIME = Long.MAX_VALUE;
+
+    private final ReadableConfig conf;
+    private final int maxTrajectories;
+    private final long maxLatencyMillis;
+
+    private transient CreditConfig credit;
+    private transient CreditScorer scorer;
+    private transient ListState<TrajectoryGroup> pending;
+    private transient ValueState<PendingBatch> pendingBatch;
+    private transient Counter batches;
+    private transient Counter trajectoriesScored;
+    private transient Counter stepsScored;
+    private transient Ledger ledger;
+
+    public ScoreAndBatch(ReadableConfig conf) {
+        this.conf = conf;
+        this.maxTrajectories = conf.get(JobOptions.BATCH_MAX_TRAJECTORIES);
+        this.maxLatencyMillis = conf.get(JobOptions.BATCH_MAX_LATENCY).toMillis();
+    }
+
+    /** Spreads tasks over a few buckets per parallel instance; a task always lands in the same one. */
+    public static int bucketOf(TrajectoryGroup group, int buckets) {
+        return Math.floorMod(group.taskId().hashCode(), buckets);
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        credit = CreditConfig.from(conf);
+        scorer = new CreditScorer(credit);
+        pending = getRuntimeContext().getListState(new ListStateDescriptor<>("pending", TrajectoryGroup.class));
+        pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-batch", PendingBatch.class));
+        MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("credit");
+        batches = metrics.counter("batches");
+        trajectoriesScored = metrics.counter("trajectoriesScored");
+        stepsScored = metrics.counter("stepsScored");
+        metrics.gauge("backend", () -> scorer.backend());
+        metrics.gauge("backendFallbacks", () -> scorer.fallbacks());
+        ledger = new Ledger(getRuntimeContext().getMetricGroup());
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (scorer != null) {
+            scorer.close();
+        }
+    }
+
+    @Override
+    public void processElement(TrajectoryGroup group, Context ctx, Collector<TrainingBatch> out) throws Exception {
+        PendingBatch batch = pendingBatch.value();
+        if (batch == null) {
+            long flushAt = ctx.timerService().currentProcessingTime() + maxLatencyMillis;
+            ctx.timerService().registerProcessingTimeTimer(flushAt);
+            ctx.timerService().registerEventTimeTimer(END_OF_TIME);
+            batch = new PendingBatch(0, flushAt);
+        }
+        pending.add(group);
+        batch = new PendingBatch(batch.trajectories() + group.trajectoryCount(), batch.flushAt());
+        if (batch.trajectories() >= maxTrajectories) {
+            flush(ctx, batch, out);
+        } else {
+            pendingBatch.update(batch);
+        }
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<TrainingBatch> out) throws Exception {
+        PendingBatch batch = pendingBatch.value();
+        if (batch != null) {
+            flush(ctx, batch, out);
+        }
+    }
+
+    private void flush(Context ctx, PendingBatch batch, Collector<TrainingBatch> out) throws Exception {
+        ctx.timerService().deleteProcessingTimeTimer(batch.flushAt());
+        ctx.timerService().deleteEventTimeTimer(END_OF_TIME);
+        long now = ctx.timerService().currentProcessingTime();
+
+        List<AssembledTrajectory> members = new ArrayList<>();
+        List<Double> baselines = new ArrayList<>();
+        List<Trajectory> inputs = new ArrayList<>();
+        for (TrajectoryGroup group : pending.get()) {
+            List<Trajectory> groupInputs = creditInputs(group, ctx, now);
+            if (groupInputs != null) {
+                members.addAll(group.members());
+                group.members().forEach(m -> baselines.add(group.baseline()));
+                inputs.addAll(groupInputs);
+            }
+        }
+        pending.clear();
+        pendingBatch.clear();
+        if (inputs.isEmpty()) {
+            return;
+        }
+
+        List<Credit> credits = scorer.score(inputs);
+
+        List<ScoredTrajectory> trajectories = new ArrayList<>(members.size());
+        Map<String, OffsetRange> lineage = new LinkedHashMap<>();
+        long minPolicy = Long.MAX_VALUE;
+        long maxPolicy = Long.MIN_VALUE;
+        for (int i = 0; i < members.size(); i++) {
+            AssembledTrajectory member = members.get(i);
+            trajectories.add(TrainingBatches.scored(member, credits.get(i), baselines.get(i)));
+            minPolicy = Math.min(minPolicy, member.minPolicyVersion());
+            maxPolicy = Math.max(maxPolicy, member.maxPolicyVersion());
+            for (OffsetRange range : member.lineage()) {
+                lineage.merge(range.getTopic() + "/" + range.getPartition(), OffsetRange.newBuilder(range).build(),
+                        ScoreAndBatch::span);
+            }
+            count(member, Way.BATCHED);
+            stepsScored.inc(member.steps().size());
+        }
+        trajectoriesScored.inc(members.size());
+        out.collect(TrainingBatch.newBuilder()
+                .setBatchId(batchId(trajectories))
+                .setCreatedAt(Instant.ofEpochMilli(now))
+                .setEstimator(credit.estimator())
+                .setConfigFingerprint(credit.fingerprint())
+                .setBackend(scorer.backend())
+                .setMinPolicyVersion(minPolicy)
+                .setMaxPolicyVersion(maxPolicy)
+                .setLineage(new ArrayList<>(lineage.values()))
+                .setTrajectories(trajectories)
+                .build());
+        batches.inc();
+    }
+
+    /**
+     * The group's inputs for the estimator, or null when one member cannot be scored by it (say, gae
+     * without values): then the whole group goes to the unscored output, since scoring the rest would
+     * change every member's group-relative credit.
+     */
+    private List<Trajectory> creditInputs(TrajectoryGroup group, Context ctx, long now) {
+        List<Trajectory> inputs = new ArrayList<>(group.trajectoryCount());
+        for (AssembledTrajectory member : group.members()) {
+            Trajectory input = TrainingBatches.creditInput(member, group.baseline());
+            try {
+                scorer.validate(input);
+            } catch (IllegalArgumentException e) {
+                for (AssembledTrajectory m : group.members()) {
+                    count(m, Way.UNSCORED);
+                    ctx.output(UNSCORABLE, UnscoredTrajectory.newBuilder()
+                            .setTrajectoryId(m.trajectoryId())
+                            .setReason(UnscoredReason.UNSCORABLE)
+                            .setDetail(credit.estimator() + " cannot score "
+                                    + (m == member ? "it" : "its group") + ": " + e.getMessage())
+                            .setRoutedAt(Instant.ofEpochMilli(now))
+                            .setSteps(m.steps())
+                            .setOutcomes(List.of(m.outcome()))
+                            .setVerdicts(m.verdicts())
+                            .build());
+                }
+                return null;
+            }
+            inputs.add(input);
+        }
+        return inputs;
+    }
+
+    private void count(AssembledTrajectory t, Way way) {
+        ledger.count(Kind.STEPS, way, t.steps().size());
+        ledger.count(Kind.OUTCOMES, way, 1);
+        ledger.count(Kind.VERDICTS, way, t.verdicts().size());
+    }
+
+    private static OffsetRange span(OffsetRange a, OffsetRange b) {
+        a.setFirstOffset(Math.min(a.getFirstOffset(), b.getFirstOffset()));
+        a.setLastOffset(Math.max(a.getLastOffset(), b.getLastOffset()));
+        return a;
+    }
+
+    /** Derived from the content: the same trajectories scored with the same configuration get the same id. */
+    private String batchId(List<ScoredTrajectory> trajectories) {
+        StringBuilder ids = new StringBuilder(credit.fingerprint()).append('\n');
+        for (ScoredTrajectory t : trajectories) {
+            ids.append(t.getTrajectoryId()).append('\n');
+        }
+        return UUID.nameUUIDFromBytes(ids.toString().getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /** Size and flush deadline of the batch being filled under this key. */
+    public record PendingBatch(int trajectories, long flushAt) {}
+}

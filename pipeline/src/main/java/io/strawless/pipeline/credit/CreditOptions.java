@@ -1,0 +1,285 @@
+package io.strawless.pipeline.credit;
+
+import static org.apache.flink.configuration.ConfigOptions.key;
+
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+
+/**
+ * Settings of credit assignment. A preset sets the conventions of one framework; an option set
+ * explicitly wins over the preset.
+ *
+ * <p>Terms used below. The <em>score</em> of a trajectory is {@code reward-scale * (outcome + sum of its
+ * steps' rewards)}, as verl sums token-level rewards. The <em>step rewards</em> that recurrences discount
+ * are {@code reward-scale * reward} of each step, plus {@code reward-scale * outcome} on the last
+ * trainable step (where verl and OpenRLHF put the sequence reward). A <em>group</em> is the trajectories
+ * of a micro-batch that share a group id (no group id: a group of one).
+ */
+public final class CreditOptions {
+
+    public static final ConfigOption<String> ESTIMATOR = key("credit.estimator")
+            .stringType()
+            .defaultValue("outcome")
+            .withDescription("How advantages are computed; every step that is not trainable gets advantage 0 and "
+                    + "return 0. 'outcome': advantage = reward-scale * (outcome - baseline), return = reward-scale * "
+                    + "outcome. 'grpo': (score - group mean) / group std (see credit.scale-rewards). 'dr_grpo': score "
+                    + "- group mean. 'rloo': score - mean of the group's other members. 'reinforce_pp_baseline': score "
+                    + "- group mean, whitened over the micro-batch's steps when credit.normalize=batch. For these four "
+                    + "the return equals the advantage. 'gae': GAE(gamma, lambda) over step rewards and values; a "
+                    + "TRUNCATED trajectory bootstraps with its bootstrap value; return = advantage + value. "
+                    + "'reinforce_pp': the discounted return of the step rewards, whitened when "
+                    + "credit.normalize=batch. 'process': verifier scores become per-step process rewards (mean of "
+                    + "the step's verifier scores weighted by credit.verifier-weights), baselined within the group "
+                    + "(credit.process-baseline), fused with the baselined score on the last trainable step "
+                    + "(credit.process-coef, credit.outcome-coef) and discounted; whitened when "
+                    + "credit.normalize=batch. 'gigpo': episode advantage (score normalized in its group) plus "
+                    + "credit.gigpo-step-weight times the step advantage (discounted step return normalized among "
+                    + "the group's steps with the same observation key); return = discounted step return.");
+
+    public static final ConfigOption<Preset> PRESET = key("credit.preset")
+            .enumType(Preset.class)
+            .defaultValue(Preset.NONE)
+            .withDescription("Conventions that reproduce a framework's numbers: 'verl' (grpo, dr_grpo, rloo, gae, "
+                    + "reinforce_pp, reinforce_pp_baseline, process as verl's PRIME recipe, gigpo as verl-agent), "
+                    + "'trl' (grpo, dr_grpo, rloo), 'openrlhf' (grpo as group_norm, dr_grpo, rloo, gae, reinforce_pp "
+                    + "as reinforce, reinforce_pp_baseline as reinforce_baseline), or 'none' (the defaults below).");
+
+    public static final ConfigOption<String> BACKEND = key("credit.backend")
+            .stringType()
+            .defaultValue("auto")
+            .withDescription("Where kernels run: 'opencl' (GPU, or CPU through PoCL), 'jtp' (Aparapi's Java thread "
+                    + "pool), 'java' (plain loops), or 'auto' (measures each available backend once on a synthetic "
+                    + "batch at start and picks the fastest). All give the same numbers within float tolerance. If "
+                    + "OpenCL fails at run time, scoring falls back to 'java' with one warning.");
+
+    public static final ConfigOption<Double> GAMMA = key("credit.gamma")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("Discount factor of gae, reinforce_pp, process and gigpo, in [0, 1].");
+
+    public static final ConfigOption<Double> LAMBDA = key("credit.lambda")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("GAE lambda, in [0, 1]: 1 gives the Monte-Carlo return minus the value, 0 the TD "
+                    + "residual.");
+
+    public static final ConfigOption<Double> EPSILON = key("credit.epsilon")
+            .doubleType()
+            .defaultValue(1e-6)
+            .withDescription("Epsilon of every standard deviation used to divide (group, batch); see "
+                    + "credit.epsilon-mode. "
+                    + "verl GRPO 1e-6, verl whitening 1e-8, TRL 1e-4, OpenRLHF group_norm 1e-9.");
+
+    public static final ConfigOption<EpsilonMode> EPSILON_MODE = key("credit.epsilon-mode")
+            .enumType(EpsilonMode.class)
+            .defaultValue(EpsilonMode.ADD_STD)
+            .withDescription("Where epsilon goes: 'add-std' divides by std + eps (verl GRPO, TRL, OpenRLHF "
+                    + "group_norm), "
+                    + "'add-var' by sqrt(var + eps) (verl whitening), 'clamp-var' by sqrt(max(var, eps)) (OpenRLHF "
+                    + "whitening), 'clamp-var-add-std' by sqrt(max(var, eps)) + eps (verl vectorized GRPO).");
+
+    public static final ConfigOption<Integer> STD_DDOF = key("credit.std-ddof")
+            .intType()
+            .defaultValue(1)
+            .withDescription("Delta degrees of freedom of every variance: 1 divides by n - 1 (torch.std, verl, TRL), "
+                    + "0 by n (OpenRLHF whitening).");
+
+    public static final ConfigOption<SingletonGroup> SINGLETON_GROUP = key("credit.singleton-group")
+            .enumType(SingletonGroup.class)
+            .defaultValue(SingletonGroup.RAW)
+            .withDescription("A group of one trajectory (also one without a group id): 'raw' takes mean 0 and std 1, "
+                    + "so it keeps its own score (verl); 'zero' gives it advantage 0 (TRL, verl's vectorized RLOO). "
+                    + "Applies to grpo, dr_grpo, rloo, reinforce_pp_baseline, process and gigpo's episode level.");
+
+    public static final ConfigOption<ScaleRewards> SCALE_REWARDS = key("credit.scale-rewards")
+            .enumType(ScaleRewards.class)
+            .defaultValue(ScaleRewards.GROUP)
+            .withDescription("Divisor of grpo and gigpo after subtracting the group mean: 'group' the group's std, "
+                    + "'batch' the std of all scores in the micro-batch (TRL scale_rewards='batch', grpo only), "
+                    + "'none' nothing (Dr. GRPO; gigpo's mean_norm). dr_grpo never divides.");
+
+    public static final ConfigOption<Normalize> NORMALIZE = key("credit.normalize")
+            .enumType(Normalize.class)
+            .defaultValue(Normalize.NONE)
+            .withDescription("'batch' whitens the final advantages over the micro-batch (subtract the mean, divide by "
+                    + "the std): over trainable steps for gae, reinforce_pp, reinforce_pp_baseline and process (verl "
+                    + "masked_whiten, OpenRLHF), over trajectories for outcome, grpo, dr_grpo and rloo (TRL "
+                    + "normalize_advantages). 'none' leaves them.");
+
+    public static final ConfigOption<Double> REWARD_SCALE = key("credit.reward-scale")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("Multiplies outcomes and step rewards before anything else.");
+
+    public static final ConfigOption<NonTrainableSteps> NON_TRAINABLE_STEPS = key("credit.non-trainable-steps")
+            .enumType(NonTrainableSteps.class)
+            .defaultValue(NonTrainableSteps.SKIP)
+            .withDescription("How recurrences treat steps that are not trainable: 'skip' as if absent, with no reward, "
+                    + "value or discount step, as verl skips masked tokens; 'zero' with reward and value 0 while the "
+                    + "discount still steps through them, as OpenRLHF does.");
+
+    public static final ConfigOption<Map<String, String>> VERIFIER_WEIGHTS = key("credit.verifier-weights")
+            .mapType()
+            .defaultValue(Map.of())
+            .withDescription("Weight of each verifier in a step's process reward, e.g. 'v1:2.0,v2:0.5' (others: 1; "
+                    + "0 ignores a verifier). Stands in for learned verifier reliability.");
+
+    public static final ConfigOption<ProcessBaseline> PROCESS_BASELINE = key("credit.process-baseline")
+            .enumType(ProcessBaseline.class)
+            .defaultValue(ProcessBaseline.GROUP_NORM)
+            .withDescription("Baseline of process rewards and of the score within a group: 'group-norm' subtracts the "
+                    + "mean and divides by the std of all scored steps of the group (DeepSeekMath process supervision; "
+                    + "the score: over the group's trajectories); 'rloo' leave-one-out over trajectory means (verl's "
+                    + "PRIME recipe); 'none' takes them raw.");
+
+    public static final ConfigOption<Double> PROCESS_COEF = key("credit.process-coef")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("Weight of the baselined process rewards in the fused step reward (PRIME "
+                    + "reward_dpo_coef).");
+
+    public static final ConfigOption<Double> OUTCOME_COEF = key("credit.outcome-coef")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("Weight of the baselined score in the fused step reward of the last trainable step "
+                    + "(PRIME reward_gt_coef; 0 for process rewards alone).");
+
+    public static final ConfigOption<Double> GIGPO_STEP_WEIGHT = key("credit.gigpo-step-weight")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("Weight w of the step-level advantage in GiGPO: A = A_episode + w * A_step.");
+
+    public static final ConfigOption<GigpoEpisodeStats> GIGPO_EPISODE_STATS = key("credit.gigpo-episode-stats")
+            .enumType(GigpoEpisodeStats.class)
+            .defaultValue(GigpoEpisodeStats.TRAJECTORY)
+            .withDescription("Statistics of GiGPO's episode level: 'trajectory' one entry per trajectory (verl-agent); "
+                    + "'step' one entry per trainable step (older verl-agent, compute_mean_std_cross_all_data).");
+
+    /** Every credit option, for copying and fingerprinting. */
+    public static final List<ConfigOption<?>> ALL = List.of(ESTIMATOR, PRESET, BACKEND, GAMMA, LAMBDA, EPSILON,
+            EPSILON_MODE, STD_DDOF, SINGLETON_GROUP, SCALE_REWARDS, NORMALIZE, REWARD_SCALE, NON_TRAINABLE_STEPS,
+            VERIFIER_WEIGHTS, PROCESS_BASELINE, PROCESS_COEF, OUTCOME_COEF, GIGPO_STEP_WEIGHT, GIGPO_EPISODE_STATS);
+
+    private CreditOptions() {}
+
+    public enum Preset {
+        NONE("none"), VERL("verl"), TRL("trl"), OPENRLHF("openrlhf");
+
+        private final String value;
+
+        Preset(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    public enum EpsilonMode {
+        ADD_STD("add-std"), ADD_VAR("add-var"), CLAMP_VAR("clamp-var"), CLAMP_VAR_ADD_STD("clamp-var-add-std");
+
+        private final String value;
+
+        EpsilonMode(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    public enum SingletonGroup {
+        RAW("raw"), ZERO("zero");
+
+        private final String value;
+
+        SingletonGroup(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    public enum ScaleRewards {
+        GROUP("group"), BATCH("batch"), NONE("none");
+
+        private final String value;
+
+        ScaleRewards(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    public enum Normalize {
+        NONE("none"), BATCH("batch");
+
+        private final String value;
+
+        Normalize(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    public enum NonTrainableSteps {
+        SKIP("skip"), ZERO("zero");
+
+        private final String value;
+
+        NonTrainableSteps(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    public enum ProcessBaseline {
+        GROUP_NORM("group-norm"), RLOO("rloo"), NONE("none");
+
+        private final String value;
+
+        ProcessBaseline(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    public enum GigpoEpisodeStats {
+        TRAJECTORY("trajectory"), STEP("step");
+
+        private final String value;
+
+        GigpoEpisodeStats(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+}

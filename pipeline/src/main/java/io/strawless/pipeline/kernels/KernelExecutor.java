@@ -1,0 +1,138 @@
+package io.strawless.pipeline.kernels;
+
+import com.aparapi.Range;
+import com.aparapi.device.Device;
+import com.aparapi.device.JavaDevice;
+import com.aparapi.device.OpenCLDevice;
+import com.aparapi.internal.kernel.KernelManager;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Runs credit kernels on one backend: an OpenCL device (GPU, or CPU through PoCL), Aparapi's Java
+ * thread pool, or plain loops in the calling thread.
+ *
+ * <p>Aparapi falls back silently: a kernel it cannot translate, or a device that fails, runs on its
+ * Java thread pool with at most a java.util.logging warning. The OpenCL backend therefore checks
+ * {@code isRunningCL()} after every call and throws {@link OpenClFailureException} when the kernel did
+ * not run on OpenCL, so the caller can treat the fallback as an event.
+ */
+public final class KernelExecutor {
+
+    /** Where kernels run. */
+    public enum Backend {
+        OPENCL("opencl"),
+        JTP("jtp"),
+        JAVA("java");
+
+        private final String configValue;
+
+        Backend(String configValue) {
+            this.configValue = configValue;
+        }
+
+        @Override
+        public String toString() {
+            return configValue;
+        }
+    }
+
+    private static final int OPENCL_WORK_GROUP = 64;
+    private static final int JTP_THREADS = Runtime.getRuntime().availableProcessors();
+
+    private final Backend backend;
+    private final OpenCLDevice device;
+
+    private KernelExecutor(Backend backend, OpenCLDevice device) {
+        this.backend = backend;
+        this.device = device;
+    }
+
+    public static KernelExecutor java() {
+        return new KernelExecutor(Backend.JAVA, null);
+    }
+
+    public static KernelExecutor javaThreadPool() {
+        return new KernelExecutor(Backend.JTP, null);
+    }
+
+    public static KernelExecutor openCl(OpenCLDevice device) {
+        return new KernelExecutor(Backend.OPENCL, device);
+    }
+
+    /**
+     * The OpenCL device to use: the first GPU, else the first other device (PoCL's CPU device); empty
+     * when no OpenCL runtime is installed (then Aparapi's native side finds no platform, or cannot load).
+     */
+    public static Optional<OpenCLDevice> findOpenClDevice() {
+        try {
+            List<OpenCLDevice> gpus = OpenCLDevice.listDevices(Device.TYPE.GPU);
+            if (!gpus.isEmpty()) {
+                return Optional.of(gpus.get(0));
+            }
+            return OpenCLDevice.listDevices(null).stream().findFirst();
+        } catch (RuntimeException | LinkageError noRuntime) {
+            return Optional.empty();
+        }
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The backend, with the OpenCL device and platform, e.g. "opencl: pthread-skylake (Portable Computing ...)". */
+    public String description() {
+        if (device == null) {
+            return backend.toString();
+        }
+        return backend + ": " + device.getName() + " (" + device.getOpenCLPlatform().getName() + ")";
+    }
+
+    /** Runs {@code kernel} for items {@code 0 .. items-1} and returns when all are done. */
+    public void execute(CreditKernel kernel, int items) {
+        kernel.itemCount = items;
+        if (items == 0) {
+            return;
+        }
+        switch (backend) {
+            case JAVA -> {
+                for (int item = 0; item < items; item++) {
+                    kernel.compute(item);
+                }
+            }
+            case JTP -> {
+                kernel.restrictTo(JavaDevice.THREAD_POOL);
+                kernel.execute(Range.create(roundUp(items, JTP_THREADS), JTP_THREADS));
+            }
+            case OPENCL -> executeOnOpenCl(kernel, items);
+        }
+    }
+
+    private void executeOnOpenCl(CreditKernel kernel, int items) {
+        kernel.restrictTo(device);
+        int workGroup = Math.min(OPENCL_WORK_GROUP, device.getMaxWorkGroupSize());
+        try {
+            kernel.execute(Range.create(device, roundUp(items, workGroup), workGroup));
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            // Aparapi reports a device it does not accept with an AssertionError, native trouble with LinkageErrors.
+            throw new OpenClFailureException(kernel.getClass().getSimpleName() + " failed on " + device.getName(), e);
+        }
+        if (!kernel.isRunningCL()) {
+            throw new OpenClFailureException(kernel.getClass().getSimpleName() + " ran on "
+                    + kernel.getTargetDevice().getShortDescription() + " instead of OpenCL device " + device.getName()
+                    + " (failed devices: " + KernelManager.instance().getPreferences(kernel).getFailedDevices() + ")",
+                    null);
+        }
+    }
+
+    private static int roundUp(int n, int multiple) {
+        return (n + multiple - 1) / multiple * multiple;
+    }
+
+    /** The OpenCL device failed or Aparapi fell back from it; the numbers of that call cannot be trusted. */
+    public static final class OpenClFailureException extends RuntimeException {
+        OpenClFailureException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

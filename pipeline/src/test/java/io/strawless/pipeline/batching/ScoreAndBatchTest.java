@@ -1,0 +1,152 @@
+package io.strawless.pipeline.batching;
+
+import static io.strawless.pipeline.Events.trajectory;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.grouping.TrajectoryGroup;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.ScoredStep;
+import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.TrainingBatch;
+import io.strawless.schemas.UnscoredReason;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ScoreAndBatchTest {
+
+    private KeyedOneInputStreamOperatorTestHarness<Integer, TrajectoryGroup, TrainingBatch> harness;
+
+    private void start(Configuration conf) throws Exception {
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 3);
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
+        conf.set(CreditOptions.BACKEND, "java");
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
+        harness.setProcessingTime(0);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    /** A group of trajectories with the given outcomes, each carrying one offset of lineage. */
+    private static TrajectoryGroup group(String prefix, double baseline, double... rewards) {
+        List<AssembledTrajectory> members = new ArrayList<>();
+        for (int i = 0; i < rewards.length; i++) {
+            AssembledTrajectory t = trajectory(prefix + i, prefix, rewards.length, rewards[i], 3 + i);
+            members.add(new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(), t.groupSize(),
+                    t.steps(), t.outcome(), t.verdicts(), List.of(new OffsetRange("agent.steps", 0, 10L + i, 10L + i))));
+        }
+        return new TrajectoryGroup(members, baseline);
+    }
+
+    private void assertNothingLeft() {
+        assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "event-time timers left behind");
+        assertEquals(0, harness.numProcessingTimeTimers(), "processing-time timers left behind");
+    }
+
+    @Test
+    void closesBySizeWithoutSplittingAGroupAndScoresWithTheBaseline() throws Exception {
+        start(new Configuration());
+        harness.processElement(new StreamRecord<>(group("a", 0.5, 1.0, 0.0)));
+        assertTrue(harness.extractOutputValues().isEmpty());
+        harness.processElement(new StreamRecord<>(group("b", 0.25, 1.0, 1.0)));
+
+        List<TrainingBatch> out = harness.extractOutputValues();
+        assertEquals(1, out.size());
+        TrainingBatch batch = out.get(0);
+        assertEquals(4, batch.getTrajectories().size(), "the second group is kept whole");
+        assertEquals("outcome", batch.getEstimator());
+        assertTrue(batch.getConfigFingerprint().startsWith("outcome-"), batch.getConfigFingerprint());
+        assertEquals("java", batch.getBackend());
+        assertEquals(3, batch.getMinPolicyVersion());
+        assertEquals(4, batch.getMaxPolicyVersion());
+        OffsetRange lineage = batch.getLineage().get(0);
+        assertEquals(10, lineage.getFirstOffset());
+        assertEquals(11, lineage.getLastOffset());
+
+        ScoredTrajectory b1 = batch.getTrajectories().get(3);
+        assertEquals(0.25, b1.getBaseline());
+        List<ScoredStep> steps = b1.getSteps();
+        assertEquals(1.0 - 0.25, steps.get(0).getAdvantage(), 1e-12);
+        assertEquals(0.0, steps.get(1).getAdvantage(), "tool output gets no credit");
+        assertNothingLeft();
+    }
+
+    @Test
+    void groupRelativeEstimatorScoresTheGroupTogether() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        start(conf);
+        harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0, 1.0)));
+
+        List<ScoredTrajectory> scored = harness.extractOutputValues().get(0).getTrajectories();
+        double sum = scored.stream().mapToDouble(t -> t.getSteps().get(0).getAdvantage()).sum();
+        assertEquals(0.0, sum, 1e-6, "group-normalised advantages sum to zero");
+        assertTrue(scored.get(0).getSteps().get(0).getAdvantage() > 0);
+        assertTrue(scored.get(1).getSteps().get(0).getAdvantage() < 0);
+    }
+
+    @Test
+    void aGroupTheEstimatorCannotScoreGoesToUnscoredWhole() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "gae"); // needs per-step values, which these steps lack
+        start(conf);
+        harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0)));
+        harness.setProcessingTime(500);
+
+        assertTrue(harness.extractOutputValues().isEmpty());
+        var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
+        assertEquals(2, unscored.size());
+        assertEquals(UnscoredReason.UNSCORABLE, unscored.peek().getValue().getReason());
+        assertNothingLeft();
+    }
+
+    @Test
+    void closesByLatency() throws Exception {
+        start(new Configuration());
+        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0)));
+        harness.setProcessingTime(499);
+        assertTrue(harness.extractOutputValues().isEmpty());
+
+        harness.setProcessingTime(500);
+
+        assertEquals(1, harness.extractOutputValues().size());
+        assertNothingLeft();
+    }
+
+    @Test
+    void drainFlushesWhatIsPending() throws Exception {
+        start(new Configuration());
+        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0)));
+
+        harness.processWatermark(Long.MAX_VALUE);
+
+        assertEquals(1, harness.extractOutputValues().size());
+        assertNothingLeft();
+    }
+
+    @Test
+    void batchIdDependsOnContentNotOnTime() throws Exception {
+        start(new Configuration());
+        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0, 1.0, 1.0)));
+        harness.setProcessingTime(10_000);
+        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0, 1.0, 1.0)));
+
+        List<TrainingBatch> out = harness.extractOutputValues();
+        assertEquals(out.get(0).getBatchId(), out.get(1).getBatchId());
+    }
+}

@@ -1,0 +1,193 @@
+package io.strawless.pipeline.credit;
+
+import static io.strawless.pipeline.credit.Scoring.assertClose;
+import static io.strawless.pipeline.credit.Scoring.config;
+import static io.strawless.pipeline.credit.Scoring.score;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.aparapi.device.Device;
+import com.aparapi.device.OpenCLDevice;
+import io.strawless.pipeline.kernels.KernelExecutor;
+import io.strawless.schemas.TerminalKind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+class CreditScorerTest {
+
+    @Test
+    void openClBackendScoresOnTheOpenClDevice() {
+        Scoring.assumeBackendAvailable("opencl");
+        try (CreditScorer scorer = new CreditScorer(config("opencl", "gae"))) {
+            scorer.score(SyntheticTrajectories.generate(100, 10, 5, 1));
+
+            assertEquals("opencl", scorer.backend());
+            assertEquals(0, scorer.fallbacks());
+            assertTrue(scorer.device().startsWith("opencl: "), scorer.device());
+        }
+    }
+
+    @Test
+    void anOpenClFailureAtRunTimeFallsBackToJavaOnceAndKeepsScoring() {
+        Scoring.assumeBackendAvailable("opencl");
+        OpenCLDevice real = KernelExecutor.findOpenClDevice().orElseThrow();
+        OpenCLDevice refused = new OpenCLDevice(real.getOpenCLPlatform(), 12345L, Device.TYPE.CPU);
+        refused.setMaxWorkGroupSize(64);
+        List<Trajectory> batch = SyntheticTrajectories.generate(50, 8, 5, 2);
+
+        try (CreditScorer scorer = new CreditScorer(config("opencl", "grpo"), KernelExecutor.openCl(refused))) {
+            List<Credit> first = scorer.score(batch);
+            List<Credit> second = scorer.score(batch);
+
+            assertEquals("java", scorer.backend());
+            assertEquals(1, scorer.fallbacks());
+            List<Credit> expected = score("java", batch, "grpo");
+            for (int t = 0; t < batch.size(); t++) {
+                assertClose(expected.get(t).advantages(), first.get(t).advantages(), "first micro-batch");
+                assertClose(expected.get(t).advantages(), second.get(t).advantages(), "second micro-batch");
+            }
+        }
+    }
+
+    /** Parallel operator subtasks share a JVM: each has its own scorer, and OpenCL serves them side by side. */
+    @Test
+    void scorersOnSeveralThreadsShareTheOpenClDevice() throws Exception {
+        Scoring.assumeBackendAvailable("opencl");
+        List<Trajectory> batch = SyntheticTrajectories.generate(200, 10, 5, 9);
+        List<Credit> expected = score("java", batch, "gigpo", "credit.preset", "verl");
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<List<Credit>>> results = new ArrayList<>();
+            for (int thread = 0; thread < 3; thread++) {
+                results.add(threads.submit(() -> {
+                    try (CreditScorer scorer = new CreditScorer(config("opencl", "gigpo", "credit.preset", "verl"))) {
+                        List<Credit> last = null;
+                        for (int round = 0; round < 10; round++) {
+                            last = scorer.score(batch);
+                        }
+                        assertEquals("opencl", scorer.backend());
+                        return last;
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<List<Credit>> result : results) {
+                List<Credit> actual = result.get();
+                for (int t = 0; t < batch.size(); t++) {
+                    assertClose(expected.get(t).advantages(), actual.get(t).advantages(), "thread result");
+                }
+            }
+        } finally {
+            threads.shutdown();
+        }
+    }
+
+    @Test
+    void openClWithoutAnOpenClRuntimeScoresWithJava() {
+        Assumptions.assumeFalse(Scoring.OPENCL_PRESENT, "an OpenCL runtime is installed here");
+        try (CreditScorer scorer = new CreditScorer(config("opencl", "gae"))) {
+            scorer.score(SyntheticTrajectories.generate(10, 4, 2, 1));
+
+            assertEquals("java", scorer.backend());
+            assertEquals(1, scorer.fallbacks());
+        }
+    }
+
+    @Test
+    void autoPicksAnAvailableBackendByMeasurement() {
+        List<Trajectory> batch = SyntheticTrajectories.generate(200, 10, 4, 3);
+        try (CreditScorer scorer = new CreditScorer(config("auto", "gae", "credit.preset", "verl"))) {
+            List<Credit> credits = scorer.score(batch);
+
+            assertTrue(List.of("opencl", "jtp", "java").contains(scorer.backend()), scorer.backend());
+            assertEquals(0, scorer.fallbacks());
+            List<Credit> expected = score("java", batch, "gae", "credit.preset", "verl");
+            for (int t = 0; t < batch.size(); t++) {
+                assertClose(expected.get(t).advantages(), credits.get(t).advantages(), "auto vs java");
+            }
+        }
+    }
+
+    /** The packed arrays grow and are reused: a small micro-batch after a large one must not see stale numbers. */
+    @Test
+    void microBatchesOfChangingSizesReuseTheArraysSafely() {
+        List<List<Trajectory>> batches = List.of(
+                SyntheticTrajectories.generate(400, 12, 8, 1),
+                RandomBatches.batch(3),
+                List.of(),
+                SyntheticTrajectories.generate(30, 3, 3, 2),
+                SyntheticTrajectories.generate(700, 9, 7, 4));
+        for (String estimator : CreditConfig.ESTIMATORS) {
+            try (CreditScorer reused = new CreditScorer(config("java", estimator, "credit.normalize", "batch"))) {
+                for (List<Trajectory> batch : batches) {
+                    List<Credit> actual = reused.score(batch);
+                    List<Credit> fresh = score("java", batch, estimator, "credit.normalize", "batch");
+                    assertEquals(fresh.size(), actual.size());
+                    for (int t = 0; t < fresh.size(); t++) {
+                        assertClose(fresh.get(t).advantages(), actual.get(t).advantages(), estimator + " reused");
+                        assertClose(fresh.get(t).returns(), actual.get(t).returns(), estimator + " reused returns");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void trajectoriesWithoutAGroupIdAreGroupsOfOne() {
+        List<Trajectory> batch = new ArrayList<>();
+        for (double outcome : new double[] {1, 0, 0.5}) {
+            batch.add(Scoring.trajectory("t" + outcome, null, outcome, new double[2], null, Scoring.allTrainable(2)));
+        }
+        List<Credit> raw = score("java", batch, "grpo", "credit.preset", "verl");
+        assertClose(new double[] {1 / (1 + 1e-6), 0, 0.5 / (1 + 1e-6)}, Scoring.firstStepAdvantages(raw), "raw");
+        List<Credit> zero = score("java", batch, "grpo", "credit.preset", "trl");
+        assertClose(new double[] {0, 0, 0}, Scoring.firstStepAdvantages(zero), "zero");
+    }
+
+    @Test
+    void theOutcomeEstimatorUsesTheSuppliedBaselineAndRewardScale() {
+        Trajectory withBaseline = new Trajectory("t", null, "task", 1.0, TerminalKind.TERMINATED, Double.NaN, 0.25,
+                List.of(new Step(0, Double.NaN, Double.NaN, true, null, Map.of()),
+                        new Step(1, Double.NaN, Double.NaN, false, null, Map.of())));
+        Credit credit = score("java", List.of(withBaseline), "outcome", "credit.reward-scale", "2").get(0);
+        assertClose(new double[] {1.5, 0}, credit.advantages(), "advantage = 2 * (1 - 0.25)");
+        assertClose(new double[] {2, 0}, credit.returns(), "return = 2 * 1");
+    }
+
+    @Test
+    void invalidTrajectoriesAreRejectedWithTrajectoryStepAndField() {
+        try (CreditScorer gae = new CreditScorer(config("java", "gae"))) {
+            assertRejected(gae, trajectory(1.0, new Step(0, 0, 0.5, true, null, Map.of()),
+                    new Step(0, 0, 0.5, true, null, Map.of())), "trajectory 't' step 0: index is not after");
+            assertRejected(gae, trajectory(1.0, new Step(3, Double.POSITIVE_INFINITY, 0.5, true, null, Map.of())),
+                    "trajectory 't' step 3: reward is Infinity");
+            assertRejected(gae, trajectory(1.0, new Step(4, 0, Double.NaN, true, null, Map.of())),
+                    "trajectory 't' step 4: value is absent (NaN) but estimator gae needs it");
+            assertRejected(gae, new Trajectory("t", null, "task", 1.0, TerminalKind.TRUNCATED, Double.NaN, Double.NaN,
+                    List.of(new Step(0, 0, 0.5, true, null, Map.of()))), "trajectory 't': bootstrapValue is absent");
+            // A tool step needs no value.
+            gae.validate(trajectory(1.0, new Step(0, 0, Double.NaN, false, null, Map.of())));
+        }
+        try (CreditScorer grpo = new CreditScorer(config("java", "grpo"))) {
+            assertRejected(grpo, trajectory(Double.NaN, new Step(0, 0, 0, true, null, Map.of())),
+                    "trajectory 't': outcome is absent (NaN) but estimator grpo needs it");
+            java.util.HashMap<String, Double> verdicts = new java.util.HashMap<>();
+            verdicts.put("judge", null);
+            assertRejected(grpo, trajectory(1.0, new Step(2, 0, 0, true, null, verdicts)),
+                    "trajectory 't' step 2: verifierScores[judge] is null");
+        }
+    }
+
+    private static void assertRejected(CreditScorer scorer, Trajectory trajectory, String message) {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> scorer.score(List.of(trajectory)));
+        assertTrue(error.getMessage().startsWith(message), error.getMessage());
+    }
+
+    private static Trajectory trajectory(double outcome, Step... steps) {
+        return new Trajectory("t", null, "task", outcome, TerminalKind.TERMINATED, Double.NaN, Double.NaN, List.of(steps));
+    }
+}

@@ -1,0 +1,150 @@
+package io.strawless.pipeline.grouping;
+
+import static io.strawless.pipeline.Events.trajectory;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class GroupTrajectoriesTest {
+
+    private static final long TTL = 10_000;
+    private static final long GROUP_TIMEOUT = 1_000;
+    private KeyedOneInputStreamOperatorTestHarness<String, AssembledTrajectory, TrajectoryGroup> harness;
+
+    private void start(Configuration conf) throws Exception {
+        conf.set(JobOptions.BASELINE_TTL, Duration.ofMillis(TTL));
+        conf.set(JobOptions.GROUP_TIMEOUT, Duration.ofMillis(GROUP_TIMEOUT));
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                new GroupTrajectories(conf), AssembledTrajectory::taskId, Types.STRING);
+    }
+
+    private static Configuration grpo() {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        return conf;
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    private void send(AssembledTrajectory t, long time) throws Exception {
+        harness.processElement(new StreamRecord<>(t, time));
+    }
+
+    private List<TrajectoryGroup> groups() {
+        return harness.extractOutputValues();
+    }
+
+    private List<UnscoredTrajectory> unscored() {
+        var side = harness.getSideOutput(GroupTrajectories.UNSCORED);
+        return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
+    }
+
+    private void assertNothingLeftAfterTtl() throws Exception {
+        harness.processWatermark(1_000_000);
+        assertEquals(0, harness.numKeyedStateEntries(), "task state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
+    }
+
+    @Test
+    void runningTaskBaselineIsAssignedBeforeTheOutcomeMovesIt() throws Exception {
+        start(new Configuration()); // outcome estimator: every trajectory is its own unit
+        double[] rewards = {1.0, 0.0, 1.0};
+        for (int i = 0; i < rewards.length; i++) {
+            send(trajectory("t" + i, "g", 3, rewards[i], 1), 100 + i);
+        }
+        // Baselines: 0 (nothing seen), then mean(1) = 1, then mean(1, 0) = 0.5.
+        assertEquals(List.of(0.0, 1.0, 0.5), groups().stream().map(TrajectoryGroup::baseline).toList());
+        assertTrue(groups().stream().allMatch(g -> g.trajectoryCount() == 1), "outcome does not wait for groups");
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void baselineRecurrenceTurnsIntoAnExponentialAverage() {
+        TaskBaseline b = TaskBaseline.NONE;
+        for (int i = 0; i < 10; i++) {
+            b = b.update(1.0, 0.9); // the first 10 outcomes: a plain mean
+        }
+        assertEquals(1.0, b.mean(), 1e-12);
+        b = b.update(0.0, 0.9); // 11th: weight max(1/11, 0.1) = 0.1
+        assertEquals(0.9, b.mean(), 1e-12);
+    }
+
+    @Test
+    void groupClosesAtItsExpectedSize() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 3, 1.0, 1), 100);
+        send(trajectory("b", "g1", 3, 0.0, 1), 110);
+        assertTrue(groups().isEmpty());
+        send(trajectory("c", "g1", 3, 1.0, 1), 120);
+
+        assertEquals(1, groups().size());
+        assertEquals(List.of("a", "b", "c"),
+                groups().get(0).members().stream().map(AssembledTrajectory::trajectoryId).toList());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void partialGroupIsScoredAtItsTimeoutByDefault() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 4, 1.0, 1), 100);
+        send(trajectory("b", "g1", 4, 0.0, 1), 110);
+        harness.processWatermark(100 + GROUP_TIMEOUT - 1);
+        assertTrue(groups().isEmpty());
+
+        harness.processWatermark(100 + GROUP_TIMEOUT);
+
+        assertEquals(2, groups().get(0).trajectoryCount());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void partialGroupGoesToUnscoredWhenThePolicySaysSo() throws Exception {
+        Configuration conf = grpo();
+        conf.set(JobOptions.PARTIAL_GROUPS, PartialGroupPolicy.UNSCORED);
+        start(conf);
+        send(trajectory("a", "g1", 4, 1.0, 1), 100);
+
+        harness.processWatermark(100 + GROUP_TIMEOUT);
+
+        assertTrue(groups().isEmpty());
+        assertEquals(UnscoredReason.INCOMPLETE, unscored().get(0).getReason());
+        assertTrue(unscored().get(0).getDetail().contains("1 of 4"), unscored().get(0).getDetail());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void staleTrajectoriesAreRoutedToUnscored() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        start(conf);
+
+        send(trajectory("new", null, 0, 1.0, 10), 100);
+        send(trajectory("ok", null, 0, 1.0, 8), 101);
+        send(trajectory("old", null, 0, 1.0, 7), 102);
+
+        assertEquals(List.of("new", "ok"), groups().stream().map(g -> g.members().get(0).trajectoryId()).toList());
+        assertEquals(UnscoredReason.STALE, unscored().get(0).getReason());
+        assertEquals("old", unscored().get(0).getTrajectoryId());
+        assertNothingLeftAfterTtl();
+    }
+}
