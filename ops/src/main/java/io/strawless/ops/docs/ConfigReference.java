@@ -1,0 +1,81 @@
+package io.strawless.ops.docs;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.credit.CreditOptions;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.description.HtmlFormatter;
+import org.apache.flink.util.TimeUtils;
+
+/**
+ * Writes the configuration reference (ops/CONFIGURATION.md) from the {@link ConfigOption}s
+ * themselves, so the documentation cannot drift from the code: every Strawless setting is one of
+ * these, read the same way embedded, on a cluster and in backfill.
+ */
+public final class ConfigReference {
+
+    /** The classes that hold options, in the order a reader meets them. */
+    static final List<Class<?>> OPTION_CLASSES = List.of(KafkaOptions.class, JobOptions.class, CreditOptions.class);
+
+    private ConfigReference() {}
+
+    public static String markdown() {
+        StringBuilder md = new StringBuilder();
+        md.append("# Configuration reference\n\n")
+                .append("Generated from the code by `ConfigReferenceTest` (do not edit by hand). Every key is a Flink\n")
+                .append("`ConfigOption`: pass it as `-D key=value` to `ops/strawless`, as `-Dkey=value` to `flink run`,\n")
+                .append("or in the Flink configuration / `FlinkDeployment.spec.flinkConfiguration`. Any Kafka client\n")
+                .append("property can be passed through with the prefix `").append(KafkaOptions.CLIENT_PREFIX)
+                .append("` (e.g. `").append(KafkaOptions.CLIENT_PREFIX).append("security.protocol=SASL_SSL`).\n");
+        for (Class<?> holder : OPTION_CLASSES) {
+            md.append("\n## ").append(holder.getSimpleName()).append("\n\n")
+                    .append("| key | type | default | description |\n|---|---|---|---|\n");
+            for (Field field : holder.getDeclaredFields()) {
+                if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class) {
+                    md.append(row(field));
+                }
+            }
+        }
+        return md.toString();
+    }
+
+    private static String row(Field field) {
+        ConfigOption<?> option;
+        try {
+            option = (ConfigOption<?>) field.get(null);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+        String description = new HtmlFormatter().format(option.description()).replace("|", "\\|").replace("\n", " ");
+        return "| `" + option.key() + "` | " + typeName(field) + " | " + defaultValue(option) + " | " + description + " |\n";
+    }
+
+    private static String typeName(Field field) {
+        Type type = ((ParameterizedType) field.getGenericType()).getActualTypeArguments()[0];
+        if (type instanceof Class<?> c && c.isEnum()) {
+            return "enum: " + String.join(", ", java.util.Arrays.stream(c.getEnumConstants()).map(Object::toString).toList());
+        }
+        return type instanceof Class<?> c ? c.getSimpleName() : type.getTypeName().replaceAll("java\\.(lang|util)\\.", "");
+    }
+
+    private static String defaultValue(ConfigOption<?> option) {
+        if (!option.hasDefaultValue()) {
+            return "(none)";
+        }
+        Object value = option.defaultValue();
+        if (value instanceof Duration d) {
+            return "`" + TimeUtils.formatWithHighestUnit(d) + "`";
+        }
+        if (value instanceof List<?> list && list.isEmpty() || value instanceof Map<?, ?> map && map.isEmpty()) {
+            return "(empty)";
+        }
+        return "`" + value + "`";
+    }
+}
