@@ -24,6 +24,7 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * Creates the six Strawless topics (three inputs, batches, dead letters, unscored) and checks existing
@@ -86,9 +87,11 @@ public final class TopicProvisioner {
         }
 
         List<String> present = topics.stream().filter(t -> existing.contains(t) || created.contains(t)).toList();
-        Map<String, TopicDescription> descriptions = await(admin.describeTopics(present).allTopicNames(), timeout);
-        Map<ConfigResource, Config> configs = await(admin.describeConfigs(present.stream()
-                .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList()).all(), timeout);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<String, TopicDescription> descriptions = untilKnown(
+                () -> await(admin.describeTopics(present).allTopicNames(), timeout), deadline);
+        Map<ConfigResource, Config> configs = untilKnown(() -> await(admin.describeConfigs(present.stream()
+                .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList()).all(), timeout), deadline);
 
         List<TopicStatus> statuses = new ArrayList<>();
         for (String topic : topics) {
@@ -192,6 +195,28 @@ public final class TopicProvisioner {
         } finally {
             admin.close(timeout);
         }
+    }
+
+    /**
+     * A topic just created is not yet in the metadata of every broker (and not even of a single
+     * combined node, for a moment): describing it answers UnknownTopicOrPartition. Retry until known.
+     */
+    private static <T> T untilKnown(AdminCall<T> call, long deadlineNanos) throws Exception {
+        while (true) {
+            try {
+                return call.get();
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadlineNanos) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface AdminCall<T> {
+        T get() throws Exception;
     }
 
     /** Waits a little longer than the admin client's own timeout, so its clearer error wins the race. */

@@ -1,6 +1,7 @@
 package io.strawless.ops.docs;
 
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.trainer.TrainerOptions;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions;
 import java.lang.reflect.Field;
@@ -22,7 +23,8 @@ import org.apache.flink.util.TimeUtils;
 public final class ConfigReference {
 
     /** The classes that hold options, in the order a reader meets them. */
-    static final List<Class<?>> OPTION_CLASSES = List.of(KafkaOptions.class, JobOptions.class, CreditOptions.class);
+    static final List<Class<?>> OPTION_CLASSES =
+            List.of(KafkaOptions.class, JobOptions.class, CreditOptions.class, TrainerOptions.class);
 
     private ConfigReference() {}
 

@@ -1,0 +1,191 @@
+package io.strawless.connectors.trainer;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.StrawlessKafka;
+import io.strawless.schemas.TrainingBatch;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads training batches the way a trainer must: committed transactions only
+ * ({@code isolation.level=read_committed}: the job writes batches in Kafka transactions, and an aborted
+ * attempt's batches must never be trained on), and offsets committed only for batches the trainer
+ * acknowledged, so a trainer that dies mid-batch gets that batch again (at least once).
+ *
+ * <pre>{@code
+ * try (BatchSubscriber subscriber = new BatchSubscriber(conf)) {
+ *     while (training) {
+ *         for (Delivery delivery : subscriber.poll(Duration.ofSeconds(1))) {
+ *             train(delivery.batch());
+ *             delivery.ack();
+ *         }
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Configuration: {@link KafkaOptions} says where ({@code kafka.bootstrap-servers}, {@code topics.batches},
+ * {@code kafka.client.*} for security and any other client setting), {@link TrainerOptions} says which
+ * group and which batches ({@code trainer.*}). The group starts at the earliest batch the first time.
+ *
+ * <p>Commits: per partition, the group's offset is that of the first delivered batch not yet acknowledged
+ * (all acknowledged: the position after the last one). Batches the filters drop count as acknowledged.
+ * Acknowledgements are committed at the start of the next {@link #poll} and on {@link #close}; a partition
+ * that moves to another group member in a rebalance commits first, and its un-acknowledged batches go to
+ * the new owner.
+ *
+ * <p>A value that is not a {@link TrainingBatch} is reported, never dropped: {@link #poll} returns the
+ * batches before it, then throws Kafka's {@link RecordDeserializationException}, which names the partition
+ * and offset. The subscriber stays on that record (polling again throws again) until {@link #skip} moves
+ * past it. The job writes nothing else to the batches topic, so this means a foreign writer or a writer
+ * schema this client does not know (update the client).
+ *
+ * <p>Like {@link KafkaConsumer}, not thread-safe: call {@link #poll}, {@link #skip} and {@link #close} from
+ * one thread. {@link Delivery#ack()} may be called from any thread.
+ */
+public final class BatchSubscriber implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchSubscriber.class);
+
+    private final KafkaConsumer<byte[], TrainingBatch> consumer;
+    private final BatchFilter filter;
+    /** Partitions this subscriber has read from since they were assigned to it. */
+    private final Map<TopicPartition, PartitionProgress> progress = new HashMap<>();
+    private long filteredOut;
+
+    /** Joins the trainer's group on the batches topic; reading starts with the first {@link #poll}. */
+    public BatchSubscriber(ReadableConfig conf) {
+        Properties properties = StrawlessKafka.consumerProperties(conf, conf.get(TrainerOptions.GROUP_ID));
+        if (properties.containsKey(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG)) {
+            throw new IllegalArgumentException(KafkaOptions.CLIENT_PREFIX + ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG
+                    + " is not allowed: the subscriber commits only what the trainer acknowledged");
+        }
+        properties.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        this.consumer = new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new TrainingBatchDeserializer());
+        this.filter = BatchFilter.of(conf);
+        consumer.subscribe(List.of(conf.get(KafkaOptions.BATCHES_TOPIC)), new CommitBeforeRevoke());
+    }
+
+    /**
+     * Commits what was acknowledged so far, then waits up to {@code timeout} for batches that pass the
+     * filters. Returns them in offset order per partition; the list may be empty.
+     *
+     * @throws RecordDeserializationException at a value that is not a TrainingBatch (see the class comment)
+     */
+    public List<Delivery> poll(Duration timeout) {
+        commitAcknowledged(List.copyOf(progress.keySet()));
+        List<Delivery> deliveries = new ArrayList<>();
+        for (ConsumerRecord<byte[], TrainingBatch> record : consumer.poll(timeout)) {
+            TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+            PartitionProgress partitionProgress = progress.computeIfAbsent(partition, p -> new PartitionProgress());
+            if (filter.accepts(record.value())) {
+                Delivery delivery = new Delivery(record.value(), partition, record.offset());
+                partitionProgress.unacknowledged.add(delivery);
+                deliveries.add(delivery);
+            } else {
+                filteredOut++;
+            }
+        }
+        return deliveries;
+    }
+
+    /**
+     * Moves past the record {@code undecodable} names; it counts as acknowledged. Skipping loses whatever
+     * that record was, so a trainer should log or store {@code undecodable.valueBuffer()} first.
+     */
+    public void skip(RecordDeserializationException undecodable) {
+        TopicPartition partition = undecodable.topicPartition();
+        consumer.seek(partition, undecodable.offset() + 1);
+        progress.computeIfAbsent(partition, p -> new PartitionProgress());
+    }
+
+    /** Batches the {@code trainer.*} filters dropped since this subscriber started. */
+    public long filteredOut() {
+        return filteredOut;
+    }
+
+    /** Commits what was acknowledged and leaves the group. */
+    @Override
+    public void close() {
+        try {
+            commitAcknowledged(List.copyOf(progress.keySet()));
+        } finally {
+            consumer.close();
+        }
+    }
+
+    private void commitAcknowledged(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition partition : partitions) {
+            PartitionProgress partitionProgress = progress.get(partition);
+            long next = partitionProgress.nextUnacknowledgedOffset(consumer, partition);
+            if (next != partitionProgress.committed) {
+                offsets.put(partition, new OffsetAndMetadata(next));
+            }
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        try {
+            consumer.commitSync(offsets);
+        } catch (RebalanceInProgressException | CommitFailedException e) {
+            // The group is rebalancing: the next poll completes it (committing revoked partitions in the
+            // listener) and the next commit covers the partitions kept. Nothing acknowledged is lost.
+            LOG.info("commit of acknowledged batches deferred to the next poll: {}", e.toString());
+            return;
+        }
+        offsets.forEach((partition, offset) -> progress.get(partition).committed = offset.offset());
+    }
+
+    /** Delivered batches of one partition, in offset order, from the first one not yet acknowledged. */
+    private static final class PartitionProgress {
+        final ArrayDeque<Delivery> unacknowledged = new ArrayDeque<>();
+        long committed = -1;
+
+        long nextUnacknowledgedOffset(KafkaConsumer<?, ?> consumer, TopicPartition partition) {
+            while (!unacknowledged.isEmpty() && unacknowledged.peek().acknowledged()) {
+                unacknowledged.poll();
+            }
+            // Offsets of committed batches are not contiguous (transaction markers, aborted records), so
+            // "everything delivered is acknowledged" commits the consumer's position, not last offset + 1.
+            return unacknowledged.isEmpty() ? consumer.position(partition) : unacknowledged.peek().offset();
+        }
+    }
+
+    /** Commits a partition's acknowledged batches before another group member takes it over. */
+    private final class CommitBeforeRevoke implements ConsumerRebalanceListener {
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            commitAcknowledged(partitions.stream().filter(progress::containsKey).toList());
+            progress.keySet().removeAll(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {}
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            // Another member may own them already: committing now could overwrite its progress.
+            progress.keySet().removeAll(partitions);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.strawless.connectors.trainer;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Settings of the trainer-side {@link BatchSubscriber}. Where to read comes from
+ * {@link io.strawless.connectors.KafkaOptions} ({@code kafka.bootstrap-servers}, {@code topics.batches},
+ * {@code kafka.client.*}), so a trainer uses the same keys as the job that writes the batches. The
+ * Python example ({@code ops/python/strawless_trainer.py}) takes the same keys as {@code -D key=value}.
+ *
+ * <p>The filters drop batches before they reach the caller; a dropped batch counts as acknowledged.
+ */
+public final class TrainerOptions {
+
+    public static final ConfigOption<String> GROUP_ID =
+            ConfigOptions.key("trainer.group-id")
+                    .stringType()
+                    .defaultValue("strawless-trainer")
+                    .withDescription(
+                            "Consumer group of the trainer. Its committed offsets are the batches the trainer"
+                                    + " acknowledged; a restarted trainer resumes after them. Must differ from"
+                                    + " kafka.group-id (the job's own group).");
+
+    public static final ConfigOption<String> ESTIMATOR =
+            ConfigOptions.key("trainer.estimator")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Only deliver batches scored by this credit estimator (outcome, grpo, gae, ...)."
+                                    + " Unset: any estimator.");
+
+    public static final ConfigOption<String> CONFIG_FINGERPRINT =
+            ConfigOptions.key("trainer.config-fingerprint")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Only deliver batches whose estimator configuration has this fingerprint"
+                                    + " (the batch's config_fingerprint). Unset: any configuration.");
+
+    public static final ConfigOption<Long> MIN_POLICY_VERSION =
+            ConfigOptions.key("trainer.min-policy-version")
+                    .longType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Only deliver batches whose steps all come from this policy version or a later"
+                                    + " one (the batch's min_policy_version is at least this). Drops stale"
+                                    + " off-policy data. Unset: no lower bound.");
+
+    public static final ConfigOption<Long> MAX_POLICY_VERSION =
+            ConfigOptions.key("trainer.max-policy-version")
+                    .longType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Only deliver batches whose steps all come from this policy version or an earlier"
+                                    + " one (the batch's max_policy_version is at most this). Unset: no"
+                                    + " upper bound.");
+
+    private TrainerOptions() {}
+}

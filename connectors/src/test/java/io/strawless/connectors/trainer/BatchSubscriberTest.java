@@ -1,0 +1,307 @@
+package io.strawless.connectors.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.ScoredStep;
+import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.TrainingBatch;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The trainer-side subscriber against a real broker; each test has its own topic and group. */
+class BatchSubscriberTest {
+
+    /** Only bounds a broken test; every wait below ends as soon as its records arrive. */
+    private static final Duration PATIENCE = Duration.ofSeconds(30);
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startBroker() {
+        kafka = EmbeddedKafka.start();
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        kafka.close();
+    }
+
+    @Test
+    void anUnacknowledgedBatchIsDeliveredAgainToTheGroupsNextSubscriber() throws Exception {
+        Configuration conf = subscriberOn("acks");
+        produce("acks", batch("b0"), batch("b1"), batch("b2"), batch("b3"));
+
+        try (BatchSubscriber first = new BatchSubscriber(conf)) {
+            List<Delivery> deliveries = pollUntil(first, 4);
+            assertEquals(List.of("b0", "b1", "b2", "b3"), ids(deliveries));
+            deliveries.get(0).ack();
+            deliveries.get(1).ack();
+            deliveries.get(3).ack(); // b2 is not: the group's offset must stop there
+        }
+
+        try (BatchSubscriber next = new BatchSubscriber(conf)) {
+            assertEquals(List.of("b2", "b3"), ids(pollUntil(next, 2)));
+        }
+    }
+
+    @Test
+    void filtersDropBatchesBeforeTheTrainerAndCountThemAsAcknowledged() throws Exception {
+        Configuration conf = subscriberOn("filters");
+        conf.set(TrainerOptions.ESTIMATOR, "grpo");
+        conf.set(TrainerOptions.CONFIG_FINGERPRINT, "fp-a");
+        conf.set(TrainerOptions.MIN_POLICY_VERSION, 3L);
+        conf.set(TrainerOptions.MAX_POLICY_VERSION, 5L);
+        produce("filters",
+                batch("keep-1", "grpo", "fp-a", 3, 5),
+                batch("other-estimator", "gae", "fp-a", 3, 5),
+                batch("other-config", "grpo", "fp-b", 3, 5),
+                batch("too-old", "grpo", "fp-a", 2, 4),
+                batch("keep-2", "grpo", "fp-a", 4, 4),
+                batch("too-new", "grpo", "fp-a", 4, 6));
+
+        try (BatchSubscriber filtered = new BatchSubscriber(conf)) {
+            List<Delivery> deliveries = new ArrayList<>();
+            Instant deadline = Instant.now().plus(PATIENCE);
+            while (filtered.filteredOut() < 4 || deliveries.size() < 2) {
+                assertTrue(Instant.now().isBefore(deadline), "got " + ids(deliveries) + ", " + filtered.filteredOut());
+                deliveries.addAll(filtered.poll(Duration.ofMillis(200)));
+            }
+            assertEquals(List.of("keep-1", "keep-2"), ids(deliveries));
+            assertEquals(4, filtered.filteredOut());
+            deliveries.forEach(Delivery::ack);
+        }
+
+        // The last record, too-new, was filtered out: the group's offset is past it.
+        produce("filters", batch("after"));
+        Configuration unfiltered = subscriberOn("filters");
+        try (BatchSubscriber next = new BatchSubscriber(unfiltered)) {
+            assertEquals(List.of("after"), ids(pollUntil(next, 1)));
+        }
+    }
+
+    @Test
+    void batchesOfAnAbortedTransactionAreNeverDelivered() throws Exception {
+        Configuration conf = subscriberOn("aborted");
+        try (KafkaProducer<byte[], byte[]> producer = producer("aborted-writer")) {
+            producer.initTransactions();
+            sendInTransaction(producer, "aborted", List.of(batch("c0"), batch("c1")), true);
+            sendInTransaction(producer, "aborted", List.of(batch("x")), false);
+            sendInTransaction(producer, "aborted", List.of(batch("c2")), true);
+        }
+        assertEquals(4, readUncommitted("aborted"), "the aborted batch is on the topic");
+
+        try (BatchSubscriber subscriber = new BatchSubscriber(conf)) {
+            assertEquals(List.of("c0", "c1", "c2"), ids(pollUntil(subscriber, 3)));
+        }
+    }
+
+    @Test
+    void aValueThatIsNotATrainingBatchIsReportedWithItsOffsetUntilSkipped() throws Exception {
+        Configuration conf = subscriberOn("undecodable");
+        OffsetRange otherRecordType = new OffsetRange("agent.steps", 0, 1L, 2L);
+        try (KafkaProducer<byte[], byte[]> producer = producer(null)) {
+            send(producer, "undecodable", encode(batch("good-0")));
+            send(producer, "undecodable", otherRecordType.toByteBuffer().array()); // single-object, unknown fingerprint
+            send(producer, "undecodable", "not avro at all".getBytes(StandardCharsets.UTF_8));
+            send(producer, "undecodable", encode(batch("good-1")));
+        }
+
+        try (BatchSubscriber subscriber = new BatchSubscriber(conf)) {
+            List<Delivery> deliveries = new ArrayList<>();
+            RecordDeserializationException unknownSchema = pollUntilUndecodable(subscriber, deliveries);
+            assertEquals(List.of("good-0"), ids(deliveries), "the batch before the bad record is delivered");
+            assertEquals(new TopicPartition("undecodable", 0), unknownSchema.topicPartition());
+            assertEquals(1, unknownSchema.offset());
+            assertTrue(unknownSchema.getCause().getMessage().contains("not a TrainingBatch"),
+                    unknownSchema.getCause().getMessage());
+
+            RecordDeserializationException again = assertThrows(RecordDeserializationException.class,
+                    () -> subscriber.poll(Duration.ofMillis(200)), "the subscriber stays on the bad record");
+            assertEquals(1, again.offset());
+
+            subscriber.skip(again);
+            RecordDeserializationException garbage = pollUntilUndecodable(subscriber, deliveries);
+            assertEquals(2, garbage.offset());
+            subscriber.skip(garbage);
+            deliveries.addAll(pollUntil(subscriber, 1));
+            assertEquals(List.of("good-0", "good-1"), ids(deliveries));
+            deliveries.forEach(Delivery::ack);
+        }
+
+        assertEquals(4, committedOffset(conf.get(TrainerOptions.GROUP_ID), new TopicPartition("undecodable", 0)),
+                "skipped records count as acknowledged");
+    }
+
+    @Test
+    void autoCommitCannotBeSwitchedOnThroughThePassthrough() {
+        Configuration conf = subscriberOn("unused");
+        conf.setString(KafkaOptions.CLIENT_PREFIX + "enable.auto.commit", "true");
+
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new BatchSubscriber(conf));
+        assertTrue(refused.getMessage().contains("kafka.client.enable.auto.commit"), refused.getMessage());
+    }
+
+    // --- helpers --------------------------------------------------------------------------------------
+
+    /** A fresh one-partition topic and a subscriber configuration for it, in the group {@code <topic>-trainer}. */
+    private static Configuration subscriberOn(String topic) {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(KafkaOptions.BATCHES_TOPIC, topic);
+        conf.set(TrainerOptions.GROUP_ID, topic + "-trainer");
+        try (Admin admin = admin()) {
+            if (!admin.listTopics().names().get().contains(topic)) {
+                admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot create topic " + topic, e);
+        }
+        return conf;
+    }
+
+    private static TrainingBatch batch(String id) {
+        return batch(id, "grpo", "fp-a", 1, 1);
+    }
+
+    private static TrainingBatch batch(String id, String estimator, String fingerprint, long minPolicy, long maxPolicy) {
+        ScoredStep step = ScoredStep.newBuilder()
+                .setStepIndex(0).setTrainable(true).setAdvantage(0.5).setTargetReturn(1.0).setPolicyVersion(minPolicy)
+                .build();
+        ScoredTrajectory trajectory = ScoredTrajectory.newBuilder()
+                .setTrajectoryId(id + "-t0").setAgentId("agent").setTaskId("task")
+                .setOutcomeReward(1.0).setSuccess(true).setSteps(List.of(step))
+                .build();
+        return TrainingBatch.newBuilder()
+                .setBatchId(id).setCreatedAt(Instant.ofEpochMilli(1_700_000_000_000L))
+                .setEstimator(estimator).setConfigFingerprint(fingerprint)
+                .setMinPolicyVersion(minPolicy).setMaxPolicyVersion(maxPolicy)
+                .setTrajectories(List.of(trajectory))
+                .build();
+    }
+
+    private static byte[] encode(TrainingBatch batch) throws IOException {
+        ByteBuffer buffer = batch.toByteBuffer();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
+    }
+
+    private static void produce(String topic, TrainingBatch... batches) throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = producer(null)) {
+            for (TrainingBatch batch : batches) {
+                send(producer, topic, encode(batch));
+            }
+        }
+    }
+
+    private static void sendInTransaction(KafkaProducer<byte[], byte[]> producer, String topic, List<TrainingBatch> batches,
+            boolean commit) throws Exception {
+        producer.beginTransaction();
+        for (TrainingBatch batch : batches) {
+            send(producer, topic, encode(batch));
+        }
+        if (commit) {
+            producer.commitTransaction();
+        } else {
+            producer.abortTransaction();
+        }
+    }
+
+    private static void send(KafkaProducer<byte[], byte[]> producer, String topic, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>(topic, value)).get();
+    }
+
+    private static KafkaProducer<byte[], byte[]> producer(String transactionalId) {
+        Map<String, Object> properties = new HashMap<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ProducerConfig.ACKS_CONFIG, "all"));
+        if (transactionalId != null) {
+            properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        }
+        return new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** Records on the topic as a read_uncommitted reader sees them (aborted ones included, markers not). */
+    private static int readUncommitted(String topic) {
+        TopicPartition partition = new TopicPartition(topic, 0);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted"),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            int records = 0;
+            Instant deadline = Instant.now().plus(PATIENCE);
+            while (consumer.position(partition) < end && Instant.now().isBefore(deadline)) {
+                records += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            return records;
+        }
+    }
+
+    private static long committedOffset(String group, TopicPartition partition) throws Exception {
+        try (Admin admin = admin()) {
+            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(partition).offset();
+        }
+    }
+
+    private static Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
+    }
+
+    private static List<Delivery> pollUntil(BatchSubscriber subscriber, int count) {
+        List<Delivery> deliveries = new ArrayList<>();
+        Instant deadline = Instant.now().plus(PATIENCE);
+        while (deliveries.size() < count) {
+            assertTrue(Instant.now().isBefore(deadline), "only " + ids(deliveries) + " of " + count + " batches arrived");
+            deliveries.addAll(subscriber.poll(Duration.ofMillis(200)));
+        }
+        return deliveries;
+    }
+
+    /** Polls, collecting deliveries, until the subscriber reports an undecodable record. */
+    private static RecordDeserializationException pollUntilUndecodable(BatchSubscriber subscriber, List<Delivery> deliveries) {
+        Instant deadline = Instant.now().plus(PATIENCE);
+        while (Instant.now().isBefore(deadline)) {
+            try {
+                deliveries.addAll(subscriber.poll(Duration.ofMillis(200)));
+            } catch (RecordDeserializationException e) {
+                return e;
+            }
+        }
+        throw new AssertionError("no undecodable record reported; delivered " + ids(deliveries));
+    }
+
+    private static List<String> ids(List<Delivery> deliveries) {
+        return deliveries.stream().map(d -> d.batch().getBatchId()).toList();
+    }
+}

@@ -1,0 +1,334 @@
+#!/usr/bin/python3
+"""Read per-step credit from Strawless's batch topic, the way an RL trainer (e.g. PyTorch) would.
+
+Adapt it: keep `training_batches` and `trajectories`, replace the summary in `main` with your training
+step. Each trajectory comes with its per-step advantages as a numpy array (a list without numpy):
+
+    for batch in training_batches(consumer, decoder, batch_filter):
+        for t in trajectories(batch):
+            advantages = torch.from_numpy(t.advantages)[torch.from_numpy(t.trainable)]
+            loss = -(advantages * logprobs_of(t)).mean()   # your policy-gradient step
+        # leaving the loop body normally acknowledges the batch: its offset is committed
+
+Reading rules, the same as the Java client (io.strawless.connectors.trainer.BatchSubscriber):
+- isolation.level=read_committed: the job writes batches in Kafka transactions; an aborted attempt's
+  batches are never seen.
+- Offsets are committed only after a batch was used (see `training_batches`), so a trainer that crashes
+  mid-batch gets that batch again.
+- Values are Avro single-object encoded: C3 01, the 8-byte little-endian CRC-64-AVRO fingerprint of the
+  writer schema, the Avro binary body. A value that is not a TrainingBatch stops the reader with its
+  topic/partition/offset (UndecodableBatch); nothing is skipped silently.
+
+Settings use the keys of the Java options, as -D key=value (kafka.bootstrap-servers, topics.batches,
+trainer.group-id, trainer.estimator, trainer.config-fingerprint, trainer.min-policy-version,
+trainer.max-policy-version, kafka.client.<any librdkafka property> for security settings).
+
+Only Debian's packages for /usr/bin/python3: python3-confluent-kafka, python3-avro, python3-numpy
+(optional). ops/bin/install-python-deps.sh installs them.
+"""
+
+import argparse
+import dataclasses
+import io
+import json
+import os
+import sys
+import time
+
+import avro.io
+import avro.name
+import avro.schema
+from confluent_kafka import Consumer, KafkaException
+
+try:
+    import numpy
+except ImportError:  # the example still works, with lists
+    numpy = None
+
+# The Java options' keys and defaults (KafkaOptions, TrainerOptions).
+DEFAULTS = {
+    "kafka.bootstrap-servers": "localhost:9092",
+    "topics.batches": "credit.batches",
+    "trainer.group-id": "strawless-trainer",
+    "trainer.estimator": None,
+    "trainer.config-fingerprint": None,
+    "trainer.min-policy-version": None,
+    "trainer.max-policy-version": None,
+}
+CLIENT_PREFIX = "kafka.client."
+# Set by a dedicated key or by the reading rules above; refused through the passthrough, as in Java.
+CONTROLLED_CLIENT_KEYS = {"bootstrap.servers", "group.id", "isolation.level", "enable.auto.commit"}
+
+DEFAULT_SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "src", "main", "avro")
+# TrainingBatch.avsc refers to OffsetRange by name; named types must be parsed before they are used.
+SCHEMA_FILES = ("SourceOffset.avsc", "TrainingBatch.avsc")
+
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+HEADER_LENGTH = 10
+
+
+# --- decoding -------------------------------------------------------------------------------------------
+
+def load_training_batch_schema(schema_dir=DEFAULT_SCHEMA_DIR):
+    """The TrainingBatch schema, with the named types it refers to resolved."""
+    names = avro.name.Names()
+    schema = None
+    for file_name in SCHEMA_FILES:
+        with open(os.path.join(schema_dir, file_name), encoding="utf-8") as f:
+            schema = avro.schema.make_avsc_object(json.load(f), names)
+    return schema
+
+
+def parsing_fingerprint(schema):
+    """CRC-64-AVRO of the schema's Parsing Canonical Form: the 8 bytes a single-object header carries."""
+    canonical = json.dumps(_primitives_as_names(json.loads(schema.canonical_form)), separators=(",", ":"))
+    fingerprint = _CRC64_EMPTY
+    for byte in canonical.encode("utf-8"):
+        fingerprint = (fingerprint >> 8) ^ _CRC64_TABLE[(fingerprint ^ byte) & 0xFF]
+    return fingerprint.to_bytes(8, "little")
+
+
+def _primitives_as_names(node):
+    # python3-avro 1.11 leaves a logical type's primitive as {"type": "long"} in the canonical form; the
+    # specification (and Java, which wrote the fingerprint) reduce it to "long".
+    if isinstance(node, dict):
+        if list(node) == ["type"] and isinstance(node["type"], str):
+            return node["type"]
+        return {key: _primitives_as_names(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_primitives_as_names(item) for item in node]
+    return node
+
+
+_CRC64_EMPTY = 0xC15D213AA4D7A795
+
+
+def _crc64_table():
+    table = []
+    for i in range(256):
+        fingerprint = i
+        for _ in range(8):
+            fingerprint = (fingerprint >> 1) ^ (_CRC64_EMPTY & -(fingerprint & 1))
+        table.append(fingerprint)
+    return table
+
+
+_CRC64_TABLE = _crc64_table()
+
+
+class UndecodableBatch(Exception):
+    """A value on the batch topic that is not a TrainingBatch this reader knows; names where it is."""
+
+    def __init__(self, topic, partition, offset, reason):
+        super().__init__(f"{topic}-{partition}@{offset}: {reason}")
+        self.topic, self.partition, self.offset, self.reason = topic, partition, offset, reason
+
+
+class BatchDecoder:
+    """Decodes single-object encoded TrainingBatch values into dicts (field names as in the .avsc)."""
+
+    def __init__(self, schema):
+        self._fingerprint = parsing_fingerprint(schema)
+        self._reader = avro.io.DatumReader(schema, schema)
+
+    def decode(self, message):
+        value = message.value()
+
+        def undecodable(reason):
+            return UndecodableBatch(message.topic(), message.partition(), message.offset(), reason)
+
+        if value is None:
+            raise undecodable("no value (null or tombstone)")
+        if len(value) < HEADER_LENGTH or value[:2] != SINGLE_OBJECT_MAGIC:
+            raise undecodable(f"not Avro single-object encoded ({len(value)} bytes starting {value[:2].hex()})")
+        if value[2:HEADER_LENGTH] != self._fingerprint:
+            raise undecodable(f"writer schema fingerprint {value[2:HEADER_LENGTH].hex()} is not TrainingBatch's"
+                              f" ({self._fingerprint.hex()}); a newer schema needs a newer reader")
+        body = io.BytesIO(value[HEADER_LENGTH:])
+        try:
+            batch = self._reader.read(avro.io.BinaryDecoder(body))
+        except Exception as e:  # the Avro library raises many kinds on a corrupt body
+            raise undecodable(f"corrupt TrainingBatch body: {e!r}") from e
+        if body.tell() != len(value) - HEADER_LENGTH:
+            raise undecodable(f"{len(value) - HEADER_LENGTH - body.tell()} bytes left over after the TrainingBatch")
+        return batch
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+def consumer_config(settings):
+    """librdkafka settings for a trainer: committed transactions only, commits by the reader only."""
+    config = {key[len(CLIENT_PREFIX):]: value for key, value in settings.items() if key.startswith(CLIENT_PREFIX)}
+    refused = CONTROLLED_CLIENT_KEYS.intersection(config)
+    if refused:
+        raise ValueError(f"{', '.join(CLIENT_PREFIX + key for key in sorted(refused))} not allowed:"
+                         " set by a dedicated key or by the reading rules")
+    config.update({
+        "bootstrap.servers": settings["kafka.bootstrap-servers"],
+        "group.id": settings["trainer.group-id"],
+        "isolation.level": "read_committed",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    })
+    return config
+
+
+def batch_filter(settings):
+    """The trainer.* filters as a predicate on a decoded batch; unset keys accept anything."""
+    estimator = settings["trainer.estimator"]
+    fingerprint = settings["trainer.config-fingerprint"]
+    min_version = _optional_int(settings, "trainer.min-policy-version")
+    max_version = _optional_int(settings, "trainer.max-policy-version")
+
+    def accepts(batch):
+        return ((estimator is None or batch["estimator"] == estimator)
+                and (fingerprint is None or batch["config_fingerprint"] == fingerprint)
+                and (min_version is None or batch["min_policy_version"] >= min_version)
+                and (max_version is None or batch["max_policy_version"] <= max_version))
+
+    return accepts
+
+
+def _optional_int(settings, key):
+    value = settings[key]
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"-D {key}={value}: not a whole number") from None
+
+
+def training_batches(consumer, decoder, accepts, max_batches=None, deadline=None):
+    """Yields the decoded batches that pass `accepts`, in offset order per partition.
+
+    A batch is acknowledged when the caller asks for the next one (its loop body finished): only then is
+    its offset committed. If the loop body raises, nothing more is committed and a restarted trainer gets
+    that batch again. Batches the filter drops are committed as they pass. Stops after `max_batches`
+    batches (the last one committed) or at `deadline` (time.monotonic()); runs forever without both.
+    """
+    delivered = 0
+    while max_batches is None or delivered < max_batches:
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        message = consumer.poll(timeout=0.5)
+        if message is None:
+            continue
+        if message.error():
+            if message.error().retriable():  # e.g. a leader moving: librdkafka recovers by itself
+                continue
+            raise KafkaException(message.error())
+        batch = decoder.decode(message)
+        if accepts(batch):
+            delivered += 1
+            yield batch
+        # Reached only when the caller came back for more: the batch was used (or filtered out).
+        consumer.commit(message=message, asynchronous=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrajectoryCredit:
+    """One scored trajectory, ready for a loss: arrays are aligned by step, in step order."""
+    batch_id: str
+    trajectory_id: str
+    task_id: str
+    group_id: object  # str or None
+    advantages: object  # float64 array: the credit each step's log-probability is multiplied by
+    target_returns: object  # float64 array: what the value head regresses to
+    trainable: object  # bool array: False for tool/observation steps (their advantage is 0); mask them
+    policy_versions: object  # int64 array
+
+
+def trajectories(batch):
+    """The batch's trajectories with their per-step credit as arrays (numpy when available)."""
+    for trajectory in batch["trajectories"]:
+        steps = trajectory["steps"]
+        yield TrajectoryCredit(
+            batch_id=batch["batch_id"],
+            trajectory_id=trajectory["trajectory_id"],
+            task_id=trajectory["task_id"],
+            group_id=trajectory["group_id"],
+            advantages=_array([s["advantage"] for s in steps], "float64"),
+            target_returns=_array([s["target_return"] for s in steps], "float64"),
+            trainable=_array([s["trainable"] for s in steps], "bool"),
+            policy_versions=_array([s["policy_version"] for s in steps], "int64"))
+
+
+def _array(values, dtype):
+    return numpy.asarray(values, dtype=dtype) if numpy is not None else values
+
+
+def _as_list(array):
+    return array.tolist() if numpy is not None else list(array)
+
+
+# --- command line ---------------------------------------------------------------------------------------
+
+def parse_settings(definitions):
+    settings = dict(DEFAULTS)
+    for definition in definitions:
+        key, sep, value = definition.partition("=")
+        if not sep or not (key in DEFAULTS or key.startswith(CLIENT_PREFIX)):
+            raise ValueError(f"-D {definition}: expected key=value with a key among {', '.join(DEFAULTS)}"
+                             f" or {CLIENT_PREFIX}*")
+        settings[key] = value
+    return settings
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Read Strawless training batches (read_committed) and print"
+                                                 " a JSON summary of the per-step credit.")
+    parser.add_argument("-D", dest="definitions", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting, by the Java option's key (e.g. -D kafka.bootstrap-servers=host:9092)")
+    parser.add_argument("--max-batches", type=int, help="stop after this many batches (default: no limit)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="stop after this many seconds in all (default: %(default)s)")
+    parser.add_argument("--advantages-out", metavar="FILE",
+                        help="also write every trajectory's per-step advantages to FILE (JSON)")
+    parser.add_argument("--schemas", default=DEFAULT_SCHEMA_DIR, metavar="DIR",
+                        help="directory with TrainingBatch.avsc and SourceOffset.avsc (default: the repository's)")
+    args = parser.parse_args(argv)
+    try:
+        settings = parse_settings(args.definitions)
+        config = consumer_config(settings)
+        accepts = batch_filter(settings)
+    except ValueError as e:
+        parser.error(str(e))
+
+    decoder = BatchDecoder(load_training_batch_schema(args.schemas))
+    consumer = Consumer(config)
+    consumer.subscribe([settings["topics.batches"]])
+    summary = {"topic": settings["topics.batches"], "group": settings["trainer.group-id"], "batches": 0,
+               "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0}
+    per_trajectory = []
+    started = time.monotonic()
+    try:
+        for batch in training_batches(consumer, decoder, accepts, args.max_batches,
+                                      started + args.timeout):
+            summary["batches"] += 1
+            for t in trajectories(batch):
+                summary["trajectories"] += 1
+                summary["steps"] += len(t.advantages)
+                summary["trainable_steps"] += int(sum(t.trainable))
+                summary["advantage_sum"] += float(sum(t.advantages))
+                per_trajectory.append({"batch_id": t.batch_id, "trajectory_id": t.trajectory_id,
+                                       "advantages": _as_list(t.advantages), "trainable": _as_list(t.trainable)})
+    except UndecodableBatch as e:
+        print(json.dumps({"error": "undecodable", "topic": e.topic, "partition": e.partition,
+                          "offset": e.offset, "reason": e.reason}), file=sys.stderr)
+        return 2
+    finally:
+        consumer.close()
+
+    reached = args.max_batches is not None and summary["batches"] >= args.max_batches
+    summary["stopped_by"] = "max-batches" if reached else "timeout"
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    if args.advantages_out:
+        with open(args.advantages_out, "w", encoding="utf-8") as f:
+            json.dump(per_trajectory, f)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
