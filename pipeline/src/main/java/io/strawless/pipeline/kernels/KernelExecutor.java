@@ -65,14 +65,27 @@ public final class KernelExecutor {
      * when no OpenCL runtime is installed (then Aparapi's native side finds no platform, or cannot load).
      */
     public static Optional<OpenCLDevice> findOpenClDevice() {
-        try {
-            List<OpenCLDevice> gpus = OpenCLDevice.listDevices(Device.TYPE.GPU);
-            if (!gpus.isEmpty()) {
-                return Optional.of(gpus.get(0));
+        return DeviceDiscovery.DEVICE;
+    }
+
+    /**
+     * Asks the OpenCL runtime once per JVM. Aparapi's native platform query is not thread-safe: two
+     * scoring subtasks opening at once crashed the JVM (SIGSEGV in OpenCLJNI.getPlatforms). Class
+     * initialisation runs exactly once, under the JVM's own lock.
+     */
+    private static final class DeviceDiscovery {
+        static final Optional<OpenCLDevice> DEVICE = discover();
+
+        private static Optional<OpenCLDevice> discover() {
+            try {
+                List<OpenCLDevice> gpus = OpenCLDevice.listDevices(Device.TYPE.GPU);
+                if (!gpus.isEmpty()) {
+                    return Optional.of(gpus.get(0));
+                }
+                return OpenCLDevice.listDevices(null).stream().findFirst();
+            } catch (RuntimeException | LinkageError noRuntime) {
+                return Optional.empty();
             }
-            return OpenCLDevice.listDevices(null).stream().findFirst();
-        } catch (RuntimeException | LinkageError noRuntime) {
-            return Optional.empty();
         }
     }
 
