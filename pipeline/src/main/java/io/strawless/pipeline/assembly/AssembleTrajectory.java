@@ -5,6 +5,7 @@ import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
+import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
@@ -38,10 +39,12 @@ import org.apache.flink.util.OutputTag;
  * Reassembles one trajectory (the key is its id) from its step events, outcome and verifier signals,
  * which arrive on three topics, in any order, and possibly twice.
  *
- * <p>The trajectory is emitted as soon as its steps are contiguous from 0 up to a terminal step, its
+ * <p>The trajectory is complete when its steps are contiguous from 0 up to a terminal step, its
  * outcome has arrived and, where {@code job.required-verifiers} is set, every trainable step has those
- * verdicts. Every wait is bounded by the key's one event-time timer, pushed forward by each new input:
- * when it fires, whatever arrived goes to the unscored output with the reason.
+ * verdicts. It is emitted when the watermark then passes its newest input, so that verdicts with
+ * earlier event times, read later from a slower topic, are attached. Every wait is bounded by the
+ * key's one event-time timer: when an unfinished trajectory's timer fires, whatever arrived goes to
+ * the unscored output with the reason.
  *
  * <p>After a trajectory is emitted or timed out, only a small marker stays (until
  * {@code job.finished-retention}), so that stragglers are routed with a reason (LATE, LATE_REVISION)
@@ -145,18 +148,26 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
         }
         recordLineage(input);
+        current = current.withEventTime(ctx.timestamp());
+        progress.update(nextWait(ctx, current));
+    }
 
-        if (current.stepsComplete() && outcome.value() != null) {
-            if (verifiersComplete()) {
-                emit(ctx, current, out);
-                return;
-            }
-            if (!current.awaitingVerifiers()) {
-                progress.update(moveDeadline(ctx, current, ctx.timestamp() + verifierTimeoutMillis, true));
-                return;
-            }
+    /**
+     * Where the trajectory stands after an input, and the one timer that bounds its wait: inactivity
+     * while steps or outcome are missing, the verifier timeout while only required verdicts are
+     * missing, and the watermark reaching its newest input once it is complete.
+     */
+    private AssemblyProgress nextWait(Context ctx, AssemblyProgress current) throws Exception {
+        if (!current.stepsComplete() || outcome.value() == null) {
+            return moveDeadline(ctx, current, Phase.OPEN, current.latestEventTime() + outcomeTimeoutMillis);
         }
-        progress.update(current.awaitingVerifiers() ? current : moveDeadline(ctx, current, ctx.timestamp() + outcomeTimeoutMillis, false));
+        if (verifiersComplete()) {
+            return moveDeadline(ctx, current, Phase.READY, current.latestEventTime());
+        }
+        if (current.phase() == Phase.AWAITING_VERIFIERS) {
+            return current; // the verifier timeout is not pushed by further inputs
+        }
+        return moveDeadline(ctx, current, Phase.AWAITING_VERIFIERS, current.latestEventTime() + verifierTimeoutMillis);
     }
 
     private AssemblyProgress addStep(InputRecord input, AssemblyProgress current, Context ctx) throws Exception {
@@ -240,13 +251,13 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
     }
 
-    /** The key has one timer: moving the deadline replaces it (never moves it backwards for inactivity). */
-    private AssemblyProgress moveDeadline(Context ctx, AssemblyProgress current, long deadline, boolean verifiersOnly) {
-        if (deadline <= current.deadline() && current.awaitingVerifiers() == verifiersOnly) {
+    /** The key has one timer: moving the deadline replaces it. */
+    private static AssemblyProgress moveDeadline(Context ctx, AssemblyProgress current, Phase phase, long deadline) {
+        if (phase == current.phase() && deadline == current.deadline()) {
             return current;
         }
         replaceTimer(ctx, current.deadline(), deadline);
-        return current.withDeadline(deadline, verifiersOnly);
+        return current.withDeadline(phase, deadline);
     }
 
     private static void replaceTimer(Context ctx, long oldTimer, long newTimer) {
@@ -269,7 +280,11 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (current == null || current.deadline() != timestamp) {
             return;
         }
-        if (current.awaitingVerifiers()) {
+        if (current.phase() == Phase.READY) {
+            emit(ctx, current, out);
+            return;
+        }
+        if (current.phase() == Phase.AWAITING_VERIFIERS) {
             verifierTimeouts.inc(); // score with the verdicts that came
             emit(ctx, current, out);
             return;

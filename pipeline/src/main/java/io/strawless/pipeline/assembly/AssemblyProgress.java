@@ -6,13 +6,29 @@ package io.strawless.pipeline.assembly;
  * @param distinctSteps number of distinct step indices received
  * @param maxIndex largest step index received, -1 before any
  * @param terminalIndex index of the terminal step, -1 until it arrives
- * @param deadline event time of the key's one registered timer, {@link Long#MIN_VALUE} when none
- * @param awaitingVerifiers steps and outcome are complete and only required verdicts are missing: the
- *     deadline is then the verifier timeout and is no longer pushed by new inputs
+ * @param latestEventTime newest event time among the trajectory's inputs
+ * @param phase what the key's one timer is waiting for
+ * @param deadline event time of that timer, {@link Long#MIN_VALUE} when none is registered
  */
-public record AssemblyProgress(int distinctSteps, int maxIndex, int terminalIndex, long deadline, boolean awaitingVerifiers) {
+public record AssemblyProgress(
+        int distinctSteps, int maxIndex, int terminalIndex, long latestEventTime, Phase phase, long deadline) {
 
-    public static final AssemblyProgress EMPTY = new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, false);
+    /** The states of an open trajectory, each with its own meaning of the deadline. */
+    public enum Phase {
+        /** Steps or outcome missing; the deadline is the inactivity timeout. */
+        OPEN,
+        /** Steps and outcome complete, required verdicts missing; the deadline is the verifier timeout. */
+        AWAITING_VERIFIERS,
+        /**
+         * Complete; the deadline is the newest input's event time, so the trajectory is emitted once the
+         * watermark says every input up to then has arrived: verdicts read late from a slower topic are
+         * still attached.
+         */
+        READY
+    }
+
+    public static final AssemblyProgress EMPTY =
+            new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE);
 
     boolean stepsComplete() {
         return terminalIndex >= 0 && distinctSteps == terminalIndex + 1;
@@ -20,10 +36,15 @@ public record AssemblyProgress(int distinctSteps, int maxIndex, int terminalInde
 
     AssemblyProgress withStep(int index, boolean terminal) {
         return new AssemblyProgress(distinctSteps + 1, Math.max(maxIndex, index), terminal ? index : terminalIndex,
-                deadline, awaitingVerifiers);
+                latestEventTime, phase, deadline);
     }
 
-    AssemblyProgress withDeadline(long newDeadline, boolean verifiersOnly) {
-        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, newDeadline, verifiersOnly);
+    AssemblyProgress withEventTime(long eventTime) {
+        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, Math.max(latestEventTime, eventTime),
+                phase, deadline);
+    }
+
+    AssemblyProgress withDeadline(Phase newPhase, long newDeadline) {
+        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, newPhase, newDeadline);
     }
 }

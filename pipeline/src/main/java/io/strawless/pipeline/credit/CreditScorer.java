@@ -71,6 +71,20 @@ public final class CreditScorer implements AutoCloseable {
         return batch.unpack(microBatch);
     }
 
+    /**
+     * Validates and packs {@code microBatch}, and returns its estimator's kernels as a task that scores the
+     * packed arrays again on each run, without validating, packing or unpacking: lets a benchmark time the
+     * kernels alone. The task is valid until the next call of {@link #score} or of this method, and does
+     * not fall back from OpenCL (it throws instead).
+     */
+    public Runnable kernelsOn(List<Trajectory> microBatch) {
+        for (Trajectory trajectory : microBatch) {
+            validate(trajectory);
+        }
+        batch.pack(microBatch, config);
+        return () -> estimators.run(batch);
+    }
+
     /** The backend in use: "opencl", "jtp" or "java" (after auto selection and any fallback). */
     public String backend() {
         return estimators.executor().backend().toString();

@@ -4,10 +4,10 @@ import com.aparapi.Kernel;
 import com.aparapi.device.Device;
 
 /**
- * Base of the credit kernels. Each work-item computes one item (a trajectory, a group or a step)
- * through {@link #compute(int)}, so the plain-Java backend runs exactly the code that Aparapi
- * translates to OpenCL. Ranges are padded to whole work-groups: items from {@link #itemCount} on do
- * nothing.
+ * Base of the credit kernels. Each work-item computes {@link #itemsPerWorkItem} consecutive items (a
+ * trajectory, a group or a step each) through {@link #compute(int)}, so the plain-Java backend runs
+ * exactly the code that Aparapi translates to OpenCL. Ranges are padded to whole work-groups: items
+ * from {@link #itemCount} on do nothing.
  *
  * <p>Kernel arguments are public fields, as Aparapi requires: set them, then hand the kernel to a
  * {@link KernelExecutor}. Only primitives and primitive arrays may be read inside {@code compute}.
@@ -21,6 +21,13 @@ public abstract class CreditKernel extends Kernel {
      */
     int itemCount;
 
+    /**
+     * Consecutive items per work-item, set by {@link KernelExecutor}: 1 on OpenCL; on Aparapi's thread pool
+     * a thread's whole share, because the pool runs one thread per work-item of a group and deals the items
+     * out round-robin, so neighbouring items (and their cache lines) would go to different threads.
+     */
+    int itemsPerWorkItem = 1;
+
     /** The one device Aparapi may pick for this instance (null: any); set by {@link KernelExecutor}. */
     private Device onlyDevice;
 
@@ -28,8 +35,9 @@ public abstract class CreditKernel extends Kernel {
 
     @Override
     public void run() {
-        int item = getGlobalId();
-        if (item < itemCount) {
+        int first = getGlobalId() * itemsPerWorkItem;
+        int end = Math.min(first + itemsPerWorkItem, itemCount);
+        for (int item = first; item < end; item++) {
             compute(item);
         }
     }

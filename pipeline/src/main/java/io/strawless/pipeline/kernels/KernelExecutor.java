@@ -104,6 +104,7 @@ public final class KernelExecutor {
     /** Runs {@code kernel} for items {@code 0 .. items-1} and returns when all are done. */
     public void execute(CreditKernel kernel, int items) {
         kernel.itemCount = items;
+        kernel.itemsPerWorkItem = 1;
         if (items == 0) {
             return;
         }
@@ -114,8 +115,11 @@ public final class KernelExecutor {
                 }
             }
             case JTP -> {
+                // One group of one work-item per thread, each with a contiguous share of the items.
+                int threads = Math.min(JTP_THREADS, items);
+                kernel.itemsPerWorkItem = (items + threads - 1) / threads;
                 kernel.restrictTo(JavaDevice.THREAD_POOL);
-                kernel.execute(Range.create(roundUp(items, JTP_THREADS), JTP_THREADS));
+                kernel.execute(Range.create(threads, threads));
             }
             case OPENCL -> executeOnOpenCl(kernel, items);
         }

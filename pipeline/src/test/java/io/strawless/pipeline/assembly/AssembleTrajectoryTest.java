@@ -83,6 +83,9 @@ class AssembleTrajectoryTest {
         assertTrue(harness.extractOutputValues().isEmpty(), "no outcome yet");
 
         send(in(outcome("t1", 1.0, 0, 500)));
+        assertTrue(harness.extractOutputValues().isEmpty(), "complete, but held until the watermark passes it");
+
+        harness.processWatermark(500);
 
         List<AssembledTrajectory> out = harness.extractOutputValues();
         assertEquals(1, out.size());
@@ -101,6 +104,7 @@ class AssembleTrajectoryTest {
         send(in(outcome("t1", 0.0, 1, 102)));
         send(in(outcome("t1", 1.0, 0, 103))); // an older revision arriving late does not win
         send(in(terminalStep("t1", 1, 104)));
+        harness.processWatermark(104);
 
         AssembledTrajectory t = harness.extractOutputValues().get(0);
         assertEquals(2, t.steps().size());
@@ -169,6 +173,7 @@ class AssembleTrajectoryTest {
     void outcomeRevisionAfterScoringIsRoutedAsLateRevisionWithBothValues() throws Exception {
         send(in(terminalStep("t1", 0, 100)));
         send(in(outcome("t1", 0.0, 0, 110)));
+        harness.processWatermark(110);
         assertEquals(1, harness.extractOutputValues().size());
 
         send(in(outcome("t1", 1.0, 1, 2_000)));
@@ -219,6 +224,7 @@ class AssembleTrajectoryTest {
 
         send(in(terminalStep("t1", 1, 110)));
         send(in(outcome("t1", 1.0, 0, 120)));
+        harness.processWatermark(120);
         assertEquals(0.25, harness.extractOutputValues().get(0).steps().get(0).getReward());
         assertNothingLeft();
     }
@@ -231,6 +237,7 @@ class AssembleTrajectoryTest {
         assertEquals("STEP_AFTER_TERMINAL", deadLetters().get(0).getErrorClass());
         send(in(step("t1", 0, 120).build()));
         send(in(outcome("t1", 1.0, 0, 130)));
+        harness.processWatermark(130);
         assertEquals(2, harness.extractOutputValues().get(0).steps().size());
         assertNothingLeft();
     }
@@ -269,7 +276,33 @@ class AssembleTrajectoryTest {
         send(in(outcome("t1", 1.0, 0, 200)));
         assertTrue(harness.extractOutputValues().isEmpty());
         send(in(verdict("t1", 0, "prm", 0.9, 210)));
+        harness.processWatermark(210);
 
         assertEquals(1, harness.extractOutputValues().size());
+    }
+
+    @Test
+    void verdictReadAfterCompletionButBeforeTheWatermarkIsAttached() throws Exception {
+        send(in(terminalStep("t1", 0, 100)));
+        send(in(outcome("t1", 1.0, 0, 200)));
+        // The verdicts topic is read more slowly: its signal (made at 150) arrives after the outcome.
+        send(in(verdict("t1", 0, "prm", 0.9, 150)));
+        harness.processWatermark(200);
+
+        assertEquals(1, harness.extractOutputValues().get(0).verdicts().size());
+        assertTrue(unscored().isEmpty());
+        assertNothingLeft();
+    }
+
+    @Test
+    void outcomeRevisionBeforeTheWatermarkSupersedesWithoutLateRevision() throws Exception {
+        send(in(terminalStep("t1", 0, 100)));
+        send(in(outcome("t1", 0.0, 0, 200)));
+        send(in(outcome("t1", 1.0, 1, 210)));
+        harness.processWatermark(210);
+
+        assertEquals(1, harness.extractOutputValues().get(0).outcome().getRevision());
+        assertTrue(unscored().isEmpty());
+        assertNothingLeft();
     }
 }

@@ -72,6 +72,7 @@ class StateBackendsTest {
             for (int t = 0; t < OPEN; t++) {
                 send(restored, in(outcome("t" + t, 1.0, 0, 2_000)));
             }
+            restored.processWatermark(2_000); // complete trajectories are emitted when the watermark passes them
             List<AssembledTrajectory> out = restored.extractOutputValues();
             assertEquals(OPEN, out.size());
             assertEquals(STEPS, out.get(0).steps().size());
