@@ -1,0 +1,58 @@
+package io.strawless.ops;
+
+import io.strawless.ops.demo.DemoCommand;
+import io.strawless.ops.deploy.TopicsCommand;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code strawless} command line. Exit codes: 0 success, 1 failure (for {@code demo}: the counts do not
+ * reconcile, or the run broke), 2 bad usage (unknown flag, bad value).
+ */
+@Command(
+    name = "strawless",
+    description = "Per-step credit for agent trajectories, computed online from production traffic.",
+    subcommands = {DemoCommand.class, TopicsCommand.class, io.strawless.ops.score.ScoreCommand.class,
+        io.strawless.ops.bench.BenchKernelsCommand.class, io.strawless.ops.backfill.BackfillCommand.class,
+        CommandLine.HelpCommand.class})
+public final class StrawlessCli implements Runnable {
+
+  @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  private boolean help;
+
+  @Spec
+  private CommandSpec spec;
+
+  public static void main(String[] args) {
+    // Aparapi's java.util.logging warnings (class-file attributes it skips) are not news to a CLI user;
+    // the job logs kernel fallbacks itself. Aparapi reads its log level from this property once.
+    System.setProperty("com.aparapi.logLevel", "SEVERE");
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured command line; tests call {@code execute} on it instead of {@link #main}. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure);
+  }
+
+  /** A failed run prints what went wrong and why, one line per cause, rather than a stack trace. */
+  private static int reportFailure(Exception failure, CommandLine commandLine, ParseResult parseResult) {
+    PrintWriter err = commandLine.getErr();
+    err.println("strawless " + commandLine.getCommandName() + " failed: " + failure);
+    for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
+      err.println("  caused by: " + cause);
+    }
+    err.flush();
+    return commandLine.getCommandSpec().exitCodeOnExecutionException();
+  }
+
+  @Override
+  public void run() {
+    throw new ParameterException(spec.commandLine(), "Missing command: try 'strawless demo'");
+  }
+}

@@ -1,0 +1,40 @@
+package io.strawless.ops.deploy;
+
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StrawlessJob;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ParameterTool;
+
+/**
+ * Entry point of the shaded job jar for {@code flink run}. Settings come from the cluster's Flink
+ * configuration and from program arguments {@code --key value} (program arguments win), with the same keys
+ * as everywhere else, e.g.:
+ *
+ * <pre>
+ * flink run strawless-job.jar --kafka.bootstrap-servers kafka:9092 --execution.checkpointing.interval 10s
+ * </pre>
+ */
+public final class ClusterJobMain {
+
+  private ClusterJobMain() {}
+
+  public static void main(String[] args) throws Exception {
+    Job job = prepare(args);
+    job.env().execute(job.name());
+  }
+
+  /** The environment with the whole job added, and the job's name. */
+  record Job(StreamExecutionEnvironment env, String name) {}
+
+  static Job prepare(String[] args) {
+    Configuration programArguments = ParameterTool.fromArgs(args).getConfiguration();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(programArguments);
+    // The job reads its own keys (kafka.*, topics.*, job.*, ...) from one configuration: the cluster's,
+    // overridden by the program arguments.
+    Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
+    conf.addAll(programArguments);
+    StrawlessJob.buildOnKafka(env, conf);
+    return new Job(env, conf.get(JobOptions.JOB_NAME));
+  }
+}

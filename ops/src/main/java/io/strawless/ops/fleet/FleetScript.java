@@ -1,0 +1,228 @@
+package io.strawless.ops.fleet;
+
+import io.strawless.ops.fleet.FleetLedger.MalformedRecord;
+import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
+import io.strawless.schemas.VerifierSignal;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.Random;
+import java.util.function.LongFunction;
+
+/**
+ * The fleet's whole run, decided up front from the seed: every record it will send, in send order, and the
+ * ledger of what those records mean. Deciding first and sending second makes a run reproducible (same
+ * seed and end, same records) and gives tests an oracle that does not depend on Kafka.
+ *
+ * <p>Each agent works through its trajectories one after another on its own clock. The timeline ends at the
+ * given instant, as if the agents had been working until then: event times lie in the recent past, never in
+ * the future (brokers and the job refuse records too far ahead of their clocks). Records are sent in
+ * event-time order across all agents, so an outcome, which comes a while after its trajectory's last step,
+ * is also sent after it.
+ */
+public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
+
+  /** Share of the steps between the first and the last that are tool output rather than policy actions. */
+  private static final double TOOL_OUTPUT_SHARE = 0.35;
+  /** The synthetic policy is "retrained" this often; steps carry the version they were produced with. */
+  private static final long POLICY_UPDATE_MILLIS = 20_000;
+  private static final int VOCABULARY = 50_000;
+  /** First byte of Avro single-object encoding; garbage must not start with it by chance. */
+  private static final byte SINGLE_OBJECT_MARKER = (byte) 0xC3;
+
+  public static FleetScript generate(FleetSettings settings, Instant end) {
+    return new Generator(settings).generate(end.toEpochMilli());
+  }
+
+  public long recordsOn(InputTopic topic) {
+    return records.stream().filter(r -> r.topic() == topic).count();
+  }
+
+  private static final class Generator {
+    /**
+     * A record whose place on the timeline is known (milliseconds after the timeline's start) but whose
+     * absolute event time is not yet: it is encoded once the timeline's length, and so its start, is known.
+     */
+    private record Planned(InputTopic topic, long offset, byte[] key, LongFunction<byte[]> encodeAt) {}
+
+    private final FleetSettings settings;
+    private final Random random;
+    private final long[] agentClock;
+    private final double[] taskSuccessRate;
+    private final List<Planned> planned = new ArrayList<>();
+    private final Map<String, SentTrajectory> trajectories = new LinkedHashMap<>();
+
+    Generator(FleetSettings settings) {
+      this.settings = settings;
+      this.random = new Random(settings.seed());
+      this.agentClock = new long[settings.agents()];
+      for (int agent = 0; agent < agentClock.length; agent++) {
+        agentClock[agent] = random.nextInt(1_000);
+      }
+      this.taskSuccessRate = new double[settings.tasks()];
+      for (int task = 0; task < taskSuccessRate.length; task++) {
+        taskSuccessRate[task] = 0.1 + 0.8 * random.nextDouble();
+      }
+    }
+
+    FleetScript generate(long end) {
+      int index = 0;
+      for (int round = 0; index < settings.trajectories(); round++) {
+        for (int task = 0; task < settings.tasks() && index < settings.trajectories(); task++) {
+          // The last sampling may be cut short by the run length; its group size says so.
+          int groupSize = Math.min(settings.groupSize(), settings.trajectories() - index);
+          String groupId = taskId(task) + "/sampling-" + round;
+          for (int member = 0; member < groupSize; member++, index++) {
+            trajectory(index, task, groupId, groupSize);
+          }
+        }
+      }
+      planned.sort(Comparator.comparingLong(Planned::offset)); // stable: ties keep generation order
+      long start = end - planned.get(planned.size() - 1).offset();
+      List<FleetRecord> records = new ArrayList<>(planned.size());
+      List<MalformedRecord> malformed = new ArrayList<>();
+      for (Planned record : planned) {
+        long time = start + record.offset();
+        byte[] value = record.encodeAt().apply(time);
+        records.add(new FleetRecord(record.topic(), time, record.key(), value));
+        // Now and then a producer bug: a malformed sibling on the same topic at the same time.
+        if (random.nextDouble() < settings.malformedShare()) {
+          MalformedRecord bad = random.nextBoolean()
+              ? new MalformedRecord(record.topic(), record.key(), garbage(), MalformedRecord.Kind.GARBAGE)
+              : new MalformedRecord(record.topic(), record.key(),
+                  Arrays.copyOf(value, 1 + random.nextInt(value.length - 1)), MalformedRecord.Kind.TRUNCATED);
+          malformed.add(bad);
+          records.add(new FleetRecord(bad.topic(), time, bad.key(), bad.value()));
+        }
+      }
+      return new FleetScript(List.copyOf(records), new FleetLedger(trajectories, List.copyOf(malformed)));
+    }
+
+    private void trajectory(int index, int task, String groupId, int groupSize) {
+      int agent = index % settings.agents();
+      String trajectoryId = "traj-%06d".formatted(index);
+      String agentId = "agent-%03d".formatted(agent);
+      byte[] key = trajectoryId.getBytes(StandardCharsets.UTF_8);
+      int stepCount = settings.minSteps() + random.nextInt(settings.maxSteps() - settings.minSteps() + 1);
+
+      long time = agentClock[agent];
+      long policyVersion = 1 + time / POLICY_UPDATE_MILLIS;
+      List<Boolean> trainable = new ArrayList<>(stepCount);
+      long[] stepTimes = new long[stepCount];
+      for (int i = 0; i < stepCount; i++) {
+        time += 20 + random.nextInt(180);
+        boolean last = i == stepCount - 1;
+        // The policy acts first and last; in between some steps are tool output it did not produce.
+        boolean policyStep = i == 0 || last || random.nextDouble() >= TOOL_OUTPUT_SHARE;
+        trainable.add(policyStep);
+        stepTimes[i] = time;
+        StepEvent.Builder step = StepEvent.newBuilder()
+            .setTrajectoryId(trajectoryId)
+            .setStepIndex(i)
+            .setAgentId(agentId)
+            .setTaskId(taskId(task))
+            .setGroupId(groupId)
+            .setGroupSize(groupSize)
+            .setPolicyVersion(policyVersion)
+            .setTrainable(policyStep)
+            .setLogprob(policyStep ? -5 * random.nextDouble() : null)
+            .setTokenIds(policyStep ? tokens() : null)
+            .setTerminal(last ? TerminalKind.TERMINATED : TerminalKind.NONE);
+        planned.add(new Planned(InputTopic.STEPS, time, key,
+            at -> encode(step.setEventTime(Instant.ofEpochMilli(at)).build()::toByteBuffer)));
+      }
+
+      boolean success = random.nextDouble() < taskSuccessRate[task];
+      double reward = success ? 1.0 : 0.0;
+      long outcomeTime = time + 200 + random.nextInt(2_800);
+      int verdicts = random.nextDouble() < settings.verdictShare()
+          ? verdicts(trajectoryId, key, trainable, stepTimes, outcomeTime)
+          : 0;
+      boolean outcomeSent = random.nextDouble() >= settings.missingOutcomeShare();
+      if (outcomeSent) {
+        OutcomeEvent.Builder outcome = OutcomeEvent.newBuilder()
+            .setTrajectoryId(trajectoryId)
+            .setReward(reward)
+            .setSuccess(success)
+            .setSource("synthetic-fleet");
+        planned.add(new Planned(InputTopic.OUTCOMES, outcomeTime, key,
+            at -> encode(outcome.setEventTime(Instant.ofEpochMilli(at)).build()::toByteBuffer)));
+      }
+      trajectories.put(trajectoryId, new SentTrajectory(trajectoryId, agentId, taskId(task), groupId, groupSize,
+          List.copyOf(trainable), outcomeSent ? OptionalDouble.of(reward) : OptionalDouble.empty(), verdicts));
+      // The agent does not wait for the outcome: it starts its next trajectory after a short pause.
+      agentClock[agent] = time + random.nextInt(500);
+    }
+
+    /** One or two verifier scores of policy steps, each made after its step and before the outcome. */
+    private int verdicts(String trajectoryId, byte[] key, List<Boolean> trainable, long[] stepTimes, long outcomeTime) {
+      int count = 1 + random.nextInt(2);
+      for (int v = 0; v < count; v++) {
+        int step;
+        do {
+          step = random.nextInt(trainable.size());
+        } while (!trainable.get(step));
+        long time = stepTimes[step] + 1 + random.nextInt((int) (outcomeTime - stepTimes[step] - 1));
+        VerifierSignal.Builder signal = VerifierSignal.newBuilder()
+            .setTrajectoryId(trajectoryId)
+            .setStepIndex(step)
+            .setVerifierId(v == 0 ? "step-checker" : "reward-model")
+            .setScore(random.nextDouble())
+            .setConfidence(0.5 + 0.5 * random.nextDouble());
+        planned.add(new Planned(InputTopic.VERDICTS, time, key,
+            at -> encode(signal.setEventTime(Instant.ofEpochMilli(at)).build()::toByteBuffer)));
+      }
+      return count;
+    }
+
+    private byte[] garbage() {
+      byte[] bytes = new byte[1 + random.nextInt(64)];
+      random.nextBytes(bytes);
+      if (bytes[0] == SINGLE_OBJECT_MARKER) {
+        bytes[0] = 0;
+      }
+      return bytes;
+    }
+
+    private List<Integer> tokens() {
+      int count = 4 + random.nextInt(13);
+      List<Integer> tokens = new ArrayList<>(count);
+      for (int i = 0; i < count; i++) {
+        tokens.add(random.nextInt(VOCABULARY));
+      }
+      return tokens;
+    }
+
+    private static String taskId(int task) {
+      return "task-%03d".formatted(task);
+    }
+
+    /** Avro single-object encoding, the wire format of every Strawless topic. */
+    private static byte[] encode(SingleObjectEncoding encoding) {
+      try {
+        ByteBuffer buffer = encoding.encode();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
+      } catch (IOException e) {
+        throw new UncheckedIOException("encoding a generated record failed", e);
+      }
+    }
+
+    private interface SingleObjectEncoding {
+      ByteBuffer encode() throws IOException;
+    }
+  }
+}

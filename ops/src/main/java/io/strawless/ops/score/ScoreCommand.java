@@ -1,0 +1,171 @@
+package io.strawless.ops.score;
+
+import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.score.TrajectoryJsonLines.InvalidLineException;
+import io.strawless.pipeline.credit.Credit;
+import io.strawless.pipeline.credit.CreditConfig;
+import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.CreditScorer;
+import io.strawless.pipeline.credit.Trajectory;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code strawless score}: the job's scoring on a file, for researchers. The whole input is one micro-batch, so
+ * a group is the lines that share a group id; the scorer is the job's {@link CreditScorer}, configured from the
+ * same credit.* keys.
+ */
+@Command(
+        name = "score",
+        header = "Score trajectories read as JSON lines from stdin; write their per-step credit as JSON lines"
+                + " to stdout.",
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+            "Input, one trajectory per line: {\"trajectory_id\": \"t1\", \"group_id\": \"g1\", \"task_id\": \"k1\","
+                + " \"outcome\": 1.0, \"terminal\": \"TERMINATED\", \"bootstrap_value\": null, \"baseline\": null,"
+                + " \"steps\": [{\"index\": 0, \"reward\": 0.0, \"value\": 0.5, \"trainable\": true,"
+                + " \"observation_key\": \"s0\", \"verifier_scores\": {\"v1\": 0.9}}]}. Only trajectory_id and steps"
+                + " are required; which numbers an estimator needs, it says.",
+            "Output, one line per input trajectory, in input order: {\"trajectory_id\": \"t1\", \"steps\":"
+                + " [{\"index\": 0, \"advantage\": 0.12, \"return\": 0.62}]}.",
+            "The whole input is scored as one micro-batch: a group is the lines that share a group_id.",
+            "Exit code 0 when every line was scored, 2 for bad usage or bad input (one line on stderr per bad line,"
+                + " and no output), 1 when scoring failed."})
+public final class ScoreCommand implements Callable<Integer> {
+
+    private static final int USAGE_OR_INPUT_ERROR = 2;
+
+    @Option(names = "--estimator", required = true, paramLabel = "E",
+            description = "Estimator (credit.estimator): ${COMPLETION-CANDIDATES}.",
+            completionCandidates = EstimatorNames.class)
+    private String estimator;
+
+    @Option(names = "--preset", paramLabel = "P",
+            description = "Conventions of a framework (credit.preset): none, verl, trl, openrlhf.")
+    private String preset;
+
+    @Option(names = "--backend", paramLabel = "B",
+            description = "Where kernels run (credit.backend): auto, opencl, jtp, java.")
+    private String backend;
+
+    @Option(names = "--gamma", paramLabel = "G", description = "Discount factor (credit.gamma).")
+    private Double gamma;
+
+    @Option(names = "--lambda", paramLabel = "L", description = "GAE lambda (credit.lambda).")
+    private Double lambda;
+
+    /** Any other credit.* key; the flags above win over the same key here. */
+    @Mixin
+    private ConfigurationOptions configuration;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    private boolean help;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        CreditConfig config;
+        try {
+            config = CreditConfig.from(creditConfiguration());
+        } catch (IllegalArgumentException e) {
+            err.println("strawless score: " + e.getMessage());
+            err.flush();
+            return USAGE_OR_INPUT_ERROR;
+        }
+        try (CreditScorer scorer = new CreditScorer(config)) {
+            List<Trajectory> trajectories = readStdin(scorer, err);
+            if (trajectories == null) {
+                return USAGE_OR_INPUT_ERROR;
+            }
+            List<Credit> credits = scorer.score(trajectories);
+            // Buffered: picocli's writer flushes on every println, a system call per line.
+            PrintWriter out = new PrintWriter(new BufferedWriter(spec.commandLine().getOut()));
+            for (int t = 0; t < trajectories.size(); t++) {
+                out.println(TrajectoryJsonLines.write(trajectories.get(t), credits.get(t)));
+            }
+            out.flush();
+            err.printf("strawless score: scored %d trajectories with %s on %s%n", trajectories.size(),
+                    config.fingerprint(), scorer.device());
+            err.flush();
+        }
+        return 0;
+    }
+
+    /** The -D settings with the flags on top: each flag is a shorthand for its credit.* key. */
+    private Configuration creditConfiguration() {
+        Map<String, String> settings = new HashMap<>(configuration.toConfiguration().toMap());
+        putIfSet(settings, CreditOptions.ESTIMATOR.key(), estimator);
+        putIfSet(settings, CreditOptions.PRESET.key(), preset);
+        putIfSet(settings, CreditOptions.BACKEND.key(), backend);
+        putIfSet(settings, CreditOptions.GAMMA.key(), gamma);
+        putIfSet(settings, CreditOptions.LAMBDA.key(), lambda);
+        return Configuration.fromMap(settings);
+    }
+
+    private static void putIfSet(Map<String, String> settings, String key, Object flag) {
+        if (flag != null) {
+            settings.put(key, flag.toString());
+        }
+    }
+
+    /**
+     * The trajectories on stdin, each checked by the scorer as it is read; null after reporting every bad line
+     * (blank lines are skipped, but counted, so line numbers match an editor's).
+     */
+    private static List<Trajectory> readStdin(CreditScorer scorer, PrintWriter err) throws IOException {
+        List<Trajectory> trajectories = new ArrayList<>();
+        Map<String, Integer> lineOfId = new HashMap<>();
+        boolean bad = false;
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        int lineNumber = 0;
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+            lineNumber++;
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                Trajectory trajectory = TrajectoryJsonLines.read(line);
+                Integer firstLine = lineOfId.putIfAbsent(trajectory.id(), lineNumber);
+                if (firstLine != null) {
+                    throw new InvalidLineException(
+                            "trajectory_id: '" + trajectory.id() + "' is also on line " + firstLine);
+                }
+                scorer.validate(trajectory);
+                trajectories.add(trajectory);
+            } catch (InvalidLineException | IllegalArgumentException e) {
+                err.println("line " + lineNumber + ": " + e.getMessage());
+                bad = true;
+            }
+        }
+        err.flush();
+        return bad ? null : trajectories;
+    }
+
+    /** The estimators, listed in the help. */
+    static final class EstimatorNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return CreditConfig.ESTIMATORS.iterator();
+        }
+    }
+}

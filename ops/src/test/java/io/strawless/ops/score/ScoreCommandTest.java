@@ -1,0 +1,192 @@
+package io.strawless.ops.score;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strawless.ops.StrawlessCli;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code strawless score} through the real command line: stdin in, stdout out. Expected numbers are cases of
+ * shared/golden/credit-vectors.json (grpo group [1,0,0,1] with verl; gae_schulman), to its 1e-5.
+ */
+class ScoreCommandTest {
+
+    private static final double TOLERANCE = 1e-5;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The README's first example: a verl GRPO group of four, one trajectory with a tool step. */
+    private static final String GRPO_GROUP = """
+            {"trajectory_id": "t1", "group_id": "g1", "task_id": "k1", "outcome": 1.0, "steps": [{"index": 0}, {"index": 1, "trainable": false}, {"index": 2}]}
+            {"trajectory_id": "t2", "group_id": "g1", "task_id": "k1", "outcome": 0.0, "steps": [{"index": 0}, {"index": 1}]}
+            {"trajectory_id": "t3", "group_id": "g1", "task_id": "k1", "outcome": 0.0, "steps": [{"index": 0}]}
+            {"trajectory_id": "t4", "group_id": "g1", "task_id": "k1", "outcome": 1.0, "steps": [{"index": 0}]}
+            """;
+
+    /** The README's second example: gae_schulman, terminated and truncated with V(s_4) = 0.9. */
+    private static final String GAE_PAIR = """
+            {"trajectory_id": "done", "outcome": null, "terminal": "TERMINATED", "bootstrap_value": null, "steps": [{"index": 0, "reward": 0.0, "value": 0.5}, {"index": 1, "reward": 0.0, "value": 0.6}, {"index": 2, "reward": 0.0, "value": 0.7}, {"index": 3, "reward": 1.0, "value": 0.8}]}
+            {"trajectory_id": "cut", "terminal": "TRUNCATED", "bootstrap_value": 0.9, "steps": [{"index": 0, "reward": 0.0, "value": 0.5}, {"index": 1, "reward": 0.0, "value": 0.6}, {"index": 2, "reward": 0.0, "value": 0.7}, {"index": 3, "reward": 1.0, "value": 0.8}]}
+            """;
+
+    @Test
+    void grpoGroupRoundTripsWithVerlNumbers() throws Exception {
+        Outcome outcome = score(GRPO_GROUP, "--estimator", "grpo", "--preset", "verl", "--backend", "java");
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        List<JsonNode> lines = outcome.lines();
+        assertEquals(List.of("t1", "t2", "t3", "t4"),
+                lines.stream().map(l -> l.get("trajectory_id").asText()).toList());
+        // verl: (r - mean) / (std + 1e-6) over [1, 0, 0, 1]; the tool step gets nothing; the return is the advantage.
+        assertSteps(lines.get(0), new int[] {0, 1, 2}, new double[] {0.866024, 0, 0.866024},
+                new double[] {0.866024, 0, 0.866024});
+        assertSteps(lines.get(1), new int[] {0, 1}, new double[] {-0.866024, -0.866024},
+                new double[] {-0.866024, -0.866024});
+        assertSteps(lines.get(2), new int[] {0}, new double[] {-0.866024}, new double[] {-0.866024});
+        assertSteps(lines.get(3), new int[] {0}, new double[] {0.866024}, new double[] {0.866024});
+        assertTrue(outcome.err().contains("scored 4 trajectories with grpo-verl-"), outcome.err());
+    }
+
+    @Test
+    void gaeTerminatedAndTruncatedRoundTripWithGoldenNumbers() throws Exception {
+        Outcome outcome = score(GAE_PAIR, "--estimator", "gae", "--gamma", "0.99", "--lambda", "0.95",
+                "--backend", "java");
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        List<JsonNode> lines = outcome.lines();
+        int[] indices = {0, 1, 2, 3};
+        assertSteps(lines.get(0), indices, new double[] {0.429226, 0.356434, 0.2801, 0.2},
+                new double[] {0.929226, 0.956434, 0.9801, 1.0});
+        assertSteps(lines.get(1), indices, new double[] {1.170458, 1.144559, 1.118086, 1.091},
+                new double[] {1.670458, 1.744559, 1.818086, 1.891});
+    }
+
+    @Test
+    void groupsAreTheLinesThatShareAGroupIdWhereverTheyAre() throws Exception {
+        String input = """
+                {"trajectory_id": "a1", "group_id": "a", "outcome": 1.0, "steps": [{}]}
+                {"trajectory_id": "b1", "group_id": "b", "outcome": 0.0, "steps": [{}]}
+
+                {"trajectory_id": "a2", "group_id": "a", "outcome": 0.0, "steps": [{}]}
+                {"trajectory_id": "b2", "group_id": "b", "outcome": 0.0, "steps": [{}]}
+                {"trajectory_id": "b3", "group_id": "b", "outcome": 1.0, "steps": [{}]}
+                """;
+        Outcome outcome = score(input, "--estimator", "dr_grpo", "-D", "credit.backend=java");
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        // Dr. GRPO: outcome minus its group's mean; group a = {a1, a2} (mean 1/2), group b = {b1, b2, b3} (mean 1/3).
+        double[] expected = {0.5, -1.0 / 3, -0.5, -1.0 / 3, 2.0 / 3};
+        List<JsonNode> lines = outcome.lines();
+        assertEquals(List.of("a1", "b1", "a2", "b2", "b3"),
+                lines.stream().map(l -> l.get("trajectory_id").asText()).toList());
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], lines.get(i).get("steps").get(0).get("advantage").asDouble(), TOLERANCE,
+                    "line " + i);
+        }
+    }
+
+    @Test
+    void aBadLineIsNamedWithItsFieldOnOneLineAndNothingIsWritten() throws Exception {
+        String input = """
+                {"trajectory_id": "t1", "outcome": 1.0, "steps": [{"reward": 0.0}]}
+                {"trajectory_id": "t2", "outcome": 1.0, "steps": [{"reward": 0.0}]}
+                {"trajectory_id": "t3", "outcome": 1.0, "steps": [{"reward": 0.0}, {"reward": "abc"}]}
+                """;
+        Outcome outcome = score(input, "--estimator", "grpo", "--backend", "java");
+        assertEquals(2, outcome.exitCode());
+        assertEquals("", outcome.out());
+        assertEquals(List.of("line 3: steps[1].reward: expected a number, got \"abc\""), outcome.errLines());
+    }
+
+    @Test
+    void everyBadLineIsReportedOnALineOfItsOwn() throws Exception {
+        String input = """
+                {"trajectory_id": "t1", "outcome": 1.0, "steps": []}
+                {"trajectory_id": "t2", "outcome": 1.0, "steps": [{"rewrd": 0.0}]}
+                {"trajectory_id": "t3", "outcome": 1.0, "steps": [], "terminal": "DONE"}
+                not json
+                {"trajectory_id": "t1", "outcome": 1.0, "steps": []}
+                {"trajectory_id": "t6", "outcome": 1.0, "steps": [{"trainable": "yes"}]}
+                {"trajectory_id": "t7", "steps": []}
+                """;
+        Outcome outcome = score(input, "--estimator", "outcome", "--backend", "java");
+        assertEquals(2, outcome.exitCode());
+        List<String> errors = outcome.errLines();
+        assertEquals(6, errors.size(), outcome.err());
+        assertTrue(errors.get(0).startsWith("line 2: steps[0].rewrd: unknown field"), errors.get(0));
+        assertTrue(errors.get(1).startsWith("line 3: terminal: expected one of [NONE, TERMINATED, TRUNCATED]"),
+                errors.get(1));
+        assertTrue(errors.get(2).startsWith("line 4: not valid JSON"), errors.get(2));
+        assertEquals("line 5: trajectory_id: 't1' is also on line 1", errors.get(3));
+        assertEquals("line 6: steps[0].trainable: expected true or false, got \"yes\"", errors.get(4));
+        assertEquals("line 7: trajectory 't7': outcome is absent (NaN) but estimator outcome needs it", errors.get(5));
+    }
+
+    @Test
+    void numbersTheScorerRejectsAreNamedWithTheirLine() throws Exception {
+        String input = """
+                {"trajectory_id": "t1", "steps": [{"reward": 0.0, "value": 0.5}]}
+                {"trajectory_id": "t2", "steps": [{"reward": 0.0, "value": 1e999}]}
+                {"trajectory_id": "t3", "steps": [{"reward": NaN, "value": NaN}]}
+                """;
+        Outcome outcome = score(input, "--estimator", "gae", "--backend", "java");
+        assertEquals(2, outcome.exitCode());
+        List<String> expected = List.of("line 2: trajectory 't2' step 0: value is Infinity",
+                "line 3: trajectory 't3' step 0: value is absent (NaN) but estimator gae needs it");
+        assertEquals(expected, outcome.errLines());
+    }
+
+    @Test
+    void aBadSettingIsAUsageErrorOnOneLine() throws Exception {
+        Outcome outcome = score(GAE_PAIR, "--estimator", "gae", "--gamma", "1.5");
+        assertEquals(2, outcome.exitCode());
+        assertEquals(List.of("strawless score: credit.gamma must be in [0.0, 1.0], not 1.5"), outcome.errLines());
+    }
+
+    private static void assertSteps(JsonNode line, int[] indices, double[] advantages, double[] returns) {
+        JsonNode steps = line.get("steps");
+        assertEquals(indices.length, steps.size(), line.toString());
+        for (int s = 0; s < indices.length; s++) {
+            JsonNode step = steps.get(s);
+            assertEquals(indices[s], step.get("index").asInt(), line.toString());
+            assertEquals(advantages[s], step.get("advantage").asDouble(), TOLERANCE, "advantage of " + line);
+            assertEquals(returns[s], step.get("return").asDouble(), TOLERANCE, "return of " + line);
+        }
+    }
+
+    private record Outcome(int exitCode, String out, String err) {
+        List<JsonNode> lines() throws Exception {
+            List<JsonNode> lines = new ArrayList<>();
+            for (String line : out.split("\n")) {
+                lines.add(JSON.readTree(line));
+            }
+            return lines;
+        }
+
+        List<String> errLines() {
+            return err.lines().toList();
+        }
+    }
+
+    /** Runs {@code strawless score ARGS} with {@code stdin} as standard input. */
+    private static Outcome score(String stdin, String... args) {
+        InputStream originalIn = System.in;
+        System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+        try {
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+                    .execute(Stream.concat(Stream.of("score"), Stream.of(args)).toArray(String[]::new));
+            return new Outcome(exitCode, out.toString(), err.toString());
+        } finally {
+            System.setIn(originalIn);
+        }
+    }
+}
