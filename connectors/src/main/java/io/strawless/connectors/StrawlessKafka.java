@@ -34,6 +34,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  */
 public final class StrawlessKafka {
 
+    /** Default {@code max.partition.fetch.bytes} of the input source; see {@link #inputConsumerProperties}. */
+    public static final int INPUT_PARTITION_FETCH_BYTES = 64 * 1024;
+
     private StrawlessKafka() {}
 
     /**
@@ -45,19 +48,39 @@ public final class StrawlessKafka {
         String outcomes = conf.get(KafkaOptions.OUTCOMES_TOPIC);
         String verdicts = conf.get(KafkaOptions.VERDICTS_TOPIC);
         KafkaSourceBuilder<InputRecord> builder = KafkaSource.<InputRecord>builder()
-                .setProperties(KafkaOptions.clientProperties(conf))
+                .setProperties(inputConsumerProperties(conf))
                 .setBootstrapServers(conf.get(KafkaOptions.BOOTSTRAP_SERVERS))
                 .setGroupId(conf.get(KafkaOptions.GROUP_ID))
                 .setTopics(steps, outcomes, verdicts)
                 .setDeserializer(new InputDeserializer(steps, outcomes, verdicts))
                 .setStartingOffsets(startingOffsets(conf))
-                // Only what the agents' (possibly transactional) producers committed.
-                .setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")
                 .setProperty("partition.discovery.interval.ms",
                         Long.toString(conf.get(KafkaOptions.PARTITION_DISCOVERY_INTERVAL).toMillis()));
         conf.getOptional(KafkaOptions.STOP_TIMESTAMP)
                 .ifPresent(stop -> builder.setBounded(OffsetsInitializer.timestamp(stop)));
         return builder.build();
+    }
+
+    /**
+     * The Kafka consumer settings of the input source: the {@code kafka.client.*} passthrough, committed
+     * data only, and small fetches per partition unless {@code kafka.client.max.partition.fetch.bytes}
+     * says otherwise.
+     *
+     * <p>Why small fetches: one consumer reads all of a subtask's partitions and hands out one partition's
+     * fetched data before the next's. With Kafka's default of 1 MB per partition, a backlog (a restart after
+     * downtime, a backfill) is read a few thousand records of one partition at a time, so under load a
+     * partition can go longer than {@code job.source-idleness} without a record: it is then taken for idle,
+     * the watermark moves past it, and its records arrive late (a benchmark of 500,000 steps saw 2% of its
+     * inputs routed to the unscored topic as LATE). Fetches of {@value #INPUT_PARTITION_FETCH_BYTES} bytes
+     * make the consumer go round the partitions every few thousand records.
+     */
+    public static Properties inputConsumerProperties(ReadableConfig conf) {
+        Properties properties = KafkaOptions.clientProperties(conf);
+        // Only what the agents' (possibly transactional) producers committed.
+        properties.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        properties.putIfAbsent(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                Integer.toString(INPUT_PARTITION_FETCH_BYTES));
+        return properties;
     }
 
     /** Exactly-once sink of training batches, keyed by batch id. */

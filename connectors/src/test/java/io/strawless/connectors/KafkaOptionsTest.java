@@ -70,4 +70,15 @@ class KafkaOptionsTest {
                 "source.stop-timestamp", "2000"));
         assertEquals(Boundedness.BOUNDED, StrawlessKafka.inputSource(backfill).getBoundedness());
     }
+
+    @Test
+    void theSourceReadsCommittedDataInSmallFetchesUnlessToldOtherwise() {
+        Properties defaults = StrawlessKafka.inputConsumerProperties(new Configuration());
+        assertEquals("read_committed", defaults.getProperty("isolation.level"));
+        assertEquals(Integer.toString(StrawlessKafka.INPUT_PARTITION_FETCH_BYTES),
+                defaults.getProperty("max.partition.fetch.bytes"));
+
+        Configuration tuned = Configuration.fromMap(Map.of("kafka.client.max.partition.fetch.bytes", "1048576"));
+        assertEquals("1048576", StrawlessKafka.inputConsumerProperties(tuned).getProperty("max.partition.fetch.bytes"));
+    }
 }

@@ -18,8 +18,9 @@ import picocli.CommandLine.Spec;
     name = "strawless",
     description = "Per-step credit for agent trajectories, computed online from production traffic.",
     subcommands = {DemoCommand.class, TopicsCommand.class, io.strawless.ops.score.ScoreCommand.class,
-        io.strawless.ops.bench.BenchKernelsCommand.class, io.strawless.ops.backfill.BackfillCommand.class,
-        CommandLine.HelpCommand.class})
+        io.strawless.ops.bench.BenchKernelsCommand.class, io.strawless.ops.bench.BenchCommand.class,
+        io.strawless.ops.backfill.BackfillCommand.class,
+        io.strawless.ops.evaluate.EvaluateCommand.class, CommandLine.HelpCommand.class})
 public final class StrawlessCli implements Runnable {
 
   @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")

@@ -62,6 +62,11 @@ public final class StrawlessJob {
             Sink<DeadLetter> deadLetters,
             Sink<UnscoredTrajectory> unscored) {
         CreditConfig credit = CreditConfig.from(conf);
+        // Without object reuse Flink deep-copies every record passed between chained operators (the source
+        // and validate, score-and-batch and the batch sink), an Avro deep copy of each input and of each whole
+        // batch. Safe here: every function emits records it made for the purpose and never changes one after
+        // emitting it, and the inputs it keeps in state arrive over the network, deserialized afresh.
+        env.getConfig().enableObjectReuse();
 
         SingleOutputStreamOperator<InputRecord> decoded = env
                 .fromSource(inputs, watermarks(conf), "inputs").uid("inputs")
@@ -80,13 +85,23 @@ public final class StrawlessJob {
                 .keyBy(group -> ScoreAndBatch.bucketOf(group, buckets))
                 .process(new ScoreAndBatch(conf)).uid("score-and-batch").name("score and batch (" + credit.estimator() + ")");
 
-        trainingBatches.sinkTo(batches).uid("sink-batches").name("batches");
+        // The drain flushes the last batches from a timer at the end of time, so they would carry the
+        // timestamp Long.MAX_VALUE, which Kafka 4 refuses (log.message.timestamp.after.max.ms, 1 h by
+        // default): the score-and-batch stage's outputs are stamped with when they were made.
+        trainingBatches
+                .assignTimestampsAndWatermarks(WatermarkStrategy.<TrainingBatch>noWatermarks()
+                        .withTimestampAssigner((batch, flinkTimestamp) -> batch.getCreatedAt().toEpochMilli()))
+                .uid("stamp-batches").name("stamp batches")
+                .sinkTo(batches).uid("sink-batches").name("batches");
         decoded.getSideOutput(DeadLetters.TAG)
                 .union(assembled.getSideOutput(DeadLetters.TAG))
                 .sinkTo(deadLetters).uid("sink-dead-letters").name("dead letters");
         assembled.getSideOutput(AssembleTrajectory.UNSCORED)
                 .union(grouped.getSideOutput(GroupTrajectories.UNSCORED))
-                .union(trainingBatches.getSideOutput(ScoreAndBatch.UNSCORABLE))
+                .union(trainingBatches.getSideOutput(ScoreAndBatch.UNSCORABLE)
+                        .assignTimestampsAndWatermarks(WatermarkStrategy.<UnscoredTrajectory>noWatermarks()
+                                .withTimestampAssigner((trajectory, flinkTimestamp) -> trajectory.getRoutedAt().toEpochMilli()))
+                        .uid("stamp-unscorable").name("stamp unscorable"))
                 .sinkTo(unscored).uid("sink-unscored").name("unscored");
     }
 
@@ -96,17 +111,24 @@ public final class StrawlessJob {
      */
     static WatermarkStrategy<InputRecord> watermarks(ReadableConfig conf) {
         Duration outOfOrder = conf.get(JobOptions.MAX_OUT_OF_ORDERNESS);
+        long maxFutureMillis = conf.get(JobOptions.MAX_FUTURE_EVENT_TIME).toMillis();
         return WatermarkStrategy.<InputRecord>forBoundedOutOfOrderness(outOfOrder)
-                .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp))
+                .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp, maxFutureMillis))
                 .withIdleness(conf.get(JobOptions.SOURCE_IDLENESS));
     }
 
-    private static long eventTimeOf(InputRecord input, long kafkaTimestamp) {
-        return switch (input.kind()) {
+    /**
+     * The watermark is made here, before validation: an event time too far ahead (a corrupt or skewed
+     * record, dead-lettered as FUTURE_EVENT_TIME by validate) would otherwise push it past every open
+     * wait. Such a record keeps the Kafka timestamp instead, which the broker bounds.
+     */
+    private static long eventTimeOf(InputRecord input, long kafkaTimestamp, long maxFutureMillis) {
+        long eventTime = switch (input.kind()) {
             case STEP -> input.step.getEventTime().toEpochMilli();
             case OUTCOME -> input.outcome.getEventTime().toEpochMilli();
             case VERDICT -> input.verdict.getEventTime().toEpochMilli();
             case DEAD_LETTER -> kafkaTimestamp;
         };
+        return eventTime > System.currentTimeMillis() + maxFutureMillis ? kafkaTimestamp : eventTime;
     }
 }

@@ -4,8 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import org.apache.flink.api.common.eventtime.TimestampAssigner;
 import org.apache.flink.api.dag.Transformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -60,5 +65,23 @@ class StrawlessJobTest {
             assertTrue(uids.contains(uid), "missing uid " + uid + " in " + uids);
         }
         assertEquals(uids.size(), uids.stream().distinct().count(), "uids must be unique");
+    }
+
+    @Test
+    void anEventTimeTooFarAheadKeepsTheKafkaTimestampSoItCannotPushTheWatermark() {
+        Configuration conf = conf();
+        conf.set(JobOptions.MAX_FUTURE_EVENT_TIME, Duration.ofMinutes(10));
+        TimestampAssigner<InputRecord> assigner = StrawlessJob.watermarks(conf).createTimestampAssigner(null);
+        Instant now = Instant.now();
+        long kafkaTimestamp = now.toEpochMilli() - 5;
+
+        assertEquals(now.toEpochMilli(), assigner.extractTimestamp(step(now), kafkaTimestamp));
+        assertEquals(kafkaTimestamp, assigner.extractTimestamp(step(now.plus(Duration.ofDays(365 * 100))), kafkaTimestamp));
+    }
+
+    private static InputRecord step(Instant eventTime) {
+        return InputRecord.ofStep("agent.steps", 0, 0, 0, StepEvent.newBuilder()
+                .setTrajectoryId("t").setStepIndex(0).setAgentId("a").setTaskId("task").setPolicyVersion(1)
+                .setEventTime(eventTime).setTrainable(true).setTerminal(TerminalKind.TERMINATED).build());
     }
 }

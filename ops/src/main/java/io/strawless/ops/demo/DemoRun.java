@@ -141,7 +141,14 @@ public final class DemoRun {
     TopicProvisioner.ensureTopics(jobConf);
 
     SyntheticFleet fleet = new SyntheticFleet(jobConf);
-    Path savepoints = Files.createTempDirectory("strawless-savepoints");
+    Path workDir = Files.createTempDirectory("strawless-demo");
+    Path savepoints = workDir.resolve("savepoints");
+    if (!jobConf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
+      // Without a directory checkpoints go to the JobManager's memory, which refuses more than 5 MB of
+      // state per task: a few tens of thousands of trajectories (each leaves a marker for
+      // job.finished-retention) are more than that.
+      jobConf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, workDir.resolve("checkpoints").toUri().toString());
+    }
     try (JobMetrics metrics = JobMetrics.attachTo(jobConf);
         InputOffsets offsets = new InputOffsets(jobConf);
         Progress progress = new Progress(log, fleet, offsets)) {
@@ -197,7 +204,7 @@ public final class DemoRun {
       return new Result(script, recordsIn, output, Reconciliation.of(recordsIn, output, jobConf),
           ingest, faults, restarts, resumedAfter, books);
     } finally {
-      FileUtils.deleteDirectoryQuietly(savepoints.toFile());
+      FileUtils.deleteDirectoryQuietly(workDir.toFile());
     }
   }
 
@@ -318,7 +325,14 @@ public final class DemoRun {
   }
 
   private static void failIfEnded(JobClient job, String what) throws Exception {
-    JobStatus status = job.getJobStatus().get();
+    JobStatus status;
+    try {
+      status = job.getJobStatus().get();
+    } catch (Exception e) {
+      // A job's local MiniCluster shuts down once the job has ended; its result still says how.
+      job.getJobExecutionResult().get(DRAIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      throw e;
+    }
     if (status.isGloballyTerminalState()) {
       job.getJobExecutionResult().get(); // throws the job's failure
       throw new IllegalStateException(what + ": " + status);

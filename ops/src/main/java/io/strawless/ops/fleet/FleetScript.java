@@ -1,7 +1,10 @@
 package io.strawless.ops.fleet;
 
+import io.strawless.ops.fleet.FleetLedger.GroundTruth;
 import io.strawless.ops.fleet.FleetLedger.MalformedRecord;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
+import io.strawless.ops.fleet.FleetLedger.SentVerdict;
+import io.strawless.ops.fleet.FleetSettings.VerifierProfile;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
@@ -31,6 +34,12 @@ import java.util.function.LongFunction;
  * the future (brokers and the job refuse records too far ahead of their clocks). Records are sent in
  * event-time order across all agents, so an outcome, which comes a while after its trajectory's last step,
  * is also sent after it.
+ *
+ * <p>Two random streams, both from the seed, keep the ground truth out of what the job sees: one decides
+ * everything about a record's form (timing, ids, tool steps, tokens, which steps the verifiers judge and
+ * when), the other everything about quality (competence, good and bad steps, reward hacking, success, what
+ * each verdict says). Whatever the quality, the step records come out byte for byte the same; quality shows
+ * only where it is meant to, in outcomes and in verdict scores.
  */
 public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
 
@@ -41,6 +50,12 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
   private static final int VOCABULARY = 50_000;
   /** First byte of Avro single-object encoding; garbage must not start with it by chance. */
   private static final byte SINGLE_OBJECT_MARKER = (byte) 0xC3;
+  /** How far an agent's competence on a task strays from the task's typical competence (standard deviation). */
+  private static final double COMPETENCE_SPREAD = 0.15;
+  /** Chance that a reward hack's step is good: nearly all of its steps are bad, yet it succeeds. */
+  private static final double HACK_GOOD_STEP_RATE = 0.05;
+  /** Set apart the quality stream's seed from the form stream's. */
+  private static final long QUALITY_STREAM = 0x9E3779B97F4A7C15L;
 
   public static FleetScript generate(FleetSettings settings, Instant end) {
     return new Generator(settings).generate(end.toEpochMilli());
@@ -58,22 +73,27 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
     private record Planned(InputTopic topic, long offset, byte[] key, LongFunction<byte[]> encodeAt) {}
 
     private final FleetSettings settings;
+    /** Decides the form of the records. */
     private final Random random;
+    /** Decides quality: what the job must find out. */
+    private final Random quality;
     private final long[] agentClock;
-    private final double[] taskSuccessRate;
+    /** Typical chance that an agent's step on the task is good. */
+    private final double[] taskCompetence;
     private final List<Planned> planned = new ArrayList<>();
     private final Map<String, SentTrajectory> trajectories = new LinkedHashMap<>();
 
     Generator(FleetSettings settings) {
       this.settings = settings;
       this.random = new Random(settings.seed());
+      this.quality = new Random(settings.seed() ^ QUALITY_STREAM);
       this.agentClock = new long[settings.agents()];
       for (int agent = 0; agent < agentClock.length; agent++) {
         agentClock[agent] = random.nextInt(1_000);
       }
-      this.taskSuccessRate = new double[settings.tasks()];
-      for (int task = 0; task < taskSuccessRate.length; task++) {
-        taskSuccessRate[task] = 0.1 + 0.8 * random.nextDouble();
+      this.taskCompetence = new double[settings.tasks()];
+      for (int task = 0; task < taskCompetence.length; task++) {
+        taskCompetence[task] = 0.3 + 0.5 * quality.nextDouble(); // from hard tasks to easy ones
       }
     }
 
@@ -117,9 +137,15 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
       byte[] key = trajectoryId.getBytes(StandardCharsets.UTF_8);
       int stepCount = settings.minSteps() + random.nextInt(settings.maxSteps() - settings.minSteps() + 1);
 
+      boolean rewardHack = quality.nextDouble() < settings.rewardHackShare();
+      // No honest agent is hopeless or flawless at a task: its competence stays within [0.05, 0.95].
+      double competence = rewardHack ? HACK_GOOD_STEP_RATE
+          : Math.min(0.95, Math.max(0.05, taskCompetence[task] + COMPETENCE_SPREAD * quality.nextGaussian()));
+
       long time = agentClock[agent];
       long policyVersion = 1 + time / POLICY_UPDATE_MILLIS;
       List<Boolean> trainable = new ArrayList<>(stepCount);
+      List<Boolean> good = new ArrayList<>(stepCount);
       long[] stepTimes = new long[stepCount];
       for (int i = 0; i < stepCount; i++) {
         time += 20 + random.nextInt(180);
@@ -127,6 +153,7 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
         // The policy acts first and last; in between some steps are tool output it did not produce.
         boolean policyStep = i == 0 || last || random.nextDouble() >= TOOL_OUTPUT_SHARE;
         trainable.add(policyStep);
+        good.add(policyStep && quality.nextDouble() < competence);
         stepTimes[i] = time;
         StepEvent.Builder step = StepEvent.newBuilder()
             .setTrajectoryId(trajectoryId)
@@ -144,12 +171,14 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
             at -> encode(step.setEventTime(Instant.ofEpochMilli(at)).build()::toByteBuffer)));
       }
 
-      boolean success = random.nextDouble() < taskSuccessRate[task];
+      long policySteps = trainable.stream().filter(t -> t).count();
+      double goodShare = good.stream().filter(g -> g).count() / (double) policySteps;
+      boolean success = rewardHack || goodShare + settings.outcomeNoise() * quality.nextGaussian() >= 0.5;
       double reward = success ? 1.0 : 0.0;
       long outcomeTime = time + 200 + random.nextInt(2_800);
-      int verdicts = random.nextDouble() < settings.verdictShare()
-          ? verdicts(trajectoryId, key, trainable, stepTimes, outcomeTime)
-          : 0;
+      List<SentVerdict> verdicts = random.nextDouble() < settings.verdictShare()
+          ? verdicts(trajectoryId, key, trainable, good, stepTimes)
+          : List.of();
       boolean outcomeSent = random.nextDouble() >= settings.missingOutcomeShare();
       if (outcomeSent) {
         OutcomeEvent.Builder outcome = OutcomeEvent.newBuilder()
@@ -161,30 +190,44 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
             at -> encode(outcome.setEventTime(Instant.ofEpochMilli(at)).build()::toByteBuffer)));
       }
       trajectories.put(trajectoryId, new SentTrajectory(trajectoryId, agentId, taskId(task), groupId, groupSize,
-          List.copyOf(trainable), outcomeSent ? OptionalDouble.of(reward) : OptionalDouble.empty(), verdicts));
+          List.copyOf(trainable), outcomeSent ? OptionalDouble.of(reward) : OptionalDouble.empty(), verdicts,
+          new GroundTruth(List.copyOf(good), rewardHack)));
       // The agent does not wait for the outcome: it starts its next trajectory after a short pause.
       agentClock[agent] = time + random.nextInt(500);
     }
 
-    /** One or two verifier scores of policy steps, each made after its step and before the outcome. */
-    private int verdicts(String trajectoryId, byte[] key, List<Boolean> trainable, long[] stepTimes, long outcomeTime) {
-      int count = 1 + random.nextInt(2);
-      for (int v = 0; v < count; v++) {
-        int step;
-        do {
-          step = random.nextInt(trainable.size());
-        } while (!trainable.get(step));
-        long time = stepTimes[step] + 1 + random.nextInt((int) (outcomeTime - stepTimes[step] - 1));
-        VerifierSignal.Builder signal = VerifierSignal.newBuilder()
-            .setTrajectoryId(trajectoryId)
-            .setStepIndex(step)
-            .setVerifierId(v == 0 ? "step-checker" : "reward-model")
-            .setScore(random.nextDouble())
-            .setConfidence(0.5 + 0.5 * random.nextDouble());
-        planned.add(new Planned(InputTopic.VERDICTS, time, key,
-            at -> encode(signal.setEventTime(Instant.ofEpochMilli(at)).build()::toByteBuffer)));
+    /**
+     * Each verifier's verdicts on the policy steps it covers, each sent a delay after its step (possibly after
+     * the outcome: then it may reach the job too late to count).
+     */
+    private List<SentVerdict> verdicts(String trajectoryId, byte[] key, List<Boolean> trainable, List<Boolean> good,
+        long[] stepTimes) {
+      List<SentVerdict> sent = new ArrayList<>();
+      for (int step = 0; step < trainable.size(); step++) {
+        if (!trainable.get(step)) {
+          continue;
+        }
+        for (VerifierProfile verifier : settings.verifiers()) {
+          if (random.nextDouble() >= verifier.coverage()) {
+            continue;
+          }
+          long time = stepTimes[step] + 1 + random.nextLong(2 * verifier.meanDelay().toMillis() + 1);
+          double confidence = 0.5 + 0.5 * random.nextDouble();
+          boolean saidGood = good.get(step)
+              ? quality.nextDouble() < verifier.sensitivity()
+              : quality.nextDouble() >= verifier.specificity();
+          VerifierSignal.Builder signal = VerifierSignal.newBuilder()
+              .setTrajectoryId(trajectoryId)
+              .setStepIndex(step)
+              .setVerifierId(verifier.id())
+              .setScore(saidGood ? 0.55 + 0.45 * quality.nextDouble() : 0.45 * quality.nextDouble())
+              .setConfidence(confidence);
+          planned.add(new Planned(InputTopic.VERDICTS, time, key,
+              at -> encode(signal.setEventTime(Instant.ofEpochMilli(at)).build()::toByteBuffer)));
+          sent.add(new SentVerdict(step, verifier.id(), saidGood));
+        }
       }
-      return count;
+      return sent;
     }
 
     private byte[] garbage() {

@@ -1,6 +1,7 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
@@ -75,8 +76,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private transient Counter duplicateSteps;
     private transient Counter assembled;
     private transient Counter verifierTimeouts;
-    private transient MetricGroup deadLetters;
-    private transient MetricGroup unscoredByReason;
+    private transient CountersByName deadLetters;
+    private transient CountersByName unscoredByReason;
     private transient Ledger ledger;
 
     public AssembleTrajectory(ReadableConfig conf) {
@@ -103,8 +104,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         duplicateSteps = metrics.counter("duplicateSteps");
         assembled = metrics.counter("trajectoriesAssembled");
         verifierTimeouts = metrics.counter("verifierTimeouts");
-        deadLetters = metrics.addGroup("deadLetters");
-        unscoredByReason = metrics.addGroup("unscored");
+        deadLetters = new CountersByName(metrics.addGroup("deadLetters"));
+        unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
@@ -117,7 +118,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
         AssemblyProgress current = progress.value();
         if (current == null) {
-            if (ctx.timestamp() < ctx.timerService().currentWatermark() - allowedLatenessMillis) {
+            // Written as a sum, not watermark - lateness: before the first watermark (Long.MIN_VALUE) that
+            // difference would wrap around and make every input late.
+            if (ctx.timestamp() + allowedLatenessMillis < ctx.timerService().currentWatermark()) {
                 // Too late to open a trajectory: its peers have most likely timed out already.
                 routeUnscored(ctx, UnscoredReason.LATE, "event time " + ctx.timestamp() + " behind the watermark "
                         + ctx.timerService().currentWatermark() + " beyond the allowed lateness", input, null);
@@ -304,7 +307,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     : "steps missing before terminal step " + current.terminalIndex() + " ("
                             + current.distinctSteps() + " present)";
         }
-        unscoredByReason.counter(reason.name()).inc();
+        unscoredByReason.inc(reason.name());
         List<StepEvent> arrived = orderedSteps();
         List<VerifierSignal> verdictsArrived = listOf(verdicts.get());
         ledger.count(Kind.STEPS, Way.UNSCORED, arrived.size());
@@ -358,7 +361,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     private void routeUnscored(Context ctx, UnscoredReason reason, String detail, InputRecord input, OutcomeEvent scored) {
-        unscoredByReason.counter(reason.name()).inc();
+        unscoredByReason.inc(reason.name());
         ledger.count(kindOf(input), Way.UNSCORED, 1); // only the straggler is new: a scored outcome was counted
 
         List<OutcomeEvent> outcomes = new ArrayList<>();
@@ -388,7 +391,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     private void deadLetter(Context ctx, InputRecord input, Rule rule, String message) {
-        deadLetters.counter(rule.name()).inc();
+        deadLetters.inc(rule.name());
         ledger.count(kindOf(input), Way.DEAD_LETTERED, 1);
         ctx.output(DeadLetters.TAG, DeadLetters.of(input, rule.name(), message, ctx.timerService().currentProcessingTime()));
     }

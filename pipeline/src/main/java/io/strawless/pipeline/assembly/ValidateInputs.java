@@ -2,6 +2,7 @@ package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
@@ -31,8 +32,8 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
     private transient long recordsThisAttempt;
     private transient Ledger ledger;
 
-    private transient MetricGroup recordsIn;
-    private transient MetricGroup deadLetters;
+    private transient CountersByName recordsIn;
+    private transient CountersByName deadLetters;
 
     public ValidateInputs(ReadableConfig conf) {
         this.validator = new InputValidator(conf);
@@ -46,8 +47,8 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
     @Override
     public void open(OpenContext openContext) {
         MetricGroup decode = getRuntimeContext().getMetricGroup().addGroup("decode");
-        recordsIn = decode.addGroup("recordsIn");
-        deadLetters = decode.addGroup("deadLetters");
+        recordsIn = new CountersByName(decode.addGroup("recordsIn"));
+        deadLetters = new CountersByName(decode.addGroup("deadLetters"));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
@@ -58,14 +59,13 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
             throw new InjectedFailure("injected failure " + (getRuntimeContext().getTaskInfo().getAttemptNumber() + 1)
                     + " of " + injectFailures + " (debug.inject-failures)");
         }
-        // Flink hands back the counter already registered under a name.
-        recordsIn.counter(input.topic).inc();
+        recordsIn.inc(input.topic);
         // Undecodable bytes count as the kind their topic carries (an unknown topic as steps).
         Kind kind = kindByTopic.getOrDefault(input.topic, Kind.STEPS);
         ledger.count(kind, Way.IN, 1);
         if (input.deadLetter != null) {
             ledger.count(kind, Way.DEAD_LETTERED, 1);
-            deadLetters.counter(input.topic).inc();
+            deadLetters.inc(input.topic);
             ctx.output(DeadLetters.TAG, input.deadLetter);
             return;
         }
@@ -73,7 +73,7 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         Violation violation = validator.check(input, now);
         if (violation != null) {
             ledger.count(kind, Way.DEAD_LETTERED, 1);
-            deadLetters.counter(input.topic).inc();
+            deadLetters.inc(input.topic);
             ctx.output(DeadLetters.TAG, DeadLetters.of(input, violation.rule().name(), violation.message(), now));
             return;
         }

@@ -10,6 +10,11 @@ import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditScorer;
 import io.strawless.pipeline.credit.Trajectory;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
+import io.strawless.pipeline.reliability.Quarantine;
+import io.strawless.pipeline.reliability.ReliabilityModel;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
+import io.strawless.pipeline.reliability.ReliabilityOptions.SuspectPolicy;
+import io.strawless.pipeline.reliability.VerifierReliability;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
@@ -18,9 +23,12 @@ import io.strawless.schemas.UnscoredTrajectory;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
@@ -30,7 +38,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -45,13 +55,20 @@ import org.apache.flink.util.OutputTag;
  * processing time; an event-time timer at the end of time also flushes it when the job drains
  * (stop-with-savepoint --drain, or the end of a bounded backfill), where processing-time timers no
  * longer fire.
+ *
+ * <p>Each batch also teaches the bucket's verifier {@link ReliabilityModel} (before it is scored, see
+ * {@link VerifierReliability}), which weights the process estimator's verifiers, screens every trajectory
+ * for reward hacking ({@link Quarantine}, {@code job.suspect-policy}) and is recorded in the batch.
  */
 public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup, TrainingBatch> {
 
+    /** Trajectories the estimator cannot score, and suspects under {@code job.suspect-policy=UNSCORED}. */
     public static final OutputTag<UnscoredTrajectory> UNSCORABLE =
             new OutputTag<>("unscorable", TypeInformation.of(UnscoredTrajectory.class));
 
     private static final long END_OF_TIME = Long.MAX_VALUE;
+    /** The histograms summarise this many recent batches. */
+    private static final int HISTOGRAM_WINDOW = 512;
 
     private final ReadableConfig conf;
     private final int maxTrajectories;
@@ -61,9 +78,16 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private transient CreditScorer scorer;
     private transient ListState<TrajectoryGroup> pending;
     private transient ValueState<PendingBatch> pendingBatch;
+    private transient ValueState<ReliabilityModel> reliabilityModel;
+    private transient VerifierReliability reliability;
+    private transient Quarantine quarantine;
+    private transient SuspectPolicy suspectPolicy;
+    private transient Counter suspects;
     private transient Counter batches;
     private transient Counter trajectoriesScored;
     private transient Counter stepsScored;
+    private transient Histogram kernelTimeMs;
+    private transient Histogram batchLatencyMs;
     private transient Ledger ledger;
 
     public ScoreAndBatch(ReadableConfig conf) {
@@ -89,7 +113,15 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         stepsScored = metrics.counter("stepsScored");
         metrics.gauge("backend", () -> scorer.backend());
         metrics.gauge("backendFallbacks", () -> scorer.fallbacks());
+        kernelTimeMs = metrics.histogram("kernelTimeMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        batchLatencyMs = metrics.histogram("batchLatencyMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
+        reliabilityModel = getRuntimeContext().getState(new ValueStateDescriptor<>("reliability", ReliabilityModel.class));
+        reliability = new VerifierReliability(conf);
+        reliability.registerMetrics(metrics);
+        quarantine = new Quarantine(conf);
+        suspectPolicy = conf.get(ReliabilityOptions.SUSPECT_POLICY);
+        suspects = metrics.counter("suspects");
     }
 
     @Override
@@ -133,11 +165,19 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         List<AssembledTrajectory> members = new ArrayList<>();
         List<Double> baselines = new ArrayList<>();
         List<Trajectory> inputs = new ArrayList<>();
-        for (TrajectoryGroup group : pending.get()) {
-            List<Trajectory> groupInputs = creditInputs(group, ctx, now);
+        List<TrajectoryGroup> groups = new ArrayList<>();
+        pending.get().forEach(groups::add);
+        ReliabilityModel model = reliability.learn(reliabilityModel.value(), groups);
+        if (model.learnt > 0) { // no verdicts, no model: then the bucket keeps no state between batches
+            reliabilityModel.update(model);
+        }
+        Set<String> flagged = new HashSet<>();
+        for (TrajectoryGroup group : groups) {
+            TrajectoryGroup screened = screen(group, model, flagged, ctx, now);
+            List<Trajectory> groupInputs = screened == null ? null : creditInputs(screened, ctx, now);
             if (groupInputs != null) {
-                members.addAll(group.members());
-                group.members().forEach(m -> baselines.add(group.baseline()));
+                members.addAll(screened.members());
+                screened.members().forEach(m -> baselines.add(screened.baseline()));
                 inputs.addAll(groupInputs);
             }
         }
@@ -147,7 +187,11 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             return;
         }
 
-        List<Credit> credits = scorer.score(inputs);
+        long scoringStart = System.nanoTime();
+        List<Credit> credits = reliability.verifierWeights(model, credit)
+                .map(weights -> scorer.score(inputs, weights))
+                .orElseGet(() -> scorer.score(inputs));
+        kernelTimeMs.update((System.nanoTime() - scoringStart) / 1_000_000);
 
         List<ScoredTrajectory> trajectories = new ArrayList<>(members.size());
         Map<String, OffsetRange> lineage = new LinkedHashMap<>();
@@ -155,7 +199,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         long maxPolicy = Long.MIN_VALUE;
         for (int i = 0; i < members.size(); i++) {
             AssembledTrajectory member = members.get(i);
-            trajectories.add(TrainingBatches.scored(member, credits.get(i), baselines.get(i)));
+            trajectories.add(TrainingBatches.scored(member, credits.get(i), baselines.get(i),
+                    flagged.contains(member.trajectoryId())));
             minPolicy = Math.min(minPolicy, member.minPolicyVersion());
             maxPolicy = Math.max(maxPolicy, member.maxPolicyVersion());
             for (OffsetRange range : member.lineage()) {
@@ -176,8 +221,11 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 .setMaxPolicyVersion(maxPolicy)
                 .setLineage(new ArrayList<>(lineage.values()))
                 .setTrajectories(trajectories)
+                .setVerifierReliability(model.reliabilities())
                 .build());
         batches.inc();
+        // From the batch's first group to its emission; it becomes visible at the next checkpoint.
+        batchLatencyMs.update(now - (batch.flushAt() - maxLatencyMillis));
     }
 
     /**
@@ -193,23 +241,54 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 scorer.validate(input);
             } catch (IllegalArgumentException e) {
                 for (AssembledTrajectory m : group.members()) {
-                    count(m, Way.UNSCORED);
-                    ctx.output(UNSCORABLE, UnscoredTrajectory.newBuilder()
-                            .setTrajectoryId(m.trajectoryId())
-                            .setReason(UnscoredReason.UNSCORABLE)
-                            .setDetail(credit.estimator() + " cannot score "
-                                    + (m == member ? "it" : "its group") + ": " + e.getMessage())
-                            .setRoutedAt(Instant.ofEpochMilli(now))
-                            .setSteps(m.steps())
-                            .setOutcomes(List.of(m.outcome()))
-                            .setVerdicts(m.verdicts())
-                            .build());
+                    ctx.output(UNSCORABLE, unscored(m, UnscoredReason.UNSCORABLE, credit.estimator() + " cannot score "
+                            + (m == member ? "it" : "its group") + ": " + e.getMessage(), now));
                 }
                 return null;
             }
             inputs.add(input);
         }
         return inputs;
+    }
+
+    /**
+     * The group less the members the quarantine suspects of reward hacking, which go to the unscored output
+     * under {@code job.suspect-policy=UNSCORED} (null when none is left); under FLAG the whole group, the
+     * suspects' ids added to {@code flagged}.
+     */
+    private TrajectoryGroup screen(TrajectoryGroup group, ReliabilityModel model, Set<String> flagged, Context ctx,
+                                   long now) {
+        List<AssembledTrajectory> kept = new ArrayList<>(group.trajectoryCount());
+        for (AssembledTrajectory member : group.members()) {
+            Optional<String> suspicion = quarantine.suspicion(member, model);
+            if (suspicion.isPresent()) {
+                suspects.inc();
+                if (suspectPolicy == SuspectPolicy.UNSCORED) {
+                    ctx.output(UNSCORABLE, unscored(member, UnscoredReason.SUSPECT, suspicion.get(), now));
+                    continue;
+                }
+                flagged.add(member.trajectoryId());
+            }
+            kept.add(member);
+        }
+        if (kept.size() == group.trajectoryCount()) {
+            return group;
+        }
+        return kept.isEmpty() ? null : new TrajectoryGroup(kept, group.baseline());
+    }
+
+    /** Counts {@code t} as unscored and says why, with everything that arrived for it. */
+    private UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, long now) {
+        count(t, Way.UNSCORED);
+        return UnscoredTrajectory.newBuilder()
+                .setTrajectoryId(t.trajectoryId())
+                .setReason(reason)
+                .setDetail(detail)
+                .setRoutedAt(Instant.ofEpochMilli(now))
+                .setSteps(t.steps())
+                .setOutcomes(List.of(t.outcome()))
+                .setVerdicts(t.verdicts())
+                .build();
     }
 
     private void count(AssembledTrajectory t, Way way) {

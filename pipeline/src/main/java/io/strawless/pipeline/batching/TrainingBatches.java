@@ -44,8 +44,11 @@ final class TrainingBatches {
                 last.getTerminal(), orNaN(last.getBootstrapValue()), baseline, steps);
     }
 
-    /** The output record: the step events' own fields, plus the credit the estimator gave each step. */
-    static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, double baseline) {
+    /**
+     * The output record: the step events' own fields, plus the credit the estimator gave each step. A
+     * {@code suspect} (quarantined under job.suspect-policy=FLAG) keeps its credit but weighs 0.
+     */
+    static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, double baseline, boolean suspect) {
         List<ScoredStep> steps = new ArrayList<>(t.steps().size());
         for (int i = 0; i < t.steps().size(); i++) {
             StepEvent e = t.steps().get(i);
@@ -72,6 +75,8 @@ final class TrainingBatches {
                 .setOutcomeRevision(t.outcome().getRevision())
                 .setBaseline(baseline)
                 .setSteps(steps)
+                .setSuspect(suspect)
+                .setWeight(suspect ? 0.0 : 1.0)
                 .build();
     }
 

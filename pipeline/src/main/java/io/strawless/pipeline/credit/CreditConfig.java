@@ -113,6 +113,13 @@ public record CreditConfig(
         };
     }
 
+    /** This configuration with {@code weights} as its verifier weights (for one scoring call: see CreditScorer). */
+    public CreditConfig withVerifierWeights(Map<String, Double> weights) {
+        return new CreditConfig(estimator, preset, backend, gamma, lambda, epsilon, epsilonMode, stdDdof, singletonGroup,
+                scaleRewards, normalize, rewardScale, nonTrainableSteps, weights, processBaseline, processCoef, outcomeCoef,
+                gigpoStepWeight, gigpoEpisodeStats);
+    }
+
     /** Weight of a verifier in process rewards: its configured weight, else 1. */
     public double verifierWeight(String verifier) {
         return verifierWeights.getOrDefault(verifier, 1.0);

@@ -5,6 +5,7 @@ import io.strawless.pipeline.kernels.KernelExecutor;
 import io.strawless.pipeline.kernels.KernelExecutor.OpenClFailureException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,15 +58,27 @@ public final class CreditScorer implements AutoCloseable {
      * within the micro-batch. Every trajectory is validated before any kernel runs.
      */
     public List<Credit> score(List<Trajectory> microBatch) {
+        return score(microBatch, config);
+    }
+
+    /**
+     * As {@link #score(List)}, with {@code verifierWeights} in place of {@code credit.verifier-weights} for this
+     * call (a verifier absent from it weighs 1): the job passes the verifier reliabilities it has learnt.
+     */
+    public List<Credit> score(List<Trajectory> microBatch, Map<String, Double> verifierWeights) {
+        return score(microBatch, config.withVerifierWeights(verifierWeights));
+    }
+
+    private List<Credit> score(List<Trajectory> microBatch, CreditConfig packing) {
         for (Trajectory trajectory : microBatch) {
             validate(trajectory);
         }
-        batch.pack(microBatch, config);
+        batch.pack(microBatch, packing);
         try {
             estimators.run(batch);
         } catch (OpenClFailureException e) {
             fallBackToJava(e);
-            batch.pack(microBatch, config);
+            batch.pack(microBatch, packing);
             estimators.run(batch);
         }
         return batch.unpack(microBatch);

@@ -213,6 +213,22 @@ class AssembleTrajectoryTest {
     }
 
     @Test
+    void allowedLatenessOpensTrajectoriesBeforeTheFirstWatermarkAndWithinItsBound() throws Exception {
+        harness.close();
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.ALLOWED_LATENESS, Duration.ofMillis(1_000));
+        start(conf);
+
+        send(in(step("first", 0, 100).build())); // no watermark yet
+        harness.processWatermark(10_000);
+        send(in(step("within", 0, 9_500).build()));
+        send(in(step("beyond", 0, 8_500).build()));
+
+        assertEquals(List.of("beyond"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId).toList());
+        assertEquals(UnscoredReason.LATE, unscored().get(0).getReason());
+    }
+
+    @Test
     void conflictingDuplicateIsDeadLetteredAndTheFirstCopyKept() throws Exception {
         send(in(step("t1", 0, 100).setReward(0.25).build()));
         send(in(step("t1", 0, 100).setReward(0.75).build()));

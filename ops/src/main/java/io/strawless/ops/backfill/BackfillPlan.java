@@ -1,0 +1,105 @@
+package io.strawless.ops.backfill;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import io.strawless.connectors.topics.TopicProvisioner;
+import io.strawless.pipeline.JobOptions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+
+/**
+ * What a backfill replays and where it writes: the input records whose Kafka timestamps lie in
+ * {@code [from, to)}, scored into three output topics of their own.
+ *
+ * <p>A backfill is the live job with a different configuration ({@link #jobConfiguration}), so every
+ * setting means what it means live. Kafka timestamps are the producers' create times, which agents set to
+ * the event time (the synthetic fleet does); the job itself still works in the event times of the records.
+ */
+public record BackfillPlan(Instant from, Instant to, String outputTopic, String deadLetterTopic, String unscoredTopic) {
+
+  /** Checkpoints commit the output and advance the progress line; a local backfill checkpoints this often. */
+  public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
+
+  public BackfillPlan {
+    if (!from.isBefore(to)) {
+      throw new IllegalArgumentException("--from (" + from + ") must be before --to (" + to + ")");
+    }
+    for (String topic : List.of(outputTopic, deadLetterTopic, unscoredTopic)) {
+      if (topic.isBlank()) {
+        throw new IllegalArgumentException("output topic names must not be blank");
+      }
+    }
+    if (List.of(outputTopic, deadLetterTopic, unscoredTopic).stream().distinct().count() < 3) {
+      throw new IllegalArgumentException("the batches, dead-letter and unscored topics must differ, were "
+          + List.of(outputTopic, deadLetterTopic, unscoredTopic));
+    }
+  }
+
+  /** The dead-letter and unscored topics named after the batches topic: {@code T.dlq} and {@code T.unscored}. */
+  public static BackfillPlan of(Instant from, Instant to, String outputTopic) {
+    return new BackfillPlan(from, to, outputTopic, outputTopic + ".dlq", outputTopic + ".unscored");
+  }
+
+  /**
+   * The job configuration of this backfill: {@code live} (the live job's settings, so that the replay
+   * scores as the live job did) with the keys of {@link #ownSettings} set on top.
+   *
+   * @throws IllegalArgumentException when an output topic is one of the live job's topics, or when
+   *     {@code live} asks for a runtime mode other than STREAMING
+   */
+  public Configuration jobConfiguration(Configuration live) {
+    List<String> liveTopics = TopicProvisioner.topicNames(live);
+    for (String topic : List.of(outputTopic, deadLetterTopic, unscoredTopic)) {
+      if (liveTopics.contains(topic)) {
+        throw new IllegalArgumentException("output topic " + topic + " is one of the live job's topics " + liveTopics
+            + ": a backfill writes to topics of its own");
+      }
+    }
+    RuntimeExecutionMode mode = live.get(ExecutionOptions.RUNTIME_MODE);
+    if (mode != RuntimeExecutionMode.STREAMING) {
+      throw new IllegalArgumentException(ExecutionOptions.RUNTIME_MODE.key() + "=" + mode + " is not allowed: a"
+          + " backfill runs in STREAMING mode so that its timeouts fire in event time as they did live");
+    }
+    Configuration job = new Configuration(live);
+    ownSettings(live).forEach((key, value) -> job.setString(key, value));
+    return job;
+  }
+
+  /**
+   * The keys a backfill sets, as strings (the form {@code -Dkey=value} takes on a cluster): the bounded
+   * time range, the output topics, STREAMING mode, and a consumer group and transactional-id prefix derived
+   * from the live ones and the output topic, so that a backfill never commits offsets or fences
+   * transactions of the live job (and keeps the live ids' prefix, which Kafka ACLs are often granted on).
+   * Checkpointing defaults to {@link #DEFAULT_CHECKPOINT_INTERVAL}. Nothing secret is among them.
+   */
+  public Map<String, String> ownSettings(Configuration live) {
+    Map<String, String> settings = new LinkedHashMap<>();
+    put(settings, KafkaOptions.STARTING_OFFSETS, StartingOffsets.TIMESTAMP.toString());
+    put(settings, KafkaOptions.START_TIMESTAMP, Long.toString(from.toEpochMilli()));
+    put(settings, KafkaOptions.STOP_TIMESTAMP, Long.toString(to.toEpochMilli()));
+    put(settings, KafkaOptions.BATCHES_TOPIC, outputTopic);
+    put(settings, KafkaOptions.DEAD_LETTERS_TOPIC, deadLetterTopic);
+    put(settings, KafkaOptions.UNSCORED_TOPIC, unscoredTopic);
+    put(settings, KafkaOptions.GROUP_ID, live.get(KafkaOptions.GROUP_ID) + "-backfill-" + outputTopic);
+    put(settings, KafkaOptions.TRANSACTIONAL_ID_PREFIX,
+        live.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX) + "-backfill-" + outputTopic);
+    put(settings, JobOptions.JOB_NAME, live.get(JobOptions.JOB_NAME) + "-backfill-" + outputTopic);
+    put(settings, ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING.name());
+    if (!live.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+      put(settings, CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL.toMillis() + " ms");
+    }
+    return settings;
+  }
+
+  private static void put(Map<String, String> settings, ConfigOption<?> option, String value) {
+    settings.put(option.key(), value);
+  }
+}

@@ -1,0 +1,303 @@
+package io.strawless.ops.bench;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.topics.TopicProvisioner;
+import io.strawless.connectors.topics.TopicStatus;
+import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.fleet.FleetRecord;
+import io.strawless.ops.fleet.FleetScript;
+import io.strawless.ops.fleet.FleetSettings;
+import io.strawless.ops.fleet.InputTopic;
+import io.strawless.ops.fleet.SyntheticFleet;
+import io.strawless.pipeline.JobOptions;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.util.FileUtils;
+import org.apache.kafka.common.TopicPartition;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code strawless bench}: the job end to end, against the ceiling of the same machine. Every run gets fresh
+ * topics and consumer groups under one prefix, so runs never see each other's records or offsets.
+ */
+@Command(
+    name = "bench",
+    header = "Measure the job end to end against a raw Kafka passthrough: throughput, latency, CPU, state.",
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = {
+        "Preloads the synthetic fleet's records (steps, with outcomes, verifier signals and a few malformed"
+            + " records in the demo's ratios) into the in-process broker, or into the cluster named by"
+            + " -D kafka.bootstrap-servers (then no broker is started, and the bench deletes its topics and"
+            + " groups at the end). Then, on the same records, for each parallelism: (a) a passthrough with plain"
+            + " Kafka clients (read_committed consumers, transactional producers committing with the consumers'"
+            + " positions once per checkpoint interval, the job's partitions and client settings), and (b) the"
+            + " job with exactly-once checkpoints and sinks, from the earliest offsets. Each run's window opens at"
+            + " its first record and closes when its consumer group has committed every end offset.",
+        "Then a live phase on fresh topics, with the job at the highest parallelism: the state of open"
+            + " trajectories (a savepoint before and after trajectories whose outcome never comes), and latency:"
+            + " a smaller fleet sends live, each record at its event time, and a read_committed consumer notes"
+            + " when the batch scoring each trajectory becomes visible, counted from its outcome's arrival.",
+        "Reports steps/s, the ratio job/passthrough, process CPU time per step, latency p50/p99, state bytes per"
+            + " open trajectory and the kernel backend the batches name. The machine may be shared: compare the"
+            + " ratios and CPU time measured in one run, not wall-clock rates across runs.",
+        "Checkpoint interval: -D execution.checkpointing.interval (default " + BenchCommand.DEFAULT_CHECKPOINTS
+            + "); checkpointing is always exactly-once."})
+public final class BenchCommand implements Callable<Integer> {
+
+  static final String DEFAULT_CHECKPOINTS = "2 s";
+  private static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
+
+  /** The demo's fleet shape: ~7.5 steps per trajectory, outcomes, verdicts on a quarter, rare malformed records. */
+  private static final int AGENTS = 100;
+  private static final int TASKS = 60;
+  private static final int GROUP_SIZE = 4;
+  private static final int MIN_STEPS = 3;
+  private static final int MAX_STEPS = 12;
+  private static final double MALFORMED_SHARE = 0.005;
+  private static final double MISSING_OUTCOME_SHARE = 0.03;
+  private static final double VERDICT_SHARE = 0.25;
+  /** An agent's trajectory takes about this long: steps 20-200 ms apart, then a pause of up to 500 ms. */
+  private static final double SECONDS_PER_TRAJECTORY = (MIN_STEPS + MAX_STEPS) / 2.0 * 0.110 + 0.250;
+  private static final int PROFILE_TOP = 15;
+
+  @Option(names = "--steps", paramLabel = "N", defaultValue = "500000",
+      description = "Step events to preload, with their outcomes and verdicts (default: ${DEFAULT-VALUE}).")
+  private int steps;
+
+  @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1,2",
+      description = "Parallelisms to measure both contenders at (default: ${DEFAULT-VALUE}).")
+  private List<Integer> parallelisms;
+
+  @Option(names = "--live-seconds", paramLabel = "S", defaultValue = "30",
+      description = "Seconds of live traffic whose latency is measured; the fleet goes on a little longer so"
+          + " that the watermark passes the last measured trajectory (default: ${DEFAULT-VALUE}).")
+  private int liveSeconds;
+
+  @Option(names = "--live-agents", paramLabel = "N", defaultValue = "20",
+      description = "Agents sending live; each sends about 7 steps/s (default: ${DEFAULT-VALUE}).")
+  private int liveAgents;
+
+  @Option(names = "--open-trajectories", paramLabel = "N", defaultValue = "1000",
+      description = "Open trajectories whose state is measured (default: ${DEFAULT-VALUE}).")
+  private int openTrajectories;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleets (default: ${DEFAULT-VALUE}).")
+  private long seed;
+
+  @Option(names = "--profile", paramLabel = "FILE",
+      description = "Record each job run's window with Java Flight Recorder into FILE-p<parallelism>.jfr and print"
+          + " its top frames.")
+  private Path profile;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as one JSON object to FILE.")
+  private Path json;
+
+  @Mixin
+  private ConfigurationOptions configuration;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  private boolean help;
+
+  @Spec
+  private CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    if (steps < 1 || liveSeconds < 1 || liveAgents < 1 || openTrajectories < 1
+        || parallelisms.stream().anyMatch(p -> p < 1)) {
+      throw new ParameterException(spec.commandLine(), "--steps, --parallelism, --live-seconds, --live-agents and"
+          + " --open-trajectories must be at least 1");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    Progress progress = new Progress(out);
+    double loadAverage = CpuWindow.loadAverage();
+    Configuration conf = configuration.toConfiguration();
+    if (!conf.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+      conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL);
+    }
+    conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+    conf.set(KafkaOptions.STARTING_OFFSETS, StartingOffsets.EARLIEST);
+
+    boolean ownBroker = !conf.contains(KafkaOptions.BOOTSTRAP_SERVERS);
+    EmbeddedKafka broker = null;
+    if (ownBroker) {
+      progress.line("starting the in-process Kafka broker");
+      broker = EmbeddedKafka.start();
+      conf.set(KafkaOptions.BOOTSTRAP_SERVERS, broker.bootstrapServers());
+    }
+    String prefix = "bench-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+    Path workDir = Files.createTempDirectory("strawless-bench");
+    Path savepoints = workDir.resolve("savepoints");
+    if (!conf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
+      // Without a directory checkpoints go to the JobManager's memory, which refuses more than 5 MB of state
+      // per task: a backlog of a few ten thousand trajectories is more than that.
+      conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, workDir.resolve("checkpoints").toUri().toString());
+    }
+    try (BenchKafka kafka = new BenchKafka(conf)) {
+      try {
+        BenchReport report = measure(conf, prefix, kafka, progress, out, loadAverage, savepoints);
+        report.print(out);
+        if (json != null) {
+          report.writeJson(json);
+          out.println("Figures written to " + json);
+        }
+      } finally {
+        if (!ownBroker) {
+          kafka.deleteAll(prefix);
+        }
+      }
+    } finally {
+      FileUtils.deleteDirectoryQuietly(workDir.toFile());
+      if (broker != null) {
+        broker.close();
+      }
+    }
+    out.flush();
+    return 0;
+  }
+
+  private BenchReport measure(Configuration base, String prefix, BenchKafka kafka, Progress progress,
+      PrintWriter out, double loadAverage, Path savepoints) throws Exception {
+    Configuration preloaded = withInputs(base, prefix);
+    for (InputTopic topic : InputTopic.values()) {
+      kafka.createTopic(topic.name(preloaded), preloaded);
+    }
+    FleetSettings fleet = new FleetSettings(AGENTS, TASKS, (int) Math.ceil(steps / ((MIN_STEPS + MAX_STEPS) / 2.0)),
+        GROUP_SIZE, MIN_STEPS, MAX_STEPS, MALFORMED_SHARE, MISSING_OUTCOME_SHARE, VERDICT_SHARE, seed);
+    FleetScript script = FleetScript.generate(fleet, Instant.now());
+    progress.line("preloading %,d records (%,d steps)", script.records().size(), script.recordsOn(InputTopic.STEPS));
+    new SyntheticFleet(preloaded).send(script);
+
+    List<TopicPartition> inputs = kafka.partitions(inputTopics(preloaded));
+    Map<TopicPartition, Long> ends = kafka.endOffsets(inputs);
+    long stepRecords = ends.entrySet().stream()
+        .filter(e -> e.getKey().topic().equals(InputTopic.STEPS.name(preloaded)))
+        .mapToLong(Map.Entry::getValue).sum();
+    Duration checkpoints = base.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+
+    List<Throughput> passthrough = new ArrayList<>();
+    List<Throughput> job = new ArrayList<>();
+    List<Profile.Summary> profiles = new ArrayList<>();
+    // Contenders take turns, so that a change in the machine's load over the run hits both alike.
+    for (int p : parallelisms) {
+      Configuration passConf = forRun(preloaded, prefix, "passthrough-p" + p, p);
+      String output = passConf.get(KafkaOptions.BATCHES_TOPIC);
+      kafka.createTopic(output, passConf);
+      progress.line("passthrough p%d: copying to %s", p, output);
+      Throughput pass = new Passthrough(passConf, passConf.get(KafkaOptions.GROUP_ID), output, checkpoints)
+          .run(p, ends, stepRecords, kafka, progress);
+      passthrough.add(pass);
+      progress.line("passthrough p%d: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s", p,
+          pass.stepsPerSecond(), pass.cpuMicrosPerStep(), pass.describeThreads());
+
+      Configuration jobConf = forRun(preloaded, prefix, "job-p" + p, p);
+      provision(jobConf);
+      progress.line("job p%d: starting", p);
+      Path profileFile = profile == null ? null : Path.of(profile + "-p" + p + ".jfr");
+      JobThroughput.Result result =
+          JobThroughput.run(jobConf, p, ends, stepRecords, kafka, progress, profileFile, out);
+      job.add(result.throughput());
+      if (result.profile() != null) {
+        profiles.add(result.profile());
+      }
+      progress.line("job p%d: %,.0f steps/s (%.2f of the passthrough), %.1f us CPU per step; CPU by thread:%s", p,
+          result.throughput().stepsPerSecond(), result.throughput().stepsPerSecond() / pass.stepsPerSecond(),
+          result.throughput().cpuMicrosPerStep(), result.throughput().describeThreads());
+    }
+
+    int liveParallelism = Collections.max(parallelisms);
+    Configuration liveConf = forRun(withInputs(base, prefix + ".live"), prefix, "live", liveParallelism);
+    provision(liveConf);
+    List<TopicPartition> liveInputs = kafka.partitions(inputTopics(liveConf));
+    List<TopicPartition> batchPartitions = kafka.partitions(List.of(liveConf.get(KafkaOptions.BATCHES_TOPIC)));
+    progress.line("live phase: starting the job (parallelism %d)", liveParallelism);
+    double stateBytes;
+    LatencyProbe.Latency latency;
+    try (JobRun live = JobRun.start(liveConf)) {
+      FleetSettings open = new FleetSettings(AGENTS, TASKS, openTrajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS,
+          0, 1, VERDICT_SHARE, seed + 1);
+      progress.line("live phase: %,d trajectories whose outcome never comes, for their state", openTrajectories);
+      stateBytes = OpenTrajectoryState.bytesPerTrajectory(live, liveConf, open, liveInputs, kafka, savepoints,
+          progress);
+      progress.line("live phase: %,.0f bytes of state per open trajectory", stateBytes);
+
+      Duration tail = base.get(JobOptions.MAX_OUT_OF_ORDERNESS).plus(base.get(JobOptions.BATCH_MAX_LATENCY))
+          .plus(checkpoints).multipliedBy(2);
+      int trajectories = (int) Math.ceil(liveAgents * (liveSeconds + tail.toSeconds()) / SECONDS_PER_TRAJECTORY);
+      FleetSettings liveFleet = new FleetSettings(liveAgents, TASKS, trajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS,
+          0, 0, VERDICT_SHARE, seed + 2);
+      FleetScript liveScript = LatencyProbe.startingAt(liveFleet, System.currentTimeMillis() + 1_000);
+      progress.line("live phase: %,d agents send %,d trajectories over %.0f s; latency of those whose outcome"
+              + " comes %d s before the end", liveAgents, trajectories, seconds(liveScript), tail.toSeconds());
+      latency = new LatencyProbe(liveConf).measure(liveScript, tail, batchPartitions, progress);
+      live.failIfEnded();
+    }
+    return BenchReport.of(Runtime.getRuntime().availableProcessors(), loadAverage, checkpoints.toMillis(),
+        inputs.size(), passthrough, job, latency, stateBytes, openTrajectories, profiles);
+  }
+
+  /** {@code conf} with the three input topics named under {@code prefix}. */
+  private static Configuration withInputs(Configuration conf, String prefix) {
+    Configuration named = new Configuration(conf);
+    named.set(KafkaOptions.STEPS_TOPIC, prefix + ".agent.steps");
+    named.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".agent.outcomes");
+    named.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".agent.verdicts");
+    return named;
+  }
+
+  /** {@code conf} with this run's own output topics, consumer group, transactional ids and parallelism. */
+  private static Configuration forRun(Configuration conf, String prefix, String run, int parallelism) {
+    Configuration named = new Configuration(conf);
+    named.set(KafkaOptions.BATCHES_TOPIC, prefix + "." + run + ".credit.batches");
+    named.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + "." + run + ".credit.dlq");
+    named.set(KafkaOptions.UNSCORED_TOPIC, prefix + "." + run + ".credit.unscored");
+    named.set(KafkaOptions.GROUP_ID, prefix + "-" + run);
+    named.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, prefix + "-" + run);
+    named.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+    named.set(JobOptions.JOB_NAME, "strawless bench " + run);
+    return named;
+  }
+
+  private static void provision(Configuration conf) {
+    for (TopicStatus status : TopicProvisioner.ensureTopics(conf)) {
+      if (status.state() == TopicStatus.State.DRIFT || status.state() == TopicStatus.State.MISSING) {
+        throw new IllegalStateException("topic " + status.topic() + ": " + status.state() + " " + status.detail());
+      }
+    }
+  }
+
+  private static List<String> inputTopics(Configuration conf) {
+    List<String> topics = new ArrayList<>();
+    for (InputTopic topic : InputTopic.values()) {
+      topics.add(topic.name(conf));
+    }
+    return topics;
+  }
+
+  private static double seconds(FleetScript script) {
+    List<FleetRecord> records = script.records();
+    return (records.get(records.size() - 1).timestamp() - records.get(0).timestamp()) / 1000.0;
+  }
+}

@@ -1,0 +1,120 @@
+package io.strawless.ops.bench;
+
+import io.strawless.ops.demo.JobMetrics;
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.Ledger;
+import io.strawless.pipeline.StrawlessJob;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The Strawless job running on a local MiniCluster of its own, as {@code strawless demo} runs it, with its
+ * ledger counters at hand. Closing it cancels the job: the bench measures how fast it reads and commits, and
+ * needs no final drain. A restart spoils a measurement (the restored attempt reads records again), so it
+ * counts as a failure here.
+ */
+final class JobRun implements AutoCloseable {
+
+  private static final Duration STOP_TIMEOUT = Duration.ofMinutes(1);
+
+  private final JobMetrics metrics;
+  private final JobClient client;
+
+  private JobRun(JobMetrics metrics, JobClient client) {
+    this.metrics = metrics;
+    this.client = client;
+  }
+
+  /** Starts the job with {@code conf} and returns once it runs. */
+  static JobRun start(Configuration conf) throws Exception {
+    Configuration withMetrics = new Configuration(conf);
+    JobMetrics metrics = JobMetrics.attachTo(withMetrics);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(withMetrics);
+    StrawlessJob.buildOnKafka(env, withMetrics);
+    JobRun run = new JobRun(metrics, env.executeAsync(conf.get(JobOptions.JOB_NAME)));
+    try {
+      while (run.client.getJobStatus().get() != JobStatus.RUNNING) {
+        run.failIfEnded();
+        Thread.sleep(100);
+      }
+    } catch (Exception e) {
+      run.close();
+      throw e;
+    }
+    return run;
+  }
+
+  /** Input records the job has read so far (its ledger's "in" counters). */
+  long recordsIn() {
+    return metrics.books(client.getJobID()).stream().mapToLong(JobMetrics.Book::in).sum();
+  }
+
+  /** Steps the job has put into batches so far. */
+  long batchedSteps() {
+    return metrics.books(client.getJobID()).stream()
+        .filter(book -> book.input().equals(Ledger.metricName(Ledger.Kind.STEPS)))
+        .mapToLong(JobMetrics.Book::batched).sum();
+  }
+
+  /** Throws the job's failure if it ended or restarted. */
+  void failIfEnded() throws Exception {
+    if (metrics.restarts() > 0) {
+      throw new IllegalStateException("the job failed and restarted, which spoils the measurement; its failure is"
+          + " logged by org.apache.flink.runtime.executiongraph at INFO");
+    }
+    JobStatus status = client.getJobStatus().get();
+    if (status.isGloballyTerminalState()) {
+      client.getJobExecutionResult().get(); // throws the job's failure
+      throw new IllegalStateException("the job ended: " + status);
+    }
+  }
+
+  /**
+   * Bytes of a savepoint of the job's current state, in Flink's canonical format (the state as a checkpoint
+   * holds it). Retried while Flink declines, as it does while tasks are still starting.
+   */
+  long savepointBytes(Path directory) throws Exception {
+    long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
+    while (true) {
+      try {
+        String savepoint = client.triggerSavepoint(directory.toUri().toString(), SavepointFormatType.CANONICAL)
+            .get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        try (Stream<Path> files = Files.walk(Path.of(java.net.URI.create(savepoint)))) {
+          return files.filter(Files::isRegularFile).mapToLong(file -> file.toFile().length()).sum();
+        }
+      } catch (ExecutionException declined) {
+        failIfEnded();
+        if (System.nanoTime() > deadline) {
+          throw declined;
+        }
+        Thread.sleep(500);
+      }
+    }
+  }
+
+  /** Cancels the job and waits until it has ended (a failed job is not news here: runs check as they go). */
+  @Override
+  public void close() throws Exception {
+    try {
+      client.cancel().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException endedAlready) {
+      // Nothing left to cancel.
+    }
+    try {
+      client.getJobExecutionResult().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException cancelled) {
+      // How a cancelled job ends.
+    } finally {
+      metrics.close();
+    }
+  }
+}

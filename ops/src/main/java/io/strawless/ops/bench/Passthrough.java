@@ -1,0 +1,167 @@
+package io.strawless.ops.bench;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.StrawlessKafka;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The ceiling: the same records copied from the input topics to an output topic by plain Kafka clients, under
+ * the guarantees the job gives. Each of {@code parallelism} workers reads its share of the input partitions
+ * with a {@code read_committed} consumer and writes every record, key and value unchanged, through a
+ * transactional producer that commits, with the consumer's position, once per checkpoint interval, as the
+ * job's sinks and source commit on each checkpoint. Client settings are the ones the job's source and sinks
+ * get (the {@code kafka.client.*} passthrough and Kafka's defaults otherwise), so batching is the same.
+ */
+final class Passthrough {
+
+  private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+
+  private final ReadableConfig conf;
+  private final String group;
+  private final String outputTopic;
+  private final Duration commitInterval;
+  private final CountDownLatch firstRecord = new CountDownLatch(1);
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+  /**
+   * @param group       the consumer group the workers commit their position to, through their transactions
+   * @param outputTopic where the records go; it must exist
+   */
+  Passthrough(ReadableConfig conf, String group, String outputTopic, Duration commitInterval) {
+    this.conf = conf;
+    this.group = group;
+    this.outputTopic = outputTopic;
+    this.commitInterval = commitInterval;
+  }
+
+  /** Copies every record of {@code ends}' partitions up to its end offset and returns what the copy took. */
+  Throughput run(int parallelism, Map<TopicPartition, Long> ends, long steps, BenchKafka kafka, Progress progress)
+      throws Exception {
+    List<Thread> workers = new ArrayList<>();
+    List<TopicPartition> partitions = new ArrayList<>(ends.keySet());
+    partitions.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+    List<List<TopicPartition>> shares = shares(partitions, parallelism);
+    for (int w = 0; w < shares.size(); w++) {
+      Map<TopicPartition, Long> share = new HashMap<>();
+      shares.get(w).forEach(partition -> share.put(partition, ends.get(partition)));
+      String transactionalId = group + "-" + w;
+      Thread worker = new Thread(() -> copy(share, transactionalId), "bench-passthrough-" + w);
+      worker.setDaemon(true);
+      workers.add(worker);
+    }
+    workers.forEach(Thread::start);
+    try {
+      while (!firstRecord.await(20, TimeUnit.MILLISECONDS)) {
+        rethrowFailure();
+      }
+      CpuWindow window = CpuWindow.open();
+      kafka.awaitCaughtUp(group, ends, this::rethrowFailure, progress, "passthrough p" + parallelism);
+      CpuWindow.Elapsed elapsed = window.close();
+      for (Thread worker : workers) {
+        worker.join();
+      }
+      rethrowFailure();
+      long records = ends.values().stream().mapToLong(Long::longValue).sum();
+      return new Throughput("passthrough", parallelism, steps, records, elapsed.seconds(), elapsed.cpuSeconds(), steps,
+          elapsed.threads());
+    } finally {
+      workers.forEach(Thread::interrupt);
+    }
+  }
+
+  private void copy(Map<TopicPartition, Long> share, String transactionalId) {
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties());
+        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties(transactionalId))) {
+      producer.initTransactions();
+      consumer.assign(share.keySet());
+      consumer.seekToBeginning(share.keySet());
+      producer.beginTransaction();
+      long nextCommit = System.nanoTime() + commitInterval.toNanos();
+      while (!Thread.currentThread().isInterrupted()) {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+        if (!records.isEmpty()) {
+          firstRecord.countDown();
+        }
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+          producer.send(new ProducerRecord<>(outputTopic, null, record.timestamp(), record.key(), record.value()));
+        }
+        if (System.nanoTime() >= nextCommit) {
+          Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>();
+          boolean done = true;
+          for (Map.Entry<TopicPartition, Long> end : share.entrySet()) {
+            long position = consumer.position(end.getKey());
+            positions.put(end.getKey(), new OffsetAndMetadata(position));
+            done &= position >= end.getValue();
+          }
+          producer.sendOffsetsToTransaction(positions, consumer.groupMetadata());
+          producer.commitTransaction();
+          if (done) {
+            return;
+          }
+          producer.beginTransaction();
+          nextCommit += commitInterval.toNanos();
+        }
+      }
+    } catch (Throwable e) {
+      failure.compareAndSet(null, e);
+    }
+  }
+
+  private void rethrowFailure() {
+    Throwable e = failure.get();
+    if (e != null) {
+      throw new IllegalStateException("the passthrough failed: " + e, e);
+    }
+  }
+
+  private Properties consumerProperties() {
+    Properties properties = StrawlessKafka.consumerProperties(conf, group); // read_committed, as the job's source
+    properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    return properties;
+  }
+
+  private Properties producerProperties(String transactionalId) {
+    Properties properties = StrawlessKafka.producerProperties(conf);
+    properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+        (int) conf.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis());
+    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    return properties;
+  }
+
+  /** Partitions dealt round-robin to {@code workers} workers (fewer when there are fewer partitions). */
+  private static List<List<TopicPartition>> shares(List<TopicPartition> partitions, int workers) {
+    List<List<TopicPartition>> shares = new ArrayList<>();
+    for (int w = 0; w < Math.min(workers, partitions.size()); w++) {
+      shares.add(new ArrayList<>());
+    }
+    for (int i = 0; i < partitions.size(); i++) {
+      shares.get(i % shares.size()).add(partitions.get(i));
+    }
+    return shares;
+  }
+}

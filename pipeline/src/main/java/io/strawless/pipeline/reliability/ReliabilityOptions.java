@@ -1,0 +1,64 @@
+package io.strawless.pipeline.reliability;
+
+import static org.apache.flink.configuration.ConfigOptions.key;
+
+import org.apache.flink.configuration.ConfigOption;
+
+/**
+ * Settings of the verifier reliability the job learns online, and of the reward-hacking quarantine that
+ * uses it. See {@link ReliabilityModel} for the method and {@link Quarantine} for the rule.
+ */
+public final class ReliabilityOptions {
+
+    public static final ConfigOption<Integer> WINDOW_STEPS = key("reliability.window-steps")
+            .intType()
+            .defaultValue(10_000)
+            .withDescription("How many of the most recent verified steps the reliability of the verifiers is learnt "
+                    + "from (per batching bucket of the score-and-batch stage). Larger is steadier, smaller follows a "
+                    + "verifier that changes faster.");
+
+    public static final ConfigOption<Boolean> WEIGHT_VERIFIERS = key("reliability.weight-verifiers")
+            .booleanType()
+            .defaultValue(true)
+            .withDescription("Whether the process estimator weights each verifier by its learnt informativeness, "
+                    + "2 * reliability - 1 (0 for a verifier that always says the same, 1 for a perfect one; below 0.05 "
+                    + "it counts as 0), times its credit.verifier-weights entry. false: credit.verifier-weights alone.");
+
+    /** What happens to a trajectory the quarantine marks as a likely reward hack. */
+    public enum SuspectPolicy {
+        /** Kept in its batch, scored with its group, marked suspect with weight 0. */
+        FLAG,
+        /** Sent to the unscored topic with reason SUSPECT; its group is scored without it. */
+        UNSCORED
+    }
+
+    public static final ConfigOption<SuspectPolicy> SUSPECT_POLICY = key("job.suspect-policy")
+            .enumType(SuspectPolicy.class)
+            .defaultValue(SuspectPolicy.FLAG)
+            .withDescription("Where a trajectory goes whose outcome disagrees strongly with what reliable verifiers "
+                    + "said of its steps (see quarantine.*): FLAG keeps it in its batch with suspect=true and weight 0; "
+                    + "UNSCORED sends it to the unscored topic with reason SUSPECT and scores its group without it.");
+
+    public static final ConfigOption<Double> MAX_GOOD_SHARE_ON_SUCCESS = key("quarantine.max-good-share-on-success")
+            .doubleType()
+            .defaultValue(0.33)
+            .withDescription("A successful trajectory is a suspect when the share of good steps that its verdicts "
+                    + "imply is at most this (by default: two steps in three were bad). The share is the posterior mean under a uniform prior, with each verdict "
+                    + "weighted by its verifier's learnt reliability, so that little or unreliable evidence stays near "
+                    + "1/2 and never condemns. 0 turns this side of the quarantine off.");
+
+    public static final ConfigOption<Double> MIN_GOOD_SHARE_ON_FAILURE = key("quarantine.min-good-share-on-failure")
+            .doubleType()
+            .defaultValue(0.9)
+            .withDescription("A failed trajectory is a suspect when the share of good steps that its verdicts imply is "
+                    + "at least this (the reverse of a reward hack: an outcome that missed good work). 1 turns this "
+                    + "side of the quarantine off.");
+
+    public static final ConfigOption<Integer> MIN_LEARNT_STEPS = key("quarantine.min-learnt-steps")
+            .intType()
+            .defaultValue(200)
+            .withDescription("Verified steps the reliability model (of a batching bucket) must have learnt from before "
+                    + "the quarantine judges anything: until then the reliabilities are priors, not evidence.");
+
+    private ReliabilityOptions() {}
+}

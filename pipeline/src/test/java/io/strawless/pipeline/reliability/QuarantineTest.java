@@ -1,0 +1,129 @@
+package io.strawless.pipeline.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.pipeline.Events;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
+import io.strawless.schemas.VerifierSignal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class QuarantineTest {
+
+    /** Learnt from 5,000 steps judged by checker (0.94), prm (0.85), rater (0.60) and stamp (always good). */
+    private static ReliabilityModel model;
+
+    @BeforeAll
+    static void learn() {
+        model = new ReliabilityModel();
+        model.learn(LabelledSteps.generate(5_000, 0.55, LabelledSteps.PANEL, 11), 10_000);
+    }
+
+    /** A trajectory whose i-th step gets {@code verdicts.get(i)} (verifier -> says good); its outcome as given. */
+    static AssembledTrajectory trajectory(String id, boolean success, List<Map<String, Boolean>> verdicts) {
+        List<StepEvent> steps = new ArrayList<>();
+        List<VerifierSignal> signals = new ArrayList<>();
+        for (int i = 0; i < verdicts.size(); i++) {
+            boolean last = i == verdicts.size() - 1;
+            steps.add(Events.step(id, i, 100 + i).setTerminal(last ? TerminalKind.TERMINATED : TerminalKind.NONE).build());
+            int step = i;
+            verdicts.get(i).forEach((verifier, good) ->
+                    signals.add(Events.verdict(id, step, verifier, good ? 0.9 : 0.1, 200 + step)));
+        }
+        return new AssembledTrajectory(id, "agent-1", "task-1", null, 0, steps,
+                Events.outcome(id, success ? 1.0 : 0.0, 0, 300), signals, List.of());
+    }
+
+    private static List<Map<String, Boolean>> repeat(Map<String, Boolean> verdicts, int steps) {
+        return java.util.Collections.nCopies(steps, verdicts);
+    }
+
+    private static Optional<String> judge(AssembledTrajectory t) {
+        return new Quarantine(new Configuration()).suspicion(t, model);
+    }
+
+    @Test
+    void aSuccessWhoseStepsReliableVerifiersCallBadIsSuspect() {
+        var hack = trajectory("hack", true, repeat(Map.of("checker", false, "prm", false, "stamp", true), 5));
+        Optional<String> suspicion = judge(hack);
+        assertTrue(suspicion.isPresent());
+        assertTrue(suspicion.get().startsWith("succeeded, but the verdicts on its 5 judged steps"), suspicion.get());
+        assertTrue(suspicion.get().contains("quarantine.max-good-share-on-success 0.33"), suspicion.get());
+    }
+
+    @Test
+    void anHonestSuccessIsNot() {
+        assertTrue(judge(trajectory("ok", true, repeat(Map.of("checker", true, "prm", true), 5))).isEmpty());
+        var mixed = new ArrayList<Map<String, Boolean>>(repeat(Map.of("checker", true), 3));
+        mixed.addAll(repeat(Map.of("checker", false), 2));
+        assertTrue(judge(trajectory("mixed", true, mixed)).isEmpty(), "3 good steps of 5 is an honest success");
+    }
+
+    @Test
+    void unreliableOrUninformativeVerdictsCondemnNobody() {
+        assertTrue(judge(trajectory("stamp-only", true, repeat(Map.of("stamp", true), 8))).isEmpty());
+        assertTrue(judge(trajectory("rater-only", true, repeat(Map.of("rater", false), 4))).isEmpty(),
+                "four verdicts of a 60% verifier are not strong evidence");
+        assertTrue(judge(trajectory("one-step", true, List.of(Map.of("checker", false)))).isEmpty(),
+                "one bad step is not 'most of its steps'");
+        assertTrue(judge(trajectory("unjudged", true, repeat(Map.of(), 6))).isEmpty());
+    }
+
+    @Test
+    void theReverseAFailureWithNothingButGoodStepsIsSuspectToo() {
+        Optional<String> suspicion = judge(trajectory("sabotaged", false,
+                repeat(Map.of("checker", true, "prm", true), 10)));
+        assertTrue(suspicion.isPresent());
+        assertTrue(suspicion.get().startsWith("failed, but"), suspicion.get());
+        assertTrue(judge(trajectory("honest failure", false, repeat(Map.of("checker", false), 6))).isEmpty());
+    }
+
+    @Test
+    void judgesNothingBeforeTheModelHasLearntEnough() {
+        ReliabilityModel young = new ReliabilityModel();
+        young.learn(LabelledSteps.generate(100, 0.5, LabelledSteps.PANEL, 1), 10_000); // below quarantine.min-learnt-steps
+        var hack = trajectory("hack", true, repeat(Map.of("checker", false, "prm", false), 6));
+        assertTrue(new Quarantine(new Configuration()).suspicion(hack, young).isEmpty());
+        Configuration eager = new Configuration();
+        eager.set(ReliabilityOptions.MIN_LEARNT_STEPS, 100);
+        assertTrue(new Quarantine(eager).suspicion(hack, young).isPresent());
+    }
+
+    @Test
+    void thresholdsAtTheEndsTurnEachSideOff() {
+        Configuration off = new Configuration();
+        off.set(ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS, 0.0);
+        off.set(ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE, 1.0);
+        Quarantine quarantine = new Quarantine(off);
+        assertTrue(quarantine.suspicion(trajectory("h", true, repeat(Map.of("checker", false), 20)), model).isEmpty());
+        assertTrue(quarantine.suspicion(trajectory("s", false, repeat(Map.of("checker", true), 20)), model).isEmpty());
+
+        Configuration bad = new Configuration();
+        bad.set(ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS, 1.5);
+        assertThrows(IllegalArgumentException.class, () -> new Quarantine(bad));
+    }
+
+    @Test
+    void theShareIsThePosteriorMeanUnderAUniformPrior() {
+        assertEquals(0.5, Quarantine.goodShare(List.of(), model), 1e-9, "no evidence: the prior's mean");
+        // A perfect verifier that saw k good steps of n: the posterior is Beta(k + 1, n - k + 1), mean (k+1)/(n+2).
+        ReliabilityModel perfect = new ReliabilityModel();
+        perfect.verifiers = new String[] {"oracle"};
+        perfect.sensitivity = new double[] {1 - 1e-12};
+        perfect.specificity = new double[] {1 - 1e-12};
+        List<LabelledStep> steps = List.of(
+                new LabelledStep(Map.of("oracle", true), true),
+                new LabelledStep(Map.of("oracle", false), true),
+                new LabelledStep(Map.of("oracle", false), true));
+        assertEquals(2.0 / 5, Quarantine.goodShare(steps, perfect), 1e-4);
+    }
+}

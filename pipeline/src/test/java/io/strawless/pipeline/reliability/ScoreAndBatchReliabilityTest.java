@@ -1,0 +1,205 @@
+package io.strawless.pipeline.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.batching.ScoreAndBatch;
+import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.grouping.TrajectoryGroup;
+import io.strawless.pipeline.reliability.LabelledSteps.Judge;
+import io.strawless.pipeline.reliability.ReliabilityOptions.SuspectPolicy;
+import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.TrainingBatch;
+import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The score-and-batch stage learns verifier reliability from its batches, weights verifiers and quarantines. */
+class ScoreAndBatchReliabilityTest {
+
+    private static final int GROUPS = 40;
+    private static final int GROUP_SIZE = 4;
+    private static final int STEPS = 8;
+    /** Member 0 of every fourth group succeeds although all its steps are bad. */
+    private static final int HACK_EVERY = 4;
+
+    private KeyedOneInputStreamOperatorTestHarness<Integer, TrajectoryGroup, TrainingBatch> harness;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    /** Sends the fleet's groups as one batch and flushes it. */
+    private void run(Configuration conf) throws Exception {
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 10_000);
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(100));
+        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, 100);
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
+        harness.setProcessingTime(0);
+        for (TrajectoryGroup group : fleet()) {
+            harness.processElement(new StreamRecord<>(group));
+        }
+        harness.setProcessingTime(100);
+    }
+
+    /** Groups of trajectories whose steps the panel judged; the hacks are named hack-*. */
+    private static List<TrajectoryGroup> fleet() {
+        Random random = new Random(5);
+        List<TrajectoryGroup> groups = new ArrayList<>();
+        for (int g = 0; g < GROUPS; g++) {
+            List<AssembledTrajectory> members = new ArrayList<>();
+            for (int m = 0; m < GROUP_SIZE; m++) {
+                boolean hack = m == 0 && g % HACK_EVERY == 0;
+                double competence = hack ? 0 : 0.2 + 0.7 * random.nextDouble();
+                List<Map<String, Boolean>> verdicts = new ArrayList<>();
+                int good = 0;
+                for (int s = 0; s < STEPS; s++) {
+                    boolean isGood = random.nextDouble() < competence;
+                    good += isGood ? 1 : 0;
+                    Map<String, Boolean> step = new LinkedHashMap<>();
+                    for (Judge judge : LabelledSteps.PANEL) {
+                        if (random.nextDouble() < judge.coverage()) {
+                            step.put(judge.id(), isGood ? random.nextDouble() < judge.sensitivity()
+                                    : random.nextDouble() >= judge.specificity());
+                        }
+                    }
+                    verdicts.add(step);
+                }
+                boolean success = hack || good >= STEPS * 3 / 4;
+                AssembledTrajectory t = QuarantineTest.trajectory((hack ? "hack-" : "t-") + g + "-" + m, success, verdicts);
+                members.add(new AssembledTrajectory(t.trajectoryId(), t.agentId(), "task-" + g, "group-" + g,
+                        GROUP_SIZE, t.steps(), t.outcome(), t.verdicts(), t.lineage()));
+            }
+            groups.add(new TrajectoryGroup(members, 0.0));
+        }
+        return groups;
+    }
+
+    private TrainingBatch onlyBatch() {
+        List<TrainingBatch> batches = harness.extractOutputValues();
+        assertEquals(1, batches.size());
+        return batches.get(0);
+    }
+
+    @Test
+    void flaggedSuspectsStayInTheirBatchWithWeightZeroAndTheBatchRecordsTheReliabilities() throws Exception {
+        run(new Configuration());
+        TrainingBatch batch = onlyBatch();
+
+        assertEquals(GROUPS * GROUP_SIZE, batch.getTrajectories().size());
+        Set<String> suspects = batch.getTrajectories().stream().filter(ScoredTrajectory::getSuspect)
+                .map(ScoredTrajectory::getTrajectoryId).collect(Collectors.toSet());
+        Set<String> hacks = batch.getTrajectories().stream().map(ScoredTrajectory::getTrajectoryId)
+                .filter(id -> id.startsWith("hack-")).collect(Collectors.toSet());
+        assertEquals(hacks, suspects, "the quarantine finds the hacks, and only them");
+        for (ScoredTrajectory t : batch.getTrajectories()) {
+            assertEquals(t.getSuspect() ? 0.0 : 1.0, t.getWeight(), t.getTrajectoryId());
+        }
+
+        Map<String, Double> reliability = batch.getVerifierReliability();
+        assertEquals(Set.of("checker", "prm", "rater", "stamp"), reliability.keySet());
+        assertTrue(reliability.get("checker") > 0.85, reliability.toString());
+        assertEquals(0.5, reliability.get("stamp"), 0.03, reliability.toString());
+        assertTrue(harness.getSideOutput(ScoreAndBatch.UNSCORABLE) == null, "nothing unscored under FLAG");
+        assertEquals(1, harness.numKeyedStateEntries(), "the bucket keeps its reliability model, and nothing else");
+    }
+
+    @Test
+    void underTheUnscoredPolicySuspectsLeaveAndTheirGroupIsScoredWithoutThem() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.SUSPECT_POLICY, SuspectPolicy.UNSCORED);
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        run(conf);
+
+        List<UnscoredTrajectory> unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE).stream()
+                .map(StreamRecord::getValue).toList();
+        assertEquals(GROUPS / HACK_EVERY, unscored.size());
+        for (UnscoredTrajectory u : unscored) {
+            assertEquals(UnscoredReason.SUSPECT, u.getReason());
+            assertTrue(u.getTrajectoryId().startsWith("hack-"), u.getTrajectoryId());
+            assertTrue(u.getDetail().startsWith("succeeded, but"), u.getDetail());
+            assertEquals(STEPS, u.getSteps().size(), "with everything that arrived for it");
+        }
+        TrainingBatch batch = onlyBatch();
+        assertEquals(GROUPS * GROUP_SIZE - unscored.size(), batch.getTrajectories().size());
+        assertFalse(batch.getTrajectories().stream().anyMatch(ScoredTrajectory::getSuspect));
+        // grpo centres each group: without its hack, group 0's three members still sum to zero.
+        double sum = batch.getTrajectories().stream().filter(t -> "group-0".equals(t.getGroupId()))
+                .mapToDouble(t -> t.getSteps().get(0).getAdvantage()).sum();
+        assertEquals(0.0, sum, 1e-9);
+        assertEquals(3, batch.getTrajectories().stream().filter(t -> "group-0".equals(t.getGroupId())).count());
+    }
+
+    @Test
+    void theProcessEstimatorIgnoresAVerifierThatAlwaysSaysGood() throws Exception {
+        Configuration weighted = processOnly();
+        run(weighted);
+        Map<String, Double> withLearntWeights = advantages(onlyBatch());
+        harness.close();
+
+        Configuration unweighted = processOnly();
+        unweighted.set(ReliabilityOptions.WEIGHT_VERIFIERS, false);
+        run(unweighted);
+        Map<String, Double> withEqualWeights = advantages(onlyBatch());
+
+        // Steps judged by the stamp alone: with learnt weights it weighs 0, so such a step is unscored (advantage 0).
+        List<String> stampOnly = stepsJudgedOnlyBy("stamp");
+        assertFalse(stampOnly.isEmpty());
+        for (String step : stampOnly) {
+            assertEquals(0.0, withLearntWeights.get(step), 1e-9, step);
+            assertTrue(withEqualWeights.get(step) != 0.0, step);
+        }
+    }
+
+    private static Configuration processOnly() {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "process");
+        conf.set(CreditOptions.GAMMA, 0.0);
+        conf.set(CreditOptions.OUTCOME_COEF, 0.0);
+        return conf;
+    }
+
+    /** Advantage of every step, by "trajectory/step". */
+    private static Map<String, Double> advantages(TrainingBatch batch) {
+        Map<String, Double> advantages = new LinkedHashMap<>();
+        for (ScoredTrajectory t : batch.getTrajectories()) {
+            t.getSteps().forEach(s -> advantages.put(t.getTrajectoryId() + "/" + s.getStepIndex(), s.getAdvantage()));
+        }
+        return advantages;
+    }
+
+    private static List<String> stepsJudgedOnlyBy(String verifier) {
+        List<String> steps = new ArrayList<>();
+        for (TrajectoryGroup group : fleet()) {
+            for (AssembledTrajectory t : group.members()) {
+                Map<Integer, Set<String>> judges = t.verdicts().stream().collect(Collectors.groupingBy(
+                        v -> v.getStepIndex(), Collectors.mapping(v -> v.getVerifierId(), Collectors.toSet())));
+                judges.forEach((step, verifiers) -> {
+                    if (verifiers.equals(Set.of(verifier))) {
+                        steps.add(t.trajectoryId() + "/" + step);
+                    }
+                });
+            }
+        }
+        return steps;
+    }
+}
