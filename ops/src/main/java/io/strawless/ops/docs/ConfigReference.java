@@ -4,6 +4,7 @@ import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.trainer.TrainerOptions;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.ParameterizedType;
@@ -24,7 +25,7 @@ public final class ConfigReference {
 
     /** The classes that hold options, in the order a reader meets them. */
     static final List<Class<?>> OPTION_CLASSES =
-            List.of(KafkaOptions.class, JobOptions.class, CreditOptions.class, TrainerOptions.class);
+            List.of(KafkaOptions.class, JobOptions.class, CreditOptions.class, ReliabilityOptions.class, TrainerOptions.class);
 
     private ConfigReference() {}
 
