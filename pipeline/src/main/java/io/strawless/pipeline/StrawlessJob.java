@@ -15,6 +15,7 @@ import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -72,18 +73,25 @@ public final class StrawlessJob {
                 .fromSource(inputs, watermarks(conf), "inputs").uid("inputs")
                 .process(new ValidateInputs(conf)).uid("validate").name("validate");
 
+        // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator).
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
                 .keyBy(InputRecord::trajectoryId)
-                .process(new AssembleTrajectory(conf)).uid("assemble").name("assemble trajectories");
+                .transform("assemble trajectories", TypeInformation.of(AssembledTrajectory.class),
+                        new DrainingKeyedProcessOperator<>(new AssembleTrajectory(conf)))
+                .uid("assemble");
 
         SingleOutputStreamOperator<TrajectoryGroup> grouped = assembled
                 .keyBy(AssembledTrajectory::taskId)
-                .process(new GroupTrajectories(conf)).uid("group").name("group");
+                .transform("group", TypeInformation.of(TrajectoryGroup.class),
+                        new DrainingKeyedProcessOperator<>(new GroupTrajectories(conf)))
+                .uid("group");
 
         int buckets = Math.max(1, env.getParallelism());
         SingleOutputStreamOperator<TrainingBatch> trainingBatches = grouped
                 .keyBy(group -> ScoreAndBatch.bucketOf(group, buckets))
-                .process(new ScoreAndBatch(conf)).uid("score-and-batch").name("score and batch (" + credit.estimator() + ")");
+                .transform("score and batch (" + credit.estimator() + ")", TypeInformation.of(TrainingBatch.class),
+                        new DrainingKeyedProcessOperator<>(new ScoreAndBatch(conf)))
+                .uid("score-and-batch");
 
         // The drain flushes the last batches from a timer at the end of time, so they would carry the
         // timestamp Long.MAX_VALUE, which Kafka 4 refuses (log.message.timestamp.after.max.ms, 1 h by

@@ -9,6 +9,7 @@ import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,7 +18,9 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -28,6 +31,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The job on a Flink MiniCluster against the in-process broker: with several partitions and traffic
@@ -78,6 +82,55 @@ class IdlePartitionTest {
             assertEquals(UnscoredReason.OUTCOME_TIMEOUT, unscored.get(0).getReason());
         } finally {
             job.cancel().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Flink drops the final maximal watermark of sources that were idle when the job was drained
+     * (FLINK-40499): the keyed stages still fire their timers at the end of their input, so a trajectory
+     * still waiting for its outcome times out into the unscored topic.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void aDrainAfterTheSourcesWentIdleStillTimesOutWhatIsOpen(@TempDir Path savepoints) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(KafkaOptions.STEPS_TOPIC, "drain.steps");
+        conf.set(KafkaOptions.OUTCOMES_TOPIC, "drain.outcomes");
+        conf.set(KafkaOptions.VERDICTS_TOPIC, "drain.verdicts");
+        conf.set(KafkaOptions.UNSCORED_TOPIC, "drain.unscored");
+        conf.set(KafkaOptions.BATCHES_TOPIC, "drain.batches");
+        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, "drain.dlq");
+        conf.set(KafkaOptions.GROUP_ID, "drain-test");
+        conf.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, "drain-test");
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(500));
+        conf.set(JobOptions.SOURCE_IDLENESS, Duration.ofMillis(300));
+        TopicProvisioner.ensureTopics(conf);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        StrawlessJob.buildOnKafka(env, conf);
+        JobClient job = env.executeAsync("drain-after-idle-test");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                StrawlessKafka.producerProperties(conf), new ByteArraySerializer(), new ByteArraySerializer());
+                Admin admin = Admin.create(java.util.Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            producer.send(new ProducerRecord<>("drain.steps", 0, null,
+                    step("open", 0, System.currentTimeMillis(), true))).get();
+            // Read and checkpointed once the job's group commits past it; then the sources go idle.
+            while (admin.listConsumerGroupOffsets("drain-test").partitionsToOffsetAndMetadata().get().values().stream()
+                    .noneMatch(offset -> offset != null && offset.offset() > 0)) {
+                Thread.sleep(100);
+            }
+            Thread.sleep(1_500);
+            job.stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+                    .get(60, TimeUnit.SECONDS);
+
+            List<UnscoredTrajectory> unscored = readUnscored(conf, "open", Duration.ofSeconds(30));
+            assertEquals(1, unscored.size());
+            assertEquals(UnscoredReason.OUTCOME_TIMEOUT, unscored.get(0).getReason());
+        } catch (Exception e) {
+            job.cancel();
+            throw e;
         }
     }
 

@@ -19,114 +19,117 @@ import picocli.CommandLine.Spec;
 
 /** {@code strawless backfill}: replays a past stretch of the input topics through the job into new topics. */
 @Command(
-    name = "backfill",
-    header = "Replay a past stretch of the input topics through the job (e.g. with another estimator) into new topics.",
-    sortOptions = false,
-    usageHelpAutoWidth = true,
-    description = {
-        "Runs the Strawless job on a local Flink MiniCluster over the input records whose Kafka timestamps lie in"
-            + " [--from, --to), in streaming mode so that its timeouts fire as they did live, and writes exactly once"
-            + " to --output-topic (and to its own dead-letter and unscored topics). Pass the live job's settings with"
-            + " -D (at least -D kafka.bootstrap-servers=HOST:PORT): the replay then scores as the live job did. It"
-            + " uses a consumer group and transactional ids of its own, prints a progress line every few seconds,"
-            + " ends by itself and prints what it wrote.",
-        "Exit code 0 when the backfill finished, 1 when it failed, 2 for bad usage."})
+        name = "backfill",
+        header = "Replay a past stretch of the input topics through the job (e.g. with another estimator)"
+                + " into new topics.",
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+                "Runs the Strawless job on a local Flink MiniCluster over the input records whose Kafka timestamps lie"
+                        + " in [--from, --to), in streaming mode so that its timeouts fire as they did live, and"
+                        + " writes exactly once to --output-topic (and to its own dead-letter and unscored topics)."
+                        + " Pass the live job's settings with -D (at least -D kafka.bootstrap-servers=HOST:PORT): the"
+                        + " replay then scores as the live job did. It uses a consumer group and transactional ids of"
+                        + " its own, prints a progress line every few seconds, ends by itself and prints what it"
+                        + " wrote.",
+                "Exit code 0 when the backfill finished, 1 when it failed, 2 for bad usage."})
 public final class BackfillCommand implements Callable<Integer> {
 
-  @Option(names = "--from", required = true, converter = TimeArgument.class, paramLabel = "TIME",
-      description = "First Kafka timestamp to replay (inclusive): epoch milliseconds, an ISO-8601 instant"
-          + " (2025-11-25T16:00:00Z), a date-time with offset or a date (midnight UTC).")
-  private Instant from;
+    @Option(names = "--from", required = true, converter = TimeArgument.class, paramLabel = "TIME",
+            description = "First Kafka timestamp to replay (inclusive): epoch milliseconds, an ISO-8601 instant"
+                    + " (2025-11-25T16:00:00Z), a date-time with offset or a date (midnight UTC).")
+    private Instant from;
 
-  @Option(names = "--to", required = true, converter = TimeArgument.class, paramLabel = "TIME",
-      description = "Kafka timestamp to stop at (exclusive), in the same forms. Records produced after the"
-          + " backfill starts are never read.")
-  private Instant to;
+    @Option(names = "--to", required = true, converter = TimeArgument.class, paramLabel = "TIME",
+            description = "Kafka timestamp to stop at (exclusive), in the same forms. Records produced after the"
+                    + " backfill starts are never read.")
+    private Instant to;
 
-  @Option(names = "--output-topic", required = true, paramLabel = "TOPIC",
-      description = "Topic of the training batches; created if missing, and must be empty.")
-  private String outputTopic;
+    @Option(names = "--output-topic", required = true, paramLabel = "TOPIC",
+            description = "Topic of the training batches; created if missing, and must be empty.")
+    private String outputTopic;
 
-  @Option(names = "--estimator", paramLabel = "NAME",
-      description = "Credit estimator (credit.estimator), e.g. grpo, rloo, gae, process. Default: as configured"
-          + " with -D, else outcome.")
-  private String estimator;
+    @Option(names = "--estimator", paramLabel = "NAME",
+            description = "Credit estimator (credit.estimator), e.g. grpo, rloo, gae, process. Default: as configured"
+                    + " with -D, else outcome.")
+    private String estimator;
 
-  @Option(names = "--dead-letter-topic", paramLabel = "TOPIC",
-      description = "Topic of the dead letters (default: the output topic + .dlq).")
-  private String deadLetterTopic;
+    @Option(names = "--dead-letter-topic", paramLabel = "TOPIC",
+            description = "Topic of the dead letters (default: the output topic + .dlq).")
+    private String deadLetterTopic;
 
-  @Option(names = "--unscored-topic", paramLabel = "TOPIC",
-      description = "Topic of the unscored trajectories (default: the output topic + .unscored).")
-  private String unscoredTopic;
+    @Option(names = "--unscored-topic", paramLabel = "TOPIC",
+            description = "Topic of the unscored trajectories (default: the output topic + .unscored).")
+    private String unscoredTopic;
 
-  @Option(names = "--parallelism", defaultValue = "2", description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
-  private int parallelism;
+    @Option(names = "--parallelism", defaultValue = "2",
+            description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
+    private int parallelism;
 
-  @Mixin
-  private ConfigurationOptions configuration;
+    @Mixin
+    private ConfigurationOptions configuration;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  private boolean help;
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    private boolean help;
 
-  @Spec
-  private CommandSpec spec;
+    @Spec
+    private CommandSpec spec;
 
-  @Override
-  public Integer call() throws Exception {
-    if (parallelism < 1) {
-      throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
+    @Override
+    public Integer call() throws Exception {
+        if (parallelism < 1) {
+            throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
+        }
+        Configuration live = configuration.toConfiguration();
+        if (estimator != null) {
+            live.set(CreditOptions.ESTIMATOR, estimator);
+        }
+        live.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+        BackfillPlan plan;
+        Configuration jobConf;
+        CreditConfig credit;
+        try {
+            BackfillPlan named = BackfillPlan.of(from, to, outputTopic);
+            plan = new BackfillPlan(from, to, outputTopic,
+                    deadLetterTopic == null ? named.deadLetterTopic() : deadLetterTopic,
+                    unscoredTopic == null ? named.unscoredTopic() : unscoredTopic);
+            jobConf = plan.jobConfiguration(live);
+            credit = CreditConfig.from(jobConf);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("Backfill from %s to %s into %s (dead letters: %s, unscored: %s)%n",
+                plan.from(), plan.to(), plan.outputTopic(), plan.deadLetterTopic(), plan.unscoredTopic());
+        out.printf("Estimator %s, configuration fingerprint %s; Kafka at %s%n",
+                credit.estimator(), credit.fingerprint(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        out.println("The backfill's own settings (the same on a cluster: flink run -Dkey=value ...):");
+        out.println("  " + plan.ownSettings(live).entrySet().stream()
+                .map(e -> "-D" + e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+        out.flush();
+
+        Backfill.Result result = Backfill.run(jobConf, line -> {
+            out.println(line);
+            out.flush();
+        });
+        printSummary(out, plan, result);
+        return 0;
     }
-    Configuration live = configuration.toConfiguration();
-    if (estimator != null) {
-      live.set(CreditOptions.ESTIMATOR, estimator);
-    }
-    live.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
-    BackfillPlan plan;
-    Configuration jobConf;
-    CreditConfig credit;
-    try {
-      BackfillPlan named = BackfillPlan.of(from, to, outputTopic);
-      plan = new BackfillPlan(from, to, outputTopic,
-          deadLetterTopic == null ? named.deadLetterTopic() : deadLetterTopic,
-          unscoredTopic == null ? named.unscoredTopic() : unscoredTopic);
-      jobConf = plan.jobConfiguration(live);
-      credit = CreditConfig.from(jobConf);
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
 
-    PrintWriter out = spec.commandLine().getOut();
-    out.printf("Backfill from %s to %s into %s (dead letters: %s, unscored: %s)%n",
-        plan.from(), plan.to(), plan.outputTopic(), plan.deadLetterTopic(), plan.unscoredTopic());
-    out.printf("Estimator %s, configuration fingerprint %s; Kafka at %s%n",
-        credit.estimator(), credit.fingerprint(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-    out.println("The backfill's own settings (the same on a cluster: flink run -Dkey=value ...):");
-    out.println("  " + plan.ownSettings(live).entrySet().stream()
-        .map(e -> "-D" + e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
-    out.flush();
-
-    Backfill.Result result = Backfill.run(jobConf, line -> {
-      out.println(line);
-      out.flush();
-    });
-    printSummary(out, plan, result);
-    return 0;
-  }
-
-  private static void printSummary(PrintWriter out, BackfillPlan plan, Backfill.Result result) {
-    OutputTally output = result.output();
-    out.println();
-    out.printf("Backfill finished: %,d input records replayed %s%n", result.inputRecords(), result.recordsIn());
-    out.printf("  %-28s %,d trajectories scored (%,d steps) in %,d batches%n",
-        plan.outputTopic(), output.trajectories(), output.steps(), output.batches());
-    for (String estimator : output.estimators()) {
-      out.printf("  %-28s estimator and fingerprint: %s%n", "", estimator);
+    private static void printSummary(PrintWriter out, BackfillPlan plan, Backfill.Result result) {
+        OutputTally output = result.output();
+        out.println();
+        out.printf("Backfill finished: %,d input records replayed %s%n", result.inputRecords(), result.recordsIn());
+        out.printf("  %-32s %,d trajectories scored (%,d steps) in %,d batches%n",
+                plan.outputTopic(), output.trajectories(), output.steps(), output.batches());
+        for (String estimator : output.estimators()) {
+            out.printf("  %-32s estimator and fingerprint: %s%n", "", estimator);
+        }
+        out.printf("  %-32s %,d dead letters%n", plan.deadLetterTopic(), output.deadLetters());
+        out.printf("  %-32s %,d unscored %s%n", plan.unscoredTopic(), output.unscored(), output.unscoredByReason());
+        out.printf("Throughput  %,.0f input records/s (job ran %.1f s); wall time %.1f s%n",
+                result.recordsPerSecond(), result.jobRuntime().toMillis() / 1000.0, result.wall().toMillis() / 1000.0);
+        out.flush();
     }
-    out.printf("  %-28s %,d dead letters%n", plan.deadLetterTopic(), output.deadLetters());
-    out.printf("  %-28s %,d unscored %s%n", plan.unscoredTopic(), output.unscored(), output.unscoredByReason());
-    out.printf("Throughput  %,.0f input records/s (job ran %.1f s); wall time %.1f s%n",
-        result.recordsPerSecond(), result.jobRuntime().toMillis() / 1000.0, result.wall().toMillis() / 1000.0);
-    out.flush();
-  }
 }

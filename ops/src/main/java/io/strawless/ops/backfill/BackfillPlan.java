@@ -14,6 +14,8 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 
 /**
  * What a backfill replays and where it writes: the input records whose Kafka timestamps lie in
@@ -25,81 +27,103 @@ import org.apache.flink.configuration.ExecutionOptions;
  */
 public record BackfillPlan(Instant from, Instant to, String outputTopic, String deadLetterTopic, String unscoredTopic) {
 
-  /** Checkpoints commit the output and advance the progress line; a local backfill checkpoints this often. */
-  public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
+    /** Checkpoints commit the output and advance the progress line; a local backfill checkpoints this often. */
+    public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
+    /**
+     * {@code job.source-idleness} of a backfill: in effect never. Live, idleness keeps a quiet partition from
+     * holding the watermark back. A backfill has no quiet partitions, only ones that still have records to
+     * read and ones that have finished (and no longer count); a reader marked idle would merely be a stalled
+     * one (a slow broker, a throttled client), and the partitions that have already finished would then carry
+     * the watermark to the end of time and time out everything still open.
+     */
+    static final Duration NO_IDLENESS = Duration.ofDays(365);
 
-  public BackfillPlan {
-    if (!from.isBefore(to)) {
-      throw new IllegalArgumentException("--from (" + from + ") must be before --to (" + to + ")");
+    public BackfillPlan {
+        if (!from.isBefore(to)) {
+            throw new IllegalArgumentException("--from (" + from + ") must be before --to (" + to + ")");
+        }
+        for (String topic : List.of(outputTopic, deadLetterTopic, unscoredTopic)) {
+            if (topic.isBlank()) {
+                throw new IllegalArgumentException("output topic names must not be blank");
+            }
+        }
+        if (List.of(outputTopic, deadLetterTopic, unscoredTopic).stream().distinct().count() < 3) {
+            throw new IllegalArgumentException("the batches, dead-letter and unscored topics must differ, were "
+                    + List.of(outputTopic, deadLetterTopic, unscoredTopic));
+        }
     }
-    for (String topic : List.of(outputTopic, deadLetterTopic, unscoredTopic)) {
-      if (topic.isBlank()) {
-        throw new IllegalArgumentException("output topic names must not be blank");
-      }
-    }
-    if (List.of(outputTopic, deadLetterTopic, unscoredTopic).stream().distinct().count() < 3) {
-      throw new IllegalArgumentException("the batches, dead-letter and unscored topics must differ, were "
-          + List.of(outputTopic, deadLetterTopic, unscoredTopic));
-    }
-  }
 
-  /** The dead-letter and unscored topics named after the batches topic: {@code T.dlq} and {@code T.unscored}. */
-  public static BackfillPlan of(Instant from, Instant to, String outputTopic) {
-    return new BackfillPlan(from, to, outputTopic, outputTopic + ".dlq", outputTopic + ".unscored");
-  }
-
-  /**
-   * The job configuration of this backfill: {@code live} (the live job's settings, so that the replay
-   * scores as the live job did) with the keys of {@link #ownSettings} set on top.
-   *
-   * @throws IllegalArgumentException when an output topic is one of the live job's topics, or when
-   *     {@code live} asks for a runtime mode other than STREAMING
-   */
-  public Configuration jobConfiguration(Configuration live) {
-    List<String> liveTopics = TopicProvisioner.topicNames(live);
-    for (String topic : List.of(outputTopic, deadLetterTopic, unscoredTopic)) {
-      if (liveTopics.contains(topic)) {
-        throw new IllegalArgumentException("output topic " + topic + " is one of the live job's topics " + liveTopics
-            + ": a backfill writes to topics of its own");
-      }
+    /** The dead-letter and unscored topics named after the batches topic: {@code T.dlq} and {@code T.unscored}. */
+    public static BackfillPlan of(Instant from, Instant to, String outputTopic) {
+        return new BackfillPlan(from, to, outputTopic, outputTopic + ".dlq", outputTopic + ".unscored");
     }
-    RuntimeExecutionMode mode = live.get(ExecutionOptions.RUNTIME_MODE);
-    if (mode != RuntimeExecutionMode.STREAMING) {
-      throw new IllegalArgumentException(ExecutionOptions.RUNTIME_MODE.key() + "=" + mode + " is not allowed: a"
-          + " backfill runs in STREAMING mode so that its timeouts fire in event time as they did live");
-    }
-    Configuration job = new Configuration(live);
-    ownSettings(live).forEach((key, value) -> job.setString(key, value));
-    return job;
-  }
 
-  /**
-   * The keys a backfill sets, as strings (the form {@code -Dkey=value} takes on a cluster): the bounded
-   * time range, the output topics, STREAMING mode, and a consumer group and transactional-id prefix derived
-   * from the live ones and the output topic, so that a backfill never commits offsets or fences
-   * transactions of the live job (and keeps the live ids' prefix, which Kafka ACLs are often granted on).
-   * Checkpointing defaults to {@link #DEFAULT_CHECKPOINT_INTERVAL}. Nothing secret is among them.
-   */
-  public Map<String, String> ownSettings(Configuration live) {
-    Map<String, String> settings = new LinkedHashMap<>();
-    put(settings, KafkaOptions.STARTING_OFFSETS, StartingOffsets.TIMESTAMP.toString());
-    put(settings, KafkaOptions.START_TIMESTAMP, Long.toString(from.toEpochMilli()));
-    put(settings, KafkaOptions.STOP_TIMESTAMP, Long.toString(to.toEpochMilli()));
-    put(settings, KafkaOptions.BATCHES_TOPIC, outputTopic);
-    put(settings, KafkaOptions.DEAD_LETTERS_TOPIC, deadLetterTopic);
-    put(settings, KafkaOptions.UNSCORED_TOPIC, unscoredTopic);
-    put(settings, KafkaOptions.GROUP_ID, live.get(KafkaOptions.GROUP_ID) + "-backfill-" + outputTopic);
-    put(settings, KafkaOptions.TRANSACTIONAL_ID_PREFIX,
-        live.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX) + "-backfill-" + outputTopic);
-    put(settings, JobOptions.JOB_NAME, live.get(JobOptions.JOB_NAME) + "-backfill-" + outputTopic);
-    put(settings, ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING.name());
-    if (!live.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
-      put(settings, CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL.toMillis() + " ms");
+    /**
+     * The job configuration of this backfill: {@code live} (the live job's settings, so that the replay
+     * scores as the live job did) with the keys of {@link #ownSettings} set on top.
+     *
+     * @throws IllegalArgumentException when an output topic is one of the live job's topics, when
+     *     {@code live} asks for a runtime mode other than STREAMING, or asks to restore from a savepoint or
+     *     checkpoint (see {@link #ownSettings})
+     */
+    public Configuration jobConfiguration(Configuration live) {
+        List<String> liveTopics = TopicProvisioner.topicNames(live);
+        for (String topic : List.of(outputTopic, deadLetterTopic, unscoredTopic)) {
+            if (liveTopics.contains(topic)) {
+                throw new IllegalArgumentException("output topic " + topic + " is one of the live job's topics "
+                        + liveTopics + ": a backfill writes to topics of its own");
+            }
+        }
+        RuntimeExecutionMode mode = live.get(ExecutionOptions.RUNTIME_MODE);
+        if (mode != RuntimeExecutionMode.STREAMING) {
+            throw new IllegalArgumentException(ExecutionOptions.RUNTIME_MODE.key() + "=" + mode + " is not allowed: a"
+                    + " backfill runs in STREAMING mode so that its timeouts fire in event time as they did live");
+        }
+        if (live.contains(StateRecoveryOptions.SAVEPOINT_PATH)) {
+            throw new IllegalArgumentException(StateRecoveryOptions.SAVEPOINT_PATH.key() + " is not allowed: a backfill"
+                    + " restored from a savepoint or checkpoint never ends (FLINK-31006 in flink-connector-kafka"
+                    + " 5.0.0); run it again into fresh output topics instead");
+        }
+        Configuration job = new Configuration(live);
+        ownSettings(live).forEach((key, value) -> job.setString(key, value));
+        return job;
     }
-    return settings;
-  }
 
-  private static void put(Map<String, String> settings, ConfigOption<?> option, String value) {
-    settings.put(option.key(), value);
-  }
+    /**
+     * The keys a backfill sets, as strings (the form {@code -Dkey=value} takes on a cluster): the bounded
+     * time range, the output topics, STREAMING mode, and a consumer group and transactional-id prefix derived
+     * from the live ones and the output topic, so that a backfill never commits offsets or fences
+     * transactions of the live job (and keeps the live ids' prefix, which Kafka ACLs are often granted on).
+     * Checkpointing defaults to {@link #DEFAULT_CHECKPOINT_INTERVAL}. Nothing secret is among them.
+     *
+     * <p>No restarts: in flink-connector-kafka 5.0.0 a bounded Kafka source restored from a checkpoint never
+     * learns that no more partitions will come (FLINK-31006, fix proposed in apache/flink-connector-kafka#318),
+     * so a backfill restarted after its first checkpoint reads to its stop offsets and then waits forever. A
+     * failure therefore ends the backfill (its committed output stays, exactly once up to the last checkpoint)
+     * and the user runs it again into fresh topics, rather than it hanging at 100%.
+     */
+    public Map<String, String> ownSettings(Configuration live) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        put(settings, KafkaOptions.STARTING_OFFSETS, StartingOffsets.TIMESTAMP.toString());
+        put(settings, KafkaOptions.START_TIMESTAMP, Long.toString(from.toEpochMilli()));
+        put(settings, KafkaOptions.STOP_TIMESTAMP, Long.toString(to.toEpochMilli()));
+        put(settings, KafkaOptions.BATCHES_TOPIC, outputTopic);
+        put(settings, KafkaOptions.DEAD_LETTERS_TOPIC, deadLetterTopic);
+        put(settings, KafkaOptions.UNSCORED_TOPIC, unscoredTopic);
+        put(settings, KafkaOptions.GROUP_ID, live.get(KafkaOptions.GROUP_ID) + "-backfill-" + outputTopic);
+        put(settings, KafkaOptions.TRANSACTIONAL_ID_PREFIX,
+                live.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX) + "-backfill-" + outputTopic);
+        put(settings, JobOptions.JOB_NAME, live.get(JobOptions.JOB_NAME) + "-backfill-" + outputTopic);
+        put(settings, ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING.name());
+        put(settings, JobOptions.SOURCE_IDLENESS, NO_IDLENESS.toDays() + "d");
+        put(settings, RestartStrategyOptions.RESTART_STRATEGY, "none");
+        if (!live.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+            put(settings, CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL.toSeconds() + "s");
+        }
+        return settings;
+    }
+
+    private static void put(Map<String, String> settings, ConfigOption<?> option, String value) {
+        settings.put(option.key(), value);
+    }
 }

@@ -38,152 +38,155 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 final class InputRange implements AutoCloseable {
 
-  /**
-   * @param read        input records read and checkpointed
-   * @param target      input records in the range
-   * @param reachedUpTo about how far in time the job has read: the Kafka timestamp of the last record read
-   *                    in the partition that is furthest behind
-   */
-  record Position(long read, long target, Instant reachedUpTo) {
-    double fraction() {
-      return target == 0 ? 1 : (double) read / target;
+    /**
+     * @param read        input records read and checkpointed
+     * @param target      input records in the range
+     * @param reachedUpTo about how far in time the job has read: the Kafka timestamp of the last record read
+     *                    in the partition that is furthest behind
+     */
+    record Position(long read, long target, Instant reachedUpTo) {
+        double fraction() {
+            return target == 0 ? 1 : (double) read / target;
+        }
     }
-  }
 
-  private static final Duration PEEK_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration PEEK_TIMEOUT = Duration.ofSeconds(2);
 
-  private final Instant from;
-  private final Instant to;
-  private final String groupId;
-  private final Admin admin;
-  private final KafkaConsumer<byte[], byte[]> peeker;
-  private final Map<TopicPartition, Long> starts;
-  private final Map<TopicPartition, Long> stops;
+    private final Instant from;
+    private final Instant to;
+    private final String groupId;
+    private final Admin admin;
+    private final KafkaConsumer<byte[], byte[]> peeker;
+    private final Map<TopicPartition, Long> starts;
+    private final Map<TopicPartition, Long> stops;
 
-  private InputRange(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
-    this.from = Instant.ofEpochMilli(jobConf.get(KafkaOptions.START_TIMESTAMP));
-    this.to = Instant.ofEpochMilli(jobConf.get(KafkaOptions.STOP_TIMESTAMP));
-    this.groupId = jobConf.get(KafkaOptions.GROUP_ID);
-    Properties adminProperties = KafkaOptions.clientProperties(jobConf);
-    adminProperties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-    this.admin = Admin.create(adminProperties);
-    try {
-      List<TopicPartition> partitions = partitionsOf(List.of(jobConf.get(KafkaOptions.STEPS_TOPIC),
-          jobConf.get(KafkaOptions.OUTCOMES_TOPIC), jobConf.get(KafkaOptions.VERDICTS_TOPIC)));
-      this.starts = offsetsAt(partitions, from);
-      this.stops = offsetsAt(partitions, to);
-    } catch (ExecutionException | InterruptedException | RuntimeException e) {
-      admin.close();
-      throw e;
+    private InputRange(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
+        this.from = Instant.ofEpochMilli(jobConf.get(KafkaOptions.START_TIMESTAMP));
+        this.to = Instant.ofEpochMilli(jobConf.get(KafkaOptions.STOP_TIMESTAMP));
+        this.groupId = jobConf.get(KafkaOptions.GROUP_ID);
+        Properties adminProperties = KafkaOptions.clientProperties(jobConf);
+        adminProperties.setProperty(
+                CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        this.admin = Admin.create(adminProperties);
+        try {
+            List<TopicPartition> partitions = partitionsOf(List.of(jobConf.get(KafkaOptions.STEPS_TOPIC),
+                    jobConf.get(KafkaOptions.OUTCOMES_TOPIC), jobConf.get(KafkaOptions.VERDICTS_TOPIC)));
+            this.starts = offsetsAt(partitions, from);
+            this.stops = offsetsAt(partitions, to);
+        } catch (ExecutionException | InterruptedException | RuntimeException e) {
+            admin.close();
+            throw e;
+        }
+        // Its own group name, never committed to: it only looks at single records.
+        Properties consumerProperties = StrawlessKafka.consumerProperties(jobConf, groupId + "-progress");
+        consumerProperties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        consumerProperties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50);
+        consumerProperties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        consumerProperties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        this.peeker = new KafkaConsumer<>(consumerProperties);
     }
-    // Its own group name, never committed to: it only looks at single records.
-    Properties consumerProperties = StrawlessKafka.consumerProperties(jobConf, groupId + "-progress");
-    consumerProperties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    consumerProperties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50);
-    consumerProperties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    consumerProperties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    this.peeker = new KafkaConsumer<>(consumerProperties);
-  }
 
-  /** The range of the backfill configured in {@code jobConf}, as the input topics hold it now. */
-  static InputRange of(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
-    return new InputRange(jobConf);
-  }
-
-  /** Input records in the range, by topic. */
-  Map<String, Long> recordsByTopic() {
-    Map<String, Long> records = new LinkedHashMap<>();
-    stops.forEach((partition, stop) -> records.merge(partition.topic(), stop - starts.get(partition), Long::sum));
-    return records;
-  }
-
-  long target() {
-    return recordsByTopic().values().stream().mapToLong(Long::longValue).sum();
-  }
-
-  Instant from() {
-    return from;
-  }
-
-  Instant to() {
-    return to;
-  }
-
-  /** How far the job has read and checkpointed. */
-  Position position() throws ExecutionException, InterruptedException {
-    Map<TopicPartition, OffsetAndMetadata> committed =
-        admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
-    long read = 0;
-    Map<TopicPartition, Long> unfinished = new HashMap<>();
-    for (Map.Entry<TopicPartition, Long> stop : stops.entrySet()) {
-      TopicPartition partition = stop.getKey();
-      long start = starts.get(partition);
-      OffsetAndMetadata mark = committed.get(partition);
-      long position = Math.max(start, Math.min(stop.getValue(), mark == null ? start : mark.offset()));
-      read += position - start;
-      if (position < stop.getValue()) {
-        unfinished.put(partition, position);
-      }
+    /** The range of the backfill configured in {@code jobConf}, as the input topics hold it now. */
+    static InputRange of(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
+        return new InputRange(jobConf);
     }
-    return new Position(read, target(), reachedUpTo(unfinished));
-  }
 
-  /** The earliest, over the unfinished partitions, of the timestamp of the last record read. */
-  private Instant reachedUpTo(Map<TopicPartition, Long> unfinished) {
-    if (unfinished.isEmpty()) {
-      return to;
+    /** Input records in the range, by topic. */
+    Map<String, Long> recordsByTopic() {
+        Map<String, Long> records = new LinkedHashMap<>();
+        stops.forEach((partition, stop) -> records.merge(partition.topic(), stop - starts.get(partition), Long::sum));
+        return records;
     }
-    if (unfinished.entrySet().stream().anyMatch(p -> p.getValue().equals(starts.get(p.getKey())))) {
-      return from; // some partition is not started yet
-    }
-    peeker.assign(unfinished.keySet());
-    unfinished.forEach((partition, position) -> peeker.seek(partition, position - 1));
-    Map<TopicPartition, Long> lastRead = new HashMap<>();
-    long deadline = System.nanoTime() + PEEK_TIMEOUT.toNanos();
-    while (lastRead.size() < unfinished.size() && System.nanoTime() < deadline) {
-      for (ConsumerRecord<byte[], byte[]> record : peeker.poll(Duration.ofMillis(200))) {
-        TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-        lastRead.putIfAbsent(partition, record.timestamp());
-        peeker.pause(List.of(partition));
-      }
-    }
-    peeker.resume(peeker.paused());
-    return lastRead.values().stream().min(Long::compare).map(Instant::ofEpochMilli).orElse(from);
-  }
 
-  private List<TopicPartition> partitionsOf(List<String> topics) throws ExecutionException, InterruptedException {
-    Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames().get();
-    List<TopicPartition> partitions = new ArrayList<>();
-    for (String topic : topics) { // in the order given
-      descriptions.get(topic).partitions().forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+    long target() {
+        return recordsByTopic().values().stream().mapToLong(Long::longValue).sum();
     }
-    return partitions;
-  }
 
-  /** The first offset at or after {@code time} in each partition; its end where no record is that late. */
-  private Map<TopicPartition, Long> offsetsAt(List<TopicPartition> partitions, Instant time)
-      throws ExecutionException, InterruptedException {
-    ListOffsetsOptions committedOnly = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
-    Map<TopicPartition, Long> atTime = list(partitions, OffsetSpec.forTimestamp(time.toEpochMilli()), committedOnly);
-    Map<TopicPartition, Long> ends = list(partitions, OffsetSpec.latest(), committedOnly);
-    Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
-    for (TopicPartition partition : partitions) {
-      long offset = atTime.get(partition);
-      offsets.put(partition, offset < 0 ? ends.get(partition) : offset);
+    Instant from() {
+        return from;
     }
-    return offsets;
-  }
 
-  private Map<TopicPartition, Long> list(List<TopicPartition> partitions, OffsetSpec spec, ListOffsetsOptions options)
-      throws ExecutionException, InterruptedException {
-    Map<TopicPartition, OffsetSpec> request = partitions.stream().collect(Collectors.toMap(Function.identity(), p -> spec));
-    return admin.listOffsets(request, options).all().get().entrySet().stream()
-        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
-  }
+    Instant to() {
+        return to;
+    }
 
-  @Override
-  public void close() {
-    peeker.close();
-    admin.close();
-  }
+    /** How far the job has read and checkpointed. Synchronized: the progress line and the run both ask. */
+    synchronized Position position() throws ExecutionException, InterruptedException {
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
+        long read = 0;
+        Map<TopicPartition, Long> unfinished = new HashMap<>();
+        for (Map.Entry<TopicPartition, Long> stop : stops.entrySet()) {
+            TopicPartition partition = stop.getKey();
+            long start = starts.get(partition);
+            OffsetAndMetadata mark = committed.get(partition);
+            long position = Math.max(start, Math.min(stop.getValue(), mark == null ? start : mark.offset()));
+            read += position - start;
+            if (position < stop.getValue()) {
+                unfinished.put(partition, position);
+            }
+        }
+        return new Position(read, target(), reachedUpTo(unfinished));
+    }
+
+    /** The earliest, over the unfinished partitions, of the timestamp of the last record read. */
+    private Instant reachedUpTo(Map<TopicPartition, Long> unfinished) {
+        if (unfinished.isEmpty()) {
+            return to;
+        }
+        if (unfinished.entrySet().stream().anyMatch(p -> p.getValue().equals(starts.get(p.getKey())))) {
+            return from; // some partition is not started yet
+        }
+        peeker.assign(unfinished.keySet());
+        unfinished.forEach((partition, position) -> peeker.seek(partition, position - 1));
+        Map<TopicPartition, Long> lastRead = new HashMap<>();
+        long deadline = System.nanoTime() + PEEK_TIMEOUT.toNanos();
+        while (lastRead.size() < unfinished.size() && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> record : peeker.poll(Duration.ofMillis(200))) {
+                TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+                lastRead.putIfAbsent(partition, record.timestamp());
+                peeker.pause(List.of(partition));
+            }
+        }
+        peeker.resume(peeker.paused());
+        return lastRead.values().stream().min(Long::compare).map(Instant::ofEpochMilli).orElse(from);
+    }
+
+    private List<TopicPartition> partitionsOf(List<String> topics) throws ExecutionException, InterruptedException {
+        Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames().get();
+        List<TopicPartition> partitions = new ArrayList<>();
+        for (String topic : topics) { // in the order given
+            descriptions.get(topic).partitions().forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+        }
+        return partitions;
+    }
+
+    /** The first offset at or after {@code time} in each partition; its end where no record is that late. */
+    private Map<TopicPartition, Long> offsetsAt(List<TopicPartition> partitions, Instant time)
+            throws ExecutionException, InterruptedException {
+        ListOffsetsOptions committedOnly = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
+        Map<TopicPartition, Long> atTime =
+                list(partitions, OffsetSpec.forTimestamp(time.toEpochMilli()), committedOnly);
+        Map<TopicPartition, Long> ends = list(partitions, OffsetSpec.latest(), committedOnly);
+        Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
+        for (TopicPartition partition : partitions) {
+            long offset = atTime.get(partition);
+            offsets.put(partition, offset < 0 ? ends.get(partition) : offset);
+        }
+        return offsets;
+    }
+
+    private Map<TopicPartition, Long> list(List<TopicPartition> partitions, OffsetSpec spec, ListOffsetsOptions options)
+            throws ExecutionException, InterruptedException {
+        Map<TopicPartition, OffsetSpec> request =
+                partitions.stream().collect(Collectors.toMap(Function.identity(), p -> spec));
+        return admin.listOffsets(request, options).all().get().entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
+    }
+
+    @Override
+    public synchronized void close() {
+        peeker.close();
+        admin.close();
+    }
 }

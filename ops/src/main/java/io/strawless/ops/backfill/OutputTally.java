@@ -42,107 +42,109 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * @param unscoredByReason unscored trajectories by reason
  */
 public record OutputTally(
-    long batches,
-    long trajectories,
-    long steps,
-    SortedSet<String> estimators,
-    long deadLetters,
-    SortedMap<String, Long> unscoredByReason) {
+        long batches,
+        long trajectories,
+        long steps,
+        SortedSet<String> estimators,
+        long deadLetters,
+        SortedMap<String, Long> unscoredByReason) {
 
-  /** How long to wait for the markers of the last commits to reach every partition. */
-  private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(30);
+    /** How long to wait for the markers of the last commits to reach every partition. */
+    private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(30);
 
-  public long unscored() {
-    return unscoredByReason.values().stream().mapToLong(Long::longValue).sum();
-  }
+    public long unscored() {
+        return unscoredByReason.values().stream().mapToLong(Long::longValue).sum();
+    }
 
-  /** Counts the output topics configured in {@code conf}. Call it once the job has ended. */
-  public static OutputTally read(ReadableConfig conf) throws ExecutionException, InterruptedException {
-    Counts counts = new Counts();
-    read(conf, conf.get(KafkaOptions.BATCHES_TOPIC), value -> {
-      TrainingBatch batch = decode(value, TrainingBatch::fromByteBuffer);
-      counts.batches++;
-      counts.trajectories += batch.getTrajectories().size();
-      for (ScoredTrajectory trajectory : batch.getTrajectories()) {
-        counts.steps += trajectory.getSteps().size();
-      }
-      counts.estimators.add(batch.getEstimator() + " " + batch.getConfigFingerprint());
-    });
-    read(conf, conf.get(KafkaOptions.DEAD_LETTERS_TOPIC), value -> counts.deadLetters++);
-    read(conf, conf.get(KafkaOptions.UNSCORED_TOPIC), value -> counts.unscoredByReason.merge(
-        decode(value, UnscoredTrajectory::fromByteBuffer).getReason().name(), 1L, Long::sum));
-    return new OutputTally(counts.batches, counts.trajectories, counts.steps, counts.estimators, counts.deadLetters,
-        counts.unscoredByReason);
-  }
+    /** Counts the output topics configured in {@code conf}. Call it once the job has ended. */
+    public static OutputTally read(ReadableConfig conf) throws ExecutionException, InterruptedException {
+        Counts counts = new Counts();
+        read(conf, conf.get(KafkaOptions.BATCHES_TOPIC), value -> {
+            TrainingBatch batch = decode(value, TrainingBatch::fromByteBuffer);
+            counts.batches++;
+            counts.trajectories += batch.getTrajectories().size();
+            for (ScoredTrajectory trajectory : batch.getTrajectories()) {
+                counts.steps += trajectory.getSteps().size();
+            }
+            counts.estimators.add(batch.getEstimator() + " " + batch.getConfigFingerprint());
+        });
+        read(conf, conf.get(KafkaOptions.DEAD_LETTERS_TOPIC), value -> counts.deadLetters++);
+        read(conf, conf.get(KafkaOptions.UNSCORED_TOPIC), value -> counts.unscoredByReason.merge(
+                decode(value, UnscoredTrajectory::fromByteBuffer).getReason().name(), 1L, Long::sum));
+        return new OutputTally(counts.batches, counts.trajectories, counts.steps, counts.estimators, counts.deadLetters,
+                counts.unscoredByReason);
+    }
 
-  private static final class Counts {
-    long batches;
-    long trajectories;
-    long steps;
-    final SortedSet<String> estimators = new TreeSet<>();
-    long deadLetters;
-    final SortedMap<String, Long> unscoredByReason = new TreeMap<>();
-  }
+    private static final class Counts {
+        long batches;
+        long trajectories;
+        long steps;
+        final SortedSet<String> estimators = new TreeSet<>();
+        long deadLetters;
+        final SortedMap<String, Long> unscoredByReason = new TreeMap<>();
+    }
 
-  /** Hands every committed value of {@code topic} to {@code each}, partition by partition. */
-  private static void read(ReadableConfig conf, String topic, Consumer<byte[]> each)
-      throws ExecutionException, InterruptedException {
-    Map<TopicPartition, Long> ends = settledEnds(conf, topic);
-    Properties properties = StrawlessKafka.consumerProperties(conf, conf.get(KafkaOptions.GROUP_ID) + "-tally");
-    properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
-      consumer.assign(ends.keySet());
-      consumer.seekToBeginning(ends.keySet());
-      while (ends.entrySet().stream().anyMatch(end -> consumer.position(end.getKey()) < end.getValue())) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-          if (record.offset() < ends.get(new TopicPartition(record.topic(), record.partition()))) {
-            each.accept(record.value());
-          }
+    /** Hands every committed value of {@code topic} to {@code each}, partition by partition. */
+    private static void read(ReadableConfig conf, String topic, Consumer<byte[]> each)
+            throws ExecutionException, InterruptedException {
+        Map<TopicPartition, Long> ends = settledEnds(conf, topic);
+        Properties properties = StrawlessKafka.consumerProperties(conf, conf.get(KafkaOptions.GROUP_ID) + "-tally");
+        properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+            consumer.assign(ends.keySet());
+            consumer.seekToBeginning(ends.keySet());
+            while (ends.entrySet().stream().anyMatch(end -> consumer.position(end.getKey()) < end.getValue())) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    if (record.offset() < ends.get(new TopicPartition(record.topic(), record.partition()))) {
+                        each.accept(record.value());
+                    }
+                }
+            }
         }
-      }
     }
-  }
 
-  /**
-   * The committed end of each partition once no transaction is left open on it: a commit returns before
-   * its markers are written, and a read_committed reader stops at the first open transaction.
-   */
-  private static Map<TopicPartition, Long> settledEnds(ReadableConfig conf, String topic)
-      throws ExecutionException, InterruptedException {
-    Properties properties = KafkaOptions.clientProperties(conf);
-    properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-    try (Admin admin = Admin.create(properties)) {
-      Map<TopicPartition, OffsetSpec> latest = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic)
-          .partitions().stream().map(p -> new TopicPartition(topic, p.partition()))
-          .collect(Collectors.toMap(Function.identity(), partition -> OffsetSpec.latest()));
-      Instant deadline = Instant.now().plus(SETTLE_TIMEOUT);
-      while (true) {
-        Map<TopicPartition, Long> committed = offsets(admin, latest, IsolationLevel.READ_COMMITTED);
-        if (committed.equals(offsets(admin, latest, IsolationLevel.READ_UNCOMMITTED)) || Instant.now().isAfter(deadline)) {
-          return committed;
+    /**
+     * The committed end of each partition once no transaction is left open on it: a commit returns before
+     * its markers are written, and a read_committed reader stops at the first open transaction.
+     */
+    private static Map<TopicPartition, Long> settledEnds(ReadableConfig conf, String topic)
+            throws ExecutionException, InterruptedException {
+        Properties properties = KafkaOptions.clientProperties(conf);
+        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        try (Admin admin = Admin.create(properties)) {
+            Map<TopicPartition, OffsetSpec> latest = admin.describeTopics(List.of(topic)).allTopicNames().get()
+                    .get(topic)
+                    .partitions().stream().map(p -> new TopicPartition(topic, p.partition()))
+                    .collect(Collectors.toMap(Function.identity(), partition -> OffsetSpec.latest()));
+            Instant deadline = Instant.now().plus(SETTLE_TIMEOUT);
+            while (true) {
+                Map<TopicPartition, Long> committed = offsets(admin, latest, IsolationLevel.READ_COMMITTED);
+                boolean settled = committed.equals(offsets(admin, latest, IsolationLevel.READ_UNCOMMITTED));
+                if (settled || Instant.now().isAfter(deadline)) {
+                    return committed;
+                }
+                Thread.sleep(200);
+            }
         }
-        Thread.sleep(200);
-      }
     }
-  }
 
-  private static Map<TopicPartition, Long> offsets(Admin admin, Map<TopicPartition, OffsetSpec> request,
-      IsolationLevel isolation) throws ExecutionException, InterruptedException {
-    return admin.listOffsets(request, new ListOffsetsOptions(isolation)).all().get().entrySet().stream()
-        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
-  }
-
-  private interface Decoder<T> {
-    T decode(ByteBuffer bytes) throws IOException;
-  }
-
-  private static <T> T decode(byte[] value, Decoder<T> decoder) {
-    try {
-      return decoder.decode(ByteBuffer.wrap(value));
-    } catch (IOException e) {
-      throw new UncheckedIOException("a record of the backfill's output does not decode", e);
+    private static Map<TopicPartition, Long> offsets(Admin admin, Map<TopicPartition, OffsetSpec> request,
+            IsolationLevel isolation) throws ExecutionException, InterruptedException {
+        return admin.listOffsets(request, new ListOffsetsOptions(isolation)).all().get().entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
     }
-  }
+
+    private interface Decoder<T> {
+        T decode(ByteBuffer bytes) throws IOException;
+    }
+
+    private static <T> T decode(byte[] value, Decoder<T> decoder) {
+        try {
+            return decoder.decode(ByteBuffer.wrap(value));
+        } catch (IOException e) {
+            throw new UncheckedIOException("a record of the backfill's output does not decode", e);
+        }
+    }
 }

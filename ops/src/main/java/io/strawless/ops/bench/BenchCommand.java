@@ -86,6 +86,11 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Step events to preload, with their outcomes and verdicts (default: ${DEFAULT-VALUE}).")
   private int steps;
 
+  @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "50000",
+      description = "Steps of an unmeasured first pass of both contenders, at the highest parallelism, so that the"
+          + " measured runs find the JIT's work done; 0 skips it (default: ${DEFAULT-VALUE}).")
+  private int warmupSteps;
+
   @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1,2",
       description = "Parallelisms to measure both contenders at (default: ${DEFAULT-VALUE}).")
   private List<Integer> parallelisms;
@@ -108,7 +113,9 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--profile", paramLabel = "FILE",
       description = "Record each job run's window with Java Flight Recorder into FILE-p<parallelism>.jfr and print"
-          + " its top frames.")
+          + " its top frames. JFR keeps 64 frames of each stack unless the JVM runs with"
+          + " -XX:FlightRecorderOptions:stackdepth=256; Flink's stacks are deeper, so totals of outer methods"
+          + " come out low without it.")
   private Path profile;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as one JSON object to FILE.")
@@ -129,6 +136,9 @@ public final class BenchCommand implements Callable<Integer> {
         || parallelisms.stream().anyMatch(p -> p < 1)) {
       throw new ParameterException(spec.commandLine(), "--steps, --parallelism, --live-seconds, --live-agents and"
           + " --open-trajectories must be at least 1");
+    }
+    if (warmupSteps < 0) {
+      throw new ParameterException(spec.commandLine(), "--warmup-steps must be at least 0");
     }
     PrintWriter out = spec.commandLine().getOut();
     Progress progress = new Progress(out);
@@ -178,84 +188,117 @@ public final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** Records on the input topics of one prefix, read by each contender from the start. */
+  private record Preloaded(Configuration conf, Map<TopicPartition, Long> ends, long steps) {}
+
+  private Preloaded preload(Configuration base, String inputPrefix, int stepCount, long fleetSeed, BenchKafka kafka,
+      Progress progress) throws Exception {
+    Configuration conf = withInputs(base, inputPrefix);
+    for (InputTopic topic : InputTopic.values()) {
+      kafka.createTopic(topic.name(conf), conf);
+    }
+    FleetSettings fleet = new FleetSettings(AGENTS, TASKS,
+        (int) Math.ceil(stepCount / ((MIN_STEPS + MAX_STEPS) / 2.0)), GROUP_SIZE, MIN_STEPS, MAX_STEPS,
+        MALFORMED_SHARE, MISSING_OUTCOME_SHARE, VERDICT_SHARE, fleetSeed);
+    FleetScript script = FleetScript.generate(fleet, Instant.now());
+    progress.line("preloading %,d records (%,d steps) into %s.*", script.records().size(),
+        script.recordsOn(InputTopic.STEPS), inputPrefix);
+    new SyntheticFleet(conf).send(script);
+    Map<TopicPartition, Long> ends = kafka.endOffsets(kafka.partitions(inputTopics(conf)));
+    long stepRecords = ends.entrySet().stream()
+        .filter(e -> e.getKey().topic().equals(InputTopic.STEPS.name(conf)))
+        .mapToLong(Map.Entry::getValue).sum();
+    return new Preloaded(conf, ends, stepRecords);
+  }
+
+  private Throughput passthrough(Preloaded input, String prefix, String run, int p, BenchKafka kafka,
+      Progress progress) throws Exception {
+    Configuration conf = forRun(input.conf(), prefix, run, p);
+    String output = conf.get(KafkaOptions.BATCHES_TOPIC);
+    kafka.createTopic(output, conf);
+    progress.line("%s: copying to %s", run, output);
+    Throughput pass = new Passthrough(conf, conf.get(KafkaOptions.GROUP_ID), output,
+        conf.get(CheckpointingOptions.CHECKPOINTING_INTERVAL)).run(p, input.ends(), input.steps(), kafka, progress);
+    progress.line("%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s", run, pass.stepsPerSecond(),
+        pass.cpuMicrosPerStep(), pass.describeThreads());
+    return pass;
+  }
+
+  private JobThroughput.Result job(Preloaded input, String prefix, String run, int p, BenchKafka kafka,
+      Progress progress, Path profileFile, PrintWriter out) throws Exception {
+    Configuration conf = forRun(input.conf(), prefix, run, p);
+    provision(conf);
+    progress.line("%s: starting", run);
+    JobThroughput.Result result =
+        JobThroughput.run(conf, p, input.ends(), input.steps(), kafka, progress, profileFile, out);
+    progress.line("%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s", run,
+        result.throughput().stepsPerSecond(), result.throughput().cpuMicrosPerStep(),
+        result.throughput().describeThreads());
+    return result;
+  }
+
   private BenchReport measure(Configuration base, String prefix, BenchKafka kafka, Progress progress,
       PrintWriter out, double loadAverage, Path savepoints) throws Exception {
-    Configuration preloaded = withInputs(base, prefix);
-    for (InputTopic topic : InputTopic.values()) {
-      kafka.createTopic(topic.name(preloaded), preloaded);
-    }
-    FleetSettings fleet = new FleetSettings(AGENTS, TASKS, (int) Math.ceil(steps / ((MIN_STEPS + MAX_STEPS) / 2.0)),
-        GROUP_SIZE, MIN_STEPS, MAX_STEPS, MALFORMED_SHARE, MISSING_OUTCOME_SHARE, VERDICT_SHARE, seed);
-    FleetScript script = FleetScript.generate(fleet, Instant.now());
-    progress.line("preloading %,d records (%,d steps)", script.records().size(), script.recordsOn(InputTopic.STEPS));
-    new SyntheticFleet(preloaded).send(script);
-
-    List<TopicPartition> inputs = kafka.partitions(inputTopics(preloaded));
-    Map<TopicPartition, Long> ends = kafka.endOffsets(inputs);
-    long stepRecords = ends.entrySet().stream()
-        .filter(e -> e.getKey().topic().equals(InputTopic.STEPS.name(preloaded)))
-        .mapToLong(Map.Entry::getValue).sum();
     Duration checkpoints = base.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+    int highest = Collections.max(parallelisms);
+    if (warmupSteps > 0) {
+      // The JIT compiles Flink's, Kafka's and Avro's code paths once per JVM; without a warm-up the first run
+      // of each contender pays for it, and its CPU time per step says more about the compiler than the code.
+      Preloaded warmup = preload(base, prefix + ".warmup", warmupSteps, seed + 3, kafka, progress);
+      passthrough(warmup, prefix, "warm-up-passthrough-p" + highest, highest, kafka, progress);
+      job(warmup, prefix, "warm-up-job-p" + highest, highest, kafka, progress, null, out);
+    }
+    Preloaded input = preload(base, prefix, steps, seed, kafka, progress);
 
     List<Throughput> passthrough = new ArrayList<>();
     List<Throughput> job = new ArrayList<>();
     List<Profile.Summary> profiles = new ArrayList<>();
     // Contenders take turns, so that a change in the machine's load over the run hits both alike.
     for (int p : parallelisms) {
-      Configuration passConf = forRun(preloaded, prefix, "passthrough-p" + p, p);
-      String output = passConf.get(KafkaOptions.BATCHES_TOPIC);
-      kafka.createTopic(output, passConf);
-      progress.line("passthrough p%d: copying to %s", p, output);
-      Throughput pass = new Passthrough(passConf, passConf.get(KafkaOptions.GROUP_ID), output, checkpoints)
-          .run(p, ends, stepRecords, kafka, progress);
-      passthrough.add(pass);
-      progress.line("passthrough p%d: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s", p,
-          pass.stepsPerSecond(), pass.cpuMicrosPerStep(), pass.describeThreads());
-
-      Configuration jobConf = forRun(preloaded, prefix, "job-p" + p, p);
-      provision(jobConf);
-      progress.line("job p%d: starting", p);
+      passthrough.add(passthrough(input, prefix, "passthrough-p" + p, p, kafka, progress));
       Path profileFile = profile == null ? null : Path.of(profile + "-p" + p + ".jfr");
-      JobThroughput.Result result =
-          JobThroughput.run(jobConf, p, ends, stepRecords, kafka, progress, profileFile, out);
+      JobThroughput.Result result = job(input, prefix, "job-p" + p, p, kafka, progress, profileFile, out);
       job.add(result.throughput());
       if (result.profile() != null) {
         profiles.add(result.profile());
       }
-      progress.line("job p%d: %,.0f steps/s (%.2f of the passthrough), %.1f us CPU per step; CPU by thread:%s", p,
-          result.throughput().stepsPerSecond(), result.throughput().stepsPerSecond() / pass.stepsPerSecond(),
-          result.throughput().cpuMicrosPerStep(), result.throughput().describeThreads());
     }
 
-    int liveParallelism = Collections.max(parallelisms);
-    Configuration liveConf = forRun(withInputs(base, prefix + ".live"), prefix, "live", liveParallelism);
-    provision(liveConf);
-    List<TopicPartition> liveInputs = kafka.partitions(inputTopics(liveConf));
-    List<TopicPartition> batchPartitions = kafka.partitions(List.of(liveConf.get(KafkaOptions.BATCHES_TOPIC)));
-    progress.line("live phase: starting the job (parallelism %d)", liveParallelism);
-    double stateBytes;
-    LatencyProbe.Latency latency;
-    try (JobRun live = JobRun.start(liveConf)) {
+    Live live = live(base, prefix, highest, checkpoints, kafka, progress, savepoints);
+    return BenchReport.of(Runtime.getRuntime().availableProcessors(), loadAverage, checkpoints.toMillis(),
+        input.ends().size(), passthrough, job, live.latency(), live.stateBytes(), openTrajectories, profiles);
+  }
+
+  /** What the live phase measured. */
+  private record Live(double stateBytes, LatencyProbe.Latency latency) {}
+
+  /** The job on fresh topics: first the state of open trajectories, then latency under live traffic. */
+  private Live live(Configuration base, String prefix, int parallelism, Duration checkpoints, BenchKafka kafka,
+      Progress progress, Path savepoints) throws Exception {
+    Configuration conf = forRun(withInputs(base, prefix + ".live"), prefix, "live", parallelism);
+    provision(conf);
+    List<TopicPartition> inputs = kafka.partitions(inputTopics(conf));
+    List<TopicPartition> batchPartitions = kafka.partitions(List.of(conf.get(KafkaOptions.BATCHES_TOPIC)));
+    progress.line("live phase: starting the job (parallelism %d)", parallelism);
+    try (JobRun job = JobRun.start(conf)) {
       FleetSettings open = new FleetSettings(AGENTS, TASKS, openTrajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS,
           0, 1, VERDICT_SHARE, seed + 1);
       progress.line("live phase: %,d trajectories whose outcome never comes, for their state", openTrajectories);
-      stateBytes = OpenTrajectoryState.bytesPerTrajectory(live, liveConf, open, liveInputs, kafka, savepoints,
-          progress);
+      double stateBytes = OpenTrajectoryState.bytesPerTrajectory(job, conf, open, inputs, kafka, savepoints, progress);
       progress.line("live phase: %,.0f bytes of state per open trajectory", stateBytes);
 
       Duration tail = base.get(JobOptions.MAX_OUT_OF_ORDERNESS).plus(base.get(JobOptions.BATCH_MAX_LATENCY))
           .plus(checkpoints).multipliedBy(2);
       int trajectories = (int) Math.ceil(liveAgents * (liveSeconds + tail.toSeconds()) / SECONDS_PER_TRAJECTORY);
-      FleetSettings liveFleet = new FleetSettings(liveAgents, TASKS, trajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS,
+      FleetSettings fleet = new FleetSettings(liveAgents, TASKS, trajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS,
           0, 0, VERDICT_SHARE, seed + 2);
-      FleetScript liveScript = LatencyProbe.startingAt(liveFleet, System.currentTimeMillis() + 1_000);
+      FleetScript script = LatencyProbe.startingAt(fleet, System.currentTimeMillis() + 1_000);
       progress.line("live phase: %,d agents send %,d trajectories over %.0f s; latency of those whose outcome"
-              + " comes %d s before the end", liveAgents, trajectories, seconds(liveScript), tail.toSeconds());
-      latency = new LatencyProbe(liveConf).measure(liveScript, tail, batchPartitions, progress);
-      live.failIfEnded();
+          + " comes %d s before the end", liveAgents, trajectories, seconds(script), tail.toSeconds());
+      LatencyProbe.Latency latency = new LatencyProbe(conf).measure(script, tail, batchPartitions, progress);
+      job.failIfEnded();
+      return new Live(stateBytes, latency);
     }
-    return BenchReport.of(Runtime.getRuntime().availableProcessors(), loadAverage, checkpoints.toMillis(),
-        inputs.size(), passthrough, job, latency, stateBytes, openTrajectories, profiles);
   }
 
   /** {@code conf} with the three input topics named under {@code prefix}. */

@@ -18,6 +18,11 @@ final class CpuWindow {
       (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
   private static final int TOP_THREADS = 8;
+  /**
+   * Process CPU time no live Java thread accounts for: the garbage collector, the JIT compiler, native threads
+   * (PoCL's, when kernels run on OpenCL) and threads that ended within the window.
+   */
+  static final String OTHER_THREADS = "(GC, JIT, native and ended threads)";
 
   /** CPU seconds the threads of one name spent in the window; digits in names are folded to #. */
   record ThreadCpu(String threads, double cpuSeconds) {}
@@ -33,18 +38,21 @@ final class CpuWindow {
     return new CpuWindow();
   }
 
-  /** Threads that end within the window are missing from {@link Elapsed#threads}, not from the process total. */
+  /** Threads that end within the window count under {@link #OTHER_THREADS}. */
   Elapsed close() {
     double seconds = (System.nanoTime() - wallStart) / 1e9;
     double cpuSeconds = (OS.getProcessCpuTime() - cpuStart) / 1e9;
     Map<String, Long> byName = new HashMap<>();
+    long javaThreads = 0;
     for (Map.Entry<Long, Long> thread : threadCpu().entrySet()) {
       var info = THREADS.getThreadInfo(thread.getKey());
       if (info != null) {
         long spent = thread.getValue() - threadCpuStart.getOrDefault(thread.getKey(), 0L);
         byName.merge(info.getThreadName().replaceAll("\\d+", "#"), spent, Long::sum);
+        javaThreads += spent;
       }
     }
+    byName.put(OTHER_THREADS, Math.max(0, (long) (cpuSeconds * 1e9) - javaThreads));
     List<ThreadCpu> top = byName.entrySet().stream()
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
         .limit(TOP_THREADS)

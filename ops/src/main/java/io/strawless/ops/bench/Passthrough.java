@@ -42,6 +42,8 @@ final class Passthrough {
   private final String outputTopic;
   private final Duration commitInterval;
   private final CountDownLatch firstRecord = new CountDownLatch(1);
+  /** Workers keep their clients (and the clients' threads) until then, so that their CPU time is counted. */
+  private final CountDownLatch windowClosed = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
   /**
@@ -78,6 +80,7 @@ final class Passthrough {
       CpuWindow window = CpuWindow.open();
       kafka.awaitCaughtUp(group, ends, this::rethrowFailure, progress, "passthrough p" + parallelism);
       CpuWindow.Elapsed elapsed = window.close();
+      windowClosed.countDown();
       for (Thread worker : workers) {
         worker.join();
       }
@@ -86,6 +89,7 @@ final class Passthrough {
       return new Throughput("passthrough", parallelism, steps, records, elapsed.seconds(), elapsed.cpuSeconds(), steps,
           elapsed.threads());
     } finally {
+      windowClosed.countDown();
       workers.forEach(Thread::interrupt);
     }
   }
@@ -117,6 +121,7 @@ final class Passthrough {
           producer.sendOffsetsToTransaction(positions, consumer.groupMetadata());
           producer.commitTransaction();
           if (done) {
+            windowClosed.await();
             return;
           }
           producer.beginTransaction();
@@ -136,7 +141,9 @@ final class Passthrough {
   }
 
   private Properties consumerProperties() {
-    Properties properties = StrawlessKafka.consumerProperties(conf, group); // read_committed, as the job's source
+    Properties properties = StrawlessKafka.inputConsumerProperties(conf); // the job's source settings
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+    properties.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

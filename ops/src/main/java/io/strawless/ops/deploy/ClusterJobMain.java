@@ -17,24 +17,24 @@ import org.apache.flink.util.ParameterTool;
  */
 public final class ClusterJobMain {
 
-  private ClusterJobMain() {}
+    private ClusterJobMain() {}
 
-  public static void main(String[] args) throws Exception {
-    Job job = prepare(args);
-    job.env().execute(job.name());
-  }
+    public static void main(String[] args) throws Exception {
+        Job job = prepare(args);
+        job.env().execute(job.name());
+    }
 
-  /** The environment with the whole job added, and the job's name. */
-  record Job(StreamExecutionEnvironment env, String name) {}
+    /** The environment with the whole job added, and the job's name. */
+    record Job(StreamExecutionEnvironment env, String name) {}
 
-  static Job prepare(String[] args) {
-    Configuration programArguments = ParameterTool.fromArgs(args).getConfiguration();
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(programArguments);
-    // The job reads its own keys (kafka.*, topics.*, job.*, ...) from one configuration: the cluster's,
-    // overridden by the program arguments.
-    Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
-    conf.addAll(programArguments);
-    StrawlessJob.buildOnKafka(env, conf);
-    return new Job(env, conf.get(JobOptions.JOB_NAME));
-  }
+    static Job prepare(String[] args) {
+        Configuration programArguments = ParameterTool.fromArgs(args).getConfiguration();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(programArguments);
+        // The job reads its own keys (kafka.*, topics.*, job.*, ...) from one configuration: the cluster's,
+        // overridden by the program arguments.
+        Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
+        conf.addAll(programArguments);
+        StrawlessJob.buildOnKafka(env, conf);
+        return new Job(env, conf.get(JobOptions.JOB_NAME));
+    }
 }

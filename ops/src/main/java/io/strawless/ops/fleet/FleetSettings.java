@@ -1,5 +1,7 @@
 package io.strawless.ops.fleet;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -98,7 +100,8 @@ public record FleetSettings(
    * comes between 0 and twice {@code meanDelay} after the step. Accuracy 0.5 with bias 0.5 always says good.
    * A verdict's score is in [0.55, 1] when it says good and in [0, 0.45] when it says bad.
    */
-  public record VerifierProfile(String id, double accuracy, double bias, double coverage, Duration meanDelay) {
+  public record VerifierProfile(String id, double accuracy, double bias, double coverage,
+      @JsonIgnore Duration meanDelay) {
 
     public VerifierProfile {
       if (id == null || id.isBlank() || id.contains(":") || id.contains(",")) {
@@ -129,6 +132,12 @@ public record FleetSettings(
     /** Reads a comma-separated list of {@link #parse} specs. */
     public static List<VerifierProfile> parseAll(String specs) {
       return specs.isBlank() ? List.of() : java.util.Arrays.stream(specs.split(",")).map(VerifierProfile::parse).toList();
+    }
+
+    /** The mean delay as reports write it (JSON has no duration type). */
+    @JsonProperty("mean_delay_ms")
+    public long meanDelayMillis() {
+      return meanDelay.toMillis();
     }
 
     /** Chance that it calls a good step good. */

@@ -24,8 +24,9 @@ import org.apache.avro.specific.SpecificRecordBase;
  * <p>Every mutated record is made from a valid event of a trajectory of its own, with a random 32-hex-digit
  * id that no good trajectory has and no other mutated record shares, so a mutation can never complete, join
  * or disturb a good trajectory, even when flipped bits leave it decodable: a single record of a trajectory
- * can only be dead-lettered or end unscored. (A flipped length prefix reads the id longer, or empty, never
- * as a short prefix that two records could share.) Its event time is the time of the good record it follows.
+ * can only be dead-lettered or end unscored. (A bit flipped in the id's length prefix reads the id longer, or
+ * empty, never as a short prefix that two records could share.) Its event time is the time of the good record
+ * it follows.
  */
 public final class MutationGenerator {
 
@@ -33,7 +34,7 @@ public final class MutationGenerator {
   public enum Mutation {
     /** A valid encoding cut short. */
     TRUNCATED,
-    /** One to three bits flipped anywhere in a valid encoding, header included: anything may come of it. */
+    /** One bit flipped in each of one to three bytes anywhere in a valid encoding, header included: anything may come of it. */
     FLIPPED_BITS,
     /** A valid body behind a writer-schema fingerprint that no schema version has. */
     UNKNOWN_FINGERPRINT,
@@ -131,8 +132,15 @@ public final class MutationGenerator {
       }
       case FLIPPED_BITS -> {
         byte[] value = encode(event(topic, id, time));
-        for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
-          value[random.nextInt(value.length)] ^= (byte) (1 << random.nextInt(8));
+        // One bit in each of one to three bytes: two flips in the id's length byte could shorten it to a
+        // few characters that two records might share, and the second would pass for a revision of the first.
+        List<Integer> positions = new ArrayList<>();
+        for (int i = 0; i < value.length; i++) {
+          positions.add(i);
+        }
+        Collections.shuffle(positions, random);
+        for (int position : positions.subList(0, Math.min(value.length, 1 + random.nextInt(3)))) {
+          value[position] ^= (byte) (1 << random.nextInt(8));
         }
         yield new FleetRecord(topic, time, key, value);
       }

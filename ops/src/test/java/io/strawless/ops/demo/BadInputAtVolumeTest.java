@@ -45,7 +45,6 @@ import org.junit.jupiter.api.Test;
  * With the defaults (10 minutes ahead accepted, no lateness allowed) about 1,900 good steps of this test
  * were routed LATE behind a watermark that skewed records had pushed ahead.
  */
-@org.junit.jupiter.api.Disabled("Unfinished (issue 5): the 100k-record fuzz run does not yet match the clean run; see the closing note")
 class BadInputAtVolumeTest {
 
   private static final int MUTATIONS = 100_000;
@@ -103,7 +102,7 @@ class BadInputAtVolumeTest {
     }
     System.out.printf("%,d mutated records among %,d: %s%n", MUTATIONS, traffic.script().records().size(), byReason);
     assertEquals(MUTATIONS, byReason.values().stream().mapToLong(Long::longValue).sum(),
-        "every mutated record is accounted for, once: " + byReason);
+        "every mutated record is accounted for, once: " + byReason + "; the job's books: " + result.metricBooks());
 
     // The mutations whose fate does not depend on chance end as they must.
     atLeast(byReason, "dead letter UNKNOWN_SCHEMA", traffic.mutated(Mutation.UNKNOWN_FINGERPRINT));

@@ -19,10 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * in-process broker. The committed batches must hold every expected step exactly once, with the oracle's
  * advantage (see {@link ExactlyOnceCheck}).
  *
- * <p>CI size: about 50,000 steps. The issue's size (200,000 steps) is the same command with
- * {@code --trajectories 26700}; it takes a few minutes on two cores (figures in the issue note).
+ * <p>CI size: about 50,000 steps, 45 to 110 s on two shared cores. The issue's size (over 200,000 scored
+ * steps) is the same command with {@code --trajectories 28000}: 1.5 to 2.5 minutes, too long for every CI run.
  */
-@org.junit.jupiter.api.Disabled("Unfinished (issue 5): the drill with 3 injected failures and a savepoint resume still reports unaccounted steps and batches that differ from the oracle; diagnosis in progress, see the closing note")
 class ExactlyOnceUnderFaultsTest {
 
   private static final int TRAJECTORIES = Integer.getInteger("strawless.drill.trajectories", 6_700);

@@ -11,23 +11,24 @@ import org.junit.jupiter.api.Test;
 /** The cluster entry point builds the job from program arguments; nothing here talks to Kafka. */
 class ClusterJobMainTest {
 
-  @Test
-  void programArgumentsConfigureTheJob() {
-    ClusterJobMain.Job job = ClusterJobMain.prepare(new String[] {
-        "--kafka.bootstrap-servers", "kafka:9092",
-        "--execution.checkpointing.interval", "10s",
-        "--job.name", "strawless-on-cluster"});
+    @Test
+    void programArgumentsConfigureTheJob() {
+        ClusterJobMain.Job job = ClusterJobMain.prepare(new String[] {
+                "--kafka.bootstrap-servers", "kafka:9092",
+                "--execution.checkpointing.interval", "10s",
+                "--job.name", "strawless-on-cluster"});
 
-    assertEquals("strawless-on-cluster", job.name());
-    assertEquals(10_000, job.env().getCheckpointConfig().getCheckpointInterval());
-    List<String> uids = job.env().getStreamGraph().getStreamNodes().stream()
-        .map(StreamNode::getTransformationUID).toList();
-    assertTrue(uids.containsAll(List.of("inputs", "sink-batches", "sink-dead-letters", "sink-unscored")), uids.toString());
-  }
+        assertEquals("strawless-on-cluster", job.name());
+        assertEquals(10_000, job.env().getCheckpointConfig().getCheckpointInterval());
+        List<String> uids = job.env().getStreamGraph().getStreamNodes().stream()
+                .map(StreamNode::getTransformationUID).toList();
+        assertTrue(uids.containsAll(List.of("inputs", "sink-batches", "sink-dead-letters", "sink-unscored")),
+                uids.toString());
+    }
 
-  @Test
-  void refusesToRunWithoutCheckpointing() {
-    assertThrows(IllegalArgumentException.class,
-        () -> ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092"}));
-  }
+    @Test
+    void refusesToRunWithoutCheckpointing() {
+        assertThrows(IllegalArgumentException.class,
+                () -> ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092"}));
+    }
 }

@@ -15,40 +15,41 @@ import org.junit.jupiter.api.Test;
 
 class TopicsCommandTest {
 
-  private static EmbeddedKafka kafka;
+    private static EmbeddedKafka kafka;
 
-  @BeforeAll
-  static void startKafka() {
-    kafka = EmbeddedKafka.start();
-  }
+    @BeforeAll
+    static void startKafka() {
+        kafka = EmbeddedKafka.start();
+    }
 
-  @AfterAll
-  static void stopKafka() throws Exception {
-    kafka.close();
-  }
+    @AfterAll
+    static void stopKafka() throws Exception {
+        kafka.close();
+    }
 
-  @Test
-  void createsWhatIsMissingThenChecksAndReportsDrift() {
-    Run created = topics();
-    assertEquals(0, created.exitCode(), created.out());
-    assertEquals(6, created.out().lines().filter(line -> line.contains("CREATED")).count(), created.out());
+    @Test
+    void createsWhatIsMissingThenChecksAndReportsDrift() {
+        Run created = topics();
+        assertEquals(0, created.exitCode(), created.out());
+        assertEquals(6, created.out().lines().filter(line -> line.contains("CREATED")).count(), created.out());
 
-    Run checked = topics("--check");
-    assertEquals(0, checked.exitCode(), checked.out());
-    assertEquals(6, checked.out().lines().filter(line -> line.contains("EXISTS")).count(), checked.out());
+        Run checked = topics("--check");
+        assertEquals(0, checked.exitCode(), checked.out());
+        assertEquals(6, checked.out().lines().filter(line -> line.contains("EXISTS")).count(), checked.out());
 
-    Run drifted = topics("--check", "-D", "topics.partitions=2");
-    assertEquals(1, drifted.exitCode(), drifted.out());
-    assertTrue(drifted.out().contains("DRIFT"), drifted.out());
-  }
+        Run drifted = topics("--check", "-D", "topics.partitions=2");
+        assertEquals(1, drifted.exitCode(), drifted.out());
+        assertTrue(drifted.out().contains("DRIFT"), drifted.out());
+    }
 
-  private record Run(int exitCode, String out) {}
+    private record Run(int exitCode, String out) {}
 
-  private static Run topics(String... args) {
-    List<String> command = new ArrayList<>(List.of("topics", "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers()));
-    command.addAll(List.of(args));
-    StringWriter out = new StringWriter();
-    int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(out)).execute(command.toArray(String[]::new));
-    return new Run(exitCode, out.toString());
-  }
+    private static Run topics(String... args) {
+        List<String> command = new ArrayList<>(List.of("topics", "-D",
+                "kafka.bootstrap-servers=" + kafka.bootstrapServers()));
+        command.addAll(List.of(args));
+        StringWriter out = new StringWriter();
+        int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(out)).execute(command.toArray(String[]::new));
+        return new Run(exitCode, out.toString());
+    }
 }

@@ -28,8 +28,9 @@ class EvaluateCommandTest {
   @Test
   void gradesEachEstimatorAndPerStepCreditBeatsTheStraw(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("evaluation.json");
-    Outcome outcome = run("evaluate", "--estimators", "outcome,process", "--trajectories", "240", "--agents", "20",
-        "--tasks", "10", "--parallelism", "1", "--seed", "5", "--json", json.toString());
+    Outcome outcome = run("evaluate", "--estimators", "outcome,process", "--trajectories", "160", "--agents", "20",
+        "--tasks", "10", "--parallelism", "1", "--seed", "5", "--json", json.toString(),
+        "-D", "execution.checkpointing.interval=1s");
 
     assertEquals(0, outcome.exitCode(), outcome.err() + outcome.out());
     assertTrue(outcome.out().contains("outcome  (1/2) running the fleet through the job ... step AUC"), outcome.out());
@@ -48,7 +49,7 @@ class EvaluateCommandTest {
     }
     assertEquals(4, report.get("verifiers").size(), "one entry per verifier of the default panel");
     assertTrue(report.get("verifiers").get("stamp").get("learnt").isNumber());
-    assertEquals(240, report.get("fleet").get("trajectories").asInt());
+    assertEquals(160, report.get("fleet").get("trajectories").asInt());
   }
 
   @Test

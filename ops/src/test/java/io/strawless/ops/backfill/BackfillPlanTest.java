@@ -1,0 +1,98 @@
+package io.strawless.ops.backfill;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import io.strawless.pipeline.JobOptions;
+import java.time.Duration;
+import java.time.Instant;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine.TypeConversionException;
+
+/** How a backfill turns the live job's configuration into its own; nothing here talks to Kafka. */
+class BackfillPlanTest {
+
+    private static final Instant FROM = Instant.parse("2025-11-25T16:00:00Z");
+    private static final Instant TO = Instant.parse("2025-11-25T18:00:00Z");
+
+    @Test
+    void timesAreEpochMillisIsoInstantsDateTimesWithOffsetOrDates() {
+        assertEquals(FROM, TimeArgument.parse(Long.toString(FROM.toEpochMilli())));
+        assertEquals(FROM, TimeArgument.parse("2025-11-25T16:00:00Z"));
+        assertEquals(FROM, TimeArgument.parse("2025-11-25T17:00:00+01:00"));
+        assertEquals(Instant.parse("2025-11-25T00:00:00Z"), TimeArgument.parse("2025-11-25"));
+        assertThrows(TypeConversionException.class, () -> TimeArgument.parse("yesterday"));
+    }
+
+    @Test
+    void theReplayReadsTheRangeInStreamingModeAndWritesToTopicsAndIdsOfItsOwn() {
+        Configuration live = new Configuration();
+        live.set(KafkaOptions.GROUP_ID, "strawless-prod");
+        live.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, "strawless-prod");
+
+        Configuration job = BackfillPlan.of(FROM, TO, "credit.backfill").jobConfiguration(live);
+
+        assertEquals(StartingOffsets.TIMESTAMP, job.get(KafkaOptions.STARTING_OFFSETS));
+        assertEquals(FROM.toEpochMilli(), job.get(KafkaOptions.START_TIMESTAMP));
+        assertEquals(TO.toEpochMilli(), job.get(KafkaOptions.STOP_TIMESTAMP));
+        assertEquals("credit.backfill", job.get(KafkaOptions.BATCHES_TOPIC));
+        assertEquals("credit.backfill.dlq", job.get(KafkaOptions.DEAD_LETTERS_TOPIC));
+        assertEquals("credit.backfill.unscored", job.get(KafkaOptions.UNSCORED_TOPIC));
+        assertEquals(live.get(KafkaOptions.STEPS_TOPIC), job.get(KafkaOptions.STEPS_TOPIC), "reads the live inputs");
+        assertEquals("strawless-prod-backfill-credit.backfill", job.get(KafkaOptions.GROUP_ID));
+        assertEquals("strawless-prod-backfill-credit.backfill", job.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX));
+        assertEquals(RuntimeExecutionMode.STREAMING, job.get(ExecutionOptions.RUNTIME_MODE));
+        assertEquals(BackfillPlan.DEFAULT_CHECKPOINT_INTERVAL, job.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
+        assertEquals(BackfillPlan.NO_IDLENESS, job.get(JobOptions.SOURCE_IDLENESS));
+        assertEquals("none", job.get(RestartStrategyOptions.RESTART_STRATEGY));
+        // The last batches are committed by the checkpoint Flink takes after the tasks have finished.
+        assertTrue(job.get(CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH));
+    }
+
+    @Test
+    void theLiveJobsOwnSettingsCarryOver() {
+        Configuration live = new Configuration();
+        live.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(30));
+        live.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMinutes(7));
+
+        Configuration job = BackfillPlan.of(FROM, TO, "credit.backfill").jobConfiguration(live);
+
+        assertEquals(Duration.ofSeconds(30), job.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
+        assertEquals(Duration.ofMinutes(7), job.get(JobOptions.OUTCOME_TIMEOUT));
+        assertNotEquals(live.get(KafkaOptions.GROUP_ID), job.get(KafkaOptions.GROUP_ID));
+    }
+
+    @Test
+    void refusesWhatWouldMixWithTheLiveJobOrNeverEnd() {
+        Configuration live = new Configuration();
+        assertThrows(IllegalArgumentException.class, () -> BackfillPlan.of(TO, FROM, "credit.backfill"));
+        assertThrows(IllegalArgumentException.class,
+                () -> BackfillPlan.of(FROM, TO, live.get(KafkaOptions.BATCHES_TOPIC)).jobConfiguration(live));
+        assertThrows(IllegalArgumentException.class,
+                () -> BackfillPlan.of(FROM, TO, live.get(KafkaOptions.STEPS_TOPIC)).jobConfiguration(live));
+        assertThrows(IllegalArgumentException.class,
+                () -> new BackfillPlan(FROM, TO, "credit.backfill", live.get(KafkaOptions.DEAD_LETTERS_TOPIC), "u")
+                        .jobConfiguration(live));
+
+        Configuration batch = new Configuration();
+        batch.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.BATCH);
+        assertThrows(IllegalArgumentException.class, () -> BackfillPlan.of(FROM, TO, "credit.backfill")
+                .jobConfiguration(batch));
+
+        Configuration restored = new Configuration();
+        restored.set(StateRecoveryOptions.SAVEPOINT_PATH, "file:///tmp/savepoint-1");
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> BackfillPlan.of(FROM, TO, "credit.backfill").jobConfiguration(restored));
+        assertTrue(refused.getMessage().contains("FLINK-31006"), refused.getMessage());
+    }
+}
