@@ -53,11 +53,12 @@ public final class StrawlessKafka {
                 .setGroupId(conf.get(KafkaOptions.GROUP_ID))
                 .setTopics(steps, outcomes, verdicts)
                 .setDeserializer(new InputDeserializer(steps, outcomes, verdicts))
-                .setStartingOffsets(startingOffsets(conf))
-                .setProperty("partition.discovery.interval.ms",
-                        Long.toString(conf.get(KafkaOptions.PARTITION_DISCOVERY_INTERVAL).toMillis()));
-        conf.getOptional(KafkaOptions.STOP_TIMESTAMP)
-                .ifPresent(stop -> builder.setBounded(OffsetsInitializer.timestamp(stop)));
+                .setStartingOffsets(startingOffsets(conf));
+        conf.getOptional(KafkaOptions.STOP_TIMESTAMP).ifPresentOrElse(
+                // A bounded source discovers no partitions: its set is fixed when it starts.
+                stop -> builder.setBounded(OffsetsInitializer.timestamp(stop)),
+                () -> builder.setProperty("partition.discovery.interval.ms",
+                        Long.toString(conf.get(KafkaOptions.PARTITION_DISCOVERY_INTERVAL).toMillis())));
         return builder.build();
     }
 

@@ -15,6 +15,8 @@ import org.apache.flink.streaming.api.watermark.Watermark;
  * {@code --drain} would then keep its open trajectories, pending groups and batches in the savepoint instead
  * of timing them out and publishing them. When the watermark does come first, its timers have fired and this
  * finds none left.
+ *
+ * <p>It also has a function that keeps an {@link OpenWork} gauge recount it from the restored state.
  */
 public final class DrainingKeyedProcessOperator<K, IN, OUT> extends KeyedProcessOperator<K, IN, OUT>
         implements BoundedOneInput {
@@ -23,6 +25,14 @@ public final class DrainingKeyedProcessOperator<K, IN, OUT> extends KeyedProcess
 
     public DrainingKeyedProcessOperator(KeyedProcessFunction<K, IN, OUT> function) {
         super(function);
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        if (userFunction instanceof OpenWork.Recounted recounted) {
+            recounted.openWork().restored(recounted.countOpenWork(getKeyedStateBackend()));
+        }
     }
 
     @Override

@@ -53,6 +53,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final String bootstrapServers;
     private final Path directory;
 
+    private boolean closed;
+
     private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers, Path directory) {
         this.server = server;
         this.bootstrapServers = bootstrapServers;
@@ -91,9 +93,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         return bootstrapServers;
     }
 
-    /** Stops the node and deletes its data directory. */
+    /** Stops the node and deletes its data directory; a second call does nothing. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             server.shutdown();
             server.awaitShutdown();

@@ -3,6 +3,7 @@ package io.strawless.ops.demo;
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.pipeline.credit.CreditOptions;
@@ -14,6 +15,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import picocli.CommandLine.Command;
@@ -92,6 +95,11 @@ public final class DemoCommand implements Callable<Integer> {
           + " --inject-failures.")
   private boolean savepointResume;
 
+  @Option(names = "--keep-broker",
+      description = "After the summary, keep the in-process broker and its topics up until Ctrl-C, and print the"
+          + " commands that read them: a backfill of the demo's input with another estimator, the Python trainer.")
+  private boolean keepBroker;
+
   @Option(names = "--json", paramLabel = "FILE",
       description = "Also write the summary as one JSON object to FILE; '-' prints it to stdout after the summary.")
   private String json;
@@ -122,20 +130,59 @@ public final class DemoCommand implements Callable<Integer> {
     }
     out.println("Starting the in-process Kafka broker...");
     out.flush();
+    DemoSummary summary;
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       out.printf("Kafka broker ready at %s (%.1f s)%n", kafka.bootstrapServers(),
           Duration.between(start, Instant.now()).toMillis() / 1000.0);
       conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
       conf.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
-      result = DemoRun.run(conf, FleetScript.generate(fleet, Instant.now()), faults, line -> {
+      FleetScript script = FleetScript.generate(fleet, Instant.now());
+      result = DemoRun.run(conf, script, faults, line -> {
         out.println(line);
         out.flush();
       });
+      summary = DemoSummary.of(result, fleet, parallelism, Duration.between(start, Instant.now()), conf);
+      summary.print(out);
+      writeJson(summary, out);
+      if (keepBroker) {
+        keepServing(kafka, script, out);
+      }
     }
-    DemoSummary summary = DemoSummary.of(result, fleet, parallelism, Duration.between(start, Instant.now()), conf);
-    summary.print(out);
-    writeJson(summary, out);
     return summary.passed() ? 0 : 1;
+  }
+
+  /** Blocks until the JVM is told to stop (Ctrl-C), then closes the broker (which deletes its data). */
+  private static void keepServing(EmbeddedKafka kafka, FleetScript script, PrintWriter out)
+      throws InterruptedException, IOException {
+    long first = script.records().stream().mapToLong(FleetRecord::timestamp).min().orElse(0);
+    long last = script.records().stream().mapToLong(FleetRecord::timestamp).max().orElse(0);
+    out.printf("%nThe broker stays up at %s with the demo's topics until Ctrl-C. In another terminal:%n",
+        kafka.bootstrapServers());
+    out.printf("  ops/strawless backfill -D kafka.bootstrap-servers=%s --from %s --to %s \\%n"
+            + "      --estimator rloo --output-topic credit.batches.rloo%n",
+        kafka.bootstrapServers(), Instant.ofEpochMilli(first), Instant.ofEpochMilli(last + 1));
+    out.printf("  /usr/bin/python3 ops/python/strawless_trainer.py -D kafka.bootstrap-servers=%s \\%n"
+            + "      -D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer --timeout 10%n",
+        kafka.bootstrapServers());
+    out.flush();
+    CountDownLatch stopping = new CountDownLatch(1);
+    CountDownLatch closed = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stopping.countDown();
+      try {
+        closed.await(30, TimeUnit.SECONDS); // the JVM would not wait for this thread otherwise
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "demo-broker-shutdown"));
+    stopping.await();
+    out.println("Stopping the broker.");
+    out.flush();
+    try {
+      kafka.close();
+    } finally {
+      closed.countDown();
+    }
   }
 
   private DemoRun.Faults faults() {

@@ -6,6 +6,7 @@ import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
+import io.strawless.pipeline.OpenWork;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.schemas.OffsetRange;
@@ -32,6 +33,8 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -52,7 +55,11 @@ import org.apache.flink.util.OutputTag;
  * rather than opening a trajectory that can never complete. Its timer clears it: an idle key holds
  * no state.
  */
-public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord, AssembledTrajectory> {
+public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord, AssembledTrajectory>
+        implements OpenWork.Recounted {
+
+    /** Name of the state that exists exactly while a trajectory is open. */
+    private static final String PROGRESS = "progress";
 
     public static final OutputTag<UnscoredTrajectory> UNSCORED =
             new OutputTag<>("unscored", TypeInformation.of(UnscoredTrajectory.class));
@@ -69,6 +76,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private transient MapState<String, OffsetRange> lineage;
     private transient ValueState<AssemblyProgress> progress;
     private transient ValueState<FinishedTrajectory> finished;
+    /** Trajectories with progress state: opened by their first input, closed when they finish. */
+    private transient OpenWork openTrajectories;
 
     private transient Counter stepsIn;
     private transient Counter outcomesIn;
@@ -94,7 +103,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         outcome = getRuntimeContext().getState(new ValueStateDescriptor<>("outcome", OutcomeEvent.class));
         verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
         lineage = getRuntimeContext().getMapState(new MapStateDescriptor<>("lineage", String.class, OffsetRange.class));
-        progress = getRuntimeContext().getState(new ValueStateDescriptor<>("progress", AssemblyProgress.class));
+        progress = getRuntimeContext().getState(new ValueStateDescriptor<>(PROGRESS, AssemblyProgress.class));
         finished = getRuntimeContext().getState(new ValueStateDescriptor<>("finished", FinishedTrajectory.class));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("assembly");
@@ -104,6 +113,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         duplicateSteps = metrics.counter("duplicateSteps");
         assembled = metrics.counter("trajectoriesAssembled");
         verifierTimeouts = metrics.counter("verifierTimeouts");
+        openTrajectories = metrics.gauge("openTrajectories", new OpenWork());
         deadLetters = new CountersByName(metrics.addGroup("deadLetters"));
         unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
@@ -117,7 +127,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             return;
         }
         AssemblyProgress current = progress.value();
-        if (current == null) {
+        boolean opening = current == null;
+        if (opening) {
             // Written as a sum, not watermark - lateness: before the first watermark (Long.MIN_VALUE) that
             // difference would wrap around and make every input late.
             if (ctx.timestamp() + allowedLatenessMillis < ctx.timerService().currentWatermark()) {
@@ -153,6 +164,21 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         recordLineage(input);
         current = current.withEventTime(ctx.timestamp());
         progress.update(nextWait(ctx, current));
+        if (opening) {
+            openTrajectories.opened();
+        }
+    }
+
+    @Override
+    public long countOpenWork(KeyedStateBackend<?> backend) {
+        try (var keys = backend.getKeys(PROGRESS, VoidNamespace.INSTANCE)) {
+            return keys.count();
+        }
+    }
+
+    @Override
+    public OpenWork openWork() {
+        return openTrajectories;
     }
 
     /**
@@ -358,6 +384,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         verdicts.clear();
         lineage.clear();
         progress.clear();
+        openTrajectories.closed();
     }
 
     private void routeUnscored(Context ctx, UnscoredReason reason, String detail, InputRecord input, OutcomeEvent scored) {

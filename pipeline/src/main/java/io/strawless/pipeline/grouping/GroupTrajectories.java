@@ -4,6 +4,7 @@ import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
+import io.strawless.pipeline.OpenWork;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditConfig;
@@ -21,7 +22,12 @@ import org.apache.flink.api.common.typeinfo.TypeHint;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -35,7 +41,8 @@ import org.apache.flink.util.OutputTag;
  * fires; for the others each trajectory is a unit of its own. The scoring itself happens when the
  * units are batched, one kernel call per batch.
  */
-public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup> {
+public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>
+        implements OpenWork.Recounted {
 
     public static final OutputTag<UnscoredTrajectory> UNSCORED =
             new OutputTag<>("unscored-at-grouping", TypeInformation.of(UnscoredTrajectory.class));
@@ -47,6 +54,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     private final PartialGroupPolicy partialGroups;
     private final Long maxPolicyLag;
 
+    /** The histograms summarise this many recent groups. */
+    private static final int HISTOGRAM_WINDOW = 512;
+
     private transient boolean groupRelative;
     private transient ValueState<TaskBaseline> baseline;
     private transient MapState<String, PendingGroup> pendingGroups;
@@ -55,6 +65,10 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     private transient Counter groupsClosedBySize;
     private transient Counter groupsClosedByTimeout;
+    /** Groups waiting for members, over all tasks of this subtask. */
+    private transient OpenWork pendingGroupCount;
+    /** Event time from a group's first member to its close. */
+    private transient Histogram groupWaitMs;
     private transient Ledger ledger;
 
     public GroupTrajectories(ReadableConfig conf) {
@@ -72,13 +86,32 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         baseline = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline", TaskBaseline.class));
         baselineExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline-expiry", Long.class));
         newestPolicyVersion = getRuntimeContext().getState(new ValueStateDescriptor<>("newest-policy-version", Long.class));
-        pendingGroups = getRuntimeContext().getMapState(new MapStateDescriptor<>(
-                "pending-groups", TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {})));
+        pendingGroups = getRuntimeContext().getMapState(pendingGroupsDescriptor());
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
         groupsClosedBySize = metrics.counter("groupsClosedBySize");
         groupsClosedByTimeout = metrics.counter("groupsClosedByTimeout");
+        pendingGroupCount = metrics.gauge("pendingGroups", new OpenWork());
+        groupWaitMs = metrics.histogram("groupWaitMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
+    }
+
+    private static MapStateDescriptor<String, PendingGroup> pendingGroupsDescriptor() {
+        return new MapStateDescriptor<>(
+                "pending-groups", TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {}));
+    }
+
+    @Override
+    public long countOpenWork(KeyedStateBackend<?> backend) throws Exception {
+        long[] groups = {0};
+        backend.applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, pendingGroupsDescriptor(),
+                (task, pending) -> pending.keys().forEach(group -> groups[0]++));
+        return groups[0];
+    }
+
+    @Override
+    public OpenWork openWork() {
+        return pendingGroupCount;
     }
 
     @Override
@@ -99,12 +132,14 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             long deadline = ctx.timestamp() + groupTimeoutMillis;
             ctx.timerService().registerEventTimeTimer(deadline);
             group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline);
+            pendingGroupCount.opened();
         }
         group.members().add(trajectory);
         if (group.members().size() >= group.expectedSize()) {
             ctx.timerService().deleteEventTimeTimer(group.deadline());
             pendingGroups.remove(trajectory.groupId());
             groupsClosedBySize.inc();
+            closedWait(group, ctx.timestamp());
             out.collect(close(group.members()));
         } else {
             pendingGroups.put(trajectory.groupId(), group);
@@ -124,6 +159,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             PendingGroup group = pendingGroups.get(groupId);
             pendingGroups.remove(groupId);
             groupsClosedByTimeout.inc();
+            closedWait(group, timestamp);
             if (partialGroups == PartialGroupPolicy.SCORE) {
                 out.collect(close(group.members()));
             } else {
@@ -146,6 +182,11 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                 ctx.timerService().registerEventTimeTimer(timestamp + baselineTtlMillis);
             }
         }
+    }
+
+    private void closedWait(PendingGroup group, long closedAt) {
+        pendingGroupCount.closed();
+        groupWaitMs.update(Math.max(0, closedAt - (group.deadline() - groupTimeoutMillis)));
     }
 
     private boolean isStale(AssembledTrajectory trajectory) throws Exception {

@@ -7,6 +7,7 @@ import static io.strawless.pipeline.Events.terminalStep;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
@@ -15,7 +16,6 @@ import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,10 +35,10 @@ class StateBackendsTest {
         return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
     }
 
-    private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness(String name)
-            throws Exception {
+    private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness(String name,
+            AssembleTrajectory function) throws Exception {
         var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new AssembleTrajectory(new Configuration())),
+                new DrainingKeyedProcessOperator<>(function), // as the job runs it
                 InputRecord::trajectoryId, Types.STRING);
         harness.setStateBackend(backend(name));
         return harness;
@@ -52,7 +52,7 @@ class StateBackendsTest {
     @ValueSource(strings = {"hashmap", "rocksdb"})
     void assemblesAcrossARestoreAndClearsState(String backendName) throws Exception {
         OperatorSubtaskState snapshot;
-        try (var h = harness(backendName)) {
+        try (var h = harness(backendName, new AssembleTrajectory(new Configuration()))) {
             h.open();
             for (int t = 0; t < OPEN; t++) {
                 for (int s = 0; s < STEPS - 1; s++) {
@@ -66,9 +66,11 @@ class StateBackendsTest {
                     snapshot.getStateSize() / OPEN);
         }
 
-        try (var restored = harness(backendName)) {
+        AssembleTrajectory function = new AssembleTrajectory(new Configuration());
+        try (var restored = harness(backendName, function)) {
             restored.initializeState(snapshot);
             restored.open();
+            assertEquals(OPEN, function.openWork().getValue(), "open trajectories recounted from " + backendName);
             for (int t = 0; t < OPEN; t++) {
                 send(restored, in(outcome("t" + t, 1.0, 0, 2_000)));
             }
@@ -90,6 +92,7 @@ class StateBackendsTest {
                 }
             }
             assertEquals(0, restored.numEventTimeTimers());
+            assertEquals(0, function.openWork().getValue());
         }
     }
 }
