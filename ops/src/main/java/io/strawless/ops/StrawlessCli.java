@@ -1,5 +1,6 @@
 package io.strawless.ops;
 
+import io.strawless.connectors.topics.KafkaUnreachableException;
 import io.strawless.ops.demo.DemoCommand;
 import io.strawless.ops.deploy.TopicsCommand;
 import java.io.PrintWriter;
@@ -41,9 +42,19 @@ public final class StrawlessCli implements Runnable {
     return new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure);
   }
 
-  /** A failed run prints what went wrong and why, one line per cause, rather than a stack trace. */
+  /**
+   * A failed run prints what went wrong and why, one line per cause, rather than a stack trace; a broker that
+   * cannot be reached is one line that says what to set.
+   */
   private static int reportFailure(Exception failure, CommandLine commandLine, ParseResult parseResult) {
     PrintWriter err = commandLine.getErr();
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause instanceof KafkaUnreachableException) {
+        err.println("strawless " + commandLine.getCommandName() + ": " + cause.getMessage());
+        err.flush();
+        return commandLine.getCommandSpec().exitCodeOnExecutionException();
+      }
+    }
     err.println("strawless " + commandLine.getCommandName() + " failed: " + failure);
     for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
       err.println("  caused by: " + cause);

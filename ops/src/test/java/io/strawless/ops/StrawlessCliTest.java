@@ -39,7 +39,17 @@ class StrawlessCliTest {
   void topicsNamesAnUnreachableBrokerAndFails() {
     Outcome outcome = run("topics", "--check", "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
     assertEquals(1, outcome.exitCode());
-    assertTrue(outcome.err().contains("localhost:1"), outcome.err());
+    assertEquals("strawless topics: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
+        outcome.err().strip(), "one line that says what to set");
+  }
+
+  @Test
+  void backfillNamesAnUnreachableBrokerInOneLine() {
+    Outcome outcome = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "replayed",
+        "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+    assertEquals(1, outcome.exitCode());
+    assertEquals("strawless backfill: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
+        outcome.err().strip());
   }
 
   private record Outcome(int exitCode, String err) {}

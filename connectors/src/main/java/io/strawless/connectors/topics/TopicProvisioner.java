@@ -177,7 +177,7 @@ public final class TopicProvisioner {
             admin = Admin.create(properties);
         } catch (KafkaException e) {
             // E.g. no resolvable bootstrap address.
-            throw new IllegalStateException(unreachable + ": " + rootMessage(e), e);
+            throw new KafkaUnreachableException(unreachable + ": " + rootMessage(e), e);
         }
         try {
             return action.apply(admin);
@@ -189,7 +189,7 @@ public final class TopicProvisioner {
         } catch (Exception e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             if (cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
-                throw new IllegalStateException(unreachable, e);
+                throw new KafkaUnreachableException(unreachable, e);
             }
             throw new IllegalStateException("Kafka admin request to " + servers + " failed: " + rootMessage(cause), e);
         } finally {
