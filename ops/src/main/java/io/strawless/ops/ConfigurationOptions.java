@@ -11,12 +11,14 @@ import picocli.CommandLine.Option;
  */
 public final class ConfigurationOptions {
 
-  @Option(names = "-D", paramLabel = "KEY=VALUE",
-      description = "Set a configuration key, as on a cluster: kafka.*, topics.*, job.*, batch.*, baseline.*,"
-          + " credit.* and Flink's own (e.g. -D execution.checkpointing.interval=5s).")
-  private Map<String, String> settings = new LinkedHashMap<>();
+    @Option(
+            names = "-D",
+            paramLabel = "KEY=VALUE",
+            description = "Set a configuration key, as on a cluster: kafka.*, topics.*, job.*, batch.*, baseline.*,"
+                    + " credit.* and Flink's own (e.g. -D execution.checkpointing.interval=5s).")
+    private Map<String, String> settings = new LinkedHashMap<>();
 
-  public Configuration toConfiguration() {
-    return Configuration.fromMap(settings);
-  }
+    public Configuration toConfiguration() {
+        return Configuration.fromMap(settings);
+    }
 }

@@ -16,55 +16,64 @@ import picocli.CommandLine.Spec;
  * reconcile, or the run broke), 2 bad usage (unknown flag, bad value).
  */
 @Command(
-    name = "strawless",
-    description = "Per-step credit for agent trajectories, computed online from production traffic.",
-    subcommands = {DemoCommand.class, TopicsCommand.class, io.strawless.ops.score.ScoreCommand.class,
-        io.strawless.ops.bench.BenchKernelsCommand.class, io.strawless.ops.bench.BenchCommand.class,
-        io.strawless.ops.backfill.BackfillCommand.class,
-        io.strawless.ops.evaluate.EvaluateCommand.class, CommandLine.HelpCommand.class})
+        name = "strawless",
+        description = "Per-step credit for agent trajectories, computed online from production traffic.",
+        subcommands = {
+            DemoCommand.class,
+            TopicsCommand.class,
+            io.strawless.ops.score.ScoreCommand.class,
+            io.strawless.ops.bench.BenchKernelsCommand.class,
+            io.strawless.ops.bench.BenchCommand.class,
+            io.strawless.ops.backfill.BackfillCommand.class,
+            io.strawless.ops.evaluate.EvaluateCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class StrawlessCli implements Runnable {
 
-  @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  private boolean help;
+    @CommandLine.Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
+    private boolean help;
 
-  @Spec
-  private CommandSpec spec;
+    @Spec
+    private CommandSpec spec;
 
-  public static void main(String[] args) {
-    // Aparapi's java.util.logging warnings (class-file attributes it skips) are not news to a CLI user;
-    // the job logs kernel fallbacks itself. Aparapi reads its log level from this property once.
-    System.setProperty("com.aparapi.logLevel", "SEVERE");
-    System.exit(commandLine().execute(args));
-  }
+    public static void main(String[] args) {
+        // Aparapi's java.util.logging warnings (class-file attributes it skips) are not news to a CLI user;
+        // the job logs kernel fallbacks itself. Aparapi reads its log level from this property once.
+        System.setProperty("com.aparapi.logLevel", "SEVERE");
+        System.exit(commandLine().execute(args));
+    }
 
-  /** The configured command line; tests call {@code execute} on it instead of {@link #main}. */
-  public static CommandLine commandLine() {
-    return new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure);
-  }
+    /** The configured command line; tests call {@code execute} on it instead of {@link #main}. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure);
+    }
 
-  /**
-   * A failed run prints what went wrong and why, one line per cause, rather than a stack trace; a broker that
-   * cannot be reached is one line that says what to set.
-   */
-  private static int reportFailure(Exception failure, CommandLine commandLine, ParseResult parseResult) {
-    PrintWriter err = commandLine.getErr();
-    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-      if (cause instanceof KafkaUnreachableException) {
-        err.println("strawless " + commandLine.getCommandName() + ": " + cause.getMessage());
+    /**
+     * A failed run prints what went wrong and why, one line per cause, rather than a stack trace; a broker that
+     * cannot be reached is one line that says what to set.
+     */
+    private static int reportFailure(Exception failure, CommandLine commandLine, ParseResult parseResult) {
+        PrintWriter err = commandLine.getErr();
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof KafkaUnreachableException) {
+                err.println("strawless " + commandLine.getCommandName() + ": " + cause.getMessage());
+                err.flush();
+                return commandLine.getCommandSpec().exitCodeOnExecutionException();
+            }
+        }
+        err.println("strawless " + commandLine.getCommandName() + " failed: " + failure);
+        for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
+            err.println("  caused by: " + cause);
+        }
         err.flush();
         return commandLine.getCommandSpec().exitCodeOnExecutionException();
-      }
     }
-    err.println("strawless " + commandLine.getCommandName() + " failed: " + failure);
-    for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
-      err.println("  caused by: " + cause);
-    }
-    err.flush();
-    return commandLine.getCommandSpec().exitCodeOnExecutionException();
-  }
 
-  @Override
-  public void run() {
-    throw new ParameterException(spec.commandLine(), "Missing command: try 'strawless demo'");
-  }
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "Missing command: try 'strawless demo'");
+    }
 }

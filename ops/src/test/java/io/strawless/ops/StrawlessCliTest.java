@@ -9,55 +9,71 @@ import org.junit.jupiter.api.Test;
 
 class StrawlessCliTest {
 
-  @Test
-  void unknownFlagIsNamedAndExitsWithUsageCode() {
-    Outcome outcome = run("demo", "--agnets", "5");
-    assertEquals(2, outcome.exitCode());
-    assertTrue(outcome.err().contains("--agnets"), outcome.err());
-  }
+    @Test
+    void unknownFlagIsNamedAndExitsWithUsageCode() {
+        Outcome outcome = run("demo", "--agnets", "5");
+        assertEquals(2, outcome.exitCode());
+        assertTrue(outcome.err().contains("--agnets"), outcome.err());
+    }
 
-  @Test
-  void unparsableValueNamesItsFlag() {
-    Outcome outcome = run("demo", "--agents", "many");
-    assertEquals(2, outcome.exitCode());
-    assertTrue(outcome.err().contains("--agents"), outcome.err());
-  }
+    @Test
+    void unparsableValueNamesItsFlag() {
+        Outcome outcome = run("demo", "--agents", "many");
+        assertEquals(2, outcome.exitCode());
+        assertTrue(outcome.err().contains("--agents"), outcome.err());
+    }
 
-  @Test
-  void outOfRangeValueNamesItsFlag() {
-    Outcome outcome = run("demo", "--malformed-share", "1.5");
-    assertEquals(2, outcome.exitCode());
-    assertTrue(outcome.err().contains("--malformed-share"), outcome.err());
-  }
+    @Test
+    void outOfRangeValueNamesItsFlag() {
+        Outcome outcome = run("demo", "--malformed-share", "1.5");
+        assertEquals(2, outcome.exitCode());
+        assertTrue(outcome.err().contains("--malformed-share"), outcome.err());
+    }
 
-  @Test
-  void missingCommandIsAUsageError() {
-    assertEquals(2, run().exitCode());
-  }
+    @Test
+    void missingCommandIsAUsageError() {
+        assertEquals(2, run().exitCode());
+    }
 
-  @Test
-  void topicsNamesAnUnreachableBrokerAndFails() {
-    Outcome outcome = run("topics", "--check", "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
-    assertEquals(1, outcome.exitCode());
-    assertEquals("strawless topics: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
-        outcome.err().strip(), "one line that says what to set");
-  }
+    @Test
+    void topicsNamesAnUnreachableBrokerAndFails() {
+        Outcome outcome =
+                run("topics", "--check", "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+        assertEquals(1, outcome.exitCode());
+        assertEquals(
+                "strawless topics: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
+                outcome.err().strip(),
+                "one line that says what to set");
+    }
 
-  @Test
-  void backfillNamesAnUnreachableBrokerInOneLine() {
-    Outcome outcome = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "replayed",
-        "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
-    assertEquals(1, outcome.exitCode());
-    assertEquals("strawless backfill: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
-        outcome.err().strip());
-  }
+    @Test
+    void backfillNamesAnUnreachableBrokerInOneLine() {
+        Outcome outcome = run(
+                "backfill",
+                "--from",
+                "2026-11-25",
+                "--to",
+                "2026-11-26",
+                "--output-topic",
+                "replayed",
+                "-D",
+                "kafka.bootstrap-servers=localhost:1",
+                "-D",
+                "kafka.admin-timeout=1s");
+        assertEquals(1, outcome.exitCode());
+        assertEquals(
+                "strawless backfill: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
+                outcome.err().strip());
+    }
 
-  private record Outcome(int exitCode, String err) {}
+    private record Outcome(int exitCode, String err) {}
 
-  private static Outcome run(String... args) {
-    StringWriter err = new StringWriter();
-    int exitCode = StrawlessCli.commandLine().setErr(new PrintWriter(err)).setOut(new PrintWriter(new StringWriter()))
-        .execute(args);
-    return new Outcome(exitCode, err.toString());
-  }
+    private static Outcome run(String... args) {
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine()
+                .setErr(new PrintWriter(err))
+                .setOut(new PrintWriter(new StringWriter()))
+                .execute(args);
+        return new Outcome(exitCode, err.toString());
+    }
 }

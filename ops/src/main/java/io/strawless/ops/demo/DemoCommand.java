@@ -28,204 +28,262 @@ import picocli.CommandLine.Spec;
 
 /** {@code strawless demo}: the whole system on one machine, from agents' events to a trainer's batches. */
 @Command(
-    name = "demo",
-    header = "Run the whole system on this machine and check that every input record is accounted for.",
-    sortOptions = false,
-    usageHelpAutoWidth = true,
-    description = {
-        "Starts an in-process Kafka broker, creates the topics, runs the Strawless job on a local Flink"
-            + " MiniCluster, lets a synthetic agent fleet send steps, outcomes and verifier signals (with some"
-            + " malformed records and some outcomes that never come), stops the job with a draining savepoint,"
-            + " reads the output topics as a trainer would (read_committed) and checks that every input record"
-            + " is accounted for. -D kafka.bootstrap-servers is ignored: the demo always uses its own broker.",
-        "With --inject-failures or --savepoint-resume it is an exactly-once drill: it also prints how many scored"
-            + " steps were lost, duplicated or got another advantage than the oracle's.",
-        "Exit code 0 when the counts reconcile (and the drill finds no difference), 1 when they do not (or the"
-            + " run fails), 2 for bad usage."})
+        name = "demo",
+        header = "Run the whole system on this machine and check that every input record is accounted for.",
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+            "Starts an in-process Kafka broker, creates the topics, runs the Strawless job on a local Flink"
+                    + " MiniCluster, lets a synthetic agent fleet send steps, outcomes and verifier signals (with some"
+                    + " malformed records and some outcomes that never come), stops the job with a draining savepoint,"
+                    + " reads the output topics as a trainer would (read_committed) and checks that every input record"
+                    + " is accounted for. -D kafka.bootstrap-servers is ignored: the demo always uses its own broker.",
+            "With --inject-failures or --savepoint-resume it is an exactly-once drill: it also prints how many scored"
+                    + " steps were lost, duplicated or got another advantage than the oracle's.",
+            "Exit code 0 when the counts reconcile (and the drill finds no difference), 1 when they do not (or the"
+                    + " run fails), 2 for bad usage."
+        })
 public final class DemoCommand implements Callable<Integer> {
 
-  @Option(names = "--agents", defaultValue = "100", description = "Agents in the fleet (default: ${DEFAULT-VALUE}).")
-  private int agents;
+    @Option(names = "--agents", defaultValue = "100", description = "Agents in the fleet (default: ${DEFAULT-VALUE}).")
+    private int agents;
 
-  @Option(names = "--trajectories", defaultValue = "16000",
-      description = "Trajectories in the whole run: the run length (default: ${DEFAULT-VALUE}).")
-  private int trajectories;
+    @Option(
+            names = "--trajectories",
+            defaultValue = "16000",
+            description = "Trajectories in the whole run: the run length (default: ${DEFAULT-VALUE}).")
+    private int trajectories;
 
-  @Option(names = "--tasks", defaultValue = "60", description = "Distinct tasks (default: ${DEFAULT-VALUE}).")
-  private int tasks;
+    @Option(names = "--tasks", defaultValue = "60", description = "Distinct tasks (default: ${DEFAULT-VALUE}).")
+    private int tasks;
 
-  @Option(names = "--group-size", defaultValue = "4",
-      description = "Trajectories per sampling of a task (default: ${DEFAULT-VALUE}).")
-  private int groupSize;
+    @Option(
+            names = "--group-size",
+            defaultValue = "4",
+            description = "Trajectories per sampling of a task (default: ${DEFAULT-VALUE}).")
+    private int groupSize;
 
-  @Option(names = "--min-steps", defaultValue = "3", description = "Fewest steps per trajectory (default: ${DEFAULT-VALUE}).")
-  private int minSteps;
+    @Option(
+            names = "--min-steps",
+            defaultValue = "3",
+            description = "Fewest steps per trajectory (default: ${DEFAULT-VALUE}).")
+    private int minSteps;
 
-  @Option(names = "--max-steps", defaultValue = "12", description = "Most steps per trajectory (default: ${DEFAULT-VALUE}).")
-  private int maxSteps;
+    @Option(
+            names = "--max-steps",
+            defaultValue = "12",
+            description = "Most steps per trajectory (default: ${DEFAULT-VALUE}).")
+    private int maxSteps;
 
-  @Option(names = "--malformed-share", defaultValue = "0.005",
-      description = "Chance that a record is followed by a malformed one (default: ${DEFAULT-VALUE}).")
-  private double malformedShare;
+    @Option(
+            names = "--malformed-share",
+            defaultValue = "0.005",
+            description = "Chance that a record is followed by a malformed one (default: ${DEFAULT-VALUE}).")
+    private double malformedShare;
 
-  @Option(names = "--missing-outcome-share", defaultValue = "0.03",
-      description = "Chance that a trajectory's outcome never comes (default: ${DEFAULT-VALUE}).")
-  private double missingOutcomeShare;
+    @Option(
+            names = "--missing-outcome-share",
+            defaultValue = "0.03",
+            description = "Chance that a trajectory's outcome never comes (default: ${DEFAULT-VALUE}).")
+    private double missingOutcomeShare;
 
-  @Option(names = "--verdict-share", defaultValue = "0.25",
-      description = "Chance that a trajectory gets verifier signals (default: ${DEFAULT-VALUE}).")
-  private double verdictShare;
+    @Option(
+            names = "--verdict-share",
+            defaultValue = "0.25",
+            description = "Chance that a trajectory gets verifier signals (default: ${DEFAULT-VALUE}).")
+    private double verdictShare;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleet (default: ${DEFAULT-VALUE}).")
-  private long seed;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleet (default: ${DEFAULT-VALUE}).")
+    private long seed;
 
-  @Option(names = "--parallelism", defaultValue = "2", description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
-  private int parallelism;
+    @Option(
+            names = "--parallelism",
+            defaultValue = "2",
+            description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
+    private int parallelism;
 
-  @Option(names = "--inject-failures", paramLabel = "N", defaultValue = "0",
-      description = "Exactly-once drill: fail the job's tasks N times in the first half of the input; the restart"
-          + " strategy (fixed-delay unless set with -D) restores the last checkpoint each time. The job then scores"
-          + " with grpo, and the committed batches are checked step by step against an oracle computed from what"
-          + " the fleet sent (default: ${DEFAULT-VALUE}).")
-  private int injectFailures;
+    @Option(
+            names = "--inject-failures",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Exactly-once drill: fail the job's tasks N times in the first half of the input; the restart"
+                    + " strategy (fixed-delay unless set with -D) restores the last checkpoint each time. The job then scores"
+                    + " with grpo, and the committed batches are checked step by step against an oracle computed from what"
+                    + " the fleet sent (default: ${DEFAULT-VALUE}).")
+    private int injectFailures;
 
-  @Option(names = "--savepoint-resume",
-      description = "Exactly-once drill: once half the input is processed (and the injected failures are done),"
-          + " stop the job with a savepoint without draining and resume a new job from it. Checked like"
-          + " --inject-failures.")
-  private boolean savepointResume;
+    @Option(
+            names = "--savepoint-resume",
+            description = "Exactly-once drill: once half the input is processed (and the injected failures are done),"
+                    + " stop the job with a savepoint without draining and resume a new job from it. Checked like"
+                    + " --inject-failures.")
+    private boolean savepointResume;
 
-  @Option(names = "--keep-broker",
-      description = "After the summary, keep the in-process broker and its topics up until Ctrl-C, and print the"
-          + " commands that read them: a backfill of the demo's input with another estimator, the Python trainer.")
-  private boolean keepBroker;
+    @Option(
+            names = "--keep-broker",
+            description =
+                    "After the summary, keep the in-process broker and its topics up until Ctrl-C, and print the"
+                            + " commands that read them: a backfill of the demo's input with another estimator, the Python trainer.")
+    private boolean keepBroker;
 
-  @Option(names = "--json", paramLabel = "FILE",
-      description = "Also write the summary as one JSON object to FILE; '-' prints it to stdout after the summary.")
-  private String json;
+    @Option(
+            names = "--json",
+            paramLabel = "FILE",
+            description =
+                    "Also write the summary as one JSON object to FILE; '-' prints it to stdout after the summary.")
+    private String json;
 
-  /** kafka.bootstrap-servers is always the in-process broker's. */
-  @Mixin
-  private ConfigurationOptions configuration;
+    /** kafka.bootstrap-servers is always the in-process broker's. */
+    @Mixin
+    private ConfigurationOptions configuration;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  private boolean help;
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
+    private boolean help;
 
-  @Spec
-  private CommandSpec spec;
+    @Spec
+    private CommandSpec spec;
 
-  @Override
-  public Integer call() throws Exception {
-    FleetSettings fleet = fleetSettings();
-    if (parallelism < 1) {
-      throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
-    }
-    PrintWriter out = spec.commandLine().getOut();
-    Instant start = Instant.now();
-    DemoRun.Faults faults = faults();
-    DemoRun.Result result;
-    Configuration conf = configuration.toConfiguration();
-    if (faults.any()) {
-      useOracleCredit(conf);
-    }
-    out.println("Starting the in-process Kafka broker...");
-    out.flush();
-    DemoSummary summary;
-    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-      out.printf("Kafka broker ready at %s (%.1f s)%n", kafka.bootstrapServers(),
-          Duration.between(start, Instant.now()).toMillis() / 1000.0);
-      conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-      conf.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
-      FleetScript script = FleetScript.generate(fleet, Instant.now());
-      result = DemoRun.run(conf, script, faults, line -> {
-        out.println(line);
+    @Override
+    public Integer call() throws Exception {
+        FleetSettings fleet = fleetSettings();
+        if (parallelism < 1) {
+            throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Instant start = Instant.now();
+        DemoRun.Faults faults = faults();
+        DemoRun.Result result;
+        Configuration conf = configuration.toConfiguration();
+        if (faults.any()) {
+            useOracleCredit(conf);
+        }
+        out.println("Starting the in-process Kafka broker...");
         out.flush();
-      });
-      summary = DemoSummary.of(result, fleet, parallelism, Duration.between(start, Instant.now()), conf);
-      summary.print(out);
-      writeJson(summary, out);
-      if (keepBroker) {
-        keepServing(kafka, script, out);
-      }
+        DemoSummary summary;
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            out.printf(
+                    "Kafka broker ready at %s (%.1f s)%n",
+                    kafka.bootstrapServers(),
+                    Duration.between(start, Instant.now()).toMillis() / 1000.0);
+            conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            conf.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+            FleetScript script = FleetScript.generate(fleet, Instant.now());
+            result = DemoRun.run(conf, script, faults, line -> {
+                out.println(line);
+                out.flush();
+            });
+            summary = DemoSummary.of(result, fleet, parallelism, Duration.between(start, Instant.now()), conf);
+            summary.print(out);
+            writeJson(summary, out);
+            if (keepBroker) {
+                keepServing(kafka, script, out);
+            }
+        }
+        return summary.passed() ? 0 : 1;
     }
-    return summary.passed() ? 0 : 1;
-  }
 
-  /** Blocks until the JVM is told to stop (Ctrl-C), then closes the broker (which deletes its data). */
-  private static void keepServing(EmbeddedKafka kafka, FleetScript script, PrintWriter out)
-      throws InterruptedException, IOException {
-    long first = script.records().stream().mapToLong(FleetRecord::timestamp).min().orElse(0);
-    long last = script.records().stream().mapToLong(FleetRecord::timestamp).max().orElse(0);
-    out.printf("%nThe broker stays up at %s with the demo's topics until Ctrl-C. In another terminal:%n",
-        kafka.bootstrapServers());
-    out.printf("  ops/strawless backfill -D kafka.bootstrap-servers=%s --from %s --to %s \\%n"
-            + "      --estimator rloo --output-topic credit.batches.rloo%n",
-        kafka.bootstrapServers(), Instant.ofEpochMilli(first), Instant.ofEpochMilli(last + 1));
-    out.printf("  /usr/bin/python3 ops/python/strawless_trainer.py -D kafka.bootstrap-servers=%s \\%n"
-            + "      -D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer --timeout 10%n",
-        kafka.bootstrapServers());
-    out.flush();
-    CountDownLatch stopping = new CountDownLatch(1);
-    CountDownLatch closed = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      stopping.countDown();
-      try {
-        closed.await(30, TimeUnit.SECONDS); // the JVM would not wait for this thread otherwise
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "demo-broker-shutdown"));
-    stopping.await();
-    out.println("Stopping the broker.");
-    out.flush();
-    try {
-      kafka.close();
-    } finally {
-      closed.countDown();
+    /** Blocks until the JVM is told to stop (Ctrl-C), then closes the broker (which deletes its data). */
+    private static void keepServing(EmbeddedKafka kafka, FleetScript script, PrintWriter out)
+            throws InterruptedException, IOException {
+        long first = script.records().stream()
+                .mapToLong(FleetRecord::timestamp)
+                .min()
+                .orElse(0);
+        long last = script.records().stream()
+                .mapToLong(FleetRecord::timestamp)
+                .max()
+                .orElse(0);
+        out.printf(
+                "%nThe broker stays up at %s with the demo's topics until Ctrl-C. In another terminal:%n",
+                kafka.bootstrapServers());
+        out.printf(
+                "  ops/strawless backfill -D kafka.bootstrap-servers=%s --from %s --to %s \\%n"
+                        + "      --estimator rloo --output-topic credit.batches.rloo%n",
+                kafka.bootstrapServers(), Instant.ofEpochMilli(first), Instant.ofEpochMilli(last + 1));
+        out.printf(
+                "  /usr/bin/python3 ops/python/strawless_trainer.py -D kafka.bootstrap-servers=%s \\%n"
+                        + "      -D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer --timeout 10%n",
+                kafka.bootstrapServers());
+        out.flush();
+        CountDownLatch stopping = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            stopping.countDown();
+                            try {
+                                closed.await(30, TimeUnit.SECONDS); // the JVM would not wait for this thread otherwise
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        },
+                        "demo-broker-shutdown"));
+        stopping.await();
+        out.println("Stopping the broker.");
+        out.flush();
+        try {
+            kafka.close();
+        } finally {
+            closed.countDown();
+        }
     }
-  }
 
-  private DemoRun.Faults faults() {
-    if (injectFailures < 0) {
-      throw new ParameterException(spec.commandLine(), "--inject-failures must be at least 0, was " + injectFailures);
+    private DemoRun.Faults faults() {
+        if (injectFailures < 0) {
+            throw new ParameterException(
+                    spec.commandLine(), "--inject-failures must be at least 0, was " + injectFailures);
+        }
+        return new DemoRun.Faults(injectFailures, savepointResume);
     }
-    return new DemoRun.Faults(injectFailures, savepointResume);
-  }
 
-  /**
-   * A drill is checked against an oracle that knows one estimator's numbers; credit settings would change
-   * them, so they are refused rather than ignored. The backend may be chosen: all give the same numbers.
-   */
-  private void useOracleCredit(Configuration conf) {
-    for (String key : conf.keySet()) {
-      if (key.startsWith("credit.") && !key.equals(CreditOptions.BACKEND.key())) {
-        throw new ParameterException(spec.commandLine(), "-D " + key + " cannot be combined with --inject-failures"
-            + " or --savepoint-resume: the drill scores with grpo and its default conventions, which its oracle knows");
-      }
+    /**
+     * A drill is checked against an oracle that knows one estimator's numbers; credit settings would change
+     * them, so they are refused rather than ignored. The backend may be chosen: all give the same numbers.
+     */
+    private void useOracleCredit(Configuration conf) {
+        for (String key : conf.keySet()) {
+            if (key.startsWith("credit.") && !key.equals(CreditOptions.BACKEND.key())) {
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "-D " + key + " cannot be combined with --inject-failures"
+                                + " or --savepoint-resume: the drill scores with grpo and its default conventions, which its oracle knows");
+            }
+        }
+        ExactlyOnceCheck.configureOracleCredit(conf);
     }
-    ExactlyOnceCheck.configureOracleCredit(conf);
-  }
 
-  private FleetSettings fleetSettings() {
-    try {
-      return new FleetSettings(agents, tasks, trajectories, groupSize, minSteps, maxSteps,
-          malformedShare, missingOutcomeShare, verdictShare, seed);
-    } catch (IllegalArgumentException e) {
-      // FleetSettings names each setting the way the flag does.
-      throw new ParameterException(spec.commandLine(), "Invalid value: --" + e.getMessage());
+    private FleetSettings fleetSettings() {
+        try {
+            return new FleetSettings(
+                    agents,
+                    tasks,
+                    trajectories,
+                    groupSize,
+                    minSteps,
+                    maxSteps,
+                    malformedShare,
+                    missingOutcomeShare,
+                    verdictShare,
+                    seed);
+        } catch (IllegalArgumentException e) {
+            // FleetSettings names each setting the way the flag does.
+            throw new ParameterException(spec.commandLine(), "Invalid value: --" + e.getMessage());
+        }
     }
-  }
 
-  private void writeJson(DemoSummary summary, PrintWriter out) throws IOException {
-    if (json == null) {
-      return;
+    private void writeJson(DemoSummary summary, PrintWriter out) throws IOException {
+        if (json == null) {
+            return;
+        }
+        if (json.equals("-")) {
+            out.println(summary.toJson());
+            out.flush();
+        } else {
+            Files.writeString(Path.of(json), summary.toJson() + System.lineSeparator(), StandardCharsets.UTF_8);
+            out.println("Summary written to " + json);
+        }
     }
-    if (json.equals("-")) {
-      out.println(summary.toJson());
-      out.flush();
-    } else {
-      Files.writeString(Path.of(json), summary.toJson() + System.lineSeparator(), StandardCharsets.UTF_8);
-      out.println("Summary written to " + json);
-    }
-  }
 }

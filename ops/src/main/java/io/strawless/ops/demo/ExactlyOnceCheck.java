@@ -35,93 +35,97 @@ import org.apache.flink.configuration.ReadableConfig;
  * @param unexpectedSteps      scored steps the oracle does not expect at all (e.g. of a trajectory without outcome)
  */
 public record ExactlyOnceCheck(
-    long expectedSteps, long lostSteps, long duplicatedSteps, long mismatchedAdvantages, long unexpectedSteps) {
+        long expectedSteps, long lostSteps, long duplicatedSteps, long mismatchedAdvantages, long unexpectedSteps) {
 
-  /** Kernels compute in double precision; the oracle sums in another order. */
-  public static final double TOLERANCE = 1e-9;
+    /** Kernels compute in double precision; the oracle sums in another order. */
+    public static final double TOLERANCE = 1e-9;
 
-  public boolean passed() {
-    return lostSteps == 0 && duplicatedSteps == 0 && mismatchedAdvantages == 0 && unexpectedSteps == 0;
-  }
-
-  /** The credit settings the oracle knows: {@code grpo}, default conventions (any backend). */
-  public static void configureOracleCredit(Configuration conf) {
-    conf.set(CreditOptions.ESTIMATOR, "grpo");
-  }
-
-  /**
-   * @throws IllegalArgumentException when {@code conf} scores with other credit settings than
-   *                                  {@link #configureOracleCredit} sets
-   */
-  public static ExactlyOnceCheck of(FleetLedger ledger, CreditOutput output, ReadableConfig conf) {
-    Configuration oracle = new Configuration();
-    configureOracleCredit(oracle);
-    String expectedCredit = CreditConfig.from(oracle).fingerprint();
-    if (!CreditConfig.from(conf).fingerprint().equals(expectedCredit)) {
-      throw new IllegalArgumentException("the exactly-once oracle knows " + expectedCredit + " only, the job scored with "
-          + CreditConfig.from(conf).fingerprint());
+    public boolean passed() {
+        return lostSteps == 0 && duplicatedSteps == 0 && mismatchedAdvantages == 0 && unexpectedSteps == 0;
     }
-    Map<String, double[]> expected = expectedAdvantages(ledger);
-    long expectedSteps = expected.values().stream().mapToLong(advantages -> advantages.length).sum();
 
-    Map<StepKey, Integer> copies = new HashMap<>();
-    long mismatched = 0;
-    long unexpected = 0;
-    for (ScoredTrajectory trajectory : output.scoredTrajectories().toList()) {
-      double[] advantages = expected.get(trajectory.getTrajectoryId());
-      for (ScoredStep step : trajectory.getSteps()) {
-        int index = step.getStepIndex();
-        if (advantages == null || index < 0 || index >= advantages.length) {
-          unexpected++;
-          continue;
+    /** The credit settings the oracle knows: {@code grpo}, default conventions (any backend). */
+    public static void configureOracleCredit(Configuration conf) {
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+    }
+
+    /**
+     * @throws IllegalArgumentException when {@code conf} scores with other credit settings than
+     *                                  {@link #configureOracleCredit} sets
+     */
+    public static ExactlyOnceCheck of(FleetLedger ledger, CreditOutput output, ReadableConfig conf) {
+        Configuration oracle = new Configuration();
+        configureOracleCredit(oracle);
+        String expectedCredit = CreditConfig.from(oracle).fingerprint();
+        if (!CreditConfig.from(conf).fingerprint().equals(expectedCredit)) {
+            throw new IllegalArgumentException("the exactly-once oracle knows " + expectedCredit
+                    + " only, the job scored with " + CreditConfig.from(conf).fingerprint());
         }
-        copies.merge(new StepKey(trajectory.getTrajectoryId(), index), 1, Integer::sum);
-        if (!(Math.abs(step.getAdvantage() - advantages[index]) <= TOLERANCE)) {
-          mismatched++;
-        }
-      }
-    }
-    long duplicated = copies.values().stream().mapToLong(times -> times - 1).sum();
-    return new ExactlyOnceCheck(expectedSteps, expectedSteps - copies.size(), duplicated, mismatched, unexpected);
-  }
+        Map<String, double[]> expected = expectedAdvantages(ledger);
+        long expectedSteps = expected.values().stream()
+                .mapToLong(advantages -> advantages.length)
+                .sum();
 
-  private record StepKey(String trajectoryId, int stepIndex) {}
-
-  /**
-   * GRPO from the ledger: per group, outcomes' mean and sample standard deviation (n - 1); a trainable step
-   * gets {@code (outcome - mean) / (std + 1e-6)}, a lone trajectory {@code outcome / (1 + 1e-6)} (verl's
-   * convention: mean 0, std 1), a step that is not trainable 0.
-   */
-  static Map<String, double[]> expectedAdvantages(FleetLedger ledger) {
-    Map<String, List<SentTrajectory>> groups = new LinkedHashMap<>();
-    for (SentTrajectory trajectory : ledger.trajectories().values()) {
-      if (trajectory.outcome().isPresent()) {
-        groups.computeIfAbsent(trajectory.groupId(), group -> new ArrayList<>()).add(trajectory);
-      }
-    }
-    double epsilon = 1e-6;
-    Map<String, double[]> advantages = new HashMap<>();
-    for (List<SentTrajectory> group : groups.values()) {
-      int n = group.size();
-      double mean = 0;
-      for (SentTrajectory member : group) {
-        mean += member.outcome().getAsDouble() / n;
-      }
-      double squares = 0;
-      for (SentTrajectory member : group) {
-        double centred = member.outcome().getAsDouble() - mean;
-        squares += centred * centred;
-      }
-      for (SentTrajectory member : group) {
-        double outcome = member.outcome().getAsDouble();
-        double advantage = n == 1 ? outcome / (1 + epsilon) : (outcome - mean) / (Math.sqrt(squares / (n - 1)) + epsilon);
-        double[] perStep = new double[member.steps()];
-        for (int step = 0; step < perStep.length; step++) {
-          perStep[step] = member.trainable().get(step) ? advantage : 0;
+        Map<StepKey, Integer> copies = new HashMap<>();
+        long mismatched = 0;
+        long unexpected = 0;
+        for (ScoredTrajectory trajectory : output.scoredTrajectories().toList()) {
+            double[] advantages = expected.get(trajectory.getTrajectoryId());
+            for (ScoredStep step : trajectory.getSteps()) {
+                int index = step.getStepIndex();
+                if (advantages == null || index < 0 || index >= advantages.length) {
+                    unexpected++;
+                    continue;
+                }
+                copies.merge(new StepKey(trajectory.getTrajectoryId(), index), 1, Integer::sum);
+                if (!(Math.abs(step.getAdvantage() - advantages[index]) <= TOLERANCE)) {
+                    mismatched++;
+                }
+            }
         }
-        advantages.put(member.trajectoryId(), perStep);
-      }
+        long duplicated = copies.values().stream().mapToLong(times -> times - 1).sum();
+        return new ExactlyOnceCheck(expectedSteps, expectedSteps - copies.size(), duplicated, mismatched, unexpected);
     }
-    return advantages;
-  }
+
+    private record StepKey(String trajectoryId, int stepIndex) {}
+
+    /**
+     * GRPO from the ledger: per group, outcomes' mean and sample standard deviation (n - 1); a trainable step
+     * gets {@code (outcome - mean) / (std + 1e-6)}, a lone trajectory {@code outcome / (1 + 1e-6)} (verl's
+     * convention: mean 0, std 1), a step that is not trainable 0.
+     */
+    static Map<String, double[]> expectedAdvantages(FleetLedger ledger) {
+        Map<String, List<SentTrajectory>> groups = new LinkedHashMap<>();
+        for (SentTrajectory trajectory : ledger.trajectories().values()) {
+            if (trajectory.outcome().isPresent()) {
+                groups.computeIfAbsent(trajectory.groupId(), group -> new ArrayList<>())
+                        .add(trajectory);
+            }
+        }
+        double epsilon = 1e-6;
+        Map<String, double[]> advantages = new HashMap<>();
+        for (List<SentTrajectory> group : groups.values()) {
+            int n = group.size();
+            double mean = 0;
+            for (SentTrajectory member : group) {
+                mean += member.outcome().getAsDouble() / n;
+            }
+            double squares = 0;
+            for (SentTrajectory member : group) {
+                double centred = member.outcome().getAsDouble() - mean;
+                squares += centred * centred;
+            }
+            for (SentTrajectory member : group) {
+                double outcome = member.outcome().getAsDouble();
+                double advantage =
+                        n == 1 ? outcome / (1 + epsilon) : (outcome - mean) / (Math.sqrt(squares / (n - 1)) + epsilon);
+                double[] perStep = new double[member.steps()];
+                for (int step = 0; step < perStep.length; step++) {
+                    perStep[step] = member.trainable().get(step) ? advantage : 0;
+                }
+                advantages.put(member.trajectoryId(), perStep);
+            }
+        }
+        return advantages;
+    }
 }

@@ -26,86 +26,89 @@ import org.apache.kafka.common.TopicPartition;
  */
 final class InputOffsets implements AutoCloseable {
 
-  /**
-   * @param committed sum of the job's committed offsets over all input partitions
-   * @param end       sum of the end offsets over all input partitions
-   * @param caughtUp  whether, in every partition, the job has committed the end offset
-   */
-  record Position(long committed, long end, boolean caughtUp) {
-    long lag() {
-      return end - committed;
+    /**
+     * @param committed sum of the job's committed offsets over all input partitions
+     * @param end       sum of the end offsets over all input partitions
+     * @param caughtUp  whether, in every partition, the job has committed the end offset
+     */
+    record Position(long committed, long end, boolean caughtUp) {
+        long lag() {
+            return end - committed;
+        }
     }
-  }
 
-  private final Admin admin;
-  private final String groupId;
-  private final List<String> topics;
-  private volatile List<TopicPartition> partitions;
+    private final Admin admin;
+    private final String groupId;
+    private final List<String> topics;
+    private volatile List<TopicPartition> partitions;
 
-  InputOffsets(ReadableConfig conf) {
-    this.admin = Admin.create(adminProperties(conf));
-    this.groupId = conf.get(KafkaOptions.GROUP_ID);
-    this.topics = new ArrayList<>();
-    for (InputTopic topic : InputTopic.values()) {
-      topics.add(topic.name(conf));
+    InputOffsets(ReadableConfig conf) {
+        this.admin = Admin.create(adminProperties(conf));
+        this.groupId = conf.get(KafkaOptions.GROUP_ID);
+        this.topics = new ArrayList<>();
+        for (InputTopic topic : InputTopic.values()) {
+            topics.add(topic.name(conf));
+        }
     }
-  }
 
-  Position position() throws ExecutionException, InterruptedException {
-    Map<TopicPartition, Long> ends = offsets(OffsetSpec.latest());
-    Map<TopicPartition, OffsetAndMetadata> committed =
-        admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
-    long committedSum = 0;
-    long endSum = 0;
-    boolean caughtUp = true;
-    for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
-      OffsetAndMetadata mark = committed.get(end.getKey());
-      long position = mark == null ? 0 : mark.offset();
-      committedSum += position;
-      endSum += end.getValue();
-      caughtUp &= position >= end.getValue();
+    Position position() throws ExecutionException, InterruptedException {
+        Map<TopicPartition, Long> ends = offsets(OffsetSpec.latest());
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+                .partitionsToOffsetAndMetadata()
+                .get();
+        long committedSum = 0;
+        long endSum = 0;
+        boolean caughtUp = true;
+        for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            OffsetAndMetadata mark = committed.get(end.getKey());
+            long position = mark == null ? 0 : mark.offset();
+            committedSum += position;
+            endSum += end.getValue();
+            caughtUp &= position >= end.getValue();
+        }
+        return new Position(committedSum, endSum, caughtUp);
     }
-    return new Position(committedSum, endSum, caughtUp);
-  }
 
-  /** Records on each input topic (end minus earliest offset), by topic name in configuration order. */
-  Map<String, Long> recordsIn() throws ExecutionException, InterruptedException {
-    Map<TopicPartition, Long> ends = offsets(OffsetSpec.latest());
-    Map<TopicPartition, Long> starts = offsets(OffsetSpec.earliest());
-    Map<String, Long> records = new LinkedHashMap<>();
-    topics.forEach(topic -> records.put(topic, 0L));
-    ends.forEach((partition, end) -> records.merge(partition.topic(), end - starts.get(partition), Long::sum));
-    return records;
-  }
-
-  private Map<TopicPartition, Long> offsets(OffsetSpec spec) throws ExecutionException, InterruptedException {
-    Map<TopicPartition, OffsetSpec> request =
-        partitions().stream().collect(Collectors.toMap(Function.identity(), partition -> spec));
-    Map<TopicPartition, ListOffsetsResultInfo> result = admin.listOffsets(request).all().get();
-    Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
-    result.forEach((partition, info) -> offsets.put(partition, info.offset()));
-    return offsets;
-  }
-
-  private List<TopicPartition> partitions() throws ExecutionException, InterruptedException {
-    if (partitions == null) {
-      Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames().get();
-      partitions = descriptions.values().stream()
-          .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
-          .toList();
+    /** Records on each input topic (end minus earliest offset), by topic name in configuration order. */
+    Map<String, Long> recordsIn() throws ExecutionException, InterruptedException {
+        Map<TopicPartition, Long> ends = offsets(OffsetSpec.latest());
+        Map<TopicPartition, Long> starts = offsets(OffsetSpec.earliest());
+        Map<String, Long> records = new LinkedHashMap<>();
+        topics.forEach(topic -> records.put(topic, 0L));
+        ends.forEach((partition, end) -> records.merge(partition.topic(), end - starts.get(partition), Long::sum));
+        return records;
     }
-    return partitions;
-  }
 
-  /** Properties for an admin client of the configured cluster. */
-  static Properties adminProperties(ReadableConfig conf) {
-    Properties properties = KafkaOptions.clientProperties(conf);
-    properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-    return properties;
-  }
+    private Map<TopicPartition, Long> offsets(OffsetSpec spec) throws ExecutionException, InterruptedException {
+        Map<TopicPartition, OffsetSpec> request =
+                partitions().stream().collect(Collectors.toMap(Function.identity(), partition -> spec));
+        Map<TopicPartition, ListOffsetsResultInfo> result =
+                admin.listOffsets(request).all().get();
+        Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
+        result.forEach((partition, info) -> offsets.put(partition, info.offset()));
+        return offsets;
+    }
 
-  @Override
-  public void close() {
-    admin.close();
-  }
+    private List<TopicPartition> partitions() throws ExecutionException, InterruptedException {
+        if (partitions == null) {
+            Map<String, TopicDescription> descriptions =
+                    admin.describeTopics(topics).allTopicNames().get();
+            partitions = descriptions.values().stream()
+                    .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
+                    .toList();
+        }
+        return partitions;
+    }
+
+    /** Properties for an admin client of the configured cluster. */
+    static Properties adminProperties(ReadableConfig conf) {
+        Properties properties = KafkaOptions.clientProperties(conf);
+        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        return properties;
+    }
+
+    @Override
+    public void close() {
+        admin.close();
+    }
 }

@@ -34,197 +34,265 @@ import picocli.CommandLine.Spec;
 
 /** {@code strawless evaluate}: what per-step credit buys over the straw, measured against a fleet's hidden truth. */
 @Command(
-    name = "evaluate",
-    header = "Grade each credit estimator against the hidden step quality of a synthetic fleet.",
-    sortOptions = false,
-    usageHelpAutoWidth = true,
-    description = {
-        "Generates a synthetic fleet whose steps have a hidden quality (good or bad): success depends on the share"
-            + " of good steps, with noise; verifiers judge steps with their own accuracy, bias, coverage and delay;"
-            + " some trajectories hack their reward (they succeed although nearly all their steps are bad). The"
-            + " truth stays with the evaluator: the job sees only the records. For each estimator the fleet runs"
-            + " through the real job (in-process Kafka broker, Flink MiniCluster, as in 'strawless demo'), and the"
-            + " committed batches are graded: step-level AUC of the advantages against step quality, the verifier"
-            + " reliabilities the job learnt online against the true ones, and the quarantine's precision and recall"
-            + " on the reward hacks.",
-        "Unless set with -D, the job runs with credit.gamma=0, so that a step's credit is its own and not the"
-            + " return of the steps after it, and credit.backend=java (every backend gives the same numbers)."})
+        name = "evaluate",
+        header = "Grade each credit estimator against the hidden step quality of a synthetic fleet.",
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+            "Generates a synthetic fleet whose steps have a hidden quality (good or bad): success depends on the share"
+                    + " of good steps, with noise; verifiers judge steps with their own accuracy, bias, coverage and delay;"
+                    + " some trajectories hack their reward (they succeed although nearly all their steps are bad). The"
+                    + " truth stays with the evaluator: the job sees only the records. For each estimator the fleet runs"
+                    + " through the real job (in-process Kafka broker, Flink MiniCluster, as in 'strawless demo'), and the"
+                    + " committed batches are graded: step-level AUC of the advantages against step quality, the verifier"
+                    + " reliabilities the job learnt online against the true ones, and the quarantine's precision and recall"
+                    + " on the reward hacks.",
+            "Unless set with -D, the job runs with credit.gamma=0, so that a step's credit is its own and not the"
+                    + " return of the steps after it, and credit.backend=java (every backend gives the same numbers)."
+        })
 public final class EvaluateCommand implements Callable<Integer> {
 
-  /** The default panel: two good verifiers, an unreliable one, and one that always says good. */
-  static final String DEFAULT_VERIFIERS =
-      "checker:0.95:0:0.9:100,prm:0.85:0.05:0.8:150,rater:0.6:0:0.8:200,stamp:0.5:0.5:0.6:50";
+    /** The default panel: two good verifiers, an unreliable one, and one that always says good. */
+    static final String DEFAULT_VERIFIERS =
+            "checker:0.95:0:0.9:100,prm:0.85:0.05:0.8:150,rater:0.6:0:0.8:200,stamp:0.5:0.5:0.6:50";
 
-  @Option(names = "--estimators", split = ",", defaultValue = "outcome,grpo,process,gigpo",
-      description = "Estimators to run, comma separated (default: ${DEFAULT-VALUE}).")
-  private List<String> estimators;
+    @Option(
+            names = "--estimators",
+            split = ",",
+            defaultValue = "outcome,grpo,process,gigpo",
+            description = "Estimators to run, comma separated (default: ${DEFAULT-VALUE}).")
+    private List<String> estimators;
 
-  @Option(names = "--trajectories", defaultValue = "1000",
-      description = "Trajectories in the fleet's run (default: ${DEFAULT-VALUE}).")
-  private int trajectories;
+    @Option(
+            names = "--trajectories",
+            defaultValue = "1000",
+            description = "Trajectories in the fleet's run (default: ${DEFAULT-VALUE}).")
+    private int trajectories;
 
-  @Option(names = "--agents", defaultValue = "40", description = "Agents in the fleet (default: ${DEFAULT-VALUE}).")
-  private int agents;
+    @Option(names = "--agents", defaultValue = "40", description = "Agents in the fleet (default: ${DEFAULT-VALUE}).")
+    private int agents;
 
-  @Option(names = "--tasks", defaultValue = "25", description = "Distinct tasks (default: ${DEFAULT-VALUE}).")
-  private int tasks;
+    @Option(names = "--tasks", defaultValue = "25", description = "Distinct tasks (default: ${DEFAULT-VALUE}).")
+    private int tasks;
 
-  @Option(names = "--group-size", defaultValue = "4",
-      description = "Trajectories per sampling of a task (default: ${DEFAULT-VALUE}).")
-  private int groupSize;
+    @Option(
+            names = "--group-size",
+            defaultValue = "4",
+            description = "Trajectories per sampling of a task (default: ${DEFAULT-VALUE}).")
+    private int groupSize;
 
-  @Option(names = "--min-steps", defaultValue = "4", description = "Fewest steps per trajectory (default: ${DEFAULT-VALUE}).")
-  private int minSteps;
+    @Option(
+            names = "--min-steps",
+            defaultValue = "4",
+            description = "Fewest steps per trajectory (default: ${DEFAULT-VALUE}).")
+    private int minSteps;
 
-  @Option(names = "--max-steps", defaultValue = "14", description = "Most steps per trajectory (default: ${DEFAULT-VALUE}).")
-  private int maxSteps;
+    @Option(
+            names = "--max-steps",
+            defaultValue = "14",
+            description = "Most steps per trajectory (default: ${DEFAULT-VALUE}).")
+    private int maxSteps;
 
-  @Option(names = "--verifiers", defaultValue = DEFAULT_VERIFIERS, paramLabel = "ID:ACCURACY:BIAS:COVERAGE:DELAY_MS,...",
-      description = "The verifier panel. A verifier calls a good step good with probability accuracy + bias and a bad"
-          + " step bad with accuracy - bias, judges each policy step with probability coverage, and its verdict comes"
-          + " up to twice delay-ms after the step (default: ${DEFAULT-VALUE}).")
-  private String verifiers;
+    @Option(
+            names = "--verifiers",
+            defaultValue = DEFAULT_VERIFIERS,
+            paramLabel = "ID:ACCURACY:BIAS:COVERAGE:DELAY_MS,...",
+            description =
+                    "The verifier panel. A verifier calls a good step good with probability accuracy + bias and a bad"
+                            + " step bad with accuracy - bias, judges each policy step with probability coverage, and its verdict comes"
+                            + " up to twice delay-ms after the step (default: ${DEFAULT-VALUE}).")
+    private String verifiers;
 
-  @Option(names = "--verdict-share", defaultValue = "1.0",
-      description = "Chance that a trajectory is put before the verifiers (default: ${DEFAULT-VALUE}).")
-  private double verdictShare;
+    @Option(
+            names = "--verdict-share",
+            defaultValue = "1.0",
+            description = "Chance that a trajectory is put before the verifiers (default: ${DEFAULT-VALUE}).")
+    private double verdictShare;
 
-  @Option(names = "--outcome-noise", defaultValue = "0.1",
-      description = "Noise on the share of good steps that decides success (default: ${DEFAULT-VALUE}).")
-  private double outcomeNoise;
+    @Option(
+            names = "--outcome-noise",
+            defaultValue = "0.1",
+            description = "Noise on the share of good steps that decides success (default: ${DEFAULT-VALUE}).")
+    private double outcomeNoise;
 
-  @Option(names = "--reward-hack-share", defaultValue = "0.08",
-      description = "Chance that a trajectory hacks its reward (default: ${DEFAULT-VALUE}).")
-  private double rewardHackShare;
+    @Option(
+            names = "--reward-hack-share",
+            defaultValue = "0.08",
+            description = "Chance that a trajectory hacks its reward (default: ${DEFAULT-VALUE}).")
+    private double rewardHackShare;
 
-  @Option(names = "--missing-outcome-share", defaultValue = "0.0",
-      description = "Chance that a trajectory's outcome never comes (default: ${DEFAULT-VALUE}).")
-  private double missingOutcomeShare;
+    @Option(
+            names = "--missing-outcome-share",
+            defaultValue = "0.0",
+            description = "Chance that a trajectory's outcome never comes (default: ${DEFAULT-VALUE}).")
+    private double missingOutcomeShare;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleet (default: ${DEFAULT-VALUE}).")
-  private long seed;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleet (default: ${DEFAULT-VALUE}).")
+    private long seed;
 
-  @Option(names = "--parallelism", defaultValue = "2", description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
-  private int parallelism;
+    @Option(
+            names = "--parallelism",
+            defaultValue = "2",
+            description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
+    private int parallelism;
 
-  @Option(names = "--json", paramLabel = "FILE",
-      description = "Also write the results as one JSON object to FILE; '-' prints it to stdout after the table.")
-  private String json;
+    @Option(
+            names = "--json",
+            paramLabel = "FILE",
+            description = "Also write the results as one JSON object to FILE; '-' prints it to stdout after the table.")
+    private String json;
 
-  /** kafka.bootstrap-servers is always the in-process broker's; topic names get a prefix per run. */
-  @Mixin
-  private ConfigurationOptions configuration;
+    /** kafka.bootstrap-servers is always the in-process broker's; topic names get a prefix per run. */
+    @Mixin
+    private ConfigurationOptions configuration;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  private boolean help;
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
+    private boolean help;
 
-  @Spec
-  private CommandSpec spec;
+    @Spec
+    private CommandSpec spec;
 
-  @Override
-  public Integer call() throws Exception {
-    FleetSettings fleet = fleetSettings();
-    for (String estimator : estimators) {
-      if (!CreditConfig.ESTIMATORS.contains(estimator)) {
-        throw new ParameterException(spec.commandLine(),
-            "Invalid value: --estimators: '" + estimator + "' is not one of " + CreditConfig.ESTIMATORS);
-      }
-    }
-    if (parallelism < 1) {
-      throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
-    }
-    PrintWriter out = spec.commandLine().getOut();
-    Configuration base = jobConfiguration();
-    Instant start = Instant.now();
-    out.println("Starting the in-process Kafka broker...");
-    out.flush();
-    List<Evaluation> runs = new ArrayList<>();
-    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-      base.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-      for (int i = 0; i < estimators.size(); i++) {
-        String estimator = estimators.get(i);
-        out.printf(Locale.ROOT, "[%6.1fs] %-8s (%d/%d) running the fleet through the job ... ", seconds(start), estimator,
-            i + 1, estimators.size());
+    @Override
+    public Integer call() throws Exception {
+        FleetSettings fleet = fleetSettings();
+        for (String estimator : estimators) {
+            if (!CreditConfig.ESTIMATORS.contains(estimator)) {
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "Invalid value: --estimators: '" + estimator + "' is not one of " + CreditConfig.ESTIMATORS);
+            }
+        }
+        if (parallelism < 1) {
+            throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Configuration base = jobConfiguration();
+        Instant start = Instant.now();
+        out.println("Starting the in-process Kafka broker...");
         out.flush();
-        Instant runStart = Instant.now();
-        DemoRun.Result result = DemoRun.run(runConfiguration(base, estimator), fleet, line -> { });
-        Evaluation run = Evaluation.of(estimator, result.script().ledger(), result.output(),
-            Duration.between(runStart, Instant.now()));
-        runs.add(run);
-        out.printf(Locale.ROOT, "step AUC %s (%.1f s)%n", Double.isFinite(run.stepAuc())
-            ? String.format(Locale.ROOT, "%.3f", run.stepAuc()) : "n/a", run.duration().toMillis() / 1000.0);
-        out.flush();
-      }
+        List<Evaluation> runs = new ArrayList<>();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            base.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            for (int i = 0; i < estimators.size(); i++) {
+                String estimator = estimators.get(i);
+                out.printf(
+                        Locale.ROOT,
+                        "[%6.1fs] %-8s (%d/%d) running the fleet through the job ... ",
+                        seconds(start),
+                        estimator,
+                        i + 1,
+                        estimators.size());
+                out.flush();
+                Instant runStart = Instant.now();
+                DemoRun.Result result = DemoRun.run(runConfiguration(base, estimator), fleet, line -> {});
+                Evaluation run = Evaluation.of(
+                        estimator,
+                        result.script().ledger(),
+                        result.output(),
+                        Duration.between(runStart, Instant.now()));
+                runs.add(run);
+                out.printf(
+                        Locale.ROOT,
+                        "step AUC %s (%.1f s)%n",
+                        Double.isFinite(run.stepAuc()) ? String.format(Locale.ROOT, "%.3f", run.stepAuc()) : "n/a",
+                        run.duration().toMillis() / 1000.0);
+                out.flush();
+            }
+        }
+        EvaluationReport report = new EvaluationReport(fleet, shapingSettings(base), runs);
+        report.print(out);
+        writeJson(report, out);
+        return 0;
     }
-    EvaluationReport report = new EvaluationReport(fleet, shapingSettings(base), runs);
-    report.print(out);
-    writeJson(report, out);
-    return 0;
-  }
 
-  private FleetSettings fleetSettings() {
-    try {
-      List<VerifierProfile> panel = VerifierProfile.parseAll(verifiers);
-      return new FleetSettings(agents, tasks, trajectories, groupSize, minSteps, maxSteps, 0.0, missingOutcomeShare,
-          verdictShare, seed, outcomeNoise, rewardHackShare, panel);
-    } catch (IllegalArgumentException e) {
-      // FleetSettings names each setting the way the flag does.
-      throw new ParameterException(spec.commandLine(), "Invalid value: --" + e.getMessage());
+    private FleetSettings fleetSettings() {
+        try {
+            List<VerifierProfile> panel = VerifierProfile.parseAll(verifiers);
+            return new FleetSettings(
+                    agents,
+                    tasks,
+                    trajectories,
+                    groupSize,
+                    minSteps,
+                    maxSteps,
+                    0.0,
+                    missingOutcomeShare,
+                    verdictShare,
+                    seed,
+                    outcomeNoise,
+                    rewardHackShare,
+                    panel);
+        } catch (IllegalArgumentException e) {
+            // FleetSettings names each setting the way the flag does.
+            throw new ParameterException(spec.commandLine(), "Invalid value: --" + e.getMessage());
+        }
     }
-  }
 
-  /** -D settings, with the evaluation's defaults where they are not set. */
-  private Configuration jobConfiguration() {
-    Configuration conf = configuration.toConfiguration();
-    if (!conf.contains(CreditOptions.GAMMA)) {
-      conf.set(CreditOptions.GAMMA, 0.0);
+    /** -D settings, with the evaluation's defaults where they are not set. */
+    private Configuration jobConfiguration() {
+        Configuration conf = configuration.toConfiguration();
+        if (!conf.contains(CreditOptions.GAMMA)) {
+            conf.set(CreditOptions.GAMMA, 0.0);
+        }
+        if (!conf.contains(CreditOptions.BACKEND)) {
+            conf.set(CreditOptions.BACKEND, "java");
+        }
+        conf.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+        return conf;
     }
-    if (!conf.contains(CreditOptions.BACKEND)) {
-      conf.set(CreditOptions.BACKEND, "java");
-    }
-    conf.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
-    return conf;
-  }
 
-  /** Each run on topics, consumer group and transactional ids of its own, so runs cannot see each other. */
-  private static Configuration runConfiguration(Configuration base, String estimator) {
-    Configuration conf = new Configuration(base);
-    String prefix = "evaluate-" + estimator + ".";
-    for (ConfigOption<String> name : List.of(KafkaOptions.STEPS_TOPIC, KafkaOptions.OUTCOMES_TOPIC,
-        KafkaOptions.VERDICTS_TOPIC, KafkaOptions.BATCHES_TOPIC, KafkaOptions.DEAD_LETTERS_TOPIC,
-        KafkaOptions.UNSCORED_TOPIC, KafkaOptions.GROUP_ID, KafkaOptions.TRANSACTIONAL_ID_PREFIX)) {
-      conf.set(name, prefix + base.get(name));
+    /** Each run on topics, consumer group and transactional ids of its own, so runs cannot see each other. */
+    private static Configuration runConfiguration(Configuration base, String estimator) {
+        Configuration conf = new Configuration(base);
+        String prefix = "evaluate-" + estimator + ".";
+        for (ConfigOption<String> name : List.of(
+                KafkaOptions.STEPS_TOPIC,
+                KafkaOptions.OUTCOMES_TOPIC,
+                KafkaOptions.VERDICTS_TOPIC,
+                KafkaOptions.BATCHES_TOPIC,
+                KafkaOptions.DEAD_LETTERS_TOPIC,
+                KafkaOptions.UNSCORED_TOPIC,
+                KafkaOptions.GROUP_ID,
+                KafkaOptions.TRANSACTIONAL_ID_PREFIX)) {
+            conf.set(name, prefix + base.get(name));
+        }
+        conf.set(CreditOptions.ESTIMATOR, estimator);
+        return conf;
     }
-    conf.set(CreditOptions.ESTIMATOR, estimator);
-    return conf;
-  }
 
-  /** The settings the figures depend on most, as the job resolved them. */
-  private static Map<String, String> shapingSettings(Configuration conf) {
-    Map<String, String> settings = new LinkedHashMap<>();
-    settings.put(CoreOptions.DEFAULT_PARALLELISM.key(), String.valueOf(conf.get(CoreOptions.DEFAULT_PARALLELISM)));
-    for (ConfigOption<?> option : List.of(CreditOptions.GAMMA, CreditOptions.PROCESS_BASELINE,
-        ReliabilityOptions.WEIGHT_VERIFIERS, ReliabilityOptions.SUSPECT_POLICY,
-        ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS, ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE)) {
-      settings.put(option.key(), String.valueOf(conf.get(option)));
+    /** The settings the figures depend on most, as the job resolved them. */
+    private static Map<String, String> shapingSettings(Configuration conf) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put(CoreOptions.DEFAULT_PARALLELISM.key(), String.valueOf(conf.get(CoreOptions.DEFAULT_PARALLELISM)));
+        for (ConfigOption<?> option : List.of(
+                CreditOptions.GAMMA,
+                CreditOptions.PROCESS_BASELINE,
+                ReliabilityOptions.WEIGHT_VERIFIERS,
+                ReliabilityOptions.SUSPECT_POLICY,
+                ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS,
+                ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE)) {
+            settings.put(option.key(), String.valueOf(conf.get(option)));
+        }
+        return settings;
     }
-    return settings;
-  }
 
-  private void writeJson(EvaluationReport report, PrintWriter out) throws IOException {
-    if (json == null) {
-      return;
+    private void writeJson(EvaluationReport report, PrintWriter out) throws IOException {
+        if (json == null) {
+            return;
+        }
+        if (json.equals("-")) {
+            out.println(report.toJson());
+            out.flush();
+        } else {
+            Files.writeString(Path.of(json), report.toJson() + System.lineSeparator(), StandardCharsets.UTF_8);
+            out.println("Results written to " + json);
+        }
     }
-    if (json.equals("-")) {
-      out.println(report.toJson());
-      out.flush();
-    } else {
-      Files.writeString(Path.of(json), report.toJson() + System.lineSeparator(), StandardCharsets.UTF_8);
-      out.println("Results written to " + json);
-    }
-  }
 
-  private static double seconds(Instant since) {
-    return Duration.between(since, Instant.now()).toMillis() / 1000.0;
-  }
+    private static double seconds(Instant since) {
+        return Duration.between(since, Instant.now()).toMillis() / 1000.0;
+    }
 }

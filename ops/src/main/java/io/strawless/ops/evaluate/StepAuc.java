@@ -12,35 +12,35 @@ import java.util.stream.IntStream;
  */
 public final class StepAuc {
 
-  private StepAuc() {}
+    private StepAuc() {}
 
-  /** AUC of {@code credit} against {@code good}; NaN when there are no good or no bad steps. */
-  public static double of(double[] credit, boolean[] good) {
-    if (credit.length != good.length) {
-      throw new IllegalArgumentException(credit.length + " credits for " + good.length + " steps");
-    }
-    Integer[] order = IntStream.range(0, credit.length).boxed().toArray(Integer[]::new);
-    Arrays.sort(order, Comparator.comparingDouble(i -> credit[i]));
-    double goodRankSum = 0;
-    long goodSteps = 0;
-    for (int from = 0; from < order.length; ) {
-      int to = from;
-      while (to + 1 < order.length && credit[order[to + 1]] == credit[order[from]]) {
-        to++;
-      }
-      double midRank = (from + to) / 2.0 + 1; // tied credits share the mean of their ranks
-      for (int k = from; k <= to; k++) {
-        if (good[order[k]]) {
-          goodRankSum += midRank;
-          goodSteps++;
+    /** AUC of {@code credit} against {@code good}; NaN when there are no good or no bad steps. */
+    public static double of(double[] credit, boolean[] good) {
+        if (credit.length != good.length) {
+            throw new IllegalArgumentException(credit.length + " credits for " + good.length + " steps");
         }
-      }
-      from = to + 1;
+        Integer[] order = IntStream.range(0, credit.length).boxed().toArray(Integer[]::new);
+        Arrays.sort(order, Comparator.comparingDouble(i -> credit[i]));
+        double goodRankSum = 0;
+        long goodSteps = 0;
+        for (int from = 0; from < order.length; ) {
+            int to = from;
+            while (to + 1 < order.length && credit[order[to + 1]] == credit[order[from]]) {
+                to++;
+            }
+            double midRank = (from + to) / 2.0 + 1; // tied credits share the mean of their ranks
+            for (int k = from; k <= to; k++) {
+                if (good[order[k]]) {
+                    goodRankSum += midRank;
+                    goodSteps++;
+                }
+            }
+            from = to + 1;
+        }
+        long badSteps = credit.length - goodSteps;
+        if (goodSteps == 0 || badSteps == 0) {
+            return Double.NaN;
+        }
+        return (goodRankSum - goodSteps * (goodSteps + 1) / 2.0) / ((double) goodSteps * badSteps);
     }
-    long badSteps = credit.length - goodSteps;
-    if (goodSteps == 0 || badSteps == 0) {
-      return Double.NaN;
-    }
-    return (goodRankSum - goodSteps * (goodSteps + 1) / 2.0) / ((double) goodSteps * badSteps);
-  }
 }

@@ -7,20 +7,20 @@ import org.junit.jupiter.api.BeforeAll;
 /** The end-to-end scenario against the in-process broker the demo uses. */
 class EndToEndOnEmbeddedKafkaTest extends EndToEndScenario {
 
-  private static EmbeddedKafka kafka;
+    private static EmbeddedKafka kafka;
 
-  @BeforeAll
-  static void startKafka() {
-    kafka = EmbeddedKafka.start();
-  }
+    @BeforeAll
+    static void startKafka() {
+        kafka = EmbeddedKafka.start();
+    }
 
-  @AfterAll
-  static void stopKafka() throws Exception {
-    kafka.close();
-  }
+    @AfterAll
+    static void stopKafka() throws Exception {
+        kafka.close();
+    }
 
-  @Override
-  String bootstrapServers() {
-    return kafka.bootstrapServers();
-  }
+    @Override
+    String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
 }

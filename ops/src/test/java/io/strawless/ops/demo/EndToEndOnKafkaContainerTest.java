@@ -11,11 +11,11 @@ import org.testcontainers.kafka.KafkaContainer;
 @Testcontainers(disabledWithoutDocker = true)
 class EndToEndOnKafkaContainerTest extends EndToEndScenario {
 
-  @Container
-  private static final KafkaContainer KAFKA = new KafkaContainer("apache/kafka:4.2.0");
+    @Container
+    private static final KafkaContainer KAFKA = new KafkaContainer("apache/kafka:4.2.0");
 
-  @Override
-  String bootstrapServers() {
-    return KAFKA.getBootstrapServers();
-  }
+    @Override
+    String bootstrapServers() {
+        return KAFKA.getBootstrapServers();
+    }
 }

@@ -24,35 +24,50 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ExactlyOnceUnderFaultsTest {
 
-  private static final int TRAJECTORIES = Integer.getInteger("strawless.drill.trajectories", 6_700);
+    private static final int TRAJECTORIES = Integer.getInteger("strawless.drill.trajectories", 6_700);
 
-  @Test
-  void threeFailuresAndASavepointResumeLoseNothingAndDuplicateNothing(@TempDir Path dir) throws Exception {
-    Path json = dir.resolve("summary.json");
-    StringWriter out = new StringWriter();
-    int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(out)).execute(
-        "demo", "--trajectories", Integer.toString(TRAJECTORIES), "--inject-failures", "3", "--savepoint-resume",
-        "--json", json.toString(),
-        // Plain loops: no backend probe on each of the four job starts. All backends give the same numbers.
-        "-D", "credit.backend=java");
-    String printed = out.toString();
-    assertEquals(0, exitCode, printed);
+    @Test
+    void threeFailuresAndASavepointResumeLoseNothingAndDuplicateNothing(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("summary.json");
+        StringWriter out = new StringWriter();
+        int exitCode = StrawlessCli.commandLine()
+                .setOut(new PrintWriter(out))
+                .setErr(new PrintWriter(out))
+                .execute(
+                        "demo",
+                        "--trajectories",
+                        Integer.toString(TRAJECTORIES),
+                        "--inject-failures",
+                        "3",
+                        "--savepoint-resume",
+                        "--json",
+                        json.toString(),
+                        // Plain loops: no backend probe on each of the four job starts. All backends give the same
+                        // numbers.
+                        "-D",
+                        "credit.backend=java");
+        String printed = out.toString();
+        assertEquals(0, exitCode, printed);
 
-    JsonNode summary = new ObjectMapper().readTree(json.toFile());
-    assertEquals(0, summary.get("lost_steps").asLong(), printed);
-    assertEquals(0, summary.get("duplicated_steps").asLong(), printed);
-    assertEquals(0, summary.get("mismatched_advantages").asLong(), printed);
-    assertEquals(0, summary.get("unexpected_steps").asLong(), printed);
-    assertTrue(summary.get("expected_steps").asLong() > 0.9 * summary.get("steps_in").asLong(), printed);
-    assertTrue(summary.get("restarts").asLong() >= 3, printed);
-    assertTrue(summary.get("savepoint_resume").asBoolean(), printed);
-    long recordsIn = 0;
-    for (JsonNode topic : summary.get("records_in")) {
-      recordsIn += topic.asLong();
+        JsonNode summary = new ObjectMapper().readTree(json.toFile());
+        assertEquals(0, summary.get("lost_steps").asLong(), printed);
+        assertEquals(0, summary.get("duplicated_steps").asLong(), printed);
+        assertEquals(0, summary.get("mismatched_advantages").asLong(), printed);
+        assertEquals(0, summary.get("unexpected_steps").asLong(), printed);
+        assertTrue(
+                summary.get("expected_steps").asLong()
+                        > 0.9 * summary.get("steps_in").asLong(),
+                printed);
+        assertTrue(summary.get("restarts").asLong() >= 3, printed);
+        assertTrue(summary.get("savepoint_resume").asBoolean(), printed);
+        long recordsIn = 0;
+        for (JsonNode topic : summary.get("records_in")) {
+            recordsIn += topic.asLong();
+        }
+        long resumedAfter = summary.get("resumed_after").asLong();
+        assertTrue(
+                resumedAfter > 0 && resumedAfter < recordsIn, "stopped midway: " + resumedAfter + " of " + recordsIn);
+        assertTrue(summary.get("reconciled").asBoolean(), printed);
+        System.out.println(printed);
     }
-    long resumedAfter = summary.get("resumed_after").asLong();
-    assertTrue(resumedAfter > 0 && resumedAfter < recordsIn, "stopped midway: " + resumedAfter + " of " + recordsIn);
-    assertTrue(summary.get("reconciled").asBoolean(), printed);
-    System.out.println(printed);
-  }
 }

@@ -16,50 +16,69 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code strawless evaluate} end to end on a small, easy fleet: the shape of what it reports, not its timings. */
 class EvaluateCommandTest {
 
-  private record Outcome(int exitCode, String out, String err) {}
+    private record Outcome(int exitCode, String out, String err) {}
 
-  private static Outcome run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err)).execute(args);
-    return new Outcome(exitCode, out.toString(), err.toString());
-  }
-
-  @Test
-  void gradesEachEstimatorAndPerStepCreditBeatsTheStraw(@TempDir Path dir) throws Exception {
-    Path json = dir.resolve("evaluation.json");
-    Outcome outcome = run("evaluate", "--estimators", "outcome,process", "--trajectories", "160", "--agents", "20",
-        "--tasks", "10", "--parallelism", "1", "--seed", "5", "--json", json.toString(),
-        "-D", "execution.checkpointing.interval=1s");
-
-    assertEquals(0, outcome.exitCode(), outcome.err() + outcome.out());
-    assertTrue(outcome.out().contains("outcome  (1/2) running the fleet through the job ... step AUC"), outcome.out());
-    assertTrue(outcome.out().contains("process  (2/2)"), outcome.out());
-    assertTrue(outcome.out().contains("Verifier reliability (process run)"), outcome.out());
-    assertTrue(outcome.out().contains("Reward-hacking quarantine (process run): caught"), outcome.out());
-
-    JsonNode report = new ObjectMapper().readTree(Files.readString(json));
-    JsonNode estimators = report.get("estimators");
-    assertEquals(2, estimators.size());
-    double straw = estimators.get("outcome").get("step_auc").asDouble();
-    double perStep = estimators.get("process").get("step_auc").asDouble();
-    assertTrue(perStep > straw, "process " + perStep + " vs outcome " + straw);
-    for (String field : new String[] {"reliability_max_error", "quarantine_precision", "quarantine_recall"}) {
-      assertTrue(report.get(field).isNumber(), field + " in " + report);
+    private static Outcome run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine()
+                .setOut(new PrintWriter(out))
+                .setErr(new PrintWriter(err))
+                .execute(args);
+        return new Outcome(exitCode, out.toString(), err.toString());
     }
-    assertEquals(4, report.get("verifiers").size(), "one entry per verifier of the default panel");
-    assertTrue(report.get("verifiers").get("stamp").get("learnt").isNumber());
-    assertEquals(160, report.get("fleet").get("trajectories").asInt());
-  }
 
-  @Test
-  void badEstimatorsAndVerifierSpecsAreUsageErrors() {
-    Outcome unknown = run("evaluate", "--estimators", "outcome,telepathy");
-    assertEquals(2, unknown.exitCode());
-    assertTrue(unknown.err().contains("telepathy"), unknown.err());
+    @Test
+    void gradesEachEstimatorAndPerStepCreditBeatsTheStraw(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("evaluation.json");
+        Outcome outcome = run(
+                "evaluate",
+                "--estimators",
+                "outcome,process",
+                "--trajectories",
+                "160",
+                "--agents",
+                "20",
+                "--tasks",
+                "10",
+                "--parallelism",
+                "1",
+                "--seed",
+                "5",
+                "--json",
+                json.toString(),
+                "-D",
+                "execution.checkpointing.interval=1s");
 
-    Outcome badPanel = run("evaluate", "--verifiers", "checker:0.9:0:1.5:100");
-    assertEquals(2, badPanel.exitCode());
-    assertTrue(badPanel.err().contains("--verifiers: coverage of checker"), badPanel.err());
-  }
+        assertEquals(0, outcome.exitCode(), outcome.err() + outcome.out());
+        assertTrue(
+                outcome.out().contains("outcome  (1/2) running the fleet through the job ... step AUC"), outcome.out());
+        assertTrue(outcome.out().contains("process  (2/2)"), outcome.out());
+        assertTrue(outcome.out().contains("Verifier reliability (process run)"), outcome.out());
+        assertTrue(outcome.out().contains("Reward-hacking quarantine (process run): caught"), outcome.out());
+
+        JsonNode report = new ObjectMapper().readTree(Files.readString(json));
+        JsonNode estimators = report.get("estimators");
+        assertEquals(2, estimators.size());
+        double straw = estimators.get("outcome").get("step_auc").asDouble();
+        double perStep = estimators.get("process").get("step_auc").asDouble();
+        assertTrue(perStep > straw, "process " + perStep + " vs outcome " + straw);
+        for (String field : new String[] {"reliability_max_error", "quarantine_precision", "quarantine_recall"}) {
+            assertTrue(report.get(field).isNumber(), field + " in " + report);
+        }
+        assertEquals(4, report.get("verifiers").size(), "one entry per verifier of the default panel");
+        assertTrue(report.get("verifiers").get("stamp").get("learnt").isNumber());
+        assertEquals(160, report.get("fleet").get("trajectories").asInt());
+    }
+
+    @Test
+    void badEstimatorsAndVerifierSpecsAreUsageErrors() {
+        Outcome unknown = run("evaluate", "--estimators", "outcome,telepathy");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.err().contains("telepathy"), unknown.err());
+
+        Outcome badPanel = run("evaluate", "--verifiers", "checker:0.9:0:1.5:100");
+        assertEquals(2, badPanel.exitCode());
+        assertTrue(badPanel.err().contains("--verifiers: coverage of checker"), badPanel.err());
+    }
 }

@@ -23,98 +23,105 @@ import org.junit.jupiter.api.Test;
 
 class FleetScriptTest {
 
-  private static final FleetSettings SETTINGS = new FleetSettings(10, 5, 200, 4, 2, 9, 0.05, 0.1, 0.3, 11);
-  private static final Instant END = Instant.parse("2025-01-01T12:00:00Z");
+    private static final FleetSettings SETTINGS = new FleetSettings(10, 5, 200, 4, 2, 9, 0.05, 0.1, 0.3, 11);
+    private static final Instant END = Instant.parse("2025-01-01T12:00:00Z");
 
-  @Test
-  void sameSeedSendsTheSameRecords() {
-    List<FleetRecord> first = FleetScript.generate(SETTINGS, END).records();
-    List<FleetRecord> second = FleetScript.generate(SETTINGS, END).records();
-    assertEquals(first.size(), second.size());
-    for (int i = 0; i < first.size(); i++) {
-      assertEquals(first.get(i).topic(), second.get(i).topic());
-      assertEquals(first.get(i).timestamp(), second.get(i).timestamp());
-      assertArrayEquals(first.get(i).value(), second.get(i).value());
-    }
-  }
-
-  @Test
-  void recordsGoOutInEventTimeOrderUpToTheEndAndOutcomesAfterTheLastStep() throws Exception {
-    FleetScript script = FleetScript.generate(SETTINGS, END);
-    assertEquals(END.toEpochMilli(), script.records().get(script.records().size() - 1).timestamp(),
-        "the timeline ends at the given instant");
-    Map<String, Long> lastStep = new HashMap<>();
-    long previous = Long.MIN_VALUE;
-    for (FleetRecord record : valid(script)) {
-      assertTrue(record.timestamp() >= previous, "send order follows event time");
-      previous = record.timestamp();
-      switch (record.topic()) {
-        case STEPS -> {
-          StepEvent step = StepEvent.getDecoder().decode(record.value());
-          lastStep.put(step.getTrajectoryId(), step.getEventTime().toEpochMilli());
+    @Test
+    void sameSeedSendsTheSameRecords() {
+        List<FleetRecord> first = FleetScript.generate(SETTINGS, END).records();
+        List<FleetRecord> second = FleetScript.generate(SETTINGS, END).records();
+        assertEquals(first.size(), second.size());
+        for (int i = 0; i < first.size(); i++) {
+            assertEquals(first.get(i).topic(), second.get(i).topic());
+            assertEquals(first.get(i).timestamp(), second.get(i).timestamp());
+            assertArrayEquals(first.get(i).value(), second.get(i).value());
         }
-        case OUTCOMES -> {
-          OutcomeEvent outcome = OutcomeEvent.getDecoder().decode(record.value());
-          assertTrue(outcome.getEventTime().toEpochMilli() > lastStep.get(outcome.getTrajectoryId()));
+    }
+
+    @Test
+    void recordsGoOutInEventTimeOrderUpToTheEndAndOutcomesAfterTheLastStep() throws Exception {
+        FleetScript script = FleetScript.generate(SETTINGS, END);
+        assertEquals(
+                END.toEpochMilli(),
+                script.records().get(script.records().size() - 1).timestamp(),
+                "the timeline ends at the given instant");
+        Map<String, Long> lastStep = new HashMap<>();
+        long previous = Long.MIN_VALUE;
+        for (FleetRecord record : valid(script)) {
+            assertTrue(record.timestamp() >= previous, "send order follows event time");
+            previous = record.timestamp();
+            switch (record.topic()) {
+                case STEPS -> {
+                    StepEvent step = StepEvent.getDecoder().decode(record.value());
+                    lastStep.put(step.getTrajectoryId(), step.getEventTime().toEpochMilli());
+                }
+                case OUTCOMES -> {
+                    OutcomeEvent outcome = OutcomeEvent.getDecoder().decode(record.value());
+                    assertTrue(outcome.getEventTime().toEpochMilli() > lastStep.get(outcome.getTrajectoryId()));
+                }
+                case VERDICTS -> {}
+            }
         }
-        case VERDICTS -> { }
-      }
     }
-  }
 
-  @Test
-  void ledgerMatchesTheRecords() throws Exception {
-    FleetScript script = FleetScript.generate(SETTINGS, END);
-    FleetLedger ledger = script.ledger();
-    assertEquals(SETTINGS.trajectories(), ledger.trajectories().size());
-    for (InputTopic topic : InputTopic.values()) {
-      long valid = switch (topic) {
-        case STEPS -> ledger.validSteps();
-        case OUTCOMES -> ledger.outcomesSent();
-        case VERDICTS -> ledger.verdictsSent();
-      };
-      assertEquals(valid + ledger.malformed(topic), script.recordsOn(topic), topic.name());
+    @Test
+    void ledgerMatchesTheRecords() throws Exception {
+        FleetScript script = FleetScript.generate(SETTINGS, END);
+        FleetLedger ledger = script.ledger();
+        assertEquals(SETTINGS.trajectories(), ledger.trajectories().size());
+        for (InputTopic topic : InputTopic.values()) {
+            long valid = switch (topic) {
+                case STEPS -> ledger.validSteps();
+                case OUTCOMES -> ledger.outcomesSent();
+                case VERDICTS -> ledger.verdictsSent();
+            };
+            assertEquals(valid + ledger.malformed(topic), script.recordsOn(topic), topic.name());
+        }
+        Map<String, List<StepEvent>> steps = new HashMap<>();
+        for (FleetRecord record : valid(script)) {
+            if (record.topic() == InputTopic.STEPS) {
+                StepEvent step = StepEvent.getDecoder().decode(record.value());
+                steps.computeIfAbsent(step.getTrajectoryId(), id -> new ArrayList<>())
+                        .add(step);
+            }
+        }
+        for (SentTrajectory sent : ledger.trajectories().values()) {
+            List<StepEvent> sentSteps = steps.get(sent.trajectoryId());
+            assertEquals(sent.steps(), sentSteps.size());
+            for (int i = 0; i < sentSteps.size(); i++) {
+                assertEquals(i, sentSteps.get(i).getStepIndex());
+                assertEquals(sent.trainable().get(i), sentSteps.get(i).getTrainable());
+                assertEquals(sent.groupSize(), sentSteps.get(i).getGroupSize());
+            }
+            assertEquals(
+                    TerminalKind.TERMINATED, sentSteps.get(sentSteps.size() - 1).getTerminal());
+        }
+        assertTrue(ledger.outcomesSent() < SETTINGS.trajectories(), "some outcomes are withheld");
+        assertTrue(!ledger.malformed().isEmpty(), "some records are malformed");
     }
-    Map<String, List<StepEvent>> steps = new HashMap<>();
-    for (FleetRecord record : valid(script)) {
-      if (record.topic() == InputTopic.STEPS) {
-        StepEvent step = StepEvent.getDecoder().decode(record.value());
-        steps.computeIfAbsent(step.getTrajectoryId(), id -> new ArrayList<>()).add(step);
-      }
-    }
-    for (SentTrajectory sent : ledger.trajectories().values()) {
-      List<StepEvent> sentSteps = steps.get(sent.trajectoryId());
-      assertEquals(sent.steps(), sentSteps.size());
-      for (int i = 0; i < sentSteps.size(); i++) {
-        assertEquals(i, sentSteps.get(i).getStepIndex());
-        assertEquals(sent.trainable().get(i), sentSteps.get(i).getTrainable());
-        assertEquals(sent.groupSize(), sentSteps.get(i).getGroupSize());
-      }
-      assertEquals(TerminalKind.TERMINATED, sentSteps.get(sentSteps.size() - 1).getTerminal());
-    }
-    assertTrue(ledger.outcomesSent() < SETTINGS.trajectories(), "some outcomes are withheld");
-    assertTrue(!ledger.malformed().isEmpty(), "some records are malformed");
-  }
 
-  @Test
-  void malformedRecordsDoNotDecode() {
-    for (FleetLedger.MalformedRecord bad : FleetScript.generate(SETTINGS, END).ledger().malformed()) {
-      assertThrows(Exception.class, () -> decoderOf(bad.topic()).decode(bad.value()));
+    @Test
+    void malformedRecordsDoNotDecode() {
+        for (FleetLedger.MalformedRecord bad :
+                FleetScript.generate(SETTINGS, END).ledger().malformed()) {
+            assertThrows(Exception.class, () -> decoderOf(bad.topic()).decode(bad.value()));
+        }
     }
-  }
 
-  private static BinaryMessageDecoder<?> decoderOf(InputTopic topic) {
-    return switch (topic) {
-      case STEPS -> StepEvent.getDecoder();
-      case OUTCOMES -> OutcomeEvent.getDecoder();
-      case VERDICTS -> VerifierSignal.getDecoder();
-    };
-  }
+    private static BinaryMessageDecoder<?> decoderOf(InputTopic topic) {
+        return switch (topic) {
+            case STEPS -> StepEvent.getDecoder();
+            case OUTCOMES -> OutcomeEvent.getDecoder();
+            case VERDICTS -> VerifierSignal.getDecoder();
+        };
+    }
 
-  /** The script's records minus the malformed ones (which the ledger lists as the same array instances). */
-  private static List<FleetRecord> valid(FleetScript script) {
-    Set<byte[]> malformed = Collections.newSetFromMap(new IdentityHashMap<>());
-    script.ledger().malformed().forEach(bad -> malformed.add(bad.value()));
-    return script.records().stream().filter(r -> !malformed.contains(r.value())).toList();
-  }
+    /** The script's records minus the malformed ones (which the ledger lists as the same array instances). */
+    private static List<FleetRecord> valid(FleetScript script) {
+        Set<byte[]> malformed = Collections.newSetFromMap(new IdentityHashMap<>());
+        script.ledger().malformed().forEach(bad -> malformed.add(bad.value()));
+        return script.records().stream()
+                .filter(r -> !malformed.contains(r.value()))
+                .toList();
+    }
 }

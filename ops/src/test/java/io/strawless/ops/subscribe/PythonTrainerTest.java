@@ -59,223 +59,294 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PythonTrainerTest {
 
-  /** Debian's interpreter, which sees Debian's python3-* packages (a pyenv python3 on the PATH does not). */
-  private static final String PYTHON = "/usr/bin/python3";
-  private static final Path SCRIPT = Path.of("python", "strawless_trainer.py");
-  private static final String INSTALL_HINT = "run ops/bin/install-python-deps.sh (as root) to install them";
+    /** Debian's interpreter, which sees Debian's python3-* packages (a pyenv python3 on the PATH does not). */
+    private static final String PYTHON = "/usr/bin/python3";
 
-  /** A small fleet: a dozen batches over the four partitions, quick to score. */
-  private static final FleetSettings FLEET = new FleetSettings(6, 4, 48, 4, 2, 8, 0.0, 0.0, 0.2, 11);
-  private static final double TOLERANCE = 1e-9;
-  /** Only bounds a broken run; the readers stop as soon as they have every batch. */
-  private static final Duration PATIENCE = Duration.ofSeconds(60);
+    private static final Path SCRIPT = Path.of("python", "strawless_trainer.py");
+    private static final String INSTALL_HINT = "run ops/bin/install-python-deps.sh (as root) to install them";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+    /** A small fleet: a dozen batches over the four partitions, quick to score. */
+    private static final FleetSettings FLEET = new FleetSettings(6, 4, 48, 4, 2, 8, 0.0, 0.0, 0.2, 11);
 
-  private static EmbeddedKafka kafka;
+    private static final double TOLERANCE = 1e-9;
+    /** Only bounds a broken run; the readers stop as soon as they have every batch. */
+    private static final Duration PATIENCE = Duration.ofSeconds(60);
 
-  @BeforeAll
-  static void startKafka() throws Exception {
-    assumePythonPackages();
-    kafka = EmbeddedKafka.start();
-  }
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  @AfterAll
-  static void stopKafka() throws Exception {
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+    private static EmbeddedKafka kafka;
 
-  @Test
-  void afterADemoRunPythonReadsExactlyWhatTheJavaClientReads(@TempDir Path temp) throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
-    conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 4); // many small batches, spread over the partitions
-    TopicProvisioner.ensureTopics(conf);
-    List<TrainingBatch> published = DemoRun.run(conf, FLEET, line -> { }).output().batches();
-    assertFalse(published.isEmpty(), "the demo run published batches");
-    // After the run: a batch in an aborted transaction, then a committed one behind it in the same partition.
-    String topic = conf.get(KafkaOptions.BATCHES_TOPIC);
-    writeInTransaction(conf, topic, handMadeBatch("aborted-batch", "outcome"), false);
-    writeInTransaction(conf, topic, handMadeBatch("after-the-abort", "outcome"), true);
-    int expectedBatches = published.size() + 1;
-
-    Map<String, List<Double>> javaCredit = readWithJavaClient(conf, expectedBatches);
-    Path advantagesFile = temp.resolve("advantages.json");
-    PythonRun python = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
-        "-D", "topics.batches=" + topic, "-D", "trainer.group-id=python-trainer",
-        "--max-batches", Integer.toString(expectedBatches), "--timeout", Long.toString(PATIENCE.toSeconds()),
-        "--advantages-out", advantagesFile.toString());
-    assertEquals(0, python.exitCode(), "the Python example failed: " + python.stderr());
-    Map<String, List<Double>> pythonCredit = readPythonAdvantages(advantagesFile);
-
-    Set<String> javaBatches = batchIds(javaCredit);
-    assertTrue(javaBatches.contains("after-the-abort") && !javaBatches.contains("aborted-batch"), javaBatches::toString);
-    assertEquals(javaBatches, batchIds(pythonCredit), "the same batches, the aborted one in neither");
-    assertEquals(javaCredit.keySet(), pythonCredit.keySet(), "the same trajectories");
-    javaCredit.forEach((trajectory, advantages) -> {
-      List<Double> fromPython = pythonCredit.get(trajectory);
-      assertEquals(advantages.size(), fromPython.size(), trajectory + " steps");
-      for (int step = 0; step < advantages.size(); step++) {
-        assertEquals(advantages.get(step), fromPython.get(step), TOLERANCE, trajectory + " step " + step);
-      }
-    });
-
-    JsonNode summary = JSON.readTree(python.stdout());
-    assertEquals(expectedBatches, summary.get("batches").asInt());
-    assertEquals("max-batches", summary.get("stopped_by").asText());
-    assertEquals(javaCredit.size(), summary.get("trajectories").asInt());
-    assertEquals(javaCredit.values().stream().mapToInt(List::size).sum(), summary.get("steps").asInt());
-    double javaSum = javaCredit.values().stream().flatMap(List::stream).mapToDouble(Double::doubleValue).sum();
-    assertEquals(javaSum, summary.get("advantage_sum").asDouble(), TOLERANCE * Math.max(1, Math.abs(javaSum)));
-  }
-
-  @Test
-  void pythonFiltersCommitsWhatItUsedAndStopsAtAnUndecodableValue(@TempDir Path temp) throws Exception {
-    String topic = "python-undecodable";
-    try (Admin admin = admin()) {
-      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
-    }
-    Configuration conf = configFor(topic);
-    writeInTransaction(conf, topic, handMadeBatch("other-estimator", "gae"), true); // offset 0
-    writeInTransaction(conf, topic, handMadeBatch("wanted", "grpo"), true); // 2 (1 is the commit marker)
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
-        StrawlessKafka.producerProperties(conf), new ByteArraySerializer(), new ByteArraySerializer())) {
-      producer.send(new ProducerRecord<>(topic, "not avro".getBytes(StandardCharsets.UTF_8))).get(); // 4
+    @BeforeAll
+    static void startKafka() throws Exception {
+        assumePythonPackages();
+        kafka = EmbeddedKafka.start();
     }
 
-    PythonRun python = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
-        "-D", "topics.batches=" + topic, "-D", "trainer.group-id=python-filtering", "-D", "trainer.estimator=grpo",
-        "--timeout", Long.toString(PATIENCE.toSeconds()));
-
-    assertEquals(2, python.exitCode(), "stops at the bad value; stderr: " + python.stderr());
-    JsonNode error = JSON.readTree(python.stderr().lines().reduce((first, last) -> last).orElseThrow());
-    assertEquals("undecodable", error.get("error").asText(), python.stderr());
-    assertEquals(topic, error.get("topic").asText());
-    assertEquals(0, error.get("partition").asInt());
-    assertEquals(4, error.get("offset").asLong());
-    try (Admin admin = admin()) {
-      long committed = admin.listConsumerGroupOffsets("python-filtering").partitionsToOffsetAndMetadata().get()
-          .get(new TopicPartition(topic, 0)).offset();
-      assertEquals(3, committed, "committed past the filtered and the used batch, not past the bad value");
-    }
-  }
-
-  private static void assumePythonPackages() throws Exception {
-    assumeTrue(new File(PYTHON).canExecute(), PYTHON + " is missing; the example needs Debian's python3 with"
-        + " python3-confluent-kafka and python3-avro: " + INSTALL_HINT);
-    Process check = new ProcessBuilder(PYTHON, "-c", "import confluent_kafka, avro.io")
-        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    assumeTrue(check.waitFor(30, TimeUnit.SECONDS) && check.exitValue() == 0,
-        "python3-confluent-kafka or python3-avro is not installed for " + PYTHON + ": " + INSTALL_HINT);
-  }
-
-  private static Admin admin() {
-    return Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
-  }
-
-  private static Configuration configFor(String batchesTopic) {
-    Configuration conf = new Configuration();
-    conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    conf.set(KafkaOptions.BATCHES_TOPIC, batchesTopic);
-    return conf;
-  }
-
-
-  /** Writes one batch to partition 0 in its own transaction, committed or aborted. */
-  private static void writeInTransaction(Configuration conf, String topic, TrainingBatch batch, boolean commit)
-      throws Exception {
-    Properties properties = StrawlessKafka.producerProperties(conf);
-    properties.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "python-trainer-test");
-    try (KafkaProducer<byte[], byte[]> producer =
-        new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
-      producer.initTransactions();
-      producer.beginTransaction();
-      producer.send(new ProducerRecord<>(topic, 0, null, bytes(batch))).get();
-      if (commit) {
-        producer.commitTransaction();
-      } else {
-        producer.abortTransaction();
-      }
-    }
-  }
-
-  private static TrainingBatch handMadeBatch(String batchId, String estimator) {
-    List<ScoredStep> steps = List.of(
-        ScoredStep.newBuilder().setStepIndex(0).setTrainable(true).setAdvantage(0.125).setTargetReturn(1).build(),
-        ScoredStep.newBuilder().setStepIndex(1).setTrainable(false).setAdvantage(0).setTargetReturn(0).build(),
-        ScoredStep.newBuilder().setStepIndex(2).setTrainable(true).setAdvantage(-1.0 / 3).setTargetReturn(1).build());
-    ScoredTrajectory trajectory = ScoredTrajectory.newBuilder()
-        .setTrajectoryId(batchId + "-trajectory").setAgentId("test").setTaskId("test")
-        .setOutcomeReward(1).setSuccess(true).setSteps(steps).build();
-    return TrainingBatch.newBuilder()
-        .setBatchId(batchId).setCreatedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
-        .setEstimator(estimator).setConfigFingerprint("test").setTrajectories(List.of(trajectory)).build();
-  }
-
-  private static byte[] bytes(TrainingBatch batch) throws Exception {
-    ByteBuffer buffer = batch.toByteBuffer();
-    byte[] bytes = new byte[buffer.remaining()];
-    buffer.get(bytes);
-    return bytes;
-  }
-
-  /** Per-step advantages by "batch id/trajectory id", read with the Java client in its own group. */
-  private static Map<String, List<Double>> readWithJavaClient(Configuration conf, int batches) {
-    Configuration trainerConf = new Configuration(conf);
-    trainerConf.set(TrainerOptions.GROUP_ID, "java-trainer");
-    Map<String, List<Double>> credit = new TreeMap<>();
-    int delivered = 0;
-    Instant deadline = Instant.now().plus(PATIENCE);
-    try (BatchSubscriber subscriber = new BatchSubscriber(trainerConf)) {
-      while (delivered < batches) {
-        assertTrue(Instant.now().isBefore(deadline), "the Java client got " + delivered + " of " + batches + " batches");
-        for (Delivery delivery : subscriber.poll(Duration.ofMillis(200))) {
-          TrainingBatch batch = delivery.batch();
-          for (ScoredTrajectory trajectory : batch.getTrajectories()) {
-            List<Double> advantages = trajectory.getSteps().stream().map(ScoredStep::getAdvantage).toList();
-            String key = batch.getBatchId() + "/" + trajectory.getTrajectoryId();
-            assertEquals(null, credit.put(key, advantages), key + " read twice");
-          }
-          delivered++;
-          delivery.ack();
+    @AfterAll
+    static void stopKafka() throws Exception {
+        if (kafka != null) {
+            kafka.close();
         }
-      }
     }
-    return credit;
-  }
 
-  private record PythonRun(int exitCode, String stdout, String stderr) {}
+    @Test
+    void afterADemoRunPythonReadsExactlyWhatTheJavaClientReads(@TempDir Path temp) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 4); // many small batches, spread over the partitions
+        TopicProvisioner.ensureTopics(conf);
+        List<TrainingBatch> published =
+                DemoRun.run(conf, FLEET, line -> {}).output().batches();
+        assertFalse(published.isEmpty(), "the demo run published batches");
+        // After the run: a batch in an aborted transaction, then a committed one behind it in the same partition.
+        String topic = conf.get(KafkaOptions.BATCHES_TOPIC);
+        writeInTransaction(conf, topic, handMadeBatch("aborted-batch", "outcome"), false);
+        writeInTransaction(conf, topic, handMadeBatch("after-the-abort", "outcome"), true);
+        int expectedBatches = published.size() + 1;
 
-  private static PythonRun runPythonExample(Path temp, String... arguments) throws Exception {
-    List<String> command = new ArrayList<>(List.of(PYTHON, SCRIPT.toString()));
-    command.addAll(List.of(arguments));
-    Path stdout = Files.createTempFile(temp, "python", ".out");
-    Path stderr = Files.createTempFile(temp, "python", ".err");
-    Process python = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
-    if (!python.waitFor(PATIENCE.toSeconds() + 30, TimeUnit.SECONDS)) {
-      python.destroyForcibly();
-      throw new AssertionError("the Python example did not stop by itself; stderr: " + Files.readString(stderr));
+        Map<String, List<Double>> javaCredit = readWithJavaClient(conf, expectedBatches);
+        Path advantagesFile = temp.resolve("advantages.json");
+        PythonRun python = runPythonExample(
+                temp,
+                "-D",
+                "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D",
+                "topics.batches=" + topic,
+                "-D",
+                "trainer.group-id=python-trainer",
+                "--max-batches",
+                Integer.toString(expectedBatches),
+                "--timeout",
+                Long.toString(PATIENCE.toSeconds()),
+                "--advantages-out",
+                advantagesFile.toString());
+        assertEquals(0, python.exitCode(), "the Python example failed: " + python.stderr());
+        Map<String, List<Double>> pythonCredit = readPythonAdvantages(advantagesFile);
+
+        Set<String> javaBatches = batchIds(javaCredit);
+        assertTrue(
+                javaBatches.contains("after-the-abort") && !javaBatches.contains("aborted-batch"),
+                javaBatches::toString);
+        assertEquals(javaBatches, batchIds(pythonCredit), "the same batches, the aborted one in neither");
+        assertEquals(javaCredit.keySet(), pythonCredit.keySet(), "the same trajectories");
+        javaCredit.forEach((trajectory, advantages) -> {
+            List<Double> fromPython = pythonCredit.get(trajectory);
+            assertEquals(advantages.size(), fromPython.size(), trajectory + " steps");
+            for (int step = 0; step < advantages.size(); step++) {
+                assertEquals(advantages.get(step), fromPython.get(step), TOLERANCE, trajectory + " step " + step);
+            }
+        });
+
+        JsonNode summary = JSON.readTree(python.stdout());
+        assertEquals(expectedBatches, summary.get("batches").asInt());
+        assertEquals("max-batches", summary.get("stopped_by").asText());
+        assertEquals(javaCredit.size(), summary.get("trajectories").asInt());
+        assertEquals(
+                javaCredit.values().stream().mapToInt(List::size).sum(),
+                summary.get("steps").asInt());
+        double javaSum = javaCredit.values().stream()
+                .flatMap(List::stream)
+                .mapToDouble(Double::doubleValue)
+                .sum();
+        assertEquals(javaSum, summary.get("advantage_sum").asDouble(), TOLERANCE * Math.max(1, Math.abs(javaSum)));
     }
-    return new PythonRun(python.exitValue(), Files.readString(stdout), Files.readString(stderr));
-  }
 
-  private static Map<String, List<Double>> readPythonAdvantages(Path file) throws Exception {
-    Map<String, List<Double>> credit = new HashMap<>();
-    for (JsonNode trajectory : JSON.readTree(file.toFile())) {
-      List<Double> advantages = new ArrayList<>();
-      trajectory.get("advantages").forEach(a -> advantages.add(a.asDouble()));
-      String key = trajectory.get("batch_id").asText() + "/" + trajectory.get("trajectory_id").asText();
-      assertEquals(null, credit.put(key, advantages), key + " read twice");
+    @Test
+    void pythonFiltersCommitsWhatItUsedAndStopsAtAnUndecodableValue(@TempDir Path temp) throws Exception {
+        String topic = "python-undecodable";
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        }
+        Configuration conf = configFor(topic);
+        writeInTransaction(conf, topic, handMadeBatch("other-estimator", "gae"), true); // offset 0
+        writeInTransaction(conf, topic, handMadeBatch("wanted", "grpo"), true); // 2 (1 is the commit marker)
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                StrawlessKafka.producerProperties(conf), new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(topic, "not avro".getBytes(StandardCharsets.UTF_8)))
+                    .get(); // 4
+        }
+
+        PythonRun python = runPythonExample(
+                temp,
+                "-D",
+                "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D",
+                "topics.batches=" + topic,
+                "-D",
+                "trainer.group-id=python-filtering",
+                "-D",
+                "trainer.estimator=grpo",
+                "--timeout",
+                Long.toString(PATIENCE.toSeconds()));
+
+        assertEquals(2, python.exitCode(), "stops at the bad value; stderr: " + python.stderr());
+        JsonNode error = JSON.readTree(
+                python.stderr().lines().reduce((first, last) -> last).orElseThrow());
+        assertEquals("undecodable", error.get("error").asText(), python.stderr());
+        assertEquals(topic, error.get("topic").asText());
+        assertEquals(0, error.get("partition").asInt());
+        assertEquals(4, error.get("offset").asLong());
+        try (Admin admin = admin()) {
+            long committed = admin.listConsumerGroupOffsets("python-filtering")
+                    .partitionsToOffsetAndMetadata()
+                    .get()
+                    .get(new TopicPartition(topic, 0))
+                    .offset();
+            assertEquals(3, committed, "committed past the filtered and the used batch, not past the bad value");
+        }
     }
-    return credit;
-  }
 
-  private static Set<String> batchIds(Map<String, List<Double>> credit) {
-    Set<String> ids = new TreeSet<>();
-    credit.keySet().forEach(key -> ids.add(key.substring(0, key.indexOf('/'))));
-    return ids;
-  }
+    private static void assumePythonPackages() throws Exception {
+        assumeTrue(
+                new File(PYTHON).canExecute(),
+                PYTHON + " is missing; the example needs Debian's python3 with"
+                        + " python3-confluent-kafka and python3-avro: " + INSTALL_HINT);
+        Process check = new ProcessBuilder(PYTHON, "-c", "import confluent_kafka, avro.io")
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        assumeTrue(
+                check.waitFor(30, TimeUnit.SECONDS) && check.exitValue() == 0,
+                "python3-confluent-kafka or python3-avro is not installed for " + PYTHON + ": " + INSTALL_HINT);
+    }
+
+    private static Admin admin() {
+        return Admin.create(
+                Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
+    }
+
+    private static Configuration configFor(String batchesTopic) {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(KafkaOptions.BATCHES_TOPIC, batchesTopic);
+        return conf;
+    }
+
+    /** Writes one batch to partition 0 in its own transaction, committed or aborted. */
+    private static void writeInTransaction(Configuration conf, String topic, TrainingBatch batch, boolean commit)
+            throws Exception {
+        Properties properties = StrawlessKafka.producerProperties(conf);
+        properties.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "python-trainer-test");
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, 0, null, bytes(batch))).get();
+            if (commit) {
+                producer.commitTransaction();
+            } else {
+                producer.abortTransaction();
+            }
+        }
+    }
+
+    private static TrainingBatch handMadeBatch(String batchId, String estimator) {
+        List<ScoredStep> steps = List.of(
+                ScoredStep.newBuilder()
+                        .setStepIndex(0)
+                        .setTrainable(true)
+                        .setAdvantage(0.125)
+                        .setTargetReturn(1)
+                        .build(),
+                ScoredStep.newBuilder()
+                        .setStepIndex(1)
+                        .setTrainable(false)
+                        .setAdvantage(0)
+                        .setTargetReturn(0)
+                        .build(),
+                ScoredStep.newBuilder()
+                        .setStepIndex(2)
+                        .setTrainable(true)
+                        .setAdvantage(-1.0 / 3)
+                        .setTargetReturn(1)
+                        .build());
+        ScoredTrajectory trajectory = ScoredTrajectory.newBuilder()
+                .setTrajectoryId(batchId + "-trajectory")
+                .setAgentId("test")
+                .setTaskId("test")
+                .setOutcomeReward(1)
+                .setSuccess(true)
+                .setSteps(steps)
+                .build();
+        return TrainingBatch.newBuilder()
+                .setBatchId(batchId)
+                .setCreatedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
+                .setEstimator(estimator)
+                .setConfigFingerprint("test")
+                .setTrajectories(List.of(trajectory))
+                .build();
+    }
+
+    private static byte[] bytes(TrainingBatch batch) throws Exception {
+        ByteBuffer buffer = batch.toByteBuffer();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
+    }
+
+    /** Per-step advantages by "batch id/trajectory id", read with the Java client in its own group. */
+    private static Map<String, List<Double>> readWithJavaClient(Configuration conf, int batches) {
+        Configuration trainerConf = new Configuration(conf);
+        trainerConf.set(TrainerOptions.GROUP_ID, "java-trainer");
+        Map<String, List<Double>> credit = new TreeMap<>();
+        int delivered = 0;
+        Instant deadline = Instant.now().plus(PATIENCE);
+        try (BatchSubscriber subscriber = new BatchSubscriber(trainerConf)) {
+            while (delivered < batches) {
+                assertTrue(
+                        Instant.now().isBefore(deadline),
+                        "the Java client got " + delivered + " of " + batches + " batches");
+                for (Delivery delivery : subscriber.poll(Duration.ofMillis(200))) {
+                    TrainingBatch batch = delivery.batch();
+                    for (ScoredTrajectory trajectory : batch.getTrajectories()) {
+                        List<Double> advantages = trajectory.getSteps().stream()
+                                .map(ScoredStep::getAdvantage)
+                                .toList();
+                        String key = batch.getBatchId() + "/" + trajectory.getTrajectoryId();
+                        assertEquals(null, credit.put(key, advantages), key + " read twice");
+                    }
+                    delivered++;
+                    delivery.ack();
+                }
+            }
+        }
+        return credit;
+    }
+
+    private record PythonRun(int exitCode, String stdout, String stderr) {}
+
+    private static PythonRun runPythonExample(Path temp, String... arguments) throws Exception {
+        List<String> command = new ArrayList<>(List.of(PYTHON, SCRIPT.toString()));
+        command.addAll(List.of(arguments));
+        Path stdout = Files.createTempFile(temp, "python", ".out");
+        Path stderr = Files.createTempFile(temp, "python", ".err");
+        Process python = new ProcessBuilder(command)
+                .redirectOutput(stdout.toFile())
+                .redirectError(stderr.toFile())
+                .start();
+        if (!python.waitFor(PATIENCE.toSeconds() + 30, TimeUnit.SECONDS)) {
+            python.destroyForcibly();
+            throw new AssertionError("the Python example did not stop by itself; stderr: " + Files.readString(stderr));
+        }
+        return new PythonRun(python.exitValue(), Files.readString(stdout), Files.readString(stderr));
+    }
+
+    private static Map<String, List<Double>> readPythonAdvantages(Path file) throws Exception {
+        Map<String, List<Double>> credit = new HashMap<>();
+        for (JsonNode trajectory : JSON.readTree(file.toFile())) {
+            List<Double> advantages = new ArrayList<>();
+            trajectory.get("advantages").forEach(a -> advantages.add(a.asDouble()));
+            String key = trajectory.get("batch_id").asText() + "/"
+                    + trajectory.get("trajectory_id").asText();
+            assertEquals(null, credit.put(key, advantages), key + " read twice");
+        }
+        return credit;
+    }
+
+    private static Set<String> batchIds(Map<String, List<Double>> credit) {
+        Set<String> ids = new TreeSet<>();
+        credit.keySet().forEach(key -> ids.add(key.substring(0, key.indexOf('/'))));
+        return ids;
+    }
 }
