@@ -4,7 +4,10 @@
 Adapt it: keep `training_batches` and `trajectories`, replace the summary in `main` with your training
 step. Each trajectory comes with its per-step advantages as a numpy array (a list without numpy):
 
-    for batch in training_batches(consumer, decoder, batch_filter):
+    consumer = Consumer(consumer_config(settings))          # read_committed, manual commits
+    consumer.subscribe([settings["topics.batches"]])
+    decoder = BatchDecoder(load_training_batch_schema())
+    for batch in training_batches(consumer, decoder, batch_filter(settings)):
         for t in trajectories(batch):
             advantages = torch.from_numpy(t.advantages)[torch.from_numpy(t.trainable)]
             loss = -(advantages * logprobs_of(t)).mean()   # your policy-gradient step
@@ -301,9 +304,17 @@ def main(argv=None):
     summary = {"topic": settings["topics.batches"], "group": settings["trainer.group-id"], "batches": 0,
                "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0}
     per_trajectory = []
+    filtered_out = [0]
+
+    def counted(batch):
+        if accepts(batch):
+            return True
+        filtered_out[0] += 1
+        return False
+
     started = time.monotonic()
     try:
-        for batch in training_batches(consumer, decoder, accepts, args.max_batches,
+        for batch in training_batches(consumer, decoder, counted, args.max_batches,
                                       started + args.timeout):
             summary["batches"] += 1
             for t in trajectories(batch):
@@ -321,6 +332,7 @@ def main(argv=None):
         consumer.close()
 
     reached = args.max_batches is not None and summary["batches"] >= args.max_batches
+    summary["filtered_out"] = filtered_out[0]
     summary["stopped_by"] = "max-batches" if reached else "timeout"
     summary["seconds"] = round(time.monotonic() - started, 3)
     if args.advantages_out:

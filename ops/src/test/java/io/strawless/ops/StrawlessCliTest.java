@@ -66,6 +66,37 @@ class StrawlessCliTest {
                 outcome.err().strip());
     }
 
+    @Test
+    void aMisspeltSettingIsAUsageErrorBeforeAnythingStarts() {
+        Outcome outcome = run("demo", "-D", "job.outcome-timeot=1min");
+        assertEquals(2, outcome.exitCode());
+        assertTrue(outcome.err().contains("-D job.outcome-timeot: not a Strawless setting"), outcome.err());
+    }
+
+    @Test
+    void aSettingOfTheWrongTypeNamesItsKey() {
+        Outcome outcome = run("backfill", "--from", "0", "--to", "1", "--output-topic", "t", "-D", "batch.max-latency=soon");
+        assertEquals(2, outcome.exitCode());
+        assertTrue(outcome.err().contains("-D batch.max-latency=soon"), outcome.err());
+    }
+
+    @Test
+    void anUnknownEstimatorIsAUsageErrorBeforeTheBrokerStarts() {
+        Outcome outcome = run("demo", "-D", "credit.estimator=bogus");
+        assertEquals(2, outcome.exitCode());
+        assertTrue(outcome.err().contains("credit.estimator 'bogus' is not one of"), outcome.err());
+    }
+
+    @Test
+    void flinkAndKafkaClientKeysPass() {
+        // Refused for another reason (the time range), so the keys themselves were accepted.
+        Outcome outcome = run("backfill", "--from", "2", "--to", "1", "--output-topic", "t",
+                "-D", "execution.checkpointing.interval=5s", "-D", "kafka.client.security.protocol=SSL",
+                "-D", "source.reader.close.timeout=1min");
+        assertEquals(2, outcome.exitCode());
+        assertTrue(outcome.err().contains("--from"), outcome.err());
+    }
+
     private record Outcome(int exitCode, String err) {}
 
     private static Outcome run(String... args) {

@@ -6,6 +6,8 @@ import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
 import java.io.PrintWriter;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
@@ -104,9 +106,16 @@ public final class BackfillCommand implements Callable<Integer> {
                 plan.from(), plan.to(), plan.outputTopic(), plan.deadLetterTopic(), plan.unscoredTopic());
         out.printf("Estimator %s, configuration fingerprint %s; Kafka at %s%n",
                 credit.estimator(), credit.fingerprint(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        out.println("The backfill's own settings (the same on a cluster: flink run -Dkey=value ...):");
-        out.println("  " + plan.ownSettings(live).entrySet().stream()
-                .map(e -> "-D" + e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+        // The estimator and the address, then the backfill's own keys: with the live job's other settings, this is
+        // the same backfill on a cluster. Other -D values are not echoed: they may hold credentials.
+        Map<String, String> cluster = new LinkedHashMap<>();
+        cluster.put(KafkaOptions.BOOTSTRAP_SERVERS.key(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        cluster.put(CreditOptions.ESTIMATOR.key(), credit.estimator());
+        cluster.putAll(plan.ownSettings(live));
+        out.println("On a cluster: flink run <these> <the live job's other settings> strawless-job.jar");
+        out.println("  " + cluster.entrySet().stream()
+                .map(e -> "-D" + e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(" ")));
         out.flush();
 
         Backfill.Result result = Backfill.run(jobConf, line -> {

@@ -6,6 +6,7 @@ import io.strawless.ops.ConfigurationOptions;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
+import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -150,7 +151,15 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         FleetSettings fleet = fleetSettings();
         if (parallelism < 1) {
-            throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
+            throw new ParameterException(
+                    spec.commandLine(), "Invalid value: --parallelism must be at least 1, was " + parallelism);
+        }
+        if (json != null && !json.equals("-")) {
+            Path parent = Path.of(json).toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                throw new ParameterException(
+                        spec.commandLine(), "Invalid value: --json " + json + ": directory " + parent + " does not exist");
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         Instant start = Instant.now();
@@ -159,6 +168,11 @@ public final class DemoCommand implements Callable<Integer> {
         Configuration conf = configuration.toConfiguration();
         if (faults.any()) {
             useOracleCredit(conf);
+        }
+        try {
+            CreditConfig.from(conf); // checked before the broker starts
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value: -D " + e.getMessage(), e);
         }
         out.println("Starting the in-process Kafka broker...");
         out.flush();

@@ -1,10 +1,7 @@
 package io.strawless.ops.docs;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.connectors.trainer.TrainerOptions;
-import io.strawless.pipeline.JobOptions;
-import io.strawless.pipeline.credit.CreditOptions;
-import io.strawless.pipeline.reliability.ReliabilityOptions;
+import io.strawless.ops.ConfigurationOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.ParameterizedType;
@@ -23,9 +20,6 @@ import org.apache.flink.util.TimeUtils;
  */
 public final class ConfigReference {
 
-    /** The classes that hold options, in the order a reader meets them. */
-    static final List<Class<?>> OPTION_CLASSES =
-            List.of(KafkaOptions.class, JobOptions.class, CreditOptions.class, ReliabilityOptions.class, TrainerOptions.class);
 
     private ConfigReference() {}
 
@@ -37,7 +31,7 @@ public final class ConfigReference {
                 .append("or in the Flink configuration / `FlinkDeployment.spec.flinkConfiguration`. Any Kafka client\n")
                 .append("property can be passed through with the prefix `").append(KafkaOptions.CLIENT_PREFIX)
                 .append("` (e.g. `").append(KafkaOptions.CLIENT_PREFIX).append("security.protocol=SASL_SSL`).\n");
-        for (Class<?> holder : OPTION_CLASSES) {
+        for (Class<?> holder : ConfigurationOptions.OPTION_CLASSES) {
             md.append("\n## ").append(holder.getSimpleName()).append("\n\n")
                     .append("| key | type | default | description |\n|---|---|---|---|\n");
             for (Field field : holder.getDeclaredFields()) {

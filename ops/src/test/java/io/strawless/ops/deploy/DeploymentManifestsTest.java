@@ -72,8 +72,8 @@ class DeploymentManifestsTest {
 
         JsonNode jobManager = services.path("jobmanager");
         JsonNode taskManager = services.path("taskmanager");
-        assertEquals("flink:2.2", jobManager.path("image").asText());
-        assertEquals("flink:2.2", taskManager.path("image").asText());
+        assertEquals("flink:2.2.1", jobManager.path("image").asText());
+        assertEquals("flink:2.2.1", taskManager.path("image").asText());
         assertEquals("standalone-job --job-classname " + ClusterJobMain.class.getName(),
                 jobManager.path("command").asText());
         assertEquals("taskmanager", taskManager.path("command").asText());

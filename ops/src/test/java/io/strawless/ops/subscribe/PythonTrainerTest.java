@@ -141,6 +141,7 @@ class PythonTrainerTest {
         JsonNode summary = JSON.readTree(python.stdout());
         assertEquals(expectedBatches, summary.get("batches").asInt());
         assertEquals("max-batches", summary.get("stopped_by").asText());
+        assertEquals(0, summary.get("filtered_out").asInt(), "no trainer.* filter was set");
         assertEquals(javaCredit.size(), summary.get("trajectories").asInt());
         assertEquals(
                 javaCredit.values().stream().mapToInt(List::size).sum(),
