@@ -141,6 +141,17 @@ public final class JobOptions {
                     .withDescription("Event time to wait for the required verifiers once steps and outcome are"
                             + " complete; then the trajectory is scored with the verdicts that came.");
 
+    public static final ConfigOption<Boolean> EMIT_ON_COMPLETION =
+            ConfigOptions.key("job.emit-on-completion")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription("false: a complete trajectory is scored once the watermark passes its newest"
+                            + " input, so that verifier signals and outcome revisions read out of order (within"
+                            + " job.max-out-of-orderness) still count. true: it is scored as soon as it is complete"
+                            + " (steps up to the terminal one, the outcome, any required verdicts), which saves"
+                            + " about job.max-out-of-orderness of latency; signals that come after go to the"
+                            + " unscored topic as LATE, outcome revisions as LATE_REVISION.");
+
     /** What to do with a group whose timeout fired before all its members completed. */
     public enum PartialGroupPolicy {
         /** Score the members that came, as a smaller group. */

@@ -68,6 +68,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private final long verifierTimeoutMillis;
     private final long allowedLatenessMillis;
     private final long finishedRetentionMillis;
+    private final boolean emitOnCompletion;
     private final Set<String> requiredVerifiers;
 
     private transient MapState<Integer, StepEvent> steps;
@@ -95,6 +96,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         this.allowedLatenessMillis = conf.get(JobOptions.ALLOWED_LATENESS).toMillis();
         this.finishedRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
         this.requiredVerifiers = new HashSet<>(conf.get(JobOptions.REQUIRED_VERIFIERS));
+        this.emitOnCompletion = conf.get(JobOptions.EMIT_ON_COMPLETION);
     }
 
     @Override
@@ -163,9 +165,15 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
         recordLineage(input);
         current = current.withEventTime(ctx.timestamp());
-        progress.update(nextWait(ctx, current));
+        current = nextWait(ctx, current);
+        progress.update(current);
         if (opening) {
             openTrajectories.opened();
+        }
+        if (emitOnCompletion && current.phase() == Phase.READY) {
+            // job.emit-on-completion: no wait for the watermark, so the timer that would have waited goes.
+            ctx.timerService().deleteEventTimeTimer(current.deadline());
+            emit(ctx, current.withDeadline(Phase.READY, Long.MIN_VALUE), out);
         }
     }
 

@@ -321,4 +321,26 @@ class AssembleTrajectoryTest {
         assertTrue(unscored().isEmpty());
         assertNothingLeft();
     }
+    @Test
+    void emitOnCompletionScoresAtOnceAndLaterSignalsAreLate() throws Exception {
+        harness.close();
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
+        conf.set(JobOptions.EMIT_ON_COMPLETION, true);
+        start(conf);
+
+        send(in(step("t1", 0, 100).build()));
+        send(in(terminalStep("t1", 1, 110)));
+        assertTrue(harness.extractOutputValues().isEmpty(), "no outcome yet");
+        send(in(outcome("t1", 1.0, 0, 200)));
+        assertEquals(1, harness.extractOutputValues().size(), "complete: scored without a watermark");
+        assertEquals(1, harness.numEventTimeTimers(), "only the finished marker's timer is left");
+
+        send(in(verdict("t1", 0, "prm", 0.9, 150)));
+        send(in(outcome("t1", 0.0, 1, 210)));
+        assertEquals(List.of(UnscoredReason.LATE, UnscoredReason.LATE_REVISION),
+                unscored().stream().map(UnscoredTrajectory::getReason).toList());
+        assertNothingLeft();
+    }
 }
