@@ -59,12 +59,12 @@ public final class StrawlessCli implements Runnable {
         PrintWriter err = commandLine.getErr();
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof KafkaUnreachableException) {
-                err.println("strawless " + commandLine.getCommandName() + ": " + cause.getMessage());
+                err.println(commandLine.getCommandSpec().qualifiedName() + ": " + cause.getMessage());
                 err.flush();
                 return commandLine.getCommandSpec().exitCodeOnExecutionException();
             }
         }
-        err.println("strawless " + commandLine.getCommandName() + " failed: " + failure);
+        err.println(commandLine.getCommandSpec().qualifiedName() + " failed: " + failure);
         for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
             err.println("  caused by: " + cause);
         }

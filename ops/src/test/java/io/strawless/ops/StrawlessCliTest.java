@@ -38,10 +38,10 @@ class StrawlessCliTest {
     @Test
     void topicsNamesAnUnreachableBrokerAndFails() {
         Outcome outcome =
-                run("topics", "--check", "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+                run("topics", "check", "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
         assertEquals(1, outcome.exitCode());
         assertEquals(
-                "strawless topics: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
+                "strawless topics check: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
                 outcome.err().strip(),
                 "one line that says what to set");
     }

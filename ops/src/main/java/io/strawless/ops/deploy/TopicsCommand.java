@@ -6,30 +6,27 @@ import io.strawless.ops.ConfigurationOptions;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
+import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code strawless topics}: creates (or checks) the topics the job reads and writes, before a deployment. */
+/** {@code strawless topics create|check}: the topics the job reads and writes, before a deployment. */
 @Command(
         name = "topics",
-        header = "Create (or check) the Kafka topics the job reads and writes.",
-        sortOptions = false,
+        header = "Create or check the Kafka topics the job reads and writes.",
+        subcommands = {TopicsCommand.Create.class, TopicsCommand.Check.class},
         description = {
-                "Creates the Strawless topics that are missing on the cluster named by -D"
-                        + " kafka.bootstrap-servers=HOST:PORT (names, partitions, replication, retention from the"
-                        + " topics.* keys), or with --check only reports. A topic that exists but differs from the"
-                        + " configuration is reported as DRIFT and left unchanged.",
+                "The six Strawless topics on the cluster named by -D kafka.bootstrap-servers=HOST:PORT: names,"
+                        + " partitions, replication, retention and min.insync.replicas from the topics.* keys. A"
+                        + " topic that exists but differs from the configuration is reported as DRIFT and left"
+                        + " unchanged.",
                 "Exit code 0 when every topic exists as configured, 1 otherwise, 2 for bad usage."})
 public final class TopicsCommand implements Callable<Integer> {
-
-    @Option(names = "--check", description = "Change nothing; only report each topic.")
-    private boolean check;
-
-    @Mixin
-    private ConfigurationOptions configuration;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     private boolean help;
@@ -39,14 +36,56 @@ public final class TopicsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<TopicStatus> statuses = check
-                ? TopicProvisioner.check(configuration.toConfiguration())
-                : TopicProvisioner.ensureTopics(configuration.toConfiguration());
-        PrintWriter out = spec.commandLine().getOut();
-        for (TopicStatus status : statuses) {
-            out.printf("%-20s %-8s %s%n", status.topic(), status.state(), status.detail());
+        throw new ParameterException(spec.commandLine(), "Missing subcommand: strawless topics create, or check");
+    }
+
+    @Command(
+            name = "create",
+            header = "Create the topics that are missing (idempotent) and report every topic.",
+            description = "Exit code 0 when every topic exists as configured, 1 on drift, 2 for bad usage.")
+    static final class Create extends Report {
+        Create() {
+            super(TopicProvisioner::ensureTopics);
         }
-        out.flush();
-        return statuses.stream().allMatch(TopicStatus::ok) ? 0 : 1;
+    }
+
+    @Command(
+            name = "check",
+            header = "Change nothing; report each topic as EXISTS, MISSING or DRIFT.",
+            description = "Exit code 0 when every topic exists as configured, 1 otherwise, 2 for bad usage.")
+    static final class Check extends Report {
+        Check() {
+            super(TopicProvisioner::check);
+        }
+    }
+
+    /** Runs the provisioner's action and prints a line per topic. */
+    abstract static class Report implements Callable<Integer> {
+
+        private final Function<Configuration, List<TopicStatus>> action;
+
+        @Mixin
+        private ConfigurationOptions configuration;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        private boolean help;
+
+        @Spec
+        private CommandSpec spec;
+
+        Report(Function<Configuration, List<TopicStatus>> action) {
+            this.action = action;
+        }
+
+        @Override
+        public Integer call() {
+            List<TopicStatus> statuses = action.apply(configuration.toConfiguration());
+            PrintWriter out = spec.commandLine().getOut();
+            for (TopicStatus status : statuses) {
+                out.printf("%-20s %-8s %s%n", status.topic(), status.state(), status.detail());
+            }
+            out.flush();
+            return statuses.stream().allMatch(TopicStatus::ok) ? 0 : 1;
+        }
     }
 }

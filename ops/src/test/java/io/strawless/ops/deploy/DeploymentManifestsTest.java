@@ -68,7 +68,7 @@ class DeploymentManifestsTest {
         String roles = services.path("kafka").path("environment").path("KAFKA_PROCESS_ROLES").asText();
         assertTrue(roles.contains("controller"), "KRaft: the broker is its own controller");
         assertTrue(services.path("topics").path("entrypoint").toString()
-                .contains("topics -D kafka.bootstrap-servers=kafka:9092"));
+                .contains("topics create -D kafka.bootstrap-servers=kafka:9092"));
 
         JsonNode jobManager = services.path("jobmanager");
         JsonNode taskManager = services.path("taskmanager");

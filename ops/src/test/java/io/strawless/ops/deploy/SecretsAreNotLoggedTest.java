@@ -55,14 +55,14 @@ class SecretsAreNotLoggedTest {
         StringBuilder logs = new StringBuilder();
         try (LogCapture capture = new LogCapture(logs)) {
             // The broker speaks PLAINTEXT, so the clients carry the SASL settings (and log their configuration).
-            runs.add(strawless(0, "topics", "-D", "kafka.client.sasl.mechanism=PLAIN", "-D",
+            runs.add(strawless(0, "topics", "create", "-D", "kafka.client.sasl.mechanism=PLAIN", "-D",
                     "kafka.client.sasl.jaas.config=" + JAAS));
             // Asked to authenticate, the admin client cannot: the failure is reported.
-            runs.add(strawless(1, "topics", "--check", "-D", "kafka.admin-timeout=3s",
+            runs.add(strawless(1, "topics", "check", "-D", "kafka.admin-timeout=3s",
                     "-D", "kafka.client.security.protocol=SASL_PLAINTEXT", "-D", "kafka.client.sasl.mechanism=PLAIN",
                     "-D", "kafka.client.sasl.jaas.config=" + JAAS));
             // A passthrough key that a dedicated option controls is refused, naming the key only.
-            runs.add(strawless(1, "topics", "-D", "kafka.client.transactional.id=" + SECRET));
+            runs.add(strawless(1, "topics", "create", "-D", "kafka.client.transactional.id=" + SECRET));
             // A whole job on Flink (a backfill of an empty hour): source, three exactly-once sinks, admin clients.
             Instant hourAgo = Instant.now().minus(1, ChronoUnit.HOURS);
             runs.add(strawless(0, "backfill", "--from", hourAgo.toString(), "--to", hourAgo.plusSeconds(60).toString(),
