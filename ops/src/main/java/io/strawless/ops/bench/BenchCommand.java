@@ -42,305 +42,398 @@ import picocli.CommandLine.Spec;
  * topics and consumer groups under one prefix, so runs never see each other's records or offsets.
  */
 @Command(
-    name = "bench",
-    header = "Measure the job end to end against a raw Kafka passthrough: throughput, latency, CPU, state.",
-    sortOptions = false,
-    usageHelpAutoWidth = true,
-    description = {
-        "Preloads the synthetic fleet's records (steps, with outcomes, verifier signals and a few malformed"
-            + " records in the demo's ratios) into the in-process broker, or into the cluster named by"
-            + " -D kafka.bootstrap-servers (then no broker is started, and the bench deletes its topics and"
-            + " groups at the end). Then, on the same records, for each parallelism: (a) a passthrough with plain"
-            + " Kafka clients (read_committed consumers, transactional producers committing with the consumers'"
-            + " positions once per checkpoint interval, the job's partitions and client settings), and (b) the"
-            + " job with exactly-once checkpoints and sinks, from the earliest offsets. Each run's window opens at"
-            + " its first record and closes when its consumer group has committed every end offset.",
-        "Then a live phase on fresh topics, with the job at the highest parallelism: the state of open"
-            + " trajectories (a savepoint before and after trajectories whose outcome never comes), and latency:"
-            + " a smaller fleet sends live, each record at its event time, and a read_committed consumer notes"
-            + " when the batch scoring each trajectory becomes visible, counted from its outcome's arrival.",
-        "Reports steps/s, the ratio job/passthrough, process CPU time per step, latency p50/p99, state bytes per"
-            + " open trajectory and the kernel backend the batches name. The machine may be shared: compare the"
-            + " ratios and CPU time measured in one run, not wall-clock rates across runs.",
-        "Checkpoint interval: -D execution.checkpointing.interval (default " + BenchCommand.DEFAULT_CHECKPOINTS
-            + "); checkpointing is always exactly-once."})
+        name = "bench",
+        header = "Measure the job end to end against a raw Kafka passthrough: throughput, latency, CPU, state.",
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+            "Preloads the synthetic fleet's records (steps, with outcomes, verifier signals and a few malformed"
+                    + " records in the demo's ratios) into the in-process broker, or into the cluster named by"
+                    + " -D kafka.bootstrap-servers (then no broker is started, and the bench deletes its topics and"
+                    + " groups at the end). Then, on the same records, for each parallelism: (a) a passthrough with plain"
+                    + " Kafka clients (read_committed consumers, transactional producers committing with the consumers'"
+                    + " positions once per checkpoint interval, the job's partitions and client settings), and (b) the"
+                    + " job with exactly-once checkpoints and sinks, from the earliest offsets. Each run's window opens at"
+                    + " its first record and closes when its consumer group has committed every end offset.",
+            "Then a live phase on fresh topics, with the job at the highest parallelism: the state of open"
+                    + " trajectories (a savepoint before and after trajectories whose outcome never comes), and latency:"
+                    + " a smaller fleet sends live, each record at its event time, and a read_committed consumer notes"
+                    + " when the batch scoring each trajectory becomes visible, counted from its outcome's arrival.",
+            "Reports steps/s, the ratio job/passthrough, process CPU time per step, latency p50/p99, state bytes per"
+                    + " open trajectory and the kernel backend the batches name. The machine may be shared: compare the"
+                    + " ratios and CPU time measured in one run, not wall-clock rates across runs.",
+            "Checkpoint interval: -D execution.checkpointing.interval (default " + BenchCommand.DEFAULT_CHECKPOINTS
+                    + "); checkpointing is always exactly-once."
+        })
 public final class BenchCommand implements Callable<Integer> {
 
-  static final String DEFAULT_CHECKPOINTS = "2 s";
-  private static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
+    static final String DEFAULT_CHECKPOINTS = "2 s";
+    private static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
 
-  /** The demo's fleet shape: ~7.5 steps per trajectory, outcomes, verdicts on a quarter, rare malformed records. */
-  private static final int AGENTS = 100;
-  private static final int TASKS = 60;
-  private static final int GROUP_SIZE = 4;
-  private static final int MIN_STEPS = 3;
-  private static final int MAX_STEPS = 12;
-  private static final double MALFORMED_SHARE = 0.005;
-  private static final double MISSING_OUTCOME_SHARE = 0.03;
-  private static final double VERDICT_SHARE = 0.25;
-  /** An agent's trajectory takes about this long: steps 20-200 ms apart, then a pause of up to 500 ms. */
-  private static final double SECONDS_PER_TRAJECTORY = (MIN_STEPS + MAX_STEPS) / 2.0 * 0.110 + 0.250;
-  private static final int PROFILE_TOP = 15;
+    /** The demo's fleet shape: ~7.5 steps per trajectory, outcomes, verdicts on a quarter, rare malformed records. */
+    private static final int AGENTS = 100;
 
-  @Option(names = "--steps", paramLabel = "N", defaultValue = "500000",
-      description = "Step events to preload, with their outcomes and verdicts (default: ${DEFAULT-VALUE}).")
-  private int steps;
+    private static final int TASKS = 60;
+    private static final int GROUP_SIZE = 4;
+    private static final int MIN_STEPS = 3;
+    private static final int MAX_STEPS = 12;
+    private static final double MALFORMED_SHARE = 0.005;
+    private static final double MISSING_OUTCOME_SHARE = 0.03;
+    private static final double VERDICT_SHARE = 0.25;
+    /** An agent's trajectory takes about this long: steps 20-200 ms apart, then a pause of up to 500 ms. */
+    private static final double SECONDS_PER_TRAJECTORY = (MIN_STEPS + MAX_STEPS) / 2.0 * 0.110 + 0.250;
 
-  @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "50000",
-      description = "Steps of an unmeasured first pass of both contenders, at the highest parallelism, so that the"
-          + " measured runs find the JIT's work done; 0 skips it (default: ${DEFAULT-VALUE}).")
-  private int warmupSteps;
+    private static final int PROFILE_TOP = 15;
 
-  @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1,2",
-      description = "Parallelisms to measure both contenders at (default: ${DEFAULT-VALUE}).")
-  private List<Integer> parallelisms;
+    @Option(
+            names = "--steps",
+            paramLabel = "N",
+            defaultValue = "500000",
+            description = "Step events to preload, with their outcomes and verdicts (default: ${DEFAULT-VALUE}).")
+    private int steps;
 
-  @Option(names = "--live-seconds", paramLabel = "S", defaultValue = "30",
-      description = "Seconds of live traffic whose latency is measured; the fleet goes on a little longer so"
-          + " that the watermark passes the last measured trajectory (default: ${DEFAULT-VALUE}).")
-  private int liveSeconds;
+    @Option(
+            names = "--warmup-steps",
+            paramLabel = "N",
+            defaultValue = "50000",
+            description =
+                    "Steps of an unmeasured first pass of both contenders, at the highest parallelism, so that the"
+                            + " measured runs find the JIT's work done; 0 skips it (default: ${DEFAULT-VALUE}).")
+    private int warmupSteps;
 
-  @Option(names = "--live-agents", paramLabel = "N", defaultValue = "20",
-      description = "Agents sending live; each sends about 7 steps/s (default: ${DEFAULT-VALUE}).")
-  private int liveAgents;
+    @Option(
+            names = "--parallelism",
+            split = ",",
+            paramLabel = "P",
+            defaultValue = "1,2",
+            description = "Parallelisms to measure both contenders at (default: ${DEFAULT-VALUE}).")
+    private List<Integer> parallelisms;
 
-  @Option(names = "--open-trajectories", paramLabel = "N", defaultValue = "1000",
-      description = "Open trajectories whose state is measured (default: ${DEFAULT-VALUE}).")
-  private int openTrajectories;
+    @Option(
+            names = "--live-seconds",
+            paramLabel = "S",
+            defaultValue = "30",
+            description = "Seconds of live traffic whose latency is measured; the fleet goes on a little longer so"
+                    + " that the watermark passes the last measured trajectory (default: ${DEFAULT-VALUE}).")
+    private int liveSeconds;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleets (default: ${DEFAULT-VALUE}).")
-  private long seed;
+    @Option(
+            names = "--live-agents",
+            paramLabel = "N",
+            defaultValue = "20",
+            description = "Agents sending live; each sends about 7 steps/s (default: ${DEFAULT-VALUE}).")
+    private int liveAgents;
 
-  @Option(names = "--profile", paramLabel = "FILE",
-      description = "Record each job run's window with Java Flight Recorder into FILE-p<parallelism>.jfr and print"
-          + " its top frames. JFR keeps 64 frames of each stack unless the JVM runs with"
-          + " -XX:FlightRecorderOptions:stackdepth=256; Flink's stacks are deeper, so totals of outer methods"
-          + " come out low without it.")
-  private Path profile;
+    @Option(
+            names = "--open-trajectories",
+            paramLabel = "N",
+            defaultValue = "1000",
+            description = "Open trajectories whose state is measured (default: ${DEFAULT-VALUE}).")
+    private int openTrajectories;
 
-  @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as one JSON object to FILE.")
-  private Path json;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleets (default: ${DEFAULT-VALUE}).")
+    private long seed;
 
-  @Mixin
-  private ConfigurationOptions configuration;
+    @Option(
+            names = "--profile",
+            paramLabel = "FILE",
+            description =
+                    "Record each job run's window with Java Flight Recorder into FILE-p<parallelism>.jfr and print"
+                            + " its top frames. JFR keeps 64 frames of each stack unless the JVM runs with"
+                            + " -XX:FlightRecorderOptions:stackdepth=256; Flink's stacks are deeper, so totals of outer methods"
+                            + " come out low without it.")
+    private Path profile;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  private boolean help;
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as one JSON object to FILE.")
+    private Path json;
 
-  @Spec
-  private CommandSpec spec;
+    @Mixin
+    private ConfigurationOptions configuration;
 
-  @Override
-  public Integer call() throws Exception {
-    if (steps < 1 || liveSeconds < 1 || liveAgents < 1 || openTrajectories < 1
-        || parallelisms.stream().anyMatch(p -> p < 1)) {
-      throw new ParameterException(spec.commandLine(), "--steps, --parallelism, --live-seconds, --live-agents and"
-          + " --open-trajectories must be at least 1");
-    }
-    if (warmupSteps < 0) {
-      throw new ParameterException(spec.commandLine(), "--warmup-steps must be at least 0");
-    }
-    PrintWriter out = spec.commandLine().getOut();
-    Progress progress = new Progress(out);
-    double loadAverage = CpuWindow.loadAverage();
-    Configuration conf = configuration.toConfiguration();
-    if (!conf.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
-      conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL);
-    }
-    conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-    conf.set(KafkaOptions.STARTING_OFFSETS, StartingOffsets.EARLIEST);
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
+    private boolean help;
 
-    boolean ownBroker = !conf.contains(KafkaOptions.BOOTSTRAP_SERVERS);
-    EmbeddedKafka broker = null;
-    if (ownBroker) {
-      progress.line("starting the in-process Kafka broker");
-      broker = EmbeddedKafka.start();
-      conf.set(KafkaOptions.BOOTSTRAP_SERVERS, broker.bootstrapServers());
-    }
-    String prefix = "bench-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-    Path workDir = Files.createTempDirectory("strawless-bench");
-    Path savepoints = workDir.resolve("savepoints");
-    if (!conf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
-      // Without a directory checkpoints go to the JobManager's memory, which refuses more than 5 MB of state
-      // per task: a backlog of a few ten thousand trajectories is more than that.
-      conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, workDir.resolve("checkpoints").toUri().toString());
-    }
-    try (BenchKafka kafka = new BenchKafka(conf)) {
-      try {
-        BenchReport report = measure(conf, prefix, kafka, progress, out, loadAverage, savepoints);
-        report.print(out);
-        if (json != null) {
-          report.writeJson(json);
-          out.println("Figures written to " + json);
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 1
+                || liveSeconds < 1
+                || liveAgents < 1
+                || openTrajectories < 1
+                || parallelisms.stream().anyMatch(p -> p < 1)) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--steps, --parallelism, --live-seconds, --live-agents and"
+                            + " --open-trajectories must be at least 1");
         }
-      } finally {
-        if (!ownBroker) {
-          kafka.deleteAll(prefix);
+        if (warmupSteps < 0) {
+            throw new ParameterException(spec.commandLine(), "--warmup-steps must be at least 0");
         }
-      }
-    } finally {
-      FileUtils.deleteDirectoryQuietly(workDir.toFile());
-      if (broker != null) {
-        broker.close();
-      }
-    }
-    out.flush();
-    return 0;
-  }
+        PrintWriter out = spec.commandLine().getOut();
+        Progress progress = new Progress(out);
+        double loadAverage = CpuWindow.loadAverage();
+        Configuration conf = configuration.toConfiguration();
+        if (!conf.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+            conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL);
+        }
+        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        conf.set(KafkaOptions.STARTING_OFFSETS, StartingOffsets.EARLIEST);
 
-  /** Records on the input topics of one prefix, read by each contender from the start. */
-  private record Preloaded(Configuration conf, Map<TopicPartition, Long> ends, long steps) {}
-
-  private Preloaded preload(Configuration base, String inputPrefix, int stepCount, long fleetSeed, BenchKafka kafka,
-      Progress progress) throws Exception {
-    Configuration conf = withInputs(base, inputPrefix);
-    for (InputTopic topic : InputTopic.values()) {
-      kafka.createTopic(topic.name(conf), conf);
-    }
-    FleetSettings fleet = new FleetSettings(AGENTS, TASKS,
-        (int) Math.ceil(stepCount / ((MIN_STEPS + MAX_STEPS) / 2.0)), GROUP_SIZE, MIN_STEPS, MAX_STEPS,
-        MALFORMED_SHARE, MISSING_OUTCOME_SHARE, VERDICT_SHARE, fleetSeed);
-    FleetScript script = FleetScript.generate(fleet, Instant.now());
-    progress.line("preloading %,d records (%,d steps) into %s.*", script.records().size(),
-        script.recordsOn(InputTopic.STEPS), inputPrefix);
-    new SyntheticFleet(conf).send(script);
-    Map<TopicPartition, Long> ends = kafka.endOffsets(kafka.partitions(inputTopics(conf)));
-    long stepRecords = ends.entrySet().stream()
-        .filter(e -> e.getKey().topic().equals(InputTopic.STEPS.name(conf)))
-        .mapToLong(Map.Entry::getValue).sum();
-    return new Preloaded(conf, ends, stepRecords);
-  }
-
-  private Throughput passthrough(Preloaded input, String prefix, String run, int p, BenchKafka kafka,
-      Progress progress) throws Exception {
-    Configuration conf = forRun(input.conf(), prefix, run, p);
-    String output = conf.get(KafkaOptions.BATCHES_TOPIC);
-    kafka.createTopic(output, conf);
-    progress.line("%s: copying to %s", run, output);
-    Throughput pass = new Passthrough(conf, conf.get(KafkaOptions.GROUP_ID), output,
-        conf.get(CheckpointingOptions.CHECKPOINTING_INTERVAL)).run(p, input.ends(), input.steps(), kafka, progress);
-    progress.line("%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s", run, pass.stepsPerSecond(),
-        pass.cpuMicrosPerStep(), pass.describeThreads());
-    return pass;
-  }
-
-  private JobThroughput.Result job(Preloaded input, String prefix, String run, int p, BenchKafka kafka,
-      Progress progress, Path profileFile, PrintWriter out) throws Exception {
-    Configuration conf = forRun(input.conf(), prefix, run, p);
-    provision(conf);
-    progress.line("%s: starting", run);
-    JobThroughput.Result result =
-        JobThroughput.run(conf, p, input.ends(), input.steps(), kafka, progress, profileFile, out);
-    progress.line("%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s", run,
-        result.throughput().stepsPerSecond(), result.throughput().cpuMicrosPerStep(),
-        result.throughput().describeThreads());
-    return result;
-  }
-
-  private BenchReport measure(Configuration base, String prefix, BenchKafka kafka, Progress progress,
-      PrintWriter out, double loadAverage, Path savepoints) throws Exception {
-    Duration checkpoints = base.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
-    int highest = Collections.max(parallelisms);
-    if (warmupSteps > 0) {
-      // The JIT compiles Flink's, Kafka's and Avro's code paths once per JVM; without a warm-up the first run
-      // of each contender pays for it, and its CPU time per step says more about the compiler than the code.
-      Preloaded warmup = preload(base, prefix + ".warmup", warmupSteps, seed + 3, kafka, progress);
-      passthrough(warmup, prefix, "warm-up-passthrough-p" + highest, highest, kafka, progress);
-      job(warmup, prefix, "warm-up-job-p" + highest, highest, kafka, progress, null, out);
-    }
-    Preloaded input = preload(base, prefix, steps, seed, kafka, progress);
-
-    List<Throughput> passthrough = new ArrayList<>();
-    List<Throughput> job = new ArrayList<>();
-    List<Profile.Summary> profiles = new ArrayList<>();
-    // Contenders take turns, so that a change in the machine's load over the run hits both alike.
-    for (int p : parallelisms) {
-      passthrough.add(passthrough(input, prefix, "passthrough-p" + p, p, kafka, progress));
-      Path profileFile = profile == null ? null : Path.of(profile + "-p" + p + ".jfr");
-      JobThroughput.Result result = job(input, prefix, "job-p" + p, p, kafka, progress, profileFile, out);
-      job.add(result.throughput());
-      if (result.profile() != null) {
-        profiles.add(result.profile());
-      }
+        boolean ownBroker = !conf.contains(KafkaOptions.BOOTSTRAP_SERVERS);
+        EmbeddedKafka broker = null;
+        if (ownBroker) {
+            progress.line("starting the in-process Kafka broker");
+            broker = EmbeddedKafka.start();
+            conf.set(KafkaOptions.BOOTSTRAP_SERVERS, broker.bootstrapServers());
+        }
+        String prefix = "bench-"
+                + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        Path workDir = Files.createTempDirectory("strawless-bench");
+        Path savepoints = workDir.resolve("savepoints");
+        if (!conf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
+            // Without a directory checkpoints go to the JobManager's memory, which refuses more than 5 MB of state
+            // per task: a backlog of a few ten thousand trajectories is more than that.
+            conf.set(
+                    CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                    workDir.resolve("checkpoints").toUri().toString());
+        }
+        try (BenchKafka kafka = new BenchKafka(conf)) {
+            try {
+                BenchReport report = measure(conf, prefix, kafka, progress, out, loadAverage, savepoints);
+                report.print(out);
+                if (json != null) {
+                    report.writeJson(json);
+                    out.println("Figures written to " + json);
+                }
+            } finally {
+                if (!ownBroker) {
+                    kafka.deleteAll(prefix);
+                }
+            }
+        } finally {
+            FileUtils.deleteDirectoryQuietly(workDir.toFile());
+            if (broker != null) {
+                broker.close();
+            }
+        }
+        out.flush();
+        return 0;
     }
 
-    Live live = live(base, prefix, highest, checkpoints, kafka, progress, savepoints);
-    return BenchReport.of(Runtime.getRuntime().availableProcessors(), loadAverage, checkpoints.toMillis(),
-        input.ends().size(), passthrough, job, live.latency(), live.stateBytes(), openTrajectories, profiles);
-  }
+    /** Records on the input topics of one prefix, read by each contender from the start. */
+    private record Preloaded(Configuration conf, Map<TopicPartition, Long> ends, long steps) {}
 
-  /** What the live phase measured. */
-  private record Live(double stateBytes, LatencyProbe.Latency latency) {}
-
-  /** The job on fresh topics: first the state of open trajectories, then latency under live traffic. */
-  private Live live(Configuration base, String prefix, int parallelism, Duration checkpoints, BenchKafka kafka,
-      Progress progress, Path savepoints) throws Exception {
-    Configuration conf = forRun(withInputs(base, prefix + ".live"), prefix, "live", parallelism);
-    provision(conf);
-    List<TopicPartition> inputs = kafka.partitions(inputTopics(conf));
-    List<TopicPartition> batchPartitions = kafka.partitions(List.of(conf.get(KafkaOptions.BATCHES_TOPIC)));
-    progress.line("live phase: starting the job (parallelism %d)", parallelism);
-    try (JobRun job = JobRun.start(conf)) {
-      FleetSettings open = new FleetSettings(AGENTS, TASKS, openTrajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS,
-          0, 1, VERDICT_SHARE, seed + 1);
-      progress.line("live phase: %,d trajectories whose outcome never comes, for their state", openTrajectories);
-      double stateBytes = OpenTrajectoryState.bytesPerTrajectory(job, conf, open, inputs, kafka, savepoints, progress);
-      progress.line("live phase: %,.0f bytes of state per open trajectory", stateBytes);
-
-      Duration tail = base.get(JobOptions.MAX_OUT_OF_ORDERNESS).plus(base.get(JobOptions.BATCH_MAX_LATENCY))
-          .plus(checkpoints).multipliedBy(2);
-      int trajectories = (int) Math.ceil(liveAgents * (liveSeconds + tail.toSeconds()) / SECONDS_PER_TRAJECTORY);
-      FleetSettings fleet = new FleetSettings(liveAgents, TASKS, trajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS,
-          0, 0, VERDICT_SHARE, seed + 2);
-      FleetScript script = LatencyProbe.startingAt(fleet, System.currentTimeMillis() + 1_000);
-      progress.line("live phase: %,d agents send %,d trajectories over %.0f s; latency of those whose outcome"
-          + " comes %d s before the end", liveAgents, trajectories, seconds(script), tail.toSeconds());
-      LatencyProbe.Latency latency = new LatencyProbe(conf).measure(script, tail, batchPartitions, progress);
-      job.failIfEnded();
-      return new Live(stateBytes, latency);
+    private Preloaded preload(
+            Configuration base, String inputPrefix, int stepCount, long fleetSeed, BenchKafka kafka, Progress progress)
+            throws Exception {
+        Configuration conf = withInputs(base, inputPrefix);
+        for (InputTopic topic : InputTopic.values()) {
+            kafka.createTopic(topic.name(conf), conf);
+        }
+        FleetSettings fleet = new FleetSettings(
+                AGENTS,
+                TASKS,
+                (int) Math.ceil(stepCount / ((MIN_STEPS + MAX_STEPS) / 2.0)),
+                GROUP_SIZE,
+                MIN_STEPS,
+                MAX_STEPS,
+                MALFORMED_SHARE,
+                MISSING_OUTCOME_SHARE,
+                VERDICT_SHARE,
+                fleetSeed);
+        FleetScript script = FleetScript.generate(fleet, Instant.now());
+        progress.line(
+                "preloading %,d records (%,d steps) into %s.*",
+                script.records().size(), script.recordsOn(InputTopic.STEPS), inputPrefix);
+        new SyntheticFleet(conf).send(script);
+        Map<TopicPartition, Long> ends = kafka.endOffsets(kafka.partitions(inputTopics(conf)));
+        long stepRecords = ends.entrySet().stream()
+                .filter(e -> e.getKey().topic().equals(InputTopic.STEPS.name(conf)))
+                .mapToLong(Map.Entry::getValue)
+                .sum();
+        return new Preloaded(conf, ends, stepRecords);
     }
-  }
 
-  /** {@code conf} with the three input topics named under {@code prefix}. */
-  private static Configuration withInputs(Configuration conf, String prefix) {
-    Configuration named = new Configuration(conf);
-    named.set(KafkaOptions.STEPS_TOPIC, prefix + ".agent.steps");
-    named.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".agent.outcomes");
-    named.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".agent.verdicts");
-    return named;
-  }
-
-  /** {@code conf} with this run's own output topics, consumer group, transactional ids and parallelism. */
-  private static Configuration forRun(Configuration conf, String prefix, String run, int parallelism) {
-    Configuration named = new Configuration(conf);
-    named.set(KafkaOptions.BATCHES_TOPIC, prefix + "." + run + ".credit.batches");
-    named.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + "." + run + ".credit.dlq");
-    named.set(KafkaOptions.UNSCORED_TOPIC, prefix + "." + run + ".credit.unscored");
-    named.set(KafkaOptions.GROUP_ID, prefix + "-" + run);
-    named.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, prefix + "-" + run);
-    named.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
-    named.set(JobOptions.JOB_NAME, "strawless bench " + run);
-    return named;
-  }
-
-  private static void provision(Configuration conf) {
-    for (TopicStatus status : TopicProvisioner.ensureTopics(conf)) {
-      if (status.state() == TopicStatus.State.DRIFT || status.state() == TopicStatus.State.MISSING) {
-        throw new IllegalStateException("topic " + status.topic() + ": " + status.state() + " " + status.detail());
-      }
+    private Throughput passthrough(
+            Preloaded input, String prefix, String run, int p, BenchKafka kafka, Progress progress) throws Exception {
+        Configuration conf = forRun(input.conf(), prefix, run, p);
+        String output = conf.get(KafkaOptions.BATCHES_TOPIC);
+        kafka.createTopic(output, conf);
+        progress.line("%s: copying to %s", run, output);
+        Throughput pass = new Passthrough(
+                        conf,
+                        conf.get(KafkaOptions.GROUP_ID),
+                        output,
+                        conf.get(CheckpointingOptions.CHECKPOINTING_INTERVAL))
+                .run(p, input.ends(), input.steps(), kafka, progress);
+        progress.line(
+                "%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s",
+                run, pass.stepsPerSecond(), pass.cpuMicrosPerStep(), pass.describeThreads());
+        return pass;
     }
-  }
 
-  private static List<String> inputTopics(Configuration conf) {
-    List<String> topics = new ArrayList<>();
-    for (InputTopic topic : InputTopic.values()) {
-      topics.add(topic.name(conf));
+    private JobThroughput.Result job(
+            Preloaded input,
+            String prefix,
+            String run,
+            int p,
+            BenchKafka kafka,
+            Progress progress,
+            Path profileFile,
+            PrintWriter out)
+            throws Exception {
+        Configuration conf = forRun(input.conf(), prefix, run, p);
+        provision(conf);
+        progress.line("%s: starting", run);
+        JobThroughput.Result result =
+                JobThroughput.run(conf, p, input.ends(), input.steps(), kafka, progress, profileFile, out);
+        progress.line(
+                "%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s",
+                run,
+                result.throughput().stepsPerSecond(),
+                result.throughput().cpuMicrosPerStep(),
+                result.throughput().describeThreads());
+        return result;
     }
-    return topics;
-  }
 
-  private static double seconds(FleetScript script) {
-    List<FleetRecord> records = script.records();
-    return (records.get(records.size() - 1).timestamp() - records.get(0).timestamp()) / 1000.0;
-  }
+    private BenchReport measure(
+            Configuration base,
+            String prefix,
+            BenchKafka kafka,
+            Progress progress,
+            PrintWriter out,
+            double loadAverage,
+            Path savepoints)
+            throws Exception {
+        Duration checkpoints = base.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+        int highest = Collections.max(parallelisms);
+        if (warmupSteps > 0) {
+            // The JIT compiles Flink's, Kafka's and Avro's code paths once per JVM; without a warm-up the first run
+            // of each contender pays for it, and its CPU time per step says more about the compiler than the code.
+            Preloaded warmup = preload(base, prefix + ".warmup", warmupSteps, seed + 3, kafka, progress);
+            passthrough(warmup, prefix, "warm-up-passthrough-p" + highest, highest, kafka, progress);
+            job(warmup, prefix, "warm-up-job-p" + highest, highest, kafka, progress, null, out);
+        }
+        Preloaded input = preload(base, prefix, steps, seed, kafka, progress);
+
+        List<Throughput> passthrough = new ArrayList<>();
+        List<Throughput> job = new ArrayList<>();
+        List<Profile.Summary> profiles = new ArrayList<>();
+        // Contenders take turns, so that a change in the machine's load over the run hits both alike.
+        for (int p : parallelisms) {
+            passthrough.add(passthrough(input, prefix, "passthrough-p" + p, p, kafka, progress));
+            Path profileFile = profile == null ? null : Path.of(profile + "-p" + p + ".jfr");
+            JobThroughput.Result result = job(input, prefix, "job-p" + p, p, kafka, progress, profileFile, out);
+            job.add(result.throughput());
+            if (result.profile() != null) {
+                profiles.add(result.profile());
+            }
+        }
+
+        Live live = live(base, prefix, highest, checkpoints, kafka, progress, savepoints);
+        return BenchReport.of(
+                Runtime.getRuntime().availableProcessors(),
+                loadAverage,
+                checkpoints.toMillis(),
+                input.ends().size(),
+                passthrough,
+                job,
+                live.latency(),
+                live.stateBytes(),
+                openTrajectories,
+                profiles);
+    }
+
+    /** What the live phase measured. */
+    private record Live(double stateBytes, LatencyProbe.Latency latency) {}
+
+    /** The job on fresh topics: first the state of open trajectories, then latency under live traffic. */
+    private Live live(
+            Configuration base,
+            String prefix,
+            int parallelism,
+            Duration checkpoints,
+            BenchKafka kafka,
+            Progress progress,
+            Path savepoints)
+            throws Exception {
+        Configuration conf = forRun(withInputs(base, prefix + ".live"), prefix, "live", parallelism);
+        provision(conf);
+        List<TopicPartition> inputs = kafka.partitions(inputTopics(conf));
+        List<TopicPartition> batchPartitions = kafka.partitions(List.of(conf.get(KafkaOptions.BATCHES_TOPIC)));
+        progress.line("live phase: starting the job (parallelism %d)", parallelism);
+        try (JobRun job = JobRun.start(conf)) {
+            FleetSettings open = new FleetSettings(
+                    AGENTS, TASKS, openTrajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS, 0, 1, VERDICT_SHARE, seed + 1);
+            progress.line("live phase: %,d trajectories whose outcome never comes, for their state", openTrajectories);
+            double stateBytes =
+                    OpenTrajectoryState.bytesPerTrajectory(job, conf, open, inputs, kafka, savepoints, progress);
+            progress.line("live phase: %,.0f bytes of state per open trajectory", stateBytes);
+
+            Duration tail = base.get(JobOptions.MAX_OUT_OF_ORDERNESS)
+                    .plus(base.get(JobOptions.BATCH_MAX_LATENCY))
+                    .plus(checkpoints)
+                    .multipliedBy(2);
+            int trajectories = (int) Math.ceil(liveAgents * (liveSeconds + tail.toSeconds()) / SECONDS_PER_TRAJECTORY);
+            FleetSettings fleet = new FleetSettings(
+                    liveAgents, TASKS, trajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS, 0, 0, VERDICT_SHARE, seed + 2);
+            FleetScript script = LatencyProbe.startingAt(fleet, System.currentTimeMillis() + 1_000);
+            progress.line(
+                    "live phase: %,d agents send %,d trajectories over %.0f s; latency of those whose outcome"
+                            + " comes %d s before the end",
+                    liveAgents, trajectories, seconds(script), tail.toSeconds());
+            LatencyProbe.Latency latency = new LatencyProbe(conf).measure(script, tail, batchPartitions, progress);
+            job.failIfEnded();
+            return new Live(stateBytes, latency);
+        }
+    }
+
+    /** {@code conf} with the three input topics named under {@code prefix}. */
+    private static Configuration withInputs(Configuration conf, String prefix) {
+        Configuration named = new Configuration(conf);
+        named.set(KafkaOptions.STEPS_TOPIC, prefix + ".agent.steps");
+        named.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".agent.outcomes");
+        named.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".agent.verdicts");
+        return named;
+    }
+
+    /** {@code conf} with this run's own output topics, consumer group, transactional ids and parallelism. */
+    private static Configuration forRun(Configuration conf, String prefix, String run, int parallelism) {
+        Configuration named = new Configuration(conf);
+        named.set(KafkaOptions.BATCHES_TOPIC, prefix + "." + run + ".credit.batches");
+        named.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + "." + run + ".credit.dlq");
+        named.set(KafkaOptions.UNSCORED_TOPIC, prefix + "." + run + ".credit.unscored");
+        named.set(KafkaOptions.GROUP_ID, prefix + "-" + run);
+        named.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, prefix + "-" + run);
+        named.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+        named.set(JobOptions.JOB_NAME, "strawless bench " + run);
+        return named;
+    }
+
+    private static void provision(Configuration conf) {
+        for (TopicStatus status : TopicProvisioner.ensureTopics(conf)) {
+            if (status.state() == TopicStatus.State.DRIFT || status.state() == TopicStatus.State.MISSING) {
+                throw new IllegalStateException(
+                        "topic " + status.topic() + ": " + status.state() + " " + status.detail());
+            }
+        }
+    }
+
+    private static List<String> inputTopics(Configuration conf) {
+        List<String> topics = new ArrayList<>();
+        for (InputTopic topic : InputTopic.values()) {
+            topics.add(topic.name(conf));
+        }
+        return topics;
+    }
+
+    private static double seconds(FleetScript script) {
+        List<FleetRecord> records = script.records();
+        return (records.get(records.size() - 1).timestamp() - records.get(0).timestamp()) / 1000.0;
+    }
 }

@@ -24,108 +24,173 @@ import java.util.List;
  * @param backend                     the kernel backend the batches name (comma separated if several)
  */
 record BenchReport(
-    int cores,
-    double loadAverage,
-    long steps,
-    long records,
-    int partitions,
-    long checkpointIntervalMs,
-    double passthroughStepsPerSecond,
-    double jobStepsPerSecond,
-    double ratioToPassthrough,
-    double jobStepsPerCpuSecond,
-    double jobCpuMicrosPerStep,
-    Double p50LatencyMs,
-    Double p99LatencyMs,
-    Double p50OutcomeToBatchMs,
-    Double p99OutcomeToBatchMs,
-    int latencyTrajectories,
-    int latencyUnseen,
-    long latencyGoalMs,
-    double stateBytesPerOpenTrajectory,
-    int openTrajectories,
-    String backend,
-    List<Run> runs,
-    List<Profile.Summary> profiles) {
+        int cores,
+        double loadAverage,
+        long steps,
+        long records,
+        int partitions,
+        long checkpointIntervalMs,
+        double passthroughStepsPerSecond,
+        double jobStepsPerSecond,
+        double ratioToPassthrough,
+        double jobStepsPerCpuSecond,
+        double jobCpuMicrosPerStep,
+        Double p50LatencyMs,
+        Double p99LatencyMs,
+        Double p50OutcomeToBatchMs,
+        Double p99OutcomeToBatchMs,
+        int latencyTrajectories,
+        int latencyUnseen,
+        long latencyGoalMs,
+        double stateBytesPerOpenTrajectory,
+        int openTrajectories,
+        String backend,
+        List<Run> runs,
+        List<Profile.Summary> profiles) {
 
-  /** The goal the issue sets for the job's rate per core. */
-  static final double STEPS_PER_CORE_GOAL = 60_000;
-  static final double RATIO_GOAL = 0.5;
+    /** The goal the issue sets for the job's rate per core. */
+    static final double STEPS_PER_CORE_GOAL = 60_000;
 
-  private static final JsonMapper JSON = JsonMapper.builder()
-      .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-      .enable(SerializationFeature.INDENT_OUTPUT)
-      .build();
+    static final double RATIO_GOAL = 0.5;
 
-  /** One contender at one parallelism; {@code ratioToPassthrough} compares with the passthrough at the same one. */
-  record Run(String contender, int parallelism, double stepsPerSecond, Double ratioToPassthrough, double seconds,
-      double cpuSeconds, double cpuMicrosPerStep, double stepsPerCpuSecond, long batchedSteps,
-      List<CpuWindow.ThreadCpu> cpuByThread) {}
+    private static final JsonMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
 
-  static BenchReport of(int cores, double loadAverage, long checkpointIntervalMs, int partitions,
-      List<Throughput> passthrough, List<Throughput> job, LatencyProbe.Latency latency, double stateBytes,
-      int openTrajectories, List<Profile.Summary> profiles) {
-    Comparator<Throughput> byRate = Comparator.comparingDouble(Throughput::stepsPerSecond);
-    Throughput bestPassthrough = passthrough.stream().max(byRate).orElseThrow();
-    Throughput bestJob = job.stream().max(byRate).orElseThrow();
-    List<Run> runs = new ArrayList<>();
-    for (int i = 0; i < passthrough.size(); i++) {
-      runs.add(run(passthrough.get(i), null));
-      runs.add(run(job.get(i), passthrough.get(i)));
+    /** One contender at one parallelism; {@code ratioToPassthrough} compares with the passthrough at the same one. */
+    record Run(
+            String contender,
+            int parallelism,
+            double stepsPerSecond,
+            Double ratioToPassthrough,
+            double seconds,
+            double cpuSeconds,
+            double cpuMicrosPerStep,
+            double stepsPerCpuSecond,
+            long batchedSteps,
+            List<CpuWindow.ThreadCpu> cpuByThread) {}
+
+    static BenchReport of(
+            int cores,
+            double loadAverage,
+            long checkpointIntervalMs,
+            int partitions,
+            List<Throughput> passthrough,
+            List<Throughput> job,
+            LatencyProbe.Latency latency,
+            double stateBytes,
+            int openTrajectories,
+            List<Profile.Summary> profiles) {
+        Comparator<Throughput> byRate = Comparator.comparingDouble(Throughput::stepsPerSecond);
+        Throughput bestPassthrough = passthrough.stream().max(byRate).orElseThrow();
+        Throughput bestJob = job.stream().max(byRate).orElseThrow();
+        List<Run> runs = new ArrayList<>();
+        for (int i = 0; i < passthrough.size(); i++) {
+            runs.add(run(passthrough.get(i), null));
+            runs.add(run(job.get(i), passthrough.get(i)));
+        }
+        return new BenchReport(
+                cores,
+                loadAverage,
+                bestJob.steps(),
+                bestJob.records(),
+                partitions,
+                checkpointIntervalMs,
+                bestPassthrough.stepsPerSecond(),
+                bestJob.stepsPerSecond(),
+                bestJob.stepsPerSecond() / bestPassthrough.stepsPerSecond(),
+                bestJob.stepsPerCpuSecond(),
+                bestJob.cpuMicrosPerStep(),
+                latency.p50Ms(),
+                latency.p99Ms(),
+                latency.p50ToBatchMs(),
+                latency.p99ToBatchMs(),
+                latency.trajectories(),
+                latency.unseen(),
+                checkpointIntervalMs + 1_000,
+                stateBytes,
+                openTrajectories,
+                String.join(",", latency.backends()),
+                runs,
+                profiles);
     }
-    return new BenchReport(cores, loadAverage, bestJob.steps(), bestJob.records(), partitions, checkpointIntervalMs,
-        bestPassthrough.stepsPerSecond(), bestJob.stepsPerSecond(),
-        bestJob.stepsPerSecond() / bestPassthrough.stepsPerSecond(), bestJob.stepsPerCpuSecond(),
-        bestJob.cpuMicrosPerStep(), latency.p50Ms(), latency.p99Ms(), latency.p50ToBatchMs(), latency.p99ToBatchMs(),
-        latency.trajectories(), latency.unseen(), checkpointIntervalMs + 1_000, stateBytes, openTrajectories,
-        String.join(",", latency.backends()), runs, profiles);
-  }
 
-  private static Run run(Throughput t, Throughput passthrough) {
-    return new Run(t.contender(), t.parallelism(), t.stepsPerSecond(),
-        passthrough == null ? null : t.stepsPerSecond() / passthrough.stepsPerSecond(), t.seconds(), t.cpuSeconds(),
-        t.cpuMicrosPerStep(), t.stepsPerCpuSecond(), t.batchedSteps(), t.threads());
-  }
-
-  void writeJson(Path file) throws IOException {
-    JSON.writeValue(file.toFile(), this);
-  }
-
-  void print(PrintWriter out) {
-    out.println();
-    out.printf("%,d steps (%,d records on %d input partitions), checkpoint interval %,d ms, %d cores,"
-        + " load average %.1f at the start%n", steps, records, partitions, checkpointIntervalMs, cores, loadAverage);
-    String row = "%-12s %4s %12s %10s %10s %12s %14s %14s%n";
-    out.printf(row, "contender", "p", "steps/s", "vs pass", "window s", "CPU us/step", "steps/CPU-s", "batched steps");
-    for (Run r : runs) {
-      out.printf(row, r.contender(), r.parallelism(), "%,.0f".formatted(r.stepsPerSecond()),
-          r.ratioToPassthrough() == null ? "" : "%.2f".formatted(r.ratioToPassthrough()),
-          "%.1f".formatted(r.seconds()), "%.1f".formatted(r.cpuMicrosPerStep()),
-          "%,.0f".formatted(r.stepsPerCpuSecond()), "%,d".formatted(r.batchedSteps()));
+    private static Run run(Throughput t, Throughput passthrough) {
+        return new Run(
+                t.contender(),
+                t.parallelism(),
+                t.stepsPerSecond(),
+                passthrough == null ? null : t.stepsPerSecond() / passthrough.stepsPerSecond(),
+                t.seconds(),
+                t.cpuSeconds(),
+                t.cpuMicrosPerStep(),
+                t.stepsPerCpuSecond(),
+                t.batchedSteps(),
+                t.threads());
     }
-    out.printf("Best job / best passthrough: %,.0f / %,.0f steps/s = %.2f (goal >= %.1f: %s)%n", jobStepsPerSecond,
-        passthroughStepsPerSecond, ratioToPassthrough, RATIO_GOAL, verdict(ratioToPassthrough >= RATIO_GOAL));
-    out.printf("Job steps per CPU-second (whole process, broker included): %,.0f (goal >= %,.0f per core: %s)%n",
-        jobStepsPerCpuSecond, STEPS_PER_CORE_GOAL, verdict(jobStepsPerCpuSecond >= STEPS_PER_CORE_GOAL));
-    out.printf("Latency, outcome arrival to batch visible (read_committed), %,d live trajectories: p50 %s, p99 %s"
-            + " (goal p99 <= %,d ms: %s)%n", latencyTrajectories, millis(p50LatencyMs), millis(p99LatencyMs),
-        latencyGoalMs, verdict(p99LatencyMs != null && p99LatencyMs <= latencyGoalMs));
-    out.printf("  of which outcome arrival to batch created: p50 %s, p99 %s; the rest waits for the checkpoint%n",
-        millis(p50OutcomeToBatchMs), millis(p99OutcomeToBatchMs));
-    if (latencyUnseen > 0) {
-      out.printf("  %,d measured trajectories never showed up in a visible batch%n", latencyUnseen);
+
+    void writeJson(Path file) throws IOException {
+        JSON.writeValue(file.toFile(), this);
     }
-    out.printf("State per open trajectory: %,.0f bytes (savepoint difference over %,d open trajectories)%n",
-        stateBytesPerOpenTrajectory, openTrajectories);
-    out.printf("Kernel backend: %s%n", backend.isEmpty() ? "(no batch seen)" : backend);
-    out.flush();
-  }
 
-  private static String millis(Double ms) {
-    return ms == null ? "n/a" : "%,.0f ms".formatted(ms);
-  }
+    void print(PrintWriter out) {
+        out.println();
+        out.printf(
+                "%,d steps (%,d records on %d input partitions), checkpoint interval %,d ms, %d cores,"
+                        + " load average %.1f at the start%n",
+                steps, records, partitions, checkpointIntervalMs, cores, loadAverage);
+        String row = "%-12s %4s %12s %10s %10s %12s %14s %14s%n";
+        out.printf(
+                row, "contender", "p", "steps/s", "vs pass", "window s", "CPU us/step", "steps/CPU-s", "batched steps");
+        for (Run r : runs) {
+            out.printf(
+                    row,
+                    r.contender(),
+                    r.parallelism(),
+                    "%,.0f".formatted(r.stepsPerSecond()),
+                    r.ratioToPassthrough() == null ? "" : "%.2f".formatted(r.ratioToPassthrough()),
+                    "%.1f".formatted(r.seconds()),
+                    "%.1f".formatted(r.cpuMicrosPerStep()),
+                    "%,.0f".formatted(r.stepsPerCpuSecond()),
+                    "%,d".formatted(r.batchedSteps()));
+        }
+        out.printf(
+                "Best job / best passthrough: %,.0f / %,.0f steps/s = %.2f (goal >= %.1f: %s)%n",
+                jobStepsPerSecond,
+                passthroughStepsPerSecond,
+                ratioToPassthrough,
+                RATIO_GOAL,
+                verdict(ratioToPassthrough >= RATIO_GOAL));
+        out.printf(
+                "Job steps per CPU-second (whole process, broker included): %,.0f (goal >= %,.0f per core: %s)%n",
+                jobStepsPerCpuSecond, STEPS_PER_CORE_GOAL, verdict(jobStepsPerCpuSecond >= STEPS_PER_CORE_GOAL));
+        out.printf(
+                "Latency, outcome arrival to batch visible (read_committed), %,d live trajectories: p50 %s, p99 %s"
+                        + " (goal p99 <= %,d ms: %s)%n",
+                latencyTrajectories,
+                millis(p50LatencyMs),
+                millis(p99LatencyMs),
+                latencyGoalMs,
+                verdict(p99LatencyMs != null && p99LatencyMs <= latencyGoalMs));
+        out.printf(
+                "  of which outcome arrival to batch created: p50 %s, p99 %s; the rest waits for the checkpoint%n",
+                millis(p50OutcomeToBatchMs), millis(p99OutcomeToBatchMs));
+        if (latencyUnseen > 0) {
+            out.printf("  %,d measured trajectories never showed up in a visible batch%n", latencyUnseen);
+        }
+        out.printf(
+                "State per open trajectory: %,.0f bytes (savepoint difference over %,d open trajectories)%n",
+                stateBytesPerOpenTrajectory, openTrajectories);
+        out.printf("Kernel backend: %s%n", backend.isEmpty() ? "(no batch seen)" : backend);
+        out.flush();
+    }
 
-  private static String verdict(boolean met) {
-    return met ? "met" : "NOT met";
-  }
+    private static String millis(Double ms) {
+        return ms == null ? "n/a" : "%,.0f ms".formatted(ms);
+    }
+
+    private static String verdict(boolean met) {
+        return met ? "met" : "NOT met";
+    }
 }

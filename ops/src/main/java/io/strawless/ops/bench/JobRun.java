@@ -24,97 +24,102 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  */
 final class JobRun implements AutoCloseable {
 
-  private static final Duration STOP_TIMEOUT = Duration.ofMinutes(1);
+    private static final Duration STOP_TIMEOUT = Duration.ofMinutes(1);
 
-  private final JobMetrics metrics;
-  private final JobClient client;
+    private final JobMetrics metrics;
+    private final JobClient client;
 
-  private JobRun(JobMetrics metrics, JobClient client) {
-    this.metrics = metrics;
-    this.client = client;
-  }
-
-  /** Starts the job with {@code conf} and returns once it runs. */
-  static JobRun start(Configuration conf) throws Exception {
-    Configuration withMetrics = new Configuration(conf);
-    JobMetrics metrics = JobMetrics.attachTo(withMetrics);
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(withMetrics);
-    StrawlessJob.buildOnKafka(env, withMetrics);
-    JobRun run = new JobRun(metrics, env.executeAsync(conf.get(JobOptions.JOB_NAME)));
-    try {
-      while (run.client.getJobStatus().get() != JobStatus.RUNNING) {
-        run.failIfEnded();
-        Thread.sleep(100);
-      }
-    } catch (Exception e) {
-      run.close();
-      throw e;
+    private JobRun(JobMetrics metrics, JobClient client) {
+        this.metrics = metrics;
+        this.client = client;
     }
-    return run;
-  }
 
-  /** Input records the job has read so far (its ledger's "in" counters). */
-  long recordsIn() {
-    return metrics.books(client.getJobID()).stream().mapToLong(JobMetrics.Book::in).sum();
-  }
-
-  /** Steps the job has put into batches so far. */
-  long batchedSteps() {
-    return metrics.books(client.getJobID()).stream()
-        .filter(book -> book.input().equals(Ledger.metricName(Ledger.Kind.STEPS)))
-        .mapToLong(JobMetrics.Book::batched).sum();
-  }
-
-  /** Throws the job's failure if it ended or restarted. */
-  void failIfEnded() throws Exception {
-    if (metrics.restarts() > 0) {
-      throw new IllegalStateException("the job failed and restarted, which spoils the measurement; its failure is"
-          + " logged by org.apache.flink.runtime.executiongraph at INFO");
-    }
-    JobStatus status = client.getJobStatus().get();
-    if (status.isGloballyTerminalState()) {
-      client.getJobExecutionResult().get(); // throws the job's failure
-      throw new IllegalStateException("the job ended: " + status);
-    }
-  }
-
-  /**
-   * Bytes of a savepoint of the job's current state, in Flink's canonical format (the state as a checkpoint
-   * holds it). Retried while Flink declines, as it does while tasks are still starting.
-   */
-  long savepointBytes(Path directory) throws Exception {
-    long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
-    while (true) {
-      try {
-        String savepoint = client.triggerSavepoint(directory.toUri().toString(), SavepointFormatType.CANONICAL)
-            .get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        try (Stream<Path> files = Files.walk(Path.of(java.net.URI.create(savepoint)))) {
-          return files.filter(Files::isRegularFile).mapToLong(file -> file.toFile().length()).sum();
+    /** Starts the job with {@code conf} and returns once it runs. */
+    static JobRun start(Configuration conf) throws Exception {
+        Configuration withMetrics = new Configuration(conf);
+        JobMetrics metrics = JobMetrics.attachTo(withMetrics);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(withMetrics);
+        StrawlessJob.buildOnKafka(env, withMetrics);
+        JobRun run = new JobRun(metrics, env.executeAsync(conf.get(JobOptions.JOB_NAME)));
+        try {
+            while (run.client.getJobStatus().get() != JobStatus.RUNNING) {
+                run.failIfEnded();
+                Thread.sleep(100);
+            }
+        } catch (Exception e) {
+            run.close();
+            throw e;
         }
-      } catch (ExecutionException declined) {
-        failIfEnded();
-        if (System.nanoTime() > deadline) {
-          throw declined;
-        }
-        Thread.sleep(500);
-      }
+        return run;
     }
-  }
 
-  /** Cancels the job and waits until it has ended (a failed job is not news here: runs check as they go). */
-  @Override
-  public void close() throws Exception {
-    try {
-      client.cancel().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-    } catch (ExecutionException endedAlready) {
-      // Nothing left to cancel.
+    /** Input records the job has read so far (its ledger's "in" counters). */
+    long recordsIn() {
+        return metrics.books(client.getJobID()).stream()
+                .mapToLong(JobMetrics.Book::in)
+                .sum();
     }
-    try {
-      client.getJobExecutionResult().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-    } catch (ExecutionException cancelled) {
-      // How a cancelled job ends.
-    } finally {
-      metrics.close();
+
+    /** Steps the job has put into batches so far. */
+    long batchedSteps() {
+        return metrics.books(client.getJobID()).stream()
+                .filter(book -> book.input().equals(Ledger.metricName(Ledger.Kind.STEPS)))
+                .mapToLong(JobMetrics.Book::batched)
+                .sum();
     }
-  }
+
+    /** Throws the job's failure if it ended or restarted. */
+    void failIfEnded() throws Exception {
+        if (metrics.restarts() > 0) {
+            throw new IllegalStateException("the job failed and restarted, which spoils the measurement; its failure is"
+                    + " logged by org.apache.flink.runtime.executiongraph at INFO");
+        }
+        JobStatus status = client.getJobStatus().get();
+        if (status.isGloballyTerminalState()) {
+            client.getJobExecutionResult().get(); // throws the job's failure
+            throw new IllegalStateException("the job ended: " + status);
+        }
+    }
+
+    /**
+     * Bytes of a savepoint of the job's current state, in Flink's canonical format (the state as a checkpoint
+     * holds it). Retried while Flink declines, as it does while tasks are still starting.
+     */
+    long savepointBytes(Path directory) throws Exception {
+        long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                String savepoint = client.triggerSavepoint(directory.toUri().toString(), SavepointFormatType.CANONICAL)
+                        .get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                try (Stream<Path> files = Files.walk(Path.of(java.net.URI.create(savepoint)))) {
+                    return files.filter(Files::isRegularFile)
+                            .mapToLong(file -> file.toFile().length())
+                            .sum();
+                }
+            } catch (ExecutionException declined) {
+                failIfEnded();
+                if (System.nanoTime() > deadline) {
+                    throw declined;
+                }
+                Thread.sleep(500);
+            }
+        }
+    }
+
+    /** Cancels the job and waits until it has ended (a failed job is not news here: runs check as they go). */
+    @Override
+    public void close() throws Exception {
+        try {
+            client.cancel().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException endedAlready) {
+            // Nothing left to cancel.
+        }
+        try {
+            client.getJobExecutionResult().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException cancelled) {
+            // How a cancelled job ends.
+        } finally {
+            metrics.close();
+        }
+    }
 }

@@ -45,184 +45,204 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 final class LatencyProbe {
 
-  private static final Duration POLL_TIMEOUT = Duration.ofMillis(20);
-  /** How long to wait, after the fleet is done, for measured trajectories still missing from the batches. */
-  private static final Duration STRAGGLER_WAIT = Duration.ofSeconds(60);
-  private static final long REPORT_EVERY_MILLIS = 3_000;
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(20);
+    /** How long to wait, after the fleet is done, for measured trajectories still missing from the batches. */
+    private static final Duration STRAGGLER_WAIT = Duration.ofSeconds(60);
 
-  /**
-   * @param trajectories   trajectories measured (their outcome was sent before the tail)
-   * @param unseen         of them, how many no visible batch held when the probe gave up: their latency counts
-   *                       as infinite, and a percentile that falls on one is null
-   * @param p50Ms          outcome arrival to batch visible, median
-   * @param p99Ms          the same, 99th percentile
-   * @param p50ToBatchMs   outcome arrival to the batch's creation (its {@code created_at}), median: the rest of
-   *                       the latency is the wait for the checkpoint that commits it
-   * @param p99ToBatchMs   the same, 99th percentile
-   * @param batches        batches read
-   * @param backends       kernel backends the batches name
-   */
-  record Latency(int trajectories, int unseen, Double p50Ms, Double p99Ms, Double p50ToBatchMs, Double p99ToBatchMs,
-      long batches, Set<String> backends) {}
+    private static final long REPORT_EVERY_MILLIS = 3_000;
 
-  private final ReadableConfig conf;
-  private final Map<String, Long> outcomeArrived = new ConcurrentHashMap<>();
-  private final Map<String, Long> visibleAt = new ConcurrentHashMap<>();
-  private final Map<String, Long> createdAt = new ConcurrentHashMap<>();
-  private final Set<String> backends = ConcurrentHashMap.newKeySet();
-  private final AtomicLong batches = new AtomicLong();
-  private final AtomicReference<Throwable> failure = new AtomicReference<>();
-  private volatile boolean watching = true;
+    /**
+     * @param trajectories   trajectories measured (their outcome was sent before the tail)
+     * @param unseen         of them, how many no visible batch held when the probe gave up: their latency counts
+     *                       as infinite, and a percentile that falls on one is null
+     * @param p50Ms          outcome arrival to batch visible, median
+     * @param p99Ms          the same, 99th percentile
+     * @param p50ToBatchMs   outcome arrival to the batch's creation (its {@code created_at}), median: the rest of
+     *                       the latency is the wait for the checkpoint that commits it
+     * @param p99ToBatchMs   the same, 99th percentile
+     * @param batches        batches read
+     * @param backends       kernel backends the batches name
+     */
+    record Latency(
+            int trajectories,
+            int unseen,
+            Double p50Ms,
+            Double p99Ms,
+            Double p50ToBatchMs,
+            Double p99ToBatchMs,
+            long batches,
+            Set<String> backends) {}
 
-  LatencyProbe(ReadableConfig conf) {
-    this.conf = conf;
-  }
+    private final ReadableConfig conf;
+    private final Map<String, Long> outcomeArrived = new ConcurrentHashMap<>();
+    private final Map<String, Long> visibleAt = new ConcurrentHashMap<>();
+    private final Map<String, Long> createdAt = new ConcurrentHashMap<>();
+    private final Set<String> backends = ConcurrentHashMap.newKeySet();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean watching = true;
 
-  /**
-   * The fleet's script moved in time to start at {@code startMillis}: generated twice with the same seed, once
-   * to learn how long its timeline is.
-   */
-  static FleetScript startingAt(FleetSettings fleet, long startMillis) {
-    FleetScript probe = FleetScript.generate(fleet, Instant.ofEpochMilli(startMillis));
-    long length = startMillis - probe.records().get(0).timestamp();
-    return FleetScript.generate(fleet, Instant.ofEpochMilli(startMillis + length));
-  }
-
-  /** Sends {@code script} live and measures the trajectories whose outcome comes at least {@code tail} before its end. */
-  Latency measure(FleetScript script, Duration tail, List<TopicPartition> batchPartitions, Progress progress)
-      throws Exception {
-    long last = script.records().get(script.records().size() - 1).timestamp();
-    Set<String> measured = new HashSet<>();
-    for (FleetRecord record : script.records()) {
-      if (record.topic() == InputTopic.OUTCOMES && record.timestamp() <= last - tail.toMillis()) {
-        measured.add(new String(record.key(), StandardCharsets.UTF_8));
-      }
+    LatencyProbe(ReadableConfig conf) {
+        this.conf = conf;
     }
-    Thread watcher = new Thread(() -> watch(batchPartitions), "bench-batch-watcher");
-    watcher.setDaemon(true);
-    watcher.start();
-    try {
-      send(script, progress);
-      long deadline = System.currentTimeMillis() + STRAGGLER_WAIT.toMillis();
-      while (!visibleAt.keySet().containsAll(measured) && System.currentTimeMillis() < deadline) {
-        rethrowFailure();
-        Thread.sleep(100);
-      }
-    } finally {
-      watching = false;
-      watcher.join();
-    }
-    rethrowFailure();
-    return summarise(measured);
-  }
 
-  private void send(FleetScript script, Progress progress) throws InterruptedException {
-    Map<InputTopic, String> topics = new EnumMap<>(InputTopic.class);
-    for (InputTopic topic : InputTopic.values()) {
-      topics.put(topic, topic.name(conf));
+    /**
+     * The fleet's script moved in time to start at {@code startMillis}: generated twice with the same seed, once
+     * to learn how long its timeline is.
+     */
+    static FleetScript startingAt(FleetSettings fleet, long startMillis) {
+        FleetScript probe = FleetScript.generate(fleet, Instant.ofEpochMilli(startMillis));
+        long length = startMillis - probe.records().get(0).timestamp();
+        return FleetScript.generate(fleet, Instant.ofEpochMilli(startMillis + length));
     }
-    long nextReport = System.currentTimeMillis() + REPORT_EVERY_MILLIS;
-    int sent = 0;
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
-      for (FleetRecord record : script.records()) {
-        long wait = record.timestamp() - System.currentTimeMillis();
-        if (wait > 0) {
-          Thread.sleep(wait);
+
+    /** Sends {@code script} live and measures the trajectories whose outcome comes at least {@code tail} before its end. */
+    Latency measure(FleetScript script, Duration tail, List<TopicPartition> batchPartitions, Progress progress)
+            throws Exception {
+        long last = script.records().get(script.records().size() - 1).timestamp();
+        Set<String> measured = new HashSet<>();
+        for (FleetRecord record : script.records()) {
+            if (record.topic() == InputTopic.OUTCOMES && record.timestamp() <= last - tail.toMillis()) {
+                measured.add(new String(record.key(), StandardCharsets.UTF_8));
+            }
+        }
+        Thread watcher = new Thread(() -> watch(batchPartitions), "bench-batch-watcher");
+        watcher.setDaemon(true);
+        watcher.start();
+        try {
+            send(script, progress);
+            long deadline = System.currentTimeMillis() + STRAGGLER_WAIT.toMillis();
+            while (!visibleAt.keySet().containsAll(measured) && System.currentTimeMillis() < deadline) {
+                rethrowFailure();
+                Thread.sleep(100);
+            }
+        } finally {
+            watching = false;
+            watcher.join();
         }
         rethrowFailure();
-        String trajectory = new String(record.key(), StandardCharsets.UTF_8);
-        boolean outcome = record.topic() == InputTopic.OUTCOMES;
-        producer.send(new ProducerRecord<>(topics.get(record.topic()), null, record.timestamp(), record.key(),
-            record.value()), (metadata, e) -> {
-              if (e != null) {
-                failure.compareAndSet(null, e);
-              } else if (outcome) {
-                outcomeArrived.put(trajectory, System.currentTimeMillis());
-              }
-            });
-        sent++;
-        if (System.currentTimeMillis() > nextReport) {
-          progress.line("live: %,d of %,d records sent, %,d trajectories in visible batches", sent,
-              script.records().size(), visibleAt.size());
-          nextReport += REPORT_EVERY_MILLIS;
+        return summarise(measured);
+    }
+
+    private void send(FleetScript script, Progress progress) throws InterruptedException {
+        Map<InputTopic, String> topics = new EnumMap<>(InputTopic.class);
+        for (InputTopic topic : InputTopic.values()) {
+            topics.put(topic, topic.name(conf));
         }
-      }
-      producer.flush();
-    }
-  }
-
-  /** Reads the batches topic as a trainer does and notes when each trajectory became visible. */
-  private void watch(List<TopicPartition> partitions) {
-    Properties properties = StrawlessKafka.consumerProperties(conf, conf.get(KafkaOptions.GROUP_ID) + "-trainer");
-    properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      while (watching) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL_TIMEOUT)) {
-          long now = System.currentTimeMillis();
-          TrainingBatch batch = TrainingBatch.fromByteBuffer(ByteBuffer.wrap(record.value()));
-          batches.incrementAndGet();
-          backends.add(batch.getBackend());
-          for (ScoredTrajectory trajectory : batch.getTrajectories()) {
-            visibleAt.putIfAbsent(trajectory.getTrajectoryId(), now);
-            createdAt.putIfAbsent(trajectory.getTrajectoryId(), batch.getCreatedAt().toEpochMilli());
-          }
+        long nextReport = System.currentTimeMillis() + REPORT_EVERY_MILLIS;
+        int sent = 0;
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
+            for (FleetRecord record : script.records()) {
+                long wait = record.timestamp() - System.currentTimeMillis();
+                if (wait > 0) {
+                    Thread.sleep(wait);
+                }
+                rethrowFailure();
+                String trajectory = new String(record.key(), StandardCharsets.UTF_8);
+                boolean outcome = record.topic() == InputTopic.OUTCOMES;
+                producer.send(
+                        new ProducerRecord<>(
+                                topics.get(record.topic()), null, record.timestamp(), record.key(), record.value()),
+                        (metadata, e) -> {
+                            if (e != null) {
+                                failure.compareAndSet(null, e);
+                            } else if (outcome) {
+                                outcomeArrived.put(trajectory, System.currentTimeMillis());
+                            }
+                        });
+                sent++;
+                if (System.currentTimeMillis() > nextReport) {
+                    progress.line(
+                            "live: %,d of %,d records sent, %,d trajectories in visible batches",
+                            sent, script.records().size(), visibleAt.size());
+                    nextReport += REPORT_EVERY_MILLIS;
+                }
+            }
+            producer.flush();
         }
-      }
-    } catch (Throwable e) {
-      failure.compareAndSet(null, e);
     }
-  }
 
-  private Latency summarise(Set<String> measured) {
-    double[] toVisible = new double[measured.size()];
-    double[] toBatch = new double[measured.size()];
-    int unseen = 0;
-    int i = 0;
-    for (String trajectory : measured) {
-      Long arrived = outcomeArrived.get(trajectory);
-      Long visible = visibleAt.get(trajectory);
-      if (arrived == null || visible == null) {
-        unseen++;
-        toVisible[i] = Double.POSITIVE_INFINITY;
-        toBatch[i] = Double.POSITIVE_INFINITY;
-      } else {
-        toVisible[i] = visible - arrived;
-        toBatch[i] = createdAt.get(trajectory) - arrived;
-      }
-      i++;
+    /** Reads the batches topic as a trainer does and notes when each trajectory became visible. */
+    private void watch(List<TopicPartition> partitions) {
+        Properties properties = StrawlessKafka.consumerProperties(conf, conf.get(KafkaOptions.GROUP_ID) + "-trainer");
+        properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            while (watching) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL_TIMEOUT)) {
+                    long now = System.currentTimeMillis();
+                    TrainingBatch batch = TrainingBatch.fromByteBuffer(ByteBuffer.wrap(record.value()));
+                    batches.incrementAndGet();
+                    backends.add(batch.getBackend());
+                    for (ScoredTrajectory trajectory : batch.getTrajectories()) {
+                        visibleAt.putIfAbsent(trajectory.getTrajectoryId(), now);
+                        createdAt.putIfAbsent(
+                                trajectory.getTrajectoryId(),
+                                batch.getCreatedAt().toEpochMilli());
+                    }
+                }
+            }
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+        }
     }
-    return new Latency(measured.size(), unseen, percentile(toVisible, 50), percentile(toVisible, 99),
-        percentile(toBatch, 50), percentile(toBatch, 99), batches.get(), new TreeSet<>(backends));
-  }
 
-  /** Nearest-rank percentile; null when there are no values or it falls on an infinite one. */
-  static Double percentile(double[] values, double percent) {
-    if (values.length == 0) {
-      return null;
+    private Latency summarise(Set<String> measured) {
+        double[] toVisible = new double[measured.size()];
+        double[] toBatch = new double[measured.size()];
+        int unseen = 0;
+        int i = 0;
+        for (String trajectory : measured) {
+            Long arrived = outcomeArrived.get(trajectory);
+            Long visible = visibleAt.get(trajectory);
+            if (arrived == null || visible == null) {
+                unseen++;
+                toVisible[i] = Double.POSITIVE_INFINITY;
+                toBatch[i] = Double.POSITIVE_INFINITY;
+            } else {
+                toVisible[i] = visible - arrived;
+                toBatch[i] = createdAt.get(trajectory) - arrived;
+            }
+            i++;
+        }
+        return new Latency(
+                measured.size(),
+                unseen,
+                percentile(toVisible, 50),
+                percentile(toVisible, 99),
+                percentile(toBatch, 50),
+                percentile(toBatch, 99),
+                batches.get(),
+                new TreeSet<>(backends));
     }
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    double value = sorted[(int) Math.ceil(percent / 100 * sorted.length) - 1];
-    return Double.isInfinite(value) ? null : value;
-  }
 
-  private void rethrowFailure() {
-    Throwable e = failure.get();
-    if (e != null) {
-      throw new IllegalStateException("the latency probe failed: " + e, e);
+    /** Nearest-rank percentile; null when there are no values or it falls on an infinite one. */
+    static Double percentile(double[] values, double percent) {
+        if (values.length == 0) {
+            return null;
+        }
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        double value = sorted[(int) Math.ceil(percent / 100 * sorted.length) - 1];
+        return Double.isInfinite(value) ? null : value;
     }
-  }
 
-  private Properties producerProperties() {
-    Properties properties = StrawlessKafka.producerProperties(conf); // idempotent, acks=all, as the fleet
-    properties.put(ProducerConfig.CLIENT_ID_CONFIG, "strawless-bench-live-fleet");
-    properties.put(ProducerConfig.LINGER_MS_CONFIG, 0); // each record leaves at its time
-    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    return properties;
-  }
+    private void rethrowFailure() {
+        Throwable e = failure.get();
+        if (e != null) {
+            throw new IllegalStateException("the latency probe failed: " + e, e);
+        }
+    }
+
+    private Properties producerProperties() {
+        Properties properties = StrawlessKafka.producerProperties(conf); // idempotent, acks=all, as the fleet
+        properties.put(ProducerConfig.CLIENT_ID_CONFIG, "strawless-bench-live-fleet");
+        properties.put(ProducerConfig.LINGER_MS_CONFIG, 0); // each record leaves at its time
+        properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return properties;
+    }
 }

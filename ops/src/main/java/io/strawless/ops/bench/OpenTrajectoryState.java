@@ -28,50 +28,58 @@ import org.apache.kafka.common.TopicPartition;
  */
 final class OpenTrajectoryState {
 
-  /** Their ids are renamed so that they cannot meet the latency phase's trajectories, which the same fleet makes. */
-  private static final String ID_PREFIX = "open-";
+    /** Their ids are renamed so that they cannot meet the latency phase's trajectories, which the same fleet makes. */
+    private static final String ID_PREFIX = "open-";
 
-  private OpenTrajectoryState() {}
+    private OpenTrajectoryState() {}
 
-  static double bytesPerTrajectory(JobRun job, Configuration conf, FleetSettings fleet, List<TopicPartition> inputs,
-      BenchKafka kafka, Path savepoints, Progress progress) throws Exception {
-    long before = job.savepointBytes(savepoints.resolve("before"));
-    FleetScript script = FleetScript.generate(fleet, Instant.now());
-    List<FleetRecord> renamed = new ArrayList<>(script.records().size());
-    for (FleetRecord record : script.records()) {
-      if (record.topic() == InputTopic.OUTCOMES) {
-        throw new IllegalArgumentException("open trajectories must have no outcome: set missing-outcome-share to 1");
-      }
-      renamed.add(renamed(record));
+    static double bytesPerTrajectory(
+            JobRun job,
+            Configuration conf,
+            FleetSettings fleet,
+            List<TopicPartition> inputs,
+            BenchKafka kafka,
+            Path savepoints,
+            Progress progress)
+            throws Exception {
+        long before = job.savepointBytes(savepoints.resolve("before"));
+        FleetScript script = FleetScript.generate(fleet, Instant.now());
+        List<FleetRecord> renamed = new ArrayList<>(script.records().size());
+        for (FleetRecord record : script.records()) {
+            if (record.topic() == InputTopic.OUTCOMES) {
+                throw new IllegalArgumentException(
+                        "open trajectories must have no outcome: set missing-outcome-share to 1");
+            }
+            renamed.add(renamed(record));
+        }
+        new SyntheticFleet(conf).send(new FleetScript(renamed, script.ledger()));
+        Map<TopicPartition, Long> ends = kafka.endOffsets(inputs);
+        kafka.awaitCaughtUp(conf.get(KafkaOptions.GROUP_ID), ends, job::failIfEnded, progress, "open trajectories");
+        long after = job.savepointBytes(savepoints.resolve("after"));
+        return (after - before) / (double) fleet.trajectories();
     }
-    new SyntheticFleet(conf).send(new FleetScript(renamed, script.ledger()));
-    Map<TopicPartition, Long> ends = kafka.endOffsets(inputs);
-    kafka.awaitCaughtUp(conf.get(KafkaOptions.GROUP_ID), ends, job::failIfEnded, progress, "open trajectories");
-    long after = job.savepointBytes(savepoints.resolve("after"));
-    return (after - before) / (double) fleet.trajectories();
-  }
 
-  private static FleetRecord renamed(FleetRecord record) {
-    try {
-      ByteBuffer value = ByteBuffer.wrap(record.value());
-      ByteBuffer renamed;
-      String id;
-      if (record.topic() == InputTopic.STEPS) {
-        StepEvent step = StepEvent.fromByteBuffer(value);
-        id = ID_PREFIX + step.getTrajectoryId();
-        step.setTrajectoryId(id);
-        renamed = step.toByteBuffer();
-      } else {
-        VerifierSignal verdict = VerifierSignal.fromByteBuffer(value);
-        id = ID_PREFIX + verdict.getTrajectoryId();
-        verdict.setTrajectoryId(id);
-        renamed = verdict.toByteBuffer();
-      }
-      byte[] bytes = new byte[renamed.remaining()];
-      renamed.get(bytes);
-      return new FleetRecord(record.topic(), record.timestamp(), id.getBytes(StandardCharsets.UTF_8), bytes);
-    } catch (IOException e) {
-      throw new UncheckedIOException("re-encoding a generated record failed", e);
+    private static FleetRecord renamed(FleetRecord record) {
+        try {
+            ByteBuffer value = ByteBuffer.wrap(record.value());
+            ByteBuffer renamed;
+            String id;
+            if (record.topic() == InputTopic.STEPS) {
+                StepEvent step = StepEvent.fromByteBuffer(value);
+                id = ID_PREFIX + step.getTrajectoryId();
+                step.setTrajectoryId(id);
+                renamed = step.toByteBuffer();
+            } else {
+                VerifierSignal verdict = VerifierSignal.fromByteBuffer(value);
+                id = ID_PREFIX + verdict.getTrajectoryId();
+                verdict.setTrajectoryId(id);
+                renamed = verdict.toByteBuffer();
+            }
+            byte[] bytes = new byte[renamed.remaining()];
+            renamed.get(bytes);
+            return new FleetRecord(record.topic(), record.timestamp(), id.getBytes(StandardCharsets.UTF_8), bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException("re-encoding a generated record failed", e);
+        }
     }
-  }
 }

@@ -35,140 +35,149 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 final class Passthrough {
 
-  private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
 
-  private final ReadableConfig conf;
-  private final String group;
-  private final String outputTopic;
-  private final Duration commitInterval;
-  private final CountDownLatch firstRecord = new CountDownLatch(1);
-  /** Workers keep their clients (and the clients' threads) until then, so that their CPU time is counted. */
-  private final CountDownLatch windowClosed = new CountDownLatch(1);
-  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final ReadableConfig conf;
+    private final String group;
+    private final String outputTopic;
+    private final Duration commitInterval;
+    private final CountDownLatch firstRecord = new CountDownLatch(1);
+    /** Workers keep their clients (and the clients' threads) until then, so that their CPU time is counted. */
+    private final CountDownLatch windowClosed = new CountDownLatch(1);
 
-  /**
-   * @param group       the consumer group the workers commit their position to, through their transactions
-   * @param outputTopic where the records go; it must exist
-   */
-  Passthrough(ReadableConfig conf, String group, String outputTopic, Duration commitInterval) {
-    this.conf = conf;
-    this.group = group;
-    this.outputTopic = outputTopic;
-    this.commitInterval = commitInterval;
-  }
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-  /** Copies every record of {@code ends}' partitions up to its end offset and returns what the copy took. */
-  Throughput run(int parallelism, Map<TopicPartition, Long> ends, long steps, BenchKafka kafka, Progress progress)
-      throws Exception {
-    List<Thread> workers = new ArrayList<>();
-    List<TopicPartition> partitions = new ArrayList<>(ends.keySet());
-    partitions.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
-    List<List<TopicPartition>> shares = shares(partitions, parallelism);
-    for (int w = 0; w < shares.size(); w++) {
-      Map<TopicPartition, Long> share = new HashMap<>();
-      shares.get(w).forEach(partition -> share.put(partition, ends.get(partition)));
-      String transactionalId = group + "-" + w;
-      Thread worker = new Thread(() -> copy(share, transactionalId), "bench-passthrough-" + w);
-      worker.setDaemon(true);
-      workers.add(worker);
+    /**
+     * @param group       the consumer group the workers commit their position to, through their transactions
+     * @param outputTopic where the records go; it must exist
+     */
+    Passthrough(ReadableConfig conf, String group, String outputTopic, Duration commitInterval) {
+        this.conf = conf;
+        this.group = group;
+        this.outputTopic = outputTopic;
+        this.commitInterval = commitInterval;
     }
-    workers.forEach(Thread::start);
-    try {
-      while (!firstRecord.await(20, TimeUnit.MILLISECONDS)) {
-        rethrowFailure();
-      }
-      CpuWindow window = CpuWindow.open();
-      kafka.awaitCaughtUp(group, ends, this::rethrowFailure, progress, "passthrough p" + parallelism);
-      CpuWindow.Elapsed elapsed = window.close();
-      windowClosed.countDown();
-      for (Thread worker : workers) {
-        worker.join();
-      }
-      rethrowFailure();
-      long records = ends.values().stream().mapToLong(Long::longValue).sum();
-      return new Throughput("passthrough", parallelism, steps, records, elapsed.seconds(), elapsed.cpuSeconds(), steps,
-          elapsed.threads());
-    } finally {
-      windowClosed.countDown();
-      workers.forEach(Thread::interrupt);
-    }
-  }
 
-  private void copy(Map<TopicPartition, Long> share, String transactionalId) {
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties());
-        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties(transactionalId))) {
-      producer.initTransactions();
-      consumer.assign(share.keySet());
-      consumer.seekToBeginning(share.keySet());
-      producer.beginTransaction();
-      long nextCommit = System.nanoTime() + commitInterval.toNanos();
-      while (!Thread.currentThread().isInterrupted()) {
-        ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
-        if (!records.isEmpty()) {
-          firstRecord.countDown();
+    /** Copies every record of {@code ends}' partitions up to its end offset and returns what the copy took. */
+    Throughput run(int parallelism, Map<TopicPartition, Long> ends, long steps, BenchKafka kafka, Progress progress)
+            throws Exception {
+        List<Thread> workers = new ArrayList<>();
+        List<TopicPartition> partitions = new ArrayList<>(ends.keySet());
+        partitions.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        List<List<TopicPartition>> shares = shares(partitions, parallelism);
+        for (int w = 0; w < shares.size(); w++) {
+            Map<TopicPartition, Long> share = new HashMap<>();
+            shares.get(w).forEach(partition -> share.put(partition, ends.get(partition)));
+            String transactionalId = group + "-" + w;
+            Thread worker = new Thread(() -> copy(share, transactionalId), "bench-passthrough-" + w);
+            worker.setDaemon(true);
+            workers.add(worker);
         }
-        for (ConsumerRecord<byte[], byte[]> record : records) {
-          producer.send(new ProducerRecord<>(outputTopic, null, record.timestamp(), record.key(), record.value()));
+        workers.forEach(Thread::start);
+        try {
+            while (!firstRecord.await(20, TimeUnit.MILLISECONDS)) {
+                rethrowFailure();
+            }
+            CpuWindow window = CpuWindow.open();
+            kafka.awaitCaughtUp(group, ends, this::rethrowFailure, progress, "passthrough p" + parallelism);
+            CpuWindow.Elapsed elapsed = window.close();
+            windowClosed.countDown();
+            for (Thread worker : workers) {
+                worker.join();
+            }
+            rethrowFailure();
+            long records = ends.values().stream().mapToLong(Long::longValue).sum();
+            return new Throughput(
+                    "passthrough",
+                    parallelism,
+                    steps,
+                    records,
+                    elapsed.seconds(),
+                    elapsed.cpuSeconds(),
+                    steps,
+                    elapsed.threads());
+        } finally {
+            windowClosed.countDown();
+            workers.forEach(Thread::interrupt);
         }
-        if (System.nanoTime() >= nextCommit) {
-          Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>();
-          boolean done = true;
-          for (Map.Entry<TopicPartition, Long> end : share.entrySet()) {
-            long position = consumer.position(end.getKey());
-            positions.put(end.getKey(), new OffsetAndMetadata(position));
-            done &= position >= end.getValue();
-          }
-          producer.sendOffsetsToTransaction(positions, consumer.groupMetadata());
-          producer.commitTransaction();
-          if (done) {
-            windowClosed.await();
-            return;
-          }
-          producer.beginTransaction();
-          nextCommit += commitInterval.toNanos();
+    }
+
+    private void copy(Map<TopicPartition, Long> share, String transactionalId) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties());
+                KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties(transactionalId))) {
+            producer.initTransactions();
+            consumer.assign(share.keySet());
+            consumer.seekToBeginning(share.keySet());
+            producer.beginTransaction();
+            long nextCommit = System.nanoTime() + commitInterval.toNanos();
+            while (!Thread.currentThread().isInterrupted()) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+                if (!records.isEmpty()) {
+                    firstRecord.countDown();
+                }
+                for (ConsumerRecord<byte[], byte[]> record : records) {
+                    producer.send(
+                            new ProducerRecord<>(outputTopic, null, record.timestamp(), record.key(), record.value()));
+                }
+                if (System.nanoTime() >= nextCommit) {
+                    Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>();
+                    boolean done = true;
+                    for (Map.Entry<TopicPartition, Long> end : share.entrySet()) {
+                        long position = consumer.position(end.getKey());
+                        positions.put(end.getKey(), new OffsetAndMetadata(position));
+                        done &= position >= end.getValue();
+                    }
+                    producer.sendOffsetsToTransaction(positions, consumer.groupMetadata());
+                    producer.commitTransaction();
+                    if (done) {
+                        windowClosed.await();
+                        return;
+                    }
+                    producer.beginTransaction();
+                    nextCommit += commitInterval.toNanos();
+                }
+            }
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
         }
-      }
-    } catch (Throwable e) {
-      failure.compareAndSet(null, e);
     }
-  }
 
-  private void rethrowFailure() {
-    Throwable e = failure.get();
-    if (e != null) {
-      throw new IllegalStateException("the passthrough failed: " + e, e);
+    private void rethrowFailure() {
+        Throwable e = failure.get();
+        if (e != null) {
+            throw new IllegalStateException("the passthrough failed: " + e, e);
+        }
     }
-  }
 
-  private Properties consumerProperties() {
-    Properties properties = StrawlessKafka.inputConsumerProperties(conf); // the job's source settings
-    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-    properties.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-    properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    return properties;
-  }
-
-  private Properties producerProperties(String transactionalId) {
-    Properties properties = StrawlessKafka.producerProperties(conf);
-    properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-    properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
-        (int) conf.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis());
-    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    return properties;
-  }
-
-  /** Partitions dealt round-robin to {@code workers} workers (fewer when there are fewer partitions). */
-  private static List<List<TopicPartition>> shares(List<TopicPartition> partitions, int workers) {
-    List<List<TopicPartition>> shares = new ArrayList<>();
-    for (int w = 0; w < Math.min(workers, partitions.size()); w++) {
-      shares.add(new ArrayList<>());
+    private Properties consumerProperties() {
+        Properties properties = StrawlessKafka.inputConsumerProperties(conf); // the job's source settings
+        properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        properties.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        return properties;
     }
-    for (int i = 0; i < partitions.size(); i++) {
-      shares.get(i % shares.size()).add(partitions.get(i));
+
+    private Properties producerProperties(String transactionalId) {
+        Properties properties = StrawlessKafka.producerProperties(conf);
+        properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int)
+                conf.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis());
+        properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return properties;
     }
-    return shares;
-  }
+
+    /** Partitions dealt round-robin to {@code workers} workers (fewer when there are fewer partitions). */
+    private static List<List<TopicPartition>> shares(List<TopicPartition> partitions, int workers) {
+        List<List<TopicPartition>> shares = new ArrayList<>();
+        for (int w = 0; w < Math.min(workers, partitions.size()); w++) {
+            shares.add(new ArrayList<>());
+        }
+        for (int i = 0; i < partitions.size(); i++) {
+            shares.get(i % shares.size()).add(partitions.get(i));
+        }
+        return shares;
+    }
 }

@@ -14,27 +14,34 @@ import java.util.List;
  *                     record, so for it this is {@code steps}
  * @param threads      where the CPU time went, by thread name
  */
-record Throughput(String contender, int parallelism, long steps, long records, double seconds, double cpuSeconds,
-    long batchedSteps, List<CpuWindow.ThreadCpu> threads) {
+record Throughput(
+        String contender,
+        int parallelism,
+        long steps,
+        long records,
+        double seconds,
+        double cpuSeconds,
+        long batchedSteps,
+        List<CpuWindow.ThreadCpu> threads) {
 
-  double stepsPerSecond() {
-    return steps / seconds;
-  }
-
-  double stepsPerCpuSecond() {
-    return steps / cpuSeconds;
-  }
-
-  double cpuMicrosPerStep() {
-    return cpuSeconds * 1e6 / steps;
-  }
-
-  /** One line per thread group, for the progress output. */
-  String describeThreads() {
-    StringBuilder text = new StringBuilder();
-    for (CpuWindow.ThreadCpu t : threads) {
-      text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / cpuSeconds, t.threads()));
+    double stepsPerSecond() {
+        return steps / seconds;
     }
-    return text.toString();
-  }
+
+    double stepsPerCpuSecond() {
+        return steps / cpuSeconds;
+    }
+
+    double cpuMicrosPerStep() {
+        return cpuSeconds * 1e6 / steps;
+    }
+
+    /** One line per thread group, for the progress output. */
+    String describeThreads() {
+        StringBuilder text = new StringBuilder();
+        for (CpuWindow.ThreadCpu t : threads) {
+            text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / cpuSeconds, t.threads()));
+        }
+        return text.toString();
+    }
 }

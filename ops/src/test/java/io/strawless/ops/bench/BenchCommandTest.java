@@ -20,70 +20,102 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BenchCommandTest {
 
-  @Test
-  void aSmallRunCompletesAndWritesEveryFigure(@TempDir Path dir) throws Exception {
-    Path json = dir.resolve("bench.json");
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-        .execute("bench", "--steps", "3000", "--warmup-steps", "0", "--parallelism", "1", "--live-seconds", "2",
-            "--live-agents", "5", "--open-trajectories", "50", "--json", json.toString(),
-            // Short waits keep the live phase short (five agents leave partitions quiet for seconds, so idleness
-            // matters); java skips the backend probe.
-            "-D", "execution.checkpointing.interval=1s", "-D", "job.max-out-of-orderness=500ms",
-            "-D", "batch.max-latency=200ms", "-D", "job.source-idleness=1s", "-D", "credit.backend=java");
-    assertEquals(0, exitCode, out + "\n" + err);
+    @Test
+    void aSmallRunCompletesAndWritesEveryFigure(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine()
+                .setOut(new PrintWriter(out))
+                .setErr(new PrintWriter(err))
+                .execute(
+                        "bench",
+                        "--steps",
+                        "3000",
+                        "--warmup-steps",
+                        "0",
+                        "--parallelism",
+                        "1",
+                        "--live-seconds",
+                        "2",
+                        "--live-agents",
+                        "5",
+                        "--open-trajectories",
+                        "50",
+                        "--json",
+                        json.toString(),
+                        // Short waits keep the live phase short (five agents leave partitions quiet for seconds, so
+                        // idleness
+                        // matters); java skips the backend probe.
+                        "-D",
+                        "execution.checkpointing.interval=1s",
+                        "-D",
+                        "job.max-out-of-orderness=500ms",
+                        "-D",
+                        "batch.max-latency=200ms",
+                        "-D",
+                        "job.source-idleness=1s",
+                        "-D",
+                        "credit.backend=java");
+        assertEquals(0, exitCode, out + "\n" + err);
 
-    JsonNode report = new ObjectMapper().readTree(json.toFile());
-    long steps = report.get("steps").asLong();
-    assertTrue(steps > 0, report.toString());
-    assertTrue(report.get("records").asLong() > steps, "outcomes and verdicts come with the steps: " + report);
-    double passthrough = report.get("passthrough_steps_per_second").asDouble();
-    double job = report.get("job_steps_per_second").asDouble();
-    assertTrue(passthrough > 0 && job > 0, report.toString());
-    assertEquals(job / passthrough, report.get("ratio_to_passthrough").asDouble(), 1e-9);
-    assertTrue(report.get("job_steps_per_cpu_second").asDouble() > 0, report.toString());
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        long steps = report.get("steps").asLong();
+        assertTrue(steps > 0, report.toString());
+        assertTrue(report.get("records").asLong() > steps, "outcomes and verdicts come with the steps: " + report);
+        double passthrough = report.get("passthrough_steps_per_second").asDouble();
+        double job = report.get("job_steps_per_second").asDouble();
+        assertTrue(passthrough > 0 && job > 0, report.toString());
+        assertEquals(job / passthrough, report.get("ratio_to_passthrough").asDouble(), 1e-9);
+        assertTrue(report.get("job_steps_per_cpu_second").asDouble() > 0, report.toString());
 
-    assertTrue(report.get("latency_trajectories").asInt() > 0, report.toString());
-    assertEquals(0, report.get("latency_unseen").asInt(), "every measured trajectory became visible: " + report);
-    double p50 = report.get("p50_latency_ms").asDouble();
-    double p99 = report.get("p99_latency_ms").asDouble();
-    assertTrue(0 < p50 && p50 <= p99, report.toString());
-    assertTrue(report.get("p99_outcome_to_batch_ms").asDouble() <= p99, "a batch is made before it is visible");
-    assertEquals(1000 + 1000, report.get("latency_goal_ms").asLong());
+        assertTrue(report.get("latency_trajectories").asInt() > 0, report.toString());
+        assertEquals(0, report.get("latency_unseen").asInt(), "every measured trajectory became visible: " + report);
+        double p50 = report.get("p50_latency_ms").asDouble();
+        double p99 = report.get("p99_latency_ms").asDouble();
+        assertTrue(0 < p50 && p50 <= p99, report.toString());
+        assertTrue(report.get("p99_outcome_to_batch_ms").asDouble() <= p99, "a batch is made before it is visible");
+        assertEquals(1000 + 1000, report.get("latency_goal_ms").asLong());
 
-    assertTrue(report.get("state_bytes_per_open_trajectory").asDouble() > 0, report.toString());
-    assertEquals("java", report.get("backend").asText());
+        assertTrue(report.get("state_bytes_per_open_trajectory").asDouble() > 0, report.toString());
+        assertEquals("java", report.get("backend").asText());
 
-    JsonNode runs = report.get("runs");
-    assertEquals(2, runs.size(), report.toString());
-    assertEquals(List.of("passthrough", "job"), List.of(runs.get(0).get("contender").asText(),
-        runs.get(1).get("contender").asText()));
-    JsonNode jobRun = runs.get(1);
-    assertTrue(jobRun.get("batched_steps").asLong() > 0 && jobRun.get("batched_steps").asLong() <= steps,
-        jobRun.toString());
-    assertTrue(runs.get(0).get("ratio_to_passthrough").isNull(), runs.toString());
+        JsonNode runs = report.get("runs");
+        assertEquals(2, runs.size(), report.toString());
+        assertEquals(
+                List.of("passthrough", "job"),
+                List.of(
+                        runs.get(0).get("contender").asText(),
+                        runs.get(1).get("contender").asText()));
+        JsonNode jobRun = runs.get(1);
+        assertTrue(
+                jobRun.get("batched_steps").asLong() > 0
+                        && jobRun.get("batched_steps").asLong() <= steps,
+                jobRun.toString());
+        assertTrue(runs.get(0).get("ratio_to_passthrough").isNull(), runs.toString());
 
-    String printed = out.toString();
-    assertTrue(printed.contains("steps/CPU-s"), printed);
-    assertTrue(printed.contains("live phase"), printed);
-  }
+        String printed = out.toString();
+        assertTrue(printed.contains("steps/CPU-s"), printed);
+        assertTrue(printed.contains("live phase"), printed);
+    }
 
-  @Test
-  void aParallelismBelowOneIsAUsageError() {
-    StringWriter err = new StringWriter();
-    int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(new StringWriter())).setErr(new PrintWriter(err))
-        .execute("bench", "--parallelism", "1,0");
-    assertEquals(2, exitCode);
-    assertTrue(err.toString().contains("--parallelism"), err.toString());
-  }
+    @Test
+    void aParallelismBelowOneIsAUsageError() {
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine()
+                .setOut(new PrintWriter(new StringWriter()))
+                .setErr(new PrintWriter(err))
+                .execute("bench", "--parallelism", "1,0");
+        assertEquals(2, exitCode);
+        assertTrue(err.toString().contains("--parallelism"), err.toString());
+    }
 
-  @Test
-  void percentilesAreNearestRankAndUnknownWhenTheyFallOnAnUnseenTrajectory() {
-    double[] latencies = {40, 10, 30, 20};
-    assertEquals(20.0, LatencyProbe.percentile(latencies, 50));
-    assertEquals(40.0, LatencyProbe.percentile(latencies, 99));
-    assertNull(LatencyProbe.percentile(new double[] {10, Double.POSITIVE_INFINITY}, 99));
-    assertNull(LatencyProbe.percentile(new double[0], 50));
-  }
+    @Test
+    void percentilesAreNearestRankAndUnknownWhenTheyFallOnAnUnseenTrajectory() {
+        double[] latencies = {40, 10, 30, 20};
+        assertEquals(20.0, LatencyProbe.percentile(latencies, 50));
+        assertEquals(40.0, LatencyProbe.percentile(latencies, 99));
+        assertNull(LatencyProbe.percentile(new double[] {10, Double.POSITIVE_INFINITY}, 99));
+        assertNull(LatencyProbe.percentile(new double[0], 50));
+    }
 }
