@@ -2,6 +2,7 @@ package io.strawless.pipeline;
 
 import io.strawless.connectors.StrawlessKafka;
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.InputRecordSerializer;
 import io.strawless.pipeline.assembly.AssembleTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.DeadLetters;
@@ -71,7 +72,9 @@ public final class StrawlessJob {
 
         SingleOutputStreamOperator<InputRecord> decoded = env
                 .fromSource(inputs, watermarks(conf), "inputs").uid("inputs")
-                .process(new ValidateInputs(conf)).uid("validate").name("validate");
+                // Declared with InputRecordSerializer: every input crosses the network to the assembler, and
+                // Flink's POJO serializer builds four throw-away Avro records per input to deserialize one.
+                .process(new ValidateInputs(conf), InputRecordSerializer.TYPE_INFO).uid("validate").name("validate");
 
         // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator).
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded

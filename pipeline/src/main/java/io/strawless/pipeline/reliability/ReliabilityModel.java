@@ -178,6 +178,11 @@ public class ReliabilityModel {
     /** EM from the current estimate until no parameter moves by more than the tolerance. */
     private void fit() {
         int n = verifiers.length;
+        // The E-step's posterior depends only on a step's two masks, and a window of thousands of steps
+        // holds few distinct pairs (at most 3^v * 2 for v verifiers: 162 for four). Every iteration used
+        // to recompute exp() for each of the window's steps, at every batch; it now runs over the distinct
+        // pairs, each weighted by how many steps have it: the same sums, grouped.
+        Patterns patterns = Patterns.of(judged, saidGood, size);
         double[] saysGoodWhenGood = new double[n];
         double[] saysGoodWhenBad = new double[n];
         double[] goodMass = new double[n];
@@ -201,30 +206,34 @@ public class ReliabilityModel {
             double outcomeGoodSucceeded = 0;
             double outcomeBadFailed = 0;
             double good = 0;
-            for (int i = 0; i < size; i++) {
-                long saysGood = saidGood[i];
+            for (int p = 0; p < patterns.n; p++) {
+                long saysGood = patterns.saidGood[p];
+                long judgedBits = patterns.judged[p];
+                double steps = patterns.count[p];
                 boolean succeeded = (saysGood >>> OUTCOME_BIT & 1) != 0;
                 double logOdds = priorLogOdds + (succeeded ? outcomeGood : outcomeBad);
-                for (long bits = judged[i]; bits != 0; bits &= bits - 1) {
+                for (long bits = judgedBits; bits != 0; bits &= bits - 1) {
                     int v = Long.numberOfTrailingZeros(bits);
                     logOdds += (saysGood >>> v & 1) != 0 ? saysGoodWhenGood[v] : saysGoodWhenBad[v];
                 }
                 double q = 1 / (1 + Math.exp(-logOdds));
+                double goodSteps = steps * q;
+                double badSteps = steps * (1 - q);
                 // M-step statistics: expected counts of each verdict given each quality.
-                for (long bits = judged[i]; bits != 0; bits &= bits - 1) {
+                for (long bits = judgedBits; bits != 0; bits &= bits - 1) {
                     int v = Long.numberOfTrailingZeros(bits);
-                    goodMass[v] += q;
-                    badMass[v] += 1 - q;
+                    goodMass[v] += goodSteps;
+                    badMass[v] += badSteps;
                     if ((saysGood >>> v & 1) != 0) {
-                        goodSaidGood[v] += q;
+                        goodSaidGood[v] += goodSteps;
                     } else {
-                        badSaidBad[v] += 1 - q;
+                        badSaidBad[v] += badSteps;
                     }
                 }
-                outcomeGoodMass += q;
-                outcomeGoodSucceeded += succeeded ? q : 0;
-                outcomeBadFailed += succeeded ? 0 : 1 - q;
-                good += q;
+                outcomeGoodMass += goodSteps;
+                outcomeGoodSucceeded += succeeded ? goodSteps : 0;
+                outcomeBadFailed += succeeded ? 0 : badSteps;
+                good += goodSteps;
             }
             // M-step, with the prior as a few pseudo-steps.
             double change = 0;
@@ -253,5 +262,66 @@ public class ReliabilityModel {
 
     private static double withPrior(double hits, double trials, double prior) {
         return (hits + PRIOR_STEPS * prior) / (trials + PRIOR_STEPS);
+    }
+
+    /** The distinct (judged, said good) mask pairs of a window, in order of first appearance, with counts. */
+    private static final class Patterns {
+        long[] judged = new long[64];
+        long[] saidGood = new long[64];
+        int[] count = new int[64];
+        int n;
+        /** Open addressing: pattern index + 1 per slot, 0 when free; at most half full. */
+        private int[] slots = new int[128];
+
+        static Patterns of(long[] judged, long[] saidGood, int size) {
+            Patterns patterns = new Patterns();
+            for (int i = 0; i < size; i++) {
+                patterns.add(judged[i], saidGood[i]);
+            }
+            return patterns;
+        }
+
+        private void add(long j, long g) {
+            int mask = slots.length - 1;
+            for (int slot = hash(j, g) & mask; ; slot = (slot + 1) & mask) {
+                int entry = slots[slot];
+                if (entry == 0) {
+                    if (n == judged.length) {
+                        judged = Arrays.copyOf(judged, n * 2);
+                        saidGood = Arrays.copyOf(saidGood, n * 2);
+                        count = Arrays.copyOf(count, n * 2);
+                    }
+                    judged[n] = j;
+                    saidGood[n] = g;
+                    count[n] = 1;
+                    slots[slot] = ++n;
+                    if (n * 2 > slots.length) {
+                        rehash();
+                    }
+                    return;
+                }
+                if (judged[entry - 1] == j && saidGood[entry - 1] == g) {
+                    count[entry - 1]++;
+                    return;
+                }
+            }
+        }
+
+        private void rehash() {
+            slots = new int[slots.length * 2];
+            int mask = slots.length - 1;
+            for (int p = 0; p < n; p++) {
+                int slot = hash(judged[p], saidGood[p]) & mask;
+                while (slots[slot] != 0) {
+                    slot = (slot + 1) & mask;
+                }
+                slots[slot] = p + 1;
+            }
+        }
+
+        private static int hash(long j, long g) {
+            long h = (j * 0x9E3779B97F4A7C15L) ^ (g * 0xC2B2AE3D27D4EB4FL);
+            return (int) (h ^ (h >>> 29) ^ (h >>> 47));
+        }
     }
 }
