@@ -291,7 +291,7 @@ public final class BenchCommand implements Callable<Integer> {
         provision(conf);
         progress.line("%s: starting", run);
         JobThroughput.Result result =
-                JobThroughput.run(conf, p, input.ends(), input.steps(), kafka, progress, profileFile, out);
+                JobThroughput.run(conf, p, input.ends(), input.steps(), progress, profileFile, out);
         progress.line(
                 "%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s",
                 run,

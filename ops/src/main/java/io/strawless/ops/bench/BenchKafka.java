@@ -28,112 +28,122 @@ import org.apache.kafka.common.TopicPartition;
  */
 final class BenchKafka implements AutoCloseable {
 
-  /** How often the committed offsets are asked for: the end of a run is known to within this. */
-  private static final long POLL_MILLIS = 100;
-  private static final long REPORT_EVERY_NANOS = 3_000_000_000L;
-  private static final Duration STALL_LIMIT = Duration.ofSeconds(90);
+    /** How often the committed offsets are asked for: the end of a run is known to within this. */
+    private static final long POLL_MILLIS = 100;
 
-  private final Admin admin;
+    private static final long REPORT_EVERY_NANOS = 3_000_000_000L;
+    private static final Duration STALL_LIMIT = Duration.ofSeconds(90);
 
-  BenchKafka(ReadableConfig conf) {
-    Properties properties = KafkaOptions.clientProperties(conf);
-    properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-    this.admin = Admin.create(properties);
-  }
+    private final Admin admin;
 
-  /** Creates a topic the provisioner does not know (the passthrough's output), like it: same partitions. */
-  void createTopic(String name, ReadableConfig conf) throws ExecutionException, InterruptedException {
-    NewTopic topic = new NewTopic(name, conf.get(KafkaOptions.TOPIC_PARTITIONS),
-        conf.get(KafkaOptions.TOPIC_REPLICATION_FACTOR).shortValue());
-    admin.createTopics(List.of(topic)).all().get();
-  }
-
-  List<TopicPartition> partitions(Collection<String> topics) throws ExecutionException, InterruptedException {
-    Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames().get();
-    return descriptions.values().stream()
-        .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
-        .sorted(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition))
-        .toList();
-  }
-
-  Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions)
-      throws ExecutionException, InterruptedException {
-    Map<TopicPartition, OffsetSpec> request =
-        partitions.stream().collect(Collectors.toMap(Function.identity(), partition -> OffsetSpec.latest()));
-    Map<TopicPartition, Long> ends = new HashMap<>();
-    admin.listOffsets(request).all().get().forEach((partition, info) -> ends.put(partition, info.offset()));
-    return ends;
-  }
-
-  /** Sum over {@code ends} of the offsets {@code group} has committed (a partition without one counts 0). */
-  long committed(String group, Map<TopicPartition, Long> ends) throws ExecutionException, InterruptedException {
-    Map<TopicPartition, OffsetAndMetadata> committed =
-        admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-    long sum = 0;
-    for (TopicPartition partition : ends.keySet()) {
-      OffsetAndMetadata mark = committed.get(partition);
-      sum += mark == null ? 0 : mark.offset();
+    BenchKafka(ReadableConfig conf) {
+        Properties properties = KafkaOptions.clientProperties(conf);
+        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        this.admin = Admin.create(properties);
     }
-    return sum;
-  }
 
-  /** Whether {@code group} has committed the end offset of every partition in {@code ends}. */
-  boolean caughtUp(String group, Map<TopicPartition, Long> ends) throws ExecutionException, InterruptedException {
-    Map<TopicPartition, OffsetAndMetadata> committed =
-        admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-    for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
-      OffsetAndMetadata mark = committed.get(end.getKey());
-      if ((mark == null ? 0 : mark.offset()) < end.getValue()) {
-        return false;
-      }
+    /** Creates a topic the provisioner does not know (the passthrough's output), like it: same partitions. */
+    void createTopic(String name, ReadableConfig conf) throws ExecutionException, InterruptedException {
+        NewTopic topic = new NewTopic(
+                name,
+                conf.get(KafkaOptions.TOPIC_PARTITIONS),
+                conf.get(KafkaOptions.TOPIC_REPLICATION_FACTOR).shortValue());
+        admin.createTopics(List.of(topic)).all().get();
     }
-    return true;
-  }
 
-  /** Something that throws when the contender being waited for has failed. */
-  interface Liveness {
-    void check() throws Exception;
-  }
-
-  /**
-   * Waits until {@code group} has committed every end offset in {@code ends}, printing progress every few
-   * seconds; fails when {@code alive} does, or when no new offset is committed for {@link #STALL_LIMIT}.
-   */
-  void awaitCaughtUp(String group, Map<TopicPartition, Long> ends, Liveness alive, Progress progress, String who)
-      throws Exception {
-    long total = ends.values().stream().mapToLong(Long::longValue).sum();
-    long lastCommitted = -1;
-    long lastChange = System.nanoTime();
-    long nextReport = System.nanoTime() + REPORT_EVERY_NANOS;
-    while (!caughtUp(group, ends)) {
-      alive.check();
-      long committed = committed(group, ends);
-      if (committed != lastCommitted) {
-        lastCommitted = committed;
-        lastChange = System.nanoTime();
-      } else if (System.nanoTime() - lastChange > STALL_LIMIT.toNanos()) {
-        throw new IllegalStateException(who + " committed no new input for " + STALL_LIMIT.toSeconds() + " s ("
-            + committed + " of " + total + " records)");
-      }
-      if (System.nanoTime() > nextReport) {
-        progress.line("%s: %,d of %,d input records committed", who, committed, total);
-        nextReport += REPORT_EVERY_NANOS;
-      }
-      Thread.sleep(POLL_MILLIS);
+    List<TopicPartition> partitions(Collection<String> topics) throws ExecutionException, InterruptedException {
+        Map<String, TopicDescription> descriptions =
+                admin.describeTopics(topics).allTopicNames().get();
+        return descriptions.values().stream()
+                .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
+                .sorted(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition))
+                .toList();
     }
-  }
 
-  /** Deletes the topics and consumer groups whose names start with {@code prefix}: a bench leaves no trace. */
-  void deleteAll(String prefix) throws ExecutionException, InterruptedException {
-    List<String> topics = admin.listTopics().names().get().stream().filter(t -> t.startsWith(prefix)).toList();
-    List<String> groups = admin.listGroups().all().get().stream()
-        .map(listing -> listing.groupId()).filter(g -> g.startsWith(prefix)).toList();
-    admin.deleteTopics(topics).all().get();
-    admin.deleteConsumerGroups(groups).all().get();
-  }
+    Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions)
+            throws ExecutionException, InterruptedException {
+        Map<TopicPartition, OffsetSpec> request =
+                partitions.stream().collect(Collectors.toMap(Function.identity(), partition -> OffsetSpec.latest()));
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        admin.listOffsets(request).all().get().forEach((partition, info) -> ends.put(partition, info.offset()));
+        return ends;
+    }
 
-  @Override
-  public void close() {
-    admin.close();
-  }
+    /** Sum over {@code ends} of the offsets {@code group} has committed (a partition without one counts 0). */
+    long committed(String group, Map<TopicPartition, Long> ends) throws ExecutionException, InterruptedException {
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+                .partitionsToOffsetAndMetadata()
+                .get();
+        long sum = 0;
+        for (TopicPartition partition : ends.keySet()) {
+            OffsetAndMetadata mark = committed.get(partition);
+            sum += mark == null ? 0 : mark.offset();
+        }
+        return sum;
+    }
+
+    /** Whether {@code group} has committed the end offset of every partition in {@code ends}. */
+    boolean caughtUp(String group, Map<TopicPartition, Long> ends) throws ExecutionException, InterruptedException {
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+                .partitionsToOffsetAndMetadata()
+                .get();
+        for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            OffsetAndMetadata mark = committed.get(end.getKey());
+            if ((mark == null ? 0 : mark.offset()) < end.getValue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Something that throws when the contender being waited for has failed. */
+    interface Liveness {
+        void check() throws Exception;
+    }
+
+    /**
+     * Waits until {@code group} has committed every end offset in {@code ends}, printing progress every few
+     * seconds; fails when {@code alive} does, or when no new offset is committed for {@link #STALL_LIMIT}.
+     */
+    void awaitCaughtUp(String group, Map<TopicPartition, Long> ends, Liveness alive, Progress progress, String who)
+            throws Exception {
+        long total = ends.values().stream().mapToLong(Long::longValue).sum();
+        long lastCommitted = -1;
+        long lastChange = System.nanoTime();
+        long nextReport = System.nanoTime() + REPORT_EVERY_NANOS;
+        while (!caughtUp(group, ends)) {
+            alive.check();
+            long committed = committed(group, ends);
+            if (committed != lastCommitted) {
+                lastCommitted = committed;
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > STALL_LIMIT.toNanos()) {
+                throw new IllegalStateException(who + " committed no new input for " + STALL_LIMIT.toSeconds() + " s ("
+                        + committed + " of " + total + " records)");
+            }
+            if (System.nanoTime() > nextReport) {
+                progress.line("%s: %,d of %,d input records committed", who, committed, total);
+                nextReport += REPORT_EVERY_NANOS;
+            }
+            Thread.sleep(POLL_MILLIS);
+        }
+    }
+
+    /** Deletes the topics and consumer groups whose names start with {@code prefix}: a bench leaves no trace. */
+    void deleteAll(String prefix) throws ExecutionException, InterruptedException {
+        List<String> topics = admin.listTopics().names().get().stream()
+                .filter(t -> t.startsWith(prefix))
+                .toList();
+        List<String> groups = admin.listGroups().all().get().stream()
+                .map(listing -> listing.groupId())
+                .filter(g -> g.startsWith(prefix))
+                .toList();
+        admin.deleteTopics(topics).all().get();
+        admin.deleteConsumerGroups(groups).all().get();
+    }
+
+    @Override
+    public void close() {
+        admin.close();
+    }
 }

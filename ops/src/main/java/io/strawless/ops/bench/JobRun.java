@@ -60,6 +60,11 @@ final class JobRun implements AutoCloseable {
                 .sum();
     }
 
+    /** Checkpoints the job has completed so far. */
+    long completedCheckpoints() {
+        return metrics.completedCheckpoints(client.getJobID());
+    }
+
     /** Steps the job has put into batches so far. */
     long batchedSteps() {
         return metrics.books(client.getJobID()).stream()

@@ -35,145 +35,167 @@ import org.apache.flink.metrics.reporter.MetricReporterFactory;
  */
 public final class JobMetrics implements AutoCloseable {
 
-  /** Name of the reporter in the Flink configuration ({@code metrics.reporter.<name>.*}). */
-  static final String REPORTER_NAME = "strawless-demo";
-  /** Reporter setting that says which run's books a MiniCluster's reporter fills. */
-  private static final String RUN_SETTING = "run";
-  private static final String RESTARTS_GAUGE = "numRestarts";
+    /** Name of the reporter in the Flink configuration ({@code metrics.reporter.<name>.*}). */
+    static final String REPORTER_NAME = "strawless-demo";
+    /** Reporter setting that says which run's books a MiniCluster's reporter fills. */
+    private static final String RUN_SETTING = "run";
 
-  /** Runs by id: Flink creates reporters by reflection, so they find their run here. */
-  private static final Map<String, JobMetrics> RUNS = new ConcurrentHashMap<>();
+    private static final String RESTARTS_GAUGE = "numRestarts";
+    private static final String CHECKPOINTS_GAUGE = "numberOfCompletedCheckpoints";
 
-  private final String run = UUID.randomUUID().toString();
-  /** Ledger counters by job, operator, subtask, kind and way: the latest attempt's counter wins. */
-  private final Map<CounterKey, Counter> ledgerCounters = new ConcurrentHashMap<>();
-  private final Map<String, Gauge<?>> restartGauges = new ConcurrentHashMap<>();
+    /** Runs by id: Flink creates reporters by reflection, so they find their run here. */
+    private static final Map<String, JobMetrics> RUNS = new ConcurrentHashMap<>();
 
-  private JobMetrics() {}
+    private final String run = UUID.randomUUID().toString();
+    /** Ledger counters by job, operator, subtask, kind and way: the latest attempt's counter wins. */
+    private final Map<CounterKey, Counter> ledgerCounters = new ConcurrentHashMap<>();
 
-  /** One input kind's books: every record read leaves by exactly one way. */
-  public record Book(String input, long in, long batched, long deadLettered, long unscored, long dropped) {
-    @JsonProperty("holds")
-    public boolean holds() {
-      return in == batched + deadLettered + unscored + dropped;
+    private final Map<String, Gauge<?>> restartGauges = new ConcurrentHashMap<>();
+    private final Map<String, Gauge<?>> checkpointGauges = new ConcurrentHashMap<>();
+
+    private JobMetrics() {}
+
+    /** One input kind's books: every record read leaves by exactly one way. */
+    public record Book(String input, long in, long batched, long deadLettered, long unscored, long dropped) {
+        @JsonProperty("holds")
+        public boolean holds() {
+            return in == batched + deadLettered + unscored + dropped;
+        }
     }
-  }
 
-  private record CounterKey(String job, String operator, String subtask, Kind kind, Way way) {}
+    private record CounterKey(String job, String operator, String subtask, Kind kind, Way way) {}
 
-  /**
-   * Sets up {@code conf} so that every job started with it (each on its own MiniCluster) reports to the
-   * returned books. Close them when the run is over.
-   */
-  public static JobMetrics attachTo(Configuration conf) {
-    JobMetrics metrics = new JobMetrics();
-    RUNS.put(metrics.run, metrics);
-    String prefix = "metrics.reporter." + REPORTER_NAME + ".";
-    conf.set(ConfigOptions.key(prefix + "factory.class").stringType().noDefaultValue(), Factory.class.getName());
-    conf.set(ConfigOptions.key(prefix + RUN_SETTING).stringType().noDefaultValue(), metrics.run);
-    return metrics;
-  }
-
-  /** Restarts of all jobs of the run so far (the restart strategy's, not a resume from a savepoint). */
-  public long restarts() {
-    return restartGauges.values().stream().mapToLong(gauge -> ((Number) gauge.getValue()).longValue()).sum();
-  }
-
-  /** The books of {@code job}'s current (or last) attempt, summed over operators and subtasks, by input kind. */
-  public List<Book> books(JobID job) {
-    Map<Kind, Map<Way, Long>> sums = new EnumMap<>(Kind.class);
-    for (Kind kind : Kind.values()) {
-      Map<Way, Long> ways = new EnumMap<>(Way.class);
-      for (Way way : Way.values()) {
-        ways.put(way, 0L);
-      }
-      sums.put(kind, ways);
+    /**
+     * Sets up {@code conf} so that every job started with it (each on its own MiniCluster) reports to the
+     * returned books. Close them when the run is over.
+     */
+    public static JobMetrics attachTo(Configuration conf) {
+        JobMetrics metrics = new JobMetrics();
+        RUNS.put(metrics.run, metrics);
+        String prefix = "metrics.reporter." + REPORTER_NAME + ".";
+        conf.set(ConfigOptions.key(prefix + "factory.class").stringType().noDefaultValue(), Factory.class.getName());
+        conf.set(ConfigOptions.key(prefix + RUN_SETTING).stringType().noDefaultValue(), metrics.run);
+        return metrics;
     }
-    ledgerCounters.forEach((key, counter) -> {
-      if (key.job().equals(job.toString())) {
-        sums.get(key.kind()).merge(key.way(), counter.getCount(), Long::sum);
-      }
-    });
-    List<Book> books = new ArrayList<>();
-    sums.forEach((kind, ways) -> books.add(new Book(Ledger.metricName(kind), ways.get(Way.IN), ways.get(Way.BATCHED),
-        ways.get(Way.DEAD_LETTERED), ways.get(Way.UNSCORED), ways.get(Way.DROPPED))));
-    return books;
-  }
 
-  @Override
-  public void close() {
-    RUNS.remove(run);
-  }
-
-  private void added(Metric metric, String name, MetricGroup group) {
-    Map<String, String> variables = group.getAllVariables();
-    String job = variables.get("<job_id>");
-    if (name.equals(RESTARTS_GAUGE) && metric instanceof Gauge<?> gauge && job != null) {
-      restartGauges.put(job, gauge);
-      return;
+    /** Restarts of all jobs of the run so far (the restart strategy's, not a resume from a savepoint). */
+    public long restarts() {
+        return restartGauges.values().stream()
+                .mapToLong(gauge -> ((Number) gauge.getValue()).longValue())
+                .sum();
     }
-    String[] scope = group.getScopeComponents();
-    if (!(metric instanceof Counter counter) || scope.length < 2 || !scope[scope.length - 2].equals("ledger")) {
-      return;
-    }
-    Kind kind = kindNamed(scope[scope.length - 1]);
-    Way way = wayNamed(name);
-    if (kind != null && way != null) {
-      ledgerCounters.put(new CounterKey(job, variables.get("<operator_id>"), variables.get("<subtask_index>"), kind, way),
-          counter);
-    }
-  }
 
-  private static Kind kindNamed(String name) {
-    for (Kind kind : Kind.values()) {
-      if (Ledger.metricName(kind).equals(name)) {
-        return kind;
-      }
+    /** Checkpoints of {@code job} completed so far (0 until its first). */
+    public long completedCheckpoints(JobID job) {
+        Gauge<?> gauge = checkpointGauges.get(job.toString());
+        return gauge == null ? 0 : ((Number) gauge.getValue()).longValue();
     }
-    return null;
-  }
 
-  private static Way wayNamed(String name) {
-    for (Way way : Way.values()) {
-      if (Ledger.metricName(way).equals(name)) {
-        return way;
-      }
-    }
-    return null;
-  }
-
-  /** Created by Flink from {@code metrics.reporter.strawless-demo.factory.class} (listed in META-INF/services). */
-  public static final class Factory implements MetricReporterFactory {
-    @Override
-    public MetricReporter createMetricReporter(Properties properties) {
-      return new Reporter(RUNS.get(properties.getProperty(RUN_SETTING)));
-    }
-  }
-
-  /** Hands each metric the registry announces to its run's books; a reporter of a closed run ignores them. */
-  private static final class Reporter implements MetricReporter {
-    private final JobMetrics books;
-
-    Reporter(JobMetrics books) {
-      this.books = books;
+    /** The books of {@code job}'s current (or last) attempt, summed over operators and subtasks, by input kind. */
+    public List<Book> books(JobID job) {
+        Map<Kind, Map<Way, Long>> sums = new EnumMap<>(Kind.class);
+        for (Kind kind : Kind.values()) {
+            Map<Way, Long> ways = new EnumMap<>(Way.class);
+            for (Way way : Way.values()) {
+                ways.put(way, 0L);
+            }
+            sums.put(kind, ways);
+        }
+        ledgerCounters.forEach((key, counter) -> {
+            if (key.job().equals(job.toString())) {
+                sums.get(key.kind()).merge(key.way(), counter.getCount(), Long::sum);
+            }
+        });
+        List<Book> books = new ArrayList<>();
+        sums.forEach((kind, ways) -> books.add(new Book(
+                Ledger.metricName(kind),
+                ways.get(Way.IN),
+                ways.get(Way.BATCHED),
+                ways.get(Way.DEAD_LETTERED),
+                ways.get(Way.UNSCORED),
+                ways.get(Way.DROPPED))));
+        return books;
     }
 
     @Override
-    public void open(MetricConfig config) {}
-
-    @Override
-    public void close() {}
-
-    @Override
-    public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
-      if (books != null) {
-        books.added(metric, name, group);
-      }
+    public void close() {
+        RUNS.remove(run);
     }
 
-    @Override
-    public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
-      // Kept: a finished task's counters still hold its final values, and the books are read after the job.
+    private void added(Metric metric, String name, MetricGroup group) {
+        Map<String, String> variables = group.getAllVariables();
+        String job = variables.get("<job_id>");
+        if (name.equals(RESTARTS_GAUGE) && metric instanceof Gauge<?> gauge && job != null) {
+            restartGauges.put(job, gauge);
+            return;
+        }
+        if (name.equals(CHECKPOINTS_GAUGE) && metric instanceof Gauge<?> gauge && job != null) {
+            checkpointGauges.put(job, gauge);
+            return;
+        }
+        String[] scope = group.getScopeComponents();
+        if (!(metric instanceof Counter counter) || scope.length < 2 || !scope[scope.length - 2].equals("ledger")) {
+            return;
+        }
+        Kind kind = kindNamed(scope[scope.length - 1]);
+        Way way = wayNamed(name);
+        if (kind != null && way != null) {
+            ledgerCounters.put(
+                    new CounterKey(job, variables.get("<operator_id>"), variables.get("<subtask_index>"), kind, way),
+                    counter);
+        }
     }
-  }
+
+    private static Kind kindNamed(String name) {
+        for (Kind kind : Kind.values()) {
+            if (Ledger.metricName(kind).equals(name)) {
+                return kind;
+            }
+        }
+        return null;
+    }
+
+    private static Way wayNamed(String name) {
+        for (Way way : Way.values()) {
+            if (Ledger.metricName(way).equals(name)) {
+                return way;
+            }
+        }
+        return null;
+    }
+
+    /** Created by Flink from {@code metrics.reporter.strawless-demo.factory.class} (listed in META-INF/services). */
+    public static final class Factory implements MetricReporterFactory {
+        @Override
+        public MetricReporter createMetricReporter(Properties properties) {
+            return new Reporter(RUNS.get(properties.getProperty(RUN_SETTING)));
+        }
+    }
+
+    /** Hands each metric the registry announces to its run's books; a reporter of a closed run ignores them. */
+    private static final class Reporter implements MetricReporter {
+        private final JobMetrics books;
+
+        Reporter(JobMetrics books) {
+            this.books = books;
+        }
+
+        @Override
+        public void open(MetricConfig config) {}
+
+        @Override
+        public void close() {}
+
+        @Override
+        public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
+            if (books != null) {
+                books.added(metric, name, group);
+            }
+        }
+
+        @Override
+        public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
+            // Kept: a finished task's counters still hold its final values, and the books are read after the job.
+        }
+    }
 }
