@@ -386,7 +386,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             ctx.timerService().deleteEventTimeTimer(current.deadline());
         }
         ctx.timerService().registerEventTimeTimer(forgetAt);
-        finished.update(new FinishedTrajectory(scoredOutcome, forgetAt));
+        finished.update(FinishedTrajectory.of(scoredOutcome, forgetAt));
         steps.clear();
         outcome.clear();
         verdicts.clear();
