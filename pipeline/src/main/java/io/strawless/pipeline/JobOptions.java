@@ -152,6 +152,25 @@ public final class JobOptions {
                             + " about job.max-out-of-orderness of latency; signals that come after go to the"
                             + " unscored topic as LATE, outcome revisions as LATE_REVISION.");
 
+    /** What becomes of a trajectory whose steps are complete but whose outcome never came. */
+    public enum OutcomeTimeoutPolicy {
+        /** The unscored topic, reason OUTCOME_TIMEOUT. */
+        UNSCORED,
+        /** Scored on its verifier signals alone, under the process estimator, and marked so in the batch. */
+        PROCESS_ONLY
+    }
+
+    public static final ConfigOption<OutcomeTimeoutPolicy> OUTCOME_TIMEOUT_POLICY =
+            ConfigOptions.key("job.outcome-timeout-policy")
+                    .enumType(OutcomeTimeoutPolicy.class)
+                    .defaultValue(OutcomeTimeoutPolicy.UNSCORED)
+                    .withDescription("What becomes of a trajectory whose steps are complete but whose outcome did"
+                            + " not come within job.outcome-timeout. UNSCORED: the unscored topic (OUTCOME_TIMEOUT)."
+                            + " PROCESS_ONLY: with credit.estimator=process and at least one verifier signal, it is"
+                            + " scored on its signals alone, as a group of its own, with outcome_timed_out=true in"
+                            + " the batch (it teaches the verifier reliabilities nothing and is never a quarantine"
+                            + " suspect); without signals, or under another estimator, it is unscored as before.");
+
     /** What to do with a group whose timeout fired before all its members completed. */
     public enum PartialGroupPolicy {
         /** Score the members that came, as a smaller group. */

@@ -45,7 +45,8 @@ public record Reconciliation(Balance steps, Balance outcomes) {
             output.deadLettersFrom(steps),
             output.unscored().stream().mapToLong(u -> u.getSteps().size()).sum()),
         new Balance(outcomes, recordsIn.getOrDefault(outcomes, 0L),
-            output.scoredTrajectories().count(),
+            // A trajectory scored without its outcome (job.outcome-timeout-policy=PROCESS_ONLY) used none.
+            output.scoredTrajectories().filter(t -> !t.getOutcomeTimedOut()).count(),
             output.deadLettersFrom(outcomes),
             output.unscored().stream().mapToLong(u -> u.getOutcomes().size()).sum()));
   }

@@ -3,12 +3,14 @@ package io.strawless.pipeline.assembly;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.JobOptions.OutcomeTimeoutPolicy;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.OpenWork;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
+import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
@@ -69,6 +71,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private final long allowedLatenessMillis;
     private final long finishedRetentionMillis;
     private final boolean emitOnCompletion;
+    /** job.outcome-timeout-policy=PROCESS_ONLY under the process estimator. */
+    private final boolean scoreTimedOutOnProcess;
     private final Set<String> requiredVerifiers;
 
     private transient MapState<Integer, StepEvent> steps;
@@ -86,6 +90,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private transient Counter duplicateSteps;
     private transient Counter assembled;
     private transient Counter verifierTimeouts;
+    private transient Counter outcomeTimeoutsScored;
     private transient CountersByName deadLetters;
     private transient CountersByName unscoredByReason;
     private transient Ledger ledger;
@@ -97,6 +102,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         this.finishedRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
         this.requiredVerifiers = new HashSet<>(conf.get(JobOptions.REQUIRED_VERIFIERS));
         this.emitOnCompletion = conf.get(JobOptions.EMIT_ON_COMPLETION);
+        this.scoreTimedOutOnProcess = conf.get(JobOptions.OUTCOME_TIMEOUT_POLICY) == OutcomeTimeoutPolicy.PROCESS_ONLY
+                && CreditConfig.from(conf).estimator().equals("process");
     }
 
     @Override
@@ -115,6 +122,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         duplicateSteps = metrics.counter("duplicateSteps");
         assembled = metrics.counter("trajectoriesAssembled");
         verifierTimeouts = metrics.counter("verifierTimeouts");
+        outcomeTimeoutsScored = metrics.counter("outcomeTimeoutsScoredOnProcess");
         openTrajectories = metrics.gauge("openTrajectories", new OpenWork());
         deadLetters = new CountersByName(metrics.addGroup("deadLetters"));
         unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
@@ -332,6 +340,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             reason = UnscoredReason.UNKNOWN_TRAJECTORY;
             detail = "outcome or verdicts arrived but no step within " + outcomeTimeoutMillis + " ms";
         } else if (current.stepsComplete()) {
+            if (scoreTimedOutOnProcess && verdicts.get().iterator().hasNext()) {
+                emitWithoutOutcome(ctx, current, timestamp, out);
+                return;
+            }
             reason = UnscoredReason.OUTCOME_TIMEOUT;
             detail = "steps complete, no outcome within " + outcomeTimeoutMillis + " ms";
         } else {
@@ -375,6 +387,37 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 listOf(lineage.values())));
         assembled.inc();
         finish(ctx, current, used, ctx.timestamp());
+    }
+
+    /**
+     * job.outcome-timeout-policy=PROCESS_ONLY: the trajectory goes on to be scored on its verifier signals alone,
+     * with a placeholder outcome (reward 0) that stands for none. Its marker remembers no outcome, so a late
+     * outcome is routed LATE.
+     */
+    private void emitWithoutOutcome(Context ctx, AssemblyProgress current, long timestamp,
+            Collector<AssembledTrajectory> out) throws Exception {
+        List<StepEvent> ordered = orderedSteps();
+        StepEvent first = ordered.get(0);
+        OutcomeEvent none = OutcomeEvent.newBuilder()
+                .setTrajectoryId(first.getTrajectoryId())
+                .setReward(0.0)
+                .setSuccess(false)
+                .setSource("none: outcome timed out")
+                .setEventTime(Instant.ofEpochMilli(timestamp))
+                .build();
+        out.collect(new AssembledTrajectory(
+                first.getTrajectoryId(),
+                first.getAgentId(),
+                first.getTaskId(),
+                first.getGroupId(),
+                first.getGroupSize() == null ? 0 : first.getGroupSize(),
+                ordered,
+                none,
+                listOf(verdicts.get()),
+                listOf(lineage.values()),
+                true));
+        outcomeTimeoutsScored.inc();
+        finish(ctx, current, null, timestamp);
     }
 
     /** Drops the open trajectory's state and keeps only the marker, whose timer clears it later. */

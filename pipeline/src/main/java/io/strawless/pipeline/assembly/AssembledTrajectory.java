@@ -15,6 +15,9 @@ import java.util.List;
  * @param verdicts verifier signals in arrival order
  * @param lineage the source offsets every input of the trajectory came from
  * @param groupSize expected size of the trajectory's group, 0 when it has none
+ * @param outcomeTimedOut true when the outcome never came and the trajectory is scored on its verifier signals
+ *     alone ({@code job.outcome-timeout-policy=PROCESS_ONLY}); {@code outcome} is then a placeholder (reward 0)
+ *     that stands for no outcome
  */
 public record AssembledTrajectory(
         String trajectoryId,
@@ -25,7 +28,19 @@ public record AssembledTrajectory(
         List<StepEvent> steps,
         OutcomeEvent outcome,
         List<VerifierSignal> verdicts,
-        List<OffsetRange> lineage) {
+        List<OffsetRange> lineage,
+        boolean outcomeTimedOut) {
+
+    /** A trajectory with its outcome. */
+    public AssembledTrajectory(String trajectoryId, String agentId, String taskId, String groupId, int groupSize,
+            List<StepEvent> steps, OutcomeEvent outcome, List<VerifierSignal> verdicts, List<OffsetRange> lineage) {
+        this(trajectoryId, agentId, taskId, groupId, groupSize, steps, outcome, verdicts, lineage, false);
+    }
+
+    /** The outcomes that arrived for it: none when it timed out, else the one it is scored with. */
+    public List<OutcomeEvent> outcomesReceived() {
+        return outcomeTimedOut ? List.of() : List.of(outcome);
+    }
 
     public long minPolicyVersion() {
         return steps.stream().mapToLong(StepEvent::getPolicyVersion).min().orElse(0);

@@ -286,14 +286,14 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 .setDetail(detail)
                 .setRoutedAt(Instant.ofEpochMilli(now))
                 .setSteps(t.steps())
-                .setOutcomes(List.of(t.outcome()))
+                .setOutcomes(t.outcomesReceived())
                 .setVerdicts(t.verdicts())
                 .build();
     }
 
     private void count(AssembledTrajectory t, Way way) {
         ledger.count(Kind.STEPS, way, t.steps().size());
-        ledger.count(Kind.OUTCOMES, way, 1);
+        ledger.count(Kind.OUTCOMES, way, t.outcomesReceived().size());
         ledger.count(Kind.VERDICTS, way, t.verdicts().size());
     }
 

@@ -40,6 +40,12 @@ final class TrainingBatches {
                     scoresByStep.getOrDefault(e.getStepIndex(), Map.of())));
         }
         StepEvent last = t.steps().get(t.steps().size() - 1);
+        if (t.outcomeTimedOut()) {
+            // Scored on its verifier signals alone: no outcome, no baseline, and a group of its own, so that
+            // it neither takes nor gives group statistics of outcomes.
+            return new Trajectory(t.trajectoryId(), null, t.taskId(), Double.NaN, last.getTerminal(),
+                    orNaN(last.getBootstrapValue()), 0.0, steps);
+        }
         return new Trajectory(t.trajectoryId(), t.groupId(), t.taskId(), t.outcome().getReward(),
                 last.getTerminal(), orNaN(last.getBootstrapValue()), baseline, steps);
     }
@@ -77,6 +83,7 @@ final class TrainingBatches {
                 .setSteps(steps)
                 .setSuspect(suspect)
                 .setWeight(suspect ? 0.0 : 1.0)
+                .setOutcomeTimedOut(t.outcomeTimedOut())
                 .build();
     }
 

@@ -123,7 +123,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                     + newestPolicyVersion.value() + " (job.max-policy-lag)", ctx));
             return;
         }
-        if (!groupRelative || trajectory.groupId() == null) {
+        // A trajectory scored without its outcome is a unit of its own (job.outcome-timeout-policy).
+        if (!groupRelative || trajectory.groupId() == null || trajectory.outcomeTimedOut()) {
             out.collect(close(List.of(trajectory)));
             return;
         }
@@ -207,7 +208,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                 .setDetail(detail)
                 .setRoutedAt(java.time.Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
                 .setSteps(t.steps())
-                .setOutcomes(List.of(t.outcome()))
+                .setOutcomes(t.outcomesReceived())
                 .setVerdicts(t.verdicts())
                 .build();
     }
@@ -240,7 +241,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
         TrajectoryGroup unit = new TrajectoryGroup(members, current.mean());
         for (AssembledTrajectory member : members) {
-            current = current.update(member.outcome().getReward(), baselineDecay);
+            if (!member.outcomeTimedOut()) { // a placeholder outcome must not move the baseline
+                current = current.update(member.outcome().getReward(), baselineDecay);
+            }
         }
         baseline.update(current);
         return unit;
@@ -248,7 +251,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     private void count(AssembledTrajectory t, Way way) {
         ledger.count(Kind.STEPS, way, t.steps().size());
-        ledger.count(Kind.OUTCOMES, way, 1);
+        ledger.count(Kind.OUTCOMES, way, t.outcomesReceived().size());
         ledger.count(Kind.VERDICTS, way, t.verdicts().size());
     }
 

@@ -24,9 +24,12 @@ public record LabelledStep(Map<String, Boolean> saidGood, boolean trajectorySucc
     /**
      * The trajectory's verified trainable steps, in step order. A verifier that scored a step twice counts
      * with its newest score, as the credit estimators count it. Verdicts on tool output or on the whole
-     * trajectory judge no policy step and are left out.
+     * trajectory judge no policy step and are left out. None for a trajectory whose outcome timed out.
      */
     public static List<LabelledStep> of(AssembledTrajectory trajectory) {
+        if (trajectory.outcomeTimedOut()) {
+            return List.of(); // its placeholder outcome is no evidence
+        }
         Map<Integer, Map<String, Boolean>> byStep = new HashMap<>();
         for (VerifierSignal verdict : trajectory.verdicts()) {
             if (verdict.getStepIndex() != null) {

@@ -39,6 +39,9 @@ public final class Quarantine {
      * the model has not yet learnt from enough steps to tell.
      */
     public Optional<String> suspicion(AssembledTrajectory trajectory, ReliabilityModel model) {
+        if (trajectory.outcomeTimedOut()) {
+            return Optional.empty(); // no outcome to disagree with its verdicts
+        }
         if (model.learnt < minLearntSteps) {
             return Optional.empty();
         }

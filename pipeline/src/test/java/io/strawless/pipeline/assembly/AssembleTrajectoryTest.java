@@ -343,4 +343,33 @@ class AssembleTrajectoryTest {
                 unscored().stream().map(UnscoredTrajectory::getReason).toList());
         assertNothingLeft();
     }
+    @Test
+    void aTimedOutOutcomeIsScoredOnTheVerdictsWhenThePolicySaysSo() throws Exception {
+        harness.close();
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
+        conf.set(JobOptions.OUTCOME_TIMEOUT_POLICY, JobOptions.OutcomeTimeoutPolicy.PROCESS_ONLY);
+        conf.set(io.strawless.pipeline.credit.CreditOptions.ESTIMATOR, "process");
+        start(conf);
+
+        send(in(step("judged", 0, 100).build()));
+        send(in(terminalStep("judged", 1, 110)));
+        send(in(verdict("judged", 0, "prm", 0.9, 120)));
+        send(in(terminalStep("unjudged", 0, 100)));
+        harness.processWatermark(120 + TIMEOUT);
+
+        List<AssembledTrajectory> emitted = harness.extractOutputValues();
+        assertEquals(1, emitted.size(), "only the trajectory with a verdict is scored");
+        assertTrue(emitted.get(0).outcomeTimedOut());
+        assertEquals(List.of(), emitted.get(0).outcomesReceived());
+        assertEquals(List.of(UnscoredReason.OUTCOME_TIMEOUT),
+                unscored().stream().map(UnscoredTrajectory::getReason).toList(), "no verdict: unscored as before");
+
+        send(in(outcome("judged", 1.0, 0, 120 + TIMEOUT + 10)));
+        assertEquals(UnscoredReason.LATE, unscored().get(1).getReason(), "its outcome, after all, is late");
+        harness.processWatermark(1_000_000); // both markers' retention passes
+        assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
+    }
 }

@@ -2,8 +2,10 @@ package io.strawless.pipeline.batching;
 
 import static io.strawless.pipeline.Events.trajectory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.pipeline.Events;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
@@ -13,6 +15,7 @@ import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -148,5 +151,31 @@ class ScoreAndBatchTest {
 
         List<TrainingBatch> out = harness.extractOutputValues();
         assertEquals(out.get(0).getBatchId(), out.get(1).getBatchId());
+    }
+    /**
+     * job.outcome-timeout-policy=PROCESS_ONLY: a trajectory without outcome is scored on its verdicts alone, as a
+     * unit of its own, and marked; its placeholder outcome is neither an outcome in the books nor a suspect.
+     */
+    @Test
+    void aTrajectoryWhoseOutcomeTimedOutIsScoredOnItsVerdictsAndMarked() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "process");
+        start(conf);
+        AssembledTrajectory t = trajectory("late", null, 0, 0.0, 1);
+        List<VerifierSignal> verdicts = List.of(
+                Events.verdict("late", 0, "prm", 0.9, 100), Events.verdict("late", 2, "prm", 0.1, 100));
+        AssembledTrajectory timedOut = new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(),
+                0, t.steps(), t.outcome(), verdicts, List.of(), true);
+        harness.processElement(new StreamRecord<>(new TrajectoryGroup(List.of(timedOut), 0.0)));
+        harness.setProcessingTime(1_000);
+
+        ScoredTrajectory scored = harness.extractOutputValues().get(0).getTrajectories().get(0);
+        assertTrue(scored.getOutcomeTimedOut());
+        assertFalse(scored.getSuspect());
+        List<ScoredStep> steps = scored.getSteps();
+        assertTrue(steps.get(0).getAdvantage() > steps.get(2).getAdvantage(),
+                "the step judged good gets more credit than the one judged bad: " + steps);
+        assertTrue(steps.stream().allMatch(step -> Double.isFinite(step.getAdvantage())));
+        assertNothingLeft();
     }
 }
