@@ -372,19 +372,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     private void emit(Context ctx, AssemblyProgress current, Collector<AssembledTrajectory> out) throws Exception {
-        List<StepEvent> ordered = orderedSteps();
-        StepEvent first = ordered.get(0);
         OutcomeEvent used = outcome.value();
-        out.collect(new AssembledTrajectory(
-                first.getTrajectoryId(),
-                first.getAgentId(),
-                first.getTaskId(),
-                first.getGroupId(),
-                first.getGroupSize() == null ? 0 : first.getGroupSize(),
-                ordered,
-                used,
-                listOf(verdicts.get()),
-                listOf(lineage.values())));
+        out.collect(trajectory(orderedSteps(), used, false));
         assembled.inc();
         finish(ctx, current, used, ctx.timestamp());
     }
@@ -397,27 +386,33 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private void emitWithoutOutcome(Context ctx, AssemblyProgress current, long timestamp,
             Collector<AssembledTrajectory> out) throws Exception {
         List<StepEvent> ordered = orderedSteps();
-        StepEvent first = ordered.get(0);
         OutcomeEvent none = OutcomeEvent.newBuilder()
-                .setTrajectoryId(first.getTrajectoryId())
+                .setTrajectoryId(ordered.get(0).getTrajectoryId())
                 .setReward(0.0)
                 .setSuccess(false)
                 .setSource("none: outcome timed out")
                 .setEventTime(Instant.ofEpochMilli(timestamp))
                 .build();
-        out.collect(new AssembledTrajectory(
+        out.collect(trajectory(ordered, none, true));
+        outcomeTimeoutsScored.inc();
+        finish(ctx, current, null, timestamp);
+    }
+
+    /** The trajectory as it leaves assembly: the ids from its first step, everything that arrived for it. */
+    private AssembledTrajectory trajectory(List<StepEvent> ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut)
+            throws Exception {
+        StepEvent first = ordered.get(0);
+        return new AssembledTrajectory(
                 first.getTrajectoryId(),
                 first.getAgentId(),
                 first.getTaskId(),
                 first.getGroupId(),
                 first.getGroupSize() == null ? 0 : first.getGroupSize(),
                 ordered,
-                none,
+                scoredWith,
                 listOf(verdicts.get()),
                 listOf(lineage.values()),
-                true));
-        outcomeTimeoutsScored.inc();
-        finish(ctx, current, null, timestamp);
+                outcomeTimedOut);
     }
 
     /** Drops the open trajectory's state and keeps only the marker, whose timer clears it later. */
