@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +26,12 @@ public final class CreditScorer implements AutoCloseable {
     private static final int PROBE_STEPS = 32;
     private static final int PROBE_GROUP_SIZE = 8;
     private static final int PROBE_RUNS = 3;
+    /**
+     * The backend {@code auto} picked, by configuration fingerprint, once per JVM: the probe takes seconds (it
+     * compiles the OpenCL kernels), and every subtask of a task manager, and every job the JVM runs after
+     * (a restart, a benchmark's next run), would otherwise repeat it while input waits.
+     */
+    private static final Map<String, String> AUTO_PICKS = new ConcurrentHashMap<>();
     private static final String NO_OPENCL_ADVICE =
             "install an OpenCL runtime, e.g. apt-get install pocl-opencl-icd ocl-icd-libopencl1";
 
@@ -132,7 +139,8 @@ public final class CreditScorer implements AutoCloseable {
                         NO_OPENCL_ADVICE);
                 yield KernelExecutor.java();
             }
-            case "auto" -> fastestExecutor();
+            case "auto" -> executorFor(AUTO_PICKS.computeIfAbsent(
+                    config.fingerprint(), fingerprint -> fastestExecutor().backend().toString()));
             default -> throw new IllegalArgumentException("unknown credit.backend " + backend);
         };
     }
