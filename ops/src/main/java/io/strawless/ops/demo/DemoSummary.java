@@ -21,6 +21,8 @@ import org.apache.flink.configuration.ReadableConfig;
  *
  * @param stepsIn            records on the steps topic, malformed ones included
  * @param trajectoriesScored trajectories in committed batches
+ * @param scoredWithoutOutcome of them, those scored on verifier signals alone after their outcome timed out
+ *                           ({@code job.outcome-timeout-policy=PROCESS_ONLY})
  * @param scoredSteps        steps in committed batches
  * @param deadLetters        records in the dead-letter topic, from all input topics
  * @param unscored           records in the unscored topic: trajectories that timed out, and stragglers
@@ -41,6 +43,7 @@ import org.apache.flink.configuration.ReadableConfig;
 public record DemoSummary(
     long stepsIn,
     long trajectoriesScored,
+    long scoredWithoutOutcome,
     long scoredSteps,
     long batches,
     long deadLetters,
@@ -79,6 +82,7 @@ public record DemoSummary(
     return new DemoSummary(
         result.reconciliation().steps().in(),
         output.scoredTrajectories().count(),
+        output.scoredTrajectories().filter(t -> t.getOutcomeTimedOut()).count(),
         output.scoredSteps(),
         output.batches().size(),
         output.deadLetters().size(),
@@ -132,8 +136,9 @@ public record DemoSummary(
     recordsIn.forEach((topic, records) ->
         out.printf("  %-18s %,10d records  (%,d malformed)%n", topic, records, malformedSent.getOrDefault(topic, 0L)));
     out.println("Output, read committed as a trainer reads it");
-    out.printf("  %-18s %,10d trajectories scored (%,d steps) in %,d batches%n",
-        "batches", trajectoriesScored, scoredSteps, batches);
+    out.printf("  %-18s %,10d trajectories scored (%,d steps) in %,d batches%s%n",
+        "batches", trajectoriesScored, scoredSteps, batches,
+        scoredWithoutOutcome == 0 ? "" : String.format(", %,d of them without outcome", scoredWithoutOutcome));
     out.printf("  %-18s %,10d dead letters  %s%n", "dead letters", deadLetters, deadLettersByTopic);
     out.printf("  %-18s %,10d records (%,d steps)  %s%n", "unscored", unscored, unscoredSteps, unscoredByReason);
     out.println();
