@@ -115,9 +115,10 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(
             names = "--savepoint-resume",
-            description = "Exactly-once drill: once half the input is processed (and the injected failures are done),"
-                    + " stop the job with a savepoint without draining and resume a new job from it. Checked like"
-                    + " --inject-failures.")
+            description = "Exactly-once drill: the fleet sends half its records; once the job has processed and"
+                    + " checkpointed them (and the injected failures are done), stop it with a savepoint without"
+                    + " draining, send the second half while it is down, and resume a new job from the savepoint."
+                    + " Checked like --inject-failures.")
     private boolean savepointResume;
 
     @Option(

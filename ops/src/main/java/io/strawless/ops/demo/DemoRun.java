@@ -1,6 +1,7 @@
 package io.strawless.ops.demo;
 
 import io.strawless.connectors.topics.TopicProvisioner;
+import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.SyntheticFleet;
@@ -157,15 +158,19 @@ public final class DemoRun {
       Duration ingest;
       long resumedAfter = 0;
       try {
-        progress.phase("fleet sending %,d records".formatted(script.records().size()));
+        List<FleetRecord> records = script.records();
+        // A savepoint-resume must fall midway whatever the machine's speed: the fleet sends the first half,
+        // the job is stopped once it has checkpointed all of it, and the second half arrives while it is down.
+        int firstPart = faults.savepointResume() ? records.size() / 2 : records.size();
+        progress.phase("fleet sending %,d records".formatted(firstPart));
         progress.counting(true);
         Instant fleetStart = Instant.now();
-        fleet.send(script);
+        fleet.send(records.subList(0, firstPart));
 
         if (faults.savepointResume()) {
-          progress.phase("fleet done; waiting until the job has checkpointed half the input"
+          progress.phase("fleet paused; waiting until the job has checkpointed the first half"
               + (faults.injectedFailures() > 0 ? " and failed " + faults.injectedFailures() + " times" : ""));
-          resumedAfter = awaitHalfway(job, offsets, metrics, faults.injectedFailures(), script.records().size() / 2);
+          resumedAfter = awaitHalfway(job, offsets, metrics, faults.injectedFailures(), firstPart);
           progress.phase("stopping the job with a savepoint (no drain) after %,d input records".formatted(resumedAfter));
           String savepoint = stopWithSavepoint(job, savepoints, false);
           job.getJobExecutionResult().get(DRAIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -174,6 +179,9 @@ public final class DemoRun {
           Configuration resumed = new Configuration(jobConf);
           resumed.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
           resumed.set(JobOptions.INJECT_FAILURES, 0); // a new job counts its attempts from 0 again
+          progress.phase("fleet sending the second half, %,d records, while the job is down".formatted(
+              records.size() - firstPart));
+          fleet.send(records.subList(firstPart, records.size()));
           job = start(resumed);
         }
 

@@ -2,6 +2,7 @@ package io.strawless.ops.fleet;
 
 import io.strawless.connectors.StrawlessKafka;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,13 +33,18 @@ public final class SyntheticFleet {
 
     /** Sends every record of the script and returns once the broker has acknowledged all of them. */
     public void send(FleetScript script) {
+        send(script.records());
+    }
+
+    /** Sends {@code records} in order and returns once the broker has acknowledged all of them. */
+    public void send(List<FleetRecord> records) {
         Map<InputTopic, String> topicNames = new EnumMap<>(InputTopic.class);
         for (InputTopic topic : InputTopic.values()) {
             topicNames.put(topic, topic.name(conf));
         }
         AtomicReference<Exception> firstFailure = new AtomicReference<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
-            for (FleetRecord record : script.records()) {
+            for (FleetRecord record : records) {
                 if (firstFailure.get() != null) {
                     break;
                 }
