@@ -18,6 +18,10 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "strawless",
         description = "Per-step credit for agent trajectories, computed online from production traffic.",
+        // -h/--help and -V/--version on every command, from picocli.
+        scope = CommandLine.ScopeType.INHERIT,
+        mixinStandardHelpOptions = true,
+        versionProvider = StrawlessCli.Version.class,
         subcommands = {
             DemoCommand.class,
             TopicsCommand.class,
@@ -29,12 +33,6 @@ import picocli.CommandLine.Spec;
             CommandLine.HelpCommand.class
         })
 public final class StrawlessCli implements Runnable {
-
-    @CommandLine.Option(
-            names = {"-h", "--help"},
-            usageHelp = true,
-            description = "Show this help and exit.")
-    private boolean help;
 
     @Spec
     private CommandSpec spec;
@@ -75,5 +73,14 @@ public final class StrawlessCli implements Runnable {
     @Override
     public void run() {
         throw new ParameterException(spec.commandLine(), "Missing command: try 'strawless demo'");
+    }
+
+    /** The version the jar's manifest names (Maven fills it), or a development build's. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = StrawlessCli.class.getPackage().getImplementationVersion();
+            return new String[] {"strawless " + (version == null ? "(development build)" : version)};
+        }
     }
 }

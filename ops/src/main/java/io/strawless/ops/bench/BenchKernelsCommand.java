@@ -82,9 +82,6 @@ public final class BenchKernelsCommand implements Callable<Integer> {
     @Mixin
     private ConfigurationOptions configuration;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    private boolean help;
-
     @Spec
     private CommandSpec spec;
 

@@ -139,12 +139,6 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     private ConfigurationOptions configuration;
 
-    @Option(
-            names = {"-h", "--help"},
-            usageHelp = true,
-            description = "Show this help and exit.")
-    private boolean help;
-
     @Spec
     private CommandSpec spec;
 

@@ -28,9 +28,6 @@ import picocli.CommandLine.Spec;
                 "Exit code 0 when every topic exists as configured, 1 otherwise, 2 for bad usage."})
 public final class TopicsCommand implements Callable<Integer> {
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    private boolean help;
-
     @Spec
     private CommandSpec spec;
 
@@ -66,9 +63,6 @@ public final class TopicsCommand implements Callable<Integer> {
 
         @Mixin
         private ConfigurationOptions configuration;
-
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        private boolean help;
 
         @Spec
         private CommandSpec spec;

@@ -146,12 +146,6 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     private ConfigurationOptions configuration;
 
-    @Option(
-            names = {"-h", "--help"},
-            usageHelp = true,
-            description = "Show this help and exit.")
-    private boolean help;
-
     @Spec
     private CommandSpec spec;
 

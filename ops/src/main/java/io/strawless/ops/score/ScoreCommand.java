@@ -75,9 +75,6 @@ public final class ScoreCommand implements Callable<Integer> {
     @Mixin
     private ConfigurationOptions configuration;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    private boolean help;
-
     @Spec
     private CommandSpec spec;
 
