@@ -5,8 +5,13 @@ import com.aparapi.device.Device;
 import com.aparapi.device.JavaDevice;
 import com.aparapi.device.OpenCLDevice;
 import com.aparapi.internal.kernel.KernelManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs credit kernels on one backend: an OpenCL device (GPU, or CPU through PoCL), Aparapi's Java
@@ -37,6 +42,7 @@ public final class KernelExecutor {
         }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(KernelExecutor.class);
     private static final int OPENCL_WORK_GROUP = 64;
     private static final int JTP_THREADS = Runtime.getRuntime().availableProcessors();
 
@@ -77,6 +83,12 @@ public final class KernelExecutor {
         static final Optional<OpenCLDevice> DEVICE = discover();
 
         private static Optional<OpenCLDevice> discover() {
+            if (!signalChainingInPlace()) {
+                LOG.warn("OpenCL runtimes built on LLVM (PoCL among them) replace the JVM's SIGSEGV handler when they "
+                        + "open a device, and the JVM then dies at a random later moment (\"Segmentation fault\", no "
+                        + "hs_err file). Start java with LD_PRELOAD=<java.home>/lib/libjsig.so, as ops/strawless, the "
+                        + "tests and ops/deploy do; this JVM runs without it.");
+            }
             try {
                 List<OpenCLDevice> gpus = OpenCLDevice.listDevices(Device.TYPE.GPU);
                 if (!gpus.isEmpty()) {
@@ -86,6 +98,23 @@ public final class KernelExecutor {
             } catch (RuntimeException | LinkageError noRuntime) {
                 return Optional.empty();
             }
+        }
+    }
+
+    /**
+     * Whether the JDK's signal-chaining library is loaded: with it, a native library that installs its own
+     * signal handlers gets them chained behind the JVM's instead of in their place. Linux only; elsewhere
+     * (no /proc) this says yes rather than warn about what it cannot see.
+     */
+    static boolean signalChainingInPlace() {
+        Path maps = Path.of("/proc/self/maps");
+        if (!Files.isReadable(maps)) {
+            return true;
+        }
+        try (var lines = Files.lines(maps)) {
+            return lines.anyMatch(line -> line.endsWith("/libjsig.so"));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return true;
         }
     }
 

@@ -10,6 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.aparapi.device.Device;
 import com.aparapi.device.JavaDevice;
 import com.aparapi.device.OpenCLDevice;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,6 +87,53 @@ class OpenClExecutionTest {
         ScanKernel kernel = scan(10);
 
         assertThrows(KernelExecutor.OpenClFailureException.class, () -> KernelExecutor.openCl(unknown).execute(kernel, 10));
+    }
+
+    @Test
+    void theJvmKeepsItsSignalHandlersWhenPoclOpensItsDevice() {
+        // PoCL's LLVM installs its SIGSEGV handler over the JVM's when it opens the CPU device; the JVM uses
+        // SIGSEGV itself (implicit null checks, safepoints), so it later died at random (bench, demo). The JDK's
+        // libjsig, preloaded by the build (surefire), ops/strawless and ops/deploy, chains LLVM's handler behind
+        // the JVM's.
+        assertTrue(KernelExecutor.signalChainingInPlace(), "libjsig.so is not loaded in this JVM: LD_PRELOAD="
+                + System.getenv("LD_PRELOAD"));
+    }
+
+    @Test
+    void scoringSubtasksMayCompileAndRunKernelsAtTheSameTime() throws Exception {
+        // Two scoring subtasks in one task manager open, compile and run their kernels concurrently: Aparapi's
+        // native side crashed the JVM (SIGSEGV) under that until KernelExecutor serialised OpenCL calls.
+        int threads = 4;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<double[]>> results = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                results.add(pool.submit(() -> {
+                    ScanKernel last = null;
+                    for (int round = 0; round < 20; round++) {
+                        ScanKernel kernel = scan(200);
+                        KernelExecutor.openCl(device).execute(kernel, 200);
+                        assertTrue(kernel.isRunningCL());
+                        if (last != null) {
+                            last.dispose();
+                        }
+                        last = kernel;
+                    }
+                    last.dispose();
+                    return last.advantage;
+                }));
+            }
+            ScanKernel inJava = scan(200);
+            KernelExecutor.java().execute(inJava, 200);
+            for (Future<double[]> result : results) {
+                double[] advantage = result.get(2, TimeUnit.MINUTES);
+                for (int s = 0; s < advantage.length; s++) {
+                    assertEquals(inJava.advantage[s], advantage[s], 1e-9 * Math.max(1, Math.abs(inJava.advantage[s])));
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** One of each kernel, with small but real arguments. */
