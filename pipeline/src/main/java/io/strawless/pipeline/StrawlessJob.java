@@ -5,12 +5,14 @@ import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.InputRecordSerializer;
 import io.strawless.pipeline.assembly.AssembleTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.assembly.AssembledTrajectorySerializer;
 import io.strawless.pipeline.assembly.DeadLetters;
 import io.strawless.pipeline.assembly.ValidateInputs;
 import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.grouping.GroupTrajectories;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
+import io.strawless.pipeline.grouping.TrajectoryGroupSerializer;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -72,20 +74,21 @@ public final class StrawlessJob {
 
         SingleOutputStreamOperator<InputRecord> decoded = env
                 .fromSource(inputs, watermarks(conf), "inputs").uid("inputs")
-                // Declared with InputRecordSerializer: every input crosses the network to the assembler, and
-                // Flink's POJO serializer builds four throw-away Avro records per input to deserialize one.
+                // The three edges between keyed stages carry every step: each is declared with a serializer
+                // of its own (InputRecordSerializer, AssembledTrajectorySerializer, TrajectoryGroupSerializer)
+                // rather than the POJO serializer with Avro's reflective writer, which led the job's profile.
                 .process(new ValidateInputs(conf), InputRecordSerializer.TYPE_INFO).uid("validate").name("validate");
 
         // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator).
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
                 .keyBy(InputRecord::trajectoryId)
-                .transform("assemble trajectories", TypeInformation.of(AssembledTrajectory.class),
+                .transform("assemble trajectories", AssembledTrajectorySerializer.TYPE_INFO,
                         new DrainingKeyedProcessOperator<>(new AssembleTrajectory(conf)))
                 .uid("assemble");
 
         SingleOutputStreamOperator<TrajectoryGroup> grouped = assembled
                 .keyBy(AssembledTrajectory::taskId)
-                .transform("group", TypeInformation.of(TrajectoryGroup.class),
+                .transform("group", TrajectoryGroupSerializer.TYPE_INFO,
                         new DrainingKeyedProcessOperator<>(new GroupTrajectories(conf)))
                 .uid("group");
 

@@ -1,0 +1,90 @@
+package io.strawless.pipeline.assembly;
+
+import io.strawless.connectors.serde.NetworkSerializer;
+import io.strawless.connectors.serde.StepEventCodec;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.VerifierSignal;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+import org.apache.flink.formats.avro.typeutils.AvroSerializer;
+import org.apache.flink.types.StringValue;
+
+/**
+ * Moves an {@link AssembledTrajectory} between tasks (assembly to grouping, and inside every group to
+ * scoring): the steps with {@link StepEventCodec}, the one outcome and the few verdicts and offset ranges
+ * with flink-avro. The POJO serializer Flink picks for the record wrote each step with Avro's reflective
+ * writer, which profiled as the job's largest cost.
+ */
+public final class AssembledTrajectorySerializer extends NetworkSerializer<AssembledTrajectory> {
+
+    private static final long serialVersionUID = 1L;
+
+    public static final TypeInformation<AssembledTrajectory> TYPE_INFO =
+            NetworkSerializer.typeInfo(AssembledTrajectory.class, new AssembledTrajectorySerializer());
+
+    private final AvroSerializer<OutcomeEvent> outcomes = new AvroSerializer<>(OutcomeEvent.class);
+    private final AvroSerializer<VerifierSignal> verdicts = new AvroSerializer<>(VerifierSignal.class);
+    private final AvroSerializer<OffsetRange> offsetRanges = new AvroSerializer<>(OffsetRange.class);
+
+    @Override
+    protected NetworkSerializer<AssembledTrajectory> create() {
+        return new AssembledTrajectorySerializer();
+    }
+
+    @Override
+    public void serialize(AssembledTrajectory t, DataOutputView out) throws IOException {
+        StringValue.writeString(t.trajectoryId(), out);
+        StringValue.writeString(t.agentId(), out);
+        StringValue.writeString(t.taskId(), out);
+        StringValue.writeString(t.groupId(), out);
+        out.writeInt(t.groupSize());
+        out.writeInt(t.steps().size());
+        for (StepEvent step : t.steps()) {
+            StepEventCodec.write(step, out);
+        }
+        outcomes.serialize(t.outcome(), out);
+        out.writeInt(t.verdicts().size());
+        for (VerifierSignal verdict : t.verdicts()) {
+            verdicts.serialize(verdict, out);
+        }
+        out.writeInt(t.lineage().size());
+        for (OffsetRange range : t.lineage()) {
+            offsetRanges.serialize(range, out);
+        }
+        out.writeBoolean(t.outcomeTimedOut());
+    }
+
+    @Override
+    public AssembledTrajectory deserialize(DataInputView in) throws IOException {
+        String trajectoryId = StringValue.readString(in);
+        String agentId = StringValue.readString(in);
+        String taskId = StringValue.readString(in);
+        String groupId = StringValue.readString(in);
+        int groupSize = in.readInt();
+        int stepCount = in.readInt();
+        List<StepEvent> steps = new ArrayList<>(stepCount);
+        for (int i = 0; i < stepCount; i++) {
+            steps.add(StepEventCodec.read(in));
+        }
+        OutcomeEvent outcome = outcomes.deserialize(in);
+        int verdictCount = in.readInt();
+        List<VerifierSignal> verdictList = new ArrayList<>(verdictCount);
+        for (int i = 0; i < verdictCount; i++) {
+            verdictList.add(verdicts.deserialize(in));
+        }
+        int rangeCount = in.readInt();
+        List<OffsetRange> lineage = new ArrayList<>(rangeCount);
+        for (int i = 0; i < rangeCount; i++) {
+            lineage.add(offsetRanges.deserialize(in));
+        }
+        boolean outcomeTimedOut = in.readBoolean();
+        return new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize, steps, outcome, verdictList,
+                lineage, outcomeTimedOut);
+    }
+}
