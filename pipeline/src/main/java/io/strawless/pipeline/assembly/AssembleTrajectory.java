@@ -20,6 +20,7 @@ import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -75,7 +76,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private final boolean scoreTimedOutOnProcess;
     private final Set<String> requiredVerifiers;
 
-    private transient MapState<Integer, StepEvent> steps;
+    /** The steps that arrived, by index, Avro-encoded (see {@link EncodedSteps}). */
+    private transient MapState<Integer, byte[]> steps;
     private transient ValueState<OutcomeEvent> outcome;
     private transient ListState<VerifierSignal> verdicts;
     private transient MapState<String, OffsetRange> lineage;
@@ -108,7 +110,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     @Override
     public void open(OpenContext openContext) {
-        steps = getRuntimeContext().getMapState(new MapStateDescriptor<>("steps", Integer.class, StepEvent.class));
+        steps = getRuntimeContext().getMapState(new MapStateDescriptor<>("steps", Integer.class, byte[].class));
         outcome = getRuntimeContext().getState(new ValueStateDescriptor<>("outcome", OutcomeEvent.class));
         verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
         lineage = getRuntimeContext().getMapState(new MapStateDescriptor<>("lineage", String.class, OffsetRange.class));
@@ -180,8 +182,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
         if (emitOnCompletion && current.phase() == Phase.READY) {
             // job.emit-on-completion: no wait for the watermark, so the timer that would have waited goes.
-            ctx.timerService().deleteEventTimeTimer(current.deadline());
-            emit(ctx, current.withDeadline(Phase.READY, Long.MIN_VALUE), out);
+            ctx.timerService().deleteEventTimeTimer(current.timer());
+            emit(ctx, current.withTimer(Long.MIN_VALUE), out);
         }
     }
 
@@ -218,9 +220,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private AssemblyProgress addStep(InputRecord input, AssemblyProgress current, Context ctx) throws Exception {
         StepEvent step = input.step;
         int index = step.getStepIndex();
-        StepEvent known = steps.get(index);
+        byte[] encoded = EncodedSteps.encode(step);
+        byte[] known = steps.get(index);
         if (known != null) {
-            if (known.equals(step)) {
+            if (Arrays.equals(known, encoded)) {
                 // Producers retry: an at-least-once agent may send a step twice. The copy adds nothing.
                 duplicateSteps.inc();
                 ledger.count(Kind.STEPS, Way.DROPPED, 1);
@@ -241,7 +244,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     + current.maxIndex() + " (terminal " + current.terminalIndex() + ") already received");
             return current;
         }
-        steps.put(index, step);
+        steps.put(index, encoded);
         return current.withStep(index, terminal);
     }
 
@@ -255,7 +258,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 seen.add(v.getStepIndex() + "/" + v.getVerifierId());
             }
         }
-        for (StepEvent step : steps.values()) {
+        for (byte[] encoded : steps.values()) {
+            StepEvent step = EncodedSteps.decode(encoded);
             if (step.getTrainable()) {
                 for (String verifier : requiredVerifiers) {
                     if (!seen.contains(step.getStepIndex() + "/" + verifier)) {
@@ -296,20 +300,23 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
     }
 
-    /** The key has one timer: moving the deadline replaces it. */
+    /**
+     * The key has one timer, never later than the deadline: a deadline that moves later keeps it (it fires
+     * early and {@link #onTimer} moves it), one that moves earlier replaces it.
+     */
     private static AssemblyProgress moveDeadline(Context ctx, AssemblyProgress current, Phase phase, long deadline) {
         if (phase == current.phase() && deadline == current.deadline()) {
             return current;
         }
-        replaceTimer(ctx, current.deadline(), deadline);
-        return current.withDeadline(phase, deadline);
-    }
-
-    private static void replaceTimer(Context ctx, long oldTimer, long newTimer) {
-        if (oldTimer != Long.MIN_VALUE) {
-            ctx.timerService().deleteEventTimeTimer(oldTimer);
+        AssemblyProgress moved = current.withDeadline(phase, deadline);
+        if (current.timer() != Long.MIN_VALUE) {
+            if (current.timer() <= deadline) {
+                return moved;
+            }
+            ctx.timerService().deleteEventTimeTimer(current.timer());
         }
-        ctx.timerService().registerEventTimeTimer(newTimer);
+        ctx.timerService().registerEventTimeTimer(deadline);
+        return moved.withTimer(deadline);
     }
 
     @Override
@@ -322,7 +329,13 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             return;
         }
         AssemblyProgress current = progress.value();
-        if (current == null || current.deadline() != timestamp) {
+        if (current == null || current.timer() != timestamp) {
+            return;
+        }
+        if (current.deadline() > timestamp) {
+            // Inputs pushed the deadline after this timer was set: the wait goes on until then.
+            ctx.timerService().registerEventTimeTimer(current.deadline());
+            progress.update(current.withTimer(current.deadline()));
             return;
         }
         if (current.phase() == Phase.READY) {
@@ -420,8 +433,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         long from = Math.max(at, ctx.timerService().currentWatermark());
         // Saturating: when a drain has pushed the watermark to the end of time, the marker is due at once.
         long forgetAt = from > Long.MAX_VALUE - finishedRetentionMillis ? Long.MAX_VALUE : from + finishedRetentionMillis;
-        if (current.deadline() != Long.MIN_VALUE && current.deadline() != at) {
-            ctx.timerService().deleteEventTimeTimer(current.deadline());
+        if (current.timer() != Long.MIN_VALUE && current.timer() != at) {
+            ctx.timerService().deleteEventTimeTimer(current.timer());
         }
         ctx.timerService().registerEventTimeTimer(forgetAt);
         finished.update(FinishedTrajectory.of(scoredOutcome, forgetAt));
@@ -470,7 +483,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     private List<StepEvent> orderedSteps() throws Exception {
-        List<StepEvent> ordered = listOf(steps.values());
+        List<StepEvent> ordered = new ArrayList<>();
+        for (byte[] encoded : steps.values()) {
+            ordered.add(EncodedSteps.decode(encoded));
+        }
         ordered.sort(Comparator.comparingInt(StepEvent::getStepIndex));
         return ordered;
     }

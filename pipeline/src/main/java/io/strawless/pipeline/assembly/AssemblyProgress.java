@@ -7,11 +7,21 @@ package io.strawless.pipeline.assembly;
  * @param maxIndex largest step index received, -1 before any
  * @param terminalIndex index of the terminal step, -1 until it arrives
  * @param latestEventTime newest event time among the trajectory's inputs
- * @param phase what the key's one timer is waiting for
- * @param deadline event time of that timer, {@link Long#MIN_VALUE} when none is registered
+ * @param phase what the trajectory is waiting for
+ * @param deadline event time at which that wait ends, {@link Long#MIN_VALUE} before the first input
+ * @param timer the key's one registered event-time timer, at or before the deadline; {@link Long#MIN_VALUE}
+ *     when none. A deadline that moves later (every input pushes the inactivity timeout) leaves the timer
+ *     where it is, and a timer that fires before the deadline is moved to it then: a trajectory touches the
+ *     timer queue about once per wait instead of twice per input.
  */
 public record AssemblyProgress(
-        int distinctSteps, int maxIndex, int terminalIndex, long latestEventTime, Phase phase, long deadline) {
+        int distinctSteps,
+        int maxIndex,
+        int terminalIndex,
+        long latestEventTime,
+        Phase phase,
+        long deadline,
+        long timer) {
 
     /** The states of an open trajectory, each with its own meaning of the deadline. */
     public enum Phase {
@@ -28,7 +38,7 @@ public record AssemblyProgress(
     }
 
     public static final AssemblyProgress EMPTY =
-            new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE);
+            new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE);
 
     boolean stepsComplete() {
         return terminalIndex >= 0 && distinctSteps == terminalIndex + 1;
@@ -36,15 +46,20 @@ public record AssemblyProgress(
 
     AssemblyProgress withStep(int index, boolean terminal) {
         return new AssemblyProgress(distinctSteps + 1, Math.max(maxIndex, index), terminal ? index : terminalIndex,
-                latestEventTime, phase, deadline);
+                latestEventTime, phase, deadline, timer);
     }
 
     AssemblyProgress withEventTime(long eventTime) {
         return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, Math.max(latestEventTime, eventTime),
-                phase, deadline);
+                phase, deadline, timer);
     }
 
     AssemblyProgress withDeadline(Phase newPhase, long newDeadline) {
-        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, newPhase, newDeadline);
+        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, newPhase, newDeadline,
+                timer);
+    }
+
+    AssemblyProgress withTimer(long newTimer) {
+        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, newTimer);
     }
 }

@@ -162,7 +162,7 @@ class AssembleTrajectoryTest {
 
         harness.processWatermark(100 + TIMEOUT);
         assertTrue(unscored().isEmpty(), "a newer input restarted the wait");
-        assertEquals(1, harness.numEventTimeTimers(), "the old timer was replaced, not added to");
+        assertEquals(1, harness.numEventTimeTimers(), "the early timer fired and moved to the new deadline");
 
         harness.processWatermark(900 + TIMEOUT);
         assertEquals(1, unscored().size());
