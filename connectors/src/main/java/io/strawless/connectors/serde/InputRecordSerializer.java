@@ -37,10 +37,18 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
     private final AvroSerializer<OutcomeEvent> outcomes = new AvroSerializer<>(OutcomeEvent.class);
     private final AvroSerializer<VerifierSignal> verdicts = new AvroSerializer<>(VerifierSignal.class);
     private final AvroSerializer<DeadLetter> deadLetters = new AvroSerializer<>(DeadLetter.class);
+    private transient StepEventCodec steps;
 
     @Override
     protected NetworkSerializer<InputRecord> create() {
         return new InputRecordSerializer();
+    }
+
+    private StepEventCodec steps() {
+        if (steps == null) {
+            steps = new StepEventCodec();
+        }
+        return steps;
     }
 
     @Override
@@ -56,7 +64,7 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
         target.writeLong(record.offset);
         target.writeLong(record.timestamp);
         switch (record.kind()) {
-            case STEP -> StepEventCodec.write(record.step, target);
+            case STEP -> steps().write(record.step, target);
             case OUTCOME -> outcomes.serialize(record.outcome, target);
             case VERDICT -> verdicts.serialize(record.verdict, target);
             case DEAD_LETTER -> deadLetters.serialize(record.deadLetter, target);
@@ -72,7 +80,7 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
         record.offset = source.readLong();
         record.timestamp = source.readLong();
         switch (kind) {
-            case STEP -> record.step = StepEventCodec.read(source);
+            case STEP -> record.step = steps().read(source);
             case OUTCOME -> record.outcome = outcomes.deserialize(source);
             case VERDICT -> record.verdict = verdicts.deserialize(source);
             case DEAD_LETTER -> record.deadLetter = deadLetters.deserialize(source);

@@ -2,23 +2,36 @@ package io.strawless.connectors.serde;
 
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.Decoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.Encoder;
+import org.apache.avro.io.EncoderFactory;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-import org.apache.flink.types.StringValue;
 
 /**
- * Writes and reads a {@link StepEvent} between the job's tasks, field by field, without Avro.
+ * Writes and reads a {@link StepEvent} in Avro's binary encoding, field by field with Avro's own encoder and
+ * decoder, without the reflective datum writer and reader.
  *
  * <p>Why: every step crosses the network three times inside the job (to the assembler, to grouping, to
- * scoring), and Avro's generic writer, which resolves every field and union by reflection on each record,
- * was the largest item of the job's profile. This format is only ever read by the same build that wrote
- * it (Flink's network stack and {@code copy}); it is never stored in state, a savepoint or a topic, where
- * the Avro schema and its compatibility rules stay the contract. {@code StepEventCodecTest} fails when the
- * schema gains a field this codec does not carry.
+ * scoring) and waits in the assembler's state, and Avro's generic writer, which looks up every field and
+ * resolves every union by reflection on each record, was the largest item of the job's profile. The bytes
+ * are the same as Avro's {@code SpecificDatumWriter} writes (the test compares them), so state written with
+ * {@link #encode} is ordinary Avro single-object encoding that Avro's resolving decoder reads after the schema
+ * evolves, and {@code StepEventCodecTest} fails when the schema gains a field this codec does not know.
+ *
+ * <p>Keeps buffers between calls: one instance per thread (per serializer or operator instance).
  */
 public final class StepEventCodec {
 
@@ -28,115 +41,169 @@ public final class StepEventCodec {
             "payload_ref", "observation_key", "terminal", "bootstrap_value");
 
     private static final TerminalKind[] TERMINAL_KINDS = TerminalKind.values();
+    /** Avro single-object encoding: the marker bytes C3 01, then the schema's 64-bit fingerprint, little-endian. */
+    private static final byte[] SINGLE_OBJECT_HEADER = ByteBuffer.allocate(10)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .put((byte) 0xC3)
+            .put((byte) 0x01)
+            .putLong(SchemaNormalization.parsingFingerprint64(StepEvent.getClassSchema()))
+            .array();
+    /** In a union ["null", X], the branch of X. */
+    private static final int PRESENT = 1;
+    private static final int NULL = 0;
 
-    // One bit per nullable field, so that a null costs a bit and not a byte.
-    private static final int GROUP_ID = 1;
-    private static final int GROUP_SIZE = 1 << 1;
-    private static final int VALUE = 1 << 2;
-    private static final int REWARD = 1 << 3;
-    private static final int LOGPROB = 1 << 4;
-    private static final int TOKEN_IDS = 1 << 5;
-    private static final int PAYLOAD_REF = 1 << 6;
-    private static final int OBSERVATION_KEY = 1 << 7;
-    private static final int BOOTSTRAP_VALUE = 1 << 8;
+    private final Buffer buffer = new Buffer();
+    private BinaryEncoder encoder;
+    private BinaryDecoder decoder;
+    private byte[] readBuffer = new byte[256];
 
-    private StepEventCodec() {}
+    /** The step as Avro single-object encoding, as {@code StepEvent.toByteBuffer()} writes it. */
+    public byte[] encode(StepEvent step) throws IOException {
+        buffer.reset();
+        buffer.write(SINGLE_OBJECT_HEADER);
+        writeBody(step);
+        return buffer.toByteArray();
+    }
 
-    public static void write(StepEvent step, DataOutputView out) throws IOException {
-        int present = (step.getGroupId() != null ? GROUP_ID : 0)
-                | (step.getGroupSize() != null ? GROUP_SIZE : 0)
-                | (step.getValue() != null ? VALUE : 0)
-                | (step.getReward() != null ? REWARD : 0)
-                | (step.getLogprob() != null ? LOGPROB : 0)
-                | (step.getTokenIds() != null ? TOKEN_IDS : 0)
-                | (step.getPayloadRef() != null ? PAYLOAD_REF : 0)
-                | (step.getObservationKey() != null ? OBSERVATION_KEY : 0)
-                | (step.getBootstrapValue() != null ? BOOTSTRAP_VALUE : 0);
-        out.writeShort(present);
-        StringValue.writeString(step.getTrajectoryId(), out);
-        out.writeInt(step.getStepIndex());
-        StringValue.writeString(step.getAgentId(), out);
-        StringValue.writeString(step.getTaskId(), out);
-        if ((present & GROUP_ID) != 0) {
-            StringValue.writeString(step.getGroupId(), out);
+    /** Reads what {@link #encode} wrote; Avro's resolving decoder reads a step written with another schema version. */
+    public StepEvent decode(byte[] singleObject) throws IOException {
+        if (singleObject.length < SINGLE_OBJECT_HEADER.length
+                || !Arrays.equals(singleObject, 0, SINGLE_OBJECT_HEADER.length, SINGLE_OBJECT_HEADER, 0,
+                        SINGLE_OBJECT_HEADER.length)) {
+            return StepEvent.fromByteBuffer(ByteBuffer.wrap(singleObject));
         }
-        if ((present & GROUP_SIZE) != 0) {
+        decoder = DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
+                singleObject.length - SINGLE_OBJECT_HEADER.length, decoder);
+        return read(decoder);
+    }
+
+    /** Writes the step's Avro body, length first, for a record that crosses the network. */
+    public void write(StepEvent step, DataOutputView out) throws IOException {
+        buffer.reset();
+        writeBody(step);
+        out.writeInt(buffer.size());
+        buffer.writeTo(out);
+    }
+
+    /** Reads what {@link #write(StepEvent, DataOutputView)} wrote. */
+    public StepEvent read(DataInputView in) throws IOException {
+        int length = in.readInt();
+        if (readBuffer.length < length) {
+            readBuffer = new byte[Math.max(length, 2 * readBuffer.length)];
+        }
+        in.readFully(readBuffer, 0, length);
+        decoder = DecoderFactory.get().binaryDecoder(readBuffer, 0, length, decoder);
+        return read(decoder);
+    }
+
+    private void writeBody(StepEvent step) throws IOException {
+        encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
+        write(step, encoder);
+        encoder.flush();
+    }
+
+    /** The Avro binary body of the step, in schema order. */
+    static void write(StepEvent step, Encoder out) throws IOException {
+        out.writeString(step.getTrajectoryId());
+        out.writeInt(step.getStepIndex());
+        out.writeString(step.getAgentId());
+        out.writeString(step.getTaskId());
+        writeNullableString(step.getGroupId(), out);
+        if (step.getGroupSize() == null) {
+            out.writeIndex(NULL);
+        } else {
+            out.writeIndex(PRESENT);
             out.writeInt(step.getGroupSize());
         }
         out.writeLong(step.getPolicyVersion());
         out.writeLong(step.getEventTime().toEpochMilli());
         out.writeBoolean(step.getTrainable());
-        if ((present & VALUE) != 0) {
-            out.writeDouble(step.getValue());
-        }
-        if ((present & REWARD) != 0) {
-            out.writeDouble(step.getReward());
-        }
-        if ((present & LOGPROB) != 0) {
-            out.writeDouble(step.getLogprob());
-        }
-        if ((present & TOKEN_IDS) != 0) {
-            List<Integer> tokens = step.getTokenIds();
-            out.writeInt(tokens.size());
+        writeNullableDouble(step.getValue(), out);
+        writeNullableDouble(step.getReward(), out);
+        writeNullableDouble(step.getLogprob(), out);
+        List<Integer> tokens = step.getTokenIds();
+        if (tokens == null) {
+            out.writeIndex(NULL);
+        } else {
+            out.writeIndex(PRESENT);
+            out.writeArrayStart();
+            out.setItemCount(tokens.size());
             for (int i = 0; i < tokens.size(); i++) {
+                out.startItem();
                 out.writeInt(tokens.get(i));
             }
+            out.writeArrayEnd();
         }
-        if ((present & PAYLOAD_REF) != 0) {
-            StringValue.writeString(step.getPayloadRef(), out);
-        }
-        if ((present & OBSERVATION_KEY) != 0) {
-            StringValue.writeString(step.getObservationKey(), out);
-        }
-        out.writeByte(step.getTerminal().ordinal());
-        if ((present & BOOTSTRAP_VALUE) != 0) {
-            out.writeDouble(step.getBootstrapValue());
-        }
+        writeNullableString(step.getPayloadRef(), out);
+        writeNullableString(step.getObservationKey(), out);
+        out.writeEnum(step.getTerminal().ordinal());
+        writeNullableDouble(step.getBootstrapValue(), out);
     }
 
-    public static StepEvent read(DataInputView in) throws IOException {
-        int present = in.readShort();
+    static StepEvent read(Decoder in) throws IOException {
         StepEvent step = new StepEvent();
-        step.setTrajectoryId(StringValue.readString(in));
+        step.setTrajectoryId(in.readString());
         step.setStepIndex(in.readInt());
-        step.setAgentId(StringValue.readString(in));
-        step.setTaskId(StringValue.readString(in));
-        if ((present & GROUP_ID) != 0) {
-            step.setGroupId(StringValue.readString(in));
-        }
-        if ((present & GROUP_SIZE) != 0) {
-            step.setGroupSize(in.readInt());
-        }
+        step.setAgentId(in.readString());
+        step.setTaskId(in.readString());
+        step.setGroupId(readNullableString(in));
+        step.setGroupSize(in.readIndex() == NULL ? null : in.readInt());
         step.setPolicyVersion(in.readLong());
         step.setEventTime(Instant.ofEpochMilli(in.readLong()));
         step.setTrainable(in.readBoolean());
-        if ((present & VALUE) != 0) {
-            step.setValue(in.readDouble());
-        }
-        if ((present & REWARD) != 0) {
-            step.setReward(in.readDouble());
-        }
-        if ((present & LOGPROB) != 0) {
-            step.setLogprob(in.readDouble());
-        }
-        if ((present & TOKEN_IDS) != 0) {
-            int count = in.readInt();
-            List<Integer> tokens = new ArrayList<>(count);
-            for (int i = 0; i < count; i++) {
-                tokens.add(in.readInt());
+        step.setValue(readNullableDouble(in));
+        step.setReward(readNullableDouble(in));
+        step.setLogprob(readNullableDouble(in));
+        if (in.readIndex() != NULL) {
+            List<Integer> tokens = new ArrayList<>();
+            for (long block = in.readArrayStart(); block != 0; block = in.arrayNext()) {
+                for (long i = 0; i < block; i++) {
+                    tokens.add(in.readInt());
+                }
             }
             step.setTokenIds(tokens);
         }
-        if ((present & PAYLOAD_REF) != 0) {
-            step.setPayloadRef(StringValue.readString(in));
-        }
-        if ((present & OBSERVATION_KEY) != 0) {
-            step.setObservationKey(StringValue.readString(in));
-        }
-        step.setTerminal(TERMINAL_KINDS[in.readByte()]);
-        if ((present & BOOTSTRAP_VALUE) != 0) {
-            step.setBootstrapValue(in.readDouble());
-        }
+        step.setPayloadRef(readNullableString(in));
+        step.setObservationKey(readNullableString(in));
+        step.setTerminal(TERMINAL_KINDS[in.readEnum()]);
+        step.setBootstrapValue(readNullableDouble(in));
         return step;
+    }
+
+    private static void writeNullableString(String value, Encoder out) throws IOException {
+        if (value == null) {
+            out.writeIndex(NULL);
+        } else {
+            out.writeIndex(PRESENT);
+            out.writeString(value);
+        }
+    }
+
+    private static void writeNullableDouble(Double value, Encoder out) throws IOException {
+        if (value == null) {
+            out.writeIndex(NULL);
+        } else {
+            out.writeIndex(PRESENT);
+            out.writeDouble(value);
+        }
+    }
+
+    private static String readNullableString(Decoder in) throws IOException {
+        return in.readIndex() == NULL ? null : in.readString();
+    }
+
+    private static Double readNullableDouble(Decoder in) throws IOException {
+        return in.readIndex() == NULL ? null : in.readDouble();
+    }
+
+    /** A byte array stream whose contents can be written out without a copy. */
+    private static final class Buffer extends ByteArrayOutputStream {
+        Buffer() {
+            super(256);
+        }
+
+        void writeTo(DataOutputView out) throws IOException {
+            out.write(buf, 0, count);
+        }
     }
 }

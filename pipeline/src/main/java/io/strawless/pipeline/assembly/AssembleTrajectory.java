@@ -1,6 +1,7 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.JobOptions.OutcomeTimeoutPolicy;
@@ -76,8 +77,15 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private final boolean scoreTimedOutOnProcess;
     private final Set<String> requiredVerifiers;
 
-    /** The steps that arrived, by index, Avro-encoded (see {@link EncodedSteps}). */
+    /**
+     * The steps that arrived, by index, Avro-encoded. A step waits here from its arrival until its trajectory
+     * leaves, often across several checkpoints, and the heap state backend writes every value at every
+     * checkpoint: encoded once on arrival, a checkpoint copies bytes instead of encoding the same steps again
+     * (profiled, that was most of the checkpoints' cost); the RocksDB backend stores bytes anyway and now
+     * compares a duplicate without decoding it.
+     */
     private transient MapState<Integer, byte[]> steps;
+    private transient StepEventCodec stepCodec;
     private transient ValueState<OutcomeEvent> outcome;
     private transient ListState<VerifierSignal> verdicts;
     private transient MapState<String, OffsetRange> lineage;
@@ -110,6 +118,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     @Override
     public void open(OpenContext openContext) {
+        stepCodec = new StepEventCodec();
         steps = getRuntimeContext().getMapState(new MapStateDescriptor<>("steps", Integer.class, byte[].class));
         outcome = getRuntimeContext().getState(new ValueStateDescriptor<>("outcome", OutcomeEvent.class));
         verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
@@ -220,7 +229,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private AssemblyProgress addStep(InputRecord input, AssemblyProgress current, Context ctx) throws Exception {
         StepEvent step = input.step;
         int index = step.getStepIndex();
-        byte[] encoded = EncodedSteps.encode(step);
+        byte[] encoded = stepCodec.encode(step);
         byte[] known = steps.get(index);
         if (known != null) {
             if (Arrays.equals(known, encoded)) {
@@ -259,7 +268,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
         }
         for (byte[] encoded : steps.values()) {
-            StepEvent step = EncodedSteps.decode(encoded);
+            StepEvent step = stepCodec.decode(encoded);
             if (step.getTrainable()) {
                 for (String verifier : requiredVerifiers) {
                     if (!seen.contains(step.getStepIndex() + "/" + verifier)) {
@@ -485,7 +494,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private List<StepEvent> orderedSteps() throws Exception {
         List<StepEvent> ordered = new ArrayList<>();
         for (byte[] encoded : steps.values()) {
-            ordered.add(EncodedSteps.decode(encoded));
+            ordered.add(stepCodec.decode(encoded));
         }
         ordered.sort(Comparator.comparingInt(StepEvent::getStepIndex));
         return ordered;

@@ -31,10 +31,18 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
     private final AvroSerializer<OutcomeEvent> outcomes = new AvroSerializer<>(OutcomeEvent.class);
     private final AvroSerializer<VerifierSignal> verdicts = new AvroSerializer<>(VerifierSignal.class);
     private final AvroSerializer<OffsetRange> offsetRanges = new AvroSerializer<>(OffsetRange.class);
+    private transient StepEventCodec stepCodec;
 
     @Override
     protected NetworkSerializer<AssembledTrajectory> create() {
         return new AssembledTrajectorySerializer();
+    }
+
+    private StepEventCodec steps() {
+        if (stepCodec == null) {
+            stepCodec = new StepEventCodec();
+        }
+        return stepCodec;
     }
 
     @Override
@@ -46,7 +54,7 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
         out.writeInt(t.groupSize());
         out.writeInt(t.steps().size());
         for (StepEvent step : t.steps()) {
-            StepEventCodec.write(step, out);
+            steps().write(step, out);
         }
         outcomes.serialize(t.outcome(), out);
         out.writeInt(t.verdicts().size());
@@ -70,7 +78,7 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
         int stepCount = in.readInt();
         List<StepEvent> steps = new ArrayList<>(stepCount);
         for (int i = 0; i < stepCount; i++) {
-            steps.add(StepEventCodec.read(in));
+            steps.add(steps().read(in));
         }
         OutcomeEvent outcome = outcomes.deserialize(in);
         int verdictCount = in.readInt();
