@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -110,6 +111,16 @@ public final class BenchCommand implements Callable<Integer> {
     private List<Integer> parallelisms;
 
     @Option(
+            names = "--rounds",
+            paramLabel = "N",
+            defaultValue = "1",
+            description = "Rounds of measured runs: each round runs both contenders at every parallelism, and the"
+                    + " report takes, per contender and parallelism, the run with the median rate. On a shared"
+                    + " machine one run can be off by a third; 3 rounds give figures to compare (default:"
+                    + " ${DEFAULT-VALUE}).")
+    private int rounds;
+
+    @Option(
             names = "--live-seconds",
             paramLabel = "S",
             defaultValue = "30",
@@ -164,6 +175,9 @@ public final class BenchCommand implements Callable<Integer> {
                     spec.commandLine(),
                     "--steps, --parallelism, --live-seconds, --live-agents and"
                             + " --open-trajectories must be at least 1");
+        }
+        if (rounds < 1) {
+            throw new ParameterException(spec.commandLine(), "--rounds must be at least 1");
         }
         if (warmupSteps < 0) {
             throw new ParameterException(spec.commandLine(), "--warmup-steps must be at least 0");
@@ -315,25 +329,41 @@ public final class BenchCommand implements Callable<Integer> {
         }
         Preloaded input = preload(base, prefix, steps, seed, kafka, progress);
 
-        List<Throughput> passthrough = new ArrayList<>();
-        List<Throughput> job = new ArrayList<>();
+        List<List<Throughput>> passthroughRuns = new ArrayList<>();
+        List<List<Throughput>> jobRuns = new ArrayList<>();
+        for (int i = 0; i < parallelisms.size(); i++) {
+            passthroughRuns.add(new ArrayList<>());
+            jobRuns.add(new ArrayList<>());
+        }
         List<Profile.Summary> profiles = new ArrayList<>();
         // Contenders take turns, so that a change in the machine's load over the run hits both alike.
-        for (int p : parallelisms) {
-            passthrough.add(passthrough(input, prefix, "passthrough-p" + p, p, kafka, progress));
-            Path profileFile = profile == null ? null : Path.of(profile + "-p" + p + ".jfr");
-            JobThroughput.Result result = job(input, prefix, "job-p" + p, p, kafka, progress, profileFile, out);
-            job.add(result.throughput());
-            if (result.profile() != null) {
-                profiles.add(result.profile());
+        for (int round = 1; round <= rounds; round++) {
+            String suffix = rounds == 1 ? "" : "-r" + round;
+            for (int i = 0; i < parallelisms.size(); i++) {
+                int p = parallelisms.get(i);
+                passthroughRuns
+                        .get(i)
+                        .add(passthrough(input, prefix, "passthrough-p" + p + suffix, p, kafka, progress));
+                // One profile per parallelism: the last round's.
+                Path profileFile = profile == null || round < rounds ? null : Path.of(profile + "-p" + p + ".jfr");
+                JobThroughput.Result result =
+                        job(input, prefix, "job-p" + p + suffix, p, kafka, progress, profileFile, out);
+                jobRuns.get(i).add(result.throughput());
+                if (result.profile() != null) {
+                    profiles.add(result.profile());
+                }
             }
         }
+        List<Throughput> passthrough =
+                passthroughRuns.stream().map(BenchCommand::median).toList();
+        List<Throughput> job = jobRuns.stream().map(BenchCommand::median).toList();
 
         Live live = live(base, prefix, highest, checkpoints, kafka, progress, savepoints);
         return BenchReport.of(
                 Runtime.getRuntime().availableProcessors(),
                 loadAverage,
                 checkpoints.toMillis(),
+                rounds,
                 input.ends().size(),
                 passthrough,
                 job,
@@ -341,6 +371,13 @@ public final class BenchCommand implements Callable<Integer> {
                 live.stateBytes(),
                 openTrajectories,
                 profiles);
+    }
+
+    /** The run with the median rate (of an even number, the slower of the two in the middle). */
+    private static Throughput median(List<Throughput> runs) {
+        List<Throughput> sorted = new ArrayList<>(runs);
+        sorted.sort(Comparator.comparingDouble(Throughput::stepsPerSecond));
+        return sorted.get((sorted.size() - 1) / 2);
     }
 
     /** What the live phase measured. */

@@ -30,6 +30,7 @@ record BenchReport(
         long records,
         int partitions,
         long checkpointIntervalMs,
+        int rounds,
         double passthroughStepsPerSecond,
         double jobStepsPerSecond,
         double ratioToPassthrough,
@@ -75,6 +76,7 @@ record BenchReport(
             int cores,
             double loadAverage,
             long checkpointIntervalMs,
+            int rounds,
             int partitions,
             List<Throughput> passthrough,
             List<Throughput> job,
@@ -97,6 +99,7 @@ record BenchReport(
                 bestJob.records(),
                 partitions,
                 checkpointIntervalMs,
+                rounds,
                 bestPassthrough.stepsPerSecond(),
                 bestJob.stepsPerSecond(),
                 bestJob.stepsPerSecond() / bestPassthrough.stepsPerSecond(),
@@ -140,6 +143,11 @@ record BenchReport(
                 "%,d steps (%,d records on %d input partitions), checkpoint interval %,d ms, %d cores,"
                         + " load average %.1f at the start%n",
                 steps, records, partitions, checkpointIntervalMs, cores, loadAverage);
+        if (rounds > 1) {
+            out.printf(
+                    "Each row: the median of %d rounds (every run's figures are in the progress lines above)%n",
+                    rounds);
+        }
         String row = "%-12s %4s %12s %10s %10s %12s %14s %14s%n";
         out.printf(
                 row, "contender", "p", "steps/s", "vs pass", "window s", "CPU us/step", "steps/CPU-s", "batched steps");

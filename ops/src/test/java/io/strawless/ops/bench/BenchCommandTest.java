@@ -36,6 +36,8 @@ class BenchCommandTest {
                         "0",
                         "--parallelism",
                         "1",
+                        "--rounds",
+                        "2",
                         "--live-seconds",
                         "2",
                         "--live-agents",
@@ -80,8 +82,9 @@ class BenchCommandTest {
         assertTrue(report.get("state_bytes_per_open_trajectory").asDouble() > 0, report.toString());
         assertEquals("java", report.get("backend").asText());
 
+        assertEquals(2, report.get("rounds").asInt());
         JsonNode runs = report.get("runs");
-        assertEquals(2, runs.size(), report.toString());
+        assertEquals(2, runs.size(), "one row per contender and parallelism, the median of the rounds: " + report);
         assertEquals(
                 List.of("passthrough", "job"),
                 List.of(
@@ -97,6 +100,8 @@ class BenchCommandTest {
         String printed = out.toString();
         assertTrue(printed.contains("steps/CPU-s"), printed);
         assertTrue(printed.contains("live phase"), printed);
+        assertTrue(printed.contains("job-p1-r2"), "each round's runs are reported: " + printed);
+        assertTrue(printed.contains("the median of 2 rounds"), printed);
     }
 
     @Test
