@@ -37,18 +37,10 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
     private final AvroSerializer<OutcomeEvent> outcomes = new AvroSerializer<>(OutcomeEvent.class);
     private final AvroSerializer<VerifierSignal> verdicts = new AvroSerializer<>(VerifierSignal.class);
     private final AvroSerializer<DeadLetter> deadLetters = new AvroSerializer<>(DeadLetter.class);
-    private transient StepEventCodec steps;
 
     @Override
     protected NetworkSerializer<InputRecord> create() {
         return new InputRecordSerializer();
-    }
-
-    private StepEventCodec steps() {
-        if (steps == null) {
-            steps = new StepEventCodec();
-        }
-        return steps;
     }
 
     @Override

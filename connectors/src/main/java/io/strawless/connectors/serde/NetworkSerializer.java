@@ -24,9 +24,18 @@ public abstract class NetworkSerializer<T> extends TypeSerializer<T> {
     private static final long serialVersionUID = 1L;
 
     private transient DataOutputSerializer copyBuffer;
+    private transient StepEventCodec stepCodec;
 
     /** A fresh instance: serializers hold encoders that are not thread-safe. */
     protected abstract NetworkSerializer<T> create();
+
+    /** This instance's codec for the steps that most of the job's records carry. */
+    protected final StepEventCodec steps() {
+        if (stepCodec == null) {
+            stepCodec = new StepEventCodec();
+        }
+        return stepCodec;
+    }
 
     @Override
     public final TypeSerializer<T> duplicate() {

@@ -12,7 +12,6 @@ import io.strawless.pipeline.OpenWork;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.pipeline.credit.CreditConfig;
-import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
@@ -88,7 +87,6 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private transient StepEventCodec stepCodec;
     private transient ValueState<OutcomeEvent> outcome;
     private transient ListState<VerifierSignal> verdicts;
-    private transient MapState<String, OffsetRange> lineage;
     private transient ValueState<AssemblyProgress> progress;
     private transient ValueState<FinishedTrajectory> finished;
     /** Trajectories with progress state: opened by their first input, closed when they finish. */
@@ -122,7 +120,6 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         steps = getRuntimeContext().getMapState(new MapStateDescriptor<>("steps", Integer.class, byte[].class));
         outcome = getRuntimeContext().getState(new ValueStateDescriptor<>("outcome", OutcomeEvent.class));
         verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
-        lineage = getRuntimeContext().getMapState(new MapStateDescriptor<>("lineage", String.class, OffsetRange.class));
         progress = getRuntimeContext().getState(new ValueStateDescriptor<>(PROGRESS, AssemblyProgress.class));
         finished = getRuntimeContext().getState(new ValueStateDescriptor<>("finished", FinishedTrajectory.class));
 
@@ -182,8 +179,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
         }
-        recordLineage(input);
-        current = current.withEventTime(ctx.timestamp());
+        current = current.withInput(input.topic, input.partition, input.offset).withEventTime(ctx.timestamp());
         current = nextWait(ctx, current);
         progress.update(current);
         if (opening) {
@@ -297,18 +293,6 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 + "; this " + input.kind().name().toLowerCase() + " came after", input, null);
     }
 
-    private void recordLineage(InputRecord input) throws Exception {
-        String partitionKey = input.topic + "/" + input.partition;
-        OffsetRange range = lineage.get(partitionKey);
-        if (range == null) {
-            lineage.put(partitionKey, new OffsetRange(input.topic, input.partition, input.offset, input.offset));
-        } else {
-            range.setFirstOffset(Math.min(range.getFirstOffset(), input.offset));
-            range.setLastOffset(Math.max(range.getLastOffset(), input.offset));
-            lineage.put(partitionKey, range);
-        }
-    }
-
     /**
      * The key has one timer, never later than the deadline: a deadline that moves later keeps it (it fires
      * early and {@link #onTimer} moves it), one that moves earlier replaces it.
@@ -395,7 +379,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     private void emit(Context ctx, AssemblyProgress current, Collector<AssembledTrajectory> out) throws Exception {
         OutcomeEvent used = outcome.value();
-        out.collect(trajectory(orderedSteps(), used, false));
+        out.collect(trajectory(orderedSteps(), used, false, current.lineage()));
         assembled.inc();
         finish(ctx, current, used, ctx.timestamp());
     }
@@ -415,13 +399,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .setSource("none: outcome timed out")
                 .setEventTime(Instant.ofEpochMilli(timestamp))
                 .build();
-        out.collect(trajectory(ordered, none, true));
+        out.collect(trajectory(ordered, none, true, current.lineage()));
         outcomeTimeoutsScored.inc();
         finish(ctx, current, null, timestamp);
     }
 
     /** The trajectory as it leaves assembly: the ids from its first step, everything that arrived for it. */
-    private AssembledTrajectory trajectory(List<StepEvent> ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut)
+    private AssembledTrajectory trajectory(
+            List<StepEvent> ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut, InputLineage lineage)
             throws Exception {
         StepEvent first = ordered.get(0);
         return new AssembledTrajectory(
@@ -433,7 +418,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 ordered,
                 scoredWith,
                 listOf(verdicts.get()),
-                listOf(lineage.values()),
+                lineage.ranges(),
                 outcomeTimedOut);
     }
 
@@ -450,7 +435,6 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         steps.clear();
         outcome.clear();
         verdicts.clear();
-        lineage.clear();
         progress.clear();
         openTrajectories.closed();
     }

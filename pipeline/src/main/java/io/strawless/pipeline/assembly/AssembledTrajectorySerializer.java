@@ -31,18 +31,10 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
     private final AvroSerializer<OutcomeEvent> outcomes = new AvroSerializer<>(OutcomeEvent.class);
     private final AvroSerializer<VerifierSignal> verdicts = new AvroSerializer<>(VerifierSignal.class);
     private final AvroSerializer<OffsetRange> offsetRanges = new AvroSerializer<>(OffsetRange.class);
-    private transient StepEventCodec stepCodec;
 
     @Override
     protected NetworkSerializer<AssembledTrajectory> create() {
         return new AssembledTrajectorySerializer();
-    }
-
-    private StepEventCodec steps() {
-        if (stepCodec == null) {
-            stepCodec = new StepEventCodec();
-        }
-        return stepCodec;
     }
 
     @Override

@@ -13,6 +13,7 @@ package io.strawless.pipeline.assembly;
  *     when none. A deadline that moves later (every input pushes the inactivity timeout) leaves the timer
  *     where it is, and a timer that fires before the deadline is moved to it then: a trajectory touches the
  *     timer queue about once per wait instead of twice per input.
+ * @param lineage the offsets its inputs came from
  */
 public record AssemblyProgress(
         int distinctSteps,
@@ -21,7 +22,8 @@ public record AssemblyProgress(
         long latestEventTime,
         Phase phase,
         long deadline,
-        long timer) {
+        long timer,
+        InputLineage lineage) {
 
     /** The states of an open trajectory, each with its own meaning of the deadline. */
     public enum Phase {
@@ -38,7 +40,7 @@ public record AssemblyProgress(
     }
 
     public static final AssemblyProgress EMPTY =
-            new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE);
+            new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE, InputLineage.NONE);
 
     boolean stepsComplete() {
         return terminalIndex >= 0 && distinctSteps == terminalIndex + 1;
@@ -46,20 +48,26 @@ public record AssemblyProgress(
 
     AssemblyProgress withStep(int index, boolean terminal) {
         return new AssemblyProgress(distinctSteps + 1, Math.max(maxIndex, index), terminal ? index : terminalIndex,
-                latestEventTime, phase, deadline, timer);
+                latestEventTime, phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withEventTime(long eventTime) {
         return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, Math.max(latestEventTime, eventTime),
-                phase, deadline, timer);
+                phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withDeadline(Phase newPhase, long newDeadline) {
         return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, newPhase, newDeadline,
-                timer);
+                timer, lineage);
     }
 
     AssemblyProgress withTimer(long newTimer) {
-        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, newTimer);
+        return new AssemblyProgress(
+                distinctSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, newTimer, lineage);
+    }
+
+    AssemblyProgress withInput(String topic, int partition, long offset) {
+        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, timer,
+                lineage.with(topic, partition, offset));
     }
 }

@@ -86,7 +86,7 @@ class StateBackendsTest {
             }
 
             restored.processWatermark(Long.MAX_VALUE);
-            for (String state : List.of("steps", "outcome", "verdicts", "lineage", "progress", "finished")) {
+            for (String state : List.of("steps", "outcome", "verdicts", "progress", "finished")) {
                 try (var keys = backend.getKeys(state, VoidNamespace.INSTANCE)) {
                     assertEquals(0, keys.count(), state + " left on " + backendName);
                 }
