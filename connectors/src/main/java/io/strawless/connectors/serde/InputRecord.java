@@ -11,9 +11,9 @@ import java.util.Objects;
  * {@link #step}, {@link #outcome}, {@link #verdict}, {@link #deadLetter} is non-null) and where it
  * came from (lineage for batches, offsets for dead letters).
  *
- * <p>A Flink POJO on purpose (public no-arg constructor, public fields): Flink serializes it with its
- * PojoSerializer and the Avro fields with flink-avro's AvroSerializer, never with Kryo. Build
- * instances with the {@code of...} factories.
+ * <p>A Flink POJO (public no-arg constructor, public fields), so that Flink never falls back to Kryo for
+ * it; the job declares {@link InputRecordSerializer} where it crosses the network. Build instances with
+ * the {@code of...} factories.
  */
 public class InputRecord {
 
