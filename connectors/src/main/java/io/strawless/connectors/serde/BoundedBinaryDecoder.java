@@ -1,8 +1,8 @@
 package io.strawless.connectors.serde;
 
-import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.Decoder;
@@ -21,12 +21,12 @@ import org.apache.avro.util.Utf8;
  */
 final class BoundedBinaryDecoder extends Decoder {
 
-    private final ByteArrayInputStream in;
+    private final ArrayInput in;
     // Direct (unbuffered): the stream's available() is exactly the bytes not yet decoded.
     private final BinaryDecoder avro;
 
     BoundedBinaryDecoder(byte[] bytes, int offset) {
-        this.in = new ByteArrayInputStream(bytes, offset, bytes.length - offset);
+        this.in = new ArrayInput(bytes, offset);
         this.avro = DecoderFactory.get().directBinaryDecoder(in, null);
     }
 
@@ -152,5 +152,50 @@ final class BoundedBinaryDecoder extends Decoder {
     @Override
     public int readIndex() throws IOException {
         return avro.readIndex();
+    }
+
+    /**
+     * The bytes as a stream, like {@code ByteArrayInputStream} without its locks: the direct decoder reads most
+     * values one byte at a time, and an uncontended lock per byte was a tenth of the source's decoding time.
+     */
+    private static final class ArrayInput extends InputStream {
+        private final byte[] bytes;
+        private int position;
+
+        ArrayInput(byte[] bytes, int offset) {
+            this.bytes = bytes;
+            this.position = offset;
+        }
+
+        @Override
+        public int read() {
+            return position < bytes.length ? bytes[position++] & 0xFF : -1;
+        }
+
+        @Override
+        public int read(byte[] into, int offset, int length) {
+            if (length == 0) {
+                return 0;
+            }
+            int count = Math.min(length, bytes.length - position);
+            if (count <= 0) {
+                return -1;
+            }
+            System.arraycopy(bytes, position, into, offset, count);
+            position += count;
+            return count;
+        }
+
+        @Override
+        public long skip(long n) {
+            long count = Math.max(0, Math.min(n, bytes.length - position));
+            position += (int) count;
+            return count;
+        }
+
+        @Override
+        public int available() {
+            return bytes.length - position;
+        }
     }
 }

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -147,14 +148,14 @@ public final class StepEventCodec {
         step.setAgentId(in.readString());
         step.setTaskId(in.readString());
         step.setGroupId(readNullableString(in));
-        step.setGroupSize(in.readIndex() == NULL ? null : in.readInt());
+        step.setGroupSize(union(in) == NULL ? null : in.readInt());
         step.setPolicyVersion(in.readLong());
         step.setEventTime(Instant.ofEpochMilli(in.readLong()));
         step.setTrainable(in.readBoolean());
         step.setValue(readNullableDouble(in));
         step.setReward(readNullableDouble(in));
         step.setLogprob(readNullableDouble(in));
-        if (in.readIndex() != NULL) {
+        if (union(in) != NULL) {
             List<Integer> tokens = new ArrayList<>();
             for (long block = in.readArrayStart(); block != 0; block = in.arrayNext()) {
                 for (long i = 0; i < block; i++) {
@@ -189,11 +190,20 @@ public final class StepEventCodec {
     }
 
     private static String readNullableString(Decoder in) throws IOException {
-        return in.readIndex() == NULL ? null : in.readString();
+        return union(in) == NULL ? null : in.readString();
     }
 
     private static Double readNullableDouble(Decoder in) throws IOException {
-        return in.readIndex() == NULL ? null : in.readDouble();
+        return union(in) == NULL ? null : in.readDouble();
+    }
+
+    /** The branch of a ["null", X] union; any other index is corrupt input (Avro's reader fails on it too). */
+    private static int union(Decoder in) throws IOException {
+        int index = in.readIndex();
+        if (index != NULL && index != PRESENT) {
+            throw new AvroRuntimeException("union branch " + index + " of a [\"null\", X] union");
+        }
+        return index;
     }
 
     /** A byte array stream whose contents can be written out without a copy. */

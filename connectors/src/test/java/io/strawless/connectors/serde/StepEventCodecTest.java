@@ -2,6 +2,7 @@ package io.strawless.connectors.serde;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
@@ -15,6 +16,7 @@ import java.util.Random;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -69,6 +71,47 @@ class StepEventCodecTest {
             assertEquals(step, reader.read(in));
         }
         assertEquals(0, in.available());
+    }
+
+    @Test
+    void readsCorruptInputAsAvrosOwnReaderDoes() throws Exception {
+        // The source decodes untrusted Kafka values with this codec: on a corrupted body it must fail where Avro's
+        // reader fails (the record becomes a dead letter) and decode the same step where Avro's reader decodes one.
+        Random random = new Random(13);
+        SpecificDatumReader<StepEvent> avroReader = new SpecificDatumReader<>(StepEvent.class);
+        int failed = 0;
+        for (int i = 0; i < 20_000; i++) {
+            byte[] valid = toArray(randomStep(random, i).toByteBuffer());
+            byte[] value = Arrays.copyOf(valid, 10 + random.nextInt(valid.length - 9));
+            for (int flips = random.nextInt(4); flips > 0; flips--) {
+                int at = 10 + random.nextInt(value.length - 10 + 1);
+                if (at < value.length) {
+                    value[at] ^= (byte) (1 << random.nextInt(8));
+                }
+            }
+            Object byAvro = readOrFailure(() -> avroReader.read(null, new BoundedBinaryDecoder(value, 10)));
+            Object byCodec = readOrFailure(() -> StepEventCodec.read(new BoundedBinaryDecoder(value, 10)));
+            assertEquals(byAvro instanceof Exception, byCodec instanceof Exception,
+                    "corruption " + i + ": Avro " + byAvro + ", codec " + byCodec);
+            if (byAvro instanceof Exception) {
+                failed++;
+            } else {
+                assertEquals(byAvro, byCodec, "corruption " + i);
+            }
+        }
+        assertTrue(failed > 2_000, "corruptions that fail to decode: " + failed);
+    }
+
+    private interface Read {
+        StepEvent read() throws Exception;
+    }
+
+    private static Object readOrFailure(Read read) {
+        try {
+            return read.read();
+        } catch (Exception e) {
+            return e;
+        }
     }
 
     private static byte[] toArray(ByteBuffer buffer) {
