@@ -54,8 +54,11 @@ import picocli.CommandLine.Spec;
                     + " groups at the end). Then, on the same records, for each parallelism: (a) a passthrough with plain"
                     + " Kafka clients (read_committed consumers, transactional producers committing with the consumers'"
                     + " positions once per checkpoint interval, the job's partitions and client settings), and (b) the"
-                    + " job with exactly-once checkpoints and sinks, from the earliest offsets. Each run's window opens at"
-                    + " its first record and closes when its consumer group has committed every end offset.",
+                    + " job with exactly-once checkpoints and sinks, from the earliest offsets. A run's rate and CPU time per"
+                    + " step are those of its middle, from a tenth to nine tenths of the input read: its end waits for"
+                    + " a commit (up to a checkpoint interval), its start for the JIT compiler. A run ends when its"
+                    + " output is committed (the passthrough's consumer group has committed every end offset; the"
+                    + " job has completed a checkpoint that began after it read the last record).",
             "Then a live phase on fresh topics, with the job at the highest parallelism: the state of open"
                     + " trajectories (a savepoint before and after trajectories whose outcome never comes), and latency:"
                     + " a smaller fleet sends live, each record at its event time, and a read_committed consumer notes"

@@ -17,6 +17,8 @@ import java.util.List;
  *
  * @param loadAverage                 the system's load average when the bench started: other processes share
  *                                    the cores, so compare ratios and CPU time per step, not wall-clock rates
+ * @param passthroughStepsPerSecond   the best passthrough run's rate in the middle of its run ({@link
+ *                                    SustainedRate}), as every rate here
  * @param jobStepsPerCpuSecond        steps per second of CPU time of the whole process (the in-process broker
  *                                    included) in the fastest job run: the "per core" rate
  * @param latencyGoalMs               checkpoint interval + 1 s
@@ -66,7 +68,8 @@ record BenchReport(
             double stepsPerSecond,
             Double ratioToPassthrough,
             double seconds,
-            double cpuSeconds,
+            double middleSeconds,
+            double middleCpuSeconds,
             double cpuMicrosPerStep,
             double stepsPerCpuSecond,
             long batchedSteps,
@@ -126,7 +129,8 @@ record BenchReport(
                 t.stepsPerSecond(),
                 passthrough == null ? null : t.stepsPerSecond() / passthrough.stepsPerSecond(),
                 t.seconds(),
-                t.cpuSeconds(),
+                t.middle().seconds(),
+                t.middle().cpuSeconds(),
                 t.cpuMicrosPerStep(),
                 t.stepsPerCpuSecond(),
                 t.batchedSteps(),
@@ -148,9 +152,12 @@ record BenchReport(
                     "Each row: the median of %d rounds (every run's figures are in the progress lines above)%n",
                     rounds);
         }
-        String row = "%-12s %4s %12s %10s %10s %12s %14s %14s%n";
         out.printf(
-                row, "contender", "p", "steps/s", "vs pass", "window s", "CPU us/step", "steps/CPU-s", "batched steps");
+                "steps/s and CPU: the middle of each run (%.0f%% to %.0f%% of the input read); run s: first record"
+                        + " read to output committed%n",
+                100 * SustainedRate.FROM, 100 * SustainedRate.TO);
+        String row = "%-12s %4s %12s %10s %10s %12s %14s %14s%n";
+        out.printf(row, "contender", "p", "steps/s", "vs pass", "run s", "CPU us/step", "steps/CPU-s", "batched steps");
         for (Run r : runs) {
             out.printf(
                     row,

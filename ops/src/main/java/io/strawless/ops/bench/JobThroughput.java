@@ -9,8 +9,9 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * The contender: the Strawless job reading the preloaded records from the earliest offset, with exactly-once
- * sinks. Its window opens when the job's first record has been read (so the MiniCluster's start-up, which the
- * passthrough's clients do not have, is left out) and closes when the first checkpoint that began after the job
+ * sinks. Its rate comes from the middle of the run ({@link SustainedRate}). The run starts when the job's first
+ * record has been read (so the MiniCluster's start-up, which the passthrough's clients do not have, is left out)
+ * and ends when the first checkpoint that began after the job
  * had read every record completes: that checkpoint's barrier followed the last record through every operator,
  * so by then every record has been processed and what the job made of it is committed or held in checkpointed
  * state. Then the job is cancelled.
@@ -46,16 +47,19 @@ final class JobThroughput {
                 Thread.sleep(20);
             }
             Profile profile = profileFile == null ? null : Profile.start();
-            CpuWindow window = CpuWindow.open();
+            long runStart = System.nanoTime();
             long records = ends.values().stream().mapToLong(Long::longValue).sum();
-            awaitAllRead(job, records, progress, "job p" + parallelism);
+            String who = "job p" + parallelism;
+            SustainedRate.Measured middle =
+                    SustainedRate.measure(job::recordsIn, records, job::failIfEnded, progress, who);
+            awaitAllRead(job, records, progress, who);
             // The checkpoint in progress now may have begun before the last record; the one after it did not.
             long checkpointsWhenRead = job.completedCheckpoints();
             while (job.completedCheckpoints() < checkpointsWhenRead + 2) {
                 job.failIfEnded();
                 Thread.sleep(POLL_MILLIS);
             }
-            CpuWindow.Elapsed elapsed = window.close();
+            double seconds = (System.nanoTime() - runStart) / 1e9;
             Profile.Summary summary = null;
             if (profile != null) {
                 summary = profile.stop(profileFile, 15);
@@ -63,16 +67,7 @@ final class JobThroughput {
             }
             long batchedSteps = job.batchedSteps();
             return new Result(
-                    new Throughput(
-                            "job",
-                            parallelism,
-                            steps,
-                            records,
-                            elapsed.seconds(),
-                            elapsed.cpuSeconds(),
-                            batchedSteps,
-                            elapsed.threads()),
-                    summary);
+                    new Throughput("job", parallelism, steps, records, seconds, middle, batchedSteps), summary);
         }
     }
 

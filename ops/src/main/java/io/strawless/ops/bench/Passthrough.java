@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -44,6 +45,8 @@ final class Passthrough {
     private final CountDownLatch firstRecord = new CountDownLatch(1);
     /** Workers keep their clients (and the clients' threads) until then, so that their CPU time is counted. */
     private final CountDownLatch windowClosed = new CountDownLatch(1);
+    /** Records the workers have read so far. */
+    private final AtomicLong recordsRead = new AtomicLong();
 
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
@@ -78,24 +81,19 @@ final class Passthrough {
             while (!firstRecord.await(20, TimeUnit.MILLISECONDS)) {
                 rethrowFailure();
             }
-            CpuWindow window = CpuWindow.open();
-            kafka.awaitCaughtUp(group, ends, this::rethrowFailure, progress, "passthrough p" + parallelism);
-            CpuWindow.Elapsed elapsed = window.close();
+            long runStart = System.nanoTime();
+            long records = ends.values().stream().mapToLong(Long::longValue).sum();
+            String who = "passthrough p" + parallelism;
+            SustainedRate.Measured middle =
+                    SustainedRate.measure(recordsRead::get, records, this::rethrowFailure, progress, who);
+            kafka.awaitCaughtUp(group, ends, this::rethrowFailure, progress, who);
+            double seconds = (System.nanoTime() - runStart) / 1e9;
             windowClosed.countDown();
             for (Thread worker : workers) {
                 worker.join();
             }
             rethrowFailure();
-            long records = ends.values().stream().mapToLong(Long::longValue).sum();
-            return new Throughput(
-                    "passthrough",
-                    parallelism,
-                    steps,
-                    records,
-                    elapsed.seconds(),
-                    elapsed.cpuSeconds(),
-                    steps,
-                    elapsed.threads());
+            return new Throughput("passthrough", parallelism, steps, records, seconds, middle, steps);
         } finally {
             windowClosed.countDown();
             workers.forEach(Thread::interrupt);
@@ -114,6 +112,7 @@ final class Passthrough {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
                 if (!records.isEmpty()) {
                     firstRecord.countDown();
+                    recordsRead.addAndGet(records.count());
                 }
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     producer.send(

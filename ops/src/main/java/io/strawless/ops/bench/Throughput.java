@@ -3,16 +3,16 @@ package io.strawless.ops.bench;
 import java.util.List;
 
 /**
- * One contender's pass over the preloaded records.
+ * One contender's pass over the preloaded records. Its rate and CPU time per step are those of the middle of the
+ * run ({@link SustainedRate}); steps are converted from records in the input's own proportion.
  *
  * @param contender    "passthrough" or "job"
  * @param steps        records on the steps topic
  * @param records      records on all three input topics
- * @param seconds      from the first record read until every input offset was committed
- * @param cpuSeconds   process CPU time over the same window
- * @param batchedSteps steps the job had put into batches by then (its ledger); the passthrough copies every
- *                     record, so for it this is {@code steps}
- * @param threads      where the CPU time went, by thread name
+ * @param seconds      the whole run: from the first record read until its output was committed
+ * @param middle       the middle of the run, which the rate and the CPU figures come from
+ * @param batchedSteps steps the job had put into batches by the end of the run (its ledger); the passthrough
+ *                     copies every record, so for it this is {@code steps}
  */
 record Throughput(
         String contender,
@@ -20,27 +20,35 @@ record Throughput(
         long steps,
         long records,
         double seconds,
-        double cpuSeconds,
-        long batchedSteps,
-        List<CpuWindow.ThreadCpu> threads) {
+        SustainedRate.Measured middle,
+        long batchedSteps) {
+
+    /** Steps among the records read in the middle of the run. */
+    private double middleSteps() {
+        return middle.records() * (double) steps / records;
+    }
 
     double stepsPerSecond() {
-        return steps / seconds;
+        return middleSteps() / middle.seconds();
     }
 
     double stepsPerCpuSecond() {
-        return steps / cpuSeconds;
+        return middleSteps() / middle.cpuSeconds();
     }
 
     double cpuMicrosPerStep() {
-        return cpuSeconds * 1e6 / steps;
+        return middle.cpuSeconds() * 1e6 / middleSteps();
+    }
+
+    List<CpuWindow.ThreadCpu> threads() {
+        return middle.threads();
     }
 
     /** One line per thread group, for the progress output. */
     String describeThreads() {
         StringBuilder text = new StringBuilder();
-        for (CpuWindow.ThreadCpu t : threads) {
-            text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / cpuSeconds, t.threads()));
+        for (CpuWindow.ThreadCpu t : middle.threads()) {
+            text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / middle.cpuSeconds(), t.threads()));
         }
         return text.toString();
     }

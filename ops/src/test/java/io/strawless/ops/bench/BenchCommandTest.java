@@ -96,6 +96,12 @@ class BenchCommandTest {
                         && jobRun.get("batched_steps").asLong() <= steps,
                 jobRun.toString());
         assertTrue(runs.get(0).get("ratio_to_passthrough").isNull(), runs.toString());
+        for (JsonNode run : runs) {
+            // The rate is the middle of the run's: inside it, and shorter.
+            double middle = run.get("middle_seconds").asDouble();
+            assertTrue(0 < middle && middle < run.get("seconds").asDouble(), run.toString());
+            assertTrue(run.get("middle_cpu_seconds").asDouble() > 0, run.toString());
+        }
 
         String printed = out.toString();
         assertTrue(printed.contains("steps/CPU-s"), printed);

@@ -1,0 +1,57 @@
+package io.strawless.ops.bench;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * A contender's rate in the middle of its run: records read between the moments a tenth and nine tenths of the
+ * input had been read, over the wall time between them, with the process CPU time of the same interval.
+ *
+ * <p>Why not the whole run: both contenders make their output visible only when they commit (each checkpoint,
+ * each transaction), so a whole run ends at a commit, up to one commit interval after the work did, and starts
+ * with the JIT compiling and the pipeline filling. Over a passthrough run of a few seconds that rounding alone
+ * moved the rate by a third. In the middle, reading is tied to processing (the job's sources are
+ * back-pressured, the passthrough sends what it reads), so this is the rate a long-running deployment sustains.
+ */
+final class SustainedRate {
+
+    static final double FROM = 0.1;
+    static final double TO = 0.9;
+    private static final long POLL_MILLIS = 5;
+    private static final Duration REPORT_EVERY = Duration.ofSeconds(3);
+
+    /** What the middle of a run measured: {@code records} read in {@code seconds}, with the CPU time spent. */
+    record Measured(long records, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {}
+
+    private SustainedRate() {}
+
+    /**
+     * Waits until nine tenths of {@code total} records have been read and returns the middle of the run.
+     *
+     * @param read records read so far (exact, not sampled)
+     */
+    static Measured measure(LongSupplier read, long total, BenchKafka.Liveness alive, Progress progress, String who)
+            throws Exception {
+        long from = (long) (total * FROM);
+        long to = (long) (total * TO);
+        long nextReport = System.nanoTime() + REPORT_EVERY.toNanos();
+        long count;
+        while ((count = read.getAsLong()) < from) {
+            alive.check();
+            Thread.sleep(POLL_MILLIS);
+        }
+        CpuWindow window = CpuWindow.open();
+        long start = count;
+        while ((count = read.getAsLong()) < to) {
+            alive.check();
+            if (System.nanoTime() > nextReport) {
+                progress.line("%s: %,d of %,d input records read", who, count, total);
+                nextReport += REPORT_EVERY.toNanos();
+            }
+            Thread.sleep(POLL_MILLIS);
+        }
+        CpuWindow.Elapsed elapsed = window.close();
+        return new Measured(count - start, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+    }
+}
