@@ -2,7 +2,11 @@ package io.strawless.ops.bench;
 
 import com.sun.management.OperatingSystemMXBean;
 import java.lang.management.ManagementFactory;
+import java.io.IOException;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,11 +22,17 @@ final class CpuWindow {
             (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final int TOP_THREADS = 8;
+    /** The JVM's garbage collector threads (G1's), found by their names in /proc on Linux. */
+    static final String GC_THREADS = "(JVM: garbage collector)";
+    /** The JVM's JIT compiler threads. */
+    static final String JIT_THREADS = "(JVM: JIT compiler)";
     /**
-     * Process CPU time no live Java thread accounts for: the garbage collector, the JIT compiler, native threads
-     * (PoCL's, when kernels run on OpenCL) and threads that ended within the window.
+     * Process CPU time no live Java thread, and on Linux no GC or JIT thread, accounts for: other JVM threads,
+     * native threads (PoCL's, when kernels run on OpenCL) and threads that ended within the window.
      */
-    static final String OTHER_THREADS = "(GC, JIT, native and ended threads)";
+    static final String OTHER_THREADS = "(native, other JVM and ended threads)";
+    /** Where the kernel lists this process's threads, each with its name and CPU time. */
+    private static final Path TASKS = Path.of("/proc/self/task");
 
     /** CPU seconds the threads of one name spent in the window; digits in names are folded to #. */
     record ThreadCpu(String threads, double cpuSeconds) {}
@@ -33,6 +43,7 @@ final class CpuWindow {
     private final long wallStart = System.nanoTime();
     private final long cpuStart = OS.getProcessCpuTime();
     private final Map<Long, Long> threadCpuStart = threadCpu();
+    private final Map<String, Long> jvmCpuStart = jvmThreadCpu();
 
     static CpuWindow open() {
         return new CpuWindow();
@@ -52,6 +63,12 @@ final class CpuWindow {
                 javaThreads += spent;
             }
         }
+        Map<String, Long> jvmCpu = jvmThreadCpu();
+        for (Map.Entry<String, Long> jvm : jvmCpu.entrySet()) {
+            long spent = Math.max(0, jvm.getValue() - jvmCpuStart.getOrDefault(jvm.getKey(), 0L));
+            byName.put(jvm.getKey(), spent);
+            javaThreads += spent;
+        }
         byName.put(OTHER_THREADS, Math.max(0, (long) (cpuSeconds * 1e9) - javaThreads));
         List<ThreadCpu> top = byName.entrySet().stream()
                 .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
@@ -64,6 +81,37 @@ final class CpuWindow {
     /** The system load average of the last minute (-1 where the platform has none): context for the figures. */
     static double loadAverage() {
         return OS.getSystemLoadAverage();
+    }
+
+    /**
+     * CPU nanoseconds of the JVM's own GC and JIT threads, which no Java API lists, from each thread's name and
+     * scheduler statistics in /proc (Linux; elsewhere nothing, and they stay in {@link #OTHER_THREADS}). A GC or
+     * JIT thread that ends within the window takes its time with it: counts here are lower bounds.
+     */
+    private static Map<String, Long> jvmThreadCpu() {
+        Map<String, Long> cpu = new HashMap<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(TASKS)) {
+            for (Path task : tasks) {
+                try {
+                    String name = Files.readString(task.resolve("comm")).strip();
+                    String group = name.startsWith("GC Thread") || name.startsWith("G1 ")
+                            ? GC_THREADS
+                            : name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")
+                                    ? JIT_THREADS
+                                    : null;
+                    if (group != null) {
+                        // schedstat: nanoseconds on a CPU, nanoseconds waiting for one, time slices.
+                        String schedstat = Files.readString(task.resolve("schedstat"));
+                        cpu.merge(group, Long.parseLong(schedstat.substring(0, schedstat.indexOf(' '))), Long::sum);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // The thread ended between the listing and the read.
+                }
+            }
+        } catch (IOException e) {
+            return Map.of();
+        }
+        return cpu;
     }
 
     private static Map<Long, Long> threadCpu() {

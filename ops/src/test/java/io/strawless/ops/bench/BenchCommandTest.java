@@ -32,8 +32,8 @@ class BenchCommandTest {
                         "bench",
                         "--steps",
                         "3000",
-                        "--warmup-steps",
-                        "0",
+                        "--warmup-rounds",
+                        "1",
                         "--parallelism",
                         "1",
                         "--rounds",
@@ -108,6 +108,7 @@ class BenchCommandTest {
         assertTrue(printed.contains("live phase"), printed);
         assertTrue(printed.contains("job-p1-r2"), "each round's runs are reported: " + printed);
         assertTrue(printed.contains("the median of 2 rounds"), printed);
+        assertTrue(printed.contains("warm-up-1-job-p1: "), "the warm-up round runs, reported apart: " + printed);
     }
 
     @Test
