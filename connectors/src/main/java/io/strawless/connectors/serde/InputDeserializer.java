@@ -84,6 +84,8 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
     /** One reader per writer fingerprint, reused for every record (they cache their schema resolution). */
     private transient Map<Long, SpecificDatumReader<? extends SpecificRecord>> readers;
 
+    private transient StepEventCodec steps;
+
     /** Topic names come from {@code KafkaOptions}; one topic may carry several types if configured so. */
     public InputDeserializer(String stepsTopic, String outcomesTopic, String verdictsTopic) {
         Map<String, Set<Kind>> kinds = new HashMap<>();
@@ -95,6 +97,7 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
+        steps = new StepEventCodec();
         readers = new HashMap<>();
         WRITERS.forEach((fingerprint, writer) -> {
             // The class's own SpecificData carries its logical-type conversions (timestamps as Instant).
@@ -138,7 +141,7 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
         BoundedBinaryDecoder body = new BoundedBinaryDecoder(value, HEADER_LENGTH);
         SpecificRecord event;
         try {
-            event = fingerprint == CURRENT_STEP ? StepEventCodec.read(body) : readers.get(fingerprint).read(null, body);
+            event = fingerprint == CURRENT_STEP ? steps.read(body) : readers.get(fingerprint).read(null, body);
         } catch (Exception e) {
             // Avro reports a corrupt body as EOFException, AvroRuntimeException (a bad union or enum
             // index, invalid UTF-8...) or the odd unchecked exception from a garbage value.

@@ -18,6 +18,7 @@ import org.apache.avro.io.Decoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.Encoder;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.util.Utf8;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -54,6 +55,10 @@ public final class StepEventCodec {
     private static final int NULL = 0;
 
     private final Buffer buffer = new Buffer();
+    private final RepeatedString trajectoryIds = new RepeatedString();
+    private final RepeatedString agentIds = new RepeatedString();
+    private final RepeatedString taskIds = new RepeatedString();
+    private final RepeatedString groupIds = new RepeatedString();
     private BinaryEncoder encoder;
     private BinaryDecoder decoder;
     private byte[] readBuffer = new byte[256];
@@ -141,13 +146,14 @@ public final class StepEventCodec {
         writeNullableDouble(step.getBootstrapValue(), out);
     }
 
-    static StepEvent read(Decoder in) throws IOException {
+    /** Reads the Avro binary body of a step; fails, as Avro's own reader does, on a body that is not one. */
+    StepEvent read(Decoder in) throws IOException {
         StepEvent step = new StepEvent();
-        step.setTrajectoryId(in.readString());
+        step.setTrajectoryId(trajectoryIds.read(in));
         step.setStepIndex(in.readInt());
-        step.setAgentId(in.readString());
-        step.setTaskId(in.readString());
-        step.setGroupId(readNullableString(in));
+        step.setAgentId(agentIds.read(in));
+        step.setTaskId(taskIds.read(in));
+        step.setGroupId(union(in) == NULL ? null : groupIds.read(in));
         step.setGroupSize(union(in) == NULL ? null : in.readInt());
         step.setPolicyVersion(in.readLong());
         step.setEventTime(Instant.ofEpochMilli(in.readLong()));
@@ -204,6 +210,28 @@ public final class StepEventCodec {
             throw new AvroRuntimeException("union branch " + index + " of a [\"null\", X] union");
         }
         return index;
+    }
+
+    /**
+     * The last string read for one field, with its bytes. The steps of a trajectory are mostly read one after
+     * another (from the assembler's state, or in a trajectory crossing the network) and repeat its ids: a repeat
+     * then costs a comparison of bytes instead of decoding UTF-8 into a new String.
+     */
+    private static final class RepeatedString {
+        private Utf8 last = new Utf8();
+        private Utf8 next = new Utf8();
+        private String value;
+
+        String read(Decoder in) throws IOException {
+            next = in.readString(next);
+            if (value == null || !next.equals(last)) {
+                Utf8 read = next;
+                next = last;
+                last = read;
+                value = read.toString();
+            }
+            return value;
+        }
     }
 
     /** A byte array stream whose contents can be written out without a copy. */

@@ -74,11 +74,37 @@ class StepEventCodecTest {
     }
 
     @Test
+    void repeatedIdsReadBackAsWrittenWhenTheyChange() throws Exception {
+        // The reader keeps each id field's last string: a repeat reuses it, an id of the same length but other
+        // bytes, or an empty one, must not.
+        Random random = new Random(5);
+        String[] ids = {"traj-a1", "traj-a1", "traj-a2", "traj-a1", "", "", "traj-b1", "traj-b1"};
+        StepEventCodec writer = new StepEventCodec();
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        List<StepEvent> written = new ArrayList<>();
+        for (int i = 0; i < ids.length; i++) {
+            StepEvent step = randomStep(random, 0); // every nullable field present
+            step.setTrajectoryId(ids[i]);
+            step.setAgentId(ids[(i + 1) % ids.length]);
+            step.setTaskId(ids[(i + 2) % ids.length]);
+            step.setGroupId(i % 3 == 0 ? null : ids[(i + 3) % ids.length]);
+            written.add(step);
+            writer.write(step, out);
+        }
+        StepEventCodec reader = new StepEventCodec();
+        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
+        for (StepEvent step : written) {
+            assertEquals(step, reader.read(in));
+        }
+    }
+
+    @Test
     void readsCorruptInputAsAvrosOwnReaderDoes() throws Exception {
         // The source decodes untrusted Kafka values with this codec: on a corrupted body it must fail where Avro's
         // reader fails (the record becomes a dead letter) and decode the same step where Avro's reader decodes one.
         Random random = new Random(13);
         SpecificDatumReader<StepEvent> avroReader = new SpecificDatumReader<>(StepEvent.class);
+        StepEventCodec codec = new StepEventCodec();
         int failed = 0;
         for (int i = 0; i < 20_000; i++) {
             byte[] valid = toArray(randomStep(random, i).toByteBuffer());
@@ -90,7 +116,7 @@ class StepEventCodecTest {
                 }
             }
             Object byAvro = readOrFailure(() -> avroReader.read(null, new BoundedBinaryDecoder(value, 10)));
-            Object byCodec = readOrFailure(() -> StepEventCodec.read(new BoundedBinaryDecoder(value, 10)));
+            Object byCodec = readOrFailure(() -> codec.read(new BoundedBinaryDecoder(value, 10)));
             assertEquals(byAvro instanceof Exception, byCodec instanceof Exception,
                     "corruption " + i + ": Avro " + byAvro + ", codec " + byCodec);
             if (byAvro instanceof Exception) {

@@ -327,6 +327,9 @@ public final class BenchCommand implements Callable<Integer> {
         Duration checkpoints = base.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
         int highest = Collections.max(parallelisms);
         Preloaded input = preload(base, prefix, steps, seed, kafka, progress);
+        if (profile != null) {
+            Profile.startRecorder();
+        }
         for (int round = 1; round <= warmupRounds; round++) {
             // Without these the first runs pay for compiling, and their CPU per step says more about the JIT
             // compiler than about the code.

@@ -46,6 +46,19 @@ final class Profile {
     recording.setToDisk(true);
   }
 
+  /**
+   * Starts Flight Recorder and stops it again. In this JVM its first start made the JIT compiler redo much of its
+   * work, and the run it recorded was several times slower than without it; started once before the warm-up, that
+   * cost falls there.
+   */
+  static void startRecorder() {
+    try (Recording warmUp = new Recording()) {
+      warmUp.enable(EXECUTION_SAMPLE).withPeriod(SAMPLE_PERIOD);
+      warmUp.start();
+      warmUp.stop();
+    }
+  }
+
   static Profile start() {
     Profile profile = new Profile();
     profile.recording.start();
