@@ -53,38 +53,39 @@ final class TrainingBatches {
     /**
      * The output record: the step events' own fields, plus the credit the estimator gave each step. A
      * {@code suspect} (quarantined under job.suspect-policy=FLAG) keeps its credit but weighs 0.
+     *
+     * <p>Built with the all-arguments constructors, in schema order, not with Avro's builders: a builder per
+     * step allocated and validated per field, for every step the job outputs.
      */
     static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, double baseline, boolean suspect) {
         List<ScoredStep> steps = new ArrayList<>(t.steps().size());
         for (int i = 0; i < t.steps().size(); i++) {
             StepEvent e = t.steps().get(i);
-            steps.add(ScoredStep.newBuilder()
-                    .setStepIndex(e.getStepIndex())
-                    .setTrainable(e.getTrainable())
-                    .setAdvantage(credit.advantages()[i])
-                    .setTargetReturn(credit.returns()[i])
-                    .setReward(e.getReward())
-                    .setValue(e.getValue())
-                    .setLogprob(e.getLogprob())
-                    .setTokenIds(e.getTokenIds())
-                    .setPayloadRef(e.getPayloadRef())
-                    .setPolicyVersion(e.getPolicyVersion())
-                    .build());
+            steps.add(new ScoredStep(
+                    e.getStepIndex(), // step_index
+                    e.getTrainable(), // trainable
+                    credit.advantages()[i], // advantage
+                    credit.returns()[i], // target_return
+                    e.getReward(), // reward
+                    e.getValue(), // value
+                    e.getLogprob(), // logprob
+                    e.getTokenIds(), // token_ids
+                    e.getPayloadRef(), // payload_ref
+                    e.getPolicyVersion())); // policy_version
         }
-        return ScoredTrajectory.newBuilder()
-                .setTrajectoryId(t.trajectoryId())
-                .setAgentId(t.agentId())
-                .setTaskId(t.taskId())
-                .setGroupId(t.groupId())
-                .setOutcomeReward(t.outcome().getReward())
-                .setSuccess(t.outcome().getSuccess())
-                .setOutcomeRevision(t.outcome().getRevision())
-                .setBaseline(baseline)
-                .setSteps(steps)
-                .setSuspect(suspect)
-                .setWeight(suspect ? 0.0 : 1.0)
-                .setOutcomeTimedOut(t.outcomeTimedOut())
-                .build();
+        return new ScoredTrajectory(
+                t.trajectoryId(), // trajectory_id
+                t.agentId(), // agent_id
+                t.taskId(), // task_id
+                t.groupId(), // group_id
+                t.outcome().getReward(), // outcome_reward
+                t.outcome().getSuccess(), // success
+                t.outcome().getRevision(), // outcome_revision
+                baseline, // baseline
+                steps, // steps
+                suspect, // suspect
+                suspect ? 0.0 : 1.0, // weight
+                t.outcomeTimedOut()); // outcome_timed_out
     }
 
     private static double orNaN(Double value) {
