@@ -218,7 +218,11 @@ public final class BenchCommand implements Callable<Integer> {
         }
         try (BenchKafka kafka = new BenchKafka(conf)) {
             try {
-                BenchReport report = measure(conf, prefix, kafka, progress, out, loadAverage, savepoints);
+                BenchReport report;
+                progress.line("starting the local Flink cluster that runs every job of the bench");
+                try (BenchCluster cluster = BenchCluster.start(conf, Collections.max(parallelisms))) {
+                    report = measure(cluster, conf, prefix, kafka, progress, out, loadAverage, savepoints);
+                }
                 report.print(out);
                 if (json != null) {
                     report.writeJson(json);
@@ -292,6 +296,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private JobThroughput.Result job(
+            BenchCluster cluster,
             Preloaded input,
             String prefix,
             String run,
@@ -305,7 +310,7 @@ public final class BenchCommand implements Callable<Integer> {
         provision(conf);
         progress.line("%s: starting", run);
         JobThroughput.Result result =
-                JobThroughput.run(conf, p, input.ends(), input.steps(), progress, profileFile, out);
+                JobThroughput.run(cluster, conf, p, input.ends(), input.steps(), progress, profileFile, out);
         progress.line(
                 "%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s",
                 run,
@@ -316,6 +321,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private BenchReport measure(
+            BenchCluster cluster,
             Configuration base,
             String prefix,
             BenchKafka kafka,
@@ -334,7 +340,7 @@ public final class BenchCommand implements Callable<Integer> {
             // Without these the first runs pay for compiling, and their CPU per step says more about the JIT
             // compiler than about the code.
             passthrough(input, prefix, "warm-up-" + round + "-passthrough-p" + highest, highest, kafka, progress);
-            job(input, prefix, "warm-up-" + round + "-job-p" + highest, highest, kafka, progress, null, out);
+            job(cluster, input, prefix, "warm-up-" + round + "-job-p" + highest, highest, kafka, progress, null, out);
         }
 
         List<List<Throughput>> passthroughRuns = new ArrayList<>();
@@ -355,7 +361,7 @@ public final class BenchCommand implements Callable<Integer> {
                 // One profile per parallelism: the last round's.
                 Path profileFile = profile == null || round < rounds ? null : Path.of(profile + "-p" + p + ".jfr");
                 JobThroughput.Result result =
-                        job(input, prefix, "job-p" + p + suffix, p, kafka, progress, profileFile, out);
+                        job(cluster, input, prefix, "job-p" + p + suffix, p, kafka, progress, profileFile, out);
                 jobRuns.get(i).add(result.throughput());
                 if (result.profile() != null) {
                     profiles.add(result.profile());
@@ -366,7 +372,7 @@ public final class BenchCommand implements Callable<Integer> {
                 passthroughRuns.stream().map(BenchCommand::median).toList();
         List<Throughput> job = jobRuns.stream().map(BenchCommand::median).toList();
 
-        Live live = live(base, prefix, highest, checkpoints, kafka, progress, savepoints);
+        Live live = live(cluster, base, prefix, highest, checkpoints, kafka, progress, savepoints);
         return BenchReport.of(
                 Runtime.getRuntime().availableProcessors(),
                 loadAverage,
@@ -393,6 +399,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** The job on fresh topics: first the state of open trajectories, then latency under live traffic. */
     private Live live(
+            BenchCluster cluster,
             Configuration base,
             String prefix,
             int parallelism,
@@ -406,7 +413,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<TopicPartition> inputs = kafka.partitions(inputTopics(conf));
         List<TopicPartition> batchPartitions = kafka.partitions(List.of(conf.get(KafkaOptions.BATCHES_TOPIC)));
         progress.line("live phase: starting the job (parallelism %d)", parallelism);
-        try (JobRun job = JobRun.start(conf)) {
+        try (JobRun job = JobRun.start(cluster, conf)) {
             FleetSettings open = new FleetSettings(
                     AGENTS, TASKS, openTrajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS, 0, 1, VERDICT_SHARE, seed + 1);
             progress.line("live phase: %,d trajectories whose outcome never comes, for their state", openTrajectories);

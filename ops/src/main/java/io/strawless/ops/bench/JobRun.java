@@ -10,17 +10,20 @@ import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.minicluster.MiniClusterJobClient;
+import org.apache.flink.runtime.minicluster.MiniClusterJobClient.JobFinalizationBehavior;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
 
 /**
- * The Strawless job running on a local MiniCluster of its own, as {@code strawless demo} runs it, with its
- * ledger counters at hand. Closing it cancels the job: the bench measures how fast it reads and commits, and
- * needs no final drain. A restart spoils a measurement (the restored attempt reads records again), so it
- * counts as a failure here.
+ * The Strawless job running on the bench's cluster, with its ledger counters at hand. Closing it cancels the job:
+ * the bench measures how fast it reads and commits, and needs no final drain. A restart spoils a measurement (the
+ * restored attempt reads records again), so it counts as a failure here.
  */
 final class JobRun implements AutoCloseable {
 
@@ -34,13 +37,16 @@ final class JobRun implements AutoCloseable {
         this.client = client;
     }
 
-    /** Starts the job with {@code conf} and returns once it runs. */
-    static JobRun start(Configuration conf) throws Exception {
-        Configuration withMetrics = new Configuration(conf);
-        JobMetrics metrics = JobMetrics.attachTo(withMetrics);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(withMetrics);
-        StrawlessJob.buildOnKafka(env, withMetrics);
-        JobRun run = new JobRun(metrics, env.executeAsync(conf.get(JobOptions.JOB_NAME)));
+    /** Starts the job with {@code conf} on {@code cluster} and returns once it runs. */
+    static JobRun start(BenchCluster cluster, Configuration conf) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        StrawlessJob.buildOnKafka(env, conf);
+        StreamGraph job = env.getStreamGraph();
+        job.setJobName(conf.get(JobOptions.JOB_NAME));
+        JobID id = cluster.miniCluster().submitJob(job).get().getJobID();
+        JobClient client = new MiniClusterJobClient(
+                id, cluster.miniCluster(), JobRun.class.getClassLoader(), JobFinalizationBehavior.NOTHING);
+        JobRun run = new JobRun(cluster.metrics(), client);
         try {
             while (run.client.getJobStatus().get() != JobStatus.RUNNING) {
                 run.failIfEnded();
@@ -75,7 +81,7 @@ final class JobRun implements AutoCloseable {
 
     /** Throws the job's failure if it ended or restarted. */
     void failIfEnded() throws Exception {
-        if (metrics.restarts() > 0) {
+        if (metrics.restarts(client.getJobID()) > 0) {
             throw new IllegalStateException("the job failed and restarted, which spoils the measurement; its failure is"
                     + " logged by org.apache.flink.runtime.executiongraph at INFO");
         }
@@ -123,8 +129,6 @@ final class JobRun implements AutoCloseable {
             client.getJobExecutionResult().get(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (ExecutionException cancelled) {
             // How a cancelled job ends.
-        } finally {
-            metrics.close();
         }
     }
 }

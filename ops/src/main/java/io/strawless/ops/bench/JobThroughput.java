@@ -32,6 +32,7 @@ final class JobThroughput {
      * @param profileFile where to write a JFR recording of the window, or null for none; its summary is printed
      */
     static Result run(
+            BenchCluster cluster,
             Configuration jobConf,
             int parallelism,
             Map<TopicPartition, Long> ends,
@@ -40,7 +41,7 @@ final class JobThroughput {
             Path profileFile,
             PrintWriter out)
             throws Exception {
-        try (JobRun job = JobRun.start(jobConf)) {
+        try (JobRun job = JobRun.start(cluster, jobConf)) {
             progress.line("job p%d running; waiting for its first record", parallelism);
             while (job.recordsIn() == 0) {
                 job.failIfEnded();

@@ -85,6 +85,12 @@ public final class JobMetrics implements AutoCloseable {
                 .sum();
     }
 
+    /** Restarts of {@code job} so far. */
+    public long restarts(JobID job) {
+        Gauge<?> gauge = restartGauges.get(job.toString());
+        return gauge == null ? 0 : ((Number) gauge.getValue()).longValue();
+    }
+
     /** Checkpoints of {@code job} completed so far (0 until its first). */
     public long completedCheckpoints(JobID job) {
         Gauge<?> gauge = checkpointGauges.get(job.toString());
