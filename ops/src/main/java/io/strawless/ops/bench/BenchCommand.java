@@ -153,12 +153,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(
             names = "--profile",
             paramLabel = "FILE",
-            description =
-                    "Record each job run's window with Java Flight Recorder into FILE-p<parallelism>.jfr and print"
-                            + " its top frames. JFR keeps 64 frames of each stack unless the JVM runs with"
-                            + " -XX:FlightRecorderOptions:stackdepth=256; Flink's stacks are deeper, so totals of outer methods"
-                            + " come out low without it. Profiled runs are slower (with stackdepth=256 about four times"
-                            + " here): take rates from a run without --profile.")
+            description = "Record the last round's job runs with Java Flight Recorder into FILE-p<parallelism>.jfr and"
+                    + " print their top frames. JFR keeps 64 frames of each stack unless the JVM runs with"
+                    + " -XX:FlightRecorderOptions:stackdepth=256; Flink's stacks are deeper, so totals of outer methods"
+                    + " come out low without it. Recorded runs are a little slower (about 5-20% here; the recorder"
+                    + " starts before the warm-up, whose JIT work its start redoes): take rates from a run"
+                    + " without --profile.")
     private Path profile;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as one JSON object to FILE.")
