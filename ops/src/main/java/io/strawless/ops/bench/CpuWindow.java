@@ -1,8 +1,8 @@
 package io.strawless.ops.bench;
 
 import com.sun.management.OperatingSystemMXBean;
-import java.lang.management.ManagementFactory;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -23,9 +23,9 @@ final class CpuWindow {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final int TOP_THREADS = 8;
     /** The JVM's garbage collector threads (G1's), found by their names in /proc on Linux. */
-    static final String GC_THREADS = "(JVM: garbage collector)";
+    private static final String GC_THREADS = "(JVM: garbage collector)";
     /** The JVM's JIT compiler threads. */
-    static final String JIT_THREADS = "(JVM: JIT compiler)";
+    private static final String JIT_THREADS = "(JVM: JIT compiler)";
     /**
      * Process CPU time no live Java thread, and on Linux no GC or JIT thread, accounts for: other JVM threads,
      * native threads (PoCL's, when kernels run on OpenCL) and threads that ended within the window.

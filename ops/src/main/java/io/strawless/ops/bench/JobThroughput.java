@@ -10,11 +10,10 @@ import org.apache.kafka.common.TopicPartition;
 /**
  * The contender: the Strawless job reading the preloaded records from the earliest offset, with exactly-once
  * sinks. Its rate comes from the middle of the run ({@link SustainedRate}). The run starts when the job's first
- * record has been read (so the MiniCluster's start-up, which the passthrough's clients do not have, is left out)
- * and ends when the first checkpoint that began after the job
- * had read every record completes: that checkpoint's barrier followed the last record through every operator,
- * so by then every record has been processed and what the job made of it is committed or held in checkpointed
- * state. Then the job is cancelled.
+ * record has been read (so the job's deployment, which the passthrough's clients do not have, is left out) and
+ * ends when the first checkpoint that began after the job had read every record completes: that checkpoint's
+ * barrier followed the last record through every operator, so by then every record has been processed and what
+ * the job made of it is committed or held in checkpointed state. Then the job is cancelled.
  *
  * <p>Why not the consumer group's committed offsets, as for the passthrough: Flink's Kafka source commits them
  * between polls, and once the topics are drained a poll waits up to 10 s for records that never come, so the

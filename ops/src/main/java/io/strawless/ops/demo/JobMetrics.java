@@ -66,8 +66,9 @@ public final class JobMetrics implements AutoCloseable {
     private record CounterKey(String job, String operator, String subtask, Kind kind, Way way) {}
 
     /**
-     * Sets up {@code conf} so that every job started with it (each on its own MiniCluster) reports to the
-     * returned books. Close them when the run is over.
+     * Sets up {@code conf} so that every job on a MiniCluster started with it reports to the returned books,
+     * whether each job starts a cluster of its own (as {@code executeAsync} does) or shares one. Close them when the
+     * run is over.
      */
     public static JobMetrics attachTo(Configuration conf) {
         JobMetrics metrics = new JobMetrics();
