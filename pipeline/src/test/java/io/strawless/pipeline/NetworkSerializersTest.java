@@ -3,11 +3,15 @@ package io.strawless.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 
+import io.strawless.connectors.serde.EncodedSteps;
+import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectorySerializer;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.pipeline.grouping.TrajectoryGroupSerializer;
 import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.StepEvent;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -29,9 +33,20 @@ class NetworkSerializersTest {
                 Events.trajectory("t-2", null, 0, 0.0, 1).steps(), Events.outcome("t-2", 0.0, 0, 100), List.of(),
                 List.of(), true);
 
+        // As the assembler emits it: the steps still encoded as they waited in state, copied to the network as bytes.
+        StepEventCodec codec = new StepEventCodec();
+        List<byte[]> encoded = new ArrayList<>();
+        for (StepEvent step : withEverything.steps()) {
+            encoded.add(codec.encode(step));
+        }
+        AssembledTrajectory fromState = new AssembledTrajectory("t-1", "agent-1", "task-1", "g-1", 4,
+                new EncodedSteps(encoded), withEverything.outcome(), withEverything.verdicts(), withEverything.lineage(),
+                false);
+        assertEquals(withEverything, fromState, "the encoded steps read as the steps");
+
         TypeSerializer<AssembledTrajectory> serializer =
                 AssembledTrajectorySerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl());
-        for (AssembledTrajectory trajectory : List.of(withEverything, ungroupedWithoutOutcome)) {
+        for (AssembledTrajectory trajectory : List.of(withEverything, ungroupedWithoutOutcome, fromState)) {
             assertEquals(trajectory, roundTrip(serializer, trajectory));
             AssembledTrajectory copy = serializer.copy(trajectory);
             assertEquals(trajectory, copy);

@@ -73,9 +73,7 @@ public final class StepEventCodec {
 
     /** Reads what {@link #encode} wrote; Avro's resolving decoder reads a step written with another schema version. */
     public StepEvent decode(byte[] singleObject) throws IOException {
-        if (singleObject.length < SINGLE_OBJECT_HEADER.length
-                || !Arrays.equals(singleObject, 0, SINGLE_OBJECT_HEADER.length, SINGLE_OBJECT_HEADER, 0,
-                        SINGLE_OBJECT_HEADER.length)) {
+        if (!hasCurrentHeader(singleObject)) {
             return StepEvent.fromByteBuffer(ByteBuffer.wrap(singleObject));
         }
         decoder = DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
@@ -91,6 +89,19 @@ public final class StepEventCodec {
         buffer.writeTo(out);
     }
 
+    /**
+     * Writes a step that {@link #encode} encoded as {@link #write(StepEvent, DataOutputView)} would write it: its
+     * body is copied, not decoded and encoded again (unless it was written with another schema version).
+     */
+    public void write(byte[] singleObject, DataOutputView out) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            write(decode(singleObject), out);
+            return;
+        }
+        out.writeInt(singleObject.length - SINGLE_OBJECT_HEADER.length);
+        out.write(singleObject, SINGLE_OBJECT_HEADER.length, singleObject.length - SINGLE_OBJECT_HEADER.length);
+    }
+
     /** Reads what {@link #write(StepEvent, DataOutputView)} wrote. */
     public StepEvent read(DataInputView in) throws IOException {
         int length = in.readInt();
@@ -100,6 +111,13 @@ public final class StepEventCodec {
         in.readFully(readBuffer, 0, length);
         decoder = DecoderFactory.get().binaryDecoder(readBuffer, 0, length, decoder);
         return read(decoder);
+    }
+
+    /** Whether the encoding names the current schema (else it was written with an earlier version). */
+    private static boolean hasCurrentHeader(byte[] singleObject) {
+        return singleObject.length >= SINGLE_OBJECT_HEADER.length
+                && Arrays.equals(singleObject, 0, SINGLE_OBJECT_HEADER.length, SINGLE_OBJECT_HEADER, 0,
+                        SINGLE_OBJECT_HEADER.length);
     }
 
     private void writeBody(StepEvent step) throws IOException {

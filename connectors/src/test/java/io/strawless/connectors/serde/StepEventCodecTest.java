@@ -65,6 +65,29 @@ class StepEventCodecTest {
     }
 
     @Test
+    void anEncodedStepCrossesTheNetworkAsItsStepWould() throws Exception {
+        // A trajectory leaving the assembler's state copies its steps' bodies instead of encoding the steps again.
+        Random random = new Random(17);
+        StepEventCodec codec = new StepEventCodec();
+        for (int i = 0; i < 600; i++) {
+            StepEvent step = randomStep(random, i);
+            DataOutputSerializer fromStep = new DataOutputSerializer(256);
+            codec.write(step, fromStep);
+            DataOutputSerializer fromBytes = new DataOutputSerializer(256);
+            codec.write(codec.encode(step), fromBytes);
+            assertArrayEquals(fromStep.getCopyOfBuffer(), fromBytes.getCopyOfBuffer(), "step " + i);
+        }
+        List<StepEvent> steps = List.of(randomStep(random, 0), randomStep(random, 1));
+        List<byte[]> encoded = new ArrayList<>();
+        for (StepEvent step : steps) {
+            encoded.add(codec.encode(step));
+        }
+        EncodedSteps list = new EncodedSteps(encoded);
+        assertEquals(steps, list);
+        assertEquals(list, steps);
+    }
+
+    @Test
     void repeatedIdsReadBackAsWrittenWhenTheyChange() throws Exception {
         // The reader keeps each id field's last string: a repeat reuses it, an id of the same length but other
         // bytes, or an empty one, must not.

@@ -1,5 +1,6 @@
 package io.strawless.pipeline.assembly;
 
+import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.CountersByName;
@@ -21,9 +22,9 @@ import io.strawless.schemas.VerifierSignal;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
@@ -379,7 +380,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     private void emit(Context ctx, AssemblyProgress current, Collector<AssembledTrajectory> out) throws Exception {
         OutcomeEvent used = outcome.value();
-        out.collect(trajectory(orderedSteps(), used, false, current.lineage()));
+        out.collect(trajectory(orderedEncodedSteps(), used, false, current.lineage()));
         assembled.inc();
         finish(ctx, current, used, ctx.timestamp());
     }
@@ -391,9 +392,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      */
     private void emitWithoutOutcome(Context ctx, AssemblyProgress current, long timestamp,
             Collector<AssembledTrajectory> out) throws Exception {
-        List<StepEvent> ordered = orderedSteps();
+        EncodedSteps ordered = orderedEncodedSteps();
         OutcomeEvent none = OutcomeEvent.newBuilder()
-                .setTrajectoryId(ordered.get(0).getTrajectoryId())
+                .setTrajectoryId(ctx.getCurrentKey())
                 .setReward(0.0)
                 .setSuccess(false)
                 .setSource("none: outcome timed out")
@@ -404,11 +405,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         finish(ctx, current, null, timestamp);
     }
 
-    /** The trajectory as it leaves assembly: the ids from its first step, everything that arrived for it. */
+    /**
+     * The trajectory as it leaves assembly: the ids from its first step, everything that arrived for it. Its steps
+     * stay encoded as they waited in state: they cross the network as these bytes, and only the first is decoded.
+     */
     private AssembledTrajectory trajectory(
-            List<StepEvent> ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut, InputLineage lineage)
+            EncodedSteps ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut, InputLineage lineage)
             throws Exception {
-        StepEvent first = ordered.get(0);
+        StepEvent first = stepCodec.decode(ordered.encoded(0));
         return new AssembledTrajectory(
                 first.getTrajectoryId(),
                 first.getAgentId(),
@@ -475,13 +479,21 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         ctx.output(DeadLetters.TAG, DeadLetters.of(input, rule.name(), message, ctx.timerService().currentProcessingTime()));
     }
 
+    /** The steps that arrived, decoded, by index. */
     private List<StepEvent> orderedSteps() throws Exception {
-        List<StepEvent> ordered = new ArrayList<>();
-        for (byte[] encoded : steps.values()) {
-            ordered.add(stepCodec.decode(encoded));
+        return new ArrayList<>(orderedEncodedSteps());
+    }
+
+    /** The steps that arrived, by index, as they wait in state. */
+    private EncodedSteps orderedEncodedSteps() throws Exception {
+        List<Map.Entry<Integer, byte[]>> arrived = new ArrayList<>();
+        steps.entries().forEach(arrived::add);
+        arrived.sort(Map.Entry.comparingByKey());
+        List<byte[]> ordered = new ArrayList<>(arrived.size());
+        for (Map.Entry<Integer, byte[]> step : arrived) {
+            ordered.add(step.getValue());
         }
-        ordered.sort(Comparator.comparingInt(StepEvent::getStepIndex));
-        return ordered;
+        return new EncodedSteps(ordered);
     }
 
     private static <T> List<T> listOf(Iterable<T> items) {

@@ -1,5 +1,6 @@
 package io.strawless.pipeline.assembly;
 
+import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.NetworkSerializer;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.schemas.OffsetRange;
@@ -45,8 +46,14 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
         StringValue.writeString(t.groupId(), out);
         out.writeInt(t.groupSize());
         out.writeInt(t.steps().size());
-        for (StepEvent step : t.steps()) {
-            steps().write(step, out);
+        if (t.steps() instanceof EncodedSteps encoded) { // as they left the assembler's state: copied, not encoded
+            for (int i = 0; i < encoded.size(); i++) {
+                steps().write(encoded.encoded(i), out);
+            }
+        } else {
+            for (StepEvent step : t.steps()) {
+                steps().write(step, out);
+            }
         }
         outcomes.serialize(t.outcome(), out);
         out.writeInt(t.verdicts().size());
