@@ -487,7 +487,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     /** The steps that arrived, by index, as they wait in state. */
     private EncodedSteps orderedEncodedSteps() throws Exception {
         List<Map.Entry<Integer, byte[]>> arrived = new ArrayList<>();
-        steps.entries().forEach(arrived::add);
+        for (Map.Entry<Integer, byte[]> step : steps.entries()) {
+            // Copied out: a state backend's entry need not stay valid once its iterator has moved on.
+            arrived.add(Map.entry(step.getKey(), step.getValue()));
+        }
         arrived.sort(Map.Entry.comparingByKey());
         List<byte[]> ordered = new ArrayList<>(arrived.size());
         for (Map.Entry<Integer, byte[]> step : arrived) {

@@ -77,7 +77,13 @@ class StateBackendsTest {
             restored.processWatermark(2_000); // complete trajectories are emitted when the watermark passes them
             List<AssembledTrajectory> out = restored.extractOutputValues();
             assertEquals(OPEN, out.size());
-            assertEquals(STEPS, out.get(0).steps().size());
+            for (AssembledTrajectory trajectory : out) {
+                assertEquals(STEPS, trajectory.steps().size());
+                for (int i = 0; i < STEPS; i++) { // read back from this backend's state, in order
+                    assertEquals(i, trajectory.steps().get(i).getStepIndex());
+                    assertEquals(trajectory.trajectoryId(), trajectory.steps().get(i).getTrajectoryId());
+                }
+            }
 
             // Asked per state by name, which (unlike numKeyedStateEntries) RocksDB answers too.
             var backend = restored.getOperator().getKeyedStateBackend();
