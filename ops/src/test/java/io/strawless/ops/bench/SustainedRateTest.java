@@ -1,0 +1,35 @@
+package io.strawless.ops.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The middle of a run, and a run too small to have one. */
+class SustainedRateTest {
+
+    private final Progress progress = new Progress(new PrintWriter(new StringWriter()));
+
+    @Test
+    void measuresBetweenATenthAndNineTenthsOfTheInput() throws Exception {
+        AtomicLong read = new AtomicLong();
+        SustainedRate.Measured middle =
+                SustainedRate.measure(() -> read.addAndGet(10), 1_000, () -> {}, progress, "test"); // 10 records a poll
+        assertTrue(middle.records() >= 790 && middle.records() <= 820, "records in the middle: " + middle.records());
+        assertTrue(middle.seconds() > 0, middle.toString());
+    }
+
+    @Test
+    void aRunReadAtOnceIsMeasuredWhole() throws Exception {
+        // Everything arrives between two polls (a smoke test's input): there is no middle, and the rate must not
+        // come out as zero records in no time.
+        AtomicLong polls = new AtomicLong();
+        SustainedRate.Measured run =
+                SustainedRate.measure(() -> polls.incrementAndGet() < 3 ? 1 : 1_000, 1_000, () -> {}, progress, "test");
+        assertEquals(1_000, run.records());
+        assertTrue(run.seconds() > 0, run.toString());
+    }
+}
