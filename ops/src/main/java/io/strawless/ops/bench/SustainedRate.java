@@ -20,6 +20,8 @@ final class SustainedRate {
     static final double TO = 0.9;
     private static final long POLL_MILLIS = 5;
     private static final Duration REPORT_EVERY = Duration.ofSeconds(3);
+    /** As long as the job's and the passthrough's own waits allow a contender to read nothing. */
+    private static final Duration STALL_LIMIT = Duration.ofSeconds(120);
 
     /** What the middle of a run measured: {@code records} read in {@code seconds}, with the CPU time spent. */
     record Measured(long records, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {}
@@ -35,15 +37,9 @@ final class SustainedRate {
     static Measured measure(LongSupplier read, long total, BenchKafka.Liveness alive, Progress progress, String who)
             throws Exception {
         CpuWindow run = CpuWindow.open();
-        long from = (long) (total * FROM);
-        long to = (long) (total * TO);
-        long nextReport = System.nanoTime() + REPORT_EVERY.toNanos();
-        long count;
-        while ((count = read.getAsLong()) < from) {
-            alive.check();
-            Thread.sleep(POLL_MILLIS);
-        }
-        if (count >= to) {
+        Waiter waiter = new Waiter(read, total, alive, progress, who);
+        long count = waiter.await((long) (total * FROM));
+        if (count >= (long) (total * TO)) {
             // The whole middle arrived between two polls: too little input to have one (a smoke test's), so the
             // run so far stands for it.
             CpuWindow.Elapsed elapsed = run.close();
@@ -51,15 +47,50 @@ final class SustainedRate {
         }
         CpuWindow window = CpuWindow.open();
         long start = count;
-        while ((count = read.getAsLong()) < to) {
-            alive.check();
-            if (System.nanoTime() > nextReport) {
-                progress.line("%s: %,d of %,d input records read", who, count, total);
-                nextReport += REPORT_EVERY.toNanos();
-            }
-            Thread.sleep(POLL_MILLIS);
-        }
+        count = waiter.await((long) (total * TO));
         CpuWindow.Elapsed elapsed = window.close();
         return new Measured(count - start, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+    }
+
+    /** Polls the records read, reports progress now and then, and fails when the contender fails or stalls. */
+    private static final class Waiter {
+        private final LongSupplier read;
+        private final long total;
+        private final BenchKafka.Liveness alive;
+        private final Progress progress;
+        private final String who;
+        private long nextReport = System.nanoTime() + REPORT_EVERY.toNanos();
+
+        Waiter(LongSupplier read, long total, BenchKafka.Liveness alive, Progress progress, String who) {
+            this.read = read;
+            this.total = total;
+            this.alive = alive;
+            this.progress = progress;
+            this.who = who;
+        }
+
+        /** Returns the records read once they reach {@code target}. */
+        long await(long target) throws Exception {
+            long lastCount = -1;
+            long lastChange = System.nanoTime();
+            long count;
+            while ((count = read.getAsLong()) < target) {
+                alive.check();
+                long now = System.nanoTime();
+                if (count != lastCount) {
+                    lastCount = count;
+                    lastChange = now;
+                } else if (now - lastChange > STALL_LIMIT.toNanos()) {
+                    throw new IllegalStateException(who + " read no input for " + STALL_LIMIT.toSeconds() + " s ("
+                            + count + " of " + total + ")");
+                }
+                if (now > nextReport) {
+                    progress.line("%s: %,d of %,d input records read", who, count, total);
+                    nextReport += REPORT_EVERY.toNanos();
+                }
+                Thread.sleep(POLL_MILLIS);
+            }
+            return count;
+        }
     }
 }
