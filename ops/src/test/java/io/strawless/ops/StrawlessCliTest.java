@@ -3,9 +3,13 @@ package io.strawless.ops;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 class StrawlessCliTest {
 
@@ -28,6 +32,28 @@ class StrawlessCliTest {
         Outcome outcome = run("demo", "--malformed-share", "1.5");
         assertEquals(2, outcome.exitCode());
         assertTrue(outcome.err().contains("--malformed-share"), outcome.err());
+    }
+
+    /**
+     * Picocli formats every help text with {@link String#format}: a stray {@code %} makes it print a warning above
+     * the help and show the text raw.
+     */
+    @Test
+    void everyCommandsHelpRendersWithoutWarnings() {
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+        try {
+            renderHelp(StrawlessCli.commandLine());
+        } finally {
+            System.setErr(stderr);
+        }
+        assertEquals("", warnings.toString(StandardCharsets.UTF_8));
+    }
+
+    private static void renderHelp(CommandLine command) {
+        command.getUsageMessage();
+        command.getSubcommands().values().forEach(StrawlessCliTest::renderHelp);
     }
 
     @Test
@@ -75,7 +101,8 @@ class StrawlessCliTest {
 
     @Test
     void aSettingOfTheWrongTypeNamesItsKey() {
-        Outcome outcome = run("backfill", "--from", "0", "--to", "1", "--output-topic", "t", "-D", "batch.max-latency=soon");
+        Outcome outcome =
+                run("backfill", "--from", "0", "--to", "1", "--output-topic", "t", "-D", "batch.max-latency=soon");
         assertEquals(2, outcome.exitCode());
         assertTrue(outcome.err().contains("-D batch.max-latency=soon"), outcome.err());
     }
@@ -90,9 +117,20 @@ class StrawlessCliTest {
     @Test
     void flinkAndKafkaClientKeysPass() {
         // Refused for another reason (the time range), so the keys themselves were accepted.
-        Outcome outcome = run("backfill", "--from", "2", "--to", "1", "--output-topic", "t",
-                "-D", "execution.checkpointing.interval=5s", "-D", "kafka.client.security.protocol=SSL",
-                "-D", "source.reader.close.timeout=1min");
+        Outcome outcome = run(
+                "backfill",
+                "--from",
+                "2",
+                "--to",
+                "1",
+                "--output-topic",
+                "t",
+                "-D",
+                "execution.checkpointing.interval=5s",
+                "-D",
+                "kafka.client.security.protocol=SSL",
+                "-D",
+                "source.reader.close.timeout=1min");
         assertEquals(2, outcome.exitCode());
         assertTrue(outcome.err().contains("--from"), outcome.err());
     }

@@ -156,7 +156,7 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Record the last round's job runs with Java Flight Recorder into FILE-p<parallelism>.jfr and"
                     + " print their top frames. JFR keeps 64 frames of each stack unless the JVM runs with"
                     + " -XX:FlightRecorderOptions:stackdepth=256; Flink's stacks are deeper, so totals of outer methods"
-                    + " come out low without it. Recorded runs are a little slower (about 5-20% here; the recorder"
+                    + " come out low without it. Recorded runs are a little slower (about 5-20%% here; the recorder"
                     + " starts before the warm-up, whose JIT work its start redoes): take rates from a run"
                     + " without --profile.")
     private Path profile;
