@@ -79,6 +79,24 @@ class GroupTrajectoriesTest {
     }
 
     @Test
+    void aTaskIsForgottenBetweenOneTtlAndASixteenthMoreAfterItsLastTrajectory() throws Exception {
+        start(new Configuration());
+        long last = 0;
+        for (int i = 0; i < 1_000; i++) {
+            last = 100 + 7L * i;
+            send(trajectory("t" + i, null, 0, 1.0, 1), last);
+        }
+        // Trajectories over 7 s, TTL 10 s: the expiry moved about 11 times, in steps of 625 ms.
+        assertTrue(harness.numEventTimeTimers() <= 7_000 / (TTL / 16) + 2, "a timer per step, not per trajectory");
+
+        harness.processWatermark(last + TTL - 1);
+        assertTrue(harness.numKeyedStateEntries() > 0, "forgotten before its TTL");
+        harness.processWatermark(last + TTL + TTL / 16);
+        assertEquals(0, harness.numKeyedStateEntries(), "kept beyond its TTL and a sixteenth");
+        assertEquals(0, harness.numEventTimeTimers());
+    }
+
+    @Test
     void baselineRecurrenceTurnsIntoAnExponentialAverage() {
         TaskBaseline b = TaskBaseline.NONE;
         for (int i = 0; i < 10; i++) {
