@@ -59,14 +59,35 @@ public final class Quarantine {
         return Optional.empty();
     }
 
-    /** Posterior mean of the rate of good steps given the steps' verdicts (1/2 without any). */
+    /**
+     * Posterior mean of the rate of good steps given the steps' verdicts (1/2 without any). Steps with the same
+     * likelihoods (the same verdicts) add the same log-likelihood at every grid point: it is computed once per
+     * distinct pair and multiplied by its count (a trajectory has few distinct pairs; per step, the logs were
+     * most of this stage's arithmetic).
+     */
     static double goodShare(List<LabelledStep> steps, ReliabilityModel model) {
-        double[] logPosterior = new double[GRID];
+        double[] good = new double[steps.size()];
+        double[] bad = new double[steps.size()];
+        int[] count = new int[steps.size()];
+        int distinct = 0;
         for (LabelledStep step : steps) {
             double[] likelihood = model.likelihoods(step.saidGood());
+            int d = 0;
+            while (d < distinct && !(good[d] == likelihood[0] && bad[d] == likelihood[1])) {
+                d++;
+            }
+            if (d == distinct) {
+                good[d] = likelihood[0];
+                bad[d] = likelihood[1];
+                distinct++;
+            }
+            count[d]++;
+        }
+        double[] logPosterior = new double[GRID];
+        for (int d = 0; d < distinct; d++) {
             for (int k = 0; k < GRID; k++) {
                 double g = (k + 0.5) / GRID;
-                logPosterior[k] += Math.log(g * likelihood[0] + (1 - g) * likelihood[1]);
+                logPosterior[k] += count[d] * Math.log(g * good[d] + (1 - g) * bad[d]);
             }
         }
         double max = Double.NEGATIVE_INFINITY;

@@ -10,6 +10,7 @@ import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.VerifierSignal;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -125,5 +126,40 @@ class QuarantineTest {
                 new LabelledStep(Map.of("oracle", false), true),
                 new LabelledStep(Map.of("oracle", false), true));
         assertEquals(2.0 / 5, Quarantine.goodShare(steps, perfect), 1e-4);
+    }
+
+    @Test
+    void stepsWithTheSameVerdictsCountOnceEachAsIfTakenOneByOne() {
+        ReliabilityModel two = new ReliabilityModel();
+        two.verifiers = new String[] {"a", "b"};
+        two.sensitivity = new double[] {0.9, 0.7};
+        two.specificity = new double[] {0.8, 0.6};
+        List<Map<String, Boolean>> verdicts = List.of(
+                Map.of("a", true), Map.of("a", true, "b", false), Map.of("b", true), Map.of("a", false, "b", false));
+        List<LabelledStep> steps = new ArrayList<>();
+        for (int i = 0; i < 37; i++) {
+            steps.add(new LabelledStep(verdicts.get((i * i + 3 * i) % verdicts.size()), true));
+        }
+        assertEquals(shareStepByStep(steps, two), Quarantine.goodShare(steps, two), 1e-12);
+    }
+
+    /** The posterior mean as its definition reads: every step's likelihood, on a grid of 200 points. */
+    private static double shareStepByStep(List<LabelledStep> steps, ReliabilityModel model) {
+        double[] logPosterior = new double[200];
+        for (LabelledStep step : steps) {
+            double[] likelihood = model.likelihoods(step.saidGood());
+            for (int k = 0; k < 200; k++) {
+                double g = (k + 0.5) / 200;
+                logPosterior[k] += Math.log(g * likelihood[0] + (1 - g) * likelihood[1]);
+            }
+        }
+        double max = Arrays.stream(logPosterior).max().orElseThrow();
+        double mass = 0;
+        double mean = 0;
+        for (int k = 0; k < 200; k++) {
+            mass += Math.exp(logPosterior[k] - max);
+            mean += Math.exp(logPosterior[k] - max) * (k + 0.5) / 200;
+        }
+        return mean / mass;
     }
 }
