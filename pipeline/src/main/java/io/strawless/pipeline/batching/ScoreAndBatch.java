@@ -194,7 +194,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         kernelTimeMs.update((System.nanoTime() - scoringStart) / 1_000_000);
 
         List<ScoredTrajectory> trajectories = new ArrayList<>(members.size());
-        Map<String, OffsetRange> lineage = new LinkedHashMap<>();
+        Map<Partition, OffsetRange> lineage = new LinkedHashMap<>();
         long minPolicy = Long.MAX_VALUE;
         long maxPolicy = Long.MIN_VALUE;
         for (int i = 0; i < members.size(); i++) {
@@ -204,8 +204,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             minPolicy = Math.min(minPolicy, member.minPolicyVersion());
             maxPolicy = Math.max(maxPolicy, member.maxPolicyVersion());
             for (OffsetRange range : member.lineage()) {
-                lineage.merge(range.getTopic() + "/" + range.getPartition(), OffsetRange.newBuilder(range).build(),
-                        ScoreAndBatch::span);
+                // A copy: span() widens it in place, and the member's own range must stay as it is.
+                lineage.merge(new Partition(range.getTopic(), range.getPartition()), new OffsetRange(range.getTopic(),
+                        range.getPartition(), range.getFirstOffset(), range.getLastOffset()), ScoreAndBatch::span);
             }
             count(member, Way.BATCHED);
             stepsScored.inc(member.steps().size());
@@ -311,6 +312,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         }
         return UUID.nameUUIDFromBytes(ids.toString().getBytes(StandardCharsets.UTF_8)).toString();
     }
+
+    /** One partition of one input topic: the batch's lineage has one offset range per partition. */
+    private record Partition(String topic, int partition) {}
 
     /** Size and flush deadline of the batch being filled under this key. */
     public record PendingBatch(int trajectories, long flushAt) {}
