@@ -4,6 +4,7 @@ import io.strawless.connectors.KafkaOptions.StartingOffsets;
 import io.strawless.connectors.serde.InputDeserializer;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.SingleObjectSerializer;
+import io.strawless.connectors.serde.TrainingBatchSerializer;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -86,19 +87,21 @@ public final class StrawlessKafka {
 
     /** Exactly-once sink of training batches, keyed by batch id. */
     public static KafkaSink<TrainingBatch> batchSink(ReadableConfig conf) {
-        return exactlyOnceSink(conf, "-batches", conf.get(KafkaOptions.BATCHES_TOPIC), TrainingBatch.class,
+        return exactlyOnceSink(conf, "-batches", conf.get(KafkaOptions.BATCHES_TOPIC), new TrainingBatchSerializer(),
                 batch -> utf8(batch.getBatchId()));
     }
 
     /** Exactly-once sink of dead letters, keyed by the original record's key (null stays null). */
     public static KafkaSink<DeadLetter> deadLetterSink(ReadableConfig conf) {
-        return exactlyOnceSink(conf, "-dead-letters", conf.get(KafkaOptions.DEAD_LETTERS_TOPIC), DeadLetter.class,
+        return exactlyOnceSink(conf, "-dead-letters", conf.get(KafkaOptions.DEAD_LETTERS_TOPIC),
+                new SingleObjectSerializer<>(DeadLetter.class),
                 deadLetter -> bytes(deadLetter.getOriginalKey()));
     }
 
     /** Exactly-once sink of trajectories that could not be scored, keyed by trajectory id. */
     public static KafkaSink<UnscoredTrajectory> unscoredSink(ReadableConfig conf) {
-        return exactlyOnceSink(conf, "-unscored", conf.get(KafkaOptions.UNSCORED_TOPIC), UnscoredTrajectory.class,
+        return exactlyOnceSink(conf, "-unscored", conf.get(KafkaOptions.UNSCORED_TOPIC),
+                new SingleObjectSerializer<>(UnscoredTrajectory.class),
                 unscored -> utf8(unscored.getTrajectoryId()));
     }
 
@@ -151,7 +154,7 @@ public final class StrawlessKafka {
     }
 
     private static <T extends SpecificRecord> KafkaSink<T> exactlyOnceSink(
-            ReadableConfig conf, String idSuffix, String topic, Class<T> type, SerializationSchema<T> key) {
+            ReadableConfig conf, String idSuffix, String topic, SerializationSchema<T> value, SerializationSchema<T> key) {
         return KafkaSink.<T>builder()
                 .setKafkaProducerConfig(KafkaOptions.clientProperties(conf))
                 .setBootstrapServers(conf.get(KafkaOptions.BOOTSTRAP_SERVERS))
@@ -163,7 +166,7 @@ public final class StrawlessKafka {
                 .setRecordSerializer(KafkaRecordSerializationSchema.<T>builder()
                         .setTopic(topic)
                         .setKeySerializationSchema(key)
-                        .setValueSerializationSchema(new SingleObjectSerializer<>(type))
+                        .setValueSerializationSchema(value)
                         .build())
                 .build();
     }
