@@ -154,16 +154,20 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
             return deadLetter(record, Rule.TRAILING_BYTES.name(), body.remaining()
                     + " bytes left over after the " + writer.kind() + " record (of " + value.length + ")");
         }
-        return withProvenance(record, event);
+        return withProvenance(record, event, fingerprint == CURRENT_STEP);
     }
 
-    private static InputRecord withProvenance(ConsumerRecord<byte[], byte[]> record, SpecificRecord event) {
+    private static InputRecord withProvenance(
+            ConsumerRecord<byte[], byte[]> record, SpecificRecord event, boolean currentStep) {
         String topic = record.topic();
         int partition = record.partition();
         long offset = record.offset();
         long timestamp = record.timestamp();
         if (event instanceof StepEvent step) {
-            return InputRecord.ofStep(topic, partition, offset, timestamp, step);
+            // A step in the current schema keeps its bytes: the job passes them on instead of encoding it again.
+            return currentStep
+                    ? InputRecord.ofStep(topic, partition, offset, timestamp, step, record.value())
+                    : InputRecord.ofStep(topic, partition, offset, timestamp, step);
         }
         if (event instanceof OutcomeEvent outcome) {
             return InputRecord.ofOutcome(topic, partition, offset, timestamp, outcome);

@@ -35,6 +35,12 @@ public class InputRecord {
     public long timestamp;
 
     public StepEvent step;
+    /**
+     * The same step as its Avro single-object encoding (the current schema), or null: kept from the Kafka value
+     * and across the network, so that neither the network nor the assembler's state encodes the step again.
+     * Never changed; not part of equality (it is {@link #step}, encoded).
+     */
+    public byte[] encodedStep;
     public OutcomeEvent outcome;
     public VerifierSignal verdict;
     public DeadLetter deadLetter;
@@ -46,6 +52,14 @@ public class InputRecord {
             String topic, int partition, long offset, long timestamp, StepEvent step) {
         InputRecord record = withProvenance(topic, partition, offset, timestamp);
         record.step = Objects.requireNonNull(step, "step");
+        return record;
+    }
+
+    /** A step together with its single-object encoding in the current schema ({@code StepEventCodec#encode}'s). */
+    public static InputRecord ofStep(
+            String topic, int partition, long offset, long timestamp, StepEvent step, byte[] encodedStep) {
+        InputRecord record = ofStep(topic, partition, offset, timestamp, step);
+        record.encodedStep = Objects.requireNonNull(encodedStep, "encodedStep");
         return record;
     }
 

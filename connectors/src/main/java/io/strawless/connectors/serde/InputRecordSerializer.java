@@ -56,7 +56,13 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
         target.writeLong(record.offset);
         target.writeLong(record.timestamp);
         switch (record.kind()) {
-            case STEP -> steps().write(record.step, target);
+            case STEP -> {
+                if (record.encodedStep != null) {
+                    steps().write(record.encodedStep, target); // copied, not encoded again
+                } else {
+                    steps().write(record.step, target);
+                }
+            }
             case OUTCOME -> outcomes.serialize(record.outcome, target);
             case VERDICT -> verdicts.serialize(record.verdict, target);
             case DEAD_LETTER -> deadLetters.serialize(record.deadLetter, target);
@@ -72,7 +78,10 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
         record.offset = source.readLong();
         record.timestamp = source.readLong();
         switch (kind) {
-            case STEP -> record.step = steps().read(source);
+            case STEP -> {
+                record.encodedStep = steps().readEncoded(source);
+                record.step = steps().decode(record.encodedStep);
+            }
             case OUTCOME -> record.outcome = outcomes.deserialize(source);
             case VERDICT -> record.verdict = verdicts.deserialize(source);
             case DEAD_LETTER -> record.deadLetter = deadLetters.deserialize(source);

@@ -2,7 +2,6 @@ package io.strawless.connectors.serde;
 
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -54,14 +53,13 @@ public final class StepEventCodec {
     private static final int PRESENT = 1;
     private static final int NULL = 0;
 
-    private final Buffer buffer = new Buffer();
+    private final ArrayOutput buffer = new ArrayOutput();
     private final RepeatedString trajectoryIds = new RepeatedString();
     private final RepeatedString agentIds = new RepeatedString();
     private final RepeatedString taskIds = new RepeatedString();
     private final RepeatedString groupIds = new RepeatedString();
     private BinaryEncoder encoder;
     private BinaryDecoder decoder;
-    private byte[] readBuffer = new byte[256];
 
     /** The step as Avro single-object encoding, as {@code StepEvent.toByteBuffer()} writes it. */
     public byte[] encode(StepEvent step) throws IOException {
@@ -102,15 +100,16 @@ public final class StepEventCodec {
         out.write(singleObject, SINGLE_OBJECT_HEADER.length, singleObject.length - SINGLE_OBJECT_HEADER.length);
     }
 
-    /** Reads what {@link #write(StepEvent, DataOutputView)} wrote. */
-    public StepEvent read(DataInputView in) throws IOException {
+    /**
+     * Reads what {@link #write(StepEvent, DataOutputView)} wrote as the step's single-object encoding, as
+     * {@link #encode} makes it, without decoding it: for records that pass the step on, or keep it, as is.
+     */
+    public byte[] readEncoded(DataInputView in) throws IOException {
         int length = in.readInt();
-        if (readBuffer.length < length) {
-            readBuffer = new byte[Math.max(length, 2 * readBuffer.length)];
-        }
-        in.readFully(readBuffer, 0, length);
-        decoder = DecoderFactory.get().binaryDecoder(readBuffer, 0, length, decoder);
-        return read(decoder);
+        byte[] singleObject = new byte[SINGLE_OBJECT_HEADER.length + length];
+        System.arraycopy(SINGLE_OBJECT_HEADER, 0, singleObject, 0, SINGLE_OBJECT_HEADER.length);
+        in.readFully(singleObject, SINGLE_OBJECT_HEADER.length, length);
+        return singleObject;
     }
 
     /** Whether the encoding names the current schema (else it was written with an earlier version). */
@@ -180,8 +179,10 @@ public final class StepEventCodec {
         step.setReward(readNullableDouble(in));
         step.setLogprob(readNullableDouble(in));
         if (union(in) != NULL) {
-            List<Integer> tokens = new ArrayList<>();
-            for (long block = in.readArrayStart(); block != 0; block = in.arrayNext()) {
+            long block = in.readArrayStart();
+            // Sized by the first block (mostly the only one), within reason: a corrupt count must not allocate.
+            List<Integer> tokens = new ArrayList<>((int) Math.min(Math.max(block, 0), 4096));
+            for (; block != 0; block = in.arrayNext()) {
                 for (long i = 0; i < block; i++) {
                     tokens.add(in.readInt());
                 }
@@ -249,17 +250,6 @@ public final class StepEventCodec {
                 value = read.toString();
             }
             return value;
-        }
-    }
-
-    /** A byte array stream whose contents can be written out without a copy. */
-    private static final class Buffer extends ByteArrayOutputStream {
-        Buffer() {
-            super(256);
-        }
-
-        void writeTo(DataOutputView out) throws IOException {
-            out.write(buf, 0, count);
         }
     }
 }

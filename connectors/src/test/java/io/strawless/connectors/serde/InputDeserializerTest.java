@@ -59,6 +59,7 @@ class InputDeserializerTest {
         assertEquals(InputRecord.ofVerdict(VERDICTS, 3, 42L, 1234L, verdict), fromVerdicts);
         assertEquals("traj-1", fromSteps.trajectoryId());
         assertEquals(Kind.VERDICT, fromVerdicts.kind());
+        assertArrayEquals(step.toByteBuffer().array(), fromSteps.encodedStep, "a step keeps the bytes it came as");
     }
 
     @Test

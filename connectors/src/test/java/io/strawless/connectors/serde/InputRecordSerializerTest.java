@@ -1,13 +1,16 @@
 package io.strawless.connectors.serde;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.schemas.StepEvent;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -33,5 +36,22 @@ class InputRecordSerializerTest {
         TypeSerializerSnapshot<InputRecord> restored = TypeSerializerSnapshot.readVersionedSnapshot(
                 new DataInputDeserializer(snapshotOut.getCopyOfBuffer()), getClass().getClassLoader());
         assertTrue(serializer.snapshotConfiguration().resolveSchemaCompatibility(restored).isCompatibleAsIs());
+    }
+
+    @Test
+    void aStepWithItsBytesCrossesAsTheSameBytesAndArrivesWithThem() throws Exception {
+        TypeSerializer<InputRecord> serializer = InputRecordSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl());
+        StepEvent step = TestRecords.step("traj-1", 2);
+        byte[] encoded = new StepEventCodec().encode(step);
+
+        DataOutputSerializer decoded = new DataOutputSerializer(256);
+        serializer.serialize(InputRecord.ofStep("agent.steps", 1, 10L, 100L, step), decoded);
+        DataOutputSerializer asItCame = new DataOutputSerializer(256);
+        serializer.serialize(InputRecord.ofStep("agent.steps", 1, 10L, 100L, step, encoded), asItCame);
+        assertArrayEquals(decoded.getCopyOfBuffer(), asItCame.getCopyOfBuffer());
+
+        InputRecord received = serializer.deserialize(new DataInputDeserializer(asItCame.getCopyOfBuffer()));
+        assertEquals(step, received.step);
+        assertArrayEquals(encoded, received.encodedStep);
     }
 }

@@ -78,11 +78,11 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private final Set<String> requiredVerifiers;
 
     /**
-     * The steps that arrived, by index, Avro-encoded. A step waits here from its arrival until its trajectory
-     * leaves, often across several checkpoints, and the heap state backend writes every value at every
-     * checkpoint: encoded once on arrival, a checkpoint copies bytes instead of encoding the same steps again
-     * (profiled, that was most of the checkpoints' cost); the RocksDB backend stores bytes anyway and now
-     * compares a duplicate without decoding it.
+     * The steps that arrived, by index, as Avro single-object encodings: mostly the very bytes read from Kafka
+     * ({@link InputRecord#encodedStep}). A step waits here from its arrival until its trajectory leaves, often
+     * across several checkpoints, and the heap state backend writes every value at every checkpoint: as bytes, a
+     * checkpoint copies them instead of encoding the same steps again (profiled, that was most of the
+     * checkpoints' cost); the RocksDB backend stores bytes anyway and compares a duplicate without decoding it.
      */
     private transient MapState<Integer, byte[]> steps;
     private transient StepEventCodec stepCodec;
@@ -140,14 +140,15 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     @Override
     public void processElement(InputRecord input, Context ctx, Collector<AssembledTrajectory> out) throws Exception {
-        FinishedTrajectory done = finished.value();
-        if (done != null) {
-            routeStraggler(input, done, ctx);
-            return;
-        }
+        // An open trajectory has progress and never a marker: most inputs find theirs with one state lookup.
         AssemblyProgress current = progress.value();
         boolean opening = current == null;
         if (opening) {
+            FinishedTrajectory done = finished.value();
+            if (done != null) {
+                routeStraggler(input, done, ctx);
+                return;
+            }
             // Written as a sum, not watermark - lateness: before the first watermark (Long.MIN_VALUE) that
             // difference would wrap around and make every input late.
             if (ctx.timestamp() + allowedLatenessMillis < ctx.timerService().currentWatermark()) {
@@ -226,10 +227,12 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private AssemblyProgress addStep(InputRecord input, AssemblyProgress current, Context ctx) throws Exception {
         StepEvent step = input.step;
         int index = step.getStepIndex();
-        byte[] encoded = stepCodec.encode(step);
+        // As it came from Kafka where it can (see InputRecord#encodedStep), else encoded here.
+        byte[] encoded = input.encodedStep != null ? input.encodedStep : stepCodec.encode(step);
         byte[] known = steps.get(index);
         if (known != null) {
-            if (Arrays.equals(known, encoded)) {
+            // Equal bytes, or equal steps: another producer's encoder may write the same step differently.
+            if (Arrays.equals(known, encoded) || stepCodec.decode(known).equals(step)) {
                 // Producers retry: an at-least-once agent may send a step twice. The copy adds nothing.
                 duplicateSteps.inc();
                 ledger.count(Kind.STEPS, Way.DROPPED, 1);
@@ -315,15 +318,15 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<AssembledTrajectory> out) throws Exception {
-        FinishedTrajectory done = finished.value();
-        if (done != null) {
-            if (done.forgetAt() == timestamp) {
+        AssemblyProgress current = progress.value();
+        if (current == null) {
+            FinishedTrajectory done = finished.value();
+            if (done != null && done.forgetAt() == timestamp) {
                 finished.clear();
             }
             return;
         }
-        AssemblyProgress current = progress.value();
-        if (current == null || current.timer() != timestamp) {
+        if (current.timer() != timestamp) {
             return;
         }
         if (current.deadline() > timestamp) {

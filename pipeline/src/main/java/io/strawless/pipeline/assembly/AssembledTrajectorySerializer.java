@@ -75,10 +75,12 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
         String groupId = StringValue.readString(in);
         int groupSize = in.readInt();
         int stepCount = in.readInt();
-        List<StepEvent> steps = new ArrayList<>(stepCount);
+        // Kept encoded: the grouping stage passes them on untouched, and scoring decodes each one once.
+        List<byte[]> encoded = new ArrayList<>(stepCount);
         for (int i = 0; i < stepCount; i++) {
-            steps.add(steps().read(in));
+            encoded.add(steps().readEncoded(in));
         }
+        List<StepEvent> steps = new EncodedSteps(encoded);
         OutcomeEvent outcome = outcomes.deserialize(in);
         int verdictCount = in.readInt();
         List<VerifierSignal> verdictList = new ArrayList<>(verdictCount);

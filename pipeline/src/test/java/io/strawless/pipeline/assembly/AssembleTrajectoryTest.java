@@ -5,10 +5,13 @@ import static io.strawless.pipeline.Events.outcome;
 import static io.strawless.pipeline.Events.step;
 import static io.strawless.pipeline.Events.terminalStep;
 import static io.strawless.pipeline.Events.verdict;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.StepEvent;
@@ -16,8 +19,10 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import java.util.List;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
@@ -35,11 +40,15 @@ class AssembleTrajectoryTest {
 
     @BeforeEach
     void setUp() throws Exception {
+        start(shortWaits());
+    }
+
+    private static Configuration shortWaits() {
         Configuration conf = new Configuration();
         conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
         conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
         conf.set(JobOptions.VERIFIER_TIMEOUT, Duration.ofMillis(VERIFIER_TIMEOUT));
-        start(conf);
+        return conf;
     }
 
     private void start(Configuration conf) throws Exception {
@@ -242,6 +251,40 @@ class AssembleTrajectoryTest {
         send(in(outcome("t1", 1.0, 0, 120)));
         harness.processWatermark(120);
         assertEquals(0.25, harness.extractOutputValues().get(0).steps().get(0).getReward());
+        assertNothingLeft();
+    }
+
+    @Test
+    void aStepIsKeptAsTheBytesItCameAsAndTheSameStepEncodedOtherwiseIsADuplicate() throws Exception {
+        StepEvent first = step("t1", 0, 100).build();
+        byte[] canonical = new StepEventCodec().encode(first);
+        // The same step, with its index written as a two-byte varint (0x80 0x00): Avro reads it as 0, and another
+        // producer's encoder may well write it so. After the 10-byte header, the id "t1" takes 3 bytes.
+        byte[] otherwise = new byte[canonical.length + 1];
+        System.arraycopy(canonical, 0, otherwise, 0, 13);
+        otherwise[13] = (byte) 0x80;
+        otherwise[14] = 0x00;
+        System.arraycopy(canonical, 14, otherwise, 15, canonical.length - 14);
+        assertEquals(first, new StepEventCodec().decode(otherwise));
+        // The harness copies what the operator emits with the output's serializer: the job's, which carries the
+        // steps' encodings as they are.
+        harness.close();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new AssembleTrajectory(shortWaits())), InputRecord::trajectoryId,
+                Types.STRING);
+        harness.setup(AssembledTrajectorySerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl()));
+        harness.open();
+
+        send(InputRecord.ofStep("agent.steps", 0, 1, 100, first, otherwise));
+        send(in(first)); // the producer's retry, encoded canonically
+        assertTrue(deadLetters().isEmpty(), "the same step, so a duplicate, not a conflict");
+
+        send(in(terminalStep("t1", 1, 110)));
+        send(in(outcome("t1", 1.0, 0, 120)));
+        harness.processWatermark(120);
+        AssembledTrajectory t = harness.extractOutputValues().get(0);
+        assertArrayEquals(otherwise, ((EncodedSteps) t.steps()).encoded(0), "kept as it came, not encoded again");
+        assertEquals(first, t.steps().get(0));
         assertNothingLeft();
     }
 
