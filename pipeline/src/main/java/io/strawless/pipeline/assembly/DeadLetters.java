@@ -37,7 +37,8 @@ public final class DeadLetters {
     private static ByteBuffer encode(InputRecord input) {
         try {
             return switch (input.kind()) {
-                case STEP -> input.step.toByteBuffer();
+                // The bytes the step came as, where it kept them (InputRecord#encodedStep).
+                case STEP -> input.encodedStep != null ? ByteBuffer.wrap(input.encodedStep) : input.step.toByteBuffer();
                 case OUTCOME -> input.outcome.toByteBuffer();
                 case VERDICT -> input.verdict.toByteBuffer();
                 case DEAD_LETTER -> throw new IllegalArgumentException("already a dead letter");

@@ -255,16 +255,9 @@ class AssembleTrajectoryTest {
     }
 
     @Test
-    void aStepIsKeptAsTheBytesItCameAsAndTheSameStepEncodedOtherwiseIsADuplicate() throws Exception {
+    void aStepIsKeptAndDeadLetteredAsTheBytesItCameAsAndTheSameStepEncodedOtherwiseIsADuplicate() throws Exception {
         StepEvent first = step("t1", 0, 100).build();
-        byte[] canonical = new StepEventCodec().encode(first);
-        // The same step, with its index written as a two-byte varint (0x80 0x00): Avro reads it as 0, and another
-        // producer's encoder may well write it so. After the 10-byte header, the id "t1" takes 3 bytes.
-        byte[] otherwise = new byte[canonical.length + 1];
-        System.arraycopy(canonical, 0, otherwise, 0, 13);
-        otherwise[13] = (byte) 0x80;
-        otherwise[14] = 0x00;
-        System.arraycopy(canonical, 14, otherwise, 15, canonical.length - 14);
+        byte[] otherwise = withTwoByteIndex(first);
         assertEquals(first, new StepEventCodec().decode(otherwise));
         // The harness copies what the operator emits with the output's serializer: the job's, which carries the
         // steps' encodings as they are.
@@ -278,6 +271,10 @@ class AssembleTrajectoryTest {
         send(InputRecord.ofStep("agent.steps", 0, 1, 100, first, otherwise));
         send(in(first)); // the producer's retry, encoded canonically
         assertTrue(deadLetters().isEmpty(), "the same step, so a duplicate, not a conflict");
+        StepEvent conflicting = step("t1", 0, 100).setReward(0.75).build();
+        byte[] conflictingBytes = withTwoByteIndex(conflicting);
+        send(InputRecord.ofStep("agent.steps", 0, 2, 100, conflicting, conflictingBytes));
+        assertArrayEquals(conflictingBytes, deadLetters().get(0).getOriginalValue().array(), "dead-lettered as it came");
 
         send(in(terminalStep("t1", 1, 110)));
         send(in(outcome("t1", 1.0, 0, 120)));
@@ -286,6 +283,20 @@ class AssembleTrajectoryTest {
         assertArrayEquals(otherwise, ((EncodedSteps) t.steps()).encoded(0), "kept as it came, not encoded again");
         assertEquals(first, t.steps().get(0));
         assertNothingLeft();
+    }
+
+    /**
+     * The step's encoding with its index 0 written as a two-byte varint (0x80 0x00) instead of one: Avro reads it
+     * as 0, and another producer's encoder may well write it so. After the 10-byte header, the id "t1" takes 3.
+     */
+    private static byte[] withTwoByteIndex(StepEvent step) throws Exception {
+        byte[] canonical = new StepEventCodec().encode(step);
+        byte[] otherwise = new byte[canonical.length + 1];
+        System.arraycopy(canonical, 0, otherwise, 0, 13);
+        otherwise[13] = (byte) 0x80;
+        otherwise[14] = 0x00;
+        System.arraycopy(canonical, 14, otherwise, 15, canonical.length - 14);
+        return otherwise;
     }
 
     @Test
