@@ -81,13 +81,13 @@ public final class StrawlessJob {
 
         // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator).
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
-                .keyBy(InputRecord::trajectoryId, StringKeys.TYPE_INFO)
+                .keyBy(InputRecord::trajectoryId)
                 .transform("assemble trajectories", AssembledTrajectorySerializer.TYPE_INFO,
                         new DrainingKeyedProcessOperator<>(new AssembleTrajectory(conf)))
                 .uid("assemble");
 
         SingleOutputStreamOperator<TrajectoryGroup> grouped = assembled
-                .keyBy(AssembledTrajectory::taskId, StringKeys.TYPE_INFO)
+                .keyBy(AssembledTrajectory::taskId)
                 .transform("group", TrajectoryGroupSerializer.TYPE_INFO,
                         new DrainingKeyedProcessOperator<>(new GroupTrajectories(conf)))
                 .uid("group");

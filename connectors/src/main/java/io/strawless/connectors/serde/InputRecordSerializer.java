@@ -51,7 +51,7 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
             case VERDICT -> target.writeByte(VERDICT);
             case DEAD_LETTER -> target.writeByte(DEAD_LETTER);
         }
-        FlinkStrings.writeString(record.topic, target);
+        StringValue.writeString(record.topic, target);
         target.writeInt(record.partition);
         target.writeLong(record.offset);
         target.writeLong(record.timestamp);

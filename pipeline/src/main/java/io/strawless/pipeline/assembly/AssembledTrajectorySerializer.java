@@ -1,7 +1,6 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.EncodedSteps;
-import io.strawless.connectors.serde.FlinkStrings;
 import io.strawless.connectors.serde.NetworkSerializer;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.schemas.OffsetRange;
@@ -41,10 +40,10 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
 
     @Override
     public void serialize(AssembledTrajectory t, DataOutputView out) throws IOException {
-        FlinkStrings.writeString(t.trajectoryId(), out);
-        FlinkStrings.writeString(t.agentId(), out);
-        FlinkStrings.writeString(t.taskId(), out);
-        FlinkStrings.writeString(t.groupId(), out);
+        StringValue.writeString(t.trajectoryId(), out);
+        StringValue.writeString(t.agentId(), out);
+        StringValue.writeString(t.taskId(), out);
+        StringValue.writeString(t.groupId(), out);
         out.writeInt(t.groupSize());
         out.writeInt(t.steps().size());
         if (t.steps() instanceof EncodedSteps encoded) { // as they left the assembler's state: copied, not encoded
