@@ -1,16 +1,20 @@
 package io.strawless.connectors.serde;
 
+import static io.strawless.connectors.serde.AvroBinary.NULL;
+import static io.strawless.connectors.serde.AvroBinary.PRESENT;
+import static io.strawless.connectors.serde.AvroBinary.writeNullableDouble;
+import static io.strawless.connectors.serde.AvroBinary.writeNullableInts;
+import static io.strawless.connectors.serde.AvroBinary.writeNullableString;
+
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.avro.AvroRuntimeException;
-import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.Decoder;
@@ -42,16 +46,7 @@ public final class StepEventCodec {
             "payload_ref", "observation_key", "terminal", "bootstrap_value");
 
     private static final TerminalKind[] TERMINAL_KINDS = TerminalKind.values();
-    /** Avro single-object encoding: the marker bytes C3 01, then the schema's 64-bit fingerprint, little-endian. */
-    private static final byte[] SINGLE_OBJECT_HEADER = ByteBuffer.allocate(10)
-            .order(ByteOrder.LITTLE_ENDIAN)
-            .put((byte) 0xC3)
-            .put((byte) 0x01)
-            .putLong(SchemaNormalization.parsingFingerprint64(StepEvent.getClassSchema()))
-            .array();
-    /** In a union ["null", X], the branch of X. */
-    private static final int PRESENT = 1;
-    private static final int NULL = 0;
+    private static final byte[] SINGLE_OBJECT_HEADER = AvroBinary.singleObjectHeader(StepEvent.getClassSchema());
 
     private final ArrayOutput buffer = new ArrayOutput();
     private final RepeatedString trajectoryIds = new RepeatedString();
@@ -144,19 +139,7 @@ public final class StepEventCodec {
         writeNullableDouble(step.getValue(), out);
         writeNullableDouble(step.getReward(), out);
         writeNullableDouble(step.getLogprob(), out);
-        List<Integer> tokens = step.getTokenIds();
-        if (tokens == null) {
-            out.writeIndex(NULL);
-        } else {
-            out.writeIndex(PRESENT);
-            out.writeArrayStart();
-            out.setItemCount(tokens.size());
-            for (int i = 0; i < tokens.size(); i++) {
-                out.startItem();
-                out.writeInt(tokens.get(i));
-            }
-            out.writeArrayEnd();
-        }
+        writeNullableInts(step.getTokenIds(), out);
         writeNullableString(step.getPayloadRef(), out);
         writeNullableString(step.getObservationKey(), out);
         out.writeEnum(step.getTerminal().ordinal());
@@ -194,24 +177,6 @@ public final class StepEventCodec {
         step.setTerminal(TERMINAL_KINDS[in.readEnum()]);
         step.setBootstrapValue(readNullableDouble(in));
         return step;
-    }
-
-    private static void writeNullableString(String value, Encoder out) throws IOException {
-        if (value == null) {
-            out.writeIndex(NULL);
-        } else {
-            out.writeIndex(PRESENT);
-            out.writeString(value);
-        }
-    }
-
-    private static void writeNullableDouble(Double value, Encoder out) throws IOException {
-        if (value == null) {
-            out.writeIndex(NULL);
-        } else {
-            out.writeIndex(PRESENT);
-            out.writeDouble(value);
-        }
     }
 
     private static String readNullableString(Decoder in) throws IOException {

@@ -1,16 +1,17 @@
 package io.strawless.connectors.serde;
 
+import static io.strawless.connectors.serde.AvroBinary.writeNullableDouble;
+import static io.strawless.connectors.serde.AvroBinary.writeNullableInts;
+import static io.strawless.connectors.serde.AvroBinary.writeNullableString;
+
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Map;
-import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.Encoder;
 import org.apache.avro.io.EncoderFactory;
@@ -41,16 +42,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                     "logprob", "token_ids", "payload_ref", "policy_version"),
             "OffsetRange", List.of("topic", "partition", "first_offset", "last_offset"));
 
-    /** Avro single-object encoding: the marker bytes C3 01, then the schema's 64-bit fingerprint, little-endian. */
-    private static final byte[] HEADER = ByteBuffer.allocate(10)
-            .order(ByteOrder.LITTLE_ENDIAN)
-            .put((byte) 0xC3)
-            .put((byte) 0x01)
-            .putLong(SchemaNormalization.parsingFingerprint64(TrainingBatch.getClassSchema()))
-            .array();
-
-    private static final int NULL = 0;
-    private static final int PRESENT = 1;
+    private static final byte[] HEADER = AvroBinary.singleObjectHeader(TrainingBatch.getClassSchema());
 
     private transient ArrayOutput buffer;
     private transient BinaryEncoder encoder;
@@ -115,12 +107,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
         out.writeString(trajectory.getTrajectoryId());
         out.writeString(trajectory.getAgentId());
         out.writeString(trajectory.getTaskId());
-        if (trajectory.getGroupId() == null) {
-            out.writeIndex(NULL);
-        } else {
-            out.writeIndex(PRESENT);
-            out.writeString(trajectory.getGroupId());
-        }
+        writeNullableString(trajectory.getGroupId(), out);
         out.writeDouble(trajectory.getOutcomeReward());
         out.writeBoolean(trajectory.getSuccess());
         out.writeInt(trajectory.getOutcomeRevision());
@@ -146,34 +133,8 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
         writeNullableDouble(step.getReward(), out);
         writeNullableDouble(step.getValue(), out);
         writeNullableDouble(step.getLogprob(), out);
-        List<Integer> tokens = step.getTokenIds();
-        if (tokens == null) {
-            out.writeIndex(NULL);
-        } else {
-            out.writeIndex(PRESENT);
-            out.writeArrayStart();
-            out.setItemCount(tokens.size());
-            for (int i = 0; i < tokens.size(); i++) {
-                out.startItem();
-                out.writeInt(tokens.get(i));
-            }
-            out.writeArrayEnd();
-        }
-        if (step.getPayloadRef() == null) {
-            out.writeIndex(NULL);
-        } else {
-            out.writeIndex(PRESENT);
-            out.writeString(step.getPayloadRef());
-        }
+        writeNullableInts(step.getTokenIds(), out);
+        writeNullableString(step.getPayloadRef(), out);
         out.writeLong(step.getPolicyVersion());
-    }
-
-    private static void writeNullableDouble(Double value, Encoder out) throws IOException {
-        if (value == null) {
-            out.writeIndex(NULL);
-        } else {
-            out.writeIndex(PRESENT);
-            out.writeDouble(value);
-        }
     }
 }
