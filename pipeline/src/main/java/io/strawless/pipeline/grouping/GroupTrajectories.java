@@ -222,10 +222,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
      * time (up to a sixteenth more) is forgotten (its baseline and newest policy version).
      *
      * <p>The expiry moves in steps of a sixteenth of the TTL, and a timer is only added, never moved: a busy task
-     * touches its timers and its expiry once per step instead of once per trajectory (profiled, a timer deleted
-     * and added per trajectory was a good part of this stage's time). The timers an expiry leaves behind fire as
-     * no-ops, at most sixteen per TTL; not deleting them also means never deleting a group's deadline that
-     * happens to fall on the same millisecond.
+     * touches its timers and its expiry once per step instead of deleting and adding a timer per trajectory.
+     * The timers an expiry leaves behind fire as no-ops, at most sixteen per TTL; not deleting them also means
+     * never deleting a group's deadline that happens to fall on the same millisecond.
      */
     private void touchTaskState(Context ctx) throws Exception {
         Long expiry = baselineExpiry.value();
