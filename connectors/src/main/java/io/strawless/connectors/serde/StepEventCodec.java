@@ -30,8 +30,10 @@ import org.apache.flink.core.memory.DataOutputView;
  * decoder, without the reflective datum writer and reader.
  *
  * <p>Why: every step crosses the network three times inside the job (to the assembler, to grouping, to
- * scoring) and waits in the assembler's state, and Avro's generic writer, which looks up every field and
- * resolves every union by reflection on each record, was the largest item of the job's profile. The bytes
+ * scoring) and waits in the assembler's state, and Avro's generic writer and reader, which look up every field
+ * and resolve every union by reflection on each record, were the largest item of the job's profile. Most steps
+ * now travel as the bytes they came as ({@code InputRecord.encodedStep}, {@link EncodedSteps}): this codec
+ * decodes them where a stage reads them, and encodes only steps that arrived in an older schema version. The bytes
  * are the same as Avro's {@code SpecificDatumWriter} writes (the test compares them), so state written with
  * {@link #encode} is ordinary Avro single-object encoding that Avro's resolving decoder reads after the schema
  * evolves, and {@code StepEventCodecTest} fails when the schema gains a field this codec does not know.
@@ -48,7 +50,8 @@ public final class StepEventCodec {
     private static final TerminalKind[] TERMINAL_KINDS = TerminalKind.values();
     private static final byte[] SINGLE_OBJECT_HEADER = AvroBinary.singleObjectHeader(StepEvent.getClassSchema());
 
-    private final ArrayOutput buffer = new ArrayOutput();
+    /** For writing only, made on first use: most codecs only read ({@link EncodedSteps} makes one per trajectory). */
+    private ArrayOutput buffer;
     private final RepeatedString trajectoryIds = new RepeatedString();
     private final RepeatedString agentIds = new RepeatedString();
     private final RepeatedString taskIds = new RepeatedString();
@@ -58,7 +61,7 @@ public final class StepEventCodec {
 
     /** The step as Avro single-object encoding, as {@code StepEvent.toByteBuffer()} writes it. */
     public byte[] encode(StepEvent step) throws IOException {
-        buffer.reset();
+        ArrayOutput buffer = emptyBuffer();
         buffer.write(SINGLE_OBJECT_HEADER);
         writeBody(step);
         return buffer.toByteArray();
@@ -76,7 +79,7 @@ public final class StepEventCodec {
 
     /** Writes the step's Avro body, length first, for a record that crosses the network. */
     public void write(StepEvent step, DataOutputView out) throws IOException {
-        buffer.reset();
+        ArrayOutput buffer = emptyBuffer();
         writeBody(step);
         out.writeInt(buffer.size());
         buffer.writeTo(out);
@@ -112,6 +115,14 @@ public final class StepEventCodec {
         return singleObject.length >= SINGLE_OBJECT_HEADER.length
                 && Arrays.equals(singleObject, 0, SINGLE_OBJECT_HEADER.length, SINGLE_OBJECT_HEADER, 0,
                         SINGLE_OBJECT_HEADER.length);
+    }
+
+    private ArrayOutput emptyBuffer() {
+        if (buffer == null) {
+            buffer = new ArrayOutput();
+        }
+        buffer.reset();
+        return buffer;
     }
 
     private void writeBody(StepEvent step) throws IOException {
