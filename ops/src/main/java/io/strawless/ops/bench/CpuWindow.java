@@ -49,6 +49,10 @@ final class CpuWindow {
         return new CpuWindow();
     }
 
+    long millisSoFar() {
+        return (System.nanoTime() - wallStart) / 1_000_000;
+    }
+
     /** Threads that end within the window count under {@link #OTHER_THREADS}. */
     Elapsed close() {
         double seconds = (System.nanoTime() - wallStart) / 1e9;

@@ -22,6 +22,11 @@ final class SustainedRate {
     private static final Duration REPORT_EVERY = Duration.ofSeconds(3);
     /** As long as the job's and the passthrough's own waits allow a contender to read nothing. */
     private static final Duration STALL_LIMIT = Duration.ofSeconds(120);
+    /**
+     * The shortest window measured. The process CPU time the JVM reports on Linux moves in 10 ms clock ticks, so
+     * a window of a few milliseconds could measure no CPU at all; over 100 ms a tick is at most a tenth.
+     */
+    private static final Duration SHORTEST = Duration.ofMillis(100);
 
     /** What the middle of a run measured: {@code records} read in {@code seconds}, with the CPU time spent. */
     record Measured(long records, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {}
@@ -39,17 +44,21 @@ final class SustainedRate {
         CpuWindow run = CpuWindow.open();
         Waiter waiter = new Waiter(read, total, alive, progress, who);
         long count = waiter.await((long) (total * FROM));
-        if (count >= (long) (total * TO)) {
-            // The whole middle arrived between two polls: too little input to have one (a smoke test's), so the
-            // run so far stands for it.
-            CpuWindow.Elapsed elapsed = run.close();
-            return new Measured(count, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+        if (count < (long) (total * TO)) {
+            CpuWindow window = CpuWindow.open();
+            long start = count;
+            count = waiter.await((long) (total * TO));
+            CpuWindow.Elapsed elapsed = window.close();
+            if (elapsed.seconds() >= SHORTEST.toNanos() / 1e9) {
+                return new Measured(count - start, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+            }
         }
-        CpuWindow window = CpuWindow.open();
-        long start = count;
-        count = waiter.await((long) (total * TO));
-        CpuWindow.Elapsed elapsed = window.close();
-        return new Measured(count - start, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+        // Too little input to have a middle the CPU clock can measure (a smoke test's: the whole middle can arrive
+        // within one poll, or a few milliseconds): the run from its first record stands for it, held open for
+        // the shortest window.
+        Thread.sleep(Math.max(0, SHORTEST.toMillis() - run.millisSoFar()));
+        CpuWindow.Elapsed elapsed = run.close();
+        return new Measured(read.getAsLong(), elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
     }
 
     /** Polls the records read, reports progress now and then, and fails when the contender fails or stalls. */

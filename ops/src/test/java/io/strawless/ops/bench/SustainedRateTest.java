@@ -30,6 +30,24 @@ class SustainedRateTest {
         SustainedRate.Measured run =
                 SustainedRate.measure(() -> polls.incrementAndGet() < 3 ? 1 : 1_000, 1_000, () -> {}, progress, "test");
         assertEquals(1_000, run.records());
-        assertTrue(run.seconds() > 0, run.toString());
+        assertTrue(run.seconds() >= 0.1, "held open long enough for the CPU clock's ticks: " + run);
+    }
+
+    @Test
+    void aMiddleTooShortToMeasureGivesWayToTheWholeRun() throws Exception {
+        // A tenth arrives, then the rest within a poll or two: a middle of a few milliseconds, where a 10 ms CPU
+        // tick would read as no CPU at all (a CI run once reported infinite steps per CPU-second).
+        AtomicLong polls = new AtomicLong();
+        SustainedRate.Measured run = SustainedRate.measure(
+                () -> {
+                    long poll = polls.incrementAndGet();
+                    return poll < 3 ? 1 : poll < 5 ? 100 : 1_000;
+                },
+                1_000,
+                () -> {},
+                progress,
+                "test");
+        assertEquals(1_000, run.records(), "the whole run, not its 900 middle records: " + run);
+        assertTrue(run.seconds() >= 0.1, run.toString());
     }
 }
