@@ -93,7 +93,9 @@ public final class JobOptions {
                     .intType()
                     .defaultValue(10_000)
                     .withDescription("Largest step index accepted; a step or verdict beyond it is dead-lettered"
-                            + " (INVALID_STEP_INDEX), so one corrupt index cannot make the job wait for millions of steps.");
+                            + " (INVALID_STEP_INDEX), so one corrupt index cannot make the job wait for millions of steps."
+                            + " An open trajectory's state notes which indices arrived, a bit per index up to its"
+                            + " largest (at most this value / 8 bytes).");
 
     public static final ConfigOption<Duration> MAX_FUTURE_EVENT_TIME =
             ConfigOptions.key("job.max-future-event-time")

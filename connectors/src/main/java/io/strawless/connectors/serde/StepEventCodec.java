@@ -77,6 +77,20 @@ public final class StepEventCodec {
         return read(decoder);
     }
 
+    /**
+     * The step index of an encoded step, read without decoding the rest: the index follows the trajectory id, the
+     * schema's first field (the test pins that order).
+     */
+    public int stepIndex(byte[] singleObject) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            return decode(singleObject).getStepIndex();
+        }
+        decoder = DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
+                singleObject.length - SINGLE_OBJECT_HEADER.length, decoder);
+        decoder.skipString();
+        return decoder.readInt();
+    }
+
     /** Writes the step's Avro body, length first, for a record that crosses the network. */
     public void write(StepEvent step, DataOutputView out) throws IOException {
         ArrayOutput buffer = emptyBuffer();

@@ -51,6 +51,7 @@ class StepEventCodecTest {
             assertArrayEquals(avroBody.toByteArray(), Arrays.copyOfRange(encoded, 10, encoded.length));
             assertEquals(step, codec.decode(encoded));
             assertEquals(step, codec.decode(toArray(step.toByteBuffer())));
+            assertEquals(step.getStepIndex(), codec.stepIndex(encoded), "the index read without decoding the step");
         }
     }
 

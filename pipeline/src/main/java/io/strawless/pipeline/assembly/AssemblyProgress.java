@@ -1,9 +1,14 @@
 package io.strawless.pipeline.assembly;
 
+import java.util.Arrays;
+
 /**
  * What the assembler knows about one open trajectory without scanning its steps.
  *
  * @param distinctSteps number of distinct step indices received
+ * @param receivedSteps which step indices were received, a bit per index (bit {@code i % 64} of word {@code i / 64}):
+ *     a step that is not a duplicate is known to be one without a state lookup. At most {@code job.max-step-index}
+ *     bits; never modified, a step received makes a copy.
  * @param maxIndex largest step index received, -1 before any
  * @param terminalIndex index of the terminal step, -1 until it arrives
  * @param latestEventTime newest event time among the trajectory's inputs
@@ -17,6 +22,7 @@ package io.strawless.pipeline.assembly;
  */
 public record AssemblyProgress(
         int distinctSteps,
+        long[] receivedSteps,
         int maxIndex,
         int terminalIndex,
         long latestEventTime,
@@ -40,34 +46,41 @@ public record AssemblyProgress(
     }
 
     public static final AssemblyProgress EMPTY =
-            new AssemblyProgress(0, -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE, InputLineage.NONE);
+            new AssemblyProgress(0, new long[0], -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE, InputLineage.NONE);
 
     boolean stepsComplete() {
         return terminalIndex >= 0 && distinctSteps == terminalIndex + 1;
     }
 
+    boolean hasStep(int index) {
+        int word = index >>> 6;
+        return word < receivedSteps.length && (receivedSteps[word] & (1L << index)) != 0;
+    }
+
     AssemblyProgress withStep(int index, boolean terminal) {
-        return new AssemblyProgress(distinctSteps + 1, Math.max(maxIndex, index), terminal ? index : terminalIndex,
-                latestEventTime, phase, deadline, timer, lineage);
+        long[] received = Arrays.copyOf(receivedSteps, Math.max(receivedSteps.length, (index >>> 6) + 1));
+        received[index >>> 6] |= 1L << index;
+        return new AssemblyProgress(distinctSteps + 1, received, Math.max(maxIndex, index),
+                terminal ? index : terminalIndex, latestEventTime, phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withEventTime(long eventTime) {
-        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, Math.max(latestEventTime, eventTime),
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, Math.max(latestEventTime, eventTime),
                 phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withDeadline(Phase newPhase, long newDeadline) {
-        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, newPhase, newDeadline,
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, latestEventTime, newPhase, newDeadline,
                 timer, lineage);
     }
 
     AssemblyProgress withTimer(long newTimer) {
         return new AssemblyProgress(
-                distinctSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, newTimer, lineage);
+                distinctSteps, receivedSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, newTimer, lineage);
     }
 
     AssemblyProgress withInput(String topic, int partition, long offset) {
-        return new AssemblyProgress(distinctSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, timer,
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, timer,
                 lineage.with(topic, partition, offset));
     }
 }

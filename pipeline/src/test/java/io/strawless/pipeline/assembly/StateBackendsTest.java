@@ -5,10 +5,13 @@ import static io.strawless.pipeline.Events.outcome;
 import static io.strawless.pipeline.Events.step;
 import static io.strawless.pipeline.Events.terminalStep;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import java.util.List;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -16,8 +19,11 @@ import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.ExceptionUtils;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -99,6 +105,41 @@ class StateBackendsTest {
             }
             assertEquals(0, restored.numEventTimeTimers());
             assertEquals(0, function.openWork().getValue());
+        }
+    }
+
+    /**
+     * Before steps waited in a list they waited in a map by index under the same state name: a savepoint of that
+     * layout is refused when the job starts, never read as a trajectory without steps.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aSavepointWithStepsByIndexIsRefused(String backendName) throws Exception {
+        OperatorSubtaskState snapshot;
+        var earlierLayout = new KeyedProcessFunction<String, InputRecord, AssembledTrajectory>() {
+            @Override
+            public void processElement(InputRecord input, Context ctx, Collector<AssembledTrajectory> out)
+                    throws Exception {
+                getRuntimeContext()
+                        .getMapState(new MapStateDescriptor<>("steps", Integer.class, byte[].class))
+                        .put(input.step.getStepIndex(), new byte[] {1});
+            }
+        };
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(earlierLayout), InputRecord::trajectoryId, Types.STRING)) {
+            h.setStateBackend(backend(backendName));
+            h.open();
+            send(h, in(step("t", 0, 1_000).build()));
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var restored = harness(backendName, new AssembleTrajectory(new Configuration()))) {
+            restored.initializeState(snapshot);
+            Exception refused = assertThrows(Exception.class, () -> {
+                restored.open();
+                send(restored, in(step("t", 1, 1_001).build()));
+            });
+            assertTrue(refused.getMessage().contains("state \"steps\"") && refused.getMessage().contains("--drain"),
+                    ExceptionUtils.stringifyException(refused));
         }
     }
 }
