@@ -89,7 +89,6 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      */
     private transient ListState<byte[]> steps;
     private transient StepEventCodec stepCodec;
-    private transient ValueState<OutcomeEvent> outcome;
     private transient ListState<VerifierSignal> verdicts;
     private transient ValueState<AssemblyProgress> progress;
     private transient ValueState<FinishedTrajectory> finished;
@@ -131,7 +130,6 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     + " without the savepoint: it resumes from the offsets the old job committed"
                     + " (source.starting-offsets=committed-or-earliest, the default)", e);
         }
-        outcome = getRuntimeContext().getState(new ValueStateDescriptor<>("outcome", OutcomeEvent.class));
         verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
         progress = getRuntimeContext().getState(new ValueStateDescriptor<>(PROGRESS, AssemblyProgress.class));
         finished = getRuntimeContext().getState(new ValueStateDescriptor<>("finished", FinishedTrajectory.class));
@@ -178,10 +176,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             case OUTCOME -> {
                 outcomesIn.inc();
-                OutcomeEvent known = outcome.value();
+                OutcomeEvent known = current.outcome();
                 // A later revision supersedes an earlier one; an older one arriving late is kept out.
                 if (known == null || input.outcome.getRevision() >= known.getRevision()) {
-                    outcome.update(input.outcome);
+                    current = current.withOutcome(input.outcome);
                 }
                 if (known != null) {
                     ledger.count(Kind.OUTCOMES, Way.DROPPED, 1); // one of the two revisions is superseded
@@ -190,6 +188,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             case VERDICT -> {
                 verdictsIn.inc();
                 verdicts.add(input.verdict);
+                current = current.withVerdict();
             }
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
         }
@@ -224,7 +223,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * missing, and the watermark reaching its newest input once it is complete.
      */
     private AssemblyProgress nextWait(Context ctx, AssemblyProgress current) throws Exception {
-        if (!current.stepsComplete() || outcome.value() == null) {
+        if (!current.stepsComplete() || !current.hasOutcome()) {
             return moveDeadline(ctx, current, Phase.OPEN, current.latestEventTime() + outcomeTimeoutMillis);
         }
         if (verifiersComplete()) {
@@ -372,7 +371,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             reason = UnscoredReason.UNKNOWN_TRAJECTORY;
             detail = "outcome or verdicts arrived but no step within " + outcomeTimeoutMillis + " ms";
         } else if (current.stepsComplete()) {
-            if (scoreTimedOutOnProcess && verdicts.get().iterator().hasNext()) {
+            if (scoreTimedOutOnProcess && current.verdictCount() > 0) {
                 emitWithoutOutcome(ctx, current, timestamp, out);
                 return;
             }
@@ -387,9 +386,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
         unscoredByReason.inc(reason.name());
         List<StepEvent> arrived = orderedSteps();
-        List<VerifierSignal> verdictsArrived = listOf(verdicts.get());
+        List<VerifierSignal> verdictsArrived = verdictsArrived(current);
+        OutcomeEvent outcomeArrived = current.outcome();
         ledger.count(Kind.STEPS, Way.UNSCORED, arrived.size());
-        ledger.count(Kind.OUTCOMES, Way.UNSCORED, outcome.value() == null ? 0 : 1);
+        ledger.count(Kind.OUTCOMES, Way.UNSCORED, outcomeArrived == null ? 0 : 1);
         ledger.count(Kind.VERDICTS, Way.UNSCORED, verdictsArrived.size());
         ctx.output(UNSCORED, UnscoredTrajectory.newBuilder()
                 .setTrajectoryId(ctx.getCurrentKey())
@@ -397,17 +397,16 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .setDetail(detail)
                 .setRoutedAt(Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
                 .setSteps(arrived)
-                .setOutcomes(outcome.value() == null ? List.of() : List.of(outcome.value()))
+                .setOutcomes(outcomeArrived == null ? List.of() : List.of(outcomeArrived))
                 .setVerdicts(verdictsArrived)
                 .build());
         finish(ctx, current, null, timestamp);
     }
 
     private void emit(Context ctx, AssemblyProgress current, Collector<AssembledTrajectory> out) throws Exception {
-        OutcomeEvent used = outcome.value();
-        out.collect(trajectory(orderedEncodedSteps(), used, false, current.lineage()));
+        out.collect(trajectory(current, orderedEncodedSteps(), current.outcome(), false));
         assembled.inc();
-        finish(ctx, current, used, ctx.timestamp());
+        finish(ctx, current, current.encodedOutcome(), ctx.timestamp());
     }
 
     /**
@@ -425,7 +424,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .setSource("none: outcome timed out")
                 .setEventTime(Instant.ofEpochMilli(timestamp))
                 .build();
-        out.collect(trajectory(ordered, none, true, current.lineage()));
+        out.collect(trajectory(current, ordered, none, true));
         outcomeTimeoutsScored.inc();
         finish(ctx, current, null, timestamp);
     }
@@ -435,7 +434,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * stay encoded as they waited in state: they cross the network as these bytes, and only the first is decoded.
      */
     private AssembledTrajectory trajectory(
-            EncodedSteps ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut, InputLineage lineage)
+            AssemblyProgress current, EncodedSteps ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut)
             throws Exception {
         StepEvent first = stepCodec.decode(ordered.encoded(0));
         return new AssembledTrajectory(
@@ -446,13 +445,21 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 first.getGroupSize() == null ? 0 : first.getGroupSize(),
                 ordered,
                 scoredWith,
-                listOf(verdicts.get()),
-                lineage.ranges(),
+                verdictsArrived(current),
+                current.lineage().ranges(),
                 outcomeTimedOut);
     }
 
-    /** Drops the open trajectory's state and keeps only the marker, whose timer clears it later. */
-    private void finish(Context ctx, AssemblyProgress current, OutcomeEvent scoredOutcome, long at) throws Exception {
+    /** The verifier signals that arrived, in arrival order; their state is read only when there are some. */
+    private List<VerifierSignal> verdictsArrived(AssemblyProgress current) throws Exception {
+        return current.verdictCount() == 0 ? new ArrayList<>() : listOf(verdicts.get());
+    }
+
+    /**
+     * Drops the open trajectory's state and keeps only the marker, whose timer clears it later. A state never
+     * written is not cleared: on RocksDB a delete is a write too.
+     */
+    private void finish(Context ctx, AssemblyProgress current, byte[] scoredOutcome, long at) throws Exception {
         long from = Math.max(at, ctx.timerService().currentWatermark());
         // Saturating: when a drain has pushed the watermark to the end of time, the marker is due at once.
         long forgetAt = from > Long.MAX_VALUE - finishedRetentionMillis ? Long.MAX_VALUE : from + finishedRetentionMillis;
@@ -460,10 +467,13 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             ctx.timerService().deleteEventTimeTimer(current.timer());
         }
         ctx.timerService().registerEventTimeTimer(forgetAt);
-        finished.update(FinishedTrajectory.of(scoredOutcome, forgetAt));
-        steps.clear();
-        outcome.clear();
-        verdicts.clear();
+        finished.update(new FinishedTrajectory(scoredOutcome, forgetAt));
+        if (current.distinctSteps() > 0) {
+            steps.clear();
+        }
+        if (current.verdictCount() > 0) {
+            verdicts.clear();
+        }
         progress.clear();
         openTrajectories.closed();
     }

@@ -1,9 +1,15 @@
 package io.strawless.pipeline.assembly;
 
+import io.strawless.schemas.OutcomeEvent;
 import java.util.Arrays;
 
 /**
- * What the assembler knows about one open trajectory without scanning its steps.
+ * What the assembler knows about one open trajectory without scanning its steps, and its outcome: read and
+ * written once per input, it is the one state value most inputs touch.
+ *
+ * <p>The outcome lives here rather than in a state of its own: it usually arrives last, so it adds little to the
+ * value's later reads and writes, and on RocksDB it saves the outcome's own lookups (every input after it asked
+ * whether it had come), its write and its delete, each a call into RocksDB.
  *
  * @param distinctSteps number of distinct step indices received
  * @param receivedSteps which step indices were received, a bit per index (bit {@code i % 64} of word {@code i / 64}):
@@ -11,6 +17,8 @@ import java.util.Arrays;
  *     bits; never modified, a step received makes a copy.
  * @param maxIndex largest step index received, -1 before any
  * @param terminalIndex index of the terminal step, -1 until it arrives
+ * @param encodedOutcome the newest outcome revision received ({@link FinishedTrajectory#encode}); null before one
+ * @param verdictCount verifier signals received (they wait in a list state of their own, touched only when there are some)
  * @param latestEventTime newest event time among the trajectory's inputs
  * @param phase what the trajectory is waiting for
  * @param deadline event time at which that wait ends, {@link Long#MIN_VALUE} before the first input
@@ -25,6 +33,8 @@ public record AssemblyProgress(
         long[] receivedSteps,
         int maxIndex,
         int terminalIndex,
+        byte[] encodedOutcome,
+        int verdictCount,
         long latestEventTime,
         Phase phase,
         long deadline,
@@ -45,8 +55,8 @@ public record AssemblyProgress(
         READY
     }
 
-    public static final AssemblyProgress EMPTY =
-            new AssemblyProgress(0, new long[0], -1, -1, Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE, InputLineage.NONE);
+    public static final AssemblyProgress EMPTY = new AssemblyProgress(0, new long[0], -1, -1, null, 0, Long.MIN_VALUE,
+            Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE, InputLineage.NONE);
 
     boolean stepsComplete() {
         return terminalIndex >= 0 && distinctSteps == terminalIndex + 1;
@@ -57,30 +67,50 @@ public record AssemblyProgress(
         return word < receivedSteps.length && (receivedSteps[word] & (1L << index)) != 0;
     }
 
+    boolean hasOutcome() {
+        return encodedOutcome != null;
+    }
+
+    /** The newest outcome revision received, decoded; null before one. */
+    OutcomeEvent outcome() {
+        return encodedOutcome == null ? null : FinishedTrajectory.decode(encodedOutcome);
+    }
+
     AssemblyProgress withStep(int index, boolean terminal) {
         long[] received = Arrays.copyOf(receivedSteps, Math.max(receivedSteps.length, (index >>> 6) + 1));
         received[index >>> 6] |= 1L << index;
         return new AssemblyProgress(distinctSteps + 1, received, Math.max(maxIndex, index),
-                terminal ? index : terminalIndex, latestEventTime, phase, deadline, timer, lineage);
+                terminal ? index : terminalIndex, encodedOutcome, verdictCount, latestEventTime, phase, deadline, timer,
+                lineage);
+    }
+
+    AssemblyProgress withOutcome(OutcomeEvent outcome) {
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex,
+                FinishedTrajectory.encode(outcome), verdictCount, latestEventTime, phase, deadline, timer, lineage);
+    }
+
+    AssemblyProgress withVerdict() {
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome,
+                verdictCount + 1, latestEventTime, phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withEventTime(long eventTime) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, Math.max(latestEventTime, eventTime),
-                phase, deadline, timer, lineage);
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
+                Math.max(latestEventTime, eventTime), phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withDeadline(Phase newPhase, long newDeadline) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, latestEventTime, newPhase, newDeadline,
-                timer, lineage);
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
+                latestEventTime, newPhase, newDeadline, timer, lineage);
     }
 
     AssemblyProgress withTimer(long newTimer) {
-        return new AssemblyProgress(
-                distinctSteps, receivedSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, newTimer, lineage);
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
+                latestEventTime, phase, deadline, newTimer, lineage);
     }
 
     AssemblyProgress withInput(String topic, int partition, long offset) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, latestEventTime, phase, deadline, timer,
-                lineage.with(topic, partition, offset));
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
+                latestEventTime, phase, deadline, timer, lineage.with(topic, partition, offset));
     }
 }

@@ -64,7 +64,8 @@ class StateBackendsTest {
                 for (int s = 0; s < STEPS - 1; s++) {
                     send(h, in(step("t" + t, s, 1_000 + s).build()));
                 }
-                send(h, in(terminalStep("t" + t, STEPS - 1, 1_000 + STEPS)));
+                // Half wait for their terminal step, their outcome in state; half for their outcome.
+                send(h, t % 2 == 0 ? in(terminalStep("t" + t, STEPS - 1, 1_000 + STEPS)) : in(outcome("t" + t, 0.5, 0, 1_500)));
             }
             snapshot = h.snapshot(1, 1);
             System.out.printf("[%s] checkpointed assembly state: %,d bytes for %,d open trajectories of %d steps"
@@ -78,13 +79,15 @@ class StateBackendsTest {
             restored.open();
             assertEquals(OPEN, function.openWork().getValue(), "open trajectories recounted from " + backendName);
             for (int t = 0; t < OPEN; t++) {
-                send(restored, in(outcome("t" + t, 1.0, 0, 2_000)));
+                send(restored, t % 2 == 0 ? in(outcome("t" + t, 1.0, 0, 2_000)) : in(terminalStep("t" + t, STEPS - 1, 2_000)));
             }
             restored.processWatermark(2_000); // complete trajectories are emitted when the watermark passes them
             List<AssembledTrajectory> out = restored.extractOutputValues();
             assertEquals(OPEN, out.size());
             for (AssembledTrajectory trajectory : out) {
                 assertEquals(STEPS, trajectory.steps().size());
+                boolean outcomeFirst = Integer.parseInt(trajectory.trajectoryId().substring(1)) % 2 == 1;
+                assertEquals(outcomeFirst ? 0.5 : 1.0, trajectory.outcome().getReward(), "outcome kept across the restore");
                 for (int i = 0; i < STEPS; i++) { // read back from this backend's state, in order
                     assertEquals(i, trajectory.steps().get(i).getStepIndex());
                     assertEquals(trajectory.trajectoryId(), trajectory.steps().get(i).getTrajectoryId());
@@ -98,7 +101,7 @@ class StateBackendsTest {
             }
 
             restored.processWatermark(Long.MAX_VALUE);
-            for (String state : List.of("steps", "outcome", "verdicts", "progress", "finished")) {
+            for (String state : List.of("steps", "verdicts", "progress", "finished")) {
                 try (var keys = backend.getKeys(state, VoidNamespace.INSTANCE)) {
                     assertEquals(0, keys.count(), state + " left on " + backendName);
                 }
