@@ -138,7 +138,7 @@ public final class StrawlessJob {
      */
     private static long eventTimeOf(InputRecord input, long kafkaTimestamp, long maxFutureMillis) {
         long eventTime = switch (input.kind()) {
-            case STEP -> input.step.getEventTime().toEpochMilli();
+            case STEP -> input.getStep().getEventTime().toEpochMilli();
             case OUTCOME -> input.outcome.getEventTime().toEpochMilli();
             case VERDICT -> input.verdict.getEventTime().toEpochMilli();
             case DEAD_LETTER -> kafkaTimestamp;

@@ -1,13 +1,19 @@
 package io.strawless.pipeline;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.InputRecordSerializer;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.VerifierSignal;
-import io.strawless.pipeline.assembly.AssembledTrajectory;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
 
 /** Small builders of input records for the pipeline's tests. */
 public final class Events {
@@ -71,5 +77,17 @@ public final class Events {
 
     public static InputRecord in(VerifierSignal verdict) {
         return InputRecord.ofVerdict("agent.verdicts", 0, nextOffset++, verdict.getEventTime().toEpochMilli(), verdict);
+    }
+
+    /**
+     * The input as the assembler receives it in the job: through the network serializer of the edge before it,
+     * so that a step arrives as its bytes alone and is decoded only where the assembler asks for it.
+     */
+    public static InputRecord overTheNetwork(InputRecord input) throws IOException {
+        TypeSerializer<InputRecord> serializer =
+                InputRecordSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl());
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        serializer.serialize(input, out);
+        return serializer.deserialize(new DataInputDeserializer(out.getSharedBuffer(), 0, out.length()));
     }
 }

@@ -23,6 +23,8 @@ public final class EncodedSteps extends AbstractList<StepEvent> implements Rando
 
     private final List<byte[]> encoded;
     private List<StepEvent> decoded;
+    /** Lowest and highest policy version, read from the bytes on first use; null until then. */
+    private long[] policyVersions;
 
     /** @param encoded each step's single-object encoding, in the list's order (the arrays are kept, not copied) */
     public EncodedSteps(List<byte[]> encoded) {
@@ -34,6 +36,16 @@ public final class EncodedSteps extends AbstractList<StepEvent> implements Rando
         return encoded.get(index);
     }
 
+    /** The lowest policy version of the steps (0 for none), read without decoding them. */
+    public long minPolicyVersion() {
+        return policyVersions()[0];
+    }
+
+    /** The highest policy version of the steps (0 for none), read without decoding them. */
+    public long maxPolicyVersion() {
+        return policyVersions()[1];
+    }
+
     @Override
     public StepEvent get(int index) {
         return decoded().get(index);
@@ -42,6 +54,29 @@ public final class EncodedSteps extends AbstractList<StepEvent> implements Rando
     @Override
     public int size() {
         return encoded.size();
+    }
+
+    /**
+     * The grouping stage checks every trajectory's policy versions (job.max-policy-lag) and otherwise passes its
+     * steps on: reading one varint per step in place spares it decoding them all (profiled, that was about
+     * half of the grouping stage's time).
+     */
+    private synchronized long[] policyVersions() {
+        if (policyVersions == null) {
+            long min = encoded.isEmpty() ? 0 : Long.MAX_VALUE;
+            long max = encoded.isEmpty() ? 0 : Long.MIN_VALUE;
+            try {
+                for (byte[] step : encoded) {
+                    long version = StepEventCodec.policyVersion(step);
+                    min = Math.min(min, version);
+                    max = Math.max(max, version);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("a step the job encoded itself does not read", e);
+            }
+            policyVersions = new long[] {min, max};
+        }
+        return policyVersions;
     }
 
     private synchronized List<StepEvent> decoded() {

@@ -60,7 +60,7 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
                 if (record.encodedStep != null) {
                     steps().write(record.encodedStep, target); // copied, not encoded again
                 } else {
-                    steps().write(record.step, target);
+                    steps().write(record.getStep(), target);
                 }
             }
             case OUTCOME -> outcomes.serialize(record.outcome, target);
@@ -72,21 +72,18 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
     @Override
     public InputRecord deserialize(DataInputView source) throws IOException {
         byte kind = source.readByte();
-        InputRecord record = new InputRecord();
-        record.topic = StringValue.readString(source);
-        record.partition = source.readInt();
-        record.offset = source.readLong();
-        record.timestamp = source.readLong();
-        switch (kind) {
-            case STEP -> {
-                record.encodedStep = steps().readEncoded(source);
-                record.step = steps().decode(record.encodedStep);
-            }
-            case OUTCOME -> record.outcome = outcomes.deserialize(source);
-            case VERDICT -> record.verdict = verdicts.deserialize(source);
-            case DEAD_LETTER -> record.deadLetter = deadLetters.deserialize(source);
+        String topic = StringValue.readString(source);
+        int partition = source.readInt();
+        long offset = source.readLong();
+        long timestamp = source.readLong();
+        return switch (kind) {
+            // Left encoded: the assembler reads the few fields it needs in place (InputRecord#getStep).
+            case STEP -> InputRecord.ofEncodedStep(topic, partition, offset, timestamp, steps().readEncoded(source));
+            case OUTCOME -> InputRecord.ofOutcome(topic, partition, offset, timestamp, outcomes.deserialize(source));
+            case VERDICT -> InputRecord.ofVerdict(topic, partition, offset, timestamp, verdicts.deserialize(source));
+            case DEAD_LETTER -> InputRecord.ofDeadLetter(topic, partition, offset, timestamp,
+                    deadLetters.deserialize(source));
             default -> throw new IOException("corrupt InputRecord: unknown kind tag " + kind);
-        }
-        return record;
+        };
     }
 }

@@ -10,6 +10,7 @@ import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -70,7 +71,7 @@ public final class StepEventCodec {
     /** Reads what {@link #encode} wrote; Avro's resolving decoder reads a step written with another schema version. */
     public StepEvent decode(byte[] singleObject) throws IOException {
         if (!hasCurrentHeader(singleObject)) {
-            return StepEvent.fromByteBuffer(ByteBuffer.wrap(singleObject));
+            return decodeOtherVersion(singleObject);
         }
         decoder = DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
                 singleObject.length - SINGLE_OBJECT_HEADER.length, decoder);
@@ -81,14 +82,79 @@ public final class StepEventCodec {
      * The step index of an encoded step, read without decoding the rest: the index follows the trajectory id, the
      * schema's first field (the test pins that order).
      */
-    public int stepIndex(byte[] singleObject) throws IOException {
+    public static int stepIndex(byte[] singleObject) throws IOException {
         if (!hasCurrentHeader(singleObject)) {
-            return decode(singleObject).getStepIndex();
+            return decodeOtherVersion(singleObject).getStepIndex();
         }
-        decoder = DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
-                singleObject.length - SINGLE_OBJECT_HEADER.length, decoder);
-        decoder.skipString();
-        return decoder.readInt();
+        FieldCursor at = new FieldCursor(singleObject);
+        at.skipString(); // trajectory_id
+        return at.readInt();
+    }
+
+    /** The trajectory id of an encoded step, read without decoding the rest. */
+    public static String trajectoryId(byte[] singleObject) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            return decodeOtherVersion(singleObject).getTrajectoryId();
+        }
+        return new FieldCursor(singleObject).readString();
+    }
+
+    /** The policy version of an encoded step, read without decoding the rest. */
+    public static long policyVersion(byte[] singleObject) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            return decodeOtherVersion(singleObject).getPolicyVersion();
+        }
+        FieldCursor at = new FieldCursor(singleObject);
+        at.skipString(); // trajectory_id
+        at.readInt(); // step_index
+        at.skipString(); // agent_id
+        at.skipString(); // task_id
+        if (at.union() == PRESENT) { // group_id
+            at.skipString();
+        }
+        if (at.union() == PRESENT) { // group_size
+            at.readInt();
+        }
+        return at.readLong();
+    }
+
+    /** Whether an encoded step ends its trajectory (its {@code terminal} is not NONE), read without decoding it. */
+    public static boolean isTerminal(byte[] singleObject) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            return decodeOtherVersion(singleObject).getTerminal() != TerminalKind.NONE;
+        }
+        FieldCursor at = new FieldCursor(singleObject);
+        at.skipString(); // trajectory_id
+        at.readInt(); // step_index
+        at.skipString(); // agent_id
+        at.skipString(); // task_id
+        if (at.union() == PRESENT) { // group_id
+            at.skipString();
+        }
+        if (at.union() == PRESENT) { // group_size
+            at.readInt();
+        }
+        at.readLong(); // policy_version
+        at.readLong(); // event_time
+        at.skip(1); // trainable
+        for (int doubles = 0; doubles < 3; doubles++) { // value, reward, logprob
+            if (at.union() == PRESENT) {
+                at.skip(8);
+            }
+        }
+        if (at.union() == PRESENT) { // token_ids
+            at.skipIntArray();
+        }
+        for (int strings = 0; strings < 2; strings++) { // payload_ref, observation_key
+            if (at.union() == PRESENT) {
+                at.skipString();
+            }
+        }
+        return TERMINAL_KINDS[at.readInt()] != TerminalKind.NONE;
+    }
+
+    private static StepEvent decodeOtherVersion(byte[] singleObject) throws IOException {
+        return StepEvent.fromByteBuffer(ByteBuffer.wrap(singleObject));
     }
 
     /** Writes the step's Avro body, length first, for a record that crosses the network. */
@@ -219,6 +285,103 @@ public final class StepEventCodec {
             throw new AvroRuntimeException("union branch " + index + " of a [\"null\", X] union");
         }
         return index;
+    }
+
+    /**
+     * Reads single fields of a step's Avro body straight from its bytes, skipping the others: no decoder, no
+     * objects. For the few fields a stage needs of a step it passes on (its key, its index, whether it is
+     * terminal, its policy version); a body that ends early or holds an invalid varint fails as corrupt.
+     */
+    private static final class FieldCursor {
+        private final byte[] bytes;
+        private int position = SINGLE_OBJECT_HEADER.length;
+
+        FieldCursor(byte[] singleObject) {
+            this.bytes = singleObject;
+        }
+
+        int readInt() throws IOException {
+            long value = readLong();
+            if (value != (int) value) {
+                throw corrupt("an int out of range");
+            }
+            return (int) value;
+        }
+
+        /** Avro's zig-zag varint. */
+        long readLong() throws IOException {
+            long raw = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                byte b = next();
+                raw |= (long) (b & 0x7F) << shift;
+                if (b >= 0) {
+                    return (raw >>> 1) ^ -(raw & 1);
+                }
+            }
+            throw corrupt("a varint longer than 10 bytes");
+        }
+
+        int union() throws IOException {
+            int index = readInt();
+            if (index != NULL && index != PRESENT) {
+                throw new AvroRuntimeException("union branch " + index + " of a [\"null\", X] union");
+            }
+            return index;
+        }
+
+        String readString() throws IOException {
+            int length = length();
+            String value = new String(bytes, position, length, StandardCharsets.UTF_8);
+            position += length;
+            return value;
+        }
+
+        void skipString() throws IOException {
+            skip(length());
+        }
+
+        /** An array of ints, block by block; a negative count is followed by the block's size in bytes. */
+        void skipIntArray() throws IOException {
+            for (long count = readLong(); count != 0; count = readLong()) {
+                if (count < 0) {
+                    long size = readLong();
+                    if (size < 0 || size > bytes.length - position) {
+                        throw corrupt("an array block of " + size + " bytes");
+                    }
+                    skip((int) size);
+                } else {
+                    for (long i = 0; i < count; i++) {
+                        readLong();
+                    }
+                }
+            }
+        }
+
+        void skip(int length) throws IOException {
+            if (length > bytes.length - position) {
+                throw corrupt("a field past the end");
+            }
+            position += length;
+        }
+
+        private int length() throws IOException {
+            int length = readInt();
+            if (length < 0 || length > bytes.length - position) {
+                throw corrupt("a string of " + length + " bytes");
+            }
+            return length;
+        }
+
+        private byte next() throws IOException {
+            if (position >= bytes.length) {
+                throw corrupt("a field past the end");
+            }
+            return bytes[position++];
+        }
+
+        private IOException corrupt(String what) {
+            return new IOException("corrupt step encoding: " + what + " at byte " + position + " of " + bytes.length);
+        }
     }
 
     /**

@@ -120,6 +120,6 @@ class EmbeddedKafkaTest {
         List<InputRecord> decoded = new ArrayList<>();
         records.forEach(record -> deserializer.deserialize(record, new ListCollector<>(decoded)));
         assertTrue(decoded.stream().allMatch(r -> r.kind() == Kind.STEP), decoded::toString);
-        return decoded.stream().map(r -> r.step.getStepIndex()).sorted().toList();
+        return decoded.stream().map(r -> r.stepIndex()).sorted().toList();
     }
 }

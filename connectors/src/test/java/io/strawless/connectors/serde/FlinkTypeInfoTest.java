@@ -9,6 +9,8 @@ import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -43,9 +45,19 @@ class FlinkTypeInfoTest {
     static Stream<InputRecord> inputRecords() {
         return Stream.of(
                 InputRecord.ofStep("agent.steps", 1, 10L, 100L, TestRecords.step("traj-1", 2)),
+                // As it arrives from the network, not yet decoded: the POJO serializer carries the bytes.
+                InputRecord.ofEncodedStep("agent.steps", 1, 10L, 100L, encode(TestRecords.step("traj-1", 3))),
                 InputRecord.ofOutcome("agent.outcomes", 2, 11L, 101L, TestRecords.outcome("traj-1")),
                 InputRecord.ofVerdict("agent.verdicts", 3, 12L, 102L, TestRecords.verdict("traj-1")),
                 InputRecord.ofDeadLetter("agent.steps", 0, 13L, 103L, TestRecords.deadLetter(new byte[] {7}, null)));
+    }
+
+    private static byte[] encode(StepEvent step) {
+        try {
+            return new StepEventCodec().encode(step);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @ParameterizedTest

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -51,7 +52,12 @@ class InputRecordSerializerTest {
         assertArrayEquals(decoded.getCopyOfBuffer(), asItCame.getCopyOfBuffer());
 
         InputRecord received = serializer.deserialize(new DataInputDeserializer(asItCame.getCopyOfBuffer()));
-        assertEquals(step, received.step);
+        // What the assembler reads in place, before anything decodes the step.
+        assertEquals(InputRecord.Kind.STEP, received.kind());
+        assertEquals("traj-1", received.trajectoryId());
+        assertEquals(2, received.stepIndex());
+        assertEquals(step.getTerminal() != TerminalKind.NONE, received.isTerminalStep());
+        assertEquals(step, received.getStep());
         assertArrayEquals(encoded, received.encodedStep);
     }
 }

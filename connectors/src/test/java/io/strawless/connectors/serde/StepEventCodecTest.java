@@ -2,11 +2,13 @@ package io.strawless.connectors.serde;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -51,8 +53,45 @@ class StepEventCodecTest {
             assertArrayEquals(avroBody.toByteArray(), Arrays.copyOfRange(encoded, 10, encoded.length));
             assertEquals(step, codec.decode(encoded));
             assertEquals(step, codec.decode(toArray(step.toByteBuffer())));
-            assertEquals(step.getStepIndex(), codec.stepIndex(encoded), "the index read without decoding the step");
+            assertFieldsReadInPlace(step, encoded);
         }
+    }
+
+    @Test
+    void readsFieldsInPlaceAcrossArrayBlocksWithByteSizes() throws Exception {
+        // Avro's blocking encoder writes an array in blocks with a negative count and the block's size in bytes,
+        // as another producer's writer may: still Avro, so the fields after the tokens must read the same.
+        Random random = new Random(19);
+        SpecificDatumWriter<StepEvent> avroWriter = new SpecificDatumWriter<>(StepEvent.class);
+        int blocked = 0;
+        for (int i = 0; i < 600; i++) {
+            StepEvent step = randomStep(random, i);
+            ByteArrayOutputStream singleObject = new ByteArrayOutputStream();
+            singleObject.write(toArray(step.toByteBuffer()), 0, 10); // the header
+            BinaryEncoder encoder = EncoderFactory.get().blockingBinaryEncoder(singleObject, null);
+            avroWriter.write(step, encoder);
+            encoder.flush();
+            byte[] encoded = singleObject.toByteArray();
+            assertEquals(step, StepEvent.fromByteBuffer(ByteBuffer.wrap(encoded)), "Avro reads it back");
+            assertFieldsReadInPlace(step, encoded);
+            blocked += Arrays.equals(encoded, toArray(step.toByteBuffer())) ? 0 : 1;
+        }
+        assertTrue(blocked > 100, "steps whose tokens were written in sized blocks: " + blocked);
+    }
+
+    @Test
+    void aTruncatedStepFailsAsCorruptWhenReadInPlace() throws Exception {
+        byte[] encoded = new StepEventCodec().encode(randomStep(new Random(23), 1));
+        byte[] truncated = Arrays.copyOf(encoded, 20); // inside the trajectory id
+        IOException failure = assertThrows(IOException.class, () -> StepEventCodec.isTerminal(truncated));
+        assertTrue(failure.getMessage().startsWith("corrupt step encoding"), failure.getMessage());
+    }
+
+    private static void assertFieldsReadInPlace(StepEvent step, byte[] encoded) throws IOException {
+        assertEquals(step.getTrajectoryId(), StepEventCodec.trajectoryId(encoded));
+        assertEquals(step.getStepIndex(), StepEventCodec.stepIndex(encoded));
+        assertEquals(step.getPolicyVersion(), StepEventCodec.policyVersion(encoded));
+        assertEquals(step.getTerminal() != TerminalKind.NONE, StepEventCodec.isTerminal(encoded));
     }
 
     @Test
@@ -86,6 +125,26 @@ class StepEventCodecTest {
         EncodedSteps list = new EncodedSteps(encoded);
         assertEquals(steps, list);
         assertEquals(list, steps);
+    }
+
+    @Test
+    void encodedStepsTellTheirPolicyVersionsWithoutDecoding() throws Exception {
+        StepEventCodec codec = new StepEventCodec();
+        Random random = new Random(29);
+        List<byte[]> encoded = new ArrayList<>();
+        long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
+        for (int i = 0; i < 9; i++) {
+            StepEvent step = randomStep(random, i);
+            min = Math.min(min, step.getPolicyVersion());
+            max = Math.max(max, step.getPolicyVersion());
+            encoded.add(codec.encode(step));
+        }
+        EncodedSteps steps = new EncodedSteps(encoded);
+        assertEquals(min, steps.minPolicyVersion());
+        assertEquals(max, steps.maxPolicyVersion());
+        assertEquals(0, new EncodedSteps(List.of()).minPolicyVersion());
+        assertEquals(0, new EncodedSteps(List.of()).maxPolicyVersion());
     }
 
     @Test

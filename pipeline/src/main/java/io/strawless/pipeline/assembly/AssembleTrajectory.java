@@ -15,7 +15,6 @@ import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
-import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
@@ -236,14 +235,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     private AssemblyProgress addStep(InputRecord input, AssemblyProgress current, Context ctx) throws Exception {
-        StepEvent step = input.step;
-        int index = step.getStepIndex();
+        // Read in place: the step itself is decoded only for a duplicate (see InputRecord#getStep).
+        int index = input.stepIndex();
         // As it came from Kafka where it can (see InputRecord#encodedStep), else encoded here.
-        byte[] encoded = input.encodedStep != null ? input.encodedStep : stepCodec.encode(step);
+        byte[] encoded = input.encodedStep != null ? input.encodedStep : stepCodec.encode(input.getStep());
         if (current.hasStep(index)) {
             byte[] known = arrivedStep(index);
             // Equal bytes, or equal steps: another producer's encoder may write the same step differently.
-            if (Arrays.equals(known, encoded) || stepCodec.decode(known).equals(step)) {
+            if (Arrays.equals(known, encoded) || stepCodec.decode(known).equals(input.getStep())) {
                 // Producers retry: an at-least-once agent may send a step twice. The copy adds nothing.
                 duplicateSteps.inc();
                 ledger.count(Kind.STEPS, Way.DROPPED, 1);
@@ -253,7 +252,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             return current;
         }
-        boolean terminal = step.getTerminal() != TerminalKind.NONE;
+        boolean terminal = input.isTerminalStep();
         if (current.terminalIndex() >= 0 && index > current.terminalIndex()) {
             deadLetter(ctx, input, Rule.STEP_AFTER_TERMINAL,
                     "step " + index + " comes after terminal step " + current.terminalIndex());
@@ -271,7 +270,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     /** The step of {@code index} as it waits in state; the progress says it arrived. */
     private byte[] arrivedStep(int index) throws Exception {
         for (byte[] encoded : steps.get()) {
-            if (stepCodec.stepIndex(encoded) == index) {
+            if (StepEventCodec.stepIndex(encoded) == index) {
                 return encoded;
             }
         }
@@ -494,7 +493,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .setReason(reason)
                 .setDetail(detail)
                 .setRoutedAt(Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
-                .setSteps(input.step == null ? List.of() : List.of(input.step))
+                .setSteps(input.kind() == InputRecord.Kind.STEP ? List.of(input.getStep()) : List.of())
                 .setOutcomes(outcomes)
                 .setVerdicts(input.verdict == null ? List.of() : List.of(input.verdict))
                 .build());
@@ -523,7 +522,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private EncodedSteps orderedEncodedSteps() throws Exception {
         List<ArrivedStep> arrived = new ArrayList<>();
         for (byte[] encoded : steps.get()) {
-            arrived.add(new ArrivedStep(stepCodec.stepIndex(encoded), encoded));
+            arrived.add(new ArrivedStep(StepEventCodec.stepIndex(encoded), encoded));
         }
         arrived.sort(Comparator.comparingInt(ArrivedStep::index)); // mostly in order already
         List<byte[]> ordered = new ArrayList<>(arrived.size());

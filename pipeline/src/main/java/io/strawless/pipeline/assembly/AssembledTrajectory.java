@@ -1,5 +1,6 @@
 package io.strawless.pipeline.assembly;
 
+import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
@@ -43,10 +44,16 @@ public record AssembledTrajectory(
     }
 
     public long minPolicyVersion() {
+        if (steps instanceof EncodedSteps encoded) {
+            return encoded.minPolicyVersion();
+        }
         return steps.stream().mapToLong(StepEvent::getPolicyVersion).min().orElse(0);
     }
 
     public long maxPolicyVersion() {
+        if (steps instanceof EncodedSteps encoded) {
+            return encoded.maxPolicyVersion();
+        }
         return steps.stream().mapToLong(StepEvent::getPolicyVersion).max().orElse(0);
     }
 }

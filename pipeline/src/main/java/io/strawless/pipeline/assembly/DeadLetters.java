@@ -38,7 +38,7 @@ public final class DeadLetters {
         try {
             return switch (input.kind()) {
                 // The bytes the step came as, where it kept them (InputRecord#encodedStep).
-                case STEP -> input.encodedStep != null ? ByteBuffer.wrap(input.encodedStep) : input.step.toByteBuffer();
+                case STEP -> input.encodedStep != null ? ByteBuffer.wrap(input.encodedStep) : input.getStep().toByteBuffer();
                 case OUTCOME -> input.outcome.toByteBuffer();
                 case VERDICT -> input.verdict.toByteBuffer();
                 case DEAD_LETTER -> throw new IllegalArgumentException("already a dead letter");

@@ -47,7 +47,7 @@ public final class InputValidator implements Serializable {
     /** Returns the first rule the input breaks, or null when it is valid. */
     public Violation check(InputRecord input, long nowMillis) {
         return switch (input.kind()) {
-            case STEP -> checkStep(input.step, nowMillis);
+            case STEP -> checkStep(input.getStep(), nowMillis);
             case OUTCOME -> checkOutcome(input.outcome, nowMillis);
             case VERDICT -> checkVerdict(input.verdict, nowMillis);
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are not validated");

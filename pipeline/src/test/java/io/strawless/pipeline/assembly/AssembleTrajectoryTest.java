@@ -2,6 +2,7 @@ package io.strawless.pipeline.assembly;
 
 import static io.strawless.pipeline.Events.in;
 import static io.strawless.pipeline.Events.outcome;
+import static io.strawless.pipeline.Events.overTheNetwork;
 import static io.strawless.pipeline.Events.step;
 import static io.strawless.pipeline.Events.terminalStep;
 import static io.strawless.pipeline.Events.verdict;
@@ -61,8 +62,9 @@ class AssembleTrajectoryTest {
         harness.close();
     }
 
+    /** As in the job: over the network, so a step arrives as its bytes (see Events#overTheNetwork). */
     private void send(InputRecord input) throws Exception {
-        harness.processElement(new StreamRecord<>(input, input.timestamp));
+        harness.processElement(new StreamRecord<>(overTheNetwork(input), input.timestamp));
     }
 
     private List<UnscoredTrajectory> unscored() {

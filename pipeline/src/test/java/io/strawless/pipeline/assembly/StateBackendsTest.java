@@ -2,6 +2,7 @@ package io.strawless.pipeline.assembly;
 
 import static io.strawless.pipeline.Events.in;
 import static io.strawless.pipeline.Events.outcome;
+import static io.strawless.pipeline.Events.overTheNetwork;
 import static io.strawless.pipeline.Events.step;
 import static io.strawless.pipeline.Events.terminalStep;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,8 +51,9 @@ class StateBackendsTest {
         return harness;
     }
 
+    /** As in the job: over the network, so a step arrives as its bytes (see Events#overTheNetwork). */
     private static void send(KeyedOneInputStreamOperatorTestHarness<String, InputRecord, ?> h, InputRecord r) throws Exception {
-        h.processElement(new StreamRecord<>(r, r.timestamp));
+        h.processElement(new StreamRecord<>(overTheNetwork(r), r.timestamp));
     }
 
     @ParameterizedTest
@@ -125,7 +127,7 @@ class StateBackendsTest {
                     throws Exception {
                 getRuntimeContext()
                         .getMapState(new MapStateDescriptor<>("steps", Integer.class, byte[].class))
-                        .put(input.step.getStepIndex(), new byte[] {1});
+                        .put(input.stepIndex(), new byte[] {1});
             }
         };
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
