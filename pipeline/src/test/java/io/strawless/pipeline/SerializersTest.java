@@ -17,8 +17,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every type the job sends between operators or keeps in state is serialized by Flink itself (POJO,
- * record or Avro serializers), never by the Kryo fallback: Kryo is slow and its state does not survive
- * class changes across upgrades.
+ * record or Avro serializers) or by the job's own ({@code NetworkSerializer}, {@code StateSerializer}), never
+ * by the Kryo fallback: Kryo is slow and its state does not survive class changes across upgrades. The types
+ * the job's own serializers carry stay valid POJOs too: savepoints of the layout before them are read with
+ * Flink's POJO serializer and migrated.
  */
 class SerializersTest {
 

@@ -1,100 +1,26 @@
 package io.strawless.connectors.serde;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataInputView;
-import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * A serializer for records that only travel between the job's tasks: the parts every such serializer
- * shares, so that a subclass writes just {@code serialize} and {@code deserialize}.
+ * A serializer for records that only travel between the job's tasks.
  *
- * <p>Never use one for state: its format may change with any build, and the snapshot only names the class.
- * A deep copy (which Flink asks for only where object reuse is off) is a round trip through the format.
+ * <p>Never use one for state: its format may change with any build, and the snapshot only names the class
+ * (state has {@link StateSerializer}).
  */
-public abstract class NetworkSerializer<T> extends TypeSerializer<T> {
+public abstract class NetworkSerializer<T> extends RecordSerializer<T> {
 
     private static final long serialVersionUID = 1L;
 
-    private transient DataOutputSerializer copyBuffer;
-    private transient StepEventCodec stepCodec;
-
-    /** A fresh instance: serializers hold encoders that are not thread-safe. */
+    @Override
     protected abstract NetworkSerializer<T> create();
-
-    /** This instance's codec for the steps that most of the job's records carry. */
-    protected final StepEventCodec steps() {
-        if (stepCodec == null) {
-            stepCodec = new StepEventCodec();
-        }
-        return stepCodec;
-    }
-
-    @Override
-    public final TypeSerializer<T> duplicate() {
-        return create();
-    }
-
-    @Override
-    public final boolean isImmutableType() {
-        return false;
-    }
-
-    @Override
-    public final T createInstance() {
-        return null;
-    }
-
-    @Override
-    public final T copy(T from) {
-        if (copyBuffer == null) {
-            copyBuffer = new DataOutputSerializer(256);
-        }
-        try {
-            copyBuffer.clear();
-            serialize(from, copyBuffer);
-            return deserialize(new DataInputDeserializer(copyBuffer.getSharedBuffer(), 0, copyBuffer.length()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot copy " + from, e);
-        }
-    }
-
-    @Override
-    public final T copy(T from, T reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public final int getLength() {
-        return -1;
-    }
-
-    @Override
-    public final T deserialize(T reuse, DataInputView source) throws IOException {
-        return deserialize(source);
-    }
-
-    @Override
-    public final void copy(DataInputView source, DataOutputView target) throws IOException {
-        serialize(deserialize(source), target);
-    }
-
-    @Override
-    public final boolean equals(Object obj) {
-        return obj != null && obj.getClass() == getClass();
-    }
-
-    @Override
-    public final int hashCode() {
-        return getClass().hashCode();
-    }
 
     @Override
     public final TypeSerializerSnapshot<T> snapshotConfiguration() {

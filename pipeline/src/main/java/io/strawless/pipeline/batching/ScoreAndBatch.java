@@ -9,6 +9,7 @@ import io.strawless.pipeline.credit.Credit;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditScorer;
 import io.strawless.pipeline.credit.Trajectory;
+import io.strawless.pipeline.grouping.GroupStateSerializers;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.pipeline.reliability.Quarantine;
 import io.strawless.pipeline.reliability.ReliabilityModel;
@@ -105,7 +106,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     public void open(OpenContext openContext) {
         credit = CreditConfig.from(conf);
         scorer = new CreditScorer(credit);
-        pending = getRuntimeContext().getListState(new ListStateDescriptor<>("pending", TrajectoryGroup.class));
+        pending = getRuntimeContext().getListState(
+                new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup()));
         pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-batch", PendingBatch.class));
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("credit");
         batches = metrics.counter("batches");

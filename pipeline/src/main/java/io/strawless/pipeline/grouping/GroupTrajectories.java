@@ -18,8 +18,8 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeHint;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
@@ -100,7 +100,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     private static MapStateDescriptor<String, PendingGroup> pendingGroupsDescriptor() {
         return new MapStateDescriptor<>(
-                "pending-groups", TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {}));
+                "pending-groups", StringSerializer.INSTANCE, new GroupStateSerializers.OfPendingGroup());
     }
 
     @Override

@@ -1,0 +1,169 @@
+package io.strawless.pipeline.grouping;
+
+import io.strawless.connectors.serde.EncodedSteps;
+import io.strawless.connectors.serde.StateSerializer;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.VerifierSignal;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+import org.apache.flink.types.StringValue;
+
+/**
+ * How whole trajectories wait in keyed state: the groups that wait for their members ({@link GroupTrajectories})
+ * and the groups that wait for their batch ({@code ScoreAndBatch}).
+ *
+ * <p>Why not Flink's POJO serializer, which kept them before: it wrote every step, outcome and verdict with Avro's
+ * generic writer and read them back with its generic reader. On RocksDB that happens on every state access (a
+ * group is read and written again for each member that joins it), and profiled it was most of the scoring stage's
+ * time. Here the steps are written as the encodings they travel as ({@link EncodedSteps}), so a group is read
+ * and written as bytes and its steps are decoded only where a stage reads them. Savepoints of the POJO layout
+ * migrate ({@link StateSerializer}).
+ *
+ * <p>Format version 1 of a trajectory: its ids (trajectory, agent, task, group or null), the group size, then its
+ * steps, outcome, verdicts and lineage each in Avro single-object encoding, then whether its outcome timed out.
+ */
+public final class GroupStateSerializers {
+
+    private GroupStateSerializers() {}
+
+    /** A group waiting for its batch in the scoring stage. */
+    public static final class OfTrajectoryGroup extends StateSerializer<TrajectoryGroup> {
+
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected StateSerializer<TrajectoryGroup> create() {
+            return new OfTrajectoryGroup();
+        }
+
+        @Override
+        protected int formatVersion() {
+            return 1;
+        }
+
+        @Override
+        public void serialize(TrajectoryGroup group, DataOutputView out) throws IOException {
+            out.writeDouble(group.baseline());
+            writeMembers(group.members(), out);
+        }
+
+        @Override
+        public TrajectoryGroup deserialize(DataInputView in) throws IOException {
+            double baseline = in.readDouble();
+            return new TrajectoryGroup(readMembers(in), baseline);
+        }
+    }
+
+    /** A group waiting for its members in the grouping stage. */
+    public static final class OfPendingGroup extends StateSerializer<PendingGroup> {
+
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected StateSerializer<PendingGroup> create() {
+            return new OfPendingGroup();
+        }
+
+        @Override
+        protected int formatVersion() {
+            return 1;
+        }
+
+        @Override
+        public void serialize(PendingGroup group, DataOutputView out) throws IOException {
+            out.writeInt(group.expectedSize());
+            out.writeLong(group.deadline());
+            writeMembers(group.members(), out);
+        }
+
+        @Override
+        public PendingGroup deserialize(DataInputView in) throws IOException {
+            int expectedSize = in.readInt();
+            long deadline = in.readLong();
+            return new PendingGroup(readMembers(in), expectedSize, deadline);
+        }
+    }
+
+    private static void writeMembers(List<AssembledTrajectory> members, DataOutputView out) throws IOException {
+        out.writeInt(members.size());
+        for (AssembledTrajectory t : members) {
+            StringValue.writeString(t.trajectoryId(), out);
+            StringValue.writeString(t.agentId(), out);
+            StringValue.writeString(t.taskId(), out);
+            StringValue.writeString(t.groupId(), out);
+            out.writeInt(t.groupSize());
+            out.writeInt(t.steps().size());
+            for (int i = 0; i < t.steps().size(); i++) {
+                // As they arrived where they can (they mostly do): copied, not encoded again.
+                writeBytes(t.steps() instanceof EncodedSteps encoded ? encoded.encoded(i)
+                        : bytesOf(t.steps().get(i).toByteBuffer()), out);
+            }
+            writeBytes(bytesOf(t.outcome().toByteBuffer()), out);
+            out.writeInt(t.verdicts().size());
+            for (VerifierSignal verdict : t.verdicts()) {
+                writeBytes(bytesOf(verdict.toByteBuffer()), out);
+            }
+            out.writeInt(t.lineage().size());
+            for (OffsetRange range : t.lineage()) {
+                writeBytes(bytesOf(range.toByteBuffer()), out);
+            }
+            out.writeBoolean(t.outcomeTimedOut());
+        }
+    }
+
+    private static List<AssembledTrajectory> readMembers(DataInputView in) throws IOException {
+        int count = in.readInt();
+        List<AssembledTrajectory> members = new ArrayList<>(count);
+        for (int m = 0; m < count; m++) {
+            String trajectoryId = StringValue.readString(in);
+            String agentId = StringValue.readString(in);
+            String taskId = StringValue.readString(in);
+            String groupId = StringValue.readString(in);
+            int groupSize = in.readInt();
+            int stepCount = in.readInt();
+            List<byte[]> steps = new ArrayList<>(stepCount);
+            for (int i = 0; i < stepCount; i++) {
+                steps.add(readBytes(in));
+            }
+            OutcomeEvent outcome = OutcomeEvent.fromByteBuffer(ByteBuffer.wrap(readBytes(in)));
+            int verdictCount = in.readInt();
+            List<VerifierSignal> verdicts = new ArrayList<>(verdictCount);
+            for (int i = 0; i < verdictCount; i++) {
+                verdicts.add(VerifierSignal.fromByteBuffer(ByteBuffer.wrap(readBytes(in))));
+            }
+            int rangeCount = in.readInt();
+            List<OffsetRange> lineage = new ArrayList<>(rangeCount);
+            for (int i = 0; i < rangeCount; i++) {
+                lineage.add(OffsetRange.fromByteBuffer(ByteBuffer.wrap(readBytes(in))));
+            }
+            boolean outcomeTimedOut = in.readBoolean();
+            members.add(new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize,
+                    new EncodedSteps(steps), outcome, verdicts, lineage, outcomeTimedOut));
+        }
+        return members;
+    }
+
+    private static void writeBytes(byte[] bytes, DataOutputView out) throws IOException {
+        out.writeInt(bytes.length);
+        out.write(bytes);
+    }
+
+    private static byte[] readBytes(DataInputView in) throws IOException {
+        byte[] bytes = new byte[in.readInt()];
+        in.readFully(bytes);
+        return bytes;
+    }
+
+    private static byte[] bytesOf(ByteBuffer buffer) {
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,213 @@
+package io.strawless.pipeline.grouping;
+
+import static io.strawless.pipeline.Events.trajectory;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.serde.EncodedSteps;
+import io.strawless.connectors.serde.StepEventCodec;
+import io.strawless.pipeline.DrainingKeyedProcessOperator;
+import io.strawless.pipeline.Events;
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.batching.ScoreAndBatch;
+import io.strawless.pipeline.batching.ScoreAndBatch.PendingBatch;
+import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TrainingBatch;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeHint;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.Collector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Groups wait in state in a format of their own: read back whole, and a savepoint that Flink's POJO serializer
+ * wrote (the layout before) is migrated on the heap and on RocksDB, never refused or misread.
+ */
+class GroupStateSerializersTest {
+
+    /** A member as it arrives from the network: its steps still encoded, with verdicts and lineage. */
+    private static AssembledTrajectory member(String id, String group, double reward) throws Exception {
+        AssembledTrajectory t = trajectory(id, group, 3, reward, 4);
+        StepEventCodec codec = new StepEventCodec();
+        List<byte[]> encoded = new ArrayList<>();
+        for (StepEvent step : t.steps()) {
+            encoded.add(codec.encode(step));
+        }
+        return new AssembledTrajectory(id, t.agentId(), t.taskId(), group, 3, new EncodedSteps(encoded), t.outcome(),
+                List.of(Events.verdict(id, 0, "lint", 0.5, 90)), List.of(new OffsetRange("agent.steps", 1, 5L, 7L)),
+                false);
+    }
+
+    @Test
+    void groupsReadBackWhole() throws Exception {
+        AssembledTrajectory decoded = trajectory("d", "g", 3, 0.0, 2); // steps as objects, not encodings
+        AssembledTrajectory ungroupedTimedOut = new AssembledTrajectory("u", "agent-1", "task-1", null, 0,
+                trajectory("u", null, 0, 0.0, 1).steps(), Events.outcome("u", 0.0, 0, 100), List.of(), List.of(), true);
+        TrajectoryGroup group = new TrajectoryGroup(List.of(member("a", "g", 1.0), decoded, ungroupedTimedOut), 0.25);
+        var groups = new GroupStateSerializers.OfTrajectoryGroup();
+        TrajectoryGroup back = roundTrip(groups, group);
+        assertEquals(group, back);
+        assertInstanceOf(EncodedSteps.class, back.members().get(1).steps(), "steps come back as their encodings");
+        assertEquals(group, groups.duplicate().copy(group));
+        assertNotSame(group.members().get(0).outcome(), groups.copy(group).members().get(0).outcome());
+
+        PendingGroup pending = new PendingGroup(new ArrayList<>(List.of(member("a", "g", 1.0), member("b", "g", 0.0))),
+                3, 12_345L);
+        var pendingGroups = new GroupStateSerializers.OfPendingGroup();
+        assertEquals(pending, roundTrip(pendingGroups, pending));
+        PendingGroup copy = pendingGroups.copy(pending);
+        copy.members().add(member("c", "g", 1.0)); // grouping adds members to what it read: a copy is its own
+        assertEquals(2, pending.members().size());
+    }
+
+    @Test
+    void aSnapshotAcceptsItsOwnStateAndMigratesThePojoLayoutOnly() {
+        TypeSerializerSnapshot<TrajectoryGroup> current = new GroupStateSerializers.OfTrajectoryGroup().snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility(current).isCompatibleAsIs());
+        TypeSerializerSnapshot<TrajectoryGroup> pojo = TypeInformation.of(TrajectoryGroup.class)
+                .createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility(pojo).isCompatibleAfterMigration());
+        TypeSerializerSnapshot<TrajectoryGroup> network =
+                TrajectoryGroupSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility(network).isIncompatible(), "the network format is not state");
+    }
+
+    private static <T> T roundTrip(TypeSerializer<T> serializer, T value) throws Exception {
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        serializer.serialize(value, out);
+        serializer.serialize(value, out);
+        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
+        T first = serializer.deserialize(in);
+        assertEquals(first, serializer.duplicate().deserialize(in), "the second copy reads the same");
+        assertEquals(0, in.available(), "each read stops at its own end");
+        return first;
+    }
+
+    private static StateBackend backend(String name) {
+        return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
+    }
+
+    /** The scoring stage's pending batch as the POJO layout kept it; the new stage restores it and scores it. */
+    @ParameterizedTest
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aPendingBatchInThePojoLayoutIsScoredAfterARestore(String backendName) throws Exception {
+        var pojoLayout = new KeyedProcessFunction<Integer, TrajectoryGroup, TrainingBatch>() {
+            @Override
+            public void processElement(TrajectoryGroup group, Context ctx, Collector<TrainingBatch> out) throws Exception {
+                getRuntimeContext().getListState(new ListStateDescriptor<>("pending", TrajectoryGroup.class)).add(group);
+                getRuntimeContext().getState(new ValueStateDescriptor<>("pending-batch", PendingBatch.class))
+                        .update(new PendingBatch(group.trajectoryCount(), 500));
+                ctx.timerService().registerProcessingTimeTimer(500);
+            }
+        };
+        TrajectoryGroup group = new TrajectoryGroup(List.of(member("a", "g", 1.0), member("b", "g", 0.0)), 0.5);
+        OperatorSubtaskState snapshot;
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(pojoLayout), (TrajectoryGroup g) -> 0, Types.INT)) {
+            h.setStateBackend(backend(backendName));
+            h.setProcessingTime(0);
+            h.open();
+            h.processElement(new StreamRecord<>(group));
+            snapshot = h.snapshot(1, 1);
+        }
+
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 100);
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
+        conf.set(CreditOptions.BACKEND, "java");
+        try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(new ScoreAndBatch(conf)), (TrajectoryGroup g) -> 0, Types.INT)) {
+            restored.setStateBackend(backend(backendName));
+            restored.initializeState(snapshot);
+            restored.setProcessingTime(0);
+            restored.open();
+            restored.setProcessingTime(500);
+            List<TrainingBatch> batches = restored.extractOutputValues();
+            assertEquals(1, batches.size());
+            List<ScoredTrajectory> scored = batches.get(0).getTrajectories();
+            assertEquals(List.of("a", "b"), scored.stream().map(ScoredTrajectory::getTrajectoryId).toList());
+            assertEquals(3, scored.get(0).getSteps().size(), "every step migrated");
+            var backend = restored.getOperator().getKeyedStateBackend(); // asked by name, which RocksDB answers
+            for (String state : List.of("pending", "pending-batch")) {
+                try (var keys = backend.getKeys(state, VoidNamespace.INSTANCE)) {
+                    assertEquals(0, keys.count(), state + " cleared");
+                }
+            }
+        }
+    }
+
+    /** A group waiting for members in the POJO layout closes when its last member arrives after a restore. */
+    @ParameterizedTest
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aPendingGroupInThePojoLayoutClosesAfterARestore(String backendName) throws Exception {
+        var pojoLayout = new KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>() {
+            @Override
+            public void processElement(AssembledTrajectory t, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
+                var pending = getRuntimeContext().getMapState(new MapStateDescriptor<>("pending-groups",
+                        TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {})));
+                PendingGroup group = pending.get(t.groupId());
+                if (group == null) {
+                    group = new PendingGroup(new ArrayList<>(), t.groupSize(), 10_000);
+                    ctx.timerService().registerEventTimeTimer(10_000);
+                }
+                group.members().add(t);
+                pending.put(t.groupId(), group);
+            }
+        };
+        OperatorSubtaskState snapshot;
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(pojoLayout), AssembledTrajectory::taskId, Types.STRING)) {
+            h.setStateBackend(backend(backendName));
+            h.open();
+            h.processElement(new StreamRecord<>(member("a", "g", 1.0), 100));
+            h.processElement(new StreamRecord<>(member("b", "g", 0.0), 100));
+            snapshot = h.snapshot(1, 1);
+        }
+
+        Configuration grpo = new Configuration();
+        grpo.set(CreditOptions.ESTIMATOR, "grpo"); // group-relative: members wait for their group
+        GroupTrajectories grouping = new GroupTrajectories(grpo);
+        try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(grouping), AssembledTrajectory::taskId, Types.STRING)) {
+            restored.setStateBackend(backend(backendName));
+            restored.initializeState(snapshot);
+            restored.open();
+            assertEquals(1, grouping.openWork().getValue(), "the pending group recounted");
+            restored.processElement(new StreamRecord<>(member("c", "g", 0.5), 200));
+            List<TrajectoryGroup> closed = restored.extractOutputValues();
+            assertEquals(1, closed.size(), "closed by size with the members from before the restore");
+            assertEquals(List.of("a", "b", "c"),
+                    closed.get(0).members().stream().map(AssembledTrajectory::trajectoryId).toList());
+            assertEquals(member("a", "g", 1.0), closed.get(0).members().get(0), "read back whole");
+        }
+    }
+}
