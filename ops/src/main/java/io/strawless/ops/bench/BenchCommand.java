@@ -26,6 +26,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -67,12 +70,22 @@ import picocli.CommandLine.Spec;
                     + " open trajectory and the kernel backend the batches name. The machine may be shared: compare the"
                     + " ratios and CPU time measured in one run, not wall-clock rates across runs.",
             "Checkpoint interval: -D execution.checkpointing.interval (default " + BenchCommand.DEFAULT_CHECKPOINTS
-                    + "); checkpointing is always exactly-once."
+                    + "); checkpointing is always exactly-once. State: -D state.backend.type (default hashmap, the"
+                    + " heap; the deployment manifests choose rocksdb). RocksDB lives in the task manager's managed"
+                    + " memory: -D taskmanager.memory.managed.size (default " + BenchCommand.MANAGED_MEMORY_PER_SLOT_MB
+                    + " MB per slot, as the Kubernetes manifest's task managers have it)."
         })
 public final class BenchCommand implements Callable<Integer> {
 
     static final String DEFAULT_CHECKPOINTS = "2 s";
     private static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
+    /**
+     * Managed memory per slot, as ops/deploy/flink-deployment.yaml's task managers have it (4096m of process memory,
+     * of which Flink's defaults make 1,372 MB managed, for 2 slots). A local cluster has 128 MB in all, a test
+     * default: RocksDB, which keeps its write buffers and block cache there, then flushed and compacted so often
+     * that its background threads took a fifth of the CPU and the job ran about a quarter slower than with this.
+     */
+    static final int MANAGED_MEMORY_PER_SLOT_MB = 686;
 
     /** The demo's fleet shape: ~7.5 steps per trajectory, outcomes, verdicts on a quarter, rare malformed records. */
     private static final int AGENTS = 100;
@@ -220,7 +233,12 @@ public final class BenchCommand implements Callable<Integer> {
             try {
                 BenchReport report;
                 progress.line("starting the local Flink cluster that runs every job of the bench");
-                try (BenchCluster cluster = BenchCluster.start(conf, Collections.max(parallelisms))) {
+                int slots = Collections.max(parallelisms);
+                if (!conf.contains(TaskManagerOptions.MANAGED_MEMORY_SIZE)) {
+                    conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE,
+                            MemorySize.ofMebiBytes((long) MANAGED_MEMORY_PER_SLOT_MB * slots));
+                }
+                try (BenchCluster cluster = BenchCluster.start(conf, slots)) {
                     report = measure(cluster, conf, prefix, kafka, progress, out, loadAverage, savepoints);
                 }
                 report.print(out);
@@ -376,6 +394,8 @@ public final class BenchCommand implements Callable<Integer> {
         return BenchReport.of(
                 Runtime.getRuntime().availableProcessors(),
                 loadAverage,
+                base.get(StateBackendOptions.STATE_BACKEND),
+                base.get(TaskManagerOptions.MANAGED_MEMORY_SIZE).getMebiBytes() / highest,
                 checkpoints.toMillis(),
                 rounds,
                 input.ends().size(),

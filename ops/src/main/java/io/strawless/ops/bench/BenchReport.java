@@ -17,6 +17,9 @@ import java.util.List;
  *
  * @param loadAverage                 the system's load average when the bench started: other processes share
  *                                    the cores, so compare ratios and CPU time per step, not wall-clock rates
+ * @param stateBackend                {@code state.backend.type} of the jobs (hashmap: the heap; rocksdb)
+ * @param managedMemoryMbPerSlot      the task manager's managed memory per slot, where RocksDB keeps its
+ *                                    write buffers and block cache
  * @param passthroughStepsPerSecond   the best passthrough run's rate in the middle of its run ({@link
  *                                    SustainedRate}), as every rate here
  * @param jobStepsPerCpuSecond        steps per second of CPU time of the whole process (the in-process broker
@@ -28,6 +31,8 @@ import java.util.List;
 record BenchReport(
         int cores,
         double loadAverage,
+        String stateBackend,
+        long managedMemoryMbPerSlot,
         long steps,
         long records,
         int partitions,
@@ -78,6 +83,8 @@ record BenchReport(
     static BenchReport of(
             int cores,
             double loadAverage,
+            String stateBackend,
+            long managedMemoryMbPerSlot,
             long checkpointIntervalMs,
             int rounds,
             int partitions,
@@ -98,6 +105,8 @@ record BenchReport(
         return new BenchReport(
                 cores,
                 loadAverage,
+                stateBackend,
+                managedMemoryMbPerSlot,
                 bestJob.steps(),
                 bestJob.records(),
                 partitions,
@@ -144,9 +153,10 @@ record BenchReport(
     void print(PrintWriter out) {
         out.println();
         out.printf(
-                "%,d steps (%,d records on %d input partitions), checkpoint interval %,d ms, %d cores,"
-                        + " load average %.1f at the start%n",
-                steps, records, partitions, checkpointIntervalMs, cores, loadAverage);
+                "%,d steps (%,d records on %d input partitions), checkpoint interval %,d ms, %s state (managed"
+                        + " memory %,d MB per slot), %d cores, load average %.1f at the start%n",
+                steps, records, partitions, checkpointIntervalMs, stateBackend, managedMemoryMbPerSlot, cores,
+                loadAverage);
         if (rounds > 1) {
             out.printf(
                     "Each row: the median of %d rounds (every run's figures are in the progress lines above)%n",

@@ -81,6 +81,8 @@ class BenchCommandTest {
 
         assertTrue(report.get("state_bytes_per_open_trajectory").asDouble() > 0, report.toString());
         assertEquals("java", report.get("backend").asText());
+        assertEquals("hashmap", report.get("state_backend").asText());
+        assertEquals(686, report.get("managed_memory_mb_per_slot").asLong(), "the deployment's, by default");
 
         assertEquals(2, report.get("rounds").asInt());
         JsonNode runs = report.get("runs");
