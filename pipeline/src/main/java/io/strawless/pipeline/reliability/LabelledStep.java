@@ -37,6 +37,9 @@ public record LabelledStep(Map<String, Boolean> saidGood, boolean trajectorySucc
                         .put(verdict.getVerifierId(), verdict.getScore() >= GOOD_SCORE);
             }
         }
+        if (byStep.isEmpty()) {
+            return List.of(); // most trajectories: no step verdict, no need to walk the steps
+        }
         boolean succeeded = trajectory.outcome().getSuccess();
         List<LabelledStep> steps = new ArrayList<>();
         for (StepEvent step : trajectory.steps()) {
