@@ -150,7 +150,11 @@ public final class StepEventCodec {
                 at.skipString();
             }
         }
-        return TERMINAL_KINDS[at.readInt()] != TerminalKind.NONE;
+        int terminal = at.readInt();
+        if (terminal < 0 || terminal >= TERMINAL_KINDS.length) {
+            throw new IOException("corrupt step encoding: terminal kind " + terminal);
+        }
+        return TERMINAL_KINDS[terminal] != TerminalKind.NONE;
     }
 
     private static StepEvent decodeOtherVersion(byte[] singleObject) throws IOException {
