@@ -112,11 +112,7 @@ public class InputRecord {
     /** The step; null when the record carries another event. */
     public StepEvent getStep() {
         if (step == null && encodedStep != null) {
-            try {
-                step = new StepEventCodec().decode(encodedStep);
-            } catch (IOException e) {
-                throw new UncheckedIOException("a step encoded by the job itself does not decode", e);
-            }
+            step = fromEncoding(encoded -> new StepEventCodec().decode(encoded));
         }
         return step;
     }
@@ -128,26 +124,25 @@ public class InputRecord {
 
     /** The step's index, read from its encoding in place when it is not decoded. */
     public int stepIndex() {
-        if (step != null) {
-            return step.getStepIndex();
-        }
-        try {
-            return StepEventCodec.stepIndex(encodedStep);
-        } catch (IOException e) {
-            throw new UncheckedIOException("a step encoded by the job itself does not read", e);
-        }
+        return step != null ? step.getStepIndex() : fromEncoding(StepEventCodec::stepIndex);
     }
 
     /** Whether the step ends its trajectory, read from its encoding in place when it is not decoded. */
     public boolean isTerminalStep() {
-        if (step != null) {
-            return step.getTerminal() != TerminalKind.NONE;
-        }
+        return step != null ? step.getTerminal() != TerminalKind.NONE : fromEncoding(StepEventCodec::isTerminal);
+    }
+
+    /** Reads {@link #encodedStep}: bytes the job decoded or encoded itself, so a failure is a bug, not bad input. */
+    private <T> T fromEncoding(EncodingReader<T> reader) {
         try {
-            return StepEventCodec.isTerminal(encodedStep);
+            return reader.read(encodedStep);
         } catch (IOException e) {
-            throw new UncheckedIOException("a step encoded by the job itself does not read", e);
+            throw new UncheckedIOException("a step the job checked or encoded itself does not read", e);
         }
+    }
+
+    private interface EncodingReader<T> {
+        T read(byte[] singleObject) throws IOException;
     }
 
     /** Which event this record carries. */
@@ -170,22 +165,11 @@ public class InputRecord {
     /** The trajectory the event belongs to; null for a dead letter (its bytes did not decode). */
     public String trajectoryId() {
         return switch (kind()) {
-            case STEP -> stepTrajectoryId();
+            case STEP -> step != null ? step.getTrajectoryId() : fromEncoding(StepEventCodec::trajectoryId);
             case OUTCOME -> outcome.getTrajectoryId();
             case VERDICT -> verdict.getTrajectoryId();
             case DEAD_LETTER -> null;
         };
-    }
-
-    private String stepTrajectoryId() {
-        if (step != null) {
-            return step.getTrajectoryId();
-        }
-        try {
-            return StepEventCodec.trajectoryId(encodedStep);
-        } catch (IOException e) {
-            throw new UncheckedIOException("a step encoded by the job itself does not read", e);
-        }
     }
 
     @Override

@@ -55,15 +55,8 @@ public abstract class NetworkSerializer<T> extends RecordSerializer<T> {
         }
 
         @Override
-        @SuppressWarnings("unchecked")
         public TypeSerializer<T> restoreSerializer() {
-            try {
-                return (TypeSerializer<T>) Class.forName(serializerClass, true, Thread.currentThread().getContextClassLoader())
-                        .getDeclaredConstructor()
-                        .newInstance();
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot restore serializer " + serializerClass, e);
-            }
+            return RecordSerializer.<NetworkSerializer<T>>instantiate(serializerClass);
         }
 
         @Override

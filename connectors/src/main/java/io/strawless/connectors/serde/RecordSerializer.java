@@ -84,6 +84,18 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         serialize(deserialize(source), target);
     }
 
+    /** A new instance of the named serializer class, as a snapshot restores it (every subclass has a no-arg constructor). */
+    @SuppressWarnings("unchecked")
+    static <S extends RecordSerializer<?>> S instantiate(String serializerClass) {
+        try {
+            return (S) Class.forName(serializerClass, true, Thread.currentThread().getContextClassLoader())
+                    .getDeclaredConstructor()
+                    .newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot restore serializer " + serializerClass, e);
+        }
+    }
+
     @Override
     public final boolean equals(Object obj) {
         return obj != null && obj.getClass() == getClass();

@@ -67,17 +67,8 @@ public abstract class StateSerializer<T> extends RecordSerializer<T> {
         }
 
         @Override
-        @SuppressWarnings("unchecked")
         public TypeSerializer<T> restoreSerializer() {
-            StateSerializer<T> serializer;
-            try {
-                serializer = (StateSerializer<T>) Class.forName(serializerClass, true,
-                                Thread.currentThread().getContextClassLoader())
-                        .getDeclaredConstructor()
-                        .newInstance();
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot restore serializer " + serializerClass, e);
-            }
+            StateSerializer<T> serializer = RecordSerializer.instantiate(serializerClass);
             if (serializer.formatVersion() != formatVersion) {
                 throw new IllegalStateException(serializerClass + " writes format version " + serializer.formatVersion()
                         + " and cannot read the state's version " + formatVersion);

@@ -105,16 +105,7 @@ public final class StepEventCodec {
             return decodeOtherVersion(singleObject).getPolicyVersion();
         }
         FieldCursor at = new FieldCursor(singleObject);
-        at.skipString(); // trajectory_id
-        at.readInt(); // step_index
-        at.skipString(); // agent_id
-        at.skipString(); // task_id
-        if (at.union() == PRESENT) { // group_id
-            at.skipString();
-        }
-        if (at.union() == PRESENT) { // group_size
-            at.readInt();
-        }
+        at.skipToPolicyVersion();
         return at.readLong();
     }
 
@@ -124,16 +115,7 @@ public final class StepEventCodec {
             return decodeOtherVersion(singleObject).getTerminal() != TerminalKind.NONE;
         }
         FieldCursor at = new FieldCursor(singleObject);
-        at.skipString(); // trajectory_id
-        at.readInt(); // step_index
-        at.skipString(); // agent_id
-        at.skipString(); // task_id
-        if (at.union() == PRESENT) { // group_id
-            at.skipString();
-        }
-        if (at.union() == PRESENT) { // group_size
-            at.readInt();
-        }
+        at.skipToPolicyVersion();
         at.readLong(); // policy_version
         at.readLong(); // event_time
         at.skip(1); // trainable
@@ -302,6 +284,20 @@ public final class StepEventCodec {
 
         FieldCursor(byte[] singleObject) {
             this.bytes = singleObject;
+        }
+
+        /** Past the fields before policy_version: trajectory_id, step_index, agent_id, task_id, the group. */
+        void skipToPolicyVersion() throws IOException {
+            skipString(); // trajectory_id
+            readInt(); // step_index
+            skipString(); // agent_id
+            skipString(); // task_id
+            if (union() == PRESENT) { // group_id
+                skipString();
+            }
+            if (union() == PRESENT) { // group_size
+                readInt();
+            }
         }
 
         int readInt() throws IOException {
