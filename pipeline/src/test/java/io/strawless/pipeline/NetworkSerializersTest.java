@@ -1,5 +1,6 @@
 package io.strawless.pipeline;
 
+import static io.strawless.pipeline.RoundTrip.roundTrip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 
@@ -15,8 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
 /** The serializers of the edges between keyed stages carry trajectories and groups whole. */
@@ -65,16 +64,5 @@ class NetworkSerializersTest {
 
         assertEquals(group, roundTrip(serializer, group));
         assertEquals(group, serializer.duplicate().copy(group));
-    }
-
-    private static <T> T roundTrip(TypeSerializer<T> serializer, T value) throws Exception {
-        DataOutputSerializer out = new DataOutputSerializer(64);
-        serializer.serialize(value, out);
-        serializer.serialize(value, out);
-        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
-        T first = serializer.deserialize(in);
-        assertEquals(first, serializer.duplicate().deserialize(in), "the second copy reads the same");
-        assertEquals(0, in.available(), "each read stops at its own end");
-        return first;
     }
 }

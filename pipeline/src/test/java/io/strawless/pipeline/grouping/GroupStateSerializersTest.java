@@ -1,6 +1,7 @@
 package io.strawless.pipeline.grouping;
 
 import static io.strawless.pipeline.Events.trajectory;
+import static io.strawless.pipeline.RoundTrip.roundTrip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -30,11 +31,8 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeHint;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
@@ -99,17 +97,6 @@ class GroupStateSerializersTest {
         TypeSerializerSnapshot<TrajectoryGroup> network =
                 TrajectoryGroupSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
         assertTrue(current.resolveSchemaCompatibility(network).isIncompatible(), "the network format is not state");
-    }
-
-    private static <T> T roundTrip(TypeSerializer<T> serializer, T value) throws Exception {
-        DataOutputSerializer out = new DataOutputSerializer(64);
-        serializer.serialize(value, out);
-        serializer.serialize(value, out);
-        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
-        T first = serializer.deserialize(in);
-        assertEquals(first, serializer.duplicate().deserialize(in), "the second copy reads the same");
-        assertEquals(0, in.available(), "each read stops at its own end");
-        return first;
     }
 
     private static StateBackend backend(String name) {
