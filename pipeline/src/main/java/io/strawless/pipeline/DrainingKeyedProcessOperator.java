@@ -18,7 +18,7 @@ import org.apache.flink.streaming.api.watermark.Watermark;
  *
  * <p>It also has a function that keeps an {@link OpenWork} gauge recount it from the restored state.
  */
-public final class DrainingKeyedProcessOperator<K, IN, OUT> extends KeyedProcessOperator<K, IN, OUT>
+public class DrainingKeyedProcessOperator<K, IN, OUT> extends KeyedProcessOperator<K, IN, OUT>
         implements BoundedOneInput {
 
     private static final long serialVersionUID = 1L;

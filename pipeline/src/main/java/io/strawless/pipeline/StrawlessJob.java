@@ -7,6 +7,7 @@ import io.strawless.pipeline.assembly.AssembleTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectorySerializer;
 import io.strawless.pipeline.assembly.DeadLetters;
+import io.strawless.pipeline.assembly.MiniBatchAssembler;
 import io.strawless.pipeline.assembly.ValidateInputs;
 import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.credit.CreditConfig;
@@ -79,11 +80,12 @@ public final class StrawlessJob {
                 // rather than the POJO serializer with Avro's reflective writer, which led the job's profile.
                 .process(new ValidateInputs(conf), InputRecordSerializer.TYPE_INFO).uid("validate").name("validate");
 
-        // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator).
+        // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator); the
+        // assembler applies its inputs in mini-batches (MiniBatchAssembler).
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
                 .keyBy(InputRecord::trajectoryId)
                 .transform("assemble trajectories", AssembledTrajectorySerializer.TYPE_INFO,
-                        new DrainingKeyedProcessOperator<>(new AssembleTrajectory(conf)))
+                        new MiniBatchAssembler(new AssembleTrajectory(conf), conf))
                 .uid("assemble");
 
         SingleOutputStreamOperator<TrajectoryGroup> grouped = assembled

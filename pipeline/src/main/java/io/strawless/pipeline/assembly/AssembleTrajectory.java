@@ -51,6 +51,9 @@ import org.apache.flink.util.OutputTag;
  * key's one event-time timer: when an unfinished trajectory's timer fires, whatever arrived goes to
  * the unscored output with the reason.
  *
+ * <p>The job runs it in mini-batches ({@link MiniBatchAssembler}): the inputs of one key in a mini-batch share a
+ * session, which reads and writes the key's state once. Without one, each input is a session of its own.
+ *
  * <p>After a trajectory is emitted or timed out, only a small marker stays (until
  * {@code job.finished-retention}), so that stragglers are routed with a reason (LATE, LATE_REVISION)
  * rather than opening a trajectory that can never complete. Its timer clears it: an idle key holds
@@ -81,10 +84,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * checkpoint copies them instead of encoding the same steps again (profiled, that was most of the checkpoints'
      * cost).
      *
-     * <p>A list, not a map by index: on RocksDB a step is one append (a merge, no read), the trajectory is read
-     * with one lookup and dropped with one delete, where a map entry per step cost a lookup and a write per step
-     * and a seek plus a delete per step when it left (measured, the assembler's RocksDB calls were most of the
-     * job's CPU). The progress's bits say which indices arrived, so only a duplicate reads the list.
+     * <p>A list, not a map by index: on RocksDB the steps a session brings are one append (a merge, no read), the
+     * trajectory is read with one lookup and dropped with one delete, where a map entry per step cost a lookup and a
+     * write per step and a seek plus a delete per step when it left (measured, the assembler's RocksDB calls were
+     * most of the job's CPU). The progress's bits say which indices arrived, so only a duplicate reads the list.
      */
     private transient ListState<byte[]> steps;
     private transient StepEventCodec stepCodec;
@@ -93,6 +96,23 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private transient ValueState<FinishedTrajectory> finished;
     /** Trajectories with progress state: opened by their first input, closed when they finish. */
     private transient OpenWork openTrajectories;
+
+    /*
+     * The current key's inputs are applied in a session (beginKey ... endKey): its progress is read at most once and
+     * written at most once, and its new steps and verdicts are appended in one call each, however many inputs the
+     * session has. MiniBatchAssembler opens one session per key of a mini-batch; outside a mini-batch every input has
+     * a session of its own.
+     */
+    private transient boolean inSession;
+    /** The session has read the progress state (then {@link #sessionProgress} is current). */
+    private transient boolean progressRead;
+    /** The progress state held a value when the session read it. */
+    private transient boolean progressStored;
+    /** The session changed the progress: endKey writes it. */
+    private transient boolean progressChanged;
+    private transient AssemblyProgress sessionProgress;
+    private transient List<byte[]> newSteps;
+    private transient List<VerifierSignal> newVerdicts;
 
     private transient Counter stepsIn;
     private transient Counter outcomesIn;
@@ -119,6 +139,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     @Override
     public void open(OpenContext openContext) {
         stepCodec = new StepEventCodec();
+        newSteps = new ArrayList<>();
+        newVerdicts = new ArrayList<>();
         try {
             steps = getRuntimeContext().getListState(new ListStateDescriptor<>("steps", byte[].class));
         } catch (RuntimeException e) {
@@ -149,8 +171,58 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     @Override
     public void processElement(InputRecord input, Context ctx, Collector<AssembledTrajectory> out) throws Exception {
+        if (inSession) {
+            assemble(input, ctx, out);
+            return;
+        }
+        beginKey();
+        assemble(input, ctx, out);
+        endKey();
+    }
+
+    /** Starts applying inputs of the current key (see {@link #inSession}). */
+    void beginKey() {
+        inSession = true;
+        progressRead = false;
+        progressStored = false;
+        progressChanged = false;
+        sessionProgress = null;
+    }
+
+    /** Writes what the current key's inputs changed since {@link #beginKey}. */
+    void endKey() throws Exception {
+        writeAppends();
+        if (progressChanged) {
+            progress.update(sessionProgress);
+        }
+        inSession = false;
+        sessionProgress = null;
+    }
+
+    private AssemblyProgress readProgress() throws Exception {
+        if (!progressRead) {
+            sessionProgress = progress.value();
+            progressStored = sessionProgress != null;
+            progressRead = true;
+        }
+        return sessionProgress;
+    }
+
+    /** The steps and verdicts the session received, appended to their states (before anything reads those). */
+    private void writeAppends() throws Exception {
+        if (!newSteps.isEmpty()) {
+            steps.addAll(newSteps);
+            newSteps.clear();
+        }
+        if (!newVerdicts.isEmpty()) {
+            verdicts.addAll(newVerdicts);
+            newVerdicts.clear();
+        }
+    }
+
+    private void assemble(InputRecord input, Context ctx, Collector<AssembledTrajectory> out) throws Exception {
         // An open trajectory has progress and never a marker: most inputs find theirs with one state lookup.
-        AssemblyProgress current = progress.value();
+        AssemblyProgress current = readProgress();
         boolean opening = current == null;
         if (opening) {
             FinishedTrajectory done = finished.value();
@@ -186,14 +258,15 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             case VERDICT -> {
                 verdictsIn.inc();
-                verdicts.add(input.verdict);
+                newVerdicts.add(input.verdict);
                 current = current.withVerdict();
             }
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
         }
         current = current.withInput(input.topic, input.partition, input.offset).withEventTime(ctx.timestamp());
         current = nextWait(ctx, current);
-        progress.update(current);
+        sessionProgress = current;
+        progressChanged = true;
         if (opening) {
             openTrajectories.opened();
         }
@@ -263,12 +336,17 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     + current.maxIndex() + " (terminal " + current.terminalIndex() + ") already received");
             return current;
         }
-        steps.add(encoded);
+        newSteps.add(encoded);
         return current.withStep(index, terminal);
     }
 
-    /** The step of {@code index} as it waits in state; the progress says it arrived. */
+    /** The step of {@code index} as it waits in the session or in state; the progress says it arrived. */
     private byte[] arrivedStep(int index) throws Exception {
+        for (byte[] encoded : newSteps) {
+            if (StepEventCodec.stepIndex(encoded) == index) {
+                return encoded;
+            }
+        }
         for (byte[] encoded : steps.get()) {
             if (StepEventCodec.stepIndex(encoded) == index) {
                 return encoded;
@@ -281,6 +359,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (requiredVerifiers.isEmpty()) {
             return true;
         }
+        writeAppends();
         Set<String> seen = new HashSet<>();
         for (VerifierSignal v : verdicts.get()) {
             if (v.getStepIndex() != null) {
@@ -403,6 +482,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     private void emit(Context ctx, AssemblyProgress current, Collector<AssembledTrajectory> out) throws Exception {
+        writeAppends();
         out.collect(trajectory(current, orderedEncodedSteps(), current.outcome(), false));
         assembled.inc();
         finish(ctx, current, current.encodedOutcome(), ctx.timestamp());
@@ -473,7 +553,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (current.verdictCount() > 0) {
             verdicts.clear();
         }
-        progress.clear();
+        if (!inSession || progressStored) {
+            progress.clear();
+        }
+        if (inSession) { // emitted on completion: the key's further inputs in the session find the marker
+            sessionProgress = null;
+            progressStored = false;
+            progressChanged = false;
+        }
         openTrajectories.closed();
     }
 

@@ -45,7 +45,7 @@ class StateBackendsTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness(String name,
             AssembleTrajectory function) throws Exception {
         var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(function), // as the job runs it
+                new MiniBatchAssembler(function, new Configuration()), // as the job runs it, in mini-batches
                 InputRecord::trajectoryId, Types.STRING);
         harness.setStateBackend(backend(name));
         return harness;
@@ -69,6 +69,7 @@ class StateBackendsTest {
                 // Half wait for their terminal step, their outcome in state; half for their outcome.
                 send(h, t % 2 == 0 ? in(terminalStep("t" + t, STEPS - 1, 1_000 + STEPS)) : in(outcome("t" + t, 0.5, 0, 1_500)));
             }
+            h.prepareSnapshotPreBarrier(1); // the task applies the held mini-batch before the barrier
             snapshot = h.snapshot(1, 1);
             System.out.printf("[%s] checkpointed assembly state: %,d bytes for %,d open trajectories of %d steps"
                             + " = %,d bytes per open trajectory%n", backendName, snapshot.getStateSize(), OPEN, STEPS,

@@ -1,0 +1,119 @@
+package io.strawless.pipeline.assembly;
+
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.DrainingKeyedProcessOperator;
+import io.strawless.pipeline.JobOptions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+/**
+ * Runs {@link AssembleTrajectory} on mini-batches of inputs: it holds up to {@code job.mini-batch.size} inputs
+ * (by default 5,000 with RocksDB state, none with heap state), then applies them key by key, each key's inputs in the order they came, in one session of the function
+ * ({@link AssembleTrajectory#beginKey}): a trajectory's state is read and written once per mini-batch instead of
+ * once per input. On RocksDB every state access is a call into RocksDB, and the assembler's state calls were half
+ * the job's CPU; when inputs queue up (catching up, a backfill) a trajectory's inputs mostly land in one
+ * mini-batch. On the heap a state access is a hash lookup, and what it costs is mostly the first touch of the
+ * key's entry, which a mini-batch does not save: measured, no faster.
+ *
+ * <p>The result is that of applying each input as it comes, because nothing else sees the state in between: the
+ * mini-batch is applied before the watermark advances (so before any timer fires, and every input is judged
+ * against the watermark it arrived under), before the checkpoint barrier is passed on (so a checkpoint never holds
+ * half of it: the inputs are in the state or still in the source's offsets), and when the input ends. Only the
+ * moment of the outputs moves, by at most {@code job.mini-batch.allow-latency}; in the default mode a trajectory is
+ * emitted by a watermark anyway.
+ */
+public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<String, InputRecord, AssembledTrajectory> {
+
+    private static final long serialVersionUID = 1L;
+
+    private final AssembleTrajectory assembler;
+    /** job.mini-batch.size, null when it is not set (then it depends on the state backend). */
+    private final Integer configuredSize;
+    private final long allowLatencyMillis;
+
+    private transient int maxInputs;
+
+    /** The held inputs by key, keys in the order their first input came. */
+    private transient Map<String, List<StreamRecord<InputRecord>>> held;
+    private transient int heldInputs;
+    private transient boolean flushScheduled;
+
+    public MiniBatchAssembler(AssembleTrajectory assembler, ReadableConfig conf) {
+        super(assembler);
+        this.assembler = assembler;
+        this.configuredSize = conf.getOptional(JobOptions.MINI_BATCH_SIZE).orElse(null);
+        this.allowLatencyMillis = conf.get(JobOptions.MINI_BATCH_ALLOW_LATENCY).toMillis();
+        if (configuredSize != null && configuredSize < 1) {
+            throw new IllegalArgumentException(JobOptions.MINI_BATCH_SIZE.key()
+                    + " must be at least 1 (1: no mini-batches), was " + configuredSize);
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        held = new LinkedHashMap<>();
+        maxInputs = configuredSize != null ? configuredSize
+                : getKeyedStateBackend() instanceof HeapKeyedStateBackend ? 1 : JobOptions.MINI_BATCH_SIZE_OFF_HEAP;
+    }
+
+    @Override
+    public void processElement(StreamRecord<InputRecord> element) throws Exception {
+        if (maxInputs == 1) {
+            super.processElement(element);
+            return;
+        }
+        // Flink set the key for this input: it is the input's trajectory id.
+        held.computeIfAbsent((String) getCurrentKey(), key -> new ArrayList<>(4)).add(element);
+        if (++heldInputs >= maxInputs) {
+            applyHeldInputs();
+        } else if (!flushScheduled) {
+            flushScheduled = true;
+            long now = getProcessingTimeService().getCurrentProcessingTime();
+            getProcessingTimeService().registerTimer(now + allowLatencyMillis, time -> {
+                flushScheduled = false;
+                applyHeldInputs();
+            });
+        }
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        applyHeldInputs();
+        super.processWatermark(mark);
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        applyHeldInputs();
+        super.prepareSnapshotPreBarrier(checkpointId);
+    }
+
+    @Override
+    public void endInput() throws Exception {
+        applyHeldInputs();
+        super.endInput();
+    }
+
+    private void applyHeldInputs() throws Exception {
+        if (heldInputs == 0) {
+            return;
+        }
+        for (Map.Entry<String, List<StreamRecord<InputRecord>>> key : held.entrySet()) {
+            setCurrentKey(key.getKey());
+            assembler.beginKey();
+            for (StreamRecord<InputRecord> input : key.getValue()) {
+                super.processElement(input); // the function sees the input's own timestamp, as it would have
+            }
+            assembler.endKey();
+        }
+        held.clear();
+        heldInputs = 0;
+    }
+}
