@@ -290,6 +290,33 @@ class MiniBatchAssemblerTest {
         }
     }
 
+    /** The job ran the assembler without mini-batches before: its savepoints restore into the mini-batch operator. */
+    @Test
+    void aSavepointFromBeforeMiniBatchesRestores() throws Exception {
+        Configuration conf = conf("on-watermark", 1_000);
+        OperatorSubtaskState snapshot;
+        try (var before = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(new AssembleTrajectory(conf)), InputRecord::trajectoryId,
+                Types.STRING)) {
+            before.setStateBackend(new EmbeddedRocksDBStateBackend());
+            before.open();
+            before.processElement(new StreamRecord<>(overTheNetwork(in(step("t1", 0, 100).build())), 100));
+            snapshot = before.snapshot(1, 1);
+        }
+        try (var after = new KeyedOneInputStreamOperatorTestHarness<>(
+                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, Types.STRING)) {
+            after.setStateBackend(new EmbeddedRocksDBStateBackend());
+            after.initializeState(snapshot);
+            after.open();
+            after.processElement(new StreamRecord<>(overTheNetwork(in(terminalStep("t1", 1, 110))), 110));
+            after.processElement(new StreamRecord<>(overTheNetwork(in(outcome("t1", 1.0, 0, 120))), 120));
+            after.processWatermark(120);
+            List<AssembledTrajectory> out = after.extractOutputValues();
+            assertEquals(1, out.size());
+            assertEquals(2, out.get(0).steps().size(), "the step from the savepoint and the one after it");
+        }
+    }
+
     @Test
     void heldInputsAreInTheCheckpointAndEmittedBeforeItsBarrier() throws Exception {
         Configuration conf = conf("on-watermark", 1_000);
