@@ -1,8 +1,6 @@
 package io.strawless.connectors.serde;
 
 import io.strawless.schemas.DeadLetter;
-import io.strawless.schemas.OutcomeEvent;
-import io.strawless.schemas.VerifierSignal;
 import java.io.IOException;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.core.memory.DataInputView;
@@ -13,7 +11,8 @@ import org.apache.flink.types.StringValue;
 /**
  * A serializer for {@link InputRecord} on the network, for the job's busiest edge (validate to assemble,
  * every input record crosses it): a kind tag, the provenance, then the one event (a step with
- * {@link StepEventCodec}, the rarer kinds with flink-avro's AvroSerializer).
+ * {@link StepEventCodec}, after whether it is terminal; outcomes and verdicts with {@link NetworkRecords}, dead
+ * letters with flink-avro's AvroSerializer).
  *
  * <p>Why not the POJO serializer: its {@code deserialize} first calls {@code createInstance}, which
  * pre-fills every non-primitive field with a new instance from the field's serializer, i.e. four Avro
@@ -34,8 +33,6 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
     private static final byte DEAD_LETTER = 3;
 
     // AvroSerializer keeps encoder and decoder state: not thread-safe, so create() makes new ones.
-    private final AvroSerializer<OutcomeEvent> outcomes = new AvroSerializer<>(OutcomeEvent.class);
-    private final AvroSerializer<VerifierSignal> verdicts = new AvroSerializer<>(VerifierSignal.class);
     private final AvroSerializer<DeadLetter> deadLetters = new AvroSerializer<>(DeadLetter.class);
 
     @Override
@@ -57,14 +54,15 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
         target.writeLong(record.timestamp);
         switch (record.kind()) {
             case STEP -> {
+                target.writeBoolean(record.isTerminalStep()); // decoded at the source: saves a walk of the bytes
                 if (record.encodedStep != null) {
                     steps().write(record.encodedStep, target); // copied, not encoded again
                 } else {
                     steps().write(record.getStep(), target);
                 }
             }
-            case OUTCOME -> outcomes.serialize(record.outcome, target);
-            case VERDICT -> verdicts.serialize(record.verdict, target);
+            case OUTCOME -> NetworkRecords.write(record.outcome, target);
+            case VERDICT -> NetworkRecords.write(record.verdict, target);
             case DEAD_LETTER -> deadLetters.serialize(record.deadLetter, target);
         }
     }
@@ -78,9 +76,13 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
         long timestamp = source.readLong();
         return switch (kind) {
             // Left encoded: the assembler reads the few fields it needs in place (InputRecord#getStep).
-            case STEP -> InputRecord.ofEncodedStep(topic, partition, offset, timestamp, steps().readEncoded(source));
-            case OUTCOME -> InputRecord.ofOutcome(topic, partition, offset, timestamp, outcomes.deserialize(source));
-            case VERDICT -> InputRecord.ofVerdict(topic, partition, offset, timestamp, verdicts.deserialize(source));
+            case STEP -> {
+                boolean terminal = source.readBoolean();
+                yield InputRecord.ofEncodedStep(topic, partition, offset, timestamp, steps().readEncoded(source),
+                        terminal);
+            }
+            case OUTCOME -> InputRecord.ofOutcome(topic, partition, offset, timestamp, NetworkRecords.readOutcome(source));
+            case VERDICT -> InputRecord.ofVerdict(topic, partition, offset, timestamp, NetworkRecords.readVerdict(source));
             case DEAD_LETTER -> InputRecord.ofDeadLetter(topic, partition, offset, timestamp,
                     deadLetters.deserialize(source));
             default -> throw new IOException("corrupt InputRecord: unknown kind tag " + kind);

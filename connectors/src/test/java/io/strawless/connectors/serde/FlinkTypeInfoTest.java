@@ -46,7 +46,7 @@ class FlinkTypeInfoTest {
         return Stream.of(
                 InputRecord.ofStep("agent.steps", 1, 10L, 100L, TestRecords.step("traj-1", 2)),
                 // As it arrives from the network, not yet decoded: the POJO serializer carries the bytes.
-                InputRecord.ofEncodedStep("agent.steps", 1, 10L, 100L, encode(TestRecords.step("traj-1", 3))),
+                InputRecord.ofEncodedStep("agent.steps", 1, 10L, 100L, encode(TestRecords.step("traj-1", 3)), false),
                 InputRecord.ofOutcome("agent.outcomes", 2, 11L, 101L, TestRecords.outcome("traj-1")),
                 InputRecord.ofVerdict("agent.verdicts", 3, 12L, 102L, TestRecords.verdict("traj-1")),
                 InputRecord.ofDeadLetter("agent.steps", 0, 13L, 103L, TestRecords.deadLetter(new byte[] {7}, null)));

@@ -13,6 +13,7 @@ import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The tagged network serializer of InputRecord round-trips every kind, as the POJO serializer does. */
@@ -39,10 +40,13 @@ class InputRecordSerializerTest {
         assertTrue(serializer.snapshotConfiguration().resolveSchemaCompatibility(restored).isCompatibleAsIs());
     }
 
-    @Test
-    void aStepWithItsBytesCrossesAsTheSameBytesAndArrivesWithThem() throws Exception {
+    @ParameterizedTest
+    @EnumSource(TerminalKind.class)
+    void aStepWithItsBytesCrossesAsTheSameBytesAndArrivesWithThem(TerminalKind terminal) throws Exception {
         TypeSerializer<InputRecord> serializer = InputRecordSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl());
         StepEvent step = TestRecords.step("traj-1", 2);
+        step.setTerminal(terminal);
+        step.setBootstrapValue(terminal == TerminalKind.TRUNCATED ? 0.5 : null);
         byte[] encoded = new StepEventCodec().encode(step);
 
         DataOutputSerializer decoded = new DataOutputSerializer(256);

@@ -1,6 +1,7 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.EncodedSteps;
+import io.strawless.connectors.serde.NetworkRecords;
 import io.strawless.connectors.serde.NetworkSerializer;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.schemas.OffsetRange;
@@ -13,13 +14,12 @@ import java.util.List;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-import org.apache.flink.formats.avro.typeutils.AvroSerializer;
 import org.apache.flink.types.StringValue;
 
 /**
  * Moves an {@link AssembledTrajectory} between tasks (assembly to grouping, and inside every group to
  * scoring): the steps with {@link StepEventCodec}, the one outcome and the few verdicts and offset ranges
- * with flink-avro. The POJO serializer Flink picks for the record wrote each step with Avro's reflective
+ * with {@link NetworkRecords}. The POJO serializer Flink picks for the record wrote each step with Avro's reflective
  * writer, which profiled as the job's largest cost.
  */
 public final class AssembledTrajectorySerializer extends NetworkSerializer<AssembledTrajectory> {
@@ -28,10 +28,6 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
 
     public static final TypeInformation<AssembledTrajectory> TYPE_INFO =
             NetworkSerializer.typeInfo(AssembledTrajectory.class, new AssembledTrajectorySerializer());
-
-    private final AvroSerializer<OutcomeEvent> outcomes = new AvroSerializer<>(OutcomeEvent.class);
-    private final AvroSerializer<VerifierSignal> verdicts = new AvroSerializer<>(VerifierSignal.class);
-    private final AvroSerializer<OffsetRange> offsetRanges = new AvroSerializer<>(OffsetRange.class);
 
     @Override
     protected NetworkSerializer<AssembledTrajectory> create() {
@@ -55,14 +51,14 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
                 steps().write(step, out);
             }
         }
-        outcomes.serialize(t.outcome(), out);
+        NetworkRecords.write(t.outcome(), out);
         out.writeInt(t.verdicts().size());
         for (VerifierSignal verdict : t.verdicts()) {
-            verdicts.serialize(verdict, out);
+            NetworkRecords.write(verdict, out);
         }
         out.writeInt(t.lineage().size());
         for (OffsetRange range : t.lineage()) {
-            offsetRanges.serialize(range, out);
+            NetworkRecords.write(range, out);
         }
         out.writeBoolean(t.outcomeTimedOut());
     }
@@ -81,16 +77,16 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
             encoded.add(steps().readEncoded(in));
         }
         List<StepEvent> steps = new EncodedSteps(encoded);
-        OutcomeEvent outcome = outcomes.deserialize(in);
+        OutcomeEvent outcome = NetworkRecords.readOutcome(in);
         int verdictCount = in.readInt();
         List<VerifierSignal> verdictList = new ArrayList<>(verdictCount);
         for (int i = 0; i < verdictCount; i++) {
-            verdictList.add(verdicts.deserialize(in));
+            verdictList.add(NetworkRecords.readVerdict(in));
         }
         int rangeCount = in.readInt();
         List<OffsetRange> lineage = new ArrayList<>(rangeCount);
         for (int i = 0; i < rangeCount; i++) {
-            lineage.add(offsetRanges.deserialize(in));
+            lineage.add(NetworkRecords.readOffsetRange(in));
         }
         boolean outcomeTimedOut = in.readBoolean();
         return new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize, steps, outcome, verdictList,
