@@ -15,9 +15,9 @@ import java.util.Objects;
  * came from (lineage for batches, offsets for dead letters).
  *
  * <p>A step that crossed the network arrives as its encoding only ({@link #encodedStep}), and is decoded on the
- * first {@link #getStep}: the assembler needs just its key, index and whether it is terminal, which
- * {@link #trajectoryId}, {@link #stepIndex} and {@link #isTerminalStep} read from the bytes in place (profiled,
- * decoding every step there was a fifth of the assembler's time).
+ * first {@link #getStep}: the assembler needs just its key, index and whether it is terminal. {@link #trajectoryId}
+ * and {@link #stepIndex} read them from the bytes in place (profiled, decoding every step there was a fifth of the
+ * assembler's time); whether it is terminal comes with it over the network ({@link #isTerminalStep}).
  *
  * <p>A Flink POJO (public no-arg constructor, public fields or getters and setters), so that Flink never falls
  * back to Kryo for it; the job declares {@link InputRecordSerializer} where it crosses the network. Build

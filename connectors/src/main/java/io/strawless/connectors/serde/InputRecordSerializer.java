@@ -81,8 +81,10 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
                 yield InputRecord.ofEncodedStep(topic, partition, offset, timestamp, steps().readEncoded(source),
                         terminal);
             }
-            case OUTCOME -> InputRecord.ofOutcome(topic, partition, offset, timestamp, NetworkRecords.readOutcome(source));
-            case VERDICT -> InputRecord.ofVerdict(topic, partition, offset, timestamp, NetworkRecords.readVerdict(source));
+            case OUTCOME -> InputRecord.ofOutcome(topic, partition, offset, timestamp,
+                    NetworkRecords.readOutcome(source));
+            case VERDICT -> InputRecord.ofVerdict(topic, partition, offset, timestamp,
+                    NetworkRecords.readVerdict(source));
             case DEAD_LETTER -> InputRecord.ofDeadLetter(topic, partition, offset, timestamp,
                     deadLetters.deserialize(source));
             default -> throw new IOException("corrupt InputRecord: unknown kind tag " + kind);

@@ -16,9 +16,9 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * Runs {@link AssembleTrajectory} on mini-batches of inputs: it holds up to {@code job.mini-batch.size} inputs
  * (by default 5,000 with RocksDB state, none with heap state), then applies them key by key, each key's inputs in
  * the order they came, in one session of the function ({@link AssembleTrajectory#beginKey}): a trajectory's state
- * is read and written once per mini-batch instead of once per input. On RocksDB every state access is a call into RocksDB, and the assembler's state calls were half
- * the job's CPU; when inputs queue up (catching up, a backfill) a trajectory's inputs mostly land in one
- * mini-batch. On the heap a state access is a hash lookup, and what it costs is mostly the first touch of the
+ * is read and written once per mini-batch instead of once per input. On RocksDB every state access is a call into
+ * RocksDB, and the assembler's state calls were half the job's CPU; when inputs queue up (catching up, a backfill)
+ * a trajectory's inputs mostly land in one mini-batch. On the heap a state access is a hash lookup, and what it costs is mostly the first touch of the
  * key's entry, which a mini-batch does not save: measured, no faster.
  *
  * <p>The result is that of applying each input as it comes, because nothing else sees the state in between: the
