@@ -12,6 +12,7 @@ import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.InputTopic;
 import io.strawless.ops.fleet.SyntheticFleet;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.assembly.MiniBatchAssembler;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -396,6 +397,7 @@ public final class BenchCommand implements Callable<Integer> {
                 loadAverage,
                 base.get(StateBackendOptions.STATE_BACKEND),
                 base.get(TaskManagerOptions.MANAGED_MEMORY_SIZE).getMebiBytes() / highest,
+                MiniBatchAssembler.size(base, base.get(StateBackendOptions.STATE_BACKEND).equalsIgnoreCase("hashmap")),
                 checkpoints.toMillis(),
                 rounds,
                 input.ends().size(),

@@ -20,6 +20,8 @@ import java.util.List;
  * @param stateBackend                {@code state.backend.type} of the jobs (hashmap: the heap; rocksdb)
  * @param managedMemoryMbPerSlot      the task manager's managed memory per slot, where RocksDB keeps its
  *                                    write buffers and block cache
+ * @param miniBatchSize               most inputs the assembler applies together ({@code job.mini-batch.size};
+ *                                    1: none)
  * @param passthroughStepsPerSecond   the best passthrough run's rate in the middle of its run ({@link
  *                                    SustainedRate}), as every rate here
  * @param jobStepsPerCpuSecond        steps per second of CPU time of the whole process (the in-process broker
@@ -33,6 +35,7 @@ record BenchReport(
         double loadAverage,
         String stateBackend,
         long managedMemoryMbPerSlot,
+        int miniBatchSize,
         long steps,
         long records,
         int partitions,
@@ -85,6 +88,7 @@ record BenchReport(
             double loadAverage,
             String stateBackend,
             long managedMemoryMbPerSlot,
+            int miniBatchSize,
             long checkpointIntervalMs,
             int rounds,
             int partitions,
@@ -107,6 +111,7 @@ record BenchReport(
                 loadAverage,
                 stateBackend,
                 managedMemoryMbPerSlot,
+                miniBatchSize,
                 bestJob.steps(),
                 bestJob.records(),
                 partitions,
@@ -154,9 +159,11 @@ record BenchReport(
         out.println();
         out.printf(
                 "%,d steps (%,d records on %d input partitions), checkpoint interval %,d ms, %s state (managed"
-                        + " memory %,d MB per slot), %d cores, load average %.1f at the start%n",
-                steps, records, partitions, checkpointIntervalMs, stateBackend, managedMemoryMbPerSlot, cores,
-                loadAverage);
+                        + " memory %,d MB per slot, %s), %d cores, load average %.1f at the start%n",
+                steps, records, partitions, checkpointIntervalMs, stateBackend, managedMemoryMbPerSlot,
+                miniBatchSize > 1 ? String.format("assembler mini-batches of up to %,d inputs", miniBatchSize)
+                        : "no assembler mini-batches",
+                cores, loadAverage);
         if (rounds > 1) {
             out.printf(
                     "Each row: the median of %d rounds (every run's figures are in the progress lines above)%n",

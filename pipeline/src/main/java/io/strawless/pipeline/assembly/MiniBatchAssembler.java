@@ -60,7 +60,16 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
         super.open();
         held = new LinkedHashMap<>();
         maxInputs = configuredSize != null ? configuredSize
-                : getKeyedStateBackend() instanceof HeapKeyedStateBackend ? 1 : JobOptions.MINI_BATCH_SIZE_OFF_HEAP;
+                : defaultSize(getKeyedStateBackend() instanceof HeapKeyedStateBackend);
+    }
+
+    /** The mini-batch size the job's assembler runs with under {@code conf}: job.mini-batch.size, else the default. */
+    public static int size(ReadableConfig conf, boolean heapState) {
+        return conf.getOptional(JobOptions.MINI_BATCH_SIZE).orElse(defaultSize(heapState));
+    }
+
+    private static int defaultSize(boolean heapState) {
+        return heapState ? 1 : JobOptions.MINI_BATCH_SIZE_OFF_HEAP;
     }
 
     @Override
