@@ -205,9 +205,9 @@ class MiniBatchAssemblerTest {
                     + oneByOne.trajectories().size());
             assertTrue(oneByOne.deadLetters().size() > 5, "and dead-letters some inputs");
             assertTrue(oneByOne.unscored().size() > 20, "and leaves some unscored");
-            assertSame(oneByOne.trajectories(), miniBatches.trajectories(), "trajectories, seed " + seed);
-            assertSame(oneByOne.deadLetters(), miniBatches.deadLetters(), "dead letters, seed " + seed);
-            assertSame(oneByOne.unscored(), miniBatches.unscored(), "unscored, seed " + seed);
+            assertSameLines(oneByOne.trajectories(), miniBatches.trajectories(), "trajectories, seed " + seed);
+            assertSameLines(oneByOne.deadLetters(), miniBatches.deadLetters(), "dead letters, seed " + seed);
+            assertSameLines(oneByOne.unscored(), miniBatches.unscored(), "unscored, seed " + seed);
             assertEquals(0, oneByOne.stateLeft(), "state left behind, input by input");
             assertEquals(0, miniBatches.stateLeft(), "state left behind");
             assertEquals(0, miniBatches.timersLeft(), "timers left behind");
@@ -215,7 +215,7 @@ class MiniBatchAssemblerTest {
     }
 
     /** Names the first difference only: the lists are long. */
-    private static void assertSame(List<String> expected, List<String> actual, String what) {
+    private static void assertSameLines(List<String> expected, List<String> actual, String what) {
         for (int i = 0; i < Math.min(expected.size(), actual.size()); i++) {
             assertEquals(expected.get(i), actual.get(i), what + ": first difference, at " + i);
         }
