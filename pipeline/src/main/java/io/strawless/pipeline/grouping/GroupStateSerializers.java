@@ -29,8 +29,9 @@ import org.apache.flink.types.StringValue;
  * <p>Format version 1 of a trajectory: its ids (trajectory, agent, task, group or null), the group size, then its
  * steps, outcome, verdicts and lineage each in Avro single-object encoding, then whether its outcome timed out.
  * It looks like {@code AssembledTrajectorySerializer}'s on purpose, and differs on purpose: that one carries a
- * trajectory between tasks of one build (step bodies without their schema header, the rest with flink-avro's
- * serializer) and may change with any build; this one is read back by later builds and after the schemas evolve.
+ * trajectory between tasks of one build (step bodies without their schema header, the rest field by field with
+ * {@code NetworkRecords}, no schema named) and may change with any build; this one is read back by later builds and
+ * after the schemas evolve.
  */
 public final class GroupStateSerializers {
 
