@@ -140,7 +140,7 @@ public final class StrawlessJob {
      */
     private static long eventTimeOf(InputRecord input, long kafkaTimestamp, long maxFutureMillis) {
         long eventTime = switch (input.kind()) {
-            case STEP -> input.getStep().getEventTime().toEpochMilli();
+            case STEP -> input.stepFields().eventTime();
             case OUTCOME -> input.outcome.getEventTime().toEpochMilli();
             case VERDICT -> input.verdict.getEventTime().toEpochMilli();
             case DEAD_LETTER -> kafkaTimestamp;

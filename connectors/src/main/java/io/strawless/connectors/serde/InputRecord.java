@@ -52,6 +52,8 @@ public class InputRecord {
     public byte[] encodedStep;
     /** Whether {@link #encodedStep} ends its trajectory, when the network said so; not part of equality (derived). */
     private transient Boolean terminalStep;
+    /** What the input rules check of the step, when the source read it in place; not part of equality (derived). */
+    private transient StepFields stepFields;
     public OutcomeEvent outcome;
     public VerifierSignal verdict;
     public DeadLetter deadLetter;
@@ -71,6 +73,18 @@ public class InputRecord {
             String topic, int partition, long offset, long timestamp, StepEvent step, byte[] encodedStep) {
         InputRecord record = ofStep(topic, partition, offset, timestamp, step);
         record.encodedStep = Objects.requireNonNull(encodedStep, "encodedStep");
+        return record;
+    }
+
+    /**
+     * A step that the source read in place ({@link StepEventCodec#fields}) and did not decode: the job passes its
+     * bytes on, and decodes it on the first {@link #getStep}, which only a dead letter or a duplicate needs.
+     */
+    public static InputRecord ofStep(
+            String topic, int partition, long offset, long timestamp, byte[] encodedStep, StepFields fields) {
+        InputRecord record = withProvenance(topic, partition, offset, timestamp);
+        record.encodedStep = Objects.requireNonNull(encodedStep, "encodedStep");
+        record.stepFields = Objects.requireNonNull(fields, "fields");
         return record;
     }
 
@@ -131,15 +145,29 @@ public class InputRecord {
         this.step = step;
     }
 
+    /** What the input rules check of the step, as the source read it, or taken from the decoded step. */
+    public StepFields stepFields() {
+        if (stepFields == null) {
+            stepFields = StepFields.of(getStep());
+        }
+        return stepFields;
+    }
+
     /** The step's index, read from its encoding in place when it is not decoded. */
     public int stepIndex() {
-        return step != null ? step.getStepIndex() : fromEncoding(StepEventCodec::stepIndex);
+        if (step != null) {
+            return step.getStepIndex();
+        }
+        return stepFields != null ? stepFields.stepIndex() : fromEncoding(StepEventCodec::stepIndex);
     }
 
     /** Whether the step ends its trajectory: as decoded, as the sender said, or read from its encoding in place. */
     public boolean isTerminalStep() {
         if (step != null) {
             return step.getTerminal() != TerminalKind.NONE;
+        }
+        if (stepFields != null) {
+            return stepFields.terminal() != TerminalKind.NONE;
         }
         return terminalStep != null ? terminalStep : fromEncoding(StepEventCodec::isTerminal);
     }
@@ -177,7 +205,8 @@ public class InputRecord {
     /** The trajectory the event belongs to; null for a dead letter (its bytes did not decode). */
     public String trajectoryId() {
         return switch (kind()) {
-            case STEP -> step != null ? step.getTrajectoryId() : fromEncoding(StepEventCodec::trajectoryId);
+            case STEP -> step != null ? step.getTrajectoryId()
+                    : stepFields != null ? stepFields.trajectoryId() : fromEncoding(StepEventCodec::trajectoryId);
             case OUTCOME -> outcome.getTrajectoryId();
             case VERDICT -> verdict.getTrajectoryId();
             case DEAD_LETTER -> null;

@@ -139,6 +139,57 @@ public final class StepEventCodec {
         return TERMINAL_KINDS[terminal] != TerminalKind.NONE;
     }
 
+    /**
+     * What the input rules check of a step, read in place from its encoding in the current schema, for the source:
+     * it decoded every step (nine in ten input records) only to check it, and the job passes the bytes on. Returns
+     * null where the encoding is anything but plainly well formed (another schema version, a corrupt or unusual
+     * body): the caller then decodes it with {@link #read}, so that what is accepted, and every error, stay Avro's.
+     * What this reads, {@link #read} decodes, to the same fields: the test compares the two on valid and on mangled
+     * encodings.
+     */
+    public static StepFields fields(byte[] singleObject) {
+        if (!hasCurrentHeader(singleObject)) {
+            return null;
+        }
+        try {
+            FieldCursor at = new FieldCursor(singleObject);
+            String trajectoryId = at.readString();
+            int stepIndex = at.readInt();
+            boolean agentIdBlank = at.readBlank();
+            boolean taskIdBlank = at.readBlank();
+            if (at.union() == PRESENT) { // group_id
+                at.skipString();
+            }
+            if (at.union() == PRESENT) { // group_size
+                at.readInt();
+            }
+            at.readLong(); // policy_version
+            long eventTime = at.readLong();
+            at.readBoolean(); // trainable
+            Double value = at.readNullableDouble();
+            Double reward = at.readNullableDouble();
+            Double logprob = at.readNullableDouble();
+            int tokenCount = at.union() == PRESENT ? at.countInts() : 0;
+            int payloadRefLength = at.union() == PRESENT ? at.readStringLength() : 0;
+            if (at.union() == PRESENT) { // observation_key
+                at.skipString();
+            }
+            int terminal = at.readInt();
+            if (terminal < 0 || terminal >= TERMINAL_KINDS.length) {
+                return null;
+            }
+            Double bootstrapValue = at.readNullableDouble();
+            if (!at.atEnd()) {
+                return null;
+            }
+            return new StepFields(trajectoryId, stepIndex, trajectoryId.isBlank() || agentIdBlank || taskIdBlank,
+                    eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue, tokenCount,
+                    payloadRefLength);
+        } catch (IOException | AvroRuntimeException e) {
+            return null;
+        }
+    }
+
     private static StepEvent decodeOtherVersion(byte[] singleObject) throws IOException {
         return StepEvent.fromByteBuffer(ByteBuffer.wrap(singleObject));
     }
@@ -300,12 +351,21 @@ public final class StepEventCodec {
             }
         }
 
+        /** At most 5 bytes, as Avro reads an int: a longer varint fails there, however small its value. */
         int readInt() throws IOException {
-            long value = readLong();
-            if (value != (int) value) {
-                throw corrupt("an int out of range");
+            long raw = 0;
+            for (int shift = 0; shift < 35; shift += 7) {
+                byte b = next();
+                raw |= (long) (b & 0x7F) << shift;
+                if (b >= 0) {
+                    long value = (raw >>> 1) ^ -(raw & 1);
+                    if (value != (int) value) { // Avro would drop the high bits
+                        throw corrupt("an int out of range");
+                    }
+                    return (int) value;
+                }
             }
-            return (int) value;
+            throw corrupt("a varint int longer than 5 bytes");
         }
 
         /** Avro's zig-zag varint. */
@@ -338,6 +398,82 @@ public final class StepEventCodec {
 
         void skipString() throws IOException {
             skip(length());
+        }
+
+        /** Whether the string is empty or all whitespace, as {@link String#isBlank}; decodes it only if not ASCII. */
+        boolean readBlank() throws IOException {
+            int length = length();
+            int start = position;
+            position += length;
+            boolean ascii = true;
+            for (int i = start; i < position; i++) {
+                byte b = bytes[i];
+                if (b < 0) {
+                    ascii = false;
+                } else if (!Character.isWhitespace(b)) {
+                    return false;
+                }
+            }
+            return ascii || new String(bytes, start, length, StandardCharsets.UTF_8).isBlank();
+        }
+
+        /** The string's length in chars, as {@link String#length}; decodes it only if not ASCII. */
+        int readStringLength() throws IOException {
+            int length = length();
+            int start = position;
+            position += length;
+            for (int i = start; i < position; i++) {
+                if (bytes[i] < 0) {
+                    return new String(bytes, start, length, StandardCharsets.UTF_8).length();
+                }
+            }
+            return length;
+        }
+
+        /** Only 0 or 1: Avro reads any other byte as false, which no writer writes. */
+        void readBoolean() throws IOException {
+            byte b = next();
+            if (b != 0 && b != 1) {
+                throw corrupt("a boolean byte " + b);
+            }
+        }
+
+        Double readNullableDouble() throws IOException {
+            if (union() == NULL) {
+                return null;
+            }
+            if (bytes.length - position < 8) {
+                throw corrupt("a field past the end");
+            }
+            long bits = 0;
+            for (int i = 7; i >= 0; i--) { // little-endian
+                bits = (bits << 8) | (bytes[position + i] & 0xFF);
+            }
+            position += 8;
+            return Double.longBitsToDouble(bits);
+        }
+
+        /** The items of an array of ints, block by block, each item read as Avro's decoder reads it. */
+        int countInts() throws IOException {
+            long total = 0;
+            for (long count = readLong(); count != 0; count = readLong()) {
+                if (count < 0) {
+                    readLong(); // the block's size in bytes
+                    count = -count;
+                }
+                if (count < 0 || count > bytes.length - position) {
+                    throw corrupt("an array block of " + count + " items");
+                }
+                for (long i = 0; i < count; i++) {
+                    readInt();
+                }
+                total += count;
+            }
+            return (int) total; // at most the body's length: every item took a byte
+        }
+
+        boolean atEnd() {
+            return position == bytes.length;
         }
 
         /** An array of ints, block by block; a negative count is followed by the block's size in bytes. */

@@ -11,6 +11,7 @@ import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TrainingBatch;
+import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.VerifierSignal;
 import java.io.EOFException;
 import java.nio.ByteBuffer;
@@ -60,6 +61,9 @@ class InputDeserializerTest {
         assertEquals("traj-1", fromSteps.trajectoryId());
         assertEquals(Kind.VERDICT, fromVerdicts.kind());
         assertArrayEquals(step.toByteBuffer().array(), fromSteps.encodedStep, "a step keeps the bytes it came as");
+        assertEquals(StepFields.of(step), fromSteps.stepFields(), "the fields its checks read");
+        assertEquals(step.getStepIndex(), fromSteps.stepIndex());
+        assertTrue(fromSteps.isTerminalStep() == (step.getTerminal() != TerminalKind.NONE));
     }
 
     @Test
@@ -154,6 +158,10 @@ class InputDeserializerTest {
             if (decoded.kind() == Kind.DEAD_LETTER) {
                 deadLetters++;
                 assertArrayEquals(value, bytes(decoded.deadLetter.getOriginalValue()));
+            } else { // read in place or decoded, the step Avro reads, and the fields its checks read
+                StepEvent byAvro = StepEvent.fromByteBuffer(ByteBuffer.wrap(value));
+                assertEquals(InputRecord.ofStep(STEPS, 3, 42L, 1234L, byAvro), decoded);
+                assertEquals(StepFields.of(byAvro), decoded.stepFields());
             }
         }
         assertTrue(deadLetters > 5_000, "most corruptions are caught: " + deadLetters);

@@ -212,6 +212,103 @@ class StepEventCodecTest {
         assertTrue(failed > 2_000, "corruptions that fail to decode: " + failed);
     }
 
+    @Test
+    void readsTheCheckedFieldsInPlaceAsDecodingWould() throws Exception {
+        // The source checks steps read in place (StepEventCodec.fields) instead of decoding them: every well-formed
+        // step must read so, with the fields decoding gives, whatever its ids, numbers and sizes.
+        Random random = new Random(31);
+        SpecificDatumWriter<StepEvent> avroWriter = new SpecificDatumWriter<>(StepEvent.class);
+        String[] ids = {"", " ", "\t\n", "\u2003", "\u00a0", " \u2003 ", "ünï", "id-1", " x "};
+        Double[] numbers = {null, 0.0, -1.5, Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, -0.0};
+        for (int i = 0; i < 3_000; i++) {
+            StepEvent step = randomStep(random, i);
+            step.setAgentId(ids[random.nextInt(ids.length)]);
+            step.setTaskId(ids[random.nextInt(ids.length)]);
+            if (i % 5 == 0) {
+                step.setTrajectoryId(ids[random.nextInt(ids.length)]);
+            }
+            step.setReward(numbers[random.nextInt(numbers.length)]);
+            step.setBootstrapValue(numbers[random.nextInt(numbers.length)]);
+            if (i % 11 == 0) { // a long reference, in ASCII or not: its length counts chars, not bytes
+                step.setPayloadRef((i % 2 == 0 ? "é" : "e").repeat(2_040 + random.nextInt(20)));
+            }
+            byte[] encoded = toArray(step.toByteBuffer());
+            assertEquals(StepFields.of(step), StepEventCodec.fields(encoded), "step " + i);
+
+            // Another producer's blocking writer: tokens in blocks with a byte size.
+            ByteArrayOutputStream blocked = new ByteArrayOutputStream();
+            blocked.write(encoded, 0, 10);
+            BinaryEncoder encoder = EncoderFactory.get().blockingBinaryEncoder(blocked, null);
+            avroWriter.write(step, encoder);
+            encoder.flush();
+            assertEquals(StepFields.of(step), StepEventCodec.fields(blocked.toByteArray()), "blocked step " + i);
+        }
+    }
+
+    @Test
+    void leavesToTheDecoderWhatIsNotPlainlyWellFormed() throws Exception {
+        byte[] valid = toArray(TestRecords.step("traj-1", 2).toByteBuffer());
+        assertTrue(StepEventCodec.fields(valid) != null);
+
+        byte[] trailing = Arrays.copyOf(valid, valid.length + 1);
+        assertEquals(null, StepEventCodec.fields(trailing), "a byte left over");
+        assertEquals(null, StepEventCodec.fields(Arrays.copyOf(valid, valid.length - 1)), "one byte short");
+        byte[] otherVersion = valid.clone();
+        otherVersion[5] ^= 1; // the fingerprint
+        assertEquals(null, StepEventCodec.fields(otherVersion), "another schema version");
+
+        // Avro reads an int of more than 5 bytes as corrupt, however small its value: step_index 2, padded.
+        int index = 10 + 1 + "traj-1".length();
+        assertEquals(4, valid[index], "the zig-zag step index");
+        byte[] padded = new byte[valid.length + 5];
+        System.arraycopy(valid, 0, padded, 0, index);
+        byte[] sixBytes = {(byte) 0x84, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0};
+        System.arraycopy(sixBytes, 0, padded, index, 6);
+        System.arraycopy(valid, index + 1, padded, index + 6, valid.length - index - 1);
+        assertEquals(null, StepEventCodec.fields(padded));
+        assertThrows(Exception.class, () -> new StepEventCodec().read(new BoundedBinaryDecoder(padded, 10)));
+    }
+
+    @Test
+    void whatIsReadInPlaceDecodesToTheSameFields() throws Exception {
+        // Mangled bodies: whatever fields() accepts, the decoder the source falls back to accepts too (nothing left
+        // over), with the same fields; whatever fails to decode, fields() declines.
+        Random random = new Random(37);
+        StepEventCodec codec = new StepEventCodec();
+        int readInPlace = 0;
+        int decodable = 0;
+        for (int i = 0; i < 30_000; i++) {
+            byte[] valid = toArray(randomStep(random, i).toByteBuffer());
+            byte[] value = i % 4 == 0 ? valid : Arrays.copyOf(valid, 10 + random.nextInt(valid.length - 9));
+            for (int flips = random.nextInt(4); flips > 0; flips--) {
+                int at = 10 + random.nextInt(value.length - 10 + 1);
+                if (at < value.length) {
+                    value[at] ^= (byte) (1 << random.nextInt(8));
+                }
+            }
+            if (i % 7 == 0) { // now and then a whole byte of garbage, where one flip rarely reaches
+                int at = 10 + random.nextInt(value.length - 10 + 1);
+                if (at < value.length) {
+                    value[at] = (byte) random.nextInt(256);
+                }
+            }
+            StepFields fields = StepEventCodec.fields(value);
+            BoundedBinaryDecoder body = new BoundedBinaryDecoder(value, 10);
+            Object decoded = readOrFailure(() -> codec.read(body));
+            boolean decodes = !(decoded instanceof Exception) && body.remaining() == 0;
+            decodable += decodes ? 1 : 0;
+            if (fields != null) {
+                readInPlace++;
+                assertTrue(decodes, "mangled step " + i + " reads in place but does not decode: " + decoded);
+                assertEquals(StepFields.of((StepEvent) decoded), fields, "mangled step " + i);
+            }
+        }
+        // The mangled bodies that still decode are mostly read in place too (the others: a boolean byte other than
+        // 0 or 1, an int Avro would truncate), so the test compares both ways many times.
+        assertTrue(readInPlace > 0.9 * decodable && decodable > 4_000,
+                "read in place " + readInPlace + " of " + decodable + " decodable");
+    }
+
     private interface Read {
         StepEvent read() throws Exception;
     }

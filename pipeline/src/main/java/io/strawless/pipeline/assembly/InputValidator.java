@@ -1,9 +1,9 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.StepFields;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.schemas.OutcomeEvent;
-import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.VerifierSignal;
 import java.io.Serializable;
@@ -47,39 +47,40 @@ public final class InputValidator implements Serializable {
     /** Returns the first rule the input breaks, or null when it is valid. */
     public Violation check(InputRecord input, long nowMillis) {
         return switch (input.kind()) {
-            case STEP -> checkStep(input.getStep(), nowMillis);
+            case STEP -> checkStep(input.stepFields(), nowMillis);
             case OUTCOME -> checkOutcome(input.outcome, nowMillis);
             case VERDICT -> checkVerdict(input.verdict, nowMillis);
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are not validated");
         };
     }
 
-    private Violation checkStep(StepEvent s, long now) {
-        if (blank(s.getTrajectoryId()) || blank(s.getTaskId()) || blank(s.getAgentId())) {
+    /** Reads the fields the source read in place, or took from the decoded step: the same rules for both. */
+    private Violation checkStep(StepFields s, long now) {
+        if (s.idMissing()) {
             return new Violation(Rule.MISSING_ID, "step needs trajectory_id, task_id and agent_id");
         }
-        if (s.getStepIndex() < 0 || s.getStepIndex() > maxStepIndex) {
+        if (s.stepIndex() < 0 || s.stepIndex() > maxStepIndex) {
             return new Violation(Rule.INVALID_STEP_INDEX,
-                    "step_index " + s.getStepIndex() + " outside [0, " + maxStepIndex + "] (job.max-step-index)");
+                    "step_index " + s.stepIndex() + " outside [0, " + maxStepIndex + "] (job.max-step-index)");
         }
-        Violation number = finite("reward", s.getReward());
-        if (number == null) number = finite("value", s.getValue());
-        if (number == null) number = finite("logprob", s.getLogprob());
-        if (number == null) number = finite("bootstrap_value", s.getBootstrapValue());
+        Violation number = finite("reward", s.reward());
+        if (number == null) number = finite("value", s.value());
+        if (number == null) number = finite("logprob", s.logprob());
+        if (number == null) number = finite("bootstrap_value", s.bootstrapValue());
         if (number != null) {
             return number;
         }
-        if (s.getTerminal() == TerminalKind.TRUNCATED && s.getBootstrapValue() == null) {
+        if (s.terminal() == TerminalKind.TRUNCATED && s.bootstrapValue() == null) {
             return new Violation(Rule.MISSING_BOOTSTRAP_VALUE, "a TRUNCATED step needs bootstrap_value");
         }
-        if (s.getTokenIds() != null && s.getTokenIds().size() > maxTokens) {
-            return new Violation(Rule.OVERSIZED_PAYLOAD, s.getTokenIds().size()
+        if (s.tokenCount() > maxTokens) {
+            return new Violation(Rule.OVERSIZED_PAYLOAD, s.tokenCount()
                     + " token ids inline, more than " + maxTokens + " (job.max-tokens-per-step): use payload_ref");
         }
-        if (s.getPayloadRef() != null && s.getPayloadRef().length() > maxPayloadRefLength) {
+        if (s.payloadRefLength() > maxPayloadRefLength) {
             return new Violation(Rule.OVERSIZED_PAYLOAD, "payload_ref longer than " + maxPayloadRefLength + " characters");
         }
-        return future(s.getEventTime().toEpochMilli(), now);
+        return future(s.eventTime(), now);
     }
 
     private Violation checkOutcome(OutcomeEvent o, long now) {

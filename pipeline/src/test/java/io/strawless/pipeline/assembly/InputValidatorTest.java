@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.InputRecord.Kind;
+import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.pipeline.assembly.InputValidator.Violation;
 import io.strawless.schemas.TerminalKind;
@@ -21,19 +23,27 @@ class InputValidatorTest {
     private static final long NOW = 1_000_000;
     private final InputValidator validator = new InputValidator(new Configuration());
 
-    private Violation check(InputRecord input) {
-        return validator.check(input, NOW);
+    /** Checks the input as decoded and, for a step, as the source reads it in place: both must break the same rule. */
+    private Violation check(InputRecord input) throws Exception {
+        Violation decoded = validator.check(input, NOW);
+        if (input.kind() == Kind.STEP) {
+            byte[] encoded = new StepEventCodec().encode(input.getStep());
+            InputRecord inPlace = InputRecord.ofStep(
+                    input.topic, input.partition, input.offset, input.timestamp, encoded, StepEventCodec.fields(encoded));
+            assertEquals(decoded, validator.check(inPlace, NOW), "read in place");
+        }
+        return decoded;
     }
 
     @Test
-    void validInputsPass() {
+    void validInputsPass() throws Exception {
         assertNull(check(in(step("t1", 0, NOW).build())));
         assertNull(check(in(outcome("t1", 1.0, 0, NOW))));
         assertNull(check(in(verdict("t1", 0, "v1", 0.5, NOW))));
     }
 
     @Test
-    void eachRuleNamesWhatIsWrong() {
+    void eachRuleNamesWhatIsWrong() throws Exception {
         assertEquals(Rule.INVALID_STEP_INDEX, check(in(step("t1", -1, NOW).build())).rule());
         assertEquals(Rule.INVALID_STEP_INDEX, check(in(step("t1", 10_001, NOW).build())).rule());
         assertEquals(Rule.INVALID_STEP_INDEX, check(in(verdict("t1", -3, "v", 0.5, NOW))).rule());
@@ -52,5 +62,17 @@ class InputValidatorTest {
         assertEquals(Rule.FUTURE_EVENT_TIME, check(in(step("t1", 0, NOW + 3_600_000).build())).rule());
         assertEquals(Rule.OVERSIZED_PAYLOAD, check(in(step("t1", 0, NOW)
                 .setTokenIds(Collections.nCopies(40_000, 7)).build())).rule());
+    }
+
+    @Test
+    void idsAndLengthsReadAsJavaReadsThem() throws Exception {
+        // Blank is String.isBlank (an em space is whitespace, a no-break space is not); a payload_ref's length
+        // counts chars, not UTF-8 bytes.
+        assertEquals(Rule.MISSING_ID, check(in(step("t1", 0, NOW).setAgentId(" \t").build())).rule());
+        assertEquals(Rule.MISSING_ID, check(in(step("t1", 0, NOW).setTaskId("\u2003").build())).rule());
+        assertNull(check(in(step("t1", 0, NOW).setTaskId("\u00a0").build())));
+        assertNull(check(in(step("t1", 0, NOW).setPayloadRef("é".repeat(2_048)).build())));
+        assertEquals(Rule.OVERSIZED_PAYLOAD, check(in(step("t1", 0, NOW).setPayloadRef("é".repeat(2_049)).build())).rule());
+        assertNull(check(in(step("t1", 0, NOW).setTokenIds(Collections.nCopies(32_768, 7)).build())));
     }
 }

@@ -1,0 +1,46 @@
+package io.strawless.connectors.serde;
+
+import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
+
+/**
+ * What the job's input rules check of a step, and its event time, which the watermark reads. Taken from a decoded
+ * step ({@link #of}), or read in place from the step's encoding ({@link StepEventCodec#fields}), which saves the
+ * source decoding nine in ten input records only to check them: one set of rules reads both.
+ *
+ * @param idMissing whether the trajectory, task or agent id is empty or blank
+ * @param tokenCount how many token ids the step carries inline (0 without any)
+ * @param payloadRefLength the length of {@code payload_ref} in chars (0 without one)
+ */
+public record StepFields(
+        String trajectoryId,
+        int stepIndex,
+        boolean idMissing,
+        long eventTime,
+        TerminalKind terminal,
+        Double value,
+        Double reward,
+        Double logprob,
+        Double bootstrapValue,
+        int tokenCount,
+        int payloadRefLength) {
+
+    public static StepFields of(StepEvent step) {
+        return new StepFields(
+                step.getTrajectoryId(),
+                step.getStepIndex(),
+                blank(step.getTrajectoryId()) || blank(step.getTaskId()) || blank(step.getAgentId()),
+                step.getEventTime().toEpochMilli(),
+                step.getTerminal(),
+                step.getValue(),
+                step.getReward(),
+                step.getLogprob(),
+                step.getBootstrapValue(),
+                step.getTokenIds() == null ? 0 : step.getTokenIds().size(),
+                step.getPayloadRef() == null ? 0 : step.getPayloadRef().length());
+    }
+
+    private static boolean blank(String id) {
+        return id == null || id.isBlank();
+    }
+}
