@@ -27,6 +27,10 @@ import java.util.List;
  * @param jobStepsPerCpuSecond        steps per second of CPU time of the whole process (the in-process broker
  *                                    included) in the fastest job run: the "per core" rate
  * @param latencyGoalMs               checkpoint interval + 1 s
+ * @param liveStepsPerSecond          the rate the live fleet sent at ({@code --live-agents})
+ * @param liveCpuMicrosPerStep        CPU time per step while the fleet sent live: the process's, less the
+ *                                    bench's own fleet and trainer threads ({@link LatencyProbe.Load})
+ * @param liveCpuSeconds              that CPU time, over the whole time the fleet sent
  * @param stateBytesPerOpenTrajectory checkpointed state per trajectory still waiting for its outcome
  * @param backend                     the kernel backend the batches name (comma separated if several)
  */
@@ -53,6 +57,10 @@ record BenchReport(
         int latencyTrajectories,
         int latencyUnseen,
         long latencyGoalMs,
+        double liveStepsPerSecond,
+        double liveCpuMicrosPerStep,
+        double liveCpuSeconds,
+        List<CpuWindow.ThreadCpu> liveCpuByThread,
         double stateBytesPerOpenTrajectory,
         int openTrajectories,
         String backend,
@@ -129,6 +137,10 @@ record BenchReport(
                 latency.trajectories(),
                 latency.unseen(),
                 checkpointIntervalMs + 1_000,
+                latency.load().stepsPerSecond(),
+                latency.load().cpuMicrosPerStep(),
+                latency.load().cpuSeconds(),
+                latency.load().threads(),
                 stateBytes,
                 openTrajectories,
                 String.join(",", latency.backends()),
@@ -212,10 +224,22 @@ record BenchReport(
             out.printf("  %,d measured trajectories never showed up in a visible batch%n", latencyUnseen);
         }
         out.printf(
+                "Live traffic: %,.0f steps/s at their pace, %.1f us CPU per step (the process, less the bench's own"
+                        + " fleet and trainer threads; raise --live-agents to load it); CPU by thread:%s%n",
+                liveStepsPerSecond, liveCpuMicrosPerStep, describe(liveCpuByThread, liveCpuSeconds));
+        out.printf(
                 "State per open trajectory: %,.0f bytes (savepoint difference over %,d open trajectories)%n",
                 stateBytesPerOpenTrajectory, openTrajectories);
         out.printf("Kernel backend: %s%n", backend.isEmpty() ? "(no batch seen)" : backend);
         out.flush();
+    }
+
+    private static String describe(List<CpuWindow.ThreadCpu> threads, double cpuSeconds) {
+        StringBuilder text = new StringBuilder();
+        for (CpuWindow.ThreadCpu t : threads) {
+            text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / cpuSeconds, t.threads()));
+        }
+        return text.toString();
     }
 
     private static String millis(Double ms) {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Wall time and this process's CPU time (all its threads, the in-process broker's included) over a measured
@@ -55,6 +56,14 @@ final class CpuWindow {
 
     /** Threads that end within the window count under {@link #OTHER_THREADS}. */
     Elapsed close() {
+        return close(name -> false);
+    }
+
+    /**
+     * As {@link #close()}, without the CPU time of the threads {@code excluded} names (digits folded to #): for a
+     * window where the bench's own threads did work that is not the contender's.
+     */
+    Elapsed close(Predicate<String> excluded) {
         double seconds = (System.nanoTime() - wallStart) / 1e9;
         double cpuSeconds = (OS.getProcessCpuTime() - cpuStart) / 1e9;
         Map<String, Long> byName = new HashMap<>();
@@ -74,6 +83,11 @@ final class CpuWindow {
             javaThreads += spent;
         }
         byName.put(OTHER_THREADS, Math.max(0, (long) (cpuSeconds * 1e9) - javaThreads));
+        for (String name : List.copyOf(byName.keySet())) {
+            if (excluded.test(name)) {
+                cpuSeconds -= byName.remove(name) / 1e9;
+            }
+        }
         List<ThreadCpu> top = byName.entrySet().stream()
                 .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                 .limit(TOP_THREADS)

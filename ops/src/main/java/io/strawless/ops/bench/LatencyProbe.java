@@ -62,6 +62,7 @@ final class LatencyProbe {
      * @param p99ToBatchMs   the same, 99th percentile
      * @param batches        batches read
      * @param backends       kernel backends the batches name
+     * @param load           what the live traffic cost
      */
     record Latency(
             int trajectories,
@@ -71,7 +72,27 @@ final class LatencyProbe {
             Double p50ToBatchMs,
             Double p99ToBatchMs,
             long batches,
-            Set<String> backends) {}
+            Set<String> backends,
+            Load load) {}
+
+    /**
+     * The live traffic's rate and what it cost: steps sent at their pace, over the time the fleet sent, and the
+     * process CPU time of that window less the bench's own threads (the fleet's sender, the trainer it simulates):
+     * the job's and the broker's, as in the backlog runs. Traffic that arrives at its pace shares little (the
+     * assembler's mini-batches, the batches' fill), so a step costs more than in a backlog.
+     */
+    record Load(long steps, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {
+        double stepsPerSecond() {
+            return steps / seconds;
+        }
+
+        double cpuMicrosPerStep() {
+            return 1e6 * cpuSeconds / steps;
+        }
+    }
+
+    /** Names of the bench's own threads in the live phase, whose CPU time is not the job's. */
+    private static final String OWN_THREADS = "bench-live-";
 
     private final ReadableConfig conf;
     private final Map<String, Long> outcomeArrived = new ConcurrentHashMap<>();
@@ -106,11 +127,19 @@ final class LatencyProbe {
                 measured.add(new String(record.key(), StandardCharsets.UTF_8));
             }
         }
-        Thread watcher = new Thread(() -> watch(batchPartitions), "bench-batch-watcher");
+        Thread watcher = new Thread(() -> watch(batchPartitions), OWN_THREADS + "trainer");
         watcher.setDaemon(true);
         watcher.start();
+        Load load;
         try {
-            send(script, progress);
+            CpuWindow window = CpuWindow.open();
+            Thread sender = new Thread(() -> send(script, progress), OWN_THREADS + "fleet");
+            sender.start();
+            sender.join();
+            CpuWindow.Elapsed sending = window.close(thread -> thread.contains(OWN_THREADS));
+            rethrowFailure();
+            long steps = script.records().stream().filter(r -> r.topic() == InputTopic.STEPS).count();
+            load = new Load(steps, sending.seconds(), sending.cpuSeconds(), sending.threads());
             long deadline = System.currentTimeMillis() + STRAGGLER_WAIT.toMillis();
             while (!visibleAt.keySet().containsAll(measured) && System.currentTimeMillis() < deadline) {
                 rethrowFailure();
@@ -121,10 +150,10 @@ final class LatencyProbe {
             watcher.join();
         }
         rethrowFailure();
-        return summarise(measured);
+        return summarise(measured, load);
     }
 
-    private void send(FleetScript script, Progress progress) throws InterruptedException {
+    private void send(FleetScript script, Progress progress) {
         Map<InputTopic, String> topics = new EnumMap<>(InputTopic.class);
         for (InputTopic topic : InputTopic.values()) {
             topics.put(topic, topic.name(conf));
@@ -159,6 +188,8 @@ final class LatencyProbe {
                 }
             }
             producer.flush();
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
         }
     }
 
@@ -190,7 +221,7 @@ final class LatencyProbe {
         }
     }
 
-    private Latency summarise(Set<String> measured) {
+    private Latency summarise(Set<String> measured, Load load) {
         double[] toVisible = new double[measured.size()];
         double[] toBatch = new double[measured.size()];
         int unseen = 0;
@@ -216,7 +247,8 @@ final class LatencyProbe {
                 percentile(toBatch, 50),
                 percentile(toBatch, 99),
                 batches.get(),
-                new TreeSet<>(backends));
+                new TreeSet<>(backends),
+                load);
     }
 
     /** Nearest-rank percentile; null when there are no values or it falls on an infinite one. */
@@ -239,7 +271,8 @@ final class LatencyProbe {
 
     private Properties producerProperties() {
         Properties properties = StrawlessKafka.producerProperties(conf); // idempotent, acks=all, as the fleet
-        properties.put(ProducerConfig.CLIENT_ID_CONFIG, "strawless-bench-live-fleet");
+        // Its network thread is named after it: one of the bench's own threads (OWN_THREADS).
+        properties.put(ProducerConfig.CLIENT_ID_CONFIG, "strawless-" + OWN_THREADS + "fleet");
         properties.put(ProducerConfig.LINGER_MS_CONFIG, 0); // each record leaves at its time
         properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());

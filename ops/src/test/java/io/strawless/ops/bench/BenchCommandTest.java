@@ -79,6 +79,12 @@ class BenchCommandTest {
         assertTrue(report.get("p99_outcome_to_batch_ms").asDouble() <= p99, "a batch is made before it is visible");
         assertEquals(1000 + 1000, report.get("latency_goal_ms").asLong());
 
+        // What the live traffic cost: the fleet's own threads are not the job's.
+        assertTrue(report.get("live_steps_per_second").asDouble() > 0, report.toString());
+        assertTrue(report.get("live_cpu_micros_per_step").asDouble() > 0, report.toString());
+        JsonNode liveThreads = report.get("live_cpu_by_thread");
+        assertTrue(liveThreads.size() > 0, report.toString());
+        liveThreads.forEach(thread -> assertTrue(!thread.get("threads").asText().contains("bench-live-"), thread.toString()));
         assertTrue(report.get("state_bytes_per_open_trajectory").asDouble() > 0, report.toString());
         assertEquals("java", report.get("backend").asText());
         assertEquals("hashmap", report.get("state_backend").asText());
@@ -109,6 +115,7 @@ class BenchCommandTest {
         String printed = out.toString();
         assertTrue(printed.contains("steps/CPU-s"), printed);
         assertTrue(printed.contains("live phase"), printed);
+        assertTrue(printed.contains("Live traffic: "), printed);
         assertTrue(printed.contains("job-p1-r2"), "each round's runs are reported: " + printed);
         assertTrue(printed.contains("the median of 2 rounds"), printed);
         assertTrue(printed.contains("warm-up-1-job-p1: "), "the warm-up round runs, reported apart: " + printed);
