@@ -72,13 +72,20 @@ class KafkaOptionsTest {
     }
 
     @Test
-    void theSourceReadsCommittedDataInSmallFetchesUnlessToldOtherwise() {
+    void theSourceReadsCommittedDataInSmallButFullFetchesUnlessToldOtherwise() {
         Properties defaults = StrawlessKafka.inputConsumerProperties(new Configuration());
         assertEquals("read_committed", defaults.getProperty("isolation.level"));
         assertEquals(Integer.toString(StrawlessKafka.INPUT_PARTITION_FETCH_BYTES),
                 defaults.getProperty("max.partition.fetch.bytes"));
 
-        Configuration tuned = Configuration.fromMap(Map.of("kafka.client.max.partition.fetch.bytes", "1048576"));
-        assertEquals("1048576", StrawlessKafka.inputConsumerProperties(tuned).getProperty("max.partition.fetch.bytes"));
+        assertEquals("65536", defaults.getProperty("fetch.min.bytes"), "a fetch waits for some data...");
+        assertEquals("100", defaults.getProperty("fetch.max.wait.ms"), "...but not long");
+
+        Configuration tuned = Configuration.fromMap(Map.of("kafka.client.max.partition.fetch.bytes", "1048576",
+                "kafka.client.fetch.min.bytes", "1", "kafka.client.fetch.max.wait.ms", "500"));
+        Properties properties = StrawlessKafka.inputConsumerProperties(tuned);
+        assertEquals("1048576", properties.getProperty("max.partition.fetch.bytes"));
+        assertEquals("1", properties.getProperty("fetch.min.bytes"));
+        assertEquals("500", properties.getProperty("fetch.max.wait.ms"));
     }
 }
