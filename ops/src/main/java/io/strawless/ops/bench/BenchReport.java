@@ -224,9 +224,11 @@ record BenchReport(
             out.printf("  %,d measured trajectories never showed up in a visible batch%n", latencyUnseen);
         }
         out.printf(
-                "Live traffic: %,.0f steps/s at their pace, %.1f us CPU per step (the process, less the bench's own"
-                        + " fleet and trainer threads; raise --live-agents to load it); CPU by thread:%s%n",
-                liveStepsPerSecond, liveCpuMicrosPerStep, describe(liveCpuByThread, liveCpuSeconds));
+                "Live traffic: %,.0f steps/s at their pace kept %.2f cores busy, %.1f us CPU per step (the process,"
+                        + " less the bench's own fleet and trainer threads; at a low rate fixed costs such as"
+                        + " checkpoints dominate: raise --live-agents to load it); CPU by thread:%s%n",
+                liveStepsPerSecond, liveStepsPerSecond * liveCpuMicrosPerStep / 1e6, liveCpuMicrosPerStep,
+                describe(liveCpuByThread, liveCpuSeconds));
         out.printf(
                 "State per open trajectory: %,.0f bytes (savepoint difference over %,d open trajectories)%n",
                 stateBytesPerOpenTrajectory, openTrajectories);
