@@ -88,7 +88,10 @@ public final class BenchCommand implements Callable<Integer> {
      */
     static final int MANAGED_MEMORY_PER_SLOT_MB = 686;
 
-    /** The demo's fleet shape: ~7.5 steps per trajectory, outcomes, verdicts on a quarter, rare malformed records. */
+    /**
+     * The demo's fleet shape: ~7.5 steps per trajectory, outcomes, verdicts on a quarter, rare malformed records;
+     * the agents of the live phase's open trajectories.
+     */
     private static final int AGENTS = 100;
 
     private static final int TASKS = 60;
@@ -109,6 +112,15 @@ public final class BenchCommand implements Callable<Integer> {
             defaultValue = "500000",
             description = "Step events to preload, with their outcomes and verdicts (default: ${DEFAULT-VALUE}).")
     private int steps;
+
+    @Option(
+            names = "--agents",
+            paramLabel = "N",
+            defaultValue = "100",
+            description = "Agents whose trajectories make up the preloaded steps. Their trajectories interleave in"
+                    + " event time: more agents, more trajectories open at once, and fewer inputs of one trajectory"
+                    + " in one of the assembler's mini-batches (default: ${DEFAULT-VALUE}).")
+    private int agents;
 
     @Option(
             names = "--warmup-rounds",
@@ -187,13 +199,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (steps < 1
+                || agents < 1
                 || liveSeconds < 1
                 || liveAgents < 1
                 || openTrajectories < 1
                 || parallelisms.stream().anyMatch(p -> p < 1)) {
             throw new ParameterException(
                     spec.commandLine(),
-                    "--steps, --parallelism, --live-seconds, --live-agents and"
+                    "--steps, --agents, --parallelism, --live-seconds, --live-agents and"
                             + " --open-trajectories must be at least 1");
         }
         if (rounds < 1) {
@@ -273,7 +286,7 @@ public final class BenchCommand implements Callable<Integer> {
             kafka.createTopic(topic.name(conf), conf);
         }
         FleetSettings fleet = new FleetSettings(
-                AGENTS,
+                agents,
                 TASKS,
                 (int) Math.ceil(stepCount / ((MIN_STEPS + MAX_STEPS) / 2.0)),
                 GROUP_SIZE,
@@ -400,6 +413,7 @@ public final class BenchCommand implements Callable<Integer> {
                 MiniBatchAssembler.size(base, base.get(StateBackendOptions.STATE_BACKEND).equalsIgnoreCase("hashmap")),
                 checkpoints.toMillis(),
                 rounds,
+                agents,
                 input.ends().size(),
                 passthrough,
                 job,

@@ -20,6 +20,7 @@ import java.util.List;
  * @param stateBackend                {@code state.backend.type} of the jobs (hashmap: the heap; rocksdb)
  * @param managedMemoryMbPerSlot      the task manager's managed memory per slot, where RocksDB keeps its
  *                                    write buffers and block cache
+ * @param agents                      agents whose trajectories make up the preloaded steps ({@code --agents})
  * @param miniBatchSize               most inputs the assembler applies together ({@code job.mini-batch.size};
  *                                    1: none)
  * @param passthroughStepsPerSecond   the best passthrough run's rate in the middle of its run ({@link
@@ -42,6 +43,7 @@ record BenchReport(
         int miniBatchSize,
         long steps,
         long records,
+        int agents,
         int partitions,
         long checkpointIntervalMs,
         int rounds,
@@ -99,6 +101,7 @@ record BenchReport(
             int miniBatchSize,
             long checkpointIntervalMs,
             int rounds,
+            int agents,
             int partitions,
             List<Throughput> passthrough,
             List<Throughput> job,
@@ -122,6 +125,7 @@ record BenchReport(
                 miniBatchSize,
                 bestJob.steps(),
                 bestJob.records(),
+                agents,
                 partitions,
                 checkpointIntervalMs,
                 rounds,
@@ -170,9 +174,9 @@ record BenchReport(
     void print(PrintWriter out) {
         out.println();
         out.printf(
-                "%,d steps (%,d records on %d input partitions), checkpoint interval %,d ms, %s state (managed"
-                        + " memory %,d MB per slot, %s), %d cores, load average %.1f at the start%n",
-                steps, records, partitions, checkpointIntervalMs, stateBackend, managedMemoryMbPerSlot,
+                "%,d steps from %,d agents (%,d records on %d input partitions), checkpoint interval %,d ms, %s state"
+                        + " (managed memory %,d MB per slot, %s), %d cores, load average %.1f at the start%n",
+                steps, agents, records, partitions, checkpointIntervalMs, stateBackend, managedMemoryMbPerSlot,
                 miniBatchSize > 1 ? String.format("assembler mini-batches of up to %,d inputs", miniBatchSize)
                         : "no assembler mini-batches",
                 cores, loadAverage);

@@ -90,6 +90,7 @@ class BenchCommandTest {
         assertEquals("hashmap", report.get("state_backend").asText());
         assertEquals(686, report.get("managed_memory_mb_per_slot").asLong(), "the deployment's, by default");
         assertEquals(1, report.get("mini_batch_size").asInt(), "no mini-batches on the heap, by default");
+        assertEquals(100, report.get("agents").asInt(), "the demo's fleet, by default");
 
         assertEquals(2, report.get("rounds").asInt());
         JsonNode runs = report.get("runs");
