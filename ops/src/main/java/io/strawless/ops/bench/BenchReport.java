@@ -232,20 +232,12 @@ record BenchReport(
                         + " less the bench's own fleet and trainer threads; at a low rate fixed costs such as"
                         + " checkpoints dominate: raise --live-agents to load it); CPU by thread:%s%n",
                 liveStepsPerSecond, liveStepsPerSecond * liveCpuMicrosPerStep / 1e6, liveCpuMicrosPerStep,
-                describe(liveCpuByThread, liveCpuSeconds));
+                CpuWindow.describe(liveCpuByThread, liveCpuSeconds));
         out.printf(
                 "State per open trajectory: %,.0f bytes (savepoint difference over %,d open trajectories)%n",
                 stateBytesPerOpenTrajectory, openTrajectories);
         out.printf("Kernel backend: %s%n", backend.isEmpty() ? "(no batch seen)" : backend);
         out.flush();
-    }
-
-    private static String describe(List<CpuWindow.ThreadCpu> threads, double cpuSeconds) {
-        StringBuilder text = new StringBuilder();
-        for (CpuWindow.ThreadCpu t : threads) {
-            text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / cpuSeconds, t.threads()));
-        }
-        return text.toString();
     }
 
     private static String millis(Double ms) {

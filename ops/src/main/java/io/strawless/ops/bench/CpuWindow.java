@@ -96,6 +96,15 @@ final class CpuWindow {
         return new Elapsed(seconds, cpuSeconds, top);
     }
 
+    /** The threads, one per line, each with its share of {@code cpuSeconds}, as the progress lines print them. */
+    static String describe(List<ThreadCpu> threads, double cpuSeconds) {
+        StringBuilder text = new StringBuilder();
+        for (ThreadCpu t : threads) {
+            text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / cpuSeconds, t.threads()));
+        }
+        return text.toString();
+    }
+
     /** The system load average of the last minute (-1 where the platform has none): context for the figures. */
     static double loadAverage() {
         return OS.getSystemLoadAverage();

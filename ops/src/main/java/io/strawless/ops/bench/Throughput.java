@@ -46,10 +46,6 @@ record Throughput(
 
     /** One line per thread group, for the progress output. */
     String describeThreads() {
-        StringBuilder text = new StringBuilder();
-        for (CpuWindow.ThreadCpu t : middle.threads()) {
-            text.append("%n    %5.1f%% %s".formatted(100 * t.cpuSeconds() / middle.cpuSeconds(), t.threads()));
-        }
-        return text.toString();
+        return CpuWindow.describe(middle.threads(), middle.cpuSeconds());
     }
 }
