@@ -152,8 +152,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     + " (source.starting-offsets=committed-or-earliest, the default)", e);
         }
         verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
-        progress = getRuntimeContext().getState(new ValueStateDescriptor<>(PROGRESS, AssemblyProgress.class));
-        finished = getRuntimeContext().getState(new ValueStateDescriptor<>("finished", FinishedTrajectory.class));
+        progress = getRuntimeContext().getState(
+                new ValueStateDescriptor<>(PROGRESS, new AssemblyStateSerializers.OfProgress()));
+        finished = getRuntimeContext().getState(
+                new ValueStateDescriptor<>("finished", new AssemblyStateSerializers.OfFinished()));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("assembly");
         stepsIn = metrics.counter("stepsIn");

@@ -1,0 +1,246 @@
+package io.strawless.pipeline.assembly;
+
+import static io.strawless.pipeline.Events.in;
+import static io.strawless.pipeline.Events.outcome;
+import static io.strawless.pipeline.Events.overTheNetwork;
+import static io.strawless.pipeline.Events.step;
+import static io.strawless.pipeline.Events.terminalStep;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.StepEventCodec;
+import io.strawless.pipeline.DrainingKeyedProcessOperator;
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
+import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BiConsumer;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.Collector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The assembler's progress and markers are read back whole, and a savepoint that Flink's POJO serializer wrote
+ * (the layout before) is migrated on the heap and on RocksDB: its open trajectory completes and its marker still
+ * routes a straggler.
+ */
+class AssemblyStateSerializersTest {
+
+    private static final long OUTCOME_TIMEOUT = JobOptions.OUTCOME_TIMEOUT.defaultValue().toMillis();
+
+    private static void assertSameProgress(AssemblyProgress expected, AssemblyProgress actual) {
+        assertEquals(expected.distinctSteps(), actual.distinctSteps());
+        assertArrayEquals(expected.receivedSteps(), actual.receivedSteps());
+        assertEquals(expected.maxIndex(), actual.maxIndex());
+        assertEquals(expected.terminalIndex(), actual.terminalIndex());
+        assertArrayEquals(expected.encodedOutcome(), actual.encodedOutcome());
+        assertEquals(expected.verdictCount(), actual.verdictCount());
+        assertEquals(expected.latestEventTime(), actual.latestEventTime());
+        assertEquals(expected.phase(), actual.phase());
+        assertEquals(expected.deadline(), actual.deadline());
+        assertEquals(expected.timer(), actual.timer());
+        assertEquals(expected.lineage().ranges(), actual.lineage().ranges());
+    }
+
+    /**
+     * The value written twice and read back twice, the second time with a duplicate: each read must stop at its own
+     * end. (Not {@code RoundTrip}: these records hold arrays, which their equals compares by identity.)
+     */
+    private static <T> T roundTrip(TypeSerializer<T> serializer, T value, BiConsumer<T, T> assertSame) throws Exception {
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        serializer.serialize(value, out);
+        serializer.serialize(value, out);
+        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
+        T first = serializer.deserialize(in);
+        assertSame.accept(value, first);
+        assertSame.accept(value, serializer.duplicate().deserialize(in));
+        assertEquals(0, in.available(), "each read stops at its own end");
+        return first;
+    }
+
+    private static void assertSameMarker(FinishedTrajectory expected, FinishedTrajectory actual) {
+        assertArrayEquals(expected.encodedOutcome(), actual.encodedOutcome());
+        assertEquals(expected.forgetAt(), actual.forgetAt());
+    }
+
+    /** Progress as inputs build it: steps anywhere below 200 (several bit words), outcomes, lineage of 1-3 topics. */
+    private static AssemblyProgress randomProgress(Random random) {
+        AssemblyProgress p = AssemblyProgress.EMPTY;
+        int inputs = random.nextInt(12);
+        for (int i = 0; i < inputs; i++) {
+            switch (random.nextInt(3)) {
+                case 0 -> {
+                    int index = random.nextInt(200);
+                    if (!p.hasStep(index)) {
+                        p = p.withStep(index, random.nextInt(5) == 0);
+                    }
+                }
+                case 1 -> p = p.withOutcome(outcome("t", random.nextDouble(), random.nextInt(3), random.nextInt(1_000)));
+                default -> p = p.withVerdict();
+            }
+            String topic = List.of("agent.steps", "agent.outcomes", "agent.verdicts-é").get(random.nextInt(3));
+            p = p.withInput(topic, random.nextInt(4), random.nextLong(1L << 40)).withEventTime(random.nextLong());
+        }
+        if (random.nextBoolean()) {
+            Phase phase = Phase.values()[random.nextInt(Phase.values().length)];
+            long deadline = random.nextLong();
+            p = p.withDeadline(phase, deadline).withTimer(random.nextBoolean() ? deadline : Long.MIN_VALUE);
+        }
+        return p;
+    }
+
+    @Test
+    void progressAndMarkersReadBackWhole() throws Exception {
+        var progress = new AssemblyStateSerializers.OfProgress();
+        Random random = new Random(7);
+        for (int i = 0; i < 2_000; i++) {
+            AssemblyProgress p = randomProgress(random);
+            roundTrip(progress, p, AssemblyStateSerializersTest::assertSameProgress);
+            AssemblyProgress copy = progress.duplicate().copy(p);
+            assertSameProgress(p, copy);
+            assertNotSame(p.receivedSteps(), copy.receivedSteps());
+        }
+        roundTrip(progress, AssemblyProgress.EMPTY, AssemblyStateSerializersTest::assertSameProgress);
+
+        var markers = new AssemblyStateSerializers.OfFinished();
+        byte[] scored = FinishedTrajectory.encode(outcome("t", 0.5, 2, 100));
+        roundTrip(markers, new FinishedTrajectory(scored, 1_234L), AssemblyStateSerializersTest::assertSameMarker);
+        FinishedTrajectory timedOut = roundTrip(markers, new FinishedTrajectory(null, Long.MAX_VALUE),
+                AssemblyStateSerializersTest::assertSameMarker);
+        assertNull(timedOut.encodedOutcome());
+    }
+
+    @Test
+    void aSnapshotAcceptsItsOwnStateAndMigratesThePojoLayoutOnly() {
+        TypeSerializerSnapshot<AssemblyProgress> current = new AssemblyStateSerializers.OfProgress().snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility(current).isCompatibleAsIs());
+        TypeSerializerSnapshot<AssemblyProgress> pojo = TypeInformation.of(AssemblyProgress.class)
+                .createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility(pojo).isCompatibleAfterMigration());
+        TypeSerializerSnapshot<FinishedTrajectory> marker = new AssemblyStateSerializers.OfFinished().snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility((TypeSerializerSnapshot) marker).isIncompatible(),
+                "a marker is not progress");
+        TypeSerializerSnapshot<FinishedTrajectory> pojoMarker = TypeInformation.of(FinishedTrajectory.class)
+                .createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
+        assertTrue(marker.resolveSchemaCompatibility(pojoMarker).isCompatibleAfterMigration());
+    }
+
+    private static StateBackend backend(String name) {
+        return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
+    }
+
+    /**
+     * State as a build before these serializers left it: trajectory "open" with steps 0-2 and its inactivity timer,
+     * trajectory "done" emitted with outcome revision 0, its marker and the timer that clears it.
+     */
+    private static OperatorSubtaskState pojoLayoutSavepoint(String backendName) throws Exception {
+        var pojoLayout = new KeyedProcessFunction<String, InputRecord, AssembledTrajectory>() {
+            @Override
+            public void processElement(InputRecord input, Context ctx, Collector<AssembledTrajectory> out)
+                    throws Exception {
+                var steps = getRuntimeContext().getListState(new ListStateDescriptor<>("steps", byte[].class));
+                var progress = getRuntimeContext().getState(new ValueStateDescriptor<>("progress", AssemblyProgress.class));
+                var finished = getRuntimeContext().getState(new ValueStateDescriptor<>("finished", FinishedTrajectory.class));
+                if (input.trajectoryId().equals("done")) {
+                    finished.update(new FinishedTrajectory(FinishedTrajectory.encode(input.outcome), 5_000_000L));
+                    ctx.timerService().registerEventTimeTimer(5_000_000L);
+                    return;
+                }
+                AssemblyProgress p = progress.value() == null ? AssemblyProgress.EMPTY : progress.value();
+                steps.add(new StepEventCodec().encode(input.getStep()));
+                p = p.withStep(input.stepIndex(), false).withInput(input.topic, input.partition, input.offset)
+                        .withEventTime(ctx.timestamp());
+                long deadline = p.latestEventTime() + OUTCOME_TIMEOUT;
+                if (p.timer() == Long.MIN_VALUE) {
+                    ctx.timerService().registerEventTimeTimer(deadline);
+                    p = p.withTimer(deadline);
+                }
+                progress.update(p.withDeadline(Phase.OPEN, deadline));
+            }
+        };
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(pojoLayout), InputRecord::trajectoryId, Types.STRING)) {
+            h.setStateBackend(backend(backendName));
+            h.open();
+            for (int s = 0; s < 3; s++) {
+                h.processElement(new StreamRecord<>(InputRecord.ofStep("agent.steps", 1, 40 + s, 1_000 + s,
+                        step("open", s, 1_000 + s).build()), 1_000 + s));
+            }
+            h.processElement(new StreamRecord<>(in(outcome("done", 1.0, 0, 900)), 900));
+            return h.snapshot(1, 1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aSavepointInThePojoLayoutIsMigrated(String backendName) throws Exception {
+        OperatorSubtaskState savepoint = pojoLayoutSavepoint(backendName);
+        AssembleTrajectory function = new AssembleTrajectory(new Configuration());
+        try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
+                new MiniBatchAssembler(function, new Configuration()), InputRecord::trajectoryId, Types.STRING)) {
+            restored.setStateBackend(backend(backendName));
+            restored.initializeState(savepoint);
+            restored.open();
+            assertEquals(1, function.openWork().getValue(), "the open trajectory recounted");
+
+            for (InputRecord input : List.of(in(terminalStep("open", 3, 2_000)), in(outcome("open", 0.5, 0, 2_000)),
+                    in(outcome("done", 0.0, 1, 2_000)))) {
+                restored.processElement(new StreamRecord<>(overTheNetwork(input), input.timestamp));
+            }
+            restored.processWatermark(2_000);
+
+            List<AssembledTrajectory> emitted = restored.extractOutputValues();
+            assertEquals(1, emitted.size());
+            AssembledTrajectory open = emitted.get(0);
+            assertEquals("open", open.trajectoryId());
+            assertEquals(List.of(0, 1, 2, 3), open.steps().stream().map(s -> s.getStepIndex()).toList(),
+                    "the steps from before the restore and after");
+            assertEquals(0.5, open.outcome().getReward());
+            assertEquals(new OffsetRange("agent.steps", 1, 40L, 42L), open.lineage().get(0), "lineage migrated");
+
+            List<UnscoredTrajectory> unscored = new ArrayList<>();
+            restored.getSideOutput(AssembleTrajectory.UNSCORED).forEach(r -> unscored.add(r.getValue()));
+            assertEquals(1, unscored.size());
+            assertEquals(UnscoredReason.LATE_REVISION, unscored.get(0).getReason(), "the migrated marker routes it");
+            OutcomeEvent scoredWith = unscored.get(0).getOutcomes().get(0);
+            assertEquals(1.0, scoredWith.getReward(), "with the outcome the marker kept");
+
+            restored.processWatermark(Long.MAX_VALUE); // the markers' timers, migrated too, clear them
+            var backend = restored.getOperator().getKeyedStateBackend();
+            for (String state : List.of("steps", "progress", "finished")) {
+                try (var keys = backend.getKeys(state, VoidNamespace.INSTANCE)) {
+                    assertEquals(0, keys.count(), state + " left on " + backendName);
+                }
+            }
+            assertEquals(0, restored.numEventTimeTimers());
+        }
+    }
+}
