@@ -32,6 +32,11 @@ import java.util.List;
  * @param liveCpuMicrosPerStep        CPU time per step while the fleet sent live: the process's, less the
  *                                    bench's own fleet and trainer threads ({@link LatencyProbe.Load})
  * @param liveCpuSeconds              that CPU time, over the whole time the fleet sent
+ * @param liveSettledCpuMicrosPerStep the same per step over the middle third of the fleet's timeline, after the
+ *                                    JIT compiler's warm-up and before the fleet winds down ({@link
+ *                                    LatencyProbe.Settled}): nearer a long-running job's figure
+ * @param liveSettledCpuSeconds       that CPU time, over the middle third
+ * @param liveSettledCpuByThread      what it went to
  * @param stateBytesPerOpenTrajectory checkpointed state per trajectory still waiting for its outcome
  * @param backend                     the kernel backend the batches name (comma separated if several)
  */
@@ -63,6 +68,9 @@ record BenchReport(
         double liveCpuMicrosPerStep,
         double liveCpuSeconds,
         List<CpuWindow.ThreadCpu> liveCpuByThread,
+        double liveSettledCpuMicrosPerStep,
+        double liveSettledCpuSeconds,
+        List<CpuWindow.ThreadCpu> liveSettledCpuByThread,
         double stateBytesPerOpenTrajectory,
         int openTrajectories,
         String backend,
@@ -145,6 +153,9 @@ record BenchReport(
                 latency.load().cpuMicrosPerStep(),
                 latency.load().cpuSeconds(),
                 latency.load().threads(),
+                latency.load().settled().cpuMicrosPerStep(),
+                latency.load().settled().cpuSeconds(),
+                latency.load().settled().threads(),
                 stateBytes,
                 openTrajectories,
                 String.join(",", latency.backends()),
@@ -233,6 +244,10 @@ record BenchReport(
                         + " checkpoints dominate: raise --live-agents to load it); CPU by thread:%s%n",
                 liveStepsPerSecond, liveStepsPerSecond * liveCpuMicrosPerStep / 1e6, liveCpuMicrosPerStep,
                 CpuWindow.describe(liveCpuByThread, liveCpuSeconds));
+        out.printf(
+                "  settled, in the middle third of the fleet's timeline (after the JIT compiler's warm-up, before the"
+                        + " fleet winds down): %.1f us CPU per step; CPU by thread:%s%n",
+                liveSettledCpuMicrosPerStep, CpuWindow.describe(liveSettledCpuByThread, liveSettledCpuSeconds));
         out.printf(
                 "State per open trajectory: %,.0f bytes (savepoint difference over %,d open trajectories)%n",
                 stateBytesPerOpenTrajectory, openTrajectories);

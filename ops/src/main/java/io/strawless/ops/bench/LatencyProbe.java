@@ -23,6 +23,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -81,7 +82,7 @@ final class LatencyProbe {
      * the job's and the broker's, as in the backlog runs. Traffic that arrives at its pace shares little (the
      * assembler's mini-batches, the batches' fill), so a step costs more than in a backlog.
      */
-    record Load(long steps, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {
+    record Load(long steps, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads, Settled settled) {
         double stepsPerSecond() {
             return steps / seconds;
         }
@@ -91,8 +92,27 @@ final class LatencyProbe {
         }
     }
 
+    /**
+     * The same over the middle third of the fleet's timeline. In the first third the JIT compiler is still busy
+     * (at a low rate, code paths the backlog did not take reach its thresholds slowly: a long-running job pays that
+     * once); in the last the fleet winds down, agents finishing their last trajectories, while the job's fixed costs
+     * (checkpoints, polls) go on. Measured, both raised the whole window's figure.
+     */
+    record Settled(long steps, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {
+        /** Closes {@code window}, over which {@code steps} were sent. */
+        static Settled of(CpuWindow window, long steps) {
+            CpuWindow.Elapsed middle = window.close(OWN_THREAD);
+            return new Settled(steps, middle.seconds(), middle.cpuSeconds(), middle.threads());
+        }
+
+        double cpuMicrosPerStep() {
+            return 1e6 * cpuSeconds / steps;
+        }
+    }
+
     /** Names of the bench's own threads in the live phase, whose CPU time is not the job's. */
     private static final String OWN_THREADS = "bench-live-";
+    private static final Predicate<String> OWN_THREAD = thread -> thread.contains(OWN_THREADS);
 
     private final ReadableConfig conf;
     private final Map<String, Long> outcomeArrived = new ConcurrentHashMap<>();
@@ -101,6 +121,8 @@ final class LatencyProbe {
     private final Set<String> backends = ConcurrentHashMap.newKeySet();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    /** Measured by the fleet's sender, which knows where in its timeline it is. */
+    private final AtomicReference<Settled> settled = new AtomicReference<>();
     private volatile boolean watching = true;
 
     LatencyProbe(ReadableConfig conf) {
@@ -136,10 +158,10 @@ final class LatencyProbe {
             Thread sender = new Thread(() -> send(script, progress), OWN_THREADS + "fleet");
             sender.start();
             sender.join();
-            CpuWindow.Elapsed sending = window.close(thread -> thread.contains(OWN_THREADS));
+            CpuWindow.Elapsed sending = window.close(OWN_THREAD);
             rethrowFailure();
             long steps = script.records().stream().filter(r -> r.topic() == InputTopic.STEPS).count();
-            load = new Load(steps, sending.seconds(), sending.cpuSeconds(), sending.threads());
+            load = new Load(steps, sending.seconds(), sending.cpuSeconds(), sending.threads(), settled.get());
             long deadline = System.currentTimeMillis() + STRAGGLER_WAIT.toMillis();
             while (!visibleAt.keySet().containsAll(measured) && System.currentTimeMillis() < deadline) {
                 rethrowFailure();
@@ -159,7 +181,17 @@ final class LatencyProbe {
             topics.put(topic, topic.name(conf));
         }
         long nextReport = System.currentTimeMillis() + REPORT_EVERY_MILLIS;
+        long first = script.records().get(0).timestamp();
+        long length = script.records().get(script.records().size() - 1).timestamp() - first;
+        long settledFrom = first + length / 3;
+        long settledUntil = first + 2 * length / 3;
+        CpuWindow settledWindow = null;
+        long stepsBeforeSettled = 0;
         int sent = 0;
+        long stepsSent = 0;
+        // Each progress line says what the steps since the one before cost: the figure settles as the JIT warms up.
+        CpuWindow interval = CpuWindow.open();
+        long stepsBeforeInterval = 0;
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
             for (FleetRecord record : script.records()) {
                 long wait = record.timestamp() - System.currentTimeMillis();
@@ -167,6 +199,12 @@ final class LatencyProbe {
                     Thread.sleep(wait);
                 }
                 rethrowFailure();
+                if (settledWindow == null && record.timestamp() >= settledFrom) {
+                    settledWindow = CpuWindow.open();
+                    stepsBeforeSettled = stepsSent;
+                } else if (settledWindow != null && settled.get() == null && record.timestamp() >= settledUntil) {
+                    settled.set(Settled.of(settledWindow, stepsSent - stepsBeforeSettled));
+                }
                 String trajectory = new String(record.key(), StandardCharsets.UTF_8);
                 boolean outcome = record.topic() == InputTopic.OUTCOMES;
                 producer.send(
@@ -180,12 +218,25 @@ final class LatencyProbe {
                             }
                         });
                 sent++;
+                if (record.topic() == InputTopic.STEPS) {
+                    stepsSent++;
+                }
                 if (System.currentTimeMillis() > nextReport) {
+                    CpuWindow.Elapsed lastInterval = interval.close(OWN_THREAD);
+                    interval = CpuWindow.open();
                     progress.line(
-                            "live: %,d of %,d records sent, %,d trajectories in visible batches",
-                            sent, script.records().size(), visibleAt.size());
+                            "live: %,d of %,d records sent, %,d trajectories in visible batches; %s us CPU per step"
+                                    + " in the last %.0f s",
+                            sent, script.records().size(), visibleAt.size(),
+                            stepsSent == stepsBeforeInterval ? "-" : "%.1f".formatted(
+                                    1e6 * lastInterval.cpuSeconds() / (stepsSent - stepsBeforeInterval)),
+                            lastInterval.seconds());
+                    stepsBeforeInterval = stepsSent;
                     nextReport += REPORT_EVERY_MILLIS;
                 }
+            }
+            if (settled.get() == null) { // a timeline too short for its last third to start after a record
+                settled.set(Settled.of(settledWindow, stepsSent - stepsBeforeSettled));
             }
             producer.flush();
         } catch (Throwable e) {

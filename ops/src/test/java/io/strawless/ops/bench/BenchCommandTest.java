@@ -85,6 +85,14 @@ class BenchCommandTest {
         JsonNode liveThreads = report.get("live_cpu_by_thread");
         assertTrue(liveThreads.size() > 0, report.toString());
         liveThreads.forEach(thread -> assertTrue(!thread.get("threads").asText().contains("bench-live-"), thread.toString()));
+        // The middle third of the same window: part of its CPU time, none of the bench's threads either.
+        double settledCpu = report.get("live_settled_cpu_seconds").asDouble();
+        assertTrue(0 < settledCpu && settledCpu < report.get("live_cpu_seconds").asDouble(), report.toString());
+        assertTrue(report.get("live_settled_cpu_micros_per_step").asDouble() > 0, report.toString());
+        JsonNode settledThreads = report.get("live_settled_cpu_by_thread");
+        assertTrue(settledThreads.size() > 0, report.toString());
+        settledThreads.forEach(
+                thread -> assertTrue(!thread.get("threads").asText().contains("bench-live-"), thread.toString()));
         assertTrue(report.get("state_bytes_per_open_trajectory").asDouble() > 0, report.toString());
         assertEquals("java", report.get("backend").asText());
         assertEquals("hashmap", report.get("state_backend").asText());
