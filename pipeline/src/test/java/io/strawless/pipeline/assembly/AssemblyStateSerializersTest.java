@@ -5,6 +5,7 @@ import static io.strawless.pipeline.Events.outcome;
 import static io.strawless.pipeline.Events.overTheNetwork;
 import static io.strawless.pipeline.Events.step;
 import static io.strawless.pipeline.Events.terminalStep;
+import static io.strawless.pipeline.RoundTrip.roundTrip;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -23,17 +24,13 @@ import io.strawless.schemas.UnscoredTrajectory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.function.BiConsumer;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
@@ -68,22 +65,6 @@ class AssemblyStateSerializersTest {
         assertEquals(expected.deadline(), actual.deadline());
         assertEquals(expected.timer(), actual.timer());
         assertEquals(expected.lineage().ranges(), actual.lineage().ranges());
-    }
-
-    /**
-     * The value written twice and read back twice, the second time with a duplicate: each read must stop at its own
-     * end. (Not {@code RoundTrip}: these records hold arrays, which their equals compares by identity.)
-     */
-    private static <T> T roundTrip(TypeSerializer<T> serializer, T value, BiConsumer<T, T> assertSame) throws Exception {
-        DataOutputSerializer out = new DataOutputSerializer(64);
-        serializer.serialize(value, out);
-        serializer.serialize(value, out);
-        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
-        T first = serializer.deserialize(in);
-        assertSame.accept(value, first);
-        assertSame.accept(value, serializer.duplicate().deserialize(in));
-        assertEquals(0, in.available(), "each read stops at its own end");
-        return first;
     }
 
     private static void assertSameMarker(FinishedTrajectory expected, FinishedTrajectory actual) {
@@ -123,19 +104,22 @@ class AssemblyStateSerializersTest {
         Random random = new Random(7);
         for (int i = 0; i < 2_000; i++) {
             AssemblyProgress p = randomProgress(random);
-            roundTrip(progress, p, AssemblyStateSerializersTest::assertSameProgress);
+            assertSameProgress(p, roundTrip(progress, p, AssemblyStateSerializersTest::assertSameProgress));
             AssemblyProgress copy = progress.duplicate().copy(p);
             assertSameProgress(p, copy);
             assertNotSame(p.receivedSteps(), copy.receivedSteps());
         }
-        roundTrip(progress, AssemblyProgress.EMPTY, AssemblyStateSerializersTest::assertSameProgress);
+        assertSameProgress(AssemblyProgress.EMPTY,
+                roundTrip(progress, AssemblyProgress.EMPTY, AssemblyStateSerializersTest::assertSameProgress));
 
         var markers = new AssemblyStateSerializers.OfFinished();
         byte[] scored = FinishedTrajectory.encode(outcome("t", 0.5, 2, 100));
-        roundTrip(markers, new FinishedTrajectory(scored, 1_234L), AssemblyStateSerializersTest::assertSameMarker);
-        FinishedTrajectory timedOut = roundTrip(markers, new FinishedTrajectory(null, Long.MAX_VALUE),
-                AssemblyStateSerializersTest::assertSameMarker);
-        assertNull(timedOut.encodedOutcome());
+        FinishedTrajectory scoredMarker = new FinishedTrajectory(scored, 1_234L);
+        assertSameMarker(scoredMarker, roundTrip(markers, scoredMarker, AssemblyStateSerializersTest::assertSameMarker));
+        FinishedTrajectory timedOut = new FinishedTrajectory(null, Long.MAX_VALUE);
+        FinishedTrajectory timedOutBack = roundTrip(markers, timedOut, AssemblyStateSerializersTest::assertSameMarker);
+        assertSameMarker(timedOut, timedOutBack);
+        assertNull(timedOutBack.encodedOutcome());
     }
 
     @Test
