@@ -34,7 +34,7 @@ import java.util.List;
  * @param liveCpuSeconds              that CPU time, over the whole time the fleet sent
  * @param liveSettledCpuMicrosPerStep the same per step over the middle third of the fleet's timeline, after the
  *                                    JIT compiler's warm-up and before the fleet winds down ({@link
- *                                    LatencyProbe.Settled}): nearer a long-running job's figure
+ *                                    LatencyProbe.Load}): nearer a long-running job's figure
  * @param liveSettledCpuSeconds       that CPU time, over the middle third
  * @param liveSettledCpuByThread      what it went to
  * @param stateBytesPerOpenTrajectory checkpointed state per trajectory still waiting for its outcome
@@ -149,10 +149,10 @@ record BenchReport(
                 latency.trajectories(),
                 latency.unseen(),
                 checkpointIntervalMs + 1_000,
-                latency.load().stepsPerSecond(),
-                latency.load().cpuMicrosPerStep(),
-                latency.load().cpuSeconds(),
-                latency.load().threads(),
+                latency.load().whole().stepsPerSecond(),
+                latency.load().whole().cpuMicrosPerStep(),
+                latency.load().whole().cpuSeconds(),
+                latency.load().whole().threads(),
                 latency.load().settled().cpuMicrosPerStep(),
                 latency.load().settled().cpuSeconds(),
                 latency.load().settled().threads(),

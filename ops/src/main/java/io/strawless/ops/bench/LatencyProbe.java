@@ -77,32 +77,29 @@ final class LatencyProbe {
             Load load) {}
 
     /**
-     * The live traffic's rate and what it cost: steps sent at their pace, over the time the fleet sent, and the
-     * process CPU time of that window less the bench's own threads (the fleet's sender, the trainer it simulates):
-     * the job's and the broker's, as in the backlog runs. Traffic that arrives at its pace shares little (the
-     * assembler's mini-batches, the batches' fill), so a step costs more than in a backlog.
+     * What the live traffic cost, over the whole time the fleet sent and settled (over the middle third of its
+     * timeline). In the first third the JIT compiler is still busy (at a low rate, code paths the backlog did not
+     * take reach its thresholds slowly: a long-running job pays that once); in the last the fleet winds down, agents
+     * finishing their last trajectories, while the job's fixed costs (checkpoints, polls) go on. Measured, both
+     * raised the whole window's figure. Traffic that arrives at its pace shares little (the assembler's
+     * mini-batches, the batches' fill), so a step costs more than in a backlog.
      */
-    record Load(long steps, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads, Settled settled) {
-        double stepsPerSecond() {
-            return steps / seconds;
-        }
-
-        double cpuMicrosPerStep() {
-            return 1e6 * cpuSeconds / steps;
-        }
-    }
+    record Load(Cost whole, Cost settled) {}
 
     /**
-     * The same over the middle third of the fleet's timeline. In the first third the JIT compiler is still busy
-     * (at a low rate, code paths the backlog did not take reach its thresholds slowly: a long-running job pays that
-     * once); in the last the fleet winds down, agents finishing their last trajectories, while the job's fixed costs
-     * (checkpoints, polls) go on. Measured, both raised the whole window's figure.
+     * Steps sent at their pace over a window of the live phase, and the process CPU time of that window less the
+     * bench's own threads (the fleet's sender, the trainer it simulates): the job's and the broker's, as in the
+     * backlog runs.
      */
-    record Settled(long steps, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {
+    record Cost(long steps, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {
         /** Closes {@code window}, over which {@code steps} were sent. */
-        static Settled of(CpuWindow window, long steps) {
-            CpuWindow.Elapsed middle = window.close(OWN_THREAD);
-            return new Settled(steps, middle.seconds(), middle.cpuSeconds(), middle.threads());
+        static Cost of(CpuWindow window, long steps) {
+            CpuWindow.Elapsed elapsed = window.close(OWN_THREAD);
+            return new Cost(steps, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+        }
+
+        double stepsPerSecond() {
+            return steps / seconds;
         }
 
         double cpuMicrosPerStep() {
@@ -122,7 +119,7 @@ final class LatencyProbe {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     /** Measured by the fleet's sender, which knows where in its timeline it is. */
-    private final AtomicReference<Settled> settled = new AtomicReference<>();
+    private final AtomicReference<Cost> settled = new AtomicReference<>();
     private volatile boolean watching = true;
 
     LatencyProbe(ReadableConfig conf) {
@@ -152,16 +149,16 @@ final class LatencyProbe {
         Thread watcher = new Thread(() -> watch(batchPartitions), OWN_THREADS + "trainer");
         watcher.setDaemon(true);
         watcher.start();
+        long steps = script.records().stream().filter(r -> r.topic() == InputTopic.STEPS).count();
         Load load;
         try {
             CpuWindow window = CpuWindow.open();
             Thread sender = new Thread(() -> send(script, progress), OWN_THREADS + "fleet");
             sender.start();
             sender.join();
-            CpuWindow.Elapsed sending = window.close(OWN_THREAD);
+            Cost whole = Cost.of(window, steps);
             rethrowFailure();
-            long steps = script.records().stream().filter(r -> r.topic() == InputTopic.STEPS).count();
-            load = new Load(steps, sending.seconds(), sending.cpuSeconds(), sending.threads(), settled.get());
+            load = new Load(whole, settled.get());
             long deadline = System.currentTimeMillis() + STRAGGLER_WAIT.toMillis();
             while (!visibleAt.keySet().containsAll(measured) && System.currentTimeMillis() < deadline) {
                 rethrowFailure();
@@ -203,7 +200,7 @@ final class LatencyProbe {
                     settledWindow = CpuWindow.open();
                     stepsBeforeSettled = stepsSent;
                 } else if (settledWindow != null && settled.get() == null && record.timestamp() >= settledUntil) {
-                    settled.set(Settled.of(settledWindow, stepsSent - stepsBeforeSettled));
+                    settled.set(Cost.of(settledWindow, stepsSent - stepsBeforeSettled));
                 }
                 String trajectory = new String(record.key(), StandardCharsets.UTF_8);
                 boolean outcome = record.topic() == InputTopic.OUTCOMES;
@@ -222,21 +219,20 @@ final class LatencyProbe {
                     stepsSent++;
                 }
                 if (System.currentTimeMillis() > nextReport) {
-                    CpuWindow.Elapsed lastInterval = interval.close(OWN_THREAD);
+                    Cost lastInterval = Cost.of(interval, stepsSent - stepsBeforeInterval);
                     interval = CpuWindow.open();
                     progress.line(
                             "live: %,d of %,d records sent, %,d trajectories in visible batches; %s us CPU per step"
                                     + " in the last %.0f s",
                             sent, script.records().size(), visibleAt.size(),
-                            stepsSent == stepsBeforeInterval ? "-" : "%.1f".formatted(
-                                    1e6 * lastInterval.cpuSeconds() / (stepsSent - stepsBeforeInterval)),
+                            lastInterval.steps() == 0 ? "-" : "%.1f".formatted(lastInterval.cpuMicrosPerStep()),
                             lastInterval.seconds());
                     stepsBeforeInterval = stepsSent;
                     nextReport += REPORT_EVERY_MILLIS;
                 }
             }
             if (settled.get() == null) { // a timeline too short for its last third to start after a record
-                settled.set(Settled.of(settledWindow, stepsSent - stepsBeforeSettled));
+                settled.set(Cost.of(settledWindow, stepsSent - stepsBeforeSettled));
             }
             producer.flush();
         } catch (Throwable e) {
