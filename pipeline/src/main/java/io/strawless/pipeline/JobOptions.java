@@ -129,7 +129,7 @@ public final class JobOptions {
                             + " as LATE / LATE_REVISION rather than as a new trajectory.");
 
     /** {@link #MINI_BATCH_SIZE} where it is not set and the state is not on the heap. */
-    public static final int MINI_BATCH_SIZE_OFF_HEAP = 5_000;
+    public static final int MINI_BATCH_SIZE_OFF_HEAP = 50_000;
 
     public static final ConfigOption<Integer> MINI_BATCH_SIZE =
             ConfigOptions.key("job.mini-batch.size")
@@ -139,18 +139,20 @@ public final class JobOptions {
                             + " key: a trajectory's state is then read and written once for all of its inputs in the"
                             + " mini-batch instead of once per input. That pays off on RocksDB, where each state"
                             + " access is a call into RocksDB, when inputs queue up: catching up after a restart, a"
-                            + " backfill, a traffic peak. The mini-batch is also applied at every watermark (a"
-                            + " trajectory waits for the watermark anyway), before every checkpoint and after"
-                            + " job.mini-batch.allow-latency. 1 applies every input at once. Unset: "
+                            + " backfill, a traffic peak. The mini-batch is also applied after"
+                            + " job.mini-batch.allow-latency and before every checkpoint; a watermark that comes"
+                            + " meanwhile waits with it. 1 applies every input at once. Unset: "
                             + MINI_BATCH_SIZE_OFF_HEAP + " with RocksDB state, 1 with heap state (there a state access"
                             + " is a hash lookup, and mini-batches measured no faster).");
 
     public static final ConfigOption<Duration> MINI_BATCH_ALLOW_LATENCY =
             ConfigOptions.key("job.mini-batch.allow-latency")
                     .durationType()
-                    .defaultValue(Duration.ofMillis(100))
+                    .defaultValue(Duration.ofSeconds(1))
                     .withDescription("Longest an input waits in the assembler's mini-batch (processing time) when"
-                            + " neither a watermark nor a checkpoint comes first (see job.mini-batch.size).");
+                            + " the mini-batch is not full and no checkpoint comes first (see job.mini-batch.size)."
+                            + " Watermarks wait with the held inputs, so the job's outputs move by up to this much;"
+                            + " complete trajectories wait for the watermark, and batches for a checkpoint, anyway.");
 
     public static final ConfigOption<java.util.List<String>> REQUIRED_VERIFIERS =
             ConfigOptions.key("job.required-verifiers")

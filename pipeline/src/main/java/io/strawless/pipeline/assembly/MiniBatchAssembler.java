@@ -11,22 +11,29 @@ import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 
 /**
  * Runs {@link AssembleTrajectory} on mini-batches of inputs: it holds up to {@code job.mini-batch.size} inputs
- * (by default 5,000 with RocksDB state, none with heap state), then applies them key by key, each key's inputs in
+ * (by default 50,000 with RocksDB state, none with heap state), then applies them key by key, each key's inputs in
  * the order they came, in one session of the function ({@link AssembleTrajectory#beginKey}): a trajectory's state
  * is read and written once per mini-batch instead of once per input. On RocksDB every state access is a call into
  * RocksDB, and the assembler's state calls were half the job's CPU; when inputs queue up (catching up, a backfill)
  * a trajectory's inputs mostly land in one mini-batch. On the heap a state access is a hash lookup, and what it costs is mostly the first touch of the
  * key's entry, which a mini-batch does not save: measured, no faster.
  *
- * <p>The result is that of applying each input as it comes, because nothing else sees the state in between: the
- * mini-batch is applied before the watermark advances (so before any timer fires, and every input is judged
- * against the watermark it arrived under), before the checkpoint barrier is passed on (so a checkpoint never holds
+ * <p>A watermark that comes while inputs are held waits with them: it is passed on (its timers fire, it goes
+ * downstream) right after they are applied. Otherwise every watermark would end a mini-batch, and the source emits
+ * one every {@code pipeline.auto-watermark-interval} (200 ms) while event time moves: a mini-batch could never hold
+ * more than that, however long the allowed latency. Holding a watermark back is always safe in event time (it is a
+ * promise that no earlier input will come, kept later than it could have been), and it never waits longer than the
+ * inputs it waits with.
+ *
+ * <p>So the result is that of applying each input as it comes with each watermark arriving when the mini-batch is
+ * applied, because nothing else sees the state in between: the mini-batch is applied before a held watermark is
+ * passed on (so before any timer fires), before the checkpoint barrier is passed on (so a checkpoint never holds
  * half of it: the inputs are in the state or still in the source's offsets), and when the input ends. Only the
- * moment of the outputs moves, by at most {@code job.mini-batch.allow-latency}; in the default mode a trajectory is
- * emitted by a watermark anyway.
+ * moment of the outputs moves, by at most {@code job.mini-batch.allow-latency}.
  */
 public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<String, InputRecord, AssembledTrajectory> {
 
@@ -43,6 +50,8 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
     private transient Map<String, List<StreamRecord<InputRecord>>> held;
     private transient int heldInputs;
     private transient boolean flushScheduled;
+    /** The newest watermark that came while inputs were held, passed on once they are applied; null when none. */
+    private transient Watermark heldWatermark;
 
     public MiniBatchAssembler(AssembleTrajectory assembler, ReadableConfig conf) {
         super(assembler);
@@ -94,8 +103,18 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
 
     @Override
     public void processWatermark(Watermark mark) throws Exception {
-        applyHeldInputs();
+        if (heldInputs > 0) {
+            heldWatermark = mark; // watermarks only advance: the newest stands for those before it
+            return;
+        }
         super.processWatermark(mark);
+    }
+
+    @Override
+    public void processWatermarkStatus(WatermarkStatus status) throws Exception {
+        // An idle output drops the watermarks it is given: the held one goes out first.
+        applyHeldInputs();
+        super.processWatermarkStatus(status);
     }
 
     @Override
@@ -110,6 +129,7 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
         super.endInput();
     }
 
+    /** Applies the held inputs key by key, then passes on the watermark that waited for them. */
     private void applyHeldInputs() throws Exception {
         if (heldInputs == 0) {
             return;
@@ -124,5 +144,10 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
         }
         held.clear();
         heldInputs = 0;
+        if (heldWatermark != null) {
+            Watermark mark = heldWatermark;
+            heldWatermark = null;
+            super.processWatermark(mark);
+        }
     }
 }

@@ -24,23 +24,34 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Applying inputs in mini-batches gives what applying each input as it comes gives: the same trajectories, dead
- * letters and unscored records, the same state left behind. And the held inputs are applied when they must be.
+ * Applying inputs in mini-batches gives what applying each input as it comes gives, with each watermark arriving when
+ * the mini-batch is applied: the same trajectories, dead letters and unscored records, the same state left behind.
+ * And the held inputs (and a watermark that waits with them) are applied when they must be.
  */
 class MiniBatchAssemblerTest {
 
     private static final long TIMEOUT = 2_000;
     private static final long RETENTION = 3_000;
 
-    /** An input to send, or (when {@code input} is null) a watermark to advance to. */
-    private record Action(InputRecord input, long watermark) {}
+    private static final long ALLOWED_LATENCY = 100;
+
+    /** What a harness is given: an input, a watermark to advance to, or processing time passing. */
+    private sealed interface Action {}
+
+    private record Input(InputRecord input) implements Action {}
+
+    private record Advance(long watermark) implements Action {}
+
+    private record Clock(long processingTime) implements Action {}
 
     private static Configuration conf(String mode, int miniBatchSize) {
         Configuration conf = new Configuration();
@@ -48,6 +59,7 @@ class MiniBatchAssemblerTest {
         conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
         conf.set(JobOptions.VERIFIER_TIMEOUT, Duration.ofMillis(500));
         conf.set(JobOptions.MINI_BATCH_SIZE, miniBatchSize);
+        conf.set(JobOptions.MINI_BATCH_ALLOW_LATENCY, Duration.ofMillis(ALLOWED_LATENCY));
         switch (mode) {
             case "on-watermark" -> { }
             case "on-completion" -> conf.set(JobOptions.EMIT_ON_COMPLETION, true);
@@ -60,7 +72,8 @@ class MiniBatchAssemblerTest {
     /**
      * A fleet's inputs as a job reads them: trajectories interleaved, steps out of order, outcomes (some revised,
      * some never sent), verdicts, duplicates and conflicting copies, steps after the terminal one, and stragglers
-     * that come after their trajectory was scored or timed out; watermarks in between.
+     * that come after their trajectory was scored or timed out; watermarks in between. At the end time passes, and
+     * the watermark advances until everything has timed out or been emitted and every marker has gone.
      */
     private static List<Action> traffic(long seed) {
         Random random = new Random(seed);
@@ -117,17 +130,52 @@ class MiniBatchAssemblerTest {
             if (pick.isEmpty()) {
                 open.remove(pick);
             }
-            actions.add(new Action(input, 0));
+            actions.add(new Input(input));
             newest = Math.max(newest, input.timestamp);
             if (random.nextInt(25) == 0) {
-                actions.add(new Action(null, newest - 200));
+                actions.add(new Advance(newest - 200));
             }
             if (random.nextInt(150) == 0) { // a straggler of a trajectory that is long gone
                 int old = random.nextInt(Math.max(1, next));
-                actions.add(new Action(in(step("t" + old, 0, 1_000 + old * 20L).build()), 0));
+                actions.add(new Input(in(step("t" + old, 0, 1_000 + old * 20L).build())));
             }
         }
+        actions.add(new Clock(ALLOWED_LATENCY));
+        actions.add(new Advance(1_000_000));
+        actions.add(new Advance(2_000_000));
         return actions;
+    }
+
+    /**
+     * The same actions in the order a mini-batch assembler of {@code size} applies them: held inputs when the mini-batch
+     * is full or the allowed latency has passed, and a watermark that came while inputs were held right after them.
+     */
+    private static List<Action> asMiniBatchesApplyThem(List<Action> actions, int size) {
+        List<Action> applied = new ArrayList<>();
+        List<Action> held = new ArrayList<>();
+        Advance waiting = null;
+        for (Action action : actions) {
+            boolean apply = false;
+            if (action instanceof Input) {
+                held.add(action);
+                apply = held.size() == size;
+            } else if (action instanceof Advance advance && !held.isEmpty()) {
+                waiting = advance;
+            } else {
+                applied.add(action);
+                apply = action instanceof Clock clock && clock.processingTime() >= ALLOWED_LATENCY;
+            }
+            if (apply) {
+                applied.addAll(held);
+                held.clear();
+                if (waiting != null) {
+                    applied.add(waiting);
+                    waiting = null;
+                }
+            }
+        }
+        applied.addAll(held);
+        return applied;
     }
 
     /** Everything the assembler put out, sorted, so that two runs compare regardless of emission order. */
@@ -142,14 +190,14 @@ class MiniBatchAssemblerTest {
             }
             harness.open();
             for (Action action : actions) {
-                if (action.input() == null) {
-                    harness.processWatermark(action.watermark());
-                } else {
-                    harness.processElement(new StreamRecord<>(overTheNetwork(action.input()), action.input().timestamp));
+                if (action instanceof Input in) {
+                    harness.processElement(new StreamRecord<>(overTheNetwork(in.input()), in.input().timestamp));
+                } else if (action instanceof Advance advance) {
+                    harness.processWatermark(advance.watermark());
+                } else if (action instanceof Clock clock) {
+                    harness.setProcessingTime(clock.processingTime());
                 }
             }
-            harness.processWatermark(1_000_000); // everything times out or is emitted
-            harness.processWatermark(2_000_000); // and every marker goes
             List<String> trajectories = new ArrayList<>();
             for (StreamRecord<? extends AssembledTrajectory> out : harness.extractOutputStreamRecords()) {
                 AssembledTrajectory t = out.getValue();
@@ -197,7 +245,7 @@ class MiniBatchAssemblerTest {
         for (long seed = 1; seed <= 3; seed++) {
             List<Action> actions = traffic(seed);
             Outputs oneByOne = run(new DrainingKeyedProcessOperator<>(new AssembleTrajectory(conf(mode, 1))),
-                    actions, rocksdb);
+                    asMiniBatchesApplyThem(actions, 64), rocksdb);
             Outputs miniBatches = run(new MiniBatchAssembler(new AssembleTrajectory(conf(mode, 64)), conf(mode, 64)),
                     actions, rocksdb);
 
@@ -241,9 +289,8 @@ class MiniBatchAssemblerTest {
 
     @ParameterizedTest
     @CsvSource({"false, 0", "true, 1"})
-    void byDefaultOnlyRocksDbStateGetsMiniBatches(boolean rocksdb, int heldBeforeTheWatermark) throws Exception {
+    void byDefaultOnlyRocksDbStateGetsMiniBatches(boolean rocksdb, int held) throws Exception {
         Configuration conf = new Configuration(); // job.mini-batch.size unset
-        conf.set(JobOptions.MINI_BATCH_ALLOW_LATENCY, Duration.ofHours(1));
         try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, Types.STRING)) {
             if (rocksdb) {
@@ -251,9 +298,9 @@ class MiniBatchAssemblerTest {
             }
             harness.open();
             harness.processElement(new StreamRecord<>(overTheNetwork(in(step("t1", 0, 100).build())), 100));
-            assertEquals(1 - heldBeforeTheWatermark, stateLeft(harness) > 0 ? 1 : 0, "applied at once on the heap");
-            harness.processWatermark(100);
-            assertTrue(stateLeft(harness) > 0, "applied by the watermark");
+            assertEquals(1 - held, stateLeft(harness) > 0 ? 1 : 0, "applied at once on the heap");
+            harness.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY.defaultValue().toMillis());
+            assertTrue(stateLeft(harness) > 0, "applied after the allowed latency");
         }
     }
 
@@ -281,11 +328,34 @@ class MiniBatchAssemblerTest {
     }
 
     @Test
-    void heldInputsAreAppliedBeforeTheWatermarkAdvances() throws Exception {
+    void aWatermarkWaitsForTheHeldInputsAndIsPassedOnOnceTheyAreApplied() throws Exception {
+        try (var harness = miniBatches(conf("on-watermark", 1_000))) {
+            harness.setProcessingTime(0);
+            sendComplete(harness, "t1");
+            harness.processWatermark(120); // the trajectory's newest input
+            assertEquals(0, harness.numKeyedStateEntries(), "nothing applied yet");
+            assertEquals(List.of(), List.copyOf(harness.getOutput()), "neither output nor watermark yet");
+
+            harness.setProcessingTime(ALLOWED_LATENCY);
+            List<Object> out = List.copyOf(harness.getOutput());
+            assertEquals(2, out.size(), "the trajectory, then the watermark: " + out);
+            assertEquals("t1", ((AssembledTrajectory) ((StreamRecord<?>) out.get(0)).getValue()).trajectoryId(),
+                    "applied, then emitted by its timer");
+            assertEquals(new Watermark(120), out.get(1));
+
+            harness.processWatermark(130); // nothing held: passed on at once
+            assertEquals(new Watermark(130), List.copyOf(harness.getOutput()).get(2));
+        }
+    }
+
+    @Test
+    void aHeldWatermarkGoesOutBeforeTheInputIsMarkedIdle() throws Exception {
         try (var harness = miniBatches(conf("on-watermark", 1_000))) {
             sendComplete(harness, "t1");
-            assertEquals(0, harness.numKeyedStateEntries(), "nothing applied yet");
-            harness.processWatermark(120); // the trajectory's newest input: applied, then emitted by its timer
+            harness.processWatermark(120);
+            harness.processWatermarkStatus(WatermarkStatus.IDLE);
+            assertEquals(List.of(new Watermark(120), WatermarkStatus.IDLE),
+                    harness.getOutput().stream().filter(e -> !(e instanceof StreamRecord<?>)).toList());
             assertEquals(1, harness.extractOutputValues().size());
         }
     }
@@ -311,6 +381,7 @@ class MiniBatchAssemblerTest {
             after.processElement(new StreamRecord<>(overTheNetwork(in(terminalStep("t1", 1, 110))), 110));
             after.processElement(new StreamRecord<>(overTheNetwork(in(outcome("t1", 1.0, 0, 120))), 120));
             after.processWatermark(120);
+            after.setProcessingTime(ALLOWED_LATENCY);
             List<AssembledTrajectory> out = after.extractOutputValues();
             assertEquals(1, out.size());
             assertEquals(2, out.get(0).steps().size(), "the step from the savepoint and the one after it");

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
+import io.strawless.pipeline.JobOptions;
 import java.util.List;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -84,6 +85,8 @@ class StateBackendsTest {
             for (int t = 0; t < OPEN; t++) {
                 send(restored, t % 2 == 0 ? in(outcome("t" + t, 1.0, 0, 2_000)) : in(terminalStep("t" + t, STEPS - 1, 2_000)));
             }
+            // On RocksDB the inputs wait in a mini-batch, and so would the watermark: its allowed latency passes first.
+            restored.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY.defaultValue().toMillis());
             restored.processWatermark(2_000); // complete trajectories are emitted when the watermark passes them
             List<AssembledTrajectory> out = restored.extractOutputValues();
             assertEquals(OPEN, out.size());
