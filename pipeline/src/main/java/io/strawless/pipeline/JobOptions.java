@@ -145,14 +145,21 @@ public final class JobOptions {
                             + MINI_BATCH_SIZE_OFF_HEAP + " with RocksDB state, 1 with heap state (there a state access"
                             + " is a hash lookup, and mini-batches measured no faster).");
 
+    /** {@link #MINI_BATCH_ALLOW_LATENCY} where it is not set: complete trajectories wait for the watermark anyway. */
+    public static final Duration MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK = Duration.ofSeconds(1);
+    /** {@link #MINI_BATCH_ALLOW_LATENCY} where it is not set and {@link #EMIT_ON_COMPLETION} is: latency first. */
+    public static final Duration MINI_BATCH_ALLOW_LATENCY_ON_COMPLETION = Duration.ofMillis(100);
+
     public static final ConfigOption<Duration> MINI_BATCH_ALLOW_LATENCY =
             ConfigOptions.key("job.mini-batch.allow-latency")
                     .durationType()
-                    .defaultValue(Duration.ofSeconds(1))
+                    .noDefaultValue()
                     .withDescription("Longest an input waits in the assembler's mini-batch (processing time) when"
                             + " the mini-batch is not full and no checkpoint comes first (see job.mini-batch.size)."
-                            + " Watermarks wait with the held inputs, so the job's outputs move by up to this much;"
-                            + " complete trajectories wait for the watermark, and batches for a checkpoint, anyway.");
+                            + " Watermarks wait with the held inputs, so the job's outputs move by up to this much."
+                            + " Unset: " + MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK.toMillis() + " ms (complete"
+                            + " trajectories wait for the watermark, and batches for a checkpoint, anyway), "
+                            + MINI_BATCH_ALLOW_LATENCY_ON_COMPLETION.toMillis() + " ms with job.emit-on-completion.");
 
     public static final ConfigOption<java.util.List<String>> REQUIRED_VERIFIERS =
             ConfigOptions.key("job.required-verifiers")

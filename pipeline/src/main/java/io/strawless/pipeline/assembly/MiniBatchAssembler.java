@@ -3,6 +3,7 @@ package io.strawless.pipeline.assembly;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.JobOptions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,7 +58,7 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
         super(assembler);
         this.assembler = assembler;
         this.configuredSize = conf.getOptional(JobOptions.MINI_BATCH_SIZE).orElse(null);
-        this.allowLatencyMillis = conf.get(JobOptions.MINI_BATCH_ALLOW_LATENCY).toMillis();
+        this.allowLatencyMillis = allowLatency(conf).toMillis();
         if (configuredSize != null && configuredSize < 1) {
             throw new IllegalArgumentException(JobOptions.MINI_BATCH_SIZE.key()
                     + " must be at least 1 (1: no mini-batches), was " + configuredSize);
@@ -75,6 +76,12 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
     /** The mini-batch size the job's assembler runs with under {@code conf}: job.mini-batch.size, else the default. */
     public static int size(ReadableConfig conf, boolean heapState) {
         return conf.getOptional(JobOptions.MINI_BATCH_SIZE).orElse(defaultSize(heapState));
+    }
+
+    /** How long the assembler holds inputs under {@code conf}: job.mini-batch.allow-latency, else the default. */
+    private static Duration allowLatency(ReadableConfig conf) {
+        return conf.getOptional(JobOptions.MINI_BATCH_ALLOW_LATENCY).orElse(conf.get(JobOptions.EMIT_ON_COMPLETION)
+                ? JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_COMPLETION : JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK);
     }
 
     private static int defaultSize(boolean heapState) {

@@ -200,7 +200,7 @@ class AssemblyStateSerializersTest {
                 restored.processElement(new StreamRecord<>(overTheNetwork(input), input.timestamp));
             }
             // On RocksDB the inputs wait in a mini-batch, and so would the watermark: its allowed latency passes first.
-            restored.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY.defaultValue().toMillis());
+            restored.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK.toMillis());
             restored.processWatermark(2_000);
 
             List<AssembledTrajectory> emitted = restored.extractOutputValues();

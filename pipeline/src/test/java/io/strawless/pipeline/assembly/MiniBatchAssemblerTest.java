@@ -299,7 +299,7 @@ class MiniBatchAssemblerTest {
             harness.open();
             harness.processElement(new StreamRecord<>(overTheNetwork(in(step("t1", 0, 100).build())), 100));
             assertEquals(1 - held, stateLeft(harness) > 0 ? 1 : 0, "applied at once on the heap");
-            harness.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY.defaultValue().toMillis());
+            harness.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK.toMillis());
             assertTrue(stateLeft(harness) > 0, "applied after the allowed latency");
         }
     }
@@ -316,6 +316,23 @@ class MiniBatchAssemblerTest {
             assertEquals(0, harness.extractOutputValues().size(), "still held");
             harness.setProcessingTime(50);
             assertEquals(1, harness.extractOutputValues().size(), "applied once the allowed latency passed");
+        }
+    }
+
+    /** Unset, the allowed latency is a second, and a tenth of one where trajectories are emitted on completion. */
+    @ParameterizedTest
+    @CsvSource({"false, 1000", "true, 100"})
+    void theAllowedLatencyByDefault(boolean emitOnCompletion, long expectedMillis) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.MINI_BATCH_SIZE, 1_000);
+        conf.set(JobOptions.EMIT_ON_COMPLETION, emitOnCompletion);
+        try (var harness = miniBatches(conf)) {
+            harness.setProcessingTime(0);
+            sendComplete(harness, "t1");
+            harness.setProcessingTime(expectedMillis - 1);
+            assertEquals(0, harness.numKeyedStateEntries() + harness.extractOutputValues().size(), "still held");
+            harness.setProcessingTime(expectedMillis);
+            assertTrue(harness.numKeyedStateEntries() + harness.extractOutputValues().size() > 0, "applied");
         }
     }
 

@@ -86,7 +86,7 @@ class StateBackendsTest {
                 send(restored, t % 2 == 0 ? in(outcome("t" + t, 1.0, 0, 2_000)) : in(terminalStep("t" + t, STEPS - 1, 2_000)));
             }
             // On RocksDB the inputs wait in a mini-batch, and so would the watermark: its allowed latency passes first.
-            restored.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY.defaultValue().toMillis());
+            restored.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK.toMillis());
             restored.processWatermark(2_000); // complete trajectories are emitted when the watermark passes them
             List<AssembledTrajectory> out = restored.extractOutputValues();
             assertEquals(OPEN, out.size());
