@@ -24,6 +24,7 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -94,9 +95,9 @@ public final class StrawlessJob {
                         new DrainingKeyedProcessOperator<>(new GroupTrajectories(conf)))
                 .uid("group");
 
-        int buckets = Math.max(1, env.getParallelism());
+        int[] bucketKeys = ScoreAndBatch.bucketKeys(Math.max(1, env.getParallelism()), maxParallelism(env));
         SingleOutputStreamOperator<TrainingBatch> trainingBatches = grouped
-                .keyBy(group -> ScoreAndBatch.bucketOf(group, buckets))
+                .keyBy(group -> ScoreAndBatch.bucketOf(group, bucketKeys))
                 .transform("score and batch (" + credit.estimator() + ")", TypeInformation.of(TrainingBatch.class),
                         new DrainingKeyedProcessOperator<>(new ScoreAndBatch(conf)))
                 .uid("score-and-batch");
@@ -119,6 +120,18 @@ public final class StrawlessJob {
                                 .withTimestampAssigner((trajectory, flinkTimestamp) -> trajectory.getRoutedAt().toEpochMilli()))
                         .uid("stamp-unscorable").name("stamp unscorable"))
                 .sinkTo(unscored).uid("sink-unscored").name("unscored");
+    }
+
+    /**
+     * The max parallelism the keyed stages will have: the one configured ({@code pipeline.max-parallelism}),
+     * or else the one Flink derives from the parallelism. A job restored from a savepoint keeps the max
+     * parallelism the savepoint was taken with; set {@code pipeline.max-parallelism} to it when rescaling
+     * past 85, where the derived value changes, or the batching buckets share instances again.
+     */
+    static int maxParallelism(StreamExecutionEnvironment env) {
+        return env.getMaxParallelism() > 0
+                ? env.getMaxParallelism()
+                : KeyGroupRangeAssignment.computeDefaultMaxParallelism(Math.max(1, env.getParallelism()));
     }
 
     /**

@@ -5,19 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.common.eventtime.TimestampAssigner;
 import org.apache.flink.api.dag.Transformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.streaming.api.transformations.OneInputTransformation;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class StrawlessJobTest {
 
@@ -65,6 +74,38 @@ class StrawlessJobTest {
             assertTrue(uids.contains(uid), "missing uid " + uid + " in " + uids);
         }
         assertEquals(uids.size(), uids.stream().distinct().count(), "uids must be unique");
+    }
+
+    /**
+     * The score-and-batch stage is keyed by a batching bucket: every parallel instance must get one. The
+     * keys 0 .. p-1 would put both buckets of parallelism 2 on the second instance (Flink routes a key by its
+     * hash), and the first instance would score nothing.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 8})
+    void everyInstanceOfScoreAndBatchGetsTasksToScore(int parallelism) throws Exception {
+        StreamExecutionEnvironment env = env(conf());
+        env.setParallelism(parallelism);
+        StrawlessJob.buildOnKafka(env, conf());
+        @SuppressWarnings("unchecked")
+        KeySelector<TrajectoryGroup, Integer> bucket = env.getTransformations().stream()
+                .filter(t -> "score-and-batch".equals(t.getUid()))
+                .map(t -> (KeySelector<TrajectoryGroup, Integer>) ((OneInputTransformation<?, ?>) t).getStateKeySelector())
+                .findFirst().orElseThrow();
+
+        int maxParallelism = KeyGroupRangeAssignment.computeDefaultMaxParallelism(parallelism);
+        Map<Integer, Integer> tasksByInstance = new TreeMap<>();
+        for (int task = 0; task < 1_000; task++) {
+            AssembledTrajectory t = Events.trajectory("t" + task, "g" + task, 1, 1.0, 0);
+            TrajectoryGroup group = new TrajectoryGroup(List.of(new AssembledTrajectory(t.trajectoryId(), t.agentId(),
+                    "task-" + task, t.groupId(), t.groupSize(), t.steps(), t.outcome(), t.verdicts(), t.lineage())), 0);
+            int instance = KeyGroupRangeAssignment.assignKeyToParallelOperator(bucket.getKey(group), maxParallelism, parallelism);
+            tasksByInstance.merge(instance, 1, Integer::sum);
+        }
+        assertEquals(parallelism, tasksByInstance.size(), "tasks by instance: " + tasksByInstance);
+        for (int tasks : tasksByInstance.values()) {
+            assertTrue(tasks > 1_000 / parallelism / 2, "tasks by instance: " + tasksByInstance);
+        }
     }
 
     @Test

@@ -24,6 +24,7 @@ import io.strawless.schemas.UnscoredTrajectory;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +43,7 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -51,8 +53,8 @@ import org.apache.flink.util.OutputTag;
  * call of the estimator's kernels and emits it as a {@link TrainingBatch}.
  *
  * <p>Scoring the batch as a unit is what makes batch-level conventions (verl's whitening over the
- * batch) mean what a trainer expects, and gives the kernels enough work per call. The key is a small
- * batching bucket (see {@link #bucketOf}). A pending batch waits at most {@code batch.max-latency} of
+ * batch) mean what a trainer expects, and gives the kernels enough work per call. The key is a batching
+ * bucket, one per parallel instance (see {@link #bucketKeys}). A pending batch waits at most {@code batch.max-latency} of
  * processing time; an event-time timer at the end of time also flushes it when the job drains
  * (stop-with-savepoint --drain, or the end of a bounded backfill), where processing-time timers no
  * longer fire.
@@ -97,9 +99,36 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         this.maxLatencyMillis = conf.get(JobOptions.BATCH_MAX_LATENCY).toMillis();
     }
 
-    /** Spreads tasks over a few buckets per parallel instance; a task always lands in the same one. */
-    public static int bucketOf(TrajectoryGroup group, int buckets) {
-        return Math.floorMod(group.taskId().hashCode(), buckets);
+    /**
+     * The batching buckets' keys, one for each parallel instance of this stage, each chosen to land on its
+     * own instance. Flink routes a key by its hash to one of {@code maxParallelism} key groups and a key
+     * group to an instance, so the keys 0 .. p-1 would not do: at parallelism 2 both land on the second
+     * instance, and the first would score nothing. Key i is the smallest key that lands on instance i.
+     */
+    public static int[] bucketKeys(int parallelism, int maxParallelism) {
+        KeyGroupRangeAssignment.checkParallelismPreconditions(parallelism);
+        if (parallelism > maxParallelism) {
+            throw new IllegalArgumentException(
+                    "parallelism " + parallelism + " exceeds the max parallelism " + maxParallelism);
+        }
+        int[] keys = new int[parallelism];
+        Arrays.fill(keys, -1);
+        int found = 0;
+        // Every instance owns at least one key group, and murmur hashes of consecutive ints reach every key
+        // group within a few thousand keys (about maxParallelism * ln(maxParallelism)).
+        for (int key = 0; found < parallelism; key++) {
+            int instance = KeyGroupRangeAssignment.assignKeyToParallelOperator(key, maxParallelism, parallelism);
+            if (keys[instance] < 0) {
+                keys[instance] = key;
+                found++;
+            }
+        }
+        return keys;
+    }
+
+    /** The key of the bucket a group's task lands in, one of {@link #bucketKeys}: always the same for a task. */
+    public static int bucketOf(TrajectoryGroup group, int[] bucketKeys) {
+        return bucketKeys[Math.floorMod(group.taskId().hashCode(), bucketKeys.length)];
     }
 
     @Override

@@ -21,11 +21,14 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class ScoreAndBatchTest {
 
@@ -41,7 +44,30 @@ class ScoreAndBatchTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        harness.close();
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1, 128", "2, 128", "3, 128", "4, 128", "85, 128", "128, 128", "86, 256", "1000, 32768"})
+    void eachBucketKeyLandsOnItsOwnInstance(int parallelism, int maxParallelism) {
+        int[] keys = ScoreAndBatch.bucketKeys(parallelism, maxParallelism);
+        assertEquals(parallelism, keys.length);
+        for (int instance = 0; instance < parallelism; instance++) {
+            assertEquals(instance, KeyGroupRangeAssignment.assignKeyToParallelOperator(keys[instance], maxParallelism, parallelism),
+                    "bucket key " + keys[instance]);
+        }
+    }
+
+    @Test
+    void theBucketKeysOfParallelismTwoAreNotZeroAndOne() {
+        // Both 0 and 1 land on the second instance; the first instance's key is the smallest that does not.
+        int[] keys = ScoreAndBatch.bucketKeys(2, 128);
+        assertEquals(1, KeyGroupRangeAssignment.assignKeyToParallelOperator(0, 128, 2));
+        assertEquals(1, KeyGroupRangeAssignment.assignKeyToParallelOperator(1, 128, 2));
+        assertEquals(0, keys[1]);
+        assertTrue(keys[0] > 1);
     }
 
     /** A group of trajectories with the given outcomes, each carrying one offset of lineage. */
