@@ -18,6 +18,7 @@ import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
+import java.time.Instant;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -27,6 +28,7 @@ import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.function.SerializableFunction;
 
 /**
  * The Strawless job, read top-down as the pipeline diagram:
@@ -102,24 +104,32 @@ public final class StrawlessJob {
                         new DrainingKeyedProcessOperator<>(new ScoreAndBatch(conf)))
                 .uid("score-and-batch");
 
-        // The drain flushes the last batches from a timer at the end of time, so they would carry the
-        // timestamp Long.MAX_VALUE, which Kafka 4 refuses (log.message.timestamp.after.max.ms, 1 h by
-        // default): the score-and-batch stage's outputs are stamped with when they were made.
+        // Every output is stamped with when it was made (processing time), not with the event time it carries:
+        // a drain fires the keyed stages' timers early, so a timer's event time can lie ahead of now, by up to
+        // job.outcome-timeout, or Long.MAX_VALUE for the last batches, which Kafka 4 refuses past
+        // log.message.timestamp.after.max.ms (1 h by default); and a backfill's event times lie in the past,
+        // where the output topics' retention.ms would delete its dead letters and unscored trajectories at once.
         trainingBatches
-                .assignTimestampsAndWatermarks(WatermarkStrategy.<TrainingBatch>noWatermarks()
-                        .withTimestampAssigner((batch, flinkTimestamp) -> batch.getCreatedAt().toEpochMilli()))
+                .assignTimestampsAndWatermarks(stampedWith(TrainingBatch::getCreatedAt))
                 .uid("stamp-batches").name("stamp batches")
                 .sinkTo(batches).uid("sink-batches").name("batches");
         decoded.getSideOutput(DeadLetters.TAG)
                 .union(assembled.getSideOutput(DeadLetters.TAG))
+                .assignTimestampsAndWatermarks(stampedWith(DeadLetter::getFailedAt))
+                .uid("stamp-dead-letters").name("stamp dead letters")
                 .sinkTo(deadLetters).uid("sink-dead-letters").name("dead letters");
         assembled.getSideOutput(AssembleTrajectory.UNSCORED)
                 .union(grouped.getSideOutput(GroupTrajectories.UNSCORED))
-                .union(trainingBatches.getSideOutput(ScoreAndBatch.UNSCORABLE)
-                        .assignTimestampsAndWatermarks(WatermarkStrategy.<UnscoredTrajectory>noWatermarks()
-                                .withTimestampAssigner((trajectory, flinkTimestamp) -> trajectory.getRoutedAt().toEpochMilli()))
-                        .uid("stamp-unscorable").name("stamp unscorable"))
+                .union(trainingBatches.getSideOutput(ScoreAndBatch.UNSCORABLE))
+                .assignTimestampsAndWatermarks(stampedWith(UnscoredTrajectory::getRoutedAt))
+                .uid("stamp-unscored").name("stamp unscored")
                 .sinkTo(unscored).uid("sink-unscored").name("unscored");
+    }
+
+    /** Stamps each record with a time it carries; the sinks need no watermarks. */
+    private static <T> WatermarkStrategy<T> stampedWith(SerializableFunction<T, Instant> time) {
+        return WatermarkStrategy.<T>noWatermarks()
+                .withTimestampAssigner((record, flinkTimestamp) -> time.apply(record).toEpochMilli());
     }
 
     /**

@@ -5,13 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.InputRecordSerializer;
+import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.api.java.functions.KeySelector;
@@ -70,7 +79,8 @@ class StrawlessJobTest {
         StreamExecutionEnvironment env = env(conf());
         StrawlessJob.buildOnKafka(env, conf());
         List<String> uids = env.getTransformations().stream().map(Transformation::getUid).toList();
-        for (String uid : List.of("validate", "assemble", "group", "score-and-batch", "sink-batches", "sink-dead-letters", "sink-unscored")) {
+        for (String uid : List.of("validate", "assemble", "group", "score-and-batch", "stamp-batches", "stamp-dead-letters",
+                "stamp-unscored", "sink-batches", "sink-dead-letters", "sink-unscored")) {
             assertTrue(uids.contains(uid), "missing uid " + uid + " in " + uids);
         }
         assertEquals(uids.size(), uids.stream().distinct().count(), "uids must be unique");
@@ -105,6 +115,66 @@ class StrawlessJobTest {
         assertEquals(parallelism, tasksByInstance.size(), "tasks by instance: " + tasksByInstance);
         for (int tasks : tasksByInstance.values()) {
             assertTrue(tasks > 1_000 / parallelism / 2, "tasks by instance: " + tasksByInstance);
+        }
+    }
+
+    /** The inputs of {@link #everyOutputIsStampedWithWhenItWasMadeNotWithTheEventTimeItCarries}, by index. */
+    private static final List<InputRecord> OLD_INPUTS = new ArrayList<>();
+    /** The Kafka timestamps the recording sinks were given, by sink. */
+    private static final Map<String, List<Long>> STAMPS = new ConcurrentHashMap<>();
+
+    /**
+     * A replay of 2020's records: a dead letter, a trajectory whose outcome never comes (timed out when the
+     * bounded input ends, by a timer fired early at 2020's event time plus the outcome timeout) and a scored
+     * one. Each output must carry the time it was made: an event time from 2020 would be deleted at once by
+     * the output topics' retention, and a timer's time may lie ahead of now.
+     */
+    @Test
+    void everyOutputIsStampedWithWhenItWasMadeNotWithTheEventTimeItCarries() throws Exception {
+        long t2020 = Instant.parse("2020-01-01T00:00:00Z").toEpochMilli();
+        OLD_INPUTS.clear();
+        OLD_INPUTS.add(Events.in(Events.step("", 0, t2020).build())); // no trajectory id: a dead letter
+        OLD_INPUTS.add(Events.in(Events.step("open", 0, t2020).build()));
+        OLD_INPUTS.add(Events.in(Events.step("open", 1, t2020 + 1).setTerminal(TerminalKind.TERMINATED).build()));
+        OLD_INPUTS.add(Events.in(Events.step("done", 0, t2020 + 2).setTerminal(TerminalKind.TERMINATED).build()));
+        OLD_INPUTS.add(InputRecord.ofOutcome("agent.outcomes", 0, 0, t2020 + 3, Events.outcome("done", 1.0, 0, t2020 + 3)));
+        STAMPS.clear();
+        long start = System.currentTimeMillis();
+
+        Configuration conf = conf();
+        conf.set(CreditOptions.BACKEND, "java");
+        StreamExecutionEnvironment env = env(conf);
+        env.setParallelism(1);
+        StrawlessJob.build(env, conf,
+                new DataGeneratorSource<>(index -> OLD_INPUTS.get(index.intValue()), OLD_INPUTS.size(),
+                        InputRecordSerializer.TYPE_INFO),
+                new RecordingSink<>("batches"), new RecordingSink<>("dead letters"), new RecordingSink<>("unscored"));
+        env.execute("stamps");
+
+        for (String sink : List.of("batches", "dead letters", "unscored")) {
+            List<Long> stamps = STAMPS.getOrDefault(sink, List.of());
+            assertEquals(1, stamps.size(), sink + ": " + stamps);
+            assertTrue(stamps.get(0) >= start && stamps.get(0) <= System.currentTimeMillis(),
+                    sink + " stamped " + Instant.ofEpochMilli(stamps.get(0)) + ", not when it was made");
+        }
+    }
+
+    /** Notes the timestamp of each record it is given, as the Kafka sinks take it. */
+    private record RecordingSink<T>(String name) implements Sink<T> {
+        @Override
+        public SinkWriter<T> createWriter(WriterInitContext context) {
+            return new SinkWriter<>() {
+                @Override
+                public void write(T element, Context context) {
+                    STAMPS.computeIfAbsent(name, n -> new CopyOnWriteArrayList<>()).add(context.timestamp());
+                }
+
+                @Override
+                public void flush(boolean endOfInput) {}
+
+                @Override
+                public void close() {}
+            };
         }
     }
 
