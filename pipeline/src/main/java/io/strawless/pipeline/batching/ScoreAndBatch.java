@@ -11,6 +11,7 @@ import io.strawless.pipeline.credit.CreditScorer;
 import io.strawless.pipeline.credit.Trajectory;
 import io.strawless.pipeline.grouping.GroupStateSerializers;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
+import io.strawless.pipeline.kernels.KernelExecutor;
 import io.strawless.pipeline.reliability.Quarantine;
 import io.strawless.pipeline.reliability.ReliabilityModel;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
@@ -32,6 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -142,7 +144,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         batches = metrics.counter("batches");
         trajectoriesScored = metrics.counter("trajectoriesScored");
         stepsScored = metrics.counter("stepsScored");
-        metrics.gauge("backend", () -> scorer.backend());
+        registerBackendGauges(metrics, () -> scorer.backend());
         metrics.gauge("backendFallbacks", () -> scorer.fallbacks());
         kernelTimeMs = metrics.histogram("kernelTimeMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         batchLatencyMs = metrics.histogram("batchLatencyMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
@@ -153,6 +155,18 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         quarantine = new Quarantine(conf);
         suspectPolicy = conf.get(ReliabilityOptions.SUSPECT_POLICY);
         suspects = metrics.counter("suspects");
+    }
+
+    /**
+     * One gauge per kernel backend under {@code backend.<name>.inUse}: 1 for the one in use, 0 for the others.
+     * Not a gauge of the name itself: Prometheus exports only numbers, and reads any other gauge as 0. Its
+     * reporter makes {@code backend} a label: {@code ..._credit_backend_inUse{backend="opencl"}}.
+     */
+    static void registerBackendGauges(MetricGroup credit, Supplier<String> backendInUse) {
+        for (KernelExecutor.Backend backend : KernelExecutor.Backend.values()) {
+            String name = backend.toString();
+            credit.addGroup("backend", name).gauge("inUse", () -> name.equals(backendInUse.get()) ? 1 : 0);
+        }
     }
 
     @Override

@@ -19,6 +19,11 @@ import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -58,6 +63,40 @@ class ScoreAndBatchTest {
             assertEquals(instance, KeyGroupRangeAssignment.assignKeyToParallelOperator(keys[instance], maxParallelism, parallelism),
                     "bucket key " + keys[instance]);
         }
+    }
+
+    /** Prometheus exports a gauge only when its value is a number: each backend gets a 0/1 gauge, labelled. */
+    @Test
+    void theBackendInUseIsANumericGaugePerBackend() {
+        Map<String, Gauge<?>> gauges = new TreeMap<>();
+        class Group extends UnregisteredMetricsGroup {
+            private final String path;
+
+            Group(String path) {
+                this.path = path;
+            }
+
+            @Override
+            public MetricGroup addGroup(String key, String value) {
+                return new Group(path + key + "." + value + ".");
+            }
+
+            @Override
+            public <T, G extends Gauge<T>> G gauge(String name, G gauge) {
+                gauges.put(path + name, gauge);
+                return gauge;
+            }
+        }
+        String[] inUse = {"opencl"};
+        ScoreAndBatch.registerBackendGauges(new Group("credit."), () -> inUse[0]);
+
+        assertEquals(List.of("credit.backend.java.inUse", "credit.backend.jtp.inUse", "credit.backend.opencl.inUse"),
+                List.copyOf(gauges.keySet()));
+        assertEquals(1, gauges.get("credit.backend.opencl.inUse").getValue());
+        assertEquals(0, gauges.get("credit.backend.java.inUse").getValue());
+        inUse[0] = "java"; // a fallback
+        assertEquals(0, gauges.get("credit.backend.opencl.inUse").getValue());
+        assertEquals(1, gauges.get("credit.backend.java.inUse").getValue());
     }
 
     @Test
