@@ -38,7 +38,8 @@ import org.apache.flink.util.OutputTag;
  * <p>Keying by task serves both needs: a group (one task sampled several times) always falls under one
  * task, and the per-task streaming baseline of the {@code outcome} estimator is this key's state.
  * Group-relative estimators wait here until the group has its expected size or its event-time timeout
- * fires; for the others each trajectory is a unit of its own. The scoring itself happens when the
+ * fires (a group of unknown size, without {@code group_size}, waits for its timeout); for the others each
+ * trajectory is a unit of its own. The scoring itself happens when the
  * units are batched, one kernel call per batch.
  */
 public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>
@@ -138,10 +139,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             pendingGroupCount.opened();
         }
         group.members().add(trajectory);
-        if (group.members().size() >= group.expectedSize()) {
-            if (group.deadline() != baselineExpiry.value()) { // the two may share a timer
-                ctx.timerService().deleteEventTimeTimer(group.deadline());
-            }
+        if (group.sizeKnown() && group.members().size() >= group.expectedSize()) {
+            // The deadline's timer stays: another group of the task, or the task's expiry, may share it, and a
+            // timer with nothing due fires as a no-op.
             pendingGroups.remove(trajectory.groupId());
             groupsClosedBySize.inc();
             closedWait(group, ctx.timestamp());
@@ -165,7 +165,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             pendingGroups.remove(groupId);
             groupsClosedByTimeout.inc();
             closedWait(group, timestamp);
-            if (partialGroups == PartialGroupPolicy.SCORE) {
+            if (partialGroups == PartialGroupPolicy.SCORE || !group.sizeKnown()) {
                 out.collect(close(group.members()));
             } else {
                 for (AssembledTrajectory member : group.members()) {
@@ -266,6 +266,14 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         ledger.count(Kind.VERDICTS, way, t.verdicts().size());
     }
 
-    /** Trajectories of one group that completed, waiting for the rest. */
-    public record PendingGroup(List<AssembledTrajectory> members, int expectedSize, long deadline) {}
+    /**
+     * Trajectories of one group that completed, waiting for the rest. A group whose steps carry no
+     * {@code group_size} (0 here) has no size to wait for: it closes at its deadline with the members that came,
+     * scored whatever {@code job.partial-groups} says (it is not partial: nothing more was promised).
+     */
+    public record PendingGroup(List<AssembledTrajectory> members, int expectedSize, long deadline) {
+        boolean sizeKnown() {
+            return expectedSize > 0;
+        }
+    }
 }

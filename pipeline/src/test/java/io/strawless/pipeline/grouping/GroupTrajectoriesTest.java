@@ -151,6 +151,38 @@ class GroupTrajectoriesTest {
     }
 
     @Test
+    void aGroupOfUnknownSizeClosesAtItsTimeoutWithEveryMemberScored() throws Exception {
+        Configuration conf = grpo();
+        conf.set(JobOptions.PARTIAL_GROUPS, PartialGroupPolicy.UNSCORED); // not partial: no size was promised
+        start(conf);
+        send(trajectory("a", "g1", 0, 1.0, 1), 100); // group_id without group_size
+        send(trajectory("b", "g1", 0, 0.0, 1), 110);
+        harness.processWatermark(100 + GROUP_TIMEOUT - 1);
+        assertTrue(groups().isEmpty(), "a group of unknown size waits for its timeout");
+
+        harness.processWatermark(100 + GROUP_TIMEOUT);
+
+        assertEquals(1, groups().size());
+        assertEquals(List.of("a", "b"), groups().get(0).members().stream().map(AssembledTrajectory::trajectoryId).toList());
+        assertTrue(unscored().isEmpty());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void closingAGroupBySizeKeepsTheTimeoutOfAnotherGroupWithTheSameDeadline() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        send(trajectory("x", "g2", 3, 1.0, 1), 100); // same task, same deadline
+        send(trajectory("b", "g1", 2, 0.0, 1), 120); // g1 closes by size
+
+        harness.processWatermark(100 + GROUP_TIMEOUT);
+
+        assertEquals(2, groups().size(), "g2 closes at its timeout, not a task TTL later");
+        assertEquals(List.of("x"), groups().get(1).members().stream().map(AssembledTrajectory::trajectoryId).toList());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
     void staleTrajectoriesAreRoutedToUnscored() throws Exception {
         Configuration conf = new Configuration();
         conf.set(JobOptions.MAX_POLICY_LAG, 2L);
