@@ -40,6 +40,8 @@ public final class ConfigurationOptions {
 
     /** Flink's own keys that share a namespace with Strawless keys. */
     private static final Set<String> FLINK_KEYS = Set.of("source.reader.close.timeout");
+    /** Families of keys of Flink's that share a namespace with Strawless keys (the Kubernetes operator's autoscaler). */
+    private static final List<String> FLINK_PREFIXES = List.of("job.autoscaler.");
 
     @Option(
             names = "-D",
@@ -54,26 +56,39 @@ public final class ConfigurationOptions {
 
     /** The settings as a Flink configuration, once every Strawless key in them is known and its value reads. */
     public Configuration toConfiguration() {
-        Configuration conf = Configuration.fromMap(settings);
+        try {
+            return checked(Configuration.fromMap(settings));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "-D " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@code conf}, once every key in a Strawless namespace ({@code kafka.}, {@code job.}, ...) is a Strawless
+     * setting and every Strawless value reads; throws an {@link IllegalArgumentException} that starts with the key.
+     * The command line and the cluster entry point check alike: a misspelt key must never run the job on a
+     * default. Keys outside the namespaces are Flink's, and Flink reads them.
+     */
+    public static Configuration checked(Configuration conf) {
         Map<String, ConfigOption<?>> known = strawlessOptions();
         Set<String> namespaces = new TreeSet<>();
         known.keySet().forEach(key -> namespaces.add(key.substring(0, key.indexOf('.') + 1)));
-        for (String key : settings.keySet()) {
+        Map<String, String> settings = conf.toMap();
+        for (String key : new TreeSet<>(settings.keySet())) {
             ConfigOption<?> option = known.get(key);
             if (option == null
                     && !key.startsWith(KafkaOptions.CLIENT_PREFIX)
                     && !FLINK_KEYS.contains(key)
+                    && FLINK_PREFIXES.stream().noneMatch(key::startsWith)
                     && namespaces.stream().anyMatch(key::startsWith)) {
-                throw new ParameterException(
-                        spec.commandLine(),
-                        "-D " + key + ": not a Strawless setting; the keys are listed in ops/CONFIGURATION.md");
+                throw new IllegalArgumentException(
+                        key + ": not a Strawless setting; the keys are listed in ops/CONFIGURATION.md");
             }
             if (option != null) {
                 try {
                     conf.get(option);
                 } catch (IllegalArgumentException e) {
-                    throw new ParameterException(
-                            spec.commandLine(), "-D " + key + "=" + settings.get(key) + ": " + e.getMessage(), e);
+                    throw new IllegalArgumentException(key + "=" + settings.get(key) + ": " + e.getMessage(), e);
                 }
             }
         }

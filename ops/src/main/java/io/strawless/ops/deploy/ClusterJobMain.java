@@ -1,5 +1,6 @@
 package io.strawless.ops.deploy;
 
+import io.strawless.ops.ConfigurationOptions;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessJob;
 import org.apache.flink.configuration.Configuration;
@@ -9,7 +10,8 @@ import org.apache.flink.util.ParameterTool;
 /**
  * Entry point of the shaded job jar for {@code flink run}. Settings come from the cluster's Flink
  * configuration and from program arguments {@code --key value} (program arguments win), with the same keys
- * as everywhere else, e.g.:
+ * as everywhere else, checked as on the command line (a misspelt Strawless key stops the job before it
+ * starts), e.g.:
  *
  * <pre>
  * flink run strawless-job.jar --kafka.bootstrap-servers kafka:9092 --execution.checkpointing.interval 10s
@@ -34,7 +36,7 @@ public final class ClusterJobMain {
         // overridden by the program arguments.
         Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.addAll(programArguments);
-        StrawlessJob.buildOnKafka(env, conf);
+        StrawlessJob.buildOnKafka(env, ConfigurationOptions.checked(conf));
         return new Job(env, conf.get(JobOptions.JOB_NAME));
     }
 }

@@ -27,6 +27,28 @@ class ClusterJobMainTest {
     }
 
     @Test
+    void aMisspeltKeyStopsTheJobBeforeItRunsOnTheDefault() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(new String[] {
+                "--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s",
+                "--credit.estimater", "grpo"}));
+        assertEquals("credit.estimater: not a Strawless setting; the keys are listed in ops/CONFIGURATION.md",
+                e.getMessage());
+
+        IllegalArgumentException badValue = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s",
+                        "--batch.max-trajectories", "many"}));
+        assertTrue(badValue.getMessage().startsWith("batch.max-trajectories=many: "), badValue.getMessage());
+    }
+
+    @Test
+    void flinkKeysInAStrawlessNamespacePass() {
+        // The Kubernetes operator's autoscaler settings sit in the same Flink configuration as the job's.
+        ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092",
+                "--execution.checkpointing.interval", "10s", "--job.autoscaler.enabled", "true",
+                "--source.reader.close.timeout", "30s"});
+    }
+
+    @Test
     void refusesToRunWithoutCheckpointing() {
         assertThrows(IllegalArgumentException.class,
                 () -> ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092"}));
