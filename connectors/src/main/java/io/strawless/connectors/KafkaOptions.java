@@ -180,7 +180,13 @@ public final class KafkaOptions {
                     "group.id",
                     "isolation.level",
                     "transactional.id",
-                    "transaction.timeout.ms");
+                    "transaction.timeout.ms",
+                    // Transactions need idempotence, and the job's records are its own Avro bytes.
+                    "enable.idempotence",
+                    "key.serializer",
+                    "value.serializer",
+                    "key.deserializer",
+                    "value.deserializer");
 
     private KafkaOptions() {}
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions.StartingOffsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.connector.source.Boundedness;
@@ -29,10 +30,12 @@ class KafkaOptionsTest {
 
     @Test
     void passthroughOfADedicatedSettingIsRejected() {
-        Configuration conf = Configuration.fromMap(Map.of("kafka.client.isolation.level", "read_uncommitted"));
-        IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(conf));
-        assertTrue(e.getMessage().contains("kafka.client.isolation.level"), e.getMessage());
+        for (String key : List.of("isolation.level", "enable.idempotence", "value.serializer", "key.deserializer")) {
+            Configuration conf = Configuration.fromMap(Map.of("kafka.client." + key, "x"));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(conf));
+            assertTrue(e.getMessage().contains("kafka.client." + key), e.getMessage());
+        }
     }
 
     @Test
