@@ -25,6 +25,7 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 
@@ -114,6 +115,25 @@ public final class Backfill {
         TopicProvisioner.ensureTopics(jobConf);
         requireEmpty(jobConf, List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
                 jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC)));
+        forgetEarlierRuns(jobConf);
+    }
+
+    /**
+     * Deletes the backfill's consumer group. It is named after the output topic, so a run into a topic emptied
+     * since an earlier run (deleted and made anew, as the failure message advises) finds that run's commits in
+     * it, and the progress line, which reads them, would start where that run stopped. The job itself starts
+     * from the timestamp either way; the group is the backfill's own and no consumer is a member of it.
+     */
+    static void forgetEarlierRuns(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
+        Properties properties = KafkaOptions.clientProperties(jobConf);
+        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        try (Admin admin = Admin.create(properties)) {
+            admin.deleteConsumerGroups(List.of(jobConf.get(KafkaOptions.GROUP_ID))).all().get();
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+                throw e;
+            }
+        }
     }
 
     /** A second run into the same topics would make every trajectory appear twice to a trainer. */

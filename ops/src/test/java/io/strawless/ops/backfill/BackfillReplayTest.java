@@ -30,6 +30,10 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -121,6 +125,25 @@ class BackfillReplayTest {
                         "-D", "debug.inject-failures=1", "-D", "debug.inject-failure-after=100");
         assertEquals(1, failed, failedOut.toString());
         assertTrue(failedErr.toString().contains("injected failure"), failedErr.toString());
+    }
+
+    /** A run into an output topic emptied since an earlier run must not report that run's position. */
+    @Test
+    void aBackfillForgetsTheCommitsOfAnEarlierRunIntoTheSameTopic() throws Exception {
+        Configuration live = new Configuration();
+        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        Configuration jobConf = BackfillPlan.of(Instant.EPOCH, Instant.now(), "credit.backfill.again").jobConfiguration(live);
+        String group = jobConf.get(KafkaOptions.GROUP_ID);
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic("agent.steps.again", 1, (short) 1))).all().get();
+            admin.alterConsumerGroupOffsets(group, Map.of(new TopicPartition("agent.steps.again", 0),
+                    new OffsetAndMetadata(0))).all().get();
+            assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size());
+
+            Backfill.forgetEarlierRuns(jobConf);
+            assertTrue(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().isEmpty());
+            Backfill.forgetEarlierRuns(jobConf); // no group: nothing to forget
+        }
     }
 
     private static void assertSameScoredSteps(CreditOutput expected, CreditOutput actual) {
