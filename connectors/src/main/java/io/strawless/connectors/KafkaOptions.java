@@ -87,7 +87,8 @@ public final class KafkaOptions {
                     .defaultValue(4)
                     .withDescription(
                             "Partition count of every Strawless topic when the provisioner creates it."
-                                    + " The job's source parallelism beyond this count stays idle.");
+                                    + " The job's source shares the partitions of its three input topics among its subtasks:"
+                                    + " a source parallelism beyond three times this count stays idle.");
 
     public static final ConfigOption<Integer> TOPIC_REPLICATION_FACTOR =
             ConfigOptions.key("topics.replication-factor")
