@@ -217,9 +217,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             reliabilityModel.update(model);
         }
         Set<String> flagged = new HashSet<>();
-        for (TrajectoryGroup group : groups) {
-            TrajectoryGroup screened = screen(group, model, flagged, ctx, now);
-            List<Trajectory> groupInputs = screened == null ? null : creditInputs(screened, ctx, now);
+        for (int unit = 0; unit < groups.size(); unit++) {
+            TrajectoryGroup screened = screen(groups.get(unit), model, flagged, ctx, now);
+            List<Trajectory> groupInputs = screened == null ? null : creditInputs(screened, Integer.toString(unit), ctx, now);
             if (groupInputs != null) {
                 members.addAll(screened.members());
                 screened.members().forEach(m -> baselines.add(screened.baseline()));
@@ -279,10 +279,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
      * without values): then the whole group goes to the unscored output, since scoring the rest would
      * change every member's group-relative credit.
      */
-    private List<Trajectory> creditInputs(TrajectoryGroup group, Context ctx, long now) {
+    private List<Trajectory> creditInputs(TrajectoryGroup group, String unit, Context ctx, long now) {
         List<Trajectory> inputs = new ArrayList<>(group.trajectoryCount());
         for (AssembledTrajectory member : group.members()) {
-            Trajectory input = TrainingBatches.creditInput(member, group.baseline());
+            Trajectory input = TrainingBatches.creditInput(member, group.baseline(), unit);
             try {
                 scorer.validate(input);
             } catch (IllegalArgumentException e) {

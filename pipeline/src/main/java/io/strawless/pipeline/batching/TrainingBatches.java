@@ -19,8 +19,13 @@ final class TrainingBatches {
 
     private TrainingBatches() {}
 
-    /** What the estimators see of an assembled trajectory; absent numbers become NaN. */
-    static Trajectory creditInput(AssembledTrajectory t, double baseline) {
+    /**
+     * What the estimators see of an assembled trajectory; absent numbers become NaN. {@code unit} names the
+     * unit grouping closed it in, unique within the batch: the estimators pool the statistics of trajectories
+     * that share a group key, and two units may share a {@code group_id} (a group closed by size and a later
+     * member closed at its timeout, or two tasks that both number their groups from 0).
+     */
+    static Trajectory creditInput(AssembledTrajectory t, double baseline, String unit) {
         Map<Integer, Map<String, Double>> scoresByStep = new HashMap<>();
         for (VerifierSignal verdict : t.verdicts()) {
             if (verdict.getStepIndex() != null) {
@@ -46,7 +51,7 @@ final class TrainingBatches {
             return new Trajectory(t.trajectoryId(), null, t.taskId(), Double.NaN, last.getTerminal(),
                     orNaN(last.getBootstrapValue()), 0.0, steps);
         }
-        return new Trajectory(t.trajectoryId(), t.groupId(), t.taskId(), t.outcome().getReward(),
+        return new Trajectory(t.trajectoryId(), unit, t.taskId(), t.outcome().getReward(),
                 last.getTerminal(), orNaN(last.getBootstrapValue()), baseline, steps);
     }
 

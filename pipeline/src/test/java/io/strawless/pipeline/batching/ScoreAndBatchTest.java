@@ -168,6 +168,47 @@ class ScoreAndBatchTest {
         assertTrue(scored.get(1).getSteps().get(0).getAdvantage() < 0);
     }
 
+    /**
+     * Two units with one group_id (a group closed by size and a straggling member closed at its timeout, or two
+     * tasks numbering their groups alike) meet in one batch: each is normalised over its own members only.
+     */
+    @Test
+    void unitsThatShareAGroupIdAreScoredApart() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 10);
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
+        conf.set(CreditOptions.BACKEND, "java");
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
+        harness.setProcessingTime(0);
+        TrajectoryGroup closedBySize = group("g", 0.0, 1.0, 0.0);
+        AssembledTrajectory straggler = group("x", 0.0, 1.0).members().get(0);
+        TrajectoryGroup closedAtTimeout = new TrajectoryGroup(List.of(new AssembledTrajectory(straggler.trajectoryId(),
+                straggler.agentId(), straggler.taskId(), "g", 2, straggler.steps(), straggler.outcome(),
+                straggler.verdicts(), straggler.lineage())), 0.0);
+        harness.processElement(new StreamRecord<>(closedBySize));
+        harness.processElement(new StreamRecord<>(closedAtTimeout));
+        harness.setProcessingTime(500);
+
+        List<ScoredTrajectory> scored = harness.extractOutputValues().get(0).getTrajectories();
+        assertEquals(List.of("g0", "g1", "x0"), scored.stream().map(ScoredTrajectory::getTrajectoryId).toList());
+        assertEquals(List.of("g", "g", "g"), scored.stream().map(ScoredTrajectory::getGroupId).toList(),
+                "the batch still names the group_id the agent gave");
+        // Over its own two members, g0 (1) and g1 (0) are +/- the same; pooled with x0 (1) they would not be.
+        double g0 = scored.get(0).getSteps().get(0).getAdvantage();
+        double g1 = scored.get(1).getSteps().get(0).getAdvantage();
+        assertTrue(g0 > 0, "g0 " + g0);
+        assertEquals(-g0, g1, 1e-9);
+        // x0 alone: a singleton group (credit.singleton-group decides), not a member above the mean of three.
+        harness.close();
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
+        harness.setProcessingTime(0);
+        harness.processElement(new StreamRecord<>(closedAtTimeout));
+        harness.setProcessingTime(500);
+        assertEquals(harness.extractOutputValues().get(0).getTrajectories().get(0).getSteps().get(0).getAdvantage(),
+                scored.get(2).getSteps().get(0).getAdvantage(), 1e-9);
+    }
+
     @Test
     void aGroupTheEstimatorCannotScoreGoesToUnscoredWhole() throws Exception {
         Configuration conf = new Configuration();
