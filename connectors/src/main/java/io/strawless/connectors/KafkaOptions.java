@@ -129,8 +129,9 @@ public final class KafkaOptions {
                     .withDescription(
                             "transaction.timeout.ms of the exactly-once sinks. Must not exceed the broker's"
                                     + " transaction.max.timeout.ms (15 min by default), and must exceed the"
-                                    + " longest expected checkpoint interval plus recovery time, or the"
-                                    + " broker aborts transactions the job still wants to commit.");
+                                    + " checkpoint interval plus the checkpoint timeout (the job refuses to start"
+                                    + " otherwise) and the recovery time, or the broker aborts transactions the job"
+                                    + " still wants to commit.");
 
     public static final ConfigOption<StartingOffsets> STARTING_OFFSETS =
             ConfigOptions.key("source.starting-offsets")

@@ -1,5 +1,6 @@
 package io.strawless.pipeline;
 
+import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.InputRecordSerializer;
@@ -55,11 +56,34 @@ public final class StrawlessJob {
                     "Checkpointing is off, so no batch would ever be committed: set "
                             + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + " (e.g. 10s)");
         }
+        requireTransactionsOutliveCheckpoints(env, conf);
         build(env, conf,
                 StrawlessKafka.inputSource(conf),
                 StrawlessKafka.batchSink(conf),
                 StrawlessKafka.deadLetterSink(conf),
                 StrawlessKafka.unscoredSink(conf));
+    }
+
+    /**
+     * A sink's transaction is open from one checkpoint until the next completes: up to the checkpoint interval
+     * plus the checkpoint timeout. The broker aborts it after {@code kafka.transaction-timeout}; a checkpoint that
+     * completes later still commits the input offsets, and the batches in the aborted transaction are lost
+     * without an error that stops the job. So the timeout must outlast both.
+     */
+    static void requireTransactionsOutliveCheckpoints(StreamExecutionEnvironment env, ReadableConfig conf) {
+        long interval = env.getCheckpointConfig().getCheckpointInterval() > 0
+                ? env.getCheckpointConfig().getCheckpointInterval()
+                : conf.get(CheckpointingOptions.CHECKPOINTING_INTERVAL).toMillis();
+        long checkpointTimeout = env.getCheckpointConfig().getCheckpointTimeout();
+        Duration transactionTimeout = conf.get(KafkaOptions.TRANSACTION_TIMEOUT);
+        if (transactionTimeout.toMillis() <= interval + checkpointTimeout) {
+            throw new IllegalArgumentException(KafkaOptions.TRANSACTION_TIMEOUT.key() + " (" + transactionTimeout
+                    + ") must exceed " + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + " + "
+                    + CheckpointingOptions.CHECKPOINTING_TIMEOUT.key() + " (" + Duration.ofMillis(interval) + " + "
+                    + Duration.ofMillis(checkpointTimeout) + "), or the broker may abort a transaction whose"
+                    + " checkpoint still completes, and its batches are lost: raise the former (up to the broker's"
+                    + " transaction.max.timeout.ms, 15 min by default) or lower the checkpoint timeout");
+        }
     }
 
     public static void build(

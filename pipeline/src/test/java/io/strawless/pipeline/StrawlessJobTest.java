@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.InputRecordSerializer;
 import io.strawless.pipeline.credit.CreditOptions;
@@ -72,6 +73,19 @@ class StrawlessJobTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> StrawlessJob.buildOnKafka(env(conf), conf));
         assertTrue(e.getMessage().contains("execution.checkpointing.interval"), e.getMessage());
+    }
+
+    @Test
+    void refusesATransactionTimeoutThatACheckpointCanOutlast() {
+        Configuration conf = conf();
+        conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5)); // the checkpoint timeout is 10 min
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StrawlessJob.buildOnKafka(env(conf), conf));
+        assertTrue(e.getMessage().startsWith("kafka.transaction-timeout (PT5M) must exceed execution.checkpointing.interval"
+                + " + execution.checkpointing.timeout (PT1S + PT10M)"), e.getMessage());
+
+        conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMinutes(2));
+        StrawlessJob.buildOnKafka(env(conf), conf);
     }
 
     @Test

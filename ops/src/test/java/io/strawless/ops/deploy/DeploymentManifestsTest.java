@@ -53,6 +53,7 @@ class DeploymentManifestsTest {
         assertEquals("org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
                 conf.get("metrics.reporter.prom.factory.class"));
         assertTrue(conf.containsKey(KafkaOptions.BOOTSTRAP_SERVERS.key()));
+        assertTheJobBuildsOn(conf);
 
         // The S3 file system is a plugin the image must enable, for the Flink version the image runs.
         JsonNode container = spec.path("podTemplate").path("spec").path("containers").get(0);
@@ -95,6 +96,7 @@ class DeploymentManifestsTest {
         assertEquals("kafka:9092", conf.get(KafkaOptions.BOOTSTRAP_SERVERS.key()));
         assertEquals("org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
                 conf.get("metrics.reporter.prom.factory.class"));
+        assertTheJobBuildsOn(conf);
         List<String> values = new ArrayList<>(conf.values());
         values.addAll(taskManagerConf.values());
         for (String value : values) {
@@ -110,6 +112,16 @@ class DeploymentManifestsTest {
         assertNull(KEYS.problemWith("kafka.client.security.protocol"));
         assertNotNull(KEYS.problemWith("state.checkpoints.dir"), "Flink 1's name of execution.checkpointing.dir");
         assertNotNull(KEYS.problemWith("execution.checkpointing.intervall"));
+    }
+
+    /** The cluster entry point accepts the settings: every Strawless key and value, and the checks the job makes. */
+    private static void assertTheJobBuildsOn(Map<String, String> conf) {
+        List<String> args = new ArrayList<>();
+        conf.forEach((key, value) -> {
+            args.add("--" + key);
+            args.add(value);
+        });
+        ClusterJobMain.prepare(args.toArray(String[]::new));
     }
 
     private static void assertKnownKeys(Map<String, String> conf) {
