@@ -19,8 +19,9 @@ Reading rules, the same as the Java client (io.strawless.connectors.trainer.Batc
 - Offsets are committed only after a batch was used (see `training_batches`), so a trainer that crashes
   mid-batch gets that batch again.
 - Values are Avro single-object encoded: C3 01, the 8-byte little-endian CRC-64-AVRO fingerprint of the
-  writer schema, the Avro binary body. A value that is not a TrainingBatch stops the reader with its
-  topic/partition/offset (UndecodableBatch); nothing is skipped silently.
+  writer schema, the Avro binary body. The writer may be any TrainingBatch schema a release wrote
+  (schemas/src/main/resources/schema-history); it is resolved to today's. A value that is not a TrainingBatch
+  stops the reader with its topic/partition/offset (UndecodableBatch); nothing is skipped silently.
 
 Settings use the keys of the Java options, as -D key=value (kafka.bootstrap-servers, topics.batches,
 trainer.group-id, trainer.estimator, trainer.config-fingerprint, trainer.min-policy-version,
@@ -65,6 +66,9 @@ CONTROLLED_CLIENT_KEYS = {"bootstrap.servers", "group.id", "isolation.level", "e
 DEFAULT_SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "src", "main", "avro")
 # TrainingBatch.avsc refers to OffsetRange by name; named types must be parsed before they are used.
 SCHEMA_FILES = ("SourceOffset.avsc", "TrainingBatch.avsc")
+# Every TrainingBatch schema a Strawless release wrote, v1.avsc, v2.avsc, ... (each one self-contained).
+DEFAULT_HISTORY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "src", "main",
+                                   "resources", "schema-history", "TrainingBatch")
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 HEADER_LENGTH = 10
@@ -80,6 +84,18 @@ def load_training_batch_schema(schema_dir=DEFAULT_SCHEMA_DIR):
         with open(os.path.join(schema_dir, file_name), encoding="utf-8") as f:
             schema = avro.schema.make_avsc_object(json.load(f), names)
     return schema
+
+
+def load_writer_schemas(history_dir=DEFAULT_HISTORY_DIR):
+    """Every TrainingBatch schema a Strawless release wrote, oldest first: batches written before an upgrade
+    stay on the topic for its retention, and name their writer schema by fingerprint."""
+    schemas = []
+    version = 1
+    while os.path.exists(path := os.path.join(history_dir, f"v{version}.avsc")):
+        with open(path, encoding="utf-8") as f:
+            schemas.append(avro.schema.parse(f.read()))
+        version += 1
+    return schemas
 
 
 def parsing_fingerprint(schema):
@@ -130,9 +146,12 @@ class UndecodableBatch(Exception):
 class BatchDecoder:
     """Decodes single-object encoded TrainingBatch values into dicts (field names as in the .avsc)."""
 
-    def __init__(self, schema):
-        self._fingerprint = parsing_fingerprint(schema)
-        self._reader = avro.io.DatumReader(schema, schema)
+    def __init__(self, schema, writers=None):
+        """`schema` is the reader's; `writers` the schemas values may have been written with (by default every
+        version a release wrote, load_writer_schemas), each resolved to `schema` as Avro's rules say."""
+        writers = load_writer_schemas() if writers is None else writers
+        self._readers = {parsing_fingerprint(writer): avro.io.DatumReader(writer, schema)
+                         for writer in [*writers, schema]}
 
     def decode(self, message):
         value = message.value()
@@ -144,12 +163,14 @@ class BatchDecoder:
             raise undecodable("no value (null or tombstone)")
         if len(value) < HEADER_LENGTH or value[:2] != SINGLE_OBJECT_MAGIC:
             raise undecodable(f"not Avro single-object encoded ({len(value)} bytes starting {value[:2].hex()})")
-        if value[2:HEADER_LENGTH] != self._fingerprint:
-            raise undecodable(f"writer schema fingerprint {value[2:HEADER_LENGTH].hex()} is not TrainingBatch's"
-                              f" ({self._fingerprint.hex()}); a newer schema needs a newer reader")
+        reader = self._readers.get(value[2:HEADER_LENGTH])
+        if reader is None:
+            raise undecodable(f"writer schema fingerprint {value[2:HEADER_LENGTH].hex()} is none of the"
+                              f" {len(self._readers)} TrainingBatch schemas this reader knows; a newer schema needs"
+                              f" a newer reader")
         body = io.BytesIO(value[HEADER_LENGTH:])
         try:
-            batch = self._reader.read(avro.io.BinaryDecoder(body))
+            batch = reader.read(avro.io.BinaryDecoder(body))
         except Exception as e:  # the Avro library raises many kinds on a corrupt body
             raise undecodable(f"corrupt TrainingBatch body: {e!r}") from e
         if body.tell() != len(value) - HEADER_LENGTH:

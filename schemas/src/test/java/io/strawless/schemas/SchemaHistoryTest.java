@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every contract is checked with Avro's own {@link SchemaCompatibility} against each version kept in
- * {@code src/test/resources/schema-history/<Record>/v<N>.avsc}, so an incompatible change fails the
+ * {@code src/main/resources/schema-history/<Record>/v<N>.avsc} ({@link SchemaHistory}), so an incompatible change fails the
  * build: a reader built from today's schema must read everything written with an older one.
  *
  * <p>To change a schema: edit the .avsc, run this test, and when it says the schema changed, add the
@@ -57,7 +57,7 @@ class SchemaHistoryTest {
         Schema newest = history.get(history.size() - 1);
         if (SchemaNormalization.parsingFingerprint64(newest) != SchemaNormalization.parsingFingerprint64(current)) {
             fail(current.getName() + " changed since v" + history.size() + ". If the change is intended, save"
-                    + " the current schema as src/test/resources/schema-history/" + current.getName()
+                    + " the current schema as src/main/resources/schema-history/" + current.getName()
                     + "/v" + (history.size() + 1) + ".avsc:\n" + current.toString(true));
         }
     }
@@ -73,15 +73,7 @@ class SchemaHistoryTest {
         assertTrue(result.getType() == SchemaCompatibilityType.INCOMPATIBLE);
     }
 
-    private static List<Schema> history(String name) throws IOException {
-        List<Schema> versions = new ArrayList<>();
-        for (int v = 1; ; v++) {
-            try (InputStream in = SchemaHistoryTest.class.getResourceAsStream("/schema-history/" + name + "/v" + v + ".avsc")) {
-                if (in == null) {
-                    return versions;
-                }
-                versions.add(new Schema.Parser().parse(in));
-            }
-        }
+    private static List<Schema> history(String name) {
+        return SchemaHistory.of(name);
     }
 }

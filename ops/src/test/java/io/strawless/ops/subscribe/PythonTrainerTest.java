@@ -17,9 +17,11 @@ import io.strawless.connectors.trainer.TrainerOptions;
 import io.strawless.ops.demo.DemoRun;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -36,6 +38,14 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.kafka.clients.admin.Admin;
@@ -161,7 +171,9 @@ class PythonTrainerTest {
         }
         Configuration conf = configFor(topic);
         writeInTransaction(conf, topic, handMadeBatch("other-estimator", "gae"), true); // offset 0
-        writeInTransaction(conf, topic, handMadeBatch("wanted", "grpo"), true); // 2 (1 is the commit marker)
+        // Written by a release before the last schema change: the reader resolves the older writer schema.
+        writeInTransaction(conf, topic, writtenWith(SchemaHistory.of("TrainingBatch").get(0), handMadeBatch("wanted", "grpo")),
+                true); // 2 (1 is the commit marker)
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
                 StrawlessKafka.producerProperties(conf), new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(topic, "not avro".getBytes(StandardCharsets.UTF_8)))
@@ -224,8 +236,24 @@ class PythonTrainerTest {
         return conf;
     }
 
-    /** Writes one batch to partition 0 in its own transaction, committed or aborted. */
     private static void writeInTransaction(Configuration conf, String topic, TrainingBatch batch, boolean commit)
+            throws Exception {
+        writeInTransaction(conf, topic, bytes(batch), commit);
+    }
+
+    /** {@code batch} as a release that wrote {@code writer} would have sent it (single-object encoding). */
+    private static byte[] writtenWith(Schema writer, TrainingBatch batch) throws Exception {
+        ByteArrayOutputStream current = new ByteArrayOutputStream();
+        var encoder = EncoderFactory.get().binaryEncoder(current, null);
+        new SpecificDatumWriter<TrainingBatch>(TrainingBatch.getClassSchema()).write(batch, encoder);
+        encoder.flush();
+        GenericRecord old = new GenericDatumReader<GenericRecord>(TrainingBatch.getClassSchema(), writer)
+                .read(null, DecoderFactory.get().binaryDecoder(current.toByteArray(), null));
+        return new BinaryMessageEncoder<GenericRecord>(GenericData.get(), writer).encode(old).array();
+    }
+
+    /** Writes one batch to partition 0 in its own transaction, committed or aborted. */
+    private static void writeInTransaction(Configuration conf, String topic, byte[] batch, boolean commit)
             throws Exception {
         Properties properties = StrawlessKafka.producerProperties(conf);
         properties.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "python-trainer-test");
@@ -233,7 +261,7 @@ class PythonTrainerTest {
                 new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.initTransactions();
             producer.beginTransaction();
-            producer.send(new ProducerRecord<>(topic, 0, null, bytes(batch))).get();
+            producer.send(new ProducerRecord<>(topic, 0, null, batch)).get();
             if (commit) {
                 producer.commitTransaction();
             } else {
