@@ -46,6 +46,10 @@ import org.slf4j.LoggerFactory;
  * {@code kafka.client.*} for security and any other client setting), {@link TrainerOptions} says which
  * group and which batches ({@code trainer.*}). The group starts at the earliest batch the first time.
  *
+ * <p>One batch a poll by default ({@code kafka.client.max.poll.records} to change it): Kafka drops a member
+ * that does not poll again within {@code max.poll.interval.ms} (5 min by default, {@code kafka.client.*} as
+ * well), so training on all of a poll's batches must fit in it.
+ *
  * <p>Commits: per partition, the group's offset is that of the first delivered batch not yet acknowledged
  * (all acknowledged: the position after the last one). Batches the filters drop count as acknowledged.
  * Acknowledgements are committed at the start of the next {@link #poll} and on {@link #close}; a partition
@@ -79,6 +83,11 @@ public final class BatchSubscriber implements AutoCloseable {
                     + " is not allowed: the subscriber commits only what the trainer acknowledged");
         }
         properties.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // A trainer trains on each delivery before it polls again, and Kafka drops a member that does not poll
+        // within max.poll.interval.ms (5 min): with 500 batches a poll (Kafka's default) it would lose its
+        // partitions, fail to commit, and get the same batches again, over and over. One batch a poll bounds
+        // the time between polls by one training step.
+        properties.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1");
         this.consumer = new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new TrainingBatchDeserializer());
         this.filter = BatchFilter.of(conf);
         consumer.subscribe(List.of(conf.get(KafkaOptions.BATCHES_TOPIC)), new CommitBeforeRevoke());
@@ -146,10 +155,17 @@ public final class BatchSubscriber implements AutoCloseable {
         }
         try {
             consumer.commitSync(offsets);
-        } catch (RebalanceInProgressException | CommitFailedException e) {
+        } catch (RebalanceInProgressException e) {
             // The group is rebalancing: the next poll completes it (committing revoked partitions in the
             // listener) and the next commit covers the partitions kept. Nothing acknowledged is lost.
             LOG.info("commit of acknowledged batches deferred to the next poll: {}", e.toString());
+            return;
+        } catch (CommitFailedException e) {
+            // This member left the group: the time between two polls exceeded max.poll.interval.ms. Its
+            // partitions went to the next owner (or to this one again), which gets the batches not committed.
+            LOG.warn("acknowledged batches could not be committed, so they will be delivered again: the time"
+                    + " between two polls exceeded {} (raise kafka.client.{}): {}", ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
+                    ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, e.toString());
             return;
         }
         offsets.forEach((partition, offset) -> progress.get(partition).committed = offset.offset());
@@ -175,8 +191,11 @@ public final class BatchSubscriber implements AutoCloseable {
 
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            commitAcknowledged(partitions.stream().filter(progress::containsKey).toList());
-            progress.keySet().removeAll(partitions);
+            try {
+                commitAcknowledged(partitions.stream().filter(progress::containsKey).toList());
+            } finally {
+                progress.keySet().removeAll(partitions); // whatever the commit did: they are no longer ours
+            }
         }
 
         @Override

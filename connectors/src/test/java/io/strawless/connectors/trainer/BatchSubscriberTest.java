@@ -72,6 +72,37 @@ class BatchSubscriberTest {
         }
     }
 
+    /**
+     * A trainer that spends longer on a poll's batches than max.poll.interval.ms loses its partitions and its
+     * commits, and gets the same batches again: one batch a poll keeps a slow trainer (here 1 s a batch, 4
+     * batches, a 3 s interval) in the group, and every batch is trained on once.
+     */
+    @Test
+    void aTrainerSlowerThanThePollIntervalOverAllBatchesStillCommitsEachOne() throws Exception {
+        Configuration conf = subscriberOn("slow-trainer");
+        conf.setString(KafkaOptions.CLIENT_PREFIX + "max.poll.interval.ms", "3000");
+        produce("slow-trainer", batch("b0"), batch("b1"), batch("b2"), batch("b3"));
+
+        List<String> trained = new ArrayList<>();
+        try (BatchSubscriber subscriber = new BatchSubscriber(conf)) {
+            Instant deadline = Instant.now().plus(PATIENCE);
+            while (trained.size() < 4 && Instant.now().isBefore(deadline)) {
+                for (Delivery delivery : subscriber.poll(Duration.ofMillis(200))) {
+                    Thread.sleep(1_000); // a training step
+                    trained.add(delivery.batch().getBatchId());
+                    delivery.ack();
+                }
+            }
+        }
+        assertEquals(List.of("b0", "b1", "b2", "b3"), trained, "each batch once");
+        try (Admin admin = admin()) {
+            var committed = admin.listConsumerGroupOffsets("slow-trainer-trainer").partitionsToOffsetAndMetadata()
+                    .get().get(new TopicPartition("slow-trainer", 0));
+            assertTrue(committed != null && committed.offset() == 4,
+                    "committed " + committed + ": the acknowledged batches would be delivered again");
+        }
+    }
+
     @Test
     void filtersDropBatchesBeforeTheTrainerAndCountThemAsAcknowledged() throws Exception {
         Configuration conf = subscriberOn("filters");
