@@ -52,6 +52,7 @@ except ImportError:  # the example still works, with lists
 # The Java options' keys and defaults (KafkaOptions, TrainerOptions).
 DEFAULTS = {
     "kafka.bootstrap-servers": "localhost:9092",
+    "kafka.group-id": "strawless",  # the job's group: only to refuse it as the trainer's
     "topics.batches": "credit.batches",
     "trainer.group-id": "strawless-trainer",
     "trainer.estimator": None,
@@ -187,6 +188,9 @@ def consumer_config(settings):
     if refused:
         raise ValueError(f"{', '.join(CLIENT_PREFIX + key for key in sorted(refused))} not allowed:"
                          " set by a dedicated key or by the reading rules")
+    if settings["trainer.group-id"] == settings["kafka.group-id"]:
+        raise ValueError(f"-D trainer.group-id={settings['trainer.group-id']} is the job's own group (kafka.group-id):"
+                         " a trainer joining it would make the broker refuse the job's offset commits; choose another")
     config.update({
         "bootstrap.servers": settings["kafka.bootstrap-servers"],
         "group.id": settings["trainer.group-id"],
@@ -348,6 +352,9 @@ def main(argv=None):
     except UndecodableBatch as e:
         print(json.dumps({"error": "undecodable", "topic": e.topic, "partition": e.partition,
                           "offset": e.offset, "reason": e.reason}), file=sys.stderr)
+        return 2
+    except KafkaException as e:  # not retriable: e.g. the topic does not exist, or the group is not allowed
+        print(json.dumps({"error": "kafka", "reason": str(e.args[0]) if e.args else repr(e)}), file=sys.stderr)
         return 2
     finally:
         consumer.close()

@@ -77,6 +77,11 @@ public final class BatchSubscriber implements AutoCloseable {
 
     /** Joins the trainer's group on the batches topic; reading starts with the first {@link #poll}. */
     public BatchSubscriber(ReadableConfig conf) {
+        if (conf.get(TrainerOptions.GROUP_ID).equals(conf.get(KafkaOptions.GROUP_ID))) {
+            // As a member of the job's group, the trainer would make the broker refuse the job's offset commits.
+            throw new IllegalArgumentException(TrainerOptions.GROUP_ID.key() + "=" + conf.get(TrainerOptions.GROUP_ID)
+                    + " is the job's own group (" + KafkaOptions.GROUP_ID.key() + "): choose another");
+        }
         Properties properties = StrawlessKafka.consumerProperties(conf, conf.get(TrainerOptions.GROUP_ID));
         if (properties.containsKey(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG)) {
             throw new IllegalArgumentException(KafkaOptions.CLIENT_PREFIX + ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG

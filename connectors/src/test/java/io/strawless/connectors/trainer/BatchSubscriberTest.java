@@ -200,6 +200,15 @@ class BatchSubscriberTest {
         assertTrue(refused.getMessage().contains("kafka.client.enable.auto.commit"), refused.getMessage());
     }
 
+    @Test
+    void theJobsOwnGroupIsRefused() {
+        Configuration conf = subscriberOn("unused");
+        conf.set(TrainerOptions.GROUP_ID, conf.get(KafkaOptions.GROUP_ID));
+
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new BatchSubscriber(conf));
+        assertTrue(refused.getMessage().startsWith("trainer.group-id=strawless is the job's own group"), refused.getMessage());
+    }
+
     // --- helpers --------------------------------------------------------------------------------------
 
     /** A fresh one-partition topic and a subscriber configuration for it, in the group {@code <topic>-trainer}. */

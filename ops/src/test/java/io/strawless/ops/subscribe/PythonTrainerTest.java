@@ -210,6 +210,22 @@ class PythonTrainerTest {
         }
     }
 
+    @Test
+    void pythonSaysWhatIsWrongInOneLine(@TempDir Path temp) throws Exception {
+        PythonRun jobsGroup = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D", "trainer.group-id=strawless", "--timeout", "5");
+        assertEquals(2, jobsGroup.exitCode(), jobsGroup.stderr());
+        assertTrue(jobsGroup.stderr().contains("trainer.group-id=strawless is the job's own group"), jobsGroup.stderr());
+
+        PythonRun noTopic = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D", "topics.batches=no-such-topic", "-D", "trainer.group-id=python-no-topic", "--timeout",
+                Long.toString(PATIENCE.toSeconds()));
+        assertEquals(2, noTopic.exitCode(), noTopic.stderr());
+        JsonNode error = JSON.readTree(noTopic.stderr().lines().reduce((first, last) -> last).orElseThrow());
+        assertEquals("kafka", error.get("error").asText(), noTopic.stderr());
+        assertTrue(error.get("reason").asText().contains("no-such-topic"), noTopic.stderr());
+    }
+
     private static void assumePythonPackages() throws Exception {
         assumeTrue(
                 new File(PYTHON).canExecute(),
