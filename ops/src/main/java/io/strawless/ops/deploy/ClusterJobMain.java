@@ -1,8 +1,8 @@
 package io.strawless.ops.deploy;
 
-import io.strawless.ops.ConfigurationOptions;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessJob;
+import io.strawless.pipeline.StrawlessOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ParameterTool;
@@ -36,7 +36,7 @@ public final class ClusterJobMain {
         // overridden by the program arguments.
         Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.addAll(programArguments);
-        StrawlessJob.buildOnKafka(env, ConfigurationOptions.checked(conf));
+        StrawlessJob.buildOnKafka(env, StrawlessOptions.checked(conf));
         return new Job(env, conf.get(JobOptions.JOB_NAME));
     }
 }

@@ -1,7 +1,7 @@
 package io.strawless.ops.docs;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.ops.ConfigurationOptions;
+import io.strawless.pipeline.StrawlessOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.ParameterizedType;
@@ -31,7 +31,7 @@ public final class ConfigReference {
                 .append("or in the Flink configuration / `FlinkDeployment.spec.flinkConfiguration`. Any Kafka client\n")
                 .append("property can be passed through with the prefix `").append(KafkaOptions.CLIENT_PREFIX)
                 .append("` (e.g. `").append(KafkaOptions.CLIENT_PREFIX).append("security.protocol=SASL_SSL`).\n");
-        for (Class<?> holder : ConfigurationOptions.OPTION_CLASSES) {
+        for (Class<?> holder : StrawlessOptions.OPTION_CLASSES) {
             md.append("\n## ").append(holder.getSimpleName()).append("\n\n")
                     .append("| key | type | default | description |\n|---|---|---|---|\n");
             for (Field field : holder.getDeclaredFields()) {

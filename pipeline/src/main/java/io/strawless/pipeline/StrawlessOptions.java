@@ -1,0 +1,96 @@
+package io.strawless.pipeline;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.trainer.TrainerOptions;
+import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+
+/**
+ * Every Strawless option, and the check that a configuration names only those in their namespaces. The command
+ * line and the cluster entry point check alike, so the same keys work, and fail, the same way everywhere.
+ */
+public final class StrawlessOptions {
+
+    /** The classes that hold Strawless options, in the order a reader meets them. */
+    public static final List<Class<?>> OPTION_CLASSES = List.of(
+            KafkaOptions.class,
+            JobOptions.class,
+            CreditOptions.class,
+            ReliabilityOptions.class,
+            TrainerOptions.class);
+
+    /** Flink's own keys that share a namespace with Strawless keys. */
+    private static final Set<String> FLINK_KEYS = Set.of("source.reader.close.timeout");
+    /** Families of keys of Flink's that share a namespace with Strawless keys (the Kubernetes operator's autoscaler). */
+    private static final List<String> FLINK_PREFIXES = List.of("job.autoscaler.");
+
+    private StrawlessOptions() {}
+
+    /**
+     * {@code conf}, once every key in a Strawless namespace ({@code kafka.}, {@code job.}, ...) is a Strawless
+     * setting and every Strawless value reads; throws an {@link IllegalArgumentException} that starts with the key.
+     * A misspelt key must never run the job on a default. Keys outside the namespaces are Flink's, and Flink reads
+     * them.
+     */
+    public static Configuration checked(Configuration conf) {
+        Map<String, ConfigOption<?>> known = byKey();
+        Set<String> namespaces = new TreeSet<>();
+        known.keySet().forEach(key -> namespaces.add(key.substring(0, key.indexOf('.') + 1)));
+        Map<String, String> settings = conf.toMap();
+        for (String key : new TreeSet<>(settings.keySet())) {
+            ConfigOption<?> option = known.get(key);
+            if (option == null
+                    && !key.startsWith(KafkaOptions.CLIENT_PREFIX)
+                    && !FLINK_KEYS.contains(key)
+                    && FLINK_PREFIXES.stream().noneMatch(key::startsWith)
+                    && namespaces.stream().anyMatch(key::startsWith)) {
+                throw new IllegalArgumentException(
+                        key + ": not a Strawless setting; the keys are listed in ops/CONFIGURATION.md");
+            }
+            if (option != null) {
+                try {
+                    conf.get(option);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(key + "=" + settings.get(key) + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        return conf;
+    }
+
+    /** Every Strawless option by key. */
+    public static Map<String, ConfigOption<?>> byKey() {
+        Map<String, ConfigOption<?>> options = new LinkedHashMap<>();
+        for (Class<?> holder : OPTION_CLASSES) {
+            for (ConfigOption<?> option : declaredBy(holder)) {
+                options.put(option.key(), option);
+            }
+        }
+        return options;
+    }
+
+    /** The public static options a class declares, in declaration order. */
+    public static List<ConfigOption<?>> declaredBy(Class<?> holder) {
+        List<ConfigOption<?>> options = new ArrayList<>();
+        for (Field field : holder.getDeclaredFields()) {
+            if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class) {
+                try {
+                    options.add((ConfigOption<?>) field.get(null));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return options;
+    }
+}
