@@ -242,10 +242,13 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             current = AssemblyProgress.EMPTY;
         }
+        boolean kept = true;
         switch (input.kind()) {
             case STEP -> {
                 stepsIn.inc();
-                current = addStep(input, current, ctx);
+                AssemblyProgress added = addStep(input, current, ctx);
+                kept = added != current; // a duplicate is dropped, a conflicting or stray step dead-lettered
+                current = added;
             }
             case OUTCOME -> {
                 outcomesIn.inc();
@@ -253,6 +256,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 // A later revision supersedes an earlier one; an older one arriving late is kept out.
                 if (known == null || input.outcome.getRevision() >= known.getRevision()) {
                     current = current.withOutcome(input.outcome);
+                } else {
+                    kept = false;
                 }
                 if (known != null) {
                     ledger.count(Kind.OUTCOMES, Way.DROPPED, 1); // one of the two revisions is superseded
@@ -264,6 +269,11 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 current = current.withVerdict();
             }
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
+        }
+        if (!kept) {
+            // It neither joins the lineage nor moves the waits: an agent that keeps sending steps after its
+            // terminal one would otherwise hold a complete trajectory back for as long as it does.
+            return;
         }
         current = current.withInput(input.topic, input.partition, input.offset).withEventTime(ctx.timestamp());
         current = nextWait(ctx, current);

@@ -15,6 +15,7 @@ import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.schemas.DeadLetter;
+import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -312,6 +313,23 @@ class AssembleTrajectoryTest {
         harness.processWatermark(130);
         assertEquals(2, harness.extractOutputValues().get(0).steps().size());
         assertNothingLeft();
+    }
+
+    @Test
+    void stepsAfterTheTerminalOneDoNotHoldTheCompleteTrajectoryBack() throws Exception {
+        send(in(step("t1", 0, 100).build()));
+        send(in(terminalStep("t1", 1, 110)));
+        send(in(outcome("t1", 1.0, 0, 120)));
+        send(in(step("t1", 2, 5_000).build())); // an agent that goes on after its terminal step
+        send(in(outcome("t1", 0.0, -1, 6_000))); // and an older outcome revision, late: kept out
+
+        harness.processWatermark(120);
+
+        assertEquals(1, harness.extractOutputValues().size(), "complete at 120, whatever came after");
+        OffsetRange steps = harness.extractOutputValues().get(0).lineage().stream()
+                .filter(range -> range.getTopic().equals("agent.steps")).findFirst().orElseThrow();
+        assertEquals(1, steps.getLastOffset() - steps.getFirstOffset(), "the lineage names the two steps kept: " + steps);
+        assertEquals("STEP_AFTER_TERMINAL", deadLetters().get(0).getErrorClass());
     }
 
     @Test
