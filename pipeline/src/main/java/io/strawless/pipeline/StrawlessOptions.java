@@ -69,7 +69,7 @@ public final class StrawlessOptions {
     }
 
     /** Every Strawless option by key. */
-    public static Map<String, ConfigOption<?>> byKey() {
+    private static Map<String, ConfigOption<?>> byKey() {
         Map<String, ConfigOption<?>> options = new LinkedHashMap<>();
         for (Class<?> holder : OPTION_CLASSES) {
             for (ConfigOption<?> option : declaredBy(holder)) {
@@ -80,7 +80,7 @@ public final class StrawlessOptions {
     }
 
     /** The public static options a class declares, in declaration order. */
-    public static List<ConfigOption<?>> declaredBy(Class<?> holder) {
+    private static List<ConfigOption<?>> declaredBy(Class<?> holder) {
         List<ConfigOption<?>> options = new ArrayList<>();
         for (Field field : holder.getDeclaredFields()) {
             if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class) {

@@ -21,7 +21,7 @@ final class TrainingBatchDeserializer implements Deserializer<TrainingBatch> {
 
     private static final BinaryMessageDecoder<TrainingBatch> DECODER = decoderOfEveryVersion();
 
-    static BinaryMessageDecoder<TrainingBatch> decoderOfEveryVersion() {
+    private static BinaryMessageDecoder<TrainingBatch> decoderOfEveryVersion() {
         BinaryMessageDecoder<TrainingBatch> decoder = TrainingBatch.createDecoder(null);
         SchemaHistory.of(TrainingBatch.class.getSimpleName()).forEach(decoder::addSchema);
         return decoder;
