@@ -90,7 +90,9 @@ public final class CreditOptions {
             .defaultValue(SingletonGroup.RAW)
             .withDescription("A group of one trajectory (also one without a group id): 'raw' takes mean 0 and std 1, "
                     + "so it keeps its own score (verl); 'zero' gives it advantage 0 (TRL, verl's vectorized RLOO). "
-                    + "Applies to grpo, dr_grpo, rloo, reinforce_pp_baseline, process and gigpo's episode level.");
+                    + "Applies to grpo, dr_grpo, rloo, reinforce_pp_baseline, gigpo's episode level and process; "
+                    + "process with credit.process-baseline=group-norm normalises over the group's scored steps, so there "
+                    + "it applies to a group with one scored step, and a trajectory alone with several is centred on its own.");
 
     public static final ConfigOption<ScaleRewards> SCALE_REWARDS = key("credit.scale-rewards")
             .enumType(ScaleRewards.class)
