@@ -20,7 +20,6 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -113,9 +112,13 @@ public final class Backfill {
                     + jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS) + ": nothing to replay");
         }
         TopicProvisioner.ensureTopics(jobConf);
-        requireEmpty(jobConf, List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
-                jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC)));
-        forgetEarlierRuns(jobConf);
+        Properties properties = KafkaOptions.clientProperties(jobConf);
+        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+        try (Admin admin = Admin.create(properties)) {
+            requireEmpty(admin, List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
+                    jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC)));
+            forgetEarlierRuns(admin, jobConf.get(KafkaOptions.GROUP_ID));
+        }
     }
 
     /**
@@ -124,11 +127,9 @@ public final class Backfill {
      * it, and the progress line, which reads them, would start where that run stopped. The job itself starts
      * from the timestamp either way; the group is the backfill's own and no consumer is a member of it.
      */
-    static void forgetEarlierRuns(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
-        Properties properties = KafkaOptions.clientProperties(jobConf);
-        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        try (Admin admin = Admin.create(properties)) {
-            admin.deleteConsumerGroups(List.of(jobConf.get(KafkaOptions.GROUP_ID))).all().get();
+    static void forgetEarlierRuns(Admin admin, String group) throws ExecutionException, InterruptedException {
+        try {
+            admin.deleteConsumerGroups(List.of(group)).all().get();
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof GroupIdNotFoundException)) {
                 throw e;
@@ -137,23 +138,19 @@ public final class Backfill {
     }
 
     /** A second run into the same topics would make every trajectory appear twice to a trainer. */
-    private static void requireEmpty(ReadableConfig conf, List<String> topics)
+    private static void requireEmpty(Admin admin, List<String> topics)
             throws ExecutionException, InterruptedException {
-        Properties properties = KafkaOptions.clientProperties(conf);
-        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        try (Admin admin = Admin.create(properties)) {
-            List<TopicPartition> partitions = admin.describeTopics(topics).allTopicNames().get().values().stream()
-                    .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
-                    .toList();
-            Map<TopicPartition, Long> earliest = offsets(admin, partitions, OffsetSpec.earliest());
-            Map<TopicPartition, Long> latest = offsets(admin, partitions, OffsetSpec.latest());
-            for (String topic : topics) {
-                long records = partitions.stream().filter(p -> p.topic().equals(topic))
-                        .mapToLong(p -> latest.get(p) - earliest.get(p)).sum();
-                if (records > 0) {
-                    throw new IllegalStateException("output topic " + topic + " already holds " + records + " records"
-                            + " (an earlier or failed backfill?): choose another output topic, or delete it first");
-                }
+        List<TopicPartition> partitions = admin.describeTopics(topics).allTopicNames().get().values().stream()
+                .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
+                .toList();
+        Map<TopicPartition, Long> earliest = offsets(admin, partitions, OffsetSpec.earliest());
+        Map<TopicPartition, Long> latest = offsets(admin, partitions, OffsetSpec.latest());
+        for (String topic : topics) {
+            long records = partitions.stream().filter(p -> p.topic().equals(topic))
+                    .mapToLong(p -> latest.get(p) - earliest.get(p)).sum();
+            if (records > 0) {
+                throw new IllegalStateException("output topic " + topic + " already holds " + records + " records"
+                        + " (an earlier or failed backfill?): choose another output topic, or delete it first");
             }
         }
     }

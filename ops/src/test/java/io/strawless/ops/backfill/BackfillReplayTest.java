@@ -140,9 +140,9 @@ class BackfillReplayTest {
                     new OffsetAndMetadata(0))).all().get();
             assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size());
 
-            Backfill.forgetEarlierRuns(jobConf);
+            Backfill.forgetEarlierRuns(admin, group);
             assertTrue(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().isEmpty());
-            Backfill.forgetEarlierRuns(jobConf); // no group: nothing to forget
+            Backfill.forgetEarlierRuns(admin, group); // no group: nothing to forget
         }
     }
 
