@@ -5,7 +5,6 @@ import static org.apache.flink.configuration.description.TextElement.text;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.DescribedEnum;
@@ -133,6 +132,29 @@ public final class KafkaOptions {
                                     + " otherwise) and the recovery time, or the broker aborts transactions the job"
                                     + " still wants to commit.");
 
+    /** Bytes a Kafka record takes besides its key and value, with room to spare: Kafka's record batch header (61)
+     *  and the record's own varints (at most 21). */
+    public static final int RECORD_OVERHEAD_BYTES = 1024;
+
+    /** Kafka's default {@code message.max.bytes} (and so every topic's {@code max.message.bytes} unless set). */
+    public static final int KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+    public static final ConfigOption<Integer> MAX_RECORD_BYTES =
+            ConfigOptions.key("kafka.max-record-bytes")
+                    .intType()
+                    .defaultValue(1_000_000)
+                    .withDescription(
+                            "Largest record, key and value together, the job writes to its output topics."
+                                    + " A training batch is closed before it could grow past it; a group of"
+                                    + " trajectories too large for any batch goes to the unscored topic (reason"
+                                    + " OVERSIZED); an unscored trajectory or a dead letter over it is written without"
+                                    + " its token ids (then without its steps, outcomes and verdicts) or without the"
+                                    + " original record's bytes, and says so. The job's producers get a"
+                                    + " max.request.size " + RECORD_OVERHEAD_BYTES + " bytes above it, and the output"
+                                    + " topics need a max.message.bytes as large: the provisioner creates them so,"
+                                    + " and reports a smaller one as DRIFT. The default fits Kafka's default limits"
+                                    + " (message.max.bytes " + KAFKA_DEFAULT_MAX_MESSAGE_BYTES + "). At least 262144.");
+
     public static final ConfigOption<StartingOffsets> STARTING_OFFSETS =
             ConfigOptions.key("source.starting-offsets")
                     .enumType(StartingOffsets.class)
@@ -173,24 +195,41 @@ public final class KafkaOptions {
                                     + " with an error that names the bootstrap servers.");
 
     /**
-     * Client settings that a dedicated option (or the exactly-once design) controls. Passing them
-     * through {@value #CLIENT_PREFIX} is rejected rather than silently overridden.
+     * Client settings that a dedicated option (or the exactly-once design) controls, each with what to do instead.
+     * Passing them through {@value #CLIENT_PREFIX} is rejected rather than silently overridden.
      */
-    private static final Set<String> CONTROLLED_CLIENT_KEYS =
-            Set.of(
-                    "bootstrap.servers",
-                    "group.id",
-                    "isolation.level",
-                    "transactional.id",
-                    "transaction.timeout.ms",
-                    // Transactions need idempotence, and the job's records are its own Avro bytes.
-                    "enable.idempotence",
-                    "key.serializer",
-                    "value.serializer",
-                    "key.deserializer",
-                    "value.deserializer");
+    private static final Map<String, String> CONTROLLED_CLIENT_KEYS = Map.ofEntries(
+            Map.entry("bootstrap.servers", "set " + BOOTSTRAP_SERVERS.key()),
+            Map.entry("group.id", "set " + GROUP_ID.key()),
+            Map.entry("isolation.level", "the job reads and writes committed data only (read_committed)"),
+            Map.entry("transactional.id", "set " + TRANSACTIONAL_ID_PREFIX.key()),
+            Map.entry("transaction.timeout.ms", "set " + TRANSACTION_TIMEOUT.key()),
+            Map.entry("max.request.size", "set " + MAX_RECORD_BYTES.key()),
+            Map.entry("enable.idempotence", "Kafka transactions need it on"),
+            Map.entry("key.serializer", "the job's records are its own Avro bytes"),
+            Map.entry("value.serializer", "the job's records are its own Avro bytes"),
+            Map.entry("key.deserializer", "the job's records are its own Avro bytes"),
+            Map.entry("value.deserializer", "the job's records are its own Avro bytes"));
 
     private KafkaOptions() {}
+
+    /**
+     * {@code kafka.max-record-bytes}, checked: a batch must have room for trajectories besides its envelope (up to 50 KB).
+     *
+     * @throws IllegalArgumentException when it is below 262144
+     */
+    public static int maxRecordBytes(ReadableConfig conf) {
+        int bytes = conf.get(MAX_RECORD_BYTES);
+        if (bytes < 262_144) {
+            throw new IllegalArgumentException(MAX_RECORD_BYTES.key() + " must be at least 262144, was " + bytes);
+        }
+        return bytes;
+    }
+
+    /** The {@code max.message.bytes} an output topic needs for the largest record the job writes. */
+    public static int outputTopicMaxMessageBytes(ReadableConfig conf) {
+        return maxRecordBytes(conf) + RECORD_OVERHEAD_BYTES;
+    }
 
     /**
      * The {@value #CLIENT_PREFIX}* entries of {@code conf}, prefix stripped, ready to add to any Kafka
@@ -205,10 +244,9 @@ public final class KafkaOptions {
                 continue;
             }
             String clientKey = entry.getKey().substring(CLIENT_PREFIX.length());
-            if (CONTROLLED_CLIENT_KEYS.contains(clientKey)) {
-                throw new IllegalArgumentException(
-                        entry.getKey() + " is not allowed: " + clientKey
-                                + " is set by a dedicated Strawless option or by the exactly-once design");
+            String instead = CONTROLLED_CLIENT_KEYS.get(clientKey);
+            if (instead != null) {
+                throw new IllegalArgumentException(entry.getKey() + " is not allowed: " + instead);
             }
             properties.setProperty(clientKey, entry.getValue());
         }

@@ -3,20 +3,14 @@ package io.strawless.connectors;
 import io.strawless.connectors.KafkaOptions.StartingOffsets;
 import io.strawless.connectors.serde.InputDeserializer;
 import io.strawless.connectors.serde.InputRecord;
-import io.strawless.connectors.serde.SingleObjectSerializer;
-import io.strawless.connectors.serde.TrainingBatchSerializer;
+import io.strawless.connectors.serde.OutputRecordSerializer;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.Properties;
-import org.apache.avro.specific.SpecificRecord;
-import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
@@ -100,22 +94,20 @@ public final class StrawlessKafka {
 
     /** Exactly-once sink of training batches, keyed by batch id. */
     public static KafkaSink<TrainingBatch> batchSink(ReadableConfig conf) {
-        return exactlyOnceSink(conf, "-batches", conf.get(KafkaOptions.BATCHES_TOPIC), new TrainingBatchSerializer(),
-                batch -> utf8(batch.getBatchId()));
+        return exactlyOnceSink(conf, "-batches", OutputRecordSerializer.batches(
+                conf.get(KafkaOptions.BATCHES_TOPIC), KafkaOptions.maxRecordBytes(conf)));
     }
 
     /** Exactly-once sink of dead letters, keyed by the original record's key (null stays null). */
     public static KafkaSink<DeadLetter> deadLetterSink(ReadableConfig conf) {
-        return exactlyOnceSink(conf, "-dead-letters", conf.get(KafkaOptions.DEAD_LETTERS_TOPIC),
-                new SingleObjectSerializer<>(DeadLetter.class),
-                deadLetter -> bytes(deadLetter.getOriginalKey()));
+        return exactlyOnceSink(conf, "-dead-letters", OutputRecordSerializer.deadLetters(
+                conf.get(KafkaOptions.DEAD_LETTERS_TOPIC), KafkaOptions.maxRecordBytes(conf)));
     }
 
     /** Exactly-once sink of trajectories that could not be scored, keyed by trajectory id. */
     public static KafkaSink<UnscoredTrajectory> unscoredSink(ReadableConfig conf) {
-        return exactlyOnceSink(conf, "-unscored", conf.get(KafkaOptions.UNSCORED_TOPIC),
-                new SingleObjectSerializer<>(UnscoredTrajectory.class),
-                unscored -> utf8(unscored.getTrajectoryId()));
+        return exactlyOnceSink(conf, "-unscored", OutputRecordSerializer.unscored(
+                conf.get(KafkaOptions.UNSCORED_TOPIC), KafkaOptions.maxRecordBytes(conf)));
     }
 
     /**
@@ -127,6 +119,7 @@ public final class StrawlessKafka {
         properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
         properties.setProperty(ProducerConfig.ACKS_CONFIG, "all");
         properties.setProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        properties.setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(maxRequestSize(conf)));
         return properties;
     }
 
@@ -166,8 +159,8 @@ public final class StrawlessKafka {
         };
     }
 
-    private static <T extends SpecificRecord> KafkaSink<T> exactlyOnceSink(
-            ReadableConfig conf, String idSuffix, String topic, SerializationSchema<T> value, SerializationSchema<T> key) {
+    private static <T> KafkaSink<T> exactlyOnceSink(
+            ReadableConfig conf, String idSuffix, OutputRecordSerializer<T> records) {
         return KafkaSink.<T>builder()
                 .setKafkaProducerConfig(KafkaOptions.clientProperties(conf))
                 .setBootstrapServers(conf.get(KafkaOptions.BOOTSTRAP_SERVERS))
@@ -176,24 +169,13 @@ public final class StrawlessKafka {
                 .setTransactionalIdPrefix(conf.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX) + idSuffix)
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
                         Long.toString(conf.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis()))
-                .setRecordSerializer(KafkaRecordSerializationSchema.<T>builder()
-                        .setTopic(topic)
-                        .setKeySerializationSchema(key)
-                        .setValueSerializationSchema(value)
-                        .build())
+                .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(maxRequestSize(conf)))
+                .setRecordSerializer(records)
                 .build();
     }
 
-    private static byte[] utf8(String key) {
-        return key.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static byte[] bytes(ByteBuffer buffer) {
-        if (buffer == null) {
-            return null;
-        }
-        byte[] copy = new byte[buffer.remaining()];
-        buffer.duplicate().get(copy);
-        return copy;
+    /** The producers' {@code max.request.size}: the largest record the job writes, and a batch header's room. */
+    static int maxRequestSize(ReadableConfig conf) {
+        return KafkaOptions.maxRecordBytes(conf) + KafkaOptions.RECORD_OVERHEAD_BYTES;
     }
 }

@@ -39,6 +39,24 @@ class KafkaOptionsTest {
     }
 
     @Test
+    void theRejectionNamesTheOptionToSetInstead() {
+        Configuration conf = Configuration.fromMap(Map.of("kafka.client.max.request.size", "5000000"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(conf));
+        assertEquals("kafka.client.max.request.size is not allowed: set kafka.max-record-bytes", e.getMessage());
+    }
+
+    @Test
+    void maxRecordBytesLeavesRoomForABatchAndTheTopicsFitIt() {
+        assertEquals(1_000_000 + KafkaOptions.RECORD_OVERHEAD_BYTES,
+                KafkaOptions.outputTopicMaxMessageBytes(new Configuration()));
+        // Kafka's own defaults take the default records.
+        assertTrue(KafkaOptions.outputTopicMaxMessageBytes(new Configuration()) <= KafkaOptions.KAFKA_DEFAULT_MAX_MESSAGE_BYTES);
+        Configuration tiny = Configuration.fromMap(Map.of("kafka.max-record-bytes", "1000"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.maxRecordBytes(tiny));
+        assertEquals("kafka.max-record-bytes must be at least 262144, was 1000", e.getMessage());
+    }
+
+    @Test
     void startingOffsetsParseTheirConfigSpelling() {
         Configuration conf = Configuration.fromMap(Map.of("source.starting-offsets", "committed-or-earliest"));
         assertEquals(StartingOffsets.COMMITTED_OR_EARLIEST, conf.get(KafkaOptions.STARTING_OFFSETS));

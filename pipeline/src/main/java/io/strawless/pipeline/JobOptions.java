@@ -78,7 +78,8 @@ public final class JobOptions {
                     .defaultValue(256)
                     .withDescription(
                             "A training batch is closed once it holds at least this many trajectories"
-                                    + " (whole groups are never split, so a batch may exceed it by one group).");
+                                    + " (whole groups are never split, so a batch may exceed it by one group),"
+                                    + " or before a group would take it past kafka.max-record-bytes.");
 
     public static final ConfigOption<Duration> BATCH_MAX_LATENCY =
             ConfigOptions.key("batch.max-latency")

@@ -46,6 +46,67 @@ final class AvroBinary {
         }
     }
 
+    /** Bytes of an Avro int or long: a zigzag varint. */
+    static int varintBytes(long value) {
+        long zigzag = (value << 1) ^ (value >> 63);
+        return zigzag == 0 ? 1 : (63 - Long.numberOfLeadingZeros(zigzag)) / 7 + 1;
+    }
+
+    /** Bytes of an Avro string: its UTF-8 length as a varint, then the UTF-8 bytes. */
+    static int stringBytes(String value) {
+        int utf8 = utf8Length(value);
+        return varintBytes(utf8) + utf8;
+    }
+
+    /** Bytes of a ["null", "string"] value. */
+    static int nullableStringBytes(String value) {
+        return value == null ? 1 : 1 + stringBytes(value);
+    }
+
+    /** Bytes of a ["null", "double"] value. */
+    static int nullableDoubleBytes(Double value) {
+        return value == null ? 1 : 9;
+    }
+
+    /** Bytes of a ["null", {"type": "array", "items": "int"}] value, as {@link #writeNullableInts} writes it. */
+    static int nullableIntsBytes(List<Integer> values) {
+        if (values == null) {
+            return 1;
+        }
+        int bytes = 1 + arrayFramingBytes(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            bytes += varintBytes(values.get(i));
+        }
+        return bytes;
+    }
+
+    /** Bytes an array or map of {@code items} items takes besides its items: one block's count, then the end. */
+    static int arrayFramingBytes(long items) {
+        return items == 0 ? 1 : varintBytes(items) + 1;
+    }
+
+    /** The length of {@code value} in UTF-8, without encoding it (an unpaired surrogate counts as Java's '?'). */
+    static int utf8Length(String value) {
+        int length = value.length();
+        int bytes = length;
+        for (int i = 0; i < length; i++) {
+            char c = value.charAt(i);
+            if (c >= 0x80) {
+                if (c < 0x800) {
+                    bytes += 1;
+                } else if (Character.isHighSurrogate(c) && i + 1 < length && Character.isLowSurrogate(value.charAt(i + 1))) {
+                    bytes += 2; // 4 bytes for the pair
+                    i++;
+                } else if (Character.isSurrogate(c)) {
+                    // unpaired: Java writes '?' (1 byte)
+                } else {
+                    bytes += 2;
+                }
+            }
+        }
+        return bytes;
+    }
+
     /** A ["null", {"type": "array", "items": "int"}] value, as Avro's writer writes it: one block, then the end. */
     static void writeNullableInts(List<Integer> values, Encoder out) throws IOException {
         if (values == null) {

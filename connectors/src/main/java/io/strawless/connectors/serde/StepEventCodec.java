@@ -109,6 +109,28 @@ public final class StepEventCodec {
         return at.readLong();
     }
 
+    /**
+     * The body bytes (the encoding less its header) of an encoded step in the current schema, less those of its
+     * leading id fields (trajectory_id, agent_id, task_id), read without decoding the rest; -1 for a step encoded
+     * with another schema version. What a batch keeps of a step is its body less those ids and a few small fields,
+     * plus its credit: see {@link TrainingBatchSerializer#trajectoryBytesBound}.
+     */
+    static int bodyBytesLessIds(byte[] singleObject) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            return -1;
+        }
+        FieldCursor at = new FieldCursor(singleObject);
+        int start = at.position;
+        at.skipString(); // trajectory_id
+        int afterTrajectoryId = at.position;
+        at.readInt(); // step_index
+        int afterStepIndex = at.position;
+        at.skipString(); // agent_id
+        at.skipString(); // task_id
+        int ids = (afterTrajectoryId - start) + (at.position - afterStepIndex);
+        return singleObject.length - SINGLE_OBJECT_HEADER.length - ids;
+    }
+
     /** Whether an encoded step ends its trajectory (its {@code terminal} is not NONE), read without decoding it. */
     public static boolean isTerminal(byte[] singleObject) throws IOException {
         if (!hasCurrentHeader(singleObject)) {
@@ -155,10 +177,13 @@ public final class StepEventCodec {
             FieldCursor at = new FieldCursor(singleObject);
             String trajectoryId = at.readString();
             int stepIndex = at.readInt();
-            boolean agentIdBlank = at.readBlank();
-            boolean taskIdBlank = at.readBlank();
+            int agentId = at.readIdLength();
+            boolean agentIdBlank = at.lastIdBlank;
+            int taskId = at.readIdLength();
+            boolean taskIdBlank = at.lastIdBlank;
+            int longestId = Math.max(trajectoryId.length(), Math.max(agentId, taskId));
             if (at.union() == PRESENT) { // group_id
-                at.skipString();
+                longestId = Math.max(longestId, at.readStringLength());
             }
             if (at.union() == PRESENT) { // group_size
                 at.readInt();
@@ -172,7 +197,7 @@ public final class StepEventCodec {
             int tokenCount = at.union() == PRESENT ? at.countInts() : 0;
             int payloadRefLength = at.union() == PRESENT ? at.readStringLength() : 0;
             if (at.union() == PRESENT) { // observation_key
-                at.skipString();
+                longestId = Math.max(longestId, at.readStringLength());
             }
             int terminal = at.readInt();
             if (terminal < 0 || terminal >= TERMINAL_KINDS.length) {
@@ -183,14 +208,14 @@ public final class StepEventCodec {
                 return null;
             }
             return new StepFields(trajectoryId, stepIndex, trajectoryId.isBlank() || agentIdBlank || taskIdBlank,
-                    eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue, tokenCount,
+                    longestId, eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue, tokenCount,
                     payloadRefLength);
         } catch (IOException | AvroRuntimeException e) {
             return null;
         }
     }
 
-    private static StepEvent decodeOtherVersion(byte[] singleObject) throws IOException {
+    static StepEvent decodeOtherVersion(byte[] singleObject) throws IOException {
         return StepEvent.fromByteBuffer(ByteBuffer.wrap(singleObject));
     }
 
@@ -332,6 +357,8 @@ public final class StepEventCodec {
     private static final class FieldCursor {
         private final byte[] bytes;
         private int position = SINGLE_OBJECT_HEADER.length;
+        /** Whether the string {@link #readIdLength} read last is empty or all whitespace, as {@link String#isBlank}. */
+        private boolean lastIdBlank;
 
         FieldCursor(byte[] singleObject) {
             this.bytes = singleObject;
@@ -400,21 +427,28 @@ public final class StepEventCodec {
             skip(length());
         }
 
-        /** Whether the string is empty or all whitespace, as {@link String#isBlank}; decodes it only if not ASCII. */
-        boolean readBlank() throws IOException {
+        /** The string's length in chars, as {@link String#length}; decodes it only if not ASCII. */
+        int readIdLength() throws IOException {
             int length = length();
             int start = position;
             position += length;
             boolean ascii = true;
+            boolean blank = true;
             for (int i = start; i < position; i++) {
                 byte b = bytes[i];
                 if (b < 0) {
                     ascii = false;
                 } else if (!Character.isWhitespace(b)) {
-                    return false;
+                    blank = false;
                 }
             }
-            return ascii || new String(bytes, start, length, StandardCharsets.UTF_8).isBlank();
+            if (ascii) {
+                lastIdBlank = blank;
+                return length;
+            }
+            String id = new String(bytes, start, length, StandardCharsets.UTF_8);
+            lastIdBlank = id.isBlank();
+            return id.length();
         }
 
         /** The string's length in chars, as {@link String#length}; decodes it only if not ASCII. */

@@ -9,6 +9,7 @@ import io.strawless.schemas.TerminalKind;
  * source decoding nine in ten input records only to check them: one set of rules reads both.
  *
  * @param idMissing whether the trajectory, task or agent id is empty or blank
+ * @param longestId the length in chars of its longest id (trajectory, agent, task, group, observation key)
  * @param tokenCount how many token ids the step carries inline (0 without any)
  * @param payloadRefLength the length of {@code payload_ref} in chars (0 without one)
  */
@@ -16,6 +17,7 @@ public record StepFields(
         String trajectoryId,
         int stepIndex,
         boolean idMissing,
+        int longestId,
         long eventTime,
         TerminalKind terminal,
         Double value,
@@ -30,6 +32,9 @@ public record StepFields(
                 step.getTrajectoryId(),
                 step.getStepIndex(),
                 blank(step.getTrajectoryId()) || blank(step.getTaskId()) || blank(step.getAgentId()),
+                Math.max(Math.max(length(step.getTrajectoryId()), length(step.getAgentId())),
+                        Math.max(length(step.getTaskId()),
+                                Math.max(length(step.getGroupId()), length(step.getObservationKey())))),
                 step.getEventTime().toEpochMilli(),
                 step.getTerminal(),
                 step.getValue(),
@@ -38,6 +43,10 @@ public record StepFields(
                 step.getBootstrapValue(),
                 step.getTokenIds() == null ? 0 : step.getTokenIds().size(),
                 step.getPayloadRef() == null ? 0 : step.getPayloadRef().length());
+    }
+
+    private static int length(String id) {
+        return id == null ? 0 : id.length();
     }
 
     private static boolean blank(String id) {

@@ -1,10 +1,17 @@
 package io.strawless.connectors.serde;
 
+import static io.strawless.connectors.serde.AvroBinary.arrayFramingBytes;
+import static io.strawless.connectors.serde.AvroBinary.nullableDoubleBytes;
+import static io.strawless.connectors.serde.AvroBinary.nullableIntsBytes;
+import static io.strawless.connectors.serde.AvroBinary.nullableStringBytes;
+import static io.strawless.connectors.serde.AvroBinary.stringBytes;
+import static io.strawless.connectors.serde.AvroBinary.varintBytes;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableDouble;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableInts;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableString;
 
 import io.strawless.schemas.OffsetRange;
+import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
@@ -43,6 +50,93 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
             "OffsetRange", List.of("topic", "partition", "first_offset", "last_offset"));
 
     private static final byte[] HEADER = AvroBinary.singleObjectHeader(TrainingBatch.getClassSchema());
+
+    /** Bytes of a batch's key, its id: a UUID in its 36-character form. */
+    public static final int KEY_BYTES = 36;
+
+    /**
+     * Fields of StepEvent that a ScoredStep does not keep, besides the three leading ids: group_id, group_size,
+     * event_time, observation_key, terminal, bootstrap_value. Each takes at least one byte.
+     */
+    private static final int DROPPED_STEP_FIELDS = 6;
+    /** The credit a ScoredStep adds to what it keeps of its StepEvent: advantage and target_return, two doubles. */
+    private static final int CREDIT_BYTES = 16;
+
+    /**
+     * At most the bytes that the ScoredTrajectory scored from these inputs takes in a batch. Exact but for the
+     * baseline (counted as present) when {@code steps} are decoded; for steps that arrive encoded
+     * ({@link EncodedSteps}) each step's bound comes from its encoding's length, without decoding it, and exceeds
+     * the exact size by what the dropped fields take beyond a byte each (an event time: 5 bytes more).
+     */
+    public static long trajectoryBytesBound(String trajectoryId, String agentId, String taskId, String groupId,
+            int outcomeRevision, List<StepEvent> steps) {
+        long bytes = stringBytes(trajectoryId) + stringBytes(agentId) + stringBytes(taskId)
+                + nullableStringBytes(groupId)
+                + 8 // outcome_reward
+                + 1 // success
+                + varintBytes(outcomeRevision)
+                + 9 // baseline, as if present
+                + arrayFramingBytes(steps.size())
+                + 1 + 8 + 1; // suspect, weight, outcome_timed_out
+        if (steps instanceof EncodedSteps encoded) {
+            for (int i = 0; i < encoded.size(); i++) {
+                bytes += scoredStepBytesBound(encoded.encoded(i));
+            }
+        } else {
+            for (StepEvent step : steps) {
+                bytes += scoredStepBytes(step);
+            }
+        }
+        return bytes;
+    }
+
+    /** The bytes of a lineage entry in a batch; a batch's merged entry for a partition takes no more than any of its parts. */
+    public static int offsetRangeBytes(OffsetRange range) {
+        return stringBytes(range.getTopic()) + varintBytes(range.getPartition())
+                + varintBytes(range.getFirstOffset()) + varintBytes(range.getLastOffset());
+    }
+
+    /**
+     * At most the bytes a batch's value takes besides its trajectories' and lineage entries' own: the header, the
+     * batch's own fields, the arrays' framing, and a verifier_reliability map of up to {@code verifiers} entries whose
+     * ids take at most {@code maxVerifierIdBytes} bytes of UTF-8 each.
+     */
+    public static int envelopeBytesBound(String estimator, String configFingerprint, String backend, int verifiers,
+            int maxVerifierIdBytes) {
+        return HEADER.length
+                + varintBytes(KEY_BYTES) + KEY_BYTES // batch_id
+                + 10 // created_at
+                + stringBytes(estimator) + stringBytes(configFingerprint) + stringBytes(backend)
+                + 10 + 10 // min_policy_version, max_policy_version
+                + 6 // lineage's framing: a count of up to 5 bytes, then the end
+                + 6 // trajectories' framing
+                + 6 + verifiers * (varintBytes(maxVerifierIdBytes) + maxVerifierIdBytes + 8);
+    }
+
+    /** The exact bytes of the ScoredStep scored from {@code step}. */
+    static int scoredStepBytes(StepEvent step) {
+        return varintBytes(step.getStepIndex())
+                + 1 // trainable
+                + CREDIT_BYTES
+                + nullableDoubleBytes(step.getReward())
+                + nullableDoubleBytes(step.getValue())
+                + nullableDoubleBytes(step.getLogprob())
+                + nullableIntsBytes(step.getTokenIds())
+                + nullableStringBytes(step.getPayloadRef())
+                + varintBytes(step.getPolicyVersion());
+    }
+
+    private static int scoredStepBytesBound(byte[] encodedStep) {
+        try {
+            int body = StepEventCodec.bodyBytesLessIds(encodedStep);
+            if (body < 0) { // another schema version: its fields may differ, so decode it (rare)
+                return scoredStepBytes(StepEventCodec.decodeOtherVersion(encodedStep));
+            }
+            return body - DROPPED_STEP_FIELDS + CREDIT_BYTES;
+        } catch (IOException e) {
+            throw new UncheckedIOException("a step the job encoded itself does not read", e);
+        }
+    }
 
     private transient ArrayOutput buffer;
     private transient BinaryEncoder encoder;

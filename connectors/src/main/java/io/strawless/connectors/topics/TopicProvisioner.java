@@ -4,6 +4,7 @@ import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.topics.TopicStatus.State;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +30,8 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 /**
  * Creates the six Strawless topics (three inputs, batches, dead letters, unscored) and checks existing
  * ones against {@link KafkaOptions}: partition count, replication factor, retention.ms and
- * min.insync.replicas.
+ * min.insync.replicas; and that the three output topics take the largest record the job writes
+ * (max.message.bytes, see {@code kafka.max-record-bytes}).
  *
  * <p>Provisioning is idempotent and only ever creates: a topic that exists but differs is reported as
  * {@link State#DRIFT} and left alone, because changing partitions re-maps keys to partitions and
@@ -99,7 +101,7 @@ public final class TopicProvisioner {
                 statuses.add(new TopicStatus(topic, State.MISSING, "does not exist"));
                 continue;
             }
-            List<String> drift = drift(descriptions.get(topic),
+            List<String> drift = drift(topic, descriptions.get(topic),
                     configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)), conf);
             if (!drift.isEmpty()) {
                 statuses.add(new TopicStatus(topic, State.DRIFT, String.join("; ", drift)));
@@ -112,8 +114,17 @@ public final class TopicProvisioner {
     }
 
     private static NewTopic newTopic(String topic, ReadableConfig conf) {
-        return new NewTopic(topic, conf.get(KafkaOptions.TOPIC_PARTITIONS), replicationFactor(conf))
-                .configs(expectedConfigs(conf));
+        Map<String, String> configs = new HashMap<>(expectedConfigs(conf));
+        if (outputTopics(conf).contains(topic)) {
+            configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(KafkaOptions.outputTopicMaxMessageBytes(conf)));
+        }
+        return new NewTopic(topic, conf.get(KafkaOptions.TOPIC_PARTITIONS), replicationFactor(conf)).configs(configs);
+    }
+
+    /** The topics the job writes: they must take its largest record. */
+    private static Set<String> outputTopics(ReadableConfig conf) {
+        return Set.of(conf.get(KafkaOptions.BATCHES_TOPIC), conf.get(KafkaOptions.DEAD_LETTERS_TOPIC),
+                conf.get(KafkaOptions.UNSCORED_TOPIC));
     }
 
     private static Map<String, String> expectedConfigs(ReadableConfig conf) {
@@ -122,7 +133,7 @@ public final class TopicProvisioner {
                 TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(conf.get(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS)));
     }
 
-    private static List<String> drift(TopicDescription description, Config config, ReadableConfig conf) {
+    private static List<String> drift(String topic, TopicDescription description, Config config, ReadableConfig conf) {
         List<String> drift = new ArrayList<>();
         int partitions = description.partitions().size();
         if (partitions != conf.get(KafkaOptions.TOPIC_PARTITIONS)) {
@@ -139,6 +150,16 @@ public final class TopicProvisioner {
                 drift.add(key + " " + actualValue + ", configured " + expected);
             }
         });
+        if (outputTopics(conf).contains(topic)) {
+            // At least, not equal: a topic made for larger records takes the job's too. The value is the topic's
+            // own or the broker's message.max.bytes it inherits.
+            ConfigEntry actual = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+            int needed = KafkaOptions.outputTopicMaxMessageBytes(conf);
+            if (actual != null && actual.value() != null && Long.parseLong(actual.value()) < needed) {
+                drift.add(TopicConfig.MAX_MESSAGE_BYTES_CONFIG + " " + actual.value() + ", " + KafkaOptions.MAX_RECORD_BYTES.key()
+                        + "=" + KafkaOptions.maxRecordBytes(conf) + " needs at least " + needed);
+            }
+        }
         return drift;
     }
 

@@ -17,6 +17,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,43 @@ class TopicProvisionerTest {
         assertTrue(steps.detail().contains("retention.ms 3600000, configured 604800000"), steps.detail());
         assertTrue(statuses.subList(1, 6).stream().allMatch(s -> s.state() == State.CREATED), statuses::toString);
         assertEquals(State.DRIFT, TopicProvisioner.check(conf).get(0).state());
+    }
+
+    /**
+     * The output topics must take the largest record the job writes: a topic made with the broker's 1 MB takes the
+     * default limit; one made smaller is DRIFT; raising kafka.max-record-bytes makes new output topics large enough.
+     */
+    @Test
+    void outputTopicsTakeTheLargestRecordTheJobWrites() throws Exception {
+        Configuration conf = topicsNamed("sized");
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(
+                    new NewTopic("sized.batches", 4, (short) 1), // the broker's default: 1048588
+                    new NewTopic("sized.dlq", 4, (short) 1).configs(Map.of("max.message.bytes", "500000")))).all().get();
+        }
+
+        List<TopicStatus> statuses = TopicProvisioner.ensureTopics(conf);
+
+        assertEquals(State.EXISTS, statuses.get(3).state(), statuses.get(3).detail());
+        assertEquals(State.DRIFT, statuses.get(4).state());
+        assertEquals("max.message.bytes 500000, kafka.max-record-bytes=1000000 needs at least 1001024",
+                statuses.get(4).detail());
+        assertEquals(State.CREATED, statuses.get(5).state());
+
+        conf.set(KafkaOptions.MAX_RECORD_BYTES, 4_000_000);
+        conf.set(KafkaOptions.UNSCORED_TOPIC, "sized.unscored-large");
+        conf.set(KafkaOptions.STEPS_TOPIC, "sized.steps-large");
+        statuses = TopicProvisioner.ensureTopics(conf);
+        assertEquals(State.DRIFT, statuses.get(3).state(), "the broker's 1 MB batches topic is too small now");
+        assertEquals(State.CREATED, statuses.get(5).state());
+        assertEquals(State.CREATED, statuses.get(0).state());
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            var unscored = new ConfigResource(ConfigResource.Type.TOPIC, "sized.unscored-large");
+            var steps = new ConfigResource(ConfigResource.Type.TOPIC, "sized.steps-large");
+            var configs = admin.describeConfigs(List.of(unscored, steps)).all().get();
+            assertEquals("4001024", configs.get(unscored).get("max.message.bytes").value());
+            assertEquals("1048588", configs.get(steps).get("max.message.bytes").value(), "inputs are the agents' to size");
+        }
     }
 
     @Test

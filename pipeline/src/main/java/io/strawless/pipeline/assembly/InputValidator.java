@@ -17,9 +17,17 @@ public final class InputValidator implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Most characters an id may have: trajectory, agent, task, group and verifier ids and observation keys. Ids are
+     * Kafka keys and are repeated in every output; the bound keeps any one record's size predictable (a training
+     * batch reserves room for {@value #MAX_ID_LENGTH}-character verifier ids, see {@code ScoreAndBatch}).
+     */
+    public static final int MAX_ID_LENGTH = 256;
+
     /** Names of the rules, as they appear in dead letters and metrics. */
     public enum Rule {
         MISSING_ID,
+        OVERSIZED_ID,
         INVALID_STEP_INDEX,
         NON_FINITE_NUMBER,
         MISSING_BOOTSTRAP_VALUE,
@@ -59,6 +67,10 @@ public final class InputValidator implements Serializable {
         if (s.idMissing()) {
             return new Violation(Rule.MISSING_ID, "step needs trajectory_id, task_id and agent_id");
         }
+        if (s.longestId() > MAX_ID_LENGTH) {
+            return new Violation(Rule.OVERSIZED_ID, "an id (trajectory_id, agent_id, task_id, group_id or"
+                    + " observation_key) has " + s.longestId() + " characters, more than " + MAX_ID_LENGTH);
+        }
         if (s.stepIndex() < 0 || s.stepIndex() > maxStepIndex) {
             return new Violation(Rule.INVALID_STEP_INDEX,
                     "step_index " + s.stepIndex() + " outside [0, " + maxStepIndex + "] (job.max-step-index)");
@@ -87,6 +99,9 @@ public final class InputValidator implements Serializable {
         if (blank(o.getTrajectoryId())) {
             return new Violation(Rule.MISSING_ID, "outcome needs trajectory_id");
         }
+        if (o.getTrajectoryId().length() > MAX_ID_LENGTH) {
+            return oversizedId("trajectory_id", o.getTrajectoryId());
+        }
         Violation number = finite("reward", o.getReward());
         return number != null ? number : future(o.getEventTime().toEpochMilli(), now);
     }
@@ -94,6 +109,12 @@ public final class InputValidator implements Serializable {
     private Violation checkVerdict(VerifierSignal v, long now) {
         if (blank(v.getTrajectoryId()) || blank(v.getVerifierId())) {
             return new Violation(Rule.MISSING_ID, "verdict needs trajectory_id and verifier_id");
+        }
+        if (v.getTrajectoryId().length() > MAX_ID_LENGTH) {
+            return oversizedId("trajectory_id", v.getTrajectoryId());
+        }
+        if (v.getVerifierId().length() > MAX_ID_LENGTH) {
+            return oversizedId("verifier_id", v.getVerifierId());
         }
         if (v.getStepIndex() != null && (v.getStepIndex() < 0 || v.getStepIndex() > maxStepIndex)) {
             return new Violation(Rule.INVALID_STEP_INDEX,
@@ -110,6 +131,10 @@ public final class InputValidator implements Serializable {
                     + maxFutureMillis + " ms ahead of the clock (job.max-future-event-time)");
         }
         return null;
+    }
+
+    private static Violation oversizedId(String field, String id) {
+        return new Violation(Rule.OVERSIZED_ID, field + " has " + id.length() + " characters, more than " + MAX_ID_LENGTH);
     }
 
     private static Violation finite(String field, Double value) {

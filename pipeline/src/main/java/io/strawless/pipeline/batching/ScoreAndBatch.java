@@ -1,10 +1,13 @@
 package io.strawless.pipeline.batching;
 
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.serde.TrainingBatchSerializer;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.assembly.InputValidator;
 import io.strawless.pipeline.credit.Credit;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditScorer;
@@ -54,6 +57,12 @@ import org.apache.flink.util.OutputTag;
  * Collects groups into a batch, closing it by size or by latency, then scores the whole batch in one
  * call of the estimator's kernels and emits it as a {@link TrainingBatch}.
  *
+ * <p>A batch is one Kafka record, so it also closes before a group would take it past {@code
+ * kafka.max-record-bytes}: each group's size in the batch is bounded from its steps' encoded lengths as it
+ * arrives ({@link TrainingBatches#bytesBound}), and a group that alone would not fit goes to the unscored output
+ * (reason OVERSIZED). A record over the producer's limit would fail the sink, and the job would restore and fail
+ * on the same batch again.
+ *
  * <p>Scoring the batch as a unit is what makes batch-level conventions (verl's whitening over the
  * batch) mean what a trainer expects, and gives the kernels enough work per call. The key is a batching
  * bucket, one per parallel instance (see {@link #bucketKeys}). A pending batch waits at most
@@ -67,7 +76,10 @@ import org.apache.flink.util.OutputTag;
  */
 public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup, TrainingBatch> {
 
-    /** Trajectories the estimator cannot score, and suspects under {@code job.suspect-policy=UNSCORED}. */
+    /**
+     * Trajectories the estimator cannot score, suspects under {@code job.suspect-policy=UNSCORED}, and groups too
+     * large for a batch.
+     */
     public static final OutputTag<UnscoredTrajectory> UNSCORABLE =
             new OutputTag<>("unscorable", TypeInformation.of(UnscoredTrajectory.class));
 
@@ -78,8 +90,11 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private final ReadableConfig conf;
     private final int maxTrajectories;
     private final long maxLatencyMillis;
+    private final int maxRecordBytes;
 
     private transient CreditConfig credit;
+    /** The bytes a batch's trajectories may take: {@code kafka.max-record-bytes} less the key and the envelope. */
+    private transient long trajectoryBytes;
     private transient CreditScorer scorer;
     private transient ListState<TrajectoryGroup> pending;
     private transient ValueState<PendingBatch> pendingBatch;
@@ -99,6 +114,21 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         this.conf = conf;
         this.maxTrajectories = conf.get(JobOptions.BATCH_MAX_TRAJECTORIES);
         this.maxLatencyMillis = conf.get(JobOptions.BATCH_MAX_LATENCY).toMillis();
+        this.maxRecordBytes = KafkaOptions.maxRecordBytes(conf);
+    }
+
+    /**
+     * The bytes a batch's trajectories and lineage may take within {@code maxRecordBytes}: less the key and the
+     * rest of the batch, with room for a reliability entry for every verifier the model tells apart.
+     */
+    static long trajectoryBytes(int maxRecordBytes, CreditConfig credit) {
+        String longestBackend = "";
+        for (KernelExecutor.Backend backend : KernelExecutor.Backend.values()) {
+            longestBackend = backend.toString().length() > longestBackend.length() ? backend.toString() : longestBackend;
+        }
+        return maxRecordBytes - TrainingBatchSerializer.KEY_BYTES
+                - TrainingBatchSerializer.envelopeBytesBound(credit.estimator(), credit.fingerprint(), longestBackend,
+                        ReliabilityModel.MAX_VERIFIERS, 3 * InputValidator.MAX_ID_LENGTH); // at most 3 UTF-8 bytes a char
     }
 
     /**
@@ -136,6 +166,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     @Override
     public void open(OpenContext openContext) {
         credit = CreditConfig.from(conf);
+        trajectoryBytes = trajectoryBytes(maxRecordBytes, credit);
         scorer = new CreditScorer(credit);
         pending = getRuntimeContext().getListState(
                 new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup()));
@@ -178,19 +209,44 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
     @Override
     public void processElement(TrajectoryGroup group, Context ctx, Collector<TrainingBatch> out) throws Exception {
+        long bytes = 0;
+        for (AssembledTrajectory member : group.members()) {
+            bytes += TrainingBatches.bytesBound(member);
+        }
+        if (bytes > trajectoryBytes) {
+            tooLarge(group, bytes, ctx);
+            return;
+        }
         PendingBatch batch = pendingBatch.value();
+        if (batch != null && batch.bytes() + bytes > trajectoryBytes) {
+            flush(ctx, batch, out);
+            batch = null;
+        }
         if (batch == null) {
             long flushAt = ctx.timerService().currentProcessingTime() + maxLatencyMillis;
             ctx.timerService().registerProcessingTimeTimer(flushAt);
             ctx.timerService().registerEventTimeTimer(END_OF_TIME);
-            batch = new PendingBatch(0, flushAt);
+            batch = new PendingBatch(0, flushAt, 0);
         }
         pending.add(group);
-        batch = new PendingBatch(batch.trajectories() + group.trajectoryCount(), batch.flushAt());
+        batch = new PendingBatch(batch.trajectories() + group.trajectoryCount(), batch.flushAt(), batch.bytes() + bytes);
         if (batch.trajectories() >= maxTrajectories) {
             flush(ctx, batch, out);
         } else {
             pendingBatch.update(batch);
+        }
+    }
+
+    /** A group no batch has room for: all of it to the unscored output, since scoring part would change the rest's credit. */
+    private void tooLarge(TrajectoryGroup group, long bytes, Context ctx) {
+        long now = ctx.timerService().currentProcessingTime();
+        String detail = "its group of " + group.trajectoryCount() + " trajectories needs up to " + bytes
+                + " bytes in a training batch, more than the " + trajectoryBytes + " that "
+                + KafkaOptions.MAX_RECORD_BYTES.key() + "=" + maxRecordBytes + " leaves for trajectories: send token ids"
+                + " by payload_ref, or raise " + KafkaOptions.MAX_RECORD_BYTES.key() + " (and the batches topic's"
+                + " max.message.bytes)";
+        for (AssembledTrajectory member : group.members()) {
+            ctx.output(UNSCORABLE, unscored(member, UnscoredReason.OVERSIZED, detail, now));
         }
     }
 
@@ -361,6 +417,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     /** One partition of one input topic: the batch's lineage has one offset range per partition. */
     private record Partition(String topic, int partition) {}
 
-    /** Size and flush deadline of the batch being filled under this key. */
-    public record PendingBatch(int trajectories, long flushAt) {}
+    /**
+     * Size and flush deadline of the batch being filled under this key; {@code bytes} bounds the size of its
+     * trajectories and lineage in the batch (0 in a savepoint taken before it was kept: Flink's record serializer
+     * gives a field it did not write its type's default).
+     */
+    public record PendingBatch(int trajectories, long flushAt, long bytes) {}
 }

@@ -1,9 +1,11 @@
 package io.strawless.pipeline.batching;
 
+import io.strawless.connectors.serde.TrainingBatchSerializer;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.Credit;
 import io.strawless.pipeline.credit.Step;
 import io.strawless.pipeline.credit.Trajectory;
+import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.StepEvent;
@@ -18,6 +20,19 @@ import java.util.Map;
 final class TrainingBatches {
 
     private TrainingBatches() {}
+
+    /**
+     * At most the bytes a trajectory adds to the batch it is scored in: its ScoredTrajectory, and its lineage
+     * entries (the batch merges them by partition, so it holds no more than their sum).
+     */
+    static long bytesBound(AssembledTrajectory t) {
+        long bytes = TrainingBatchSerializer.trajectoryBytesBound(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(),
+                t.outcome().getRevision(), t.steps());
+        for (OffsetRange range : t.lineage()) {
+            bytes += TrainingBatchSerializer.offsetRangeBytes(range);
+        }
+        return bytes;
+    }
 
     /**
      * What the estimators see of an assembled trajectory; absent numbers become NaN. {@code unit} names the

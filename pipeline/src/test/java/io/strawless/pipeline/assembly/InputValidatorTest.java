@@ -75,4 +75,26 @@ class InputValidatorTest {
         assertEquals(Rule.OVERSIZED_PAYLOAD, check(in(step("t1", 0, NOW).setPayloadRef("é".repeat(2_049)).build())).rule());
         assertNull(check(in(step("t1", 0, NOW).setTokenIds(Collections.nCopies(32_768, 7)).build())));
     }
+
+    @Test
+    void everyIdHasAtMost256Characters() throws Exception {
+        String longest = "é".repeat(InputValidator.MAX_ID_LENGTH);
+        String tooLong = longest + "x";
+        assertNull(check(in(step(longest, 0, NOW).setAgentId(longest).setTaskId(longest).setGroupId(longest)
+                .setObservationKey(longest).build())));
+        assertNull(check(in(outcome(longest, 1.0, 0, NOW))));
+        assertNull(check(in(verdict(longest, 0, longest, 0.5, NOW))));
+
+        assertEquals(Rule.OVERSIZED_ID, check(in(step(tooLong, 0, NOW).build())).rule());
+        assertEquals(Rule.OVERSIZED_ID, check(in(step("t1", 0, NOW).setAgentId(tooLong).build())).rule());
+        assertEquals(Rule.OVERSIZED_ID, check(in(step("t1", 0, NOW).setTaskId(tooLong).build())).rule());
+        assertEquals(Rule.OVERSIZED_ID, check(in(step("t1", 0, NOW).setGroupId(tooLong).build())).rule());
+        Violation observation = check(in(step("t1", 0, NOW).setObservationKey(tooLong).build()));
+        assertEquals(Rule.OVERSIZED_ID, observation.rule());
+        assertTrue(observation.message().contains("257 characters, more than 256"), observation.message());
+        assertEquals(Rule.OVERSIZED_ID, check(in(outcome(tooLong, 1.0, 0, NOW))).rule());
+        assertEquals(Rule.OVERSIZED_ID, check(in(verdict(tooLong, 0, "v", 0.5, NOW))).rule());
+        Violation verifier = check(in(verdict("t1", 0, tooLong, 0.5, NOW)));
+        assertEquals("verifier_id has 257 characters, more than 256", verifier.message());
+    }
 }

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.serde.EncodedSteps;
+import io.strawless.connectors.serde.StepEventCodec;
+import io.strawless.connectors.serde.TrainingBatchSerializer;
 import io.strawless.pipeline.Events;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
@@ -13,6 +17,7 @@ import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.VerifierSignal;
@@ -221,6 +226,92 @@ class ScoreAndBatchTest {
         var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
         assertEquals(2, unscored.size());
         assertEquals(UnscoredReason.UNSCORABLE, unscored.peek().getValue().getReason());
+        assertNothingLeft();
+    }
+
+    /** A trajectory whose steps carry {@code tokensPerStep} token ids each, as the job hands it on: encoded. */
+    private static AssembledTrajectory heavy(String id, String group, int groupSize, int tokensPerStep) throws Exception {
+        AssembledTrajectory t = trajectory(id, group, groupSize, 1.0, 3);
+        java.util.Random random = new java.util.Random(id.hashCode());
+        StepEventCodec codec = new StepEventCodec();
+        List<byte[]> encoded = new ArrayList<>();
+        for (StepEvent step : t.steps()) {
+            List<Integer> tokens = new ArrayList<>();
+            for (int k = 0; k < tokensPerStep; k++) {
+                tokens.add(random.nextInt(150_000));
+            }
+            encoded.add(codec.encode(StepEvent.newBuilder(step).setTokenIds(tokens).build()));
+        }
+        return new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(), t.groupSize(),
+                new EncodedSteps(encoded), t.outcome(), t.verdicts(),
+                List.of(new OffsetRange("agent.steps", 0, 10L, 12L), new OffsetRange("agent.outcomes", 1, 7L, 7L)));
+    }
+
+    /** The record the batch sink writes: key and value. */
+    private static int recordBytes(TrainingBatch batch) {
+        return batch.getBatchId().length() + new TrainingBatchSerializer().serialize(batch).length;
+    }
+
+    @Test
+    void closesBeforeAGroupWouldTakeTheBatchPastTheRecordLimitAndRoutesAGroupNoBatchHoldsToUnscored() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.MAX_RECORD_BYTES, 262_144);
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        start(conf);
+        // About 180 KB a trajectory: two never share a 256 KiB batch.
+        harness.processElement(new StreamRecord<>(new TrajectoryGroup(List.of(heavy("a0", "a", 1, 20_000)), 0.0)));
+        assertTrue(harness.extractOutputValues().isEmpty(), "below the limit, the batch waits");
+        harness.processElement(new StreamRecord<>(new TrajectoryGroup(List.of(heavy("b0", "b", 1, 20_000)), 0.0)));
+        List<TrainingBatch> out = harness.extractOutputValues();
+        assertEquals(1, out.size(), "a's batch closed before b would take it past the limit");
+        assertEquals(List.of("a0"), out.get(0).getTrajectories().stream().map(ScoredTrajectory::getTrajectoryId).toList());
+
+        // A group of two such trajectories fits no batch: both to unscored, with what to do about it.
+        harness.processElement(new StreamRecord<>(new TrajectoryGroup(
+                List.of(heavy("c0", "c", 2, 20_000), heavy("c1", "c", 2, 20_000)), 0.0)));
+        var unscored = new ArrayList<>(harness.getSideOutput(ScoreAndBatch.UNSCORABLE));
+        assertEquals(List.of("c0", "c1"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
+        assertEquals(UnscoredReason.OVERSIZED, unscored.get(0).getValue().getReason());
+        String detail = unscored.get(0).getValue().getDetail();
+        assertTrue(detail.contains("group of 2 trajectories") && detail.contains("kafka.max-record-bytes=262144")
+                && detail.contains("payload_ref"), detail);
+
+        harness.setProcessingTime(500);
+        out = harness.extractOutputValues();
+        assertEquals(2, out.size());
+        assertEquals(List.of("b0"), out.get(1).getTrajectories().stream().map(ScoredTrajectory::getTrajectoryId).toList());
+        for (TrainingBatch batch : out) {
+            int bytes = recordBytes(batch);
+            assertTrue(bytes > 150_000 && bytes <= 262_144, bytes + " bytes");
+        }
+        assertNothingLeft();
+    }
+
+    /** Many small groups fill a batch up to the limit, never past it, across estimators with long fingerprints. */
+    @Test
+    void batchesFilledByBytesStayWithinTheLimit() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.MAX_RECORD_BYTES, 262_144);
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 10_000);
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
+        conf.set(CreditOptions.BACKEND, "java");
+        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
+        harness.setProcessingTime(0);
+        for (int g = 0; g < 60; g++) {
+            harness.processElement(new StreamRecord<>(new TrajectoryGroup(
+                    List.of(heavy("g" + g + "-0", "g" + g, 2, 1_000 + 37 * g), heavy("g" + g + "-1", "g" + g, 2, 500)), 0.0)));
+        }
+        harness.setProcessingTime(500);
+
+        List<TrainingBatch> out = harness.extractOutputValues();
+        assertEquals(120, out.stream().mapToInt(b -> b.getTrajectories().size()).sum());
+        assertTrue(out.size() >= 3, out.size() + " batches");
+        for (TrainingBatch batch : out.subList(0, out.size() - 1)) {
+            int bytes = recordBytes(batch);
+            // Closed by bytes: full to within a group (at most about 25 KB here) and the bound's slack.
+            assertTrue(bytes <= 262_144 && bytes > 262_144 - 49_400 - 30_000, bytes + " bytes");
+        }
         assertNothingLeft();
     }
 

@@ -112,7 +112,7 @@ class GroupStateSerializersTest {
             public void processElement(TrajectoryGroup group, Context ctx, Collector<TrainingBatch> out) throws Exception {
                 getRuntimeContext().getListState(new ListStateDescriptor<>("pending", TrajectoryGroup.class)).add(group);
                 getRuntimeContext().getState(new ValueStateDescriptor<>("pending-batch", PendingBatch.class))
-                        .update(new PendingBatch(group.trajectoryCount(), 500));
+                        .update(new PendingBatch(group.trajectoryCount(), 500, 1_000));
                 ctx.timerService().registerProcessingTimeTimer(500);
             }
         };
