@@ -10,8 +10,11 @@ step. Each trajectory comes with its per-step advantages as a numpy array (a lis
     for batch in training_batches(consumer, decoder, batch_filter(settings)):
         for t in trajectories(batch):
             advantages = torch.from_numpy(t.advantages)[torch.from_numpy(t.trainable)]
-            loss = -(advantages * logprobs_of(t)).mean()   # your policy-gradient step
+            loss = -(advantages * logprobs_of(t)).mean() * t.weight   # your policy-gradient step
         # leaving the loop body normally acknowledges the batch: its offset is committed
+
+A trajectory's `weight` is 0 when the job flagged it as a likely reward hack (`suspect`): it stays in the
+batch, credit and all, so that it can be inspected, but must not move the policy.
 
 Reading rules, the same as the Java client (io.strawless.connectors.trainer.BatchSubscriber):
 - isolation.level=read_committed: the job writes batches in Kafka transactions; an aborted attempt's
@@ -265,6 +268,9 @@ class TrajectoryCredit:
     target_returns: object  # float64 array: what the value head regresses to
     trainable: object  # bool array: False for tool/observation steps (their advantage is 0); mask them
     policy_versions: object  # int64 array
+    weight: float  # multiply the trajectory's loss by it: 1, or 0 for a suspect
+    suspect: bool  # quarantined as a likely reward hack (job.suspect-policy=FLAG); its weight is 0
+    outcome_timed_out: bool  # scored on verifier signals alone: outcome_reward and success mean nothing
 
 
 def trajectories(batch):
@@ -279,7 +285,10 @@ def trajectories(batch):
             advantages=_array([s["advantage"] for s in steps], "float64"),
             target_returns=_array([s["target_return"] for s in steps], "float64"),
             trainable=_array([s["trainable"] for s in steps], "bool"),
-            policy_versions=_array([s["policy_version"] for s in steps], "int64"))
+            policy_versions=_array([s["policy_version"] for s in steps], "int64"),
+            weight=trajectory["weight"],
+            suspect=trajectory["suspect"],
+            outcome_timed_out=trajectory["outcome_timed_out"])
 
 
 def _array(values, dtype):
@@ -312,7 +321,8 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="stop after this many seconds in all (default: %(default)s)")
     parser.add_argument("--advantages-out", metavar="FILE",
-                        help="also write every trajectory's per-step advantages to FILE (JSON)")
+                        help="also write every trajectory's per-step advantages, its weight and its flags to FILE"
+                             " (JSON)")
     parser.add_argument("--schemas", default=DEFAULT_SCHEMA_DIR, metavar="DIR",
                         help="directory with TrainingBatch.avsc and SourceOffset.avsc (default: the repository's)")
     args = parser.parse_args(argv)
@@ -327,7 +337,8 @@ def main(argv=None):
     consumer = Consumer(config)
     consumer.subscribe([settings["topics.batches"]])
     summary = {"topic": settings["topics.batches"], "group": settings["trainer.group-id"], "batches": 0,
-               "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0}
+               "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0,
+               "zero_weight_trajectories": 0}
     per_trajectory = []
     filtered_out = [0]
 
@@ -346,9 +357,13 @@ def main(argv=None):
                 summary["trajectories"] += 1
                 summary["steps"] += len(t.advantages)
                 summary["trainable_steps"] += int(sum(t.trainable))
-                summary["advantage_sum"] += float(sum(t.advantages))
+                # The credit a trainer applies: a suspect's advantages are kept in the batch but weigh 0.
+                summary["advantage_sum"] += t.weight * float(sum(t.advantages))
+                summary["zero_weight_trajectories"] += int(t.weight == 0)
                 per_trajectory.append({"batch_id": t.batch_id, "trajectory_id": t.trajectory_id,
-                                       "advantages": _as_list(t.advantages), "trainable": _as_list(t.trainable)})
+                                       "advantages": _as_list(t.advantages), "trainable": _as_list(t.trainable),
+                                       "weight": t.weight, "suspect": t.suspect,
+                                       "outcome_timed_out": t.outcome_timed_out})
     except UndecodableBatch as e:
         print(json.dumps({"error": "undecodable", "topic": e.topic, "partition": e.partition,
                           "offset": e.offset, "reason": e.reason}), file=sys.stderr)

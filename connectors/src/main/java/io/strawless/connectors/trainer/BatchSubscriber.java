@@ -42,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <p>Training on a batch: multiply each step's log-probability by its {@code advantage} (steps with
+ * {@code trainable=false} carry 0 and are masked), and each trajectory's loss by its
+ * {@link io.strawless.schemas.ScoredTrajectory#getWeight weight}: 0 for a
+ * {@link io.strawless.schemas.ScoredTrajectory#getSuspect suspect}, which the job keeps in the batch, credit
+ * and all, for inspection but not for training ({@code job.suspect-policy=FLAG}).
+ *
  * <p>Configuration: {@link KafkaOptions} says where ({@code kafka.bootstrap-servers}, {@code topics.batches},
  * {@code kafka.client.*} for security and any other client setting), {@link TrainerOptions} says which
  * group and which batches ({@code trainer.*}). The group starts at the earliest batch the first time.

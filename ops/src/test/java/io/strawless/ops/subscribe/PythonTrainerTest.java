@@ -63,9 +63,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Python trainer example (ops/python/strawless_trainer.py) against the in-process broker: after a demo
- * run it reads exactly the batches the Java client reads, with the same per-step advantages, and never a
- * batch of an aborted transaction; it filters, commits only what it used, and stops at a value that is not
- * a TrainingBatch, naming it.
+ * run it reads exactly the batches the Java client reads, with the same per-step advantages and trajectory
+ * weights and flags, and never a batch of an aborted transaction; it filters, commits only what it used, and
+ * stops at a value that is not a TrainingBatch, naming it.
  */
 class PythonTrainerTest {
 
@@ -113,9 +113,15 @@ class PythonTrainerTest {
         String topic = conf.get(KafkaOptions.BATCHES_TOPIC);
         writeInTransaction(conf, topic, handMadeBatch("aborted-batch", "outcome"), false);
         writeInTransaction(conf, topic, handMadeBatch("after-the-abort", "outcome"), true);
-        int expectedBatches = published.size() + 1;
+        // A suspect kept with weight 0 (job.suspect-policy=FLAG), and one scored without its outcome: the demo's
+        // fleet need not produce either.
+        writeInTransaction(conf, topic, handMadeBatch("flagged", "outcome",
+                handMadeTrajectory("flagged-suspect").setSuspect(true).setWeight(0).build(),
+                handMadeTrajectory("flagged-timed-out").setOutcomeTimedOut(true).setOutcomeReward(0).setSuccess(false)
+                        .build()), true);
+        int expectedBatches = published.size() + 2;
 
-        Map<String, List<Double>> javaCredit = readWithJavaClient(conf, expectedBatches);
+        Map<String, Credit> javaCredit = readWithJavaClient(conf, expectedBatches);
         Path advantagesFile = temp.resolve("advantages.json");
         PythonRun python = runPythonExample(
                 temp,
@@ -132,7 +138,7 @@ class PythonTrainerTest {
                 "--advantages-out",
                 advantagesFile.toString());
         assertEquals(0, python.exitCode(), "the Python example failed: " + python.stderr());
-        Map<String, List<Double>> pythonCredit = readPythonAdvantages(advantagesFile);
+        Map<String, Credit> pythonCredit = readPythonCredit(advantagesFile);
 
         Set<String> javaBatches = batchIds(javaCredit);
         assertTrue(
@@ -140,13 +146,21 @@ class PythonTrainerTest {
                 javaBatches::toString);
         assertEquals(javaBatches, batchIds(pythonCredit), "the same batches, the aborted one in neither");
         assertEquals(javaCredit.keySet(), pythonCredit.keySet(), "the same trajectories");
-        javaCredit.forEach((trajectory, advantages) -> {
-            List<Double> fromPython = pythonCredit.get(trajectory);
-            assertEquals(advantages.size(), fromPython.size(), trajectory + " steps");
-            for (int step = 0; step < advantages.size(); step++) {
-                assertEquals(advantages.get(step), fromPython.get(step), TOLERANCE, trajectory + " step " + step);
+        javaCredit.forEach((trajectory, credit) -> {
+            Credit fromPython = pythonCredit.get(trajectory);
+            assertEquals(credit.advantages().size(), fromPython.advantages().size(), trajectory + " steps");
+            for (int step = 0; step < credit.advantages().size(); step++) {
+                assertEquals(credit.advantages().get(step), fromPython.advantages().get(step), TOLERANCE,
+                        trajectory + " step " + step);
             }
+            assertEquals(credit.weight(), fromPython.weight(), trajectory + " weight");
+            assertEquals(credit.suspect(), fromPython.suspect(), trajectory + " suspect");
+            assertEquals(credit.outcomeTimedOut(), fromPython.outcomeTimedOut(), trajectory + " outcome_timed_out");
         });
+        Credit suspect = pythonCredit.get("flagged/flagged-suspect");
+        assertTrue(suspect.suspect() && suspect.weight() == 0 && !suspect.outcomeTimedOut(), suspect::toString);
+        Credit timedOut = pythonCredit.get("flagged/flagged-timed-out");
+        assertTrue(timedOut.outcomeTimedOut() && timedOut.weight() == 1 && !timedOut.suspect(), timedOut::toString);
 
         JsonNode summary = JSON.readTree(python.stdout());
         assertEquals(expectedBatches, summary.get("batches").asInt());
@@ -154,13 +168,17 @@ class PythonTrainerTest {
         assertEquals(0, summary.get("filtered_out").asInt(), "no trainer.* filter was set");
         assertEquals(javaCredit.size(), summary.get("trajectories").asInt());
         assertEquals(
-                javaCredit.values().stream().mapToInt(List::size).sum(),
+                javaCredit.values().stream().mapToInt(credit -> credit.advantages().size()).sum(),
                 summary.get("steps").asInt());
+        // What a trainer applies: a weight-0 trajectory's advantages are read, not trained on.
         double javaSum = javaCredit.values().stream()
-                .flatMap(List::stream)
-                .mapToDouble(Double::doubleValue)
+                .mapToDouble(credit -> credit.weight()
+                        * credit.advantages().stream().mapToDouble(Double::doubleValue).sum())
                 .sum();
         assertEquals(javaSum, summary.get("advantage_sum").asDouble(), TOLERANCE * Math.max(1, Math.abs(javaSum)));
+        assertEquals(
+                javaCredit.values().stream().filter(credit -> credit.weight() == 0).count(),
+                summary.get("zero_weight_trajectories").asLong());
     }
 
     @Test
@@ -287,6 +305,21 @@ class PythonTrainerTest {
     }
 
     private static TrainingBatch handMadeBatch(String batchId, String estimator) {
+        return handMadeBatch(batchId, estimator, handMadeTrajectory(batchId + "-trajectory").build());
+    }
+
+    private static TrainingBatch handMadeBatch(String batchId, String estimator, ScoredTrajectory... trajectories) {
+        return TrainingBatch.newBuilder()
+                .setBatchId(batchId)
+                .setCreatedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
+                .setEstimator(estimator)
+                .setConfigFingerprint("test")
+                .setTrajectories(List.of(trajectories))
+                .build();
+    }
+
+    /** A successful trajectory of three steps, weight 1 and no flags. */
+    private static ScoredTrajectory.Builder handMadeTrajectory(String trajectoryId) {
         List<ScoredStep> steps = List.of(
                 ScoredStep.newBuilder()
                         .setStepIndex(0)
@@ -306,21 +339,13 @@ class PythonTrainerTest {
                         .setAdvantage(-1.0 / 3)
                         .setTargetReturn(1)
                         .build());
-        ScoredTrajectory trajectory = ScoredTrajectory.newBuilder()
-                .setTrajectoryId(batchId + "-trajectory")
+        return ScoredTrajectory.newBuilder()
+                .setTrajectoryId(trajectoryId)
                 .setAgentId("test")
                 .setTaskId("test")
                 .setOutcomeReward(1)
                 .setSuccess(true)
-                .setSteps(steps)
-                .build();
-        return TrainingBatch.newBuilder()
-                .setBatchId(batchId)
-                .setCreatedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
-                .setEstimator(estimator)
-                .setConfigFingerprint("test")
-                .setTrajectories(List.of(trajectory))
-                .build();
+                .setSteps(steps);
     }
 
     private static byte[] bytes(TrainingBatch batch) throws Exception {
@@ -330,11 +355,14 @@ class PythonTrainerTest {
         return bytes;
     }
 
-    /** Per-step advantages by "batch id/trajectory id", read with the Java client in its own group. */
-    private static Map<String, List<Double>> readWithJavaClient(Configuration conf, int batches) {
+    /** A trajectory's per-step advantages, the weight of its loss, and its flags. */
+    private record Credit(List<Double> advantages, double weight, boolean suspect, boolean outcomeTimedOut) {}
+
+    /** Credit by "batch id/trajectory id", read with the Java client in its own group. */
+    private static Map<String, Credit> readWithJavaClient(Configuration conf, int batches) {
         Configuration trainerConf = new Configuration(conf);
         trainerConf.set(TrainerOptions.GROUP_ID, "java-trainer");
-        Map<String, List<Double>> credit = new TreeMap<>();
+        Map<String, Credit> credit = new TreeMap<>();
         int delivered = 0;
         Instant deadline = Instant.now().plus(PATIENCE);
         try (BatchSubscriber subscriber = new BatchSubscriber(trainerConf)) {
@@ -349,7 +377,9 @@ class PythonTrainerTest {
                                 .map(ScoredStep::getAdvantage)
                                 .toList();
                         String key = batch.getBatchId() + "/" + trajectory.getTrajectoryId();
-                        assertEquals(null, credit.put(key, advantages), key + " read twice");
+                        Credit read = new Credit(advantages, trajectory.getWeight(), trajectory.getSuspect(),
+                                trajectory.getOutcomeTimedOut());
+                        assertEquals(null, credit.put(key, read), key + " read twice");
                     }
                     delivered++;
                     delivery.ack();
@@ -377,19 +407,22 @@ class PythonTrainerTest {
         return new PythonRun(python.exitValue(), Files.readString(stdout), Files.readString(stderr));
     }
 
-    private static Map<String, List<Double>> readPythonAdvantages(Path file) throws Exception {
-        Map<String, List<Double>> credit = new HashMap<>();
+    /** Credit by "batch id/trajectory id", from the Python example's --advantages-out file. */
+    private static Map<String, Credit> readPythonCredit(Path file) throws Exception {
+        Map<String, Credit> credit = new HashMap<>();
         for (JsonNode trajectory : JSON.readTree(file.toFile())) {
             List<Double> advantages = new ArrayList<>();
             trajectory.get("advantages").forEach(a -> advantages.add(a.asDouble()));
             String key = trajectory.get("batch_id").asText() + "/"
                     + trajectory.get("trajectory_id").asText();
-            assertEquals(null, credit.put(key, advantages), key + " read twice");
+            Credit read = new Credit(advantages, trajectory.required("weight").asDouble(),
+                    trajectory.required("suspect").asBoolean(), trajectory.required("outcome_timed_out").asBoolean());
+            assertEquals(null, credit.put(key, read), key + " read twice");
         }
         return credit;
     }
 
-    private static Set<String> batchIds(Map<String, List<Double>> credit) {
+    private static Set<String> batchIds(Map<String, ?> credit) {
         Set<String> ids = new TreeSet<>();
         credit.keySet().forEach(key -> ids.add(key.substring(0, key.indexOf('/'))));
         return ids;
