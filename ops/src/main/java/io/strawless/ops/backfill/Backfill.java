@@ -3,8 +3,11 @@ package io.strawless.ops.backfill;
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.topics.TopicStatus;
+import io.strawless.ops.LocalCheckpoints;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessJob;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -22,6 +25,7 @@ import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.FileUtils;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
@@ -68,9 +72,30 @@ public final class Backfill {
 
     /**
      * Runs the backfill configured in {@code jobConf} to its end, on a local Flink MiniCluster, reporting a
-     * progress line every few seconds to {@code log}.
+     * progress line every few seconds to {@code log}. Checkpoints go to a temporary directory, deleted
+     * afterwards, unless {@code jobConf} names one ({@link #localConfiguration}).
      */
     public static Result run(Configuration jobConf, Consumer<String> log) throws Exception {
+        Path workDir = Files.createTempDirectory("strawless-backfill");
+        try {
+            return runLocally(localConfiguration(jobConf, workDir), log);
+        } finally {
+            FileUtils.deleteDirectoryQuietly(workDir.toFile());
+        }
+    }
+
+    /**
+     * {@code jobConf} as the local MiniCluster runs it: with checkpoints under {@code workDir} unless it names
+     * a directory (see {@link LocalCheckpoints#defaultDirectory}). Not among the plan's own settings: on a
+     * cluster checkpoints belong on the cluster's durable storage, not in a local temporary directory.
+     */
+    static Configuration localConfiguration(Configuration jobConf, Path workDir) {
+        Configuration local = new Configuration(jobConf);
+        LocalCheckpoints.defaultDirectory(local, workDir.resolve("checkpoints"));
+        return local;
+    }
+
+    private static Result runLocally(Configuration jobConf, Consumer<String> log) throws Exception {
         Instant start = Instant.now();
         prepareTopics(jobConf);
         try (InputRange range = InputRange.of(jobConf)) {

@@ -6,6 +6,7 @@ import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.topics.TopicStatus;
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.LocalCheckpoints;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
@@ -236,13 +237,7 @@ public final class BenchCommand implements Callable<Integer> {
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         Path workDir = Files.createTempDirectory("strawless-bench");
         Path savepoints = workDir.resolve("savepoints");
-        if (!conf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
-            // Without a directory checkpoints go to the JobManager's memory, which refuses more than 5 MB of state
-            // per task: a backlog of a few ten thousand trajectories is more than that.
-            conf.set(
-                    CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-                    workDir.resolve("checkpoints").toUri().toString());
-        }
+        LocalCheckpoints.defaultDirectory(conf, workDir.resolve("checkpoints"));
         try (BenchKafka kafka = new BenchKafka(conf)) {
             try {
                 BenchReport report;

@@ -1,6 +1,7 @@
 package io.strawless.ops.demo;
 
 import io.strawless.connectors.topics.TopicProvisioner;
+import io.strawless.ops.LocalCheckpoints;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
@@ -144,12 +145,7 @@ public final class DemoRun {
     SyntheticFleet fleet = new SyntheticFleet(jobConf);
     Path workDir = Files.createTempDirectory("strawless-demo");
     Path savepoints = workDir.resolve("savepoints");
-    if (!jobConf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
-      // Without a directory checkpoints go to the JobManager's memory, which refuses more than 5 MB of
-      // state per task: a few tens of thousands of trajectories (each leaves a marker for
-      // job.finished-retention) are more than that.
-      jobConf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, workDir.resolve("checkpoints").toUri().toString());
-    }
+    LocalCheckpoints.defaultDirectory(jobConf, workDir.resolve("checkpoints"));
     try (JobMetrics metrics = JobMetrics.attachTo(jobConf);
         InputOffsets offsets = new InputOffsets(jobConf);
         Progress progress = new Progress(log, fleet, offsets)) {

@@ -1,13 +1,17 @@
 package io.strawless.ops.backfill;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.KafkaOptions.StartingOffsets;
 import io.strawless.pipeline.JobOptions;
+import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import org.apache.flink.api.common.RuntimeExecutionMode;
@@ -17,6 +21,7 @@ import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine.TypeConversionException;
 
 /** How a backfill turns the live job's configuration into its own; nothing here talks to Kafka. */
@@ -70,6 +75,27 @@ class BackfillPlanTest {
         assertEquals(Duration.ofSeconds(30), job.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
         assertEquals(Duration.ofMinutes(7), job.get(JobOptions.OUTCOME_TIMEOUT));
         assertNotEquals(live.get(KafkaOptions.GROUP_ID), job.get(KafkaOptions.GROUP_ID));
+    }
+
+    @Test
+    void locallyCheckpointsGoToAFileDirectoryUnlessTheLiveSettingsNameOne(@TempDir Path workDir) {
+        BackfillPlan plan = BackfillPlan.of(FROM, TO, "credit.backfill");
+
+        // Not the JobManager's memory, which refuses more than 5 MB of state per task: real history has more.
+        Configuration local = Backfill.localConfiguration(plan.jobConfiguration(new Configuration()), workDir);
+        String directory = local.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        assertNotNull(directory, "a checkpoint directory");
+        URI checkpoints = URI.create(directory);
+        assertEquals("file", checkpoints.getScheme(), checkpoints::toString);
+        assertTrue(Path.of(checkpoints).startsWith(workDir), checkpoints::toString);
+
+        Configuration live = new Configuration();
+        live.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "s3://checkpoints/strawless");
+        assertEquals("s3://checkpoints/strawless", Backfill.localConfiguration(plan.jobConfiguration(live), workDir)
+                .get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+        // What the command prints for a cluster leaves checkpoints to the cluster's own storage.
+        assertFalse(plan.ownSettings(new Configuration())
+                .containsKey(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key()));
     }
 
     @Test
