@@ -6,16 +6,34 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.avro.Schema;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.specific.SpecificData;
 
 /**
  * Every version of a contract's schema that a Strawless release has written, oldest first, kept as
  * {@code schema-history/<Record>/v<N>.avsc} in this jar. Readers resolve older writers with them (a batch
  * written before an upgrade names its writer schema by fingerprint), and {@code SchemaHistoryTest} checks that
  * today's schema reads every one of them.
+ *
+ * <p>The job's own state keeps records in single-object encoding too (steps, outcomes, verdicts, offset ranges):
+ * after an upgrade that changed a schema, a savepoint holds them under the earlier version's fingerprint, which the
+ * generated classes' own decoders ({@code fromByteBuffer}) do not know. Read them with {@link #decoder}.
  */
 public final class SchemaHistory {
 
     private SchemaHistory() {}
+
+    /**
+     * A decoder of {@code type}'s single-object encoding written with today's schema or any version in its
+     * history, resolved to today's. Thread-safe, like the generated classes' own.
+     */
+    public static <T> BinaryMessageDecoder<T> decoder(Class<T> type) {
+        SpecificData model = SpecificData.getForClass(type);
+        Schema current = model.getSchema(type);
+        BinaryMessageDecoder<T> decoder = new BinaryMessageDecoder<>(model, current);
+        of(current.getName()).forEach(decoder::addSchema);
+        return decoder;
+    }
 
     /** The versions of {@code recordName} (e.g. "TrainingBatch"), oldest first; the last one is the current schema. */
     public static List<Schema> of(String recordName) {

@@ -34,7 +34,8 @@ class SchemaHistoryTest {
                 VerifierSignal.getClassSchema(),
                 TrainingBatch.getClassSchema(),
                 DeadLetter.getClassSchema(),
-                UnscoredTrajectory.getClassSchema());
+                UnscoredTrajectory.getClassSchema(),
+                OffsetRange.getClassSchema()); // kept in the job's state on its own
     }
 
     @ParameterizedTest

@@ -15,7 +15,10 @@ import org.apache.flink.core.memory.DataOutputView;
  * Its snapshot records the serializer and the format version. State of the same version is read as it is; state
  * that Flink's POJO serializer wrote for the same record (the layout before these serializers) is migrated when a
  * savepoint is restored (RocksDB rewrites it, the heap reads it with the POJO serializer); anything else is refused.
- * A build that changes a format must raise its {@link #formatVersion} and read the earlier one.
+ * A build that changes a format must raise its {@link #formatVersion}; a savepoint in the earlier version is then
+ * refused, naming both versions, until that build also reads the earlier one (its snapshot's
+ * {@code restoreSerializer} returning a reader of it, and {@code resolveSchemaCompatibility} answering
+ * compatible-after-migration, as for the POJO layout below).
  *
  * <p>Every Avro record inside is written in single-object encoding, whose header names the schema it was written
  * with, so a format outlives the schemas' evolution too.

@@ -6,10 +6,10 @@ import static io.strawless.connectors.serde.AvroBinary.writeNullableDouble;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableInts;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableString;
 
+import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,6 +22,7 @@ import org.apache.avro.io.Decoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.Encoder;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.util.Utf8;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
@@ -50,6 +51,8 @@ public final class StepEventCodec {
 
     private static final TerminalKind[] TERMINAL_KINDS = TerminalKind.values();
     private static final byte[] SINGLE_OBJECT_HEADER = AvroBinary.singleObjectHeader(StepEvent.getClassSchema());
+    /** Steps an earlier release encoded (in a savepoint) or an agent sent in an earlier schema version. */
+    private static final BinaryMessageDecoder<StepEvent> OTHER_VERSIONS = SchemaHistory.decoder(StepEvent.class);
 
     /** For writing only, made on first use: most codecs only read ({@link EncodedSteps} makes one per trajectory). */
     private ArrayOutput buffer;
@@ -216,7 +219,7 @@ public final class StepEventCodec {
     }
 
     static StepEvent decodeOtherVersion(byte[] singleObject) throws IOException {
-        return StepEvent.fromByteBuffer(ByteBuffer.wrap(singleObject));
+        return OTHER_VERSIONS.decode(singleObject);
     }
 
     /** Writes the step's Avro body, length first, for a record that crosses the network. */

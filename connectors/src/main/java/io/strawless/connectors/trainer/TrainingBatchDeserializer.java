@@ -19,13 +19,7 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 final class TrainingBatchDeserializer implements Deserializer<TrainingBatch> {
 
-    private static final BinaryMessageDecoder<TrainingBatch> DECODER = decoderOfEveryVersion();
-
-    private static BinaryMessageDecoder<TrainingBatch> decoderOfEveryVersion() {
-        BinaryMessageDecoder<TrainingBatch> decoder = TrainingBatch.createDecoder(null);
-        SchemaHistory.of(TrainingBatch.class.getSimpleName()).forEach(decoder::addSchema);
-        return decoder;
-    }
+    private static final BinaryMessageDecoder<TrainingBatch> DECODER = SchemaHistory.decoder(TrainingBatch.class);
 
     @Override
     public TrainingBatch deserialize(String topic, byte[] value) {

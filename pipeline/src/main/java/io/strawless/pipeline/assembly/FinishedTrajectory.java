@@ -1,9 +1,11 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.SchemaHistory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import org.apache.avro.message.BinaryMessageDecoder;
 
 /**
  * What the assembler remembers of a trajectory it already emitted or timed out, until {@code forgetAt}: enough
@@ -17,6 +19,9 @@ import java.nio.ByteBuffer;
  * @param encodedOutcome the outcome it was scored with, as {@link #encode} wrote it; null when it timed out unscored
  */
 public record FinishedTrajectory(byte[] encodedOutcome, long forgetAt) {
+
+    /** An outcome may have been kept by an earlier release, with an earlier schema (a savepoint of it). */
+    private static final BinaryMessageDecoder<OutcomeEvent> OUTCOMES = SchemaHistory.decoder(OutcomeEvent.class);
 
     /** The outcome it was scored with; null when it timed out unscored. */
     public OutcomeEvent scoredOutcome() {
@@ -37,7 +42,7 @@ public record FinishedTrajectory(byte[] encodedOutcome, long forgetAt) {
 
     static OutcomeEvent decode(byte[] encoded) {
         try {
-            return OutcomeEvent.fromByteBuffer(ByteBuffer.wrap(encoded));
+            return OUTCOMES.decode(encoded);
         } catch (IOException e) {
             throw new UncheckedIOException("an outcome the assembler kept does not decode", e);
         }

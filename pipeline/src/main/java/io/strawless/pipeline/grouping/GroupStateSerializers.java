@@ -6,11 +6,13 @@ import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.VerifierSignal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
@@ -34,6 +36,11 @@ import org.apache.flink.types.StringValue;
  * after the schemas evolve.
  */
 public final class GroupStateSerializers {
+
+    // Records an earlier release kept (a savepoint of it) name an earlier schema version: decode with the history.
+    private static final BinaryMessageDecoder<OutcomeEvent> OUTCOMES = SchemaHistory.decoder(OutcomeEvent.class);
+    private static final BinaryMessageDecoder<VerifierSignal> VERDICTS = SchemaHistory.decoder(VerifierSignal.class);
+    private static final BinaryMessageDecoder<OffsetRange> OFFSET_RANGES = SchemaHistory.decoder(OffsetRange.class);
 
     private GroupStateSerializers() {}
 
@@ -136,16 +143,16 @@ public final class GroupStateSerializers {
             for (int i = 0; i < stepCount; i++) {
                 steps.add(readBytes(in));
             }
-            OutcomeEvent outcome = OutcomeEvent.fromByteBuffer(ByteBuffer.wrap(readBytes(in)));
+            OutcomeEvent outcome = OUTCOMES.decode(readBytes(in));
             int verdictCount = in.readInt();
             List<VerifierSignal> verdicts = new ArrayList<>(verdictCount);
             for (int i = 0; i < verdictCount; i++) {
-                verdicts.add(VerifierSignal.fromByteBuffer(ByteBuffer.wrap(readBytes(in))));
+                verdicts.add(VERDICTS.decode(readBytes(in)));
             }
             int rangeCount = in.readInt();
             List<OffsetRange> lineage = new ArrayList<>(rangeCount);
             for (int i = 0; i < rangeCount; i++) {
-                lineage.add(OffsetRange.fromByteBuffer(ByteBuffer.wrap(readBytes(in))));
+                lineage.add(OFFSET_RANGES.decode(readBytes(in)));
             }
             boolean outcomeTimedOut = in.readBoolean();
             members.add(new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize,
