@@ -1,5 +1,6 @@
 package io.strawless.pipeline;
 
+import io.strawless.connectors.serde.InputRecord;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.flink.metrics.Counter;
@@ -18,11 +19,21 @@ import org.apache.flink.metrics.MetricGroup;
  */
 public final class Ledger {
 
-    /** What kind of input a record was, by the topic it came from. */
+    /** What kind of input a record was. */
     public enum Kind {
         STEPS,
         OUTCOMES,
-        VERDICTS
+        VERDICTS;
+
+        /** The kind of a decoded input; a dead letter's kind is its topic's, which only the caller knows. */
+        public static Kind of(InputRecord input) {
+            return switch (input.kind()) {
+                case STEP -> STEPS;
+                case OUTCOME -> OUTCOMES;
+                case VERDICT -> VERDICTS;
+                case DEAD_LETTER -> throw new IllegalArgumentException("a dead letter has the kind of its topic");
+            };
+        }
     }
 
     /** The ways out. */

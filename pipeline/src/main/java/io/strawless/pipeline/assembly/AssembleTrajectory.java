@@ -578,7 +578,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     private void routeUnscored(Context ctx, UnscoredReason reason, String detail, InputRecord input, OutcomeEvent scored) {
         unscoredByReason.inc(reason.name());
-        ledger.count(kindOf(input), Way.UNSCORED, 1); // only the straggler is new: a scored outcome was counted
+        ledger.count(Kind.of(input), Way.UNSCORED, 1); // only the straggler is new: a scored outcome was counted
 
         List<OutcomeEvent> outcomes = new ArrayList<>();
         if (scored != null) {
@@ -598,17 +598,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .build());
     }
 
-    private static Kind kindOf(InputRecord input) {
-        return switch (input.kind()) {
-            case STEP -> Kind.STEPS;
-            case OUTCOME -> Kind.OUTCOMES;
-            case VERDICT, DEAD_LETTER -> Kind.VERDICTS;
-        };
-    }
-
     private void deadLetter(Context ctx, InputRecord input, Rule rule, String message) {
         deadLetters.inc(rule.name());
-        ledger.count(kindOf(input), Way.DEAD_LETTERED, 1);
+        ledger.count(Kind.of(input), Way.DEAD_LETTERED, 1);
         ctx.output(DeadLetters.TAG, DeadLetters.of(input, rule.name(), message, ctx.timerService().currentProcessingTime()));
     }
 

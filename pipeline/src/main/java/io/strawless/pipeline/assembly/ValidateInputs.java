@@ -52,6 +52,14 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
+    /**
+     * The kind an input counts as in the books: a decoded record's own (one topic may carry several kinds), the
+     * kind its topic carries for undecodable bytes (an unknown topic's as steps).
+     */
+    Kind kindOf(InputRecord input) {
+        return input.deadLetter == null ? Kind.of(input) : kindByTopic.getOrDefault(input.topic, Kind.STEPS);
+    }
+
     @Override
     public void processElement(InputRecord input, Context ctx, Collector<InputRecord> out) {
         if (++recordsThisAttempt == injectFailureAfter
@@ -60,8 +68,7 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
                     + " of " + injectFailures + " (debug.inject-failures)");
         }
         recordsIn.inc(input.topic);
-        // Undecodable bytes count as the kind their topic carries (an unknown topic as steps).
-        Kind kind = kindByTopic.getOrDefault(input.topic, Kind.STEPS);
+        Kind kind = kindOf(input);
         ledger.count(kind, Way.IN, 1);
         if (input.deadLetter != null) {
             ledger.count(kind, Way.DEAD_LETTERED, 1);
