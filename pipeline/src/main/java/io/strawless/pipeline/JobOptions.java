@@ -1,6 +1,7 @@
 package io.strawless.pipeline;
 
 import java.time.Duration;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -136,7 +137,7 @@ public final class JobOptions {
             ConfigOptions.key("job.mini-batch.size")
                     .intType()
                     .noDefaultValue()
-                    .withDescription("Most inputs the assembler holds before it applies them to its state, key by"
+                    .withDescription("Most inputs the assembler holds (within job.mini-batch.max-bytes) before it applies them to its state, key by"
                             + " key: a trajectory's state is then read and written once for all of its inputs in the"
                             + " mini-batch instead of once per input. That pays off on RocksDB, where each state"
                             + " access is a call into RocksDB, when inputs queue up: catching up after a restart, a"
@@ -145,6 +146,15 @@ public final class JobOptions {
                             + " meanwhile waits with it. 1 applies every input at once. Unset: "
                             + MINI_BATCH_SIZE_OFF_HEAP + " with RocksDB state, 1 with heap state (there a state access"
                             + " is a hash lookup, and mini-batches measured no faster).");
+
+    public static final ConfigOption<MemorySize> MINI_BATCH_MAX_BYTES =
+            ConfigOptions.key("job.mini-batch.max-bytes")
+                    .memoryType()
+                    .defaultValue(MemorySize.ofMebiBytes(64))
+                    .withDescription("Most bytes of inputs (their encodings: a step's token ids count) the assembler's"
+                            + " mini-batch holds on the heap; it is applied once they are reached, whatever"
+                            + " job.mini-batch.size says. Without it, 50,000 steps of a few thousand tokens each would"
+                            + " hold most of a task manager's heap while the job catches up.");
 
     /** {@link #MINI_BATCH_ALLOW_LATENCY} where it is not set: complete trajectories wait for the watermark anyway. */
     public static final Duration MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK = Duration.ofSeconds(1);

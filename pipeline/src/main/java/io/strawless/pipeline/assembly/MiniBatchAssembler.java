@@ -16,7 +16,8 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 
 /**
  * Runs {@link AssembleTrajectory} on mini-batches of inputs: it holds up to {@code job.mini-batch.size} inputs
- * (by default 50,000 with RocksDB state, none with heap state), then applies them key by key, each key's inputs in
+ * (by default 50,000 with RocksDB state, none with heap state) and up to {@code job.mini-batch.max-bytes} of their
+ * encodings, then applies them key by key, each key's inputs in
  * the order they came, in one session of the function ({@link AssembleTrajectory#beginKey}): a trajectory's state
  * is read and written once per mini-batch instead of once per input. On RocksDB every state access is a call into
  * RocksDB, and the assembler's state calls were half the job's CPU; when inputs queue up (catching up, a backfill)
@@ -39,17 +40,21 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<String, InputRecord, AssembledTrajectory> {
 
     private static final long serialVersionUID = 1L;
+    /** What an input record and its wrapping take on the heap besides a step's encoding, roughly. */
+    private static final int SMALL_RECORD_BYTES = 200;
 
     private final AssembleTrajectory assembler;
     /** job.mini-batch.size, null when it is not set (then it depends on the state backend). */
     private final Integer configuredSize;
     private final long allowLatencyMillis;
+    private final long maxBytes;
 
     private transient int maxInputs;
 
     /** The held inputs by key, keys in the order their first input came. */
     private transient Map<String, List<StreamRecord<InputRecord>>> held;
     private transient int heldInputs;
+    private transient long heldBytes;
     private transient boolean flushScheduled;
     /** The newest watermark that came while inputs were held, passed on once they are applied; null when none. */
     private transient Watermark heldWatermark;
@@ -59,6 +64,7 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
         this.assembler = assembler;
         this.configuredSize = conf.getOptional(JobOptions.MINI_BATCH_SIZE).orElse(null);
         this.allowLatencyMillis = allowLatency(conf).toMillis();
+        this.maxBytes = conf.get(JobOptions.MINI_BATCH_MAX_BYTES).getBytes();
         if (configuredSize != null && configuredSize < 1) {
             throw new IllegalArgumentException(JobOptions.MINI_BATCH_SIZE.key()
                     + " must be at least 1 (1: no mini-batches), was " + configuredSize);
@@ -96,7 +102,8 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
         }
         // Flink set the key for this input: it is the input's trajectory id.
         held.computeIfAbsent((String) getCurrentKey(), key -> new ArrayList<>(4)).add(element);
-        if (++heldInputs >= maxInputs) {
+        heldBytes += bytesOf(element.getValue());
+        if (++heldInputs >= maxInputs || heldBytes >= maxBytes) {
             applyHeldInputs();
         } else if (!flushScheduled) {
             flushScheduled = true;
@@ -106,6 +113,14 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
                 applyHeldInputs();
             });
         }
+    }
+
+    /**
+     * About the heap an input holds: a step's encoding (token ids and all), a fixed guess for the small records
+     * (outcomes, verdicts, dead letters) and for a step that came decoded.
+     */
+    private static long bytesOf(InputRecord input) {
+        return input.encodedStep != null ? input.encodedStep.length + SMALL_RECORD_BYTES : SMALL_RECORD_BYTES;
     }
 
     @Override
@@ -151,6 +166,7 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
         }
         held.clear();
         heldInputs = 0;
+        heldBytes = 0;
         if (heldWatermark != null) {
             Watermark mark = heldWatermark;
             heldWatermark = null;

@@ -16,10 +16,12 @@ import io.strawless.schemas.StepEvent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
@@ -341,6 +343,32 @@ class MiniBatchAssemblerTest {
         try (var harness = miniBatches(conf("on-completion", 3))) {
             sendComplete(harness, "t1"); // three inputs
             assertEquals(1, harness.extractOutputValues().size());
+        }
+    }
+
+    @Test
+    void heldInputsAreAppliedWhenTheyReachTheMostBytesTheMiniBatchHolds() throws Exception {
+        Configuration conf = conf("on-completion", 1_000);
+        conf.set(JobOptions.MINI_BATCH_MAX_BYTES, MemorySize.parse("100 kb"));
+        try (var harness = miniBatches(conf)) {
+            harness.setProcessingTime(0);
+            sendComplete(harness, "small"); // a few hundred bytes: held
+            assertEquals(0, harness.extractOutputValues().size(), "held");
+            String id = "heavy";
+            for (InputRecord input : List.of(in(step(id, 0, 100).setTokenIds(Collections.nCopies(20_000, 100_000)).build()),
+                    in(terminalStep(id, 1, 110)), in(outcome(id, 1.0, 0, 120)))) {
+                harness.processElement(new StreamRecord<>(overTheNetwork(input), input.timestamp));
+            }
+            assertEquals(0, harness.extractOutputValues().size(), "its first step (60 KB) alone is not enough");
+        }
+        conf.set(JobOptions.MINI_BATCH_MAX_BYTES, MemorySize.parse("50 kb"));
+        try (var harness = miniBatches(conf)) {
+            harness.setProcessingTime(0);
+            sendComplete(harness, "small");
+            harness.processElement(new StreamRecord<>(overTheNetwork(
+                    in(step("heavy", 0, 100).setTokenIds(Collections.nCopies(20_000, 100_000)).build())), 100));
+            assertEquals(List.of("small"), harness.extractOutputValues().stream().map(AssembledTrajectory::trajectoryId)
+                    .toList(), "applied with the 60 KB step, before the allowed latency");
         }
     }
 
