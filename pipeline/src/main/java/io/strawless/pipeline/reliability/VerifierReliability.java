@@ -25,8 +25,13 @@ import org.apache.flink.metrics.MetricGroup;
  * learn one model from all traffic, but it would race the batches it informs (which estimate a batch was
  * scored with would depend on timing) and add a stream and its state to every job. The cost of the local
  * model is that each bucket learns from its share of the traffic; a verifier's reliability is the same
- * everywhere, so every bucket converges to it, each batch records the estimate it was scored with, and
- * bucket state rescales like any keyed state.
+ * everywhere, so every bucket converges to it, and each batch records the estimate it was scored with.
+ *
+ * <p>A rescale restarts the learning: the buckets' keys are chosen for the parallelism (one per instance, see
+ * {@code ScoreAndBatch.bucketKeys}), so after a restore at another parallelism most buckets are new keys whose
+ * models start from the prior, and until they have learnt {@code quarantine.min-learnt-steps} the quarantine
+ * judges nothing and the process estimator weights verifiers as configured. The earlier keys' models stay in the
+ * state, unread (one small model per earlier bucket).
  */
 public final class VerifierReliability {
 
