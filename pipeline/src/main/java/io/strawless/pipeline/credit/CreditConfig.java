@@ -8,6 +8,7 @@ import io.strawless.pipeline.credit.CreditOptions.Preset;
 import io.strawless.pipeline.credit.CreditOptions.ProcessBaseline;
 import io.strawless.pipeline.credit.CreditOptions.ScaleRewards;
 import io.strawless.pipeline.credit.CreditOptions.SingletonGroup;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.io.Serializable;
 import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +24,8 @@ import org.apache.flink.configuration.ReadableConfig;
 
 /**
  * Resolved credit settings: the preset's conventions with explicitly set options on top. Every field is
- * documented on its option in {@link CreditOptions}.
+ * documented on its option in {@link CreditOptions}, but {@code learntVerifierWeights}: {@code
+ * reliability.weight-verifiers}, which changes what the process estimator computes, so its fingerprint.
  */
 public record CreditConfig(
         String estimator,
@@ -44,7 +46,8 @@ public record CreditConfig(
         double processCoef,
         double outcomeCoef,
         double gigpoStepWeight,
-        GigpoEpisodeStats gigpoEpisodeStats) implements Serializable {
+        GigpoEpisodeStats gigpoEpisodeStats,
+        boolean learntVerifierWeights) implements Serializable {
 
     public static final List<String> ESTIMATORS = List.of(
             "outcome", "grpo", "dr_grpo", "rloo", "gae", "reinforce_pp", "reinforce_pp_baseline", "process", "gigpo");
@@ -101,7 +104,8 @@ public record CreditConfig(
                 resolved.get(CreditOptions.PROCESS_COEF),
                 resolved.get(CreditOptions.OUTCOME_COEF),
                 resolved.get(CreditOptions.GIGPO_STEP_WEIGHT),
-                resolved.get(CreditOptions.GIGPO_EPISODE_STATS));
+                resolved.get(CreditOptions.GIGPO_EPISODE_STATS),
+                conf.get(ReliabilityOptions.WEIGHT_VERIFIERS));
     }
 
     /** Whether the estimator compares trajectories of a group, so the job must gather whole groups. */
@@ -117,7 +121,7 @@ public record CreditConfig(
     public CreditConfig withVerifierWeights(Map<String, Double> weights) {
         return new CreditConfig(estimator, preset, backend, gamma, lambda, epsilon, epsilonMode, stdDdof, singletonGroup,
                 scaleRewards, normalize, rewardScale, nonTrainableSteps, weights, processBaseline, processCoef, outcomeCoef,
-                gigpoStepWeight, gigpoEpisodeStats);
+                gigpoStepWeight, gigpoEpisodeStats, learntVerifierWeights);
     }
 
     /** Weight of a verifier in process rewards: its configured weight, else 1. */
@@ -128,13 +132,19 @@ public record CreditConfig(
     /**
      * Stable name of what the numbers mean, e.g. {@code grpo-verl-3f2a9c1b}: estimator, preset and a hash of
      * every resolved setting. The backend is left out: all backends give the same numbers.
+     * {@code reliability.weight-verifiers=false} counts for {@code process} only, the estimator it changes.
      */
     public String fingerprint() {
         StringBuilder canonical = new StringBuilder();
         for (RecordComponent component : CreditConfig.class.getRecordComponents()) {
-            if (!component.getName().equals("backend")) {
+            if (!component.getName().equals("backend") && !component.getName().equals("learntVerifierWeights")) {
                 canonical.append(component.getName()).append('=').append(valueOf(component)).append('\n');
             }
+        }
+        // Only process reads it, and only its non-default value is named, so that no fingerprint a trainer already
+        // filters on changes: the default's is as it was before the setting counted.
+        if (estimator.equals("process") && !learntVerifierWeights) {
+            canonical.append("learntVerifierWeights=false\n");
         }
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256")

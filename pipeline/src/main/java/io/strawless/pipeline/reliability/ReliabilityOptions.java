@@ -22,7 +22,8 @@ public final class ReliabilityOptions {
             .defaultValue(true)
             .withDescription("Whether the process estimator weights each verifier by its learnt informativeness, "
                     + "2 * reliability - 1 (0 for a verifier that always says the same, 1 for a perfect one; below 0.05 "
-                    + "it counts as 0), times its credit.verifier-weights entry. false: credit.verifier-weights alone.");
+                    + "it counts as 0), times its credit.verifier-weights entry. false: credit.verifier-weights alone (the process "
+                    + "estimator's batches then carry another config_fingerprint).");
 
     /** What happens to a trajectory the quarantine marks as a likely reward hack. */
     public enum SuspectPolicy {

@@ -88,6 +88,16 @@ class CreditConfigTest {
                 config("java", "process", "credit.verifier-weights", "b:2,a:1").fingerprint(), "map order");
     }
 
+    /** reliability.weight-verifiers changes process's numbers, so its fingerprint; no other estimator's. */
+    @Test
+    void weightingVerifiersByTheirLearntReliabilityIsInProcesssFingerprint() {
+        String process = config("java", "process").fingerprint();
+        assertNotEquals(process, config("java", "process", "reliability.weight-verifiers", "false").fingerprint());
+        assertEquals(process, config("java", "process", "reliability.weight-verifiers", "true").fingerprint());
+        assertEquals(config("java", "grpo").fingerprint(),
+                config("java", "grpo", "reliability.weight-verifiers", "false").fingerprint());
+    }
+
     @Test
     void groupRelativeEstimatorsNeedWholeGroups() {
         for (String estimator : new String[] {"grpo", "dr_grpo", "rloo", "reinforce_pp_baseline", "gigpo", "process"}) {
