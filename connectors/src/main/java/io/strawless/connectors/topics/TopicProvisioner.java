@@ -69,6 +69,9 @@ public final class TopicProvisioner {
         Set<String> existing = await(admin.listTopics().names(), timeout);
 
         Set<String> created = new LinkedHashSet<>();
+        // Listed or not, a topic the broker says exists is there: a topic created a moment ago (by another
+        // provisioner, or an operator) may be missing from the listing until every broker's metadata has it.
+        Set<String> alreadyThere = new LinkedHashSet<>();
         if (create) {
             List<NewTopic> toCreate = topics.stream()
                     .filter(topic -> !existing.contains(topic))
@@ -80,15 +83,18 @@ public final class TopicProvisioner {
                     await(result.getValue(), timeout);
                     created.add(result.getKey());
                 } catch (ExecutionException e) {
-                    // Someone else created it since we listed: fine, it is checked below like the rest.
+                    // Someone else created it since we listed, or the listing did not show it yet: fine, it is
+                    // checked below like the rest.
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw e;
                     }
+                    alreadyThere.add(result.getKey());
                 }
             }
         }
 
-        List<String> present = topics.stream().filter(t -> existing.contains(t) || created.contains(t)).toList();
+        List<String> present = topics.stream()
+                .filter(t -> existing.contains(t) || created.contains(t) || alreadyThere.contains(t)).toList();
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<String, TopicDescription> descriptions = untilKnown(
                 () -> await(admin.describeTopics(present).allTopicNames(), timeout), deadline);
