@@ -155,6 +155,15 @@ public final class KafkaOptions {
                                     + " and reports a smaller one as DRIFT. The default fits Kafka's default limits"
                                     + " (message.max.bytes " + KAFKA_DEFAULT_MAX_MESSAGE_BYTES + "). At least 262144.");
 
+    public static final ConfigOption<TransactionNaming> TRANSACTION_NAMING =
+            ConfigOptions.key("kafka.transaction-naming")
+                    .enumType(TransactionNaming.class)
+                    .defaultValue(TransactionNaming.INCREMENTING)
+                    .withDescription(
+                            "How the exactly-once sinks name their Kafka transactions. The broker keeps every"
+                                    + " transactional id it has seen for transactional.id.expiration.ms (7 days by"
+                                    + " default).");
+
     public static final ConfigOption<StartingOffsets> STARTING_OFFSETS =
             ConfigOptions.key("source.starting-offsets")
                     .enumType(StartingOffsets.class)
@@ -251,6 +260,39 @@ public final class KafkaOptions {
             properties.setProperty(clientKey, entry.getValue());
         }
         return properties;
+    }
+
+    /** How the exactly-once sinks name their transactions: Flink's Kafka connector's two strategies. */
+    public enum TransactionNaming implements DescribedEnum {
+        INCREMENTING(
+                "incrementing",
+                "a new transactional id per checkpoint, subtask and sink (the connector's default): a job"
+                        + " checkpointing every 10 s at parallelism 4 leaves the broker about 730,000 ids to keep"
+                        + " for a week"),
+        POOLING(
+                "pooling",
+                "reuses a few ids per subtask and sink. Needs Kafka 3.0+, and where ACLs are on, DESCRIBE on the"
+                        + " job's transactional ids and the output topics (it lists open transactions). A job"
+                        + " restores an incrementing savepoint under pooling, not the other way round");
+
+        private final String value;
+        private final String description;
+
+        TransactionNaming(String value, String description) {
+            this.value = value;
+            this.description = description;
+        }
+
+        /** The spelling used in configuration; Flink matches it case-insensitively. */
+        @Override
+        public String toString() {
+            return value;
+        }
+
+        @Override
+        public InlineElement getDescription() {
+            return text(description);
+        }
     }
 
     /** Where the input source starts when there is no checkpoint to restore from. */

@@ -1,6 +1,7 @@
 package io.strawless.connectors;
 
 import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import io.strawless.connectors.KafkaOptions.TransactionNaming;
 import io.strawless.connectors.serde.InputDeserializer;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.OutputRecordSerializer;
@@ -12,6 +13,7 @@ import java.util.Properties;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -167,6 +169,8 @@ public final class StrawlessKafka {
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 // Distinct per sink: two sinks sharing a prefix would fence each other's transactions.
                 .setTransactionalIdPrefix(conf.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX) + idSuffix)
+                .setTransactionNamingStrategy(conf.get(KafkaOptions.TRANSACTION_NAMING) == TransactionNaming.POOLING
+                        ? TransactionNamingStrategy.POOLING : TransactionNamingStrategy.INCREMENTING)
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
                         Long.toString(conf.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis()))
                 .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(maxRequestSize(conf)))

@@ -9,9 +9,14 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.common.serialization.SerializationSchema.InitializationContext;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.metrics.Counter;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -27,9 +32,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * loses its steps' token ids, then its steps, outcomes and verdicts; a dead letter loses the original value, then the
  * original key. Each says what it lost and where the inputs still are, and {@code recordsTrimmed} counts them.
  *
- * <p>The record's timestamp is the stream record's (the stamping operators set it), as Flink's own builder does.
+ * <p>The record's timestamp is the stream record's (the stamping operators set it), as Flink's own builder does; and
+ * it names its topic to the sink ({@link KafkaDatasetFacetProvider}), as the builder's does: the sink's pooling
+ * transaction naming lists the open transactions on it.
  */
-public final class OutputRecordSerializer<T> implements KafkaRecordSerializationSchema<T> {
+public final class OutputRecordSerializer<T> implements KafkaRecordSerializationSchema<T>, KafkaDatasetFacetProvider {
 
     private static final long serialVersionUID = 1L;
 
@@ -101,6 +108,11 @@ public final class OutputRecordSerializer<T> implements KafkaRecordSerialization
         }
         return new ProducerRecord<>(topic, null, timestamp == null || timestamp < 0 ? null : timestamp, keyBytes,
                 valueBytes);
+    }
+
+    @Override
+    public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
+        return Optional.of(new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(List.of(topic))));
     }
 
     private static int size(byte[] key, byte[] value) {

@@ -1,0 +1,100 @@
+package io.strawless.connectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.KafkaOptions.TransactionNaming;
+import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.serde.TestRecords;
+import io.strawless.connectors.topics.TopicProvisioner;
+import io.strawless.schemas.DeadLetter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sinks' transactional ids: under incrementing naming every checkpoint leaves the broker a new id to keep for a
+ * week; under pooling a few ids serve every checkpoint. Both commit every record exactly once.
+ */
+class TransactionNamingTest {
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startBroker() {
+        kafka = EmbeddedKafka.start();
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        kafka.close();
+    }
+
+    @Test
+    void poolingReusesAFewIdsWhereIncrementingTakesOneACheckpoint() throws Exception {
+        Set<String> incrementing = run(TransactionNaming.INCREMENTING);
+        Set<String> pooling = run(TransactionNaming.POOLING);
+
+        assertTrue(incrementing.size() >= 8, "one id a checkpoint: " + incrementing);
+        assertTrue(pooling.size() <= 3, "a few ids for every checkpoint: " + pooling);
+    }
+
+    /** Writes 40 dead letters over about 20 checkpoints; returns the transactional ids the broker now keeps. */
+    private static Set<String> run(TransactionNaming naming) throws Exception {
+        String name = naming.toString();
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, name + ".dlq");
+        conf.set(KafkaOptions.STEPS_TOPIC, name + ".steps");
+        conf.set(KafkaOptions.OUTCOMES_TOPIC, name + ".outcomes");
+        conf.set(KafkaOptions.VERDICTS_TOPIC, name + ".verdicts");
+        conf.set(KafkaOptions.BATCHES_TOPIC, name + ".batches");
+        conf.set(KafkaOptions.UNSCORED_TOPIC, name + ".unscored");
+        conf.set(KafkaOptions.TOPIC_PARTITIONS, 1);
+        conf.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, "naming-" + name);
+        conf.set(KafkaOptions.TRANSACTION_NAMING, naming);
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(100));
+        TopicProvisioner.ensureTopics(conf);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        env.fromSequence(1, 40)
+                .map(i -> {
+                    Thread.sleep(50); // spread the records over many checkpoints
+                    return TestRecords.deadLetter(null, new byte[] {i.byteValue()});
+                })
+                .returns(DeadLetter.class)
+                .sinkTo(StrawlessKafka.deadLetterSink(conf));
+        env.execute("transaction-naming-" + name);
+
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+                StrawlessKafka.consumerProperties(conf, "naming-reader-" + name), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(name + ".dlq"));
+            int read = 0;
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (read < 40 && System.currentTimeMillis() < deadline) {
+                read += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            assertEquals(40, read, "every record committed once (" + name + ")");
+        }
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            return admin.listTransactions().all().get().stream()
+                    .map(TransactionListing::transactionalId)
+                    .filter(id -> id.startsWith("naming-" + name))
+                    .collect(Collectors.toSet());
+        }
+    }
+}
