@@ -4,7 +4,7 @@
 Adapt it: keep `training_batches` and `trajectories`, replace the summary in `main` with your training
 step. Each trajectory comes with its per-step advantages as a numpy array (a list without numpy):
 
-    consumer = Consumer(consumer_config(settings))          # read_committed, manual commits
+    consumer = TrainerConsumer(consumer_config(settings))   # read_committed, manual commits
     consumer.subscribe([settings["topics.batches"]])
     decoder = BatchDecoder(load_training_batch_schema())
     for batch in training_batches(consumer, decoder, batch_filter(settings)):
@@ -21,6 +21,21 @@ Reading rules, the same as the Java client (io.strawless.connectors.trainer.Batc
   batches are never seen.
 - Offsets are committed only after a batch was used (see `training_batches`), so a trainer that crashes
   mid-batch gets that batch again.
+- One batch at a time: each poll returns one batch, and the next poll comes after the training step on it.
+  Kafka (librdkafka) drops a member that does not poll again within max.poll.interval.ms (300000 ms, 5 min,
+  by default): a training step must fit in it, or raise it with -D kafka.client.max.poll.interval.ms=<ms>.
+  A trainer that was dropped cannot commit the batch it was training on: it says so on stderr (naming
+  max.poll.interval.ms), rejoins the group, and that batch is delivered again, to it or to another
+  member (at least once). It does not stop. (session.timeout.ms does not bound a step: librdkafka
+  sends heartbeats from its own thread.)
+- Rebalances (a trainer joins or leaves the group): each batch is committed before the next poll, so before
+  a rebalance can move its partition. A commit the group deferred while it rebalanced is made by a
+  TrainerConsumer when the partition is revoked (on_revoke), before another member reads it; nothing is
+  committed for a partition revoked or lost (the member was dropped: another may own it already).
+- A consumer error that librdkafka rides out by itself (a broker going away, a leader moving, the end of a
+  partition, a poll interval exceeded) is one line on stderr and reading goes on. One that retrying cannot
+  mend (the topic does not exist, the topic or group is not authorized, a corrupt record) stops the reader
+  with a KafkaException.
 - Values are Avro single-object encoded: C3 01, the 8-byte little-endian CRC-64-AVRO fingerprint of the
   writer schema, the Avro binary body. The writer may be any TrainingBatch schema a release wrote
   (schemas/src/main/resources/schema-history); it is resolved to today's. A value that is not a TrainingBatch
@@ -38,6 +53,7 @@ import argparse
 import dataclasses
 import io
 import json
+import logging
 import os
 import sys
 import time
@@ -45,7 +61,7 @@ import time
 import avro.io
 import avro.name
 import avro.schema
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 try:
     import numpy
@@ -237,7 +253,18 @@ def training_batches(consumer, decoder, accepts, max_batches=None, deadline=None
     its offset committed. If the loop body raises, nothing more is committed and a restarted trainer gets
     that batch again. Batches the filter drops are committed as they pass. Stops after `max_batches`
     batches (the last one committed) or at `deadline` (time.monotonic()); runs forever without both.
+
+    `consumer` is best a TrainerConsumer (a plain Consumer works too). A commit the group refuses because
+    this trainer is no longer its member (a training step outlasted max.poll.interval.ms) is a warning, not
+    an error: the batch is delivered again (at least once). One refused while the group rebalances or its
+    coordinator is away: a TrainerConsumer keeps it, to commit with the next batch or when a rebalance
+    revokes the partition; a plain Consumer, which cannot tell when partitions are revoked, gives it up
+    (a warning; the batch is delivered again). Consumer errors librdkafka recovers from are logged (one line
+    each, logger "strawless_trainer"); the others raise KafkaException (see FATAL_CONSUMER_ERRORS).
     """
+    acknowledgements = getattr(consumer, "acknowledgements", None)
+    if not isinstance(acknowledgements, Acknowledgements):
+        acknowledgements = Acknowledgements(consumer, keep_deferred=False)
     delivered = 0
     while max_batches is None or delivered < max_batches:
         if deadline is not None and time.monotonic() >= deadline:
@@ -246,15 +273,151 @@ def training_batches(consumer, decoder, accepts, max_batches=None, deadline=None
         if message is None:
             continue
         if message.error():
-            if message.error().retriable():  # e.g. a leader moving: librdkafka recovers by itself
-                continue
-            raise KafkaException(message.error())
+            _consumer_error(message.error())
+            continue
         batch = decoder.decode(message)
         if accepts(batch):
             delivered += 1
             yield batch
         # Reached only when the caller came back for more: the batch was used (or filtered out).
-        consumer.commit(message=message, asynchronous=False)
+        acknowledgements.acknowledge(message)
+
+
+def _codes(*names):
+    # Names librdkafka knows (all of these since 1.x); one an older library lacks is left out.
+    return frozenset(getattr(KafkaError, name) for name in names if hasattr(KafkaError, name))
+
+
+# Consumer errors retrying cannot mend: training_batches raises them. (python3-confluent-kafka 1.7 builds the
+# KafkaError of a message poll() returns without its retriable/fatal flags, so they cannot tell.) Any other
+# error poll() returns is logged and reading goes on: librdkafka retries by itself.
+FATAL_CONSUMER_ERRORS = _codes(
+    "_FATAL",
+    # The subscribed topic does not exist (or is not a valid name), or this client may not read it.
+    "UNKNOWN_TOPIC_OR_PART", "_UNKNOWN_TOPIC", "_UNKNOWN_PARTITION", "TOPIC_EXCEPTION",
+    "TOPIC_AUTHORIZATION_FAILED", "GROUP_AUTHORIZATION_FAILED", "CLUSTER_AUTHORIZATION_FAILED",
+    "_AUTHENTICATION", "SASL_AUTHENTICATION_FAILED",
+    # The group refuses this member as configured.
+    "INVALID_GROUP_ID", "INVALID_SESSION_TIMEOUT", "INCONSISTENT_GROUP_PROTOCOL", "GROUP_MAX_SIZE_REACHED",
+    "FENCED_INSTANCE_ID", "UNSUPPORTED_VERSION", "_UNSUPPORTED_FEATURE", "_INVALID_ARG",
+    # Records that cannot be read: nothing is skipped silently.
+    "_BAD_MSG", "MSG_SIZE_TOO_LARGE", "_AUTO_OFFSET_RESET",
+)
+# A commit refused because this member left the group or the group went on without it: its partitions are
+# (or will be) another member's, which gets the batches not committed.
+_GROUP_WENT_ON = _codes("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "_ASSIGNMENT_LOST")
+# A commit that may succeed later as it is: the group is rebalancing, or its coordinator is away.
+_COMMIT_LATER = _codes("REBALANCE_IN_PROGRESS", "_WAIT_COORD", "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR",
+                       "COORDINATOR_LOAD_IN_PROGRESS", "_TIMED_OUT", "REQUEST_TIMED_OUT", "_TRANSPORT",
+                       "_ALL_BROKERS_DOWN")
+
+LOG = logging.getLogger("strawless_trainer")
+
+
+def _consumer_error(error):
+    if error.fatal() or error.code() in FATAL_CONSUMER_ERRORS:
+        raise KafkaException(error)
+    if error.code() == KafkaError._MAX_POLL_EXCEEDED:
+        LOG.warning("%s: a training step took longer than max.poll.interval.ms, so this trainer left its group;"
+                    " it rejoins now, and what it did not commit is delivered again, to it or another member"
+                    " (raise -D %smax.poll.interval.ms to give a step more time)", error.str(), CLIENT_PREFIX)
+    elif error.code() == KafkaError._PARTITION_EOF:
+        LOG.info("%s", error.str())
+    else:
+        LOG.warning("consumer error, librdkafka retries: %s: %s", error.name(), error.str())
+
+
+class Acknowledgements:
+    """Per partition, the offset up to which batches were used but not committed yet, and their commits."""
+
+    def __init__(self, consumer, keep_deferred):
+        self._consumer = consumer
+        # Whether a commit that may succeed later is kept for the next one: only when revocations are known.
+        self._keep_deferred = keep_deferred
+        self._uncommitted = {}  # (topic, partition) -> the offset to commit: the next one to read
+
+    def acknowledge(self, message):
+        """The batch `message` is used: commits it, with any earlier batch whose commit was deferred."""
+        self._uncommitted[(message.topic(), message.partition())] = message.offset() + 1
+        self.commit(list(self._uncommitted))
+
+    def commit(self, partitions, handing_over=False):
+        """Commits what was used of `partitions` ((topic, partition) pairs). A commit the group refuses for
+        good (or, `handing_over` the partitions, for any reason) is a warning: those batches are delivered
+        again. One that may succeed later is kept for the next commit if revocations are known. Any other
+        failure raises KafkaException."""
+        offsets = {key: self._uncommitted[key] for key in partitions if key in self._uncommitted}
+        if not offsets:
+            return
+        try:
+            results = self._consumer.commit(
+                offsets=[TopicPartition(topic, partition, offset) for (topic, partition), offset in offsets.items()],
+                asynchronous=False)
+            failed = {(r.topic, r.partition): r.error for r in results or () if r.error is not None}
+        except KafkaException as e:
+            error = e.args[0] if e.args and isinstance(e.args[0], KafkaError) else KafkaError(KafkaError._FAIL, str(e))
+            failed = {key: error for key in offsets}
+        for key, offset in offsets.items():
+            error = failed.get(key)
+            if error is None or error.code() == KafkaError._NO_OFFSET:
+                if self._uncommitted.get(key) == offset:
+                    del self._uncommitted[key]
+                continue
+            went_on = error.code() in _GROUP_WENT_ON
+            if error.code() in _COMMIT_LATER and self._keep_deferred and not handing_over:
+                LOG.info("%s-%d: commit up to offset %d deferred to the next commit or to the rebalance: %s",
+                         key[0], key[1], offset, error.str())
+            elif went_on or error.code() in _COMMIT_LATER or handing_over:
+                self._uncommitted.pop(key, None)
+                LOG.warning("%s-%d: batches used up to offset %d could not be committed, so they will be delivered"
+                            " again: %s%s", key[0], key[1], offset, error.str(),
+                            "; this trainer is no longer a member of its group: a training step took longer than"
+                            f" max.poll.interval.ms (raise -D {CLIENT_PREFIX}max.poll.interval.ms)" if went_on else "")
+            else:
+                raise KafkaException(error)
+
+    def revoked(self, partitions):
+        """A rebalance hands `partitions` to the group: commit what was used of them, then forget them."""
+        try:
+            # Raising here would surface from poll() or close() in the middle of the rebalance; a commit
+            # that fails now only means those batches are delivered again.
+            self.commit([(p.topic, p.partition) for p in partitions], handing_over=True)
+        finally:
+            self.lost(partitions)
+
+    def lost(self, partitions):
+        """This member lost `partitions` (it was dropped from the group): another member may own them
+        already, and a commit now could overwrite its progress. Forget them."""
+        for p in partitions:
+            self._uncommitted.pop((p.topic, p.partition), None)
+
+
+class TrainerConsumer(Consumer):
+    """A confluent_kafka Consumer that knows when a rebalance takes partitions from it (training_batches
+    commits through its `acknowledgements`): what was used of a revoked partition is committed before
+    another member reads it, and nothing is committed for a partition it lost. A commit deferred because the
+    group was rebalancing is kept until then. Callbacks given to `subscribe` are called after its own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.acknowledgements = Acknowledgements(self, keep_deferred=True)
+
+    def subscribe(self, topics, on_assign=None, on_revoke=None, on_lost=None):
+        def revoked(consumer, partitions):
+            self.acknowledgements.revoked(partitions)
+            if on_revoke is not None:
+                on_revoke(consumer, partitions)
+
+        def lost(consumer, partitions):
+            self.acknowledgements.lost(partitions)
+            # As a Consumer does: without on_lost, lost partitions go to on_revoke.
+            if on_lost is not None or on_revoke is not None:
+                (on_lost or on_revoke)(consumer, partitions)
+
+        callbacks = {"on_revoke": revoked, "on_lost": lost}
+        if on_assign is not None:
+            callbacks["on_assign"] = on_assign
+        super().subscribe(topics, **callbacks)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,8 +496,11 @@ def main(argv=None):
     except ValueError as e:
         parser.error(str(e))
 
+    # Warnings (a commit refused after max.poll.interval.ms, a consumer error librdkafka retries) go to stderr,
+    # one line each; the summary alone goes to stdout, and a fatal error is stderr's last line.
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
     decoder = BatchDecoder(load_training_batch_schema(args.schemas))
-    consumer = Consumer(config)
+    consumer = TrainerConsumer(config)
     consumer.subscribe([settings["topics.batches"]])
     summary = {"topic": settings["topics.batches"], "group": settings["trainer.group-id"], "batches": 0,
                "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0,
@@ -368,7 +534,7 @@ def main(argv=None):
         print(json.dumps({"error": "undecodable", "topic": e.topic, "partition": e.partition,
                           "offset": e.offset, "reason": e.reason}), file=sys.stderr)
         return 2
-    except KafkaException as e:  # not retriable: e.g. the topic does not exist, or the group is not allowed
+    except KafkaException as e:  # retrying cannot mend it (FATAL_CONSUMER_ERRORS): e.g. the topic does not exist
         print(json.dumps({"error": "kafka", "reason": str(e.args[0]) if e.args else repr(e)}), file=sys.stderr)
         return 2
     finally:
