@@ -65,7 +65,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The Python trainer example (ops/python/strawless_trainer.py) against the in-process broker: after a demo
  * run it reads exactly the batches the Java client reads, with the same per-step advantages and trajectory
  * weights and flags, and never a batch of an aborted transaction; it filters, commits only what it used, and
- * stops at a value that is not a TrainingBatch, naming it.
+ * stops at a value that is not a TrainingBatch, naming it. Its reading loop outlives a step longer than
+ * max.poll.interval.ms (a warning; the batch comes again) and a second trainer joining the group mid-step.
  */
 class PythonTrainerTest {
 
@@ -73,6 +74,8 @@ class PythonTrainerTest {
     private static final String PYTHON = "/usr/bin/python3";
 
     private static final Path SCRIPT = Path.of("python", "strawless_trainer.py");
+    /** The example's reading loop with a slow first training step (src/test/python). */
+    private static final Path SLOW_TRAINER = Path.of("src", "test", "python", "slow_first_step.py");
     private static final String INSTALL_HINT = "run ops/bin/install-python-deps.sh (as root) to install them";
 
     /** A small fleet: a dozen batches over the four partitions, quick to score. */
@@ -244,6 +247,144 @@ class PythonTrainerTest {
         assertTrue(error.get("reason").asText().contains("no-such-topic"), noTopic.stderr());
     }
 
+    /**
+     * A training step longer than max.poll.interval.ms (a trainer's most likely rebalance): librdkafka drops the
+     * member, so the broker refuses the commit of the batch it was training on. The trainer warns, naming the
+     * setting, rejoins and gets that batch again (at least once), and goes on; it does not crash.
+     */
+    @Test
+    void pythonOutlivesAStepLongerThanMaxPollIntervalAndGetsThatBatchAgain(@TempDir Path temp) throws Exception {
+        String topic = "python-slow-step";
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        }
+        Configuration conf = configFor(topic);
+        writeInTransaction(conf, topic, handMadeBatch("slow-first", "outcome"), true); // offset 0
+        writeInTransaction(conf, topic, handMadeBatch("second", "outcome"), true); // 2
+
+        // The broker's smallest session timeout (group.min.session.timeout.ms) is 6 s, and librdkafka wants
+        // max.poll.interval.ms at least as long.
+        PythonRun python = runPython(
+                temp,
+                SLOW_TRAINER,
+                "-D",
+                "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D",
+                "topics.batches=" + topic,
+                "-D",
+                "trainer.group-id=python-slow-step",
+                "-D",
+                "kafka.client.session.timeout.ms=6000",
+                "-D",
+                "kafka.client.max.poll.interval.ms=6000",
+                "--first-step-seconds",
+                "8",
+                "--max-batches",
+                "3",
+                "--timeout",
+                "40");
+
+        assertEquals(0, python.exitCode(), "a refused commit is not a crash; stderr: " + python.stderr());
+        assertEquals(List.of("slow-first", "slow-first", "second"),
+                batchIds(python.stdout()),
+                "the batch whose commit was refused comes again, then the next one; stderr: " + python.stderr());
+        assertTrue(python.stderr().lines().anyMatch(line -> line.contains("WARNING")
+                        && line.contains("could not be committed") && line.contains("max.poll.interval.ms")),
+                python.stderr());
+        try (Admin admin = admin()) {
+            long committed = admin.listConsumerGroupOffsets("python-slow-step")
+                    .partitionsToOffsetAndMetadata()
+                    .get()
+                    .get(new TopicPartition(topic, 0))
+                    .offset();
+            assertEquals(3, committed, "both batches committed after all");
+        }
+    }
+
+    /**
+     * A second trainer joins the group while the Python trainer holds a batch: the Python trainer finishes its
+     * step, commits, hands partitions over in the rebalance (on_revoke) and goes on, without crashing; between
+     * the two every batch is read at least once, and the batch it held is read again only if it said its
+     * commit failed.
+     */
+    @Test
+    void pythonHandsPartitionsOverWhenASecondTrainerJoinsMidStep(@TempDir Path temp) throws Exception {
+        String topic = "python-rebalance";
+        String group = "python-rebalance";
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get();
+        }
+        Configuration conf = configFor(topic);
+        Set<String> written = new TreeSet<>();
+        for (int partition = 0; partition < 2; partition++) {
+            for (int i = 0; i < 2; i++) {
+                String batchId = "p" + partition + "-" + i;
+                writeInTransaction(conf, topic, partition, bytes(handMadeBatch(batchId, "outcome")), true);
+                written.add(batchId);
+            }
+        }
+
+        Path holding = temp.resolve("holding");
+        Path stdout = temp.resolve("python.out");
+        Path stderr = temp.resolve("python.err");
+        Process python = new ProcessBuilder(
+                        PYTHON,
+                        SLOW_TRAINER.toString(),
+                        "-D",
+                        "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                        "-D",
+                        "topics.batches=" + topic,
+                        "-D",
+                        "trainer.group-id=" + group,
+                        "--first-step-seconds",
+                        "4",
+                        "--holding-file",
+                        holding.toString(),
+                        "--max-batches",
+                        "100",
+                        "--timeout",
+                        "10")
+                .redirectOutput(stdout.toFile())
+                .redirectError(stderr.toFile())
+                .start();
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        List<String> javaRead = new ArrayList<>();
+        try {
+            while (!Files.exists(holding)) {
+                assertTrue(python.isAlive() && Instant.now().isBefore(deadline),
+                        "the Python trainer never started its step: " + Files.readString(stderr));
+                Thread.sleep(50);
+            }
+            Configuration trainerConf = new Configuration(conf);
+            trainerConf.set(TrainerOptions.GROUP_ID, group);
+            try (BatchSubscriber subscriber = new BatchSubscriber(trainerConf)) {
+                // Until the Python trainer stopped (at its --timeout) and everything it did not read came here.
+                while (python.isAlive() || !javaRead.containsAll(notIn(written, pythonRead(stdout)))) {
+                    assertTrue(Instant.now().isBefore(deadline), "the Java trainer read only " + javaRead);
+                    for (Delivery delivery : subscriber.poll(Duration.ofMillis(200))) {
+                        javaRead.add(delivery.batch().getBatchId().toString());
+                        delivery.ack();
+                    }
+                }
+            }
+        } finally {
+            python.destroyForcibly();
+        }
+
+        String pythonErr = Files.readString(stderr);
+        assertEquals(0, python.exitValue(), pythonErr);
+        List<String> pythonRead = pythonRead(stdout);
+        assertFalse(pythonRead.isEmpty(), pythonErr);
+        Set<String> read = new TreeSet<>(pythonRead);
+        read.addAll(javaRead);
+        assertEquals(written, read, "every batch read at least once; python " + pythonRead + ", java " + javaRead);
+        boolean commitRefused = pythonErr.contains("could not be committed");
+        if (!commitRefused) {
+            assertFalse(javaRead.contains(pythonRead.get(0)),
+                    "the batch the Python trainer held and committed is not read again; " + pythonErr);
+        }
+    }
+
     private static void assumePythonPackages() throws Exception {
         assumeTrue(
                 new File(PYTHON).canExecute(),
@@ -289,13 +430,19 @@ class PythonTrainerTest {
     /** Writes one batch to partition 0 in its own transaction, committed or aborted. */
     private static void writeInTransaction(Configuration conf, String topic, byte[] batch, boolean commit)
             throws Exception {
+        writeInTransaction(conf, topic, 0, batch, commit);
+    }
+
+    /** Writes one batch to {@code partition} in its own transaction, committed or aborted. */
+    private static void writeInTransaction(Configuration conf, String topic, int partition, byte[] batch,
+            boolean commit) throws Exception {
         Properties properties = StrawlessKafka.producerProperties(conf);
         properties.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "python-trainer-test");
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.initTransactions();
             producer.beginTransaction();
-            producer.send(new ProducerRecord<>(topic, 0, null, batch)).get();
+            producer.send(new ProducerRecord<>(topic, partition, null, batch)).get();
             if (commit) {
                 producer.commitTransaction();
             } else {
@@ -392,7 +539,11 @@ class PythonTrainerTest {
     private record PythonRun(int exitCode, String stdout, String stderr) {}
 
     private static PythonRun runPythonExample(Path temp, String... arguments) throws Exception {
-        List<String> command = new ArrayList<>(List.of(PYTHON, SCRIPT.toString()));
+        return runPython(temp, SCRIPT, arguments);
+    }
+
+    private static PythonRun runPython(Path temp, Path script, String... arguments) throws Exception {
+        List<String> command = new ArrayList<>(List.of(PYTHON, script.toString()));
         command.addAll(List.of(arguments));
         Path stdout = Files.createTempFile(temp, "python", ".out");
         Path stderr = Files.createTempFile(temp, "python", ".err");
@@ -405,6 +556,26 @@ class PythonTrainerTest {
             throw new AssertionError("the Python example did not stop by itself; stderr: " + Files.readString(stderr));
         }
         return new PythonRun(python.exitValue(), Files.readString(stdout), Files.readString(stderr));
+    }
+
+    /** The batch ids slow_first_step.py printed, in the order it read them; none while it runs. */
+    private static List<String> pythonRead(Path stdout) throws Exception {
+        return batchIds(Files.exists(stdout) ? Files.readString(stdout) : "");
+    }
+
+    /** slow_first_step.py's output: a JSON list of batch ids; empty before it printed it. */
+    private static List<String> batchIds(String printed) throws Exception {
+        List<String> ids = new ArrayList<>();
+        if (!printed.isBlank()) {
+            JSON.readTree(printed).forEach(id -> ids.add(id.asText()));
+        }
+        return ids;
+    }
+
+    private static Set<String> notIn(Set<String> all, List<String> some) {
+        Set<String> rest = new TreeSet<>(all);
+        some.forEach(rest::remove);
+        return rest;
     }
 
     /** Credit by "batch id/trajectory id", from the Python example's --advantages-out file. */
