@@ -43,12 +43,27 @@ public final class TopicProvisioner {
 
     /** Creates the missing topics; reports every topic as CREATED, EXISTS or DRIFT. */
     public static List<TopicStatus> ensureTopics(ReadableConfig conf) {
-        return withAdmin(conf, admin -> inspect(admin, conf, true));
+        return ensureTopics(conf, topicNames(conf));
+    }
+
+    /**
+     * {@link #ensureTopics(ReadableConfig)} for some of the configured topics only: for a tool that needs a topic
+     * before the others (e.g. inputs to fill before the job runs), made and checked exactly as the job's would be.
+     *
+     * @param topics some of {@link #topicNames}: a topic's settings depend on its role (input or output)
+     */
+    public static List<TopicStatus> ensureTopics(ReadableConfig conf, List<String> topics) {
+        List<String> unknown = topics.stream().filter(topic -> !topicNames(conf).contains(topic)).toList();
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "topics " + unknown + " are none of the configured topics " + topicNames(conf));
+        }
+        return withAdmin(conf, admin -> inspect(admin, conf, topics, true));
     }
 
     /** Changes nothing; reports every topic as EXISTS, MISSING or DRIFT. */
     public static List<TopicStatus> check(ReadableConfig conf) {
-        return withAdmin(conf, admin -> inspect(admin, conf, false));
+        return withAdmin(conf, admin -> inspect(admin, conf, topicNames(conf), false));
     }
 
     /** The configured topic names, in a stable order, each once. */
@@ -63,9 +78,9 @@ public final class TopicProvisioner {
         return List.copyOf(names);
     }
 
-    private static List<TopicStatus> inspect(Admin admin, ReadableConfig conf, boolean create) throws Exception {
+    private static List<TopicStatus> inspect(Admin admin, ReadableConfig conf, List<String> topics, boolean create)
+            throws Exception {
         Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
-        List<String> topics = topicNames(conf);
         Set<String> existing = await(admin.listTopics().names(), timeout);
 
         Set<String> created = new LinkedHashSet<>();

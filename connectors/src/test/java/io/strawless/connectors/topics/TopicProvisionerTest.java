@@ -79,6 +79,23 @@ class TopicProvisionerTest {
         assertEquals(State.DRIFT, TopicProvisioner.check(conf).get(0).state());
     }
 
+    /** A tool that fills the inputs before the job runs makes them as the job's provisioner would: no DRIFT later. */
+    @Test
+    void someTopicsAreMadeAsTheWholeSetWouldBe() {
+        Configuration conf = topicsNamed("some");
+        conf.set(KafkaOptions.TOPIC_RETENTION, Duration.ofDays(1)); // not the broker's default
+
+        List<TopicStatus> inputs = TopicProvisioner.ensureTopics(conf, List.of("some.steps", "some.outcomes"));
+
+        assertEquals(List.of("some.steps", "some.outcomes"), inputs.stream().map(TopicStatus::topic).toList());
+        assertTrue(inputs.stream().allMatch(s -> s.state() == State.CREATED), inputs::toString);
+        List<TopicStatus> all = TopicProvisioner.ensureTopics(conf);
+        assertEquals(List.of(State.EXISTS, State.EXISTS, State.CREATED, State.CREATED, State.CREATED, State.CREATED),
+                all.stream().map(TopicStatus::state).toList(), all::toString);
+        assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.ensureTopics(conf, List.of("other")),
+                "a topic's settings depend on its role in the configuration");
+    }
+
     /**
      * The output topics must take the largest record the job writes: a topic made with the broker's 1 MB takes the
      * default limit; one made smaller is DRIFT; raising kafka.max-record-bytes makes new output topics large enough.

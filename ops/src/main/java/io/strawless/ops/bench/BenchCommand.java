@@ -277,9 +277,7 @@ public final class BenchCommand implements Callable<Integer> {
             Configuration base, String inputPrefix, int stepCount, long fleetSeed, BenchKafka kafka, Progress progress)
             throws Exception {
         Configuration conf = withInputs(base, inputPrefix);
-        for (InputTopic topic : InputTopic.values()) {
-            kafka.createTopic(topic.name(conf), conf);
-        }
+        provision(conf, inputTopics(conf));
         FleetSettings fleet = new FleetSettings(
                 agents,
                 TASKS,
@@ -308,7 +306,8 @@ public final class BenchCommand implements Callable<Integer> {
             Preloaded input, String prefix, String run, int p, BenchKafka kafka, Progress progress) throws Exception {
         Configuration conf = forRun(input.conf(), prefix, run, p);
         String output = conf.get(KafkaOptions.BATCHES_TOPIC);
-        kafka.createTopic(output, conf);
+        // As the job's batches topic: the contenders write to alike topics.
+        provision(conf, List.of(output));
         progress.line("%s: copying to %s", run, output);
         Throughput pass = new Passthrough(
                         conf,
@@ -493,7 +492,15 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private static void provision(Configuration conf) {
-        for (TopicStatus status : TopicProvisioner.ensureTopics(conf)) {
+        provision(conf, TopicProvisioner.topicNames(conf));
+    }
+
+    /**
+     * Creates {@code topics} as the job's provisioner does, which then checks them on every run against
+     * {@code topics.*}: a topic made with the cluster's defaults (retention.ms, min.insync.replicas) would be DRIFT.
+     */
+    private static void provision(Configuration conf, List<String> topics) {
+        for (TopicStatus status : TopicProvisioner.ensureTopics(conf, topics)) {
             if (status.state() == TopicStatus.State.DRIFT || status.state() == TopicStatus.State.MISSING) {
                 throw new IllegalStateException(
                         "topic " + status.topic() + ": " + status.state() + " " + status.detail());

@@ -14,7 +14,6 @@ import java.util.stream.Collectors;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -40,15 +39,6 @@ final class BenchKafka implements AutoCloseable {
         Properties properties = KafkaOptions.clientProperties(conf);
         properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
         this.admin = Admin.create(properties);
-    }
-
-    /** Creates a topic the provisioner does not know (the passthrough's output), like it: same partitions. */
-    void createTopic(String name, ReadableConfig conf) throws ExecutionException, InterruptedException {
-        NewTopic topic = new NewTopic(
-                name,
-                conf.get(KafkaOptions.TOPIC_PARTITIONS),
-                conf.get(KafkaOptions.TOPIC_REPLICATION_FACTOR).shortValue());
-        admin.createTopics(List.of(topic)).all().get();
     }
 
     List<TopicPartition> partitions(Collection<String> topics) throws ExecutionException, InterruptedException {
