@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -31,6 +32,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.TopicConfig;
 
 /**
  * Runs a backfill: the Strawless job with bounded Kafka sources over a past stretch of the input topics
@@ -97,7 +99,7 @@ public final class Backfill {
 
     private static Result runLocally(Configuration jobConf, Consumer<String> log) throws Exception {
         Instant start = Instant.now();
-        prepareTopics(jobConf);
+        prepareTopics(jobConf, log);
         try (InputRange range = InputRange.of(jobConf)) {
             log.accept("reading %,d input records %s from %s to %s".formatted(
                     range.target(), range.recordsByTopic(), range.from(), range.to()));
@@ -125,8 +127,14 @@ public final class Backfill {
         }
     }
 
-    /** The input topics must exist; the output topics are created where missing, and must be empty. */
-    private static void prepareTopics(Configuration jobConf) throws ExecutionException, InterruptedException {
+    /**
+     * The input topics must exist; the output topics are created where missing, and must be empty. A topic that
+     * differs from the {@code topics.*} settings is reported to {@code log}, one line each, and used as it is,
+     * except an output topic too small for the records the job writes: the job would fail on its first large
+     * record, after writing part of its output, so the backfill stops before it starts.
+     */
+    static void prepareTopics(Configuration jobConf, Consumer<String> log)
+            throws ExecutionException, InterruptedException {
         List<String> inputs = List.of(jobConf.get(KafkaOptions.STEPS_TOPIC), jobConf.get(KafkaOptions.OUTCOMES_TOPIC),
                 jobConf.get(KafkaOptions.VERDICTS_TOPIC));
         List<String> missing = TopicProvisioner.check(jobConf).stream()
@@ -136,12 +144,32 @@ public final class Backfill {
             throw new IllegalStateException("input topics " + missing + " do not exist at "
                     + jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS) + ": nothing to replay");
         }
-        TopicProvisioner.ensureTopics(jobConf);
+        List<String> outputs = List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
+                jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC));
+        List<TopicStatus> tooSmall = new ArrayList<>();
+        for (TopicStatus status : TopicProvisioner.ensureTopics(jobConf)) {
+            if (status.ok()) {
+                continue;
+            }
+            boolean output = outputs.contains(status.topic());
+            log.accept("warning: %s topic %s: %s %s".formatted(
+                    output ? "output" : "input", status.topic(), status.state(), status.detail()));
+            // The provisioner names max.message.bytes in a DRIFT only when the topic cannot take the job's largest
+            // record; the other differences (partitions, replicas, retention) do not stop a replay.
+            if (output && status.detail().contains(TopicConfig.MAX_MESSAGE_BYTES_CONFIG)) {
+                tooSmall.add(status);
+            }
+        }
+        if (!tooSmall.isEmpty()) {
+            throw new IllegalStateException("output topics " + tooSmall.stream().map(TopicStatus::topic).toList()
+                    + " cannot take the records the job writes (" + tooSmall.get(0).detail() + "): choose other"
+                    + " output topics, raise their " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + ", or lower -D "
+                    + KafkaOptions.MAX_RECORD_BYTES.key());
+        }
         Properties properties = KafkaOptions.clientProperties(jobConf);
         properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
         try (Admin admin = Admin.create(properties)) {
-            requireEmpty(admin, List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
-                    jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC)));
+            requireEmpty(admin, outputs);
             forgetEarlierRuns(admin, jobConf.get(KafkaOptions.GROUP_ID));
         }
     }

@@ -2,6 +2,7 @@ package io.strawless.ops.backfill;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
@@ -144,6 +145,49 @@ class BackfillReplayTest {
             assertTrue(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().isEmpty());
             Backfill.forgetEarlierRuns(admin, group); // no group: nothing to forget
         }
+    }
+
+    /**
+     * A topic that differs from topics.* is one warning line each, and the backfill goes on; an output topic that
+     * cannot take the job's largest record stops it before the job starts (the job would fail midway).
+     */
+    @Test
+    void driftIsReportedAndAnOutputTopicTooSmallForTheJobsRecordsStopsTheBackfill() throws Exception {
+        Configuration live = new Configuration();
+        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        live.set(KafkaOptions.STEPS_TOPIC, "drift.steps");
+        live.set(KafkaOptions.OUTCOMES_TOPIC, "drift.outcomes");
+        live.set(KafkaOptions.VERDICTS_TOPIC, "drift.verdicts");
+        BackfillPlan plan = BackfillPlan.of(Instant.EPOCH, Instant.now(), "drift.backfill");
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(
+                    new NewTopic("drift.steps", 1, (short) 1), // topics.partitions is 4
+                    new NewTopic("drift.outcomes", 4, (short) 1),
+                    new NewTopic("drift.verdicts", 4, (short) 1),
+                    new NewTopic(plan.deadLetterTopic(), 2, (short) 1))).all().get();
+        }
+
+        List<String> log = new ArrayList<>();
+        Backfill.prepareTopics(plan.jobConfiguration(live), log::add);
+
+        assertEquals(List.of(
+                "warning: input topic drift.steps: DRIFT partitions 1, configured 4",
+                "warning: output topic drift.backfill.dlq: DRIFT partitions 2, configured 4"), log);
+
+        BackfillPlan small = BackfillPlan.of(Instant.EPOCH, Instant.now(), "drift.small");
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(small.unscoredTopic(), 4, (short) 1)
+                    .configs(Map.of("max.message.bytes", "500000")))).all().get();
+        }
+        log.clear();
+        IllegalStateException tooSmall = assertThrows(IllegalStateException.class,
+                () -> Backfill.prepareTopics(small.jobConfiguration(live), log::add));
+
+        assertTrue(tooSmall.getMessage().startsWith("output topics [drift.small.unscored] cannot take the records the"
+                + " job writes (max.message.bytes 500000, kafka.max-record-bytes=1000000 needs at least 1001024)"),
+                tooSmall.getMessage());
+        assertTrue(log.contains("warning: output topic drift.small.unscored: DRIFT max.message.bytes 500000,"
+                + " kafka.max-record-bytes=1000000 needs at least 1001024"), log.toString());
     }
 
     private static void assertSameScoredSteps(CreditOutput expected, CreditOutput actual) {
