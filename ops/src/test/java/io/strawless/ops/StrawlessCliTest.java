@@ -8,7 +8,9 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class StrawlessCliTest {
@@ -112,6 +114,41 @@ class StrawlessCliTest {
         Outcome outcome = run("demo", "-D", "credit.estimator=bogus");
         assertEquals(2, outcome.exitCode());
         assertTrue(outcome.err().contains("credit.estimator 'bogus' is not one of"), outcome.err());
+    }
+
+    /** Their results come after minutes of work: a path that cannot be written is refused before anything runs. */
+    @Test
+    void outputFilesAreCheckedBeforeTheRun(@TempDir Path dir) {
+        String missing = dir.resolve("no-such-dir").resolve("out.json").toString();
+        Outcome benchJson = run("bench", "--json", missing);
+        assertEquals(2, benchJson.exitCode(), benchJson.err());
+        assertTrue(benchJson.err().contains("Invalid value: --json " + missing + ": directory "
+                + dir.resolve("no-such-dir") + " does not exist"), benchJson.err());
+
+        Outcome benchProfile = run("bench", "--profile", dir.resolve("no-such-dir").resolve("bench").toString());
+        assertEquals(2, benchProfile.exitCode(), benchProfile.err());
+        assertTrue(benchProfile.err().contains("Invalid value: --profile "), benchProfile.err());
+
+        Outcome evaluateJson = run("evaluate", "--json", missing);
+        assertEquals(2, evaluateJson.exitCode(), evaluateJson.err());
+        assertTrue(evaluateJson.err().contains("Invalid value: --json " + missing), evaluateJson.err());
+
+        Outcome aDirectory = run("demo", "--json", dir.toString());
+        assertEquals(2, aDirectory.exitCode(), aDirectory.err());
+        assertTrue(aDirectory.err().contains("--json " + dir + ": it is a directory"), aDirectory.err());
+    }
+
+    @Test
+    void evaluateChecksTheCreditSettingsOfEachEstimatorBeforeTheBrokerStarts() {
+        Outcome outcome = run("evaluate", "-D", "credit.std-ddof=2");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().contains("Invalid value: -D credit.std-ddof must be 0 or 1"), outcome.err());
+
+        // Allowed for grpo, not for gigpo: the run of gigpo would fail after the others.
+        Outcome oneEstimator = run("evaluate", "--estimators", "grpo,gigpo", "-D", "credit.scale-rewards=batch");
+        assertEquals(2, oneEstimator.exitCode(), oneEstimator.err());
+        assertTrue(oneEstimator.err().contains("credit.scale-rewards batch is defined for grpo only"),
+                oneEstimator.err());
     }
 
     @Test

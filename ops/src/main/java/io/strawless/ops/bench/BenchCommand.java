@@ -6,6 +6,7 @@ import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.topics.TopicStatus;
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.OutputFiles;
 import io.strawless.ops.LocalCheckpoints;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
@@ -216,6 +217,14 @@ public final class BenchCommand implements Callable<Integer> {
         if (warmupRounds < 0) {
             throw new ParameterException(spec.commandLine(), "--warmup-rounds must be at least 0");
         }
+        if (json != null) {
+            OutputFiles.requireWritable(spec, "--json", json);
+        }
+        if (profile != null) {
+            for (int p : parallelisms) {
+                OutputFiles.requireWritable(spec, "--profile", profileFile(p));
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         Progress progress = new Progress(out);
         double loadAverage = CpuWindow.loadAverage();
@@ -385,7 +394,7 @@ public final class BenchCommand implements Callable<Integer> {
                         .get(i)
                         .add(passthrough(input, prefix, "passthrough-p" + p + suffix, p, kafka, progress));
                 // One profile per parallelism: the last round's.
-                Path profileFile = profile == null || round < rounds ? null : Path.of(profile + "-p" + p + ".jfr");
+                Path profileFile = profile == null || round < rounds ? null : profileFile(p);
                 JobThroughput.Result result =
                         job(cluster, input, prefix, "job-p" + p + suffix, p, kafka, progress, profileFile, out);
                 jobRuns.get(i).add(result.throughput());
@@ -415,6 +424,11 @@ public final class BenchCommand implements Callable<Integer> {
                 live.stateBytes(),
                 openTrajectories,
                 profiles);
+    }
+
+    /** Where --profile records the job at parallelism {@code p}. */
+    private Path profileFile(int p) {
+        return Path.of(profile + "-p" + p + ".jfr");
     }
 
     /** The run with the median rate (of an even number, the slower of the two in the middle). */

@@ -3,6 +3,7 @@ package io.strawless.ops.demo;
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.OutputFiles;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
@@ -150,11 +151,7 @@ public final class DemoCommand implements Callable<Integer> {
                     spec.commandLine(), "Invalid value: --parallelism must be at least 1, was " + parallelism);
         }
         if (json != null && !json.equals("-")) {
-            Path parent = Path.of(json).toAbsolutePath().getParent();
-            if (parent != null && !Files.isDirectory(parent)) {
-                throw new ParameterException(
-                        spec.commandLine(), "Invalid value: --json " + json + ": directory " + parent + " does not exist");
-            }
+            OutputFiles.requireWritable(spec, "--json", Path.of(json));
         }
         PrintWriter out = spec.commandLine().getOut();
         Instant start = Instant.now();

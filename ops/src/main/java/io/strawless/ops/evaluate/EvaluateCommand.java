@@ -3,6 +3,7 @@ package io.strawless.ops.evaluate;
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.OutputFiles;
 import io.strawless.ops.demo.DemoRun;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.FleetSettings.VerifierProfile;
@@ -162,8 +163,19 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (parallelism < 1) {
             throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
         }
-        PrintWriter out = spec.commandLine().getOut();
+        if (json != null && !json.equals("-")) {
+            OutputFiles.requireWritable(spec, "--json", Path.of(json));
+        }
         Configuration base = jobConfiguration();
+        // Checked before the broker starts, for each estimator: some settings hold for some estimators only.
+        for (String estimator : estimators) {
+            try {
+                CreditConfig.from(runConfiguration(base, estimator));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "Invalid value: -D " + e.getMessage(), e);
+            }
+        }
+        PrintWriter out = spec.commandLine().getOut();
         Instant start = Instant.now();
         out.println("Starting the in-process Kafka broker...");
         out.flush();
