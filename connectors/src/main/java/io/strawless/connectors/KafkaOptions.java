@@ -10,6 +10,7 @@ import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.DescribedEnum;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.description.InlineElement;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 
 /**
  * Every Kafka setting Strawless reads, in one place: the embedded demo, a cluster deployment and a
@@ -259,6 +260,20 @@ public final class KafkaOptions {
             }
             properties.setProperty(clientKey, entry.getValue());
         }
+        return properties;
+    }
+
+    /**
+     * {@link #clientProperties} for an admin client of the configured cluster whose every call gives up after
+     * {@code kafka.admin-timeout} (the client's own default is a minute a call): a tool that finds no broker says
+     * so soon, with {@link io.strawless.connectors.topics.KafkaUnreachableException}.
+     */
+    public static Properties adminProperties(ReadableConfig conf) {
+        String timeoutMillis = Long.toString(conf.get(ADMIN_TIMEOUT).toMillis());
+        Properties properties = clientProperties(conf);
+        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(BOOTSTRAP_SERVERS));
+        properties.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMillis);
+        properties.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeoutMillis);
         return properties;
     }
 

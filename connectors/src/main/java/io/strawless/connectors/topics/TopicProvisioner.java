@@ -8,14 +8,12 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -208,18 +206,11 @@ public final class TopicProvisioner {
     private static <T> T withAdmin(ReadableConfig conf, AdminAction<T> action) {
         String servers = conf.get(KafkaOptions.BOOTSTRAP_SERVERS);
         Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
-        Properties properties = KafkaOptions.clientProperties(conf);
-        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
-        properties.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
-        properties.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
-        String unreachable = "Kafka broker not reachable at " + servers + " within " + seconds(timeout)
-                + " (set " + KafkaOptions.BOOTSTRAP_SERVERS.key() + ")";
         Admin admin;
         try {
-            admin = Admin.create(properties);
+            admin = Admin.create(KafkaOptions.adminProperties(conf));
         } catch (KafkaException e) {
-            // E.g. no resolvable bootstrap address.
-            throw new KafkaUnreachableException(unreachable + ": " + rootMessage(e), e);
+            throw KafkaUnreachableException.cannotConnect(conf, e);
         }
         try {
             return action.apply(admin);
@@ -231,9 +222,10 @@ public final class TopicProvisioner {
         } catch (Exception e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             if (cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
-                throw new KafkaUnreachableException(unreachable, e);
+                throw KafkaUnreachableException.timedOut(conf, e);
             }
-            throw new IllegalStateException("Kafka admin request to " + servers + " failed: " + rootMessage(cause), e);
+            throw new IllegalStateException("Kafka admin request to " + servers + " failed: "
+                    + KafkaUnreachableException.rootMessage(cause), e);
         } finally {
             admin.close(timeout);
         }
@@ -266,15 +258,4 @@ public final class TopicProvisioner {
         return future.get(timeout.toMillis() + 2_000, TimeUnit.MILLISECONDS);
     }
 
-    private static String seconds(Duration timeout) {
-        return timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + "s" : timeout.toMillis() + "ms";
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
-    }
 }

@@ -264,10 +264,20 @@ public final class BenchCommand implements Callable<Integer> {
                     report.writeJson(json);
                     out.println("Figures written to " + json);
                 }
-            } finally {
+            } catch (Throwable failure) {
+                // The bench's failure says what went wrong; failing to clean up after it (the broker gone, say) must
+                // not replace it.
                 if (!ownBroker) {
-                    kafka.deleteAll(prefix);
+                    try {
+                        kafka.deleteAll(prefix);
+                    } catch (Exception cleanup) {
+                        failure.addSuppressed(cleanup);
+                    }
                 }
+                throw failure;
+            }
+            if (!ownBroker) {
+                kafka.deleteAll(prefix);
             }
         } finally {
             FileUtils.deleteDirectoryQuietly(workDir.toFile());

@@ -1,23 +1,25 @@
 package io.strawless.ops.bench;
 
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.topics.KafkaUnreachableException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 
 /**
  * The benchmark's view of the Kafka cluster: its partitions, their end offsets, and how far a consumer group
@@ -33,17 +35,26 @@ final class BenchKafka implements AutoCloseable {
     private static final long REPORT_EVERY_NANOS = 3_000_000_000L;
     private static final Duration STALL_LIMIT = Duration.ofSeconds(90);
 
+    private final ReadableConfig conf;
+    private final Duration timeout;
     private final Admin admin;
 
+    /**
+     * Every call gives up after {@code kafka.admin-timeout} and then fails as the provisioner does (one line that
+     * names the address), rather than after the admin client's default minute with its own message.
+     */
     BenchKafka(ReadableConfig conf) {
-        Properties properties = KafkaOptions.clientProperties(conf);
-        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        this.admin = Admin.create(properties);
+        this.conf = conf;
+        this.timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
+        try {
+            this.admin = Admin.create(KafkaOptions.adminProperties(conf));
+        } catch (KafkaException e) {
+            throw KafkaUnreachableException.cannotConnect(conf, e);
+        }
     }
 
     List<TopicPartition> partitions(Collection<String> topics) throws ExecutionException, InterruptedException {
-        Map<String, TopicDescription> descriptions =
-                admin.describeTopics(topics).allTopicNames().get();
+        Map<String, TopicDescription> descriptions = await(admin.describeTopics(topics).allTopicNames());
         return descriptions.values().stream()
                 .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
                 .sorted(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition))
@@ -55,15 +66,14 @@ final class BenchKafka implements AutoCloseable {
         Map<TopicPartition, OffsetSpec> request =
                 partitions.stream().collect(Collectors.toMap(Function.identity(), partition -> OffsetSpec.latest()));
         Map<TopicPartition, Long> ends = new HashMap<>();
-        admin.listOffsets(request).all().get().forEach((partition, info) -> ends.put(partition, info.offset()));
+        await(admin.listOffsets(request).all()).forEach((partition, info) -> ends.put(partition, info.offset()));
         return ends;
     }
 
     /** Sum over {@code ends} of the offsets {@code group} has committed (a partition without one counts 0). */
     long committed(String group, Map<TopicPartition, Long> ends) throws ExecutionException, InterruptedException {
-        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
-                .partitionsToOffsetAndMetadata()
-                .get();
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                await(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
         long sum = 0;
         for (TopicPartition partition : ends.keySet()) {
             OffsetAndMetadata mark = committed.get(partition);
@@ -74,9 +84,8 @@ final class BenchKafka implements AutoCloseable {
 
     /** Whether {@code group} has committed the end offset of every partition in {@code ends}. */
     boolean caughtUp(String group, Map<TopicPartition, Long> ends) throws ExecutionException, InterruptedException {
-        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
-                .partitionsToOffsetAndMetadata()
-                .get();
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                await(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
         for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
             OffsetAndMetadata mark = committed.get(end.getKey());
             if ((mark == null ? 0 : mark.offset()) < end.getValue()) {
@@ -121,19 +130,31 @@ final class BenchKafka implements AutoCloseable {
 
     /** Deletes the topics and consumer groups whose names start with {@code prefix}: a bench leaves no trace. */
     void deleteAll(String prefix) throws ExecutionException, InterruptedException {
-        List<String> topics = admin.listTopics().names().get().stream()
+        List<String> topics = await(admin.listTopics().names()).stream()
                 .filter(t -> t.startsWith(prefix))
                 .toList();
-        List<String> groups = admin.listGroups().all().get().stream()
+        List<String> groups = await(admin.listGroups().all()).stream()
                 .map(listing -> listing.groupId())
                 .filter(g -> g.startsWith(prefix))
                 .toList();
-        admin.deleteTopics(topics).all().get();
-        admin.deleteConsumerGroups(groups).all().get();
+        await(admin.deleteTopics(topics).all());
+        await(admin.deleteConsumerGroups(groups).all());
+    }
+
+    /** The future's value; its timeout (the broker did not answer) as {@link KafkaUnreachableException}. */
+    private <T> T await(KafkaFuture<T> future) throws ExecutionException, InterruptedException {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TimeoutException) {
+                throw KafkaUnreachableException.timedOut(conf, e);
+            }
+            throw e;
+        }
     }
 
     @Override
     public void close() {
-        admin.close();
+        admin.close(timeout);
     }
 }

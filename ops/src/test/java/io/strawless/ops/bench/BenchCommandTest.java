@@ -2,6 +2,7 @@ package io.strawless.ops.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,7 +10,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strawless.ops.StrawlessCli;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -143,6 +147,26 @@ class BenchCommandTest {
                 .execute("bench", "--parallelism", "1,0");
         assertEquals(2, exitCode);
         assertTrue(err.toString().contains("--parallelism"), err.toString());
+    }
+
+    /** As the provisioner does: soon, in one line that says what to set, and not masked by the failed cleanup. */
+    @Test
+    void anUnreachableBrokerFailsSoonWithOneClearLine() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        StringWriter err = new StringWriter();
+        // A generous guard against hanging (it took two minutes), not a performance assertion.
+        int exitCode = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> StrawlessCli.commandLine()
+                .setOut(new PrintWriter(new StringWriter()))
+                .setErr(new PrintWriter(err))
+                .execute("bench", "--parallelism", "1", "-D", "kafka.bootstrap-servers=127.0.0.1:" + closedPort,
+                        "-D", "kafka.admin-timeout=1s"));
+
+        assertEquals(1, exitCode, err.toString());
+        assertEquals("strawless bench: Kafka broker not reachable at 127.0.0.1:" + closedPort
+                + " within 1s (set kafka.bootstrap-servers)", err.toString().strip());
     }
 
     @Test
