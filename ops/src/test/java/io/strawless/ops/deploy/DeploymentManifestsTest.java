@@ -1,6 +1,7 @@
 package io.strawless.ops.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,12 +11,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.strawless.connectors.KafkaOptions;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
 
 /**
  * The deployment files in ops/deploy parse, use only configuration keys that exist (so a typo or a key that
@@ -68,8 +74,8 @@ class DeploymentManifestsTest {
         assertEquals("apache/kafka:4.2.0", services.path("kafka").path("image").asText());
         String roles = services.path("kafka").path("environment").path("KAFKA_PROCESS_ROLES").asText();
         assertTrue(roles.contains("controller"), "KRaft: the broker is its own controller");
-        assertTrue(services.path("topics").path("entrypoint").toString()
-                .contains("topics create -D kafka.bootstrap-servers=kafka:9092"));
+        assertTrue(String.join(" ", strings(services.path("topics").path("entrypoint")))
+                .endsWith("topics create -D kafka.bootstrap-servers=kafka:9092"));
 
         JsonNode jobManager = services.path("jobmanager");
         JsonNode taskManager = services.path("taskmanager");
@@ -102,6 +108,47 @@ class DeploymentManifestsTest {
         for (String value : values) {
             assertTrue(!value.contains(" "), "the image's entrypoint deletes the spaces inside values: " + value);
         }
+    }
+
+    /**
+     * The launcher and the compose stack run the CLI jar by the one name the build gives it. With a version in the
+     * name, a build after a version bump left two jars in target/: the launcher's glob picked the older, and the
+     * compose stack's expanded to two arguments.
+     */
+    @Test
+    void theLauncherAndTheComposeStackRunTheCliJarTheBuildWrites() throws Exception {
+        String built = cliJarOutputFile();
+        assertEquals("${project.build.directory}/strawless-cli.jar", built, "one name, whatever the version");
+        String jar = built.substring(built.lastIndexOf('/') + 1);
+
+        JsonNode topics = YAML.readTree(DEPLOY.resolve("compose.yaml").toFile()).path("services").path("topics");
+        assertTrue(strings(topics.path("volumes")).contains("../target:/opt/strawless:ro"), topics.toString());
+        assertEquals(List.of("java", "-jar", "/opt/strawless/" + jar), strings(topics.path("entrypoint")).subList(0, 3),
+                "run without a shell: no glob to expand");
+
+        String launcher = Files.readString(Path.of("strawless"));
+        assertTrue(launcher.contains("cli_jar=\"$repo/ops/target/" + jar + "\""), launcher);
+        assertTrue(launcher.contains("exec java -jar \"$cli_jar\""), launcher);
+        assertFalse(launcher.contains("strawless-cli-"), "no versioned name, no glob");
+    }
+
+    /** The outputFile of the shade execution that builds the CLI jar, as ops/pom.xml writes it. */
+    private static String cliJarOutputFile() throws Exception {
+        Document pom = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(Path.of("pom.xml").toFile());
+        NodeList executions = pom.getElementsByTagName("execution");
+        for (int i = 0; i < executions.getLength(); i++) {
+            Element execution = (Element) executions.item(i);
+            if (execution.getElementsByTagName("id").item(0).getTextContent().equals("cli")) {
+                return execution.getElementsByTagName("outputFile").item(0).getTextContent();
+            }
+        }
+        throw new AssertionError("ops/pom.xml has no shade execution with the id cli");
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> strings = new ArrayList<>();
+        array.forEach(element -> strings.add(element.asText()));
+        return strings;
     }
 
     @Test
