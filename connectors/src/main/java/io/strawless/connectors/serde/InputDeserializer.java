@@ -163,20 +163,19 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
             return deadLetter(record, Rule.TRAILING_BYTES.name(), body.remaining()
                     + " bytes left over after the " + writer.kind() + " record (of " + value.length + ")");
         }
-        return withProvenance(record, event, fingerprint == CURRENT_STEP);
+        return withProvenance(record, event);
     }
 
-    private static InputRecord withProvenance(
-            ConsumerRecord<byte[], byte[]> record, SpecificRecord event, boolean currentStep) {
+    private static InputRecord withProvenance(ConsumerRecord<byte[], byte[]> record, SpecificRecord event) {
         String topic = record.topic();
         int partition = record.partition();
         long offset = record.offset();
         long timestamp = record.timestamp();
         if (event instanceof StepEvent step) {
-            // A step in the current schema keeps its bytes: the job passes them on instead of encoding it again.
-            return currentStep
-                    ? InputRecord.ofStep(topic, partition, offset, timestamp, step, record.value())
-                    : InputRecord.ofStep(topic, partition, offset, timestamp, step);
+            // Decoded here, a step is encoded again by the job, not passed on as it came: it came in another schema
+            // version, or in bytes the in-place reader found unusual (a malformed payload_ref, whose decoding takes
+            // more bytes than it came in: a batch's size is bounded by the bytes of the steps it keeps).
+            return InputRecord.ofStep(topic, partition, offset, timestamp, step);
         }
         if (event instanceof OutcomeEvent outcome) {
             return InputRecord.ofOutcome(topic, partition, offset, timestamp, outcome);

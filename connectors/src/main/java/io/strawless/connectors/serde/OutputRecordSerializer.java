@@ -106,6 +106,14 @@ public final class OutputRecordSerializer<T> implements KafkaRecordSerialization
                 trimmed.inc();
             }
         }
+        if (bytes > maxBytes) {
+            // The producer would refuse it and the job would fail on it after every restore; this says why, and how
+            // to get past it, where the producer's RecordTooLargeException would not.
+            throw new IllegalStateException("a record for " + topic + " is " + bytes + " bytes, more than "
+                    + KafkaOptions.MAX_RECORD_BYTES.key() + "=" + maxBytes + ", which the job should have kept it within"
+                    + " (please report it): raise " + KafkaOptions.MAX_RECORD_BYTES.key() + ", and " + topic
+                    + "'s max.message.bytes with it, to get past it");
+        }
         return new ProducerRecord<>(topic, null, timestamp == null || timestamp < 0 ? null : timestamp, keyBytes,
                 valueBytes);
     }

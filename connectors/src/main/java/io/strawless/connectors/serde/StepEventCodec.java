@@ -198,7 +198,12 @@ public final class StepEventCodec {
             Double reward = at.readNullableDouble();
             Double logprob = at.readNullableDouble();
             int tokenCount = at.union() == PRESENT ? at.countInts() : 0;
-            int payloadRefLength = at.union() == PRESENT ? at.readStringLength() : 0;
+            // What a batch keeps of a step is bounded by the bytes it came in (TrainingBatchSerializer), payload_ref
+            // included: a malformed one is decoded the slow way and encoded again, well formed.
+            int payloadRefLength = at.union() == PRESENT ? at.readWellFormedStringLength() : 0;
+            if (payloadRefLength < 0) {
+                return null;
+            }
             if (at.union() == PRESENT) { // observation_key
                 longestId = Math.max(longestId, at.readStringLength());
             }
@@ -462,6 +467,23 @@ public final class StepEventCodec {
             for (int i = start; i < position; i++) {
                 if (bytes[i] < 0) {
                     return new String(bytes, start, length, StandardCharsets.UTF_8).length();
+                }
+            }
+            return length;
+        }
+
+        /**
+         * As {@link #readStringLength}, or -1 when the string, decoded and encoded again, would take another number
+         * of bytes: malformed UTF-8, whose every bad sequence decodes to U+FFFD, written back as three bytes.
+         */
+        int readWellFormedStringLength() throws IOException {
+            int length = length();
+            int start = position;
+            position += length;
+            for (int i = start; i < position; i++) {
+                if (bytes[i] < 0) {
+                    String decoded = new String(bytes, start, length, StandardCharsets.UTF_8);
+                    return AvroBinary.utf8Length(decoded) == length ? decoded.length() : -1;
                 }
             }
             return length;

@@ -66,6 +66,31 @@ class InputDeserializerTest {
         assertTrue(fromSteps.isTerminalStep() == (step.getTerminal() != TerminalKind.NONE));
     }
 
+    /**
+     * A payload_ref of malformed UTF-8 decodes to U+FFFD, three bytes each when written again: such a step is not
+     * passed on as the bytes it came in, whose length bounds what a training batch keeps of it, but encoded again.
+     */
+    @Test
+    void aStepWithAMalformedPayloadRefIsEncodedAgainNotPassedOnAsItCame() throws Exception {
+        StepEvent step = StepEvent.newBuilder(TestRecords.step("traj-1", 2)).setPayloadRef("s3://bucket/PLACEHOLDER")
+                .build();
+        byte[] value = step.toByteBuffer().array();
+        byte[] placeholder = "PLACEHOLDER".getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i + placeholder.length <= value.length; i++) {
+            if (Arrays.equals(value, i, i + placeholder.length, placeholder, 0, placeholder.length)) {
+                Arrays.fill(value, i, i + placeholder.length, (byte) 0xE9); // Latin-1 é: not UTF-8
+            }
+        }
+        assertNull(StepEventCodec.fields(value), "not plainly well formed");
+
+        InputRecord decoded = decode(STEPS, KEY, value);
+
+        assertNull(decoded.encodedStep, "encoded again by the job");
+        String payloadRef = decoded.getStep().getPayloadRef();
+        assertEquals("s3://bucket/" + "\uFFFD".repeat(11), payloadRef);
+        assertEquals(value.length + 22, new StepEventCodec().encode(decoded.getStep()).length, "3 bytes for each 1");
+    }
+
     @Test
     void nullValueIsADeadLetter() {
         DeadLetter dead = deadLetter(decode(STEPS, KEY, null));

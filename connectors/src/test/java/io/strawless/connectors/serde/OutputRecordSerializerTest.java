@@ -3,9 +3,13 @@ package io.strawless.connectors.serde;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.schemas.DeadLetter;
+import io.strawless.schemas.ScoredStep;
+import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
@@ -112,6 +116,27 @@ class OutputRecordSerializerTest {
         assertEquals(many.getReason(), written.getReason());
         assertTrue(written.getDetail().contains("[its 2 steps, 1 outcomes and 20000 verdicts are left out"), written.getDetail());
         assertEquals(1, trimmed.getCount(), "one record trimmed, however many steps it took");
+    }
+
+    /** The scoring stage keeps batches within the limit; one that is not fails here with what to do, not in Kafka. */
+    @Test
+    void aBatchOverTheLimitFailsWithTheSettingToRaise() throws Exception {
+        TrainingBatch batch = TestRecords.batch("b1");
+        ScoredTrajectory big = TrainingBatch.newBuilder(batch).build().getTrajectories().get(0);
+        List<ScoredStep> steps = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            steps.add(ScoredStep.newBuilder(big.getSteps().get(0)).setTokenIds(Collections.nCopies(10_000, 100_000))
+                    .build());
+        }
+        TrainingBatch tooBig = TrainingBatch.newBuilder(batch)
+                .setTrajectories(List.of(ScoredTrajectory.newBuilder(big).setSteps(steps).build())).build();
+
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> write(OutputRecordSerializer.batches("credit.batches", LIMIT), tooBig, 1L));
+
+        assertTrue(e.getMessage().startsWith("a record for credit.batches is 3"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("raise kafka.max-record-bytes, and credit.batches's max.message.bytes with it,"
+                + " to get past it"), e.getMessage());
     }
 
     @Test

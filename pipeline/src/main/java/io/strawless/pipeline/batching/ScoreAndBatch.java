@@ -209,16 +209,14 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
     @Override
     public void processElement(TrajectoryGroup group, Context ctx, Collector<TrainingBatch> out) throws Exception {
-        long bytes = 0;
-        for (AssembledTrajectory member : group.members()) {
-            bytes += TrainingBatches.bytesBound(member);
-        }
+        long bytes = bytesBound(group);
         if (bytes > trajectoryBytes) {
             tooLarge(group, bytes, ctx);
             return;
         }
         PendingBatch batch = pendingBatch.value();
-        if (batch != null && batch.bytes() + bytes > trajectoryBytes) {
+        // bytes 0: a batch restored from a release that did not count them; flush splits it by bytes.
+        if (batch != null && (batch.bytes() == 0 || batch.bytes() + bytes > trajectoryBytes)) {
             flush(ctx, batch, out);
             batch = null;
         }
@@ -235,6 +233,14 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         } else {
             pendingBatch.update(batch);
         }
+    }
+
+    private static long bytesBound(TrajectoryGroup group) {
+        long bytes = 0;
+        for (AssembledTrajectory member : group.members()) {
+            bytes += TrainingBatches.bytesBound(member);
+        }
+        return bytes;
     }
 
     /** A group no batch has room for: all of it to the unscored output, since scoring part would change the rest's credit. */
@@ -262,16 +268,56 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         ctx.timerService().deleteProcessingTimeTimer(batch.flushAt());
         ctx.timerService().deleteEventTimeTimer(END_OF_TIME);
         long now = ctx.timerService().currentProcessingTime();
-
-        List<AssembledTrajectory> members = new ArrayList<>();
-        List<Double> baselines = new ArrayList<>();
-        List<Trajectory> inputs = new ArrayList<>();
         List<TrajectoryGroup> groups = new ArrayList<>();
         pending.get().forEach(groups::add);
-        ReliabilityModel model = reliability.learn(reliabilityModel.value(), groups);
+        pending.clear();
+        pendingBatch.clear();
+        // A batch restored from a release that did not bound its bytes (bytes 0) may be more than one record takes:
+        // it goes out as several, and a group no batch holds goes to unscored, instead of failing the sink again.
+        List<List<TrajectoryGroup>> parts = batch.bytes() > 0 ? List.of(groups) : withinRecordLimit(groups, ctx);
+
+        List<TrajectoryGroup> kept = new ArrayList<>();
+        parts.forEach(kept::addAll);
+        ReliabilityModel model = reliability.learn(reliabilityModel.value(), kept);
         if (model.learnt > 0) { // no verdicts, no model: then the bucket keeps no state between batches
             reliabilityModel.update(model);
         }
+        for (List<TrajectoryGroup> part : parts) {
+            emit(part, model, batch.flushAt(), ctx, now, out);
+        }
+    }
+
+    /** The groups in as few parts as fit a record each, in order; a group that fits none goes to unscored. */
+    private List<List<TrajectoryGroup>> withinRecordLimit(List<TrajectoryGroup> groups, Context ctx) {
+        List<List<TrajectoryGroup>> parts = new ArrayList<>();
+        List<TrajectoryGroup> part = new ArrayList<>();
+        long partBytes = 0;
+        for (TrajectoryGroup group : groups) {
+            long bytes = bytesBound(group);
+            if (bytes > trajectoryBytes) {
+                tooLarge(group, bytes, ctx);
+                continue;
+            }
+            if (!part.isEmpty() && partBytes + bytes > trajectoryBytes) {
+                parts.add(part);
+                part = new ArrayList<>();
+                partBytes = 0;
+            }
+            part.add(group);
+            partBytes += bytes;
+        }
+        if (!part.isEmpty()) {
+            parts.add(part);
+        }
+        return parts;
+    }
+
+    /** Scores {@code groups} in one call of the estimator's kernels and emits them as one batch. */
+    private void emit(List<TrajectoryGroup> groups, ReliabilityModel model, long flushAt, Context ctx, long now,
+            Collector<TrainingBatch> out) {
+        List<AssembledTrajectory> members = new ArrayList<>();
+        List<Double> baselines = new ArrayList<>();
+        List<Trajectory> inputs = new ArrayList<>();
         Set<String> flagged = new HashSet<>();
         for (int unit = 0; unit < groups.size(); unit++) {
             TrajectoryGroup screened = screen(groups.get(unit), model, flagged, ctx, now);
@@ -282,8 +328,6 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 inputs.addAll(groupInputs);
             }
         }
-        pending.clear();
-        pendingBatch.clear();
         if (inputs.isEmpty()) {
             return;
         }
@@ -327,7 +371,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 .build());
         batches.inc();
         // From the batch's first group to its emission; it becomes visible at the next checkpoint.
-        batchLatencyMs.update(now - (batch.flushAt() - maxLatencyMillis));
+        batchLatencyMs.update(now - (flushAt - maxLatencyMillis));
     }
 
     /**
