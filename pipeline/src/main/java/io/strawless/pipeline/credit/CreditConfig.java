@@ -77,6 +77,10 @@ public record CreditConfig(
         if (estimator.equals("gigpo") && scaleRewards == ScaleRewards.BATCH) {
             throw new IllegalArgumentException("credit.scale-rewards batch is defined for grpo only, not gigpo");
         }
+        if (estimator.equals("gigpo") && normalize == Normalize.BATCH) {
+            // Neither verl-agent nor this estimator whitens GiGPO's advantages: accepting it would change nothing.
+            throw new IllegalArgumentException("credit.normalize batch is not defined for gigpo");
+        }
     }
 
     /** Reads the credit options: the preset first, then every option set explicitly in {@code conf}. */

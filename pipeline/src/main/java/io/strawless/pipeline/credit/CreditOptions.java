@@ -90,7 +90,8 @@ public final class CreditOptions {
             .defaultValue(SingletonGroup.RAW)
             .withDescription("A group of one trajectory (also one without a group id): 'raw' takes mean 0 and std 1, "
                     + "so it keeps its own score (verl); 'zero' gives it advantage 0 (TRL, verl's vectorized RLOO). "
-                    + "Applies to grpo, dr_grpo, rloo, reinforce_pp_baseline, gigpo's episode level and process; "
+                    + "Applies to grpo, dr_grpo, rloo, reinforce_pp_baseline, gigpo's episode level (with "
+                    + "credit.gigpo-episode-stats=step a trajectory alone with several steps is centred on its own) and process; "
                     + "process with credit.process-baseline=group-norm normalises over the group's scored steps, so there "
                     + "it applies to a group with one scored step, and a trajectory alone with several is centred on its own.");
 
@@ -107,7 +108,7 @@ public final class CreditOptions {
             .withDescription("'batch' whitens the final advantages over the micro-batch (subtract the mean, divide by "
                     + "the std): over trainable steps for gae, reinforce_pp, reinforce_pp_baseline and process (verl "
                     + "masked_whiten, OpenRLHF), over trajectories for outcome, grpo, dr_grpo and rloo (TRL "
-                    + "normalize_advantages). 'none' leaves them.");
+                    + "normalize_advantages). 'none' leaves them. gigpo does not whiten: 'batch' is refused for it.");
 
     public static final ConfigOption<Double> REWARD_SCALE = key("credit.reward-scale")
             .doubleType()
@@ -155,8 +156,10 @@ public final class CreditOptions {
     public static final ConfigOption<GigpoEpisodeStats> GIGPO_EPISODE_STATS = key("credit.gigpo-episode-stats")
             .enumType(GigpoEpisodeStats.class)
             .defaultValue(GigpoEpisodeStats.TRAJECTORY)
-            .withDescription("Statistics of GiGPO's episode level: 'trajectory' one entry per trajectory (verl-agent); "
-                    + "'step' one entry per trainable step (older verl-agent, compute_mean_std_cross_all_data).");
+            .withDescription("Statistics of GiGPO's episode level: 'trajectory' one entry per trajectory (DrMAS, and "
+                    + "verl-agent with compute_mean_std_cross_steps=false); 'step' one entry per trainable step, so a "
+                    + "longer trajectory weighs more (verl-agent's default, compute_mean_std_cross_steps, formerly "
+                    + "compute_mean_std_cross_all_data; credit.preset=verl).");
 
     /** Every credit option, for copying and fingerprinting. */
     public static final List<ConfigOption<?>> ALL = List.of(ESTIMATOR, PRESET, BACKEND, GAMMA, LAMBDA, EPSILON,

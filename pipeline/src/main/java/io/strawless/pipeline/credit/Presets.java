@@ -39,9 +39,10 @@ final class Presets {
                 std(c, 1e-6, EpsilonMode.ADD_STD, 1);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.RAW);
                 c.set(CreditOptions.NORMALIZE, Normalize.NONE);
-                // verl-agent's default GiGPO mode is mean_norm; its episode statistics take one entry per trajectory.
+                // verl-agent's default GiGPO mode is mean_norm; its episode statistics take every step row of the group
+                // (compute_mean_std_cross_steps, formerly compute_mean_std_cross_all_data, true by default).
                 c.set(CreditOptions.SCALE_REWARDS, estimator.equals("gigpo") ? ScaleRewards.NONE : ScaleRewards.GROUP);
-                c.set(CreditOptions.GIGPO_EPISODE_STATS, GigpoEpisodeStats.TRAJECTORY);
+                c.set(CreditOptions.GIGPO_EPISODE_STATS, GigpoEpisodeStats.STEP);
             }
             // GAE and REINFORCE++ end in masked_whiten: unbiased variance, (x - mean) * rsqrt(var + 1e-8).
             case "gae", "reinforce_pp", "reinforce_pp_baseline" -> {

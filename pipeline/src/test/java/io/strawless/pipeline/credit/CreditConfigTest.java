@@ -72,6 +72,8 @@ class CreditConfigTest {
         assertMessage("credit.verifier-weights: weight of v1 is not a number",
                 () -> config("java", "process", "credit.verifier-weights", "v1:heavy"));
         assertMessage("Could not parse value", () -> config("java", "grpo", "credit.epsilon-mode", "sometimes"));
+        assertMessage("credit.normalize batch is not defined for gigpo",
+                () -> config("java", "gigpo", "credit.normalize", "batch"));
     }
 
     @Test

@@ -96,8 +96,9 @@ class CreditPropertiesTest {
     void nonTrainableStepsNeverGetCredit(@ForAll long seed, @ForAll("estimators") String estimator,
                                          @ForAll boolean stepThrough, @ForAll boolean whiten) {
         List<Trajectory> batch = RandomBatches.batch(seed);
+        // gigpo does not whiten, and refuses to be asked to.
         List<Credit> credits = score(batch, estimator, "credit.non-trainable-steps", stepThrough ? "zero" : "skip",
-                "credit.normalize", whiten ? "batch" : "none");
+                "credit.normalize", whiten && !estimator.equals("gigpo") ? "batch" : "none");
         for (int t = 0; t < batch.size(); t++) {
             List<Step> steps = batch.get(t).steps();
             assertEquals(steps.size(), credits.get(t).advantages().length);

@@ -389,10 +389,37 @@ class GoldenCasesTest {
         expectGigpo(c.get("mean_norm (verl-agent default)"), score(backend, batch, "gigpo",
                 concat(gigpo, "credit.preset", "verl")));
         expectGigpo(c.get("mean_std_norm (episode stats: one entry per trajectory; langfengQ/DrMAS gigpo/core_gigpo.py)"),
-                score(backend, batch, "gigpo", concat(gigpo, "credit.preset", "verl", "credit.scale-rewards", "group")));
-        expectGigpo(c.get("mean_std_norm (episode stats over all step rows; older verl-agent compute_mean_std_cross_all_data=True)"),
                 score(backend, batch, "gigpo", concat(gigpo, "credit.preset", "verl", "credit.scale-rewards", "group",
-                        "credit.gigpo-episode-stats", "step")));
+                        "credit.gigpo-episode-stats", "trajectory")));
+        // verl-agent's default statistics, under its newer flag name too (compute_mean_std_cross_steps).
+        expectGigpo(c.get("mean_std_norm (episode stats over all step rows; older verl-agent compute_mean_std_cross_all_data=True)"),
+                score(backend, batch, "gigpo", concat(gigpo, "credit.preset", "verl", "credit.scale-rewards", "group")));
+    }
+
+    /**
+     * The golden case's trajectories are of one length, where the two episode statistics agree under mean_norm.
+     * Of lengths 3 and 1 they do not: verl-agent's default (and credit.preset=verl) counts each step row, so the
+     * group mean of the episode rewards 1, 1, 1 and 0 is 0.75; one entry per trajectory makes it 0.5. Worked by hand
+     * from episode_norm_reward; each state is seen once, so the step level adds 0.
+     */
+    @ParameterizedTest
+    @MethodSource("io.strawless.pipeline.credit.Scoring#backends")
+    void gigpoEpisodeStatisticsOfTrajectoriesOfDifferentLengths(String backend) {
+        List<Step> longOne = List.of(new Step(0, 0.0, Double.NaN, true, "a0", Map.of()),
+                new Step(1, 0.0, Double.NaN, true, "a1", Map.of()), new Step(2, 1.0, Double.NaN, true, "a2", Map.of()));
+        List<Trajectory> batch = List.of(
+                new Trajectory("A", "q", "task", 0.0, TerminalKind.TERMINATED, Double.NaN, Double.NaN, longOne),
+                new Trajectory("B", "q", "task", 0.0, TerminalKind.TERMINATED, Double.NaN, Double.NaN,
+                        List.of(new Step(0, 0.0, Double.NaN, true, "b0", Map.of()))));
+
+        List<Credit> perStepRow = score(backend, batch, "gigpo", "credit.preset", "verl", "credit.gamma", "1");
+        assertClose(new double[] {0.25, 0.25, 0.25}, perStepRow.get(0).advantages(), "A, per step row");
+        assertClose(new double[] {-0.75}, perStepRow.get(1).advantages(), "B, per step row");
+
+        List<Credit> perTrajectory = score(backend, batch, "gigpo", "credit.preset", "verl", "credit.gamma", "1",
+                "credit.gigpo-episode-stats", "trajectory");
+        assertClose(new double[] {0.5, 0.5, 0.5}, perTrajectory.get(0).advantages(), "A, per trajectory");
+        assertClose(new double[] {-0.5}, perTrajectory.get(1).advantages(), "B, per trajectory");
     }
 
     private static void expectGigpo(JsonNode expectedRows, List<Credit> credits) {
