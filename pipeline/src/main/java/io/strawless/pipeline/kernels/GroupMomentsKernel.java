@@ -3,8 +3,11 @@ package io.strawless.pipeline.kernels;
 /**
  * Count, mean and sum of squared deviations of {@code x} over each group's members, one work-item per
  * group. Two passes in double (mean first, then deviations), so near-constant groups such as
- * (1.0, 1.0, 1.0, 1.0005) keep the digits their normalization divides by. A member may appear
- * several times: that weights it.
+ * (1.0, 1.0, 1.0, 1.0005) keep the digits their normalization divides by. The mean is taken of the
+ * members less the first one's value, then added back, so that a group of equal values has exactly that
+ * value as its mean and no spread at all: summed as they are, three scores of 0.1 have a mean of
+ * 0.10000000000000002, and with credit.epsilon=0 each would be normalised to -0.82 instead of 0. A
+ * member may appear several times: that weights it.
  */
 public final class GroupMomentsKernel extends CreditKernel {
 
@@ -24,14 +27,18 @@ public final class GroupMomentsKernel extends CreditKernel {
     void compute(int g) {
         int first = memberStart[g];
         int end = memberStart[g + 1];
+        int n = end - first;
+        double shift = 0;
+        if (n > 0) {
+            shift = x[members[first]];
+        }
         double sum = 0;
         for (int m = first; m < end; m++) {
-            sum = sum + x[members[m]];
+            sum = sum + (x[members[m]] - shift);
         }
-        int n = end - first;
         double mu = 0;
         if (n > 0) {
-            mu = sum / n;
+            mu = shift + sum / n;
         }
         double squares = 0;
         for (int m = first; m < end; m++) {
