@@ -149,6 +149,10 @@ class StrawlessCliTest {
         assertEquals(2, oneEstimator.exitCode(), oneEstimator.err());
         assertTrue(oneEstimator.err().contains("credit.scale-rewards batch is defined for grpo only"),
                 oneEstimator.err());
+        // Each estimator's run reads the topics named after it: a second grpo run would count the first's batches.
+        Outcome twice = run("evaluate", "--estimators", "grpo,outcome,grpo");
+        assertEquals(2, twice.exitCode(), twice.err());
+        assertTrue(twice.err().contains("Invalid value: --estimators: 'grpo' is named twice"), twice.err());
     }
 
     @Test

@@ -32,11 +32,15 @@ public abstract class NetworkSerializer<T> extends RecordSerializer<T> {
 
         private String serializerClass;
 
+        /** What loads {@link #serializerClass}: the loader Flink read the snapshot with, else the serializer's own. */
+        private ClassLoader classLoader;
+
         /** For Flink, which restores snapshots by reflection. */
         public Snapshot() {}
 
         Snapshot(NetworkSerializer<T> serializer) {
             this.serializerClass = serializer.getClass().getName();
+            this.classLoader = serializer.getClass().getClassLoader();
         }
 
         @Override
@@ -52,11 +56,12 @@ public abstract class NetworkSerializer<T> extends RecordSerializer<T> {
         @Override
         public void readSnapshot(int readVersion, DataInputView in, ClassLoader classLoader) throws IOException {
             serializerClass = in.readUTF();
+            this.classLoader = classLoader;
         }
 
         @Override
         public TypeSerializer<T> restoreSerializer() {
-            return RecordSerializer.<NetworkSerializer<T>>instantiate(serializerClass);
+            return RecordSerializer.<NetworkSerializer<T>>instantiate(serializerClass, classLoader);
         }
 
         @Override

@@ -86,9 +86,13 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
 
     /** A new instance of the named serializer class, as a snapshot restores it (every subclass has a no-arg constructor). */
     @SuppressWarnings("unchecked")
-    static <S extends RecordSerializer<?>> S instantiate(String serializerClass) {
+    /**
+     * A new instance of {@code serializerClass}, loaded with {@code classLoader}: the one Flink read the snapshot with
+     * (the job's user-code loader), which tools such as the State Processor API do not also set as the thread's.
+     */
+    static <S extends RecordSerializer<?>> S instantiate(String serializerClass, ClassLoader classLoader) {
         try {
-            return (S) Class.forName(serializerClass, true, Thread.currentThread().getContextClassLoader())
+            return (S) Class.forName(serializerClass, true, classLoader)
                     .getDeclaredConstructor()
                     .newInstance();
         } catch (ReflectiveOperationException e) {

@@ -44,11 +44,15 @@ public abstract class StateSerializer<T> extends RecordSerializer<T> {
         private String serializerClass;
         private int formatVersion;
 
+        /** What loads {@link #serializerClass}: the loader Flink read the snapshot with, else the serializer's own. */
+        private ClassLoader classLoader;
+
         /** For Flink, which restores snapshots by reflection. */
         public Snapshot() {}
 
         Snapshot(StateSerializer<T> serializer) {
             this.serializerClass = serializer.getClass().getName();
+            this.classLoader = serializer.getClass().getClassLoader();
             this.formatVersion = serializer.formatVersion();
         }
 
@@ -66,12 +70,13 @@ public abstract class StateSerializer<T> extends RecordSerializer<T> {
         @Override
         public void readSnapshot(int readVersion, DataInputView in, ClassLoader classLoader) throws IOException {
             serializerClass = in.readUTF();
+            this.classLoader = classLoader;
             formatVersion = in.readInt();
         }
 
         @Override
         public TypeSerializer<T> restoreSerializer() {
-            StateSerializer<T> serializer = RecordSerializer.instantiate(serializerClass);
+            StateSerializer<T> serializer = RecordSerializer.instantiate(serializerClass, classLoader);
             if (serializer.formatVersion() != formatVersion) {
                 throw new IllegalStateException(serializerClass + " writes format version " + serializer.formatVersion()
                         + " and cannot read the state's version " + formatVersion);

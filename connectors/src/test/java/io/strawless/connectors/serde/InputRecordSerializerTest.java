@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -38,6 +40,35 @@ class InputRecordSerializerTest {
         TypeSerializerSnapshot<InputRecord> restored = TypeSerializerSnapshot.readVersionedSnapshot(
                 new DataInputDeserializer(snapshotOut.getCopyOfBuffer()), getClass().getClassLoader());
         assertTrue(serializer.snapshotConfiguration().resolveSchemaCompatibility(restored).isCompatibleAsIs());
+    }
+
+    /**
+     * A snapshot restores its serializer with the class loader it was read with (the job's user-code loader), which
+     * tools such as the State Processor API do not also make the thread's context loader.
+     */
+    @Test
+    void aSnapshotLoadsItsSerializerWithTheClassLoaderItWasReadWith() throws Exception {
+        TypeSerializer<InputRecord> serializer = InputRecordSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl());
+        DataOutputSerializer snapshotOut = new DataOutputSerializer(64);
+        TypeSerializerSnapshot.writeVersionedSnapshot(snapshotOut, serializer.snapshotConfiguration());
+        List<String> asked = new ArrayList<>();
+        ClassLoader userCode = new ClassLoader(getClass().getClassLoader()) {
+            @Override
+            protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+                asked.add(name);
+                return super.loadClass(name, resolve);
+            }
+        };
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        Thread.currentThread().setContextClassLoader(new ClassLoader(null) {}); // knows no Strawless class
+        try {
+            TypeSerializerSnapshot<InputRecord> restored = TypeSerializerSnapshot.readVersionedSnapshot(
+                    new DataInputDeserializer(snapshotOut.getCopyOfBuffer()), userCode);
+            assertEquals(serializer, restored.restoreSerializer());
+        } finally {
+            Thread.currentThread().setContextClassLoader(context);
+        }
+        assertTrue(asked.contains(InputRecordSerializer.class.getName()), asked.toString());
     }
 
     @ParameterizedTest

@@ -18,10 +18,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
@@ -153,11 +155,17 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FleetSettings fleet = fleetSettings();
+        Set<String> seen = new HashSet<>();
         for (String estimator : estimators) {
             if (!CreditConfig.ESTIMATORS.contains(estimator)) {
                 throw new ParameterException(
                         spec.commandLine(),
                         "Invalid value: --estimators: '" + estimator + "' is not one of " + CreditConfig.ESTIMATORS);
+            }
+            if (!seen.add(estimator)) {
+                // Each estimator's run has topics of its own, named after it: a second run would read the first's too.
+                throw new ParameterException(
+                        spec.commandLine(), "Invalid value: --estimators: '" + estimator + "' is named twice");
             }
         }
         if (parallelism < 1) {
