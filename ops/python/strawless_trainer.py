@@ -304,8 +304,9 @@ FATAL_CONSUMER_ERRORS = _codes(
     "_BAD_MSG", "MSG_SIZE_TOO_LARGE", "_AUTO_OFFSET_RESET",
 )
 # A commit refused because this member left the group or the group went on without it: its partitions are
-# (or will be) another member's, which gets the batches not committed.
-_GROUP_WENT_ON = _codes("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "_ASSIGNMENT_LOST")
+# (or will be) another member's, which gets the batches not committed. librdkafka answers _STATE ("Erroneous
+# state") to a commit made while it is out of the group, e.g. right after max.poll.interval.ms ran out.
+_GROUP_WENT_ON = _codes("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "_ASSIGNMENT_LOST", "_STATE")
 # A commit that may succeed later as it is: the group is rebalancing, or its coordinator is away.
 _COMMIT_LATER = _codes("REBALANCE_IN_PROGRESS", "_WAIT_COORD", "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR",
                        "COORDINATOR_LOAD_IN_PROGRESS", "_TIMED_OUT", "REQUEST_TIMED_OUT", "_TRANSPORT",
