@@ -29,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,10 +123,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
      * rest of the batch, with room for a reliability entry for every verifier the model tells apart.
      */
     static long trajectoryBytes(int maxRecordBytes, CreditConfig credit) {
-        String longestBackend = "";
-        for (KernelExecutor.Backend backend : KernelExecutor.Backend.values()) {
-            longestBackend = backend.toString().length() > longestBackend.length() ? backend.toString() : longestBackend;
-        }
+        String longestBackend = Arrays.stream(KernelExecutor.Backend.values()).map(Object::toString)
+                .max(Comparator.comparingInt(String::length)).orElseThrow();
         return maxRecordBytes - TrainingBatchSerializer.KEY_BYTES
                 - TrainingBatchSerializer.envelopeBytesBound(credit.estimator(), credit.fingerprint(), longestBackend,
                         ReliabilityModel.MAX_VERIFIERS, 3 * InputValidator.MAX_ID_LENGTH); // at most 3 UTF-8 bytes a char
