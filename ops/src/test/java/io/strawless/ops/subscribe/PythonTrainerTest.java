@@ -221,14 +221,7 @@ class PythonTrainerTest {
         assertEquals(topic, error.get("topic").asText());
         assertEquals(0, error.get("partition").asInt());
         assertEquals(4, error.get("offset").asLong());
-        try (Admin admin = admin()) {
-            long committed = admin.listConsumerGroupOffsets("python-filtering")
-                    .partitionsToOffsetAndMetadata()
-                    .get()
-                    .get(new TopicPartition(topic, 0))
-                    .offset();
-            assertEquals(3, committed, "committed past the filtered and the used batch, not past the bad value");
-        }
+        assertEquals(3, committedOffset("python-filtering", topic), "committed past the filtered and the used batch, not past the bad value");
     }
 
     @Test
@@ -291,14 +284,7 @@ class PythonTrainerTest {
         assertTrue(python.stderr().lines().anyMatch(line -> line.contains("WARNING")
                         && line.contains("could not be committed") && line.contains("max.poll.interval.ms")),
                 python.stderr());
-        try (Admin admin = admin()) {
-            long committed = admin.listConsumerGroupOffsets("python-slow-step")
-                    .partitionsToOffsetAndMetadata()
-                    .get()
-                    .get(new TopicPartition(topic, 0))
-                    .offset();
-            assertEquals(3, committed, "both batches committed after all");
-        }
+        assertEquals(3, committedOffset("python-slow-step", topic), "both batches committed after all");
     }
 
     /**
@@ -597,5 +583,13 @@ class PythonTrainerTest {
         Set<String> ids = new TreeSet<>();
         credit.keySet().forEach(key -> ids.add(key.substring(0, key.indexOf('/'))));
         return ids;
+    }
+
+    /** The offset {@code group} has committed on partition 0 of {@code topic}. */
+    private static long committedOffset(String group, String topic) throws Exception {
+        try (Admin admin = admin()) {
+            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get()
+                    .get(new TopicPartition(topic, 0)).offset();
+        }
     }
 }
