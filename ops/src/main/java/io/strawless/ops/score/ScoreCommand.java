@@ -94,7 +94,14 @@ public final class ScoreCommand implements Callable<Integer> {
             if (trajectories == null) {
                 return USAGE_OR_INPUT_ERROR;
             }
-            List<Credit> credits = scorer.score(trajectories);
+            List<Credit> credits;
+            try {
+                credits = scorer.score(trajectories);
+            } catch (IllegalArgumentException e) { // a group whose members do not go together (InputCheck)
+                err.println("strawless score: " + e.getMessage());
+                err.flush();
+                return USAGE_OR_INPUT_ERROR;
+            }
             // Buffered: picocli's writer flushes on every println, a system call per line.
             PrintWriter out = new PrintWriter(new BufferedWriter(spec.commandLine().getOut()));
             for (int t = 0; t < trajectories.size(); t++) {

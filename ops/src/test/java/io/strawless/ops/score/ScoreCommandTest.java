@@ -144,6 +144,19 @@ class ScoreCommandTest {
     }
 
     @Test
+    void aGroupWhoseMembersDoNotGoTogetherIsAnInputErrorOnOneLine() throws Exception {
+        String input = """
+                {"trajectory_id": "t1", "group_id": "g", "outcome": 1.0, "steps": [{"index": 0, "verifier_scores": {"v": 1.0}}]}
+                {"trajectory_id": "t2", "group_id": "g", "steps": [{"index": 0, "verifier_scores": {"v": 0.0}}]}
+                """;
+        Outcome outcome = score(input, "--estimator", "process", "--backend", "java");
+        assertEquals(2, outcome.exitCode());
+        assertEquals(1, outcome.errLines().size(), outcome.errLines().toString());
+        assertTrue(outcome.errLines().get(0).startsWith("strawless score: group 'g': trajectory 't1' has an outcome"
+                + " and 't2' has none"), outcome.errLines().toString());
+    }
+
+    @Test
     void aBadSettingIsAUsageErrorOnOneLine() throws Exception {
         Outcome outcome = score(GAE_PAIR, "--estimator", "gae", "--gamma", "1.5");
         assertEquals(2, outcome.exitCode());

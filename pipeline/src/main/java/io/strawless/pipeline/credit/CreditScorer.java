@@ -62,7 +62,7 @@ public final class CreditScorer implements AutoCloseable {
 
     /**
      * Credits of {@code microBatch}, in its order. Groups are the trajectories that share a group id
-     * within the micro-batch. Every trajectory is validated before any kernel runs.
+     * within the micro-batch. Every trajectory, and every group, is validated before any kernel runs.
      */
     public List<Credit> score(List<Trajectory> microBatch) {
         return score(microBatch, config);
@@ -80,6 +80,7 @@ public final class CreditScorer implements AutoCloseable {
         for (Trajectory trajectory : microBatch) {
             validate(trajectory);
         }
+        InputCheck.validateGroups(microBatch, config);
         batch.pack(microBatch, packing);
         try {
             estimators.run(batch);
@@ -101,6 +102,7 @@ public final class CreditScorer implements AutoCloseable {
         for (Trajectory trajectory : microBatch) {
             validate(trajectory);
         }
+        InputCheck.validateGroups(microBatch, config);
         batch.pack(microBatch, config);
         return () -> estimators.run(batch);
     }

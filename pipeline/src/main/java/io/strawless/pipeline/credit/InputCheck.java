@@ -1,6 +1,8 @@
 package io.strawless.pipeline.credit;
 
+import io.strawless.pipeline.credit.CreditOptions.ProcessBaseline;
 import io.strawless.schemas.TerminalKind;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -38,6 +40,33 @@ final class InputCheck {
                 Double score = verdict.getValue();
                 if (score == null || !Double.isFinite(score)) {
                     throw fail(t, step.index(), "verifierScores[" + verdict.getKey() + "]", "is " + score);
+                }
+            }
+        }
+    }
+
+    /**
+     * Rejects a group of {@code microBatch} in which some trajectories have an outcome and others do not, where the
+     * estimator compares outcomes across the group (process with a group baseline): it would count the absent
+     * ones as 0, failures. All or none is fine (process supervision without outcomes; a trajectory whose outcome
+     * never came is scored alone).
+     */
+    static void validateGroups(List<Trajectory> microBatch, CreditConfig config) {
+        if (!config.estimator().equals("process") || config.processBaseline() == ProcessBaseline.NONE) {
+            return;
+        }
+        Map<String, Trajectory> withOutcome = new HashMap<>();
+        Map<String, Trajectory> without = new HashMap<>();
+        for (Trajectory t : microBatch) {
+            if (t.groupId() != null) {
+                (Double.isNaN(t.outcome()) ? without : withOutcome).putIfAbsent(t.groupId(), t);
+                Trajectory has = withOutcome.get(t.groupId());
+                Trajectory lacks = without.get(t.groupId());
+                if (has != null && lacks != null) {
+                    throw new IllegalArgumentException("group '" + t.groupId() + "': trajectory '" + has.id()
+                            + "' has an outcome and '" + lacks.id() + "' has none; process with credit.process-baseline "
+                            + config.processBaseline() + " compares a group's outcomes and would count it as 0:"
+                            + " give every member an outcome, or none");
                 }
             }
         }

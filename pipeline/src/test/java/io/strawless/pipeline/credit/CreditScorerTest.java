@@ -197,6 +197,19 @@ class CreditScorerTest {
             assertRejected(grpo, trajectory(1.0, new Step(2, 0, 0, true, null, verdicts)),
                     "trajectory 't' step 2: verifierScores[judge] is null");
         }
+        // process compares a group's outcomes (group-norm, rloo): one member without would count as a failure.
+        List<Step> judged = List.of(new Step(0, 0, 0, true, null, Map.of("v", 1.0)));
+        Trajectory with = new Trajectory("t1", "g", "task", 1.0, TerminalKind.TERMINATED, Double.NaN, Double.NaN, judged);
+        Trajectory without = new Trajectory("t2", "g", "task", Double.NaN, TerminalKind.TERMINATED, Double.NaN,
+                Double.NaN, judged);
+        IllegalArgumentException mixed = assertThrows(IllegalArgumentException.class,
+                () -> score("java", List.of(with, without), "process"));
+        assertTrue(mixed.getMessage().startsWith("group 'g': trajectory 't1' has an outcome and 't2' has none;"),
+                mixed.getMessage());
+        Trajectory alsoWithout = new Trajectory("t3", "g", "task", Double.NaN, TerminalKind.TERMINATED, Double.NaN,
+                Double.NaN, judged);
+        assertEquals(2, score("java", List.of(without, alsoWithout), "process").size(), "none: process supervision");
+        assertEquals(2, score("java", List.of(with, without), "process", "credit.process-baseline", "none").size());
     }
 
     private static void assertRejected(CreditScorer scorer, Trajectory trajectory, String message) {
