@@ -196,7 +196,9 @@ public final class JobOptions {
                             + " job.max-out-of-orderness) still count. true: it is scored as soon as it is complete"
                             + " (steps up to the terminal one, the outcome, any required verdicts), which saves"
                             + " about job.max-out-of-orderness of latency; signals that come after go to the"
-                            + " unscored topic as LATE, outcome revisions as LATE_REVISION.");
+                            + " unscored topic as LATE, outcome revisions as LATE_REVISION. Event time moves only while"
+                            + " inputs come: when every input partition goes quiet, what waits for the watermark (under"
+                            + " false, complete trajectories too; every timeout) waits for the next input.");
 
     /** What becomes of a trajectory whose steps are complete but whose outcome never came. */
     public enum OutcomeTimeoutPolicy {
