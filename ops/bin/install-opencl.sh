@@ -10,6 +10,24 @@ has_opencl_device() {
   command -v clinfo >/dev/null 2>&1 && clinfo -l 2>/dev/null | grep -q 'Device'
 }
 
+# A GPU container gets the driver's OpenCL library (libnvidia-opencl.so.1) mounted but no ICD file naming it.
+# Debian's and Ubuntu's ICD loader (ocl-icd) then list no NVIDIA platform, and the kernels run on PoCL's CPU
+# device next to an idle GPU: seen on an H200 node (driver 580), where only CUDA's own libOpenCL found the GPU.
+# Registering the library is all the loader needs.
+register_nvidia_opencl() {
+  [ -e /etc/OpenCL/vendors/nvidia.icd ] && return 0
+  ldconfig -p 2>/dev/null | grep -q 'libnvidia-opencl\.so\.1' || return 0
+  if [ "$(id -u)" = "0" ]; then
+    mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd \
+      && echo "install-opencl: registered NVIDIA's OpenCL driver in /etc/OpenCL/vendors/nvidia.icd"
+  else
+    echo "install-opencl: NVIDIA's OpenCL driver is installed but not registered; as root:"
+    echo "  echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd"
+  fi
+}
+
+register_nvidia_opencl
+
 if has_opencl_device; then
   echo "install-opencl: an OpenCL device is present:"
   clinfo -l
