@@ -52,14 +52,17 @@ public final class JobOptions {
                     .withDescription(
                             "Event time a group-relative estimator waits, after a group's first completed"
                                     + " trajectory, for the rest of the group (its group_size). Then the"
-                                    + " group is scored with the trajectories that came.");
+                                    + " group closes with the trajectories that came (job.partial-groups says"
+                                    + " whether they are scored); a member that completes after its group closed"
+                                    + " goes to the unscored topic as LATE.");
 
     public static final ConfigOption<Double> BASELINE_DECAY =
             ConfigOptions.key("baseline.decay")
                     .doubleType()
                     .defaultValue(0.9)
                     .withDescription(
-                            "Decay of the per-task streaming baseline used by the outcome estimator: the"
+                            "Decay of the per-task streaming baseline used by the outcome estimator, within"
+                                    + " [0, 1]: the"
                                     + " baseline is the running mean of the task's earlier outcomes, turning"
                                     + " into an exponential moving average with weight 1 - decay once"
                                     + " 1/(1 - decay) outcomes have been seen. The first trajectory of a task"
@@ -71,7 +74,8 @@ public final class JobOptions {
                     .defaultValue(Duration.ofHours(24))
                     .withDescription(
                             "Event time after which a task's baseline is forgotten when none of its"
-                                    + " trajectories was scored; bounds the state of tasks that stop appearing.");
+                                    + " trajectories arrived; bounds the state of tasks that stop appearing."
+                                    + " Must be positive.");
 
     public static final ConfigOption<Integer> BATCH_MAX_TRAJECTORIES =
             ConfigOptions.key("batch.max-trajectories")
@@ -128,7 +132,9 @@ public final class JobOptions {
                     .defaultValue(Duration.ofMinutes(30))
                     .withDescription("Event time a scored or timed-out trajectory is remembered, so that its"
                             + " stragglers (a late outcome revision, a late step or verdict) are recognised"
-                            + " as LATE / LATE_REVISION rather than as a new trajectory.");
+                            + " as LATE / LATE_REVISION rather than as a new trajectory; likewise a closed group, so"
+                            + " that a member completing after it closed is LATE rather than a second group of the"
+                            + " same id.");
 
     /** {@link #MINI_BATCH_SIZE} where it is not set and the state is not on the heap. */
     public static final int MINI_BATCH_SIZE_OFF_HEAP = 50_000;

@@ -19,6 +19,7 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.Counter;
@@ -28,6 +29,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -41,6 +43,11 @@ import org.apache.flink.util.OutputTag;
  * fires (a group of unknown size, without {@code group_size}, waits for its timeout); for the others each
  * trajectory is a unit of its own. The scoring itself happens when the
  * units are batched, one kernel call per batch.
+ *
+ * <p>A closed group is remembered for {@code job.finished-retention}: a member that completes after its group
+ * was scored (a straggler past the group timeout, or one more sample than {@code group_size} said) goes to the
+ * unscored topic as LATE. Without the memory it would open a second group with the same id, which a
+ * group-relative estimator would score as a group of one, and the trainer would see the group twice.
  */
 public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>
         implements OpenWork.Recounted {
@@ -53,6 +60,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     private final long baselineTtlMillis;
     private final long expiryStepMillis;
     private final long groupTimeoutMillis;
+    private final long closedGroupRetentionMillis;
+    /** Closed groups are forgotten at multiples of this, so that groups closing close together share a timer. */
+    private final long forgetStepMillis;
     private final PartialGroupPolicy partialGroups;
     private final Long maxPolicyLag;
 
@@ -62,6 +72,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     private transient boolean groupRelative;
     private transient ValueState<TaskBaseline> baseline;
     private transient MapState<String, PendingGroup> pendingGroups;
+    /** Groups that closed, by id, with the event time at which they are forgotten (a multiple of forgetStepMillis). */
+    private transient MapState<String, Long> closedGroups;
     private transient ValueState<Long> baselineExpiry;
     private transient ValueState<Long> newestPolicyVersion;
 
@@ -76,9 +88,21 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     public GroupTrajectories(ReadableConfig conf) {
         this.conf = conf;
         this.baselineDecay = conf.get(JobOptions.BASELINE_DECAY);
+        if (!(baselineDecay >= 0 && baselineDecay <= 1)) {
+            throw new IllegalArgumentException(JobOptions.BASELINE_DECAY.key() + " must be within [0, 1], was "
+                    + baselineDecay + ": 0 forgets every earlier outcome at once, 1 keeps a plain running mean");
+        }
         this.baselineTtlMillis = conf.get(JobOptions.BASELINE_TTL).toMillis();
+        if (baselineTtlMillis <= 0) {
+            // A task's expiry would fall on the timer that re-arms it, which would then fire for ever.
+            throw new IllegalArgumentException(JobOptions.BASELINE_TTL.key() + " must be positive, was "
+                    + conf.get(JobOptions.BASELINE_TTL) + ": set how long a task's baseline outlives its last"
+                    + " trajectory, e.g. 24h");
+        }
         this.expiryStepMillis = Math.max(1, baselineTtlMillis / 16);
         this.groupTimeoutMillis = conf.get(JobOptions.GROUP_TIMEOUT).toMillis();
+        this.closedGroupRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
+        this.forgetStepMillis = Math.max(1, closedGroupRetentionMillis / 16);
         this.partialGroups = conf.get(JobOptions.PARTIAL_GROUPS);
         this.maxPolicyLag = conf.getOptional(JobOptions.MAX_POLICY_LAG).orElse(null);
     }
@@ -90,6 +114,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         baselineExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline-expiry", Long.class));
         newestPolicyVersion = getRuntimeContext().getState(new ValueStateDescriptor<>("newest-policy-version", Long.class));
         pendingGroups = getRuntimeContext().getMapState(pendingGroupsDescriptor());
+        closedGroups = getRuntimeContext().getMapState(
+                new MapStateDescriptor<>("closed-groups", StringSerializer.INSTANCE, LongSerializer.INSTANCE));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
         groupsClosedBySize = metrics.counter("groupsClosedBySize");
@@ -131,7 +157,19 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             out.collect(close(List.of(trajectory)));
             return;
         }
+        if (closedGroups.contains(trajectory.groupId())) {
+            ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "group " + trajectory.groupId()
+                    + " had already closed (at its group_size or after job.group-timeout) when this member completed;"
+                    + " scored alone it would be a group of one", ctx));
+            return;
+        }
         PendingGroup group = pendingGroups.get(trajectory.groupId());
+        if (group != null && group.has(trajectory.trajectoryId())) {
+            // Sent again after the assembler forgot the first copy (job.finished-retention): one copy is scored.
+            ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "trajectory " + trajectory.trajectoryId()
+                    + " is already waiting in group " + trajectory.groupId() + "; this later copy is not scored", ctx));
+            return;
+        }
         if (group == null) {
             long deadline = ctx.timestamp() + groupTimeoutMillis;
             ctx.timerService().registerEventTimeTimer(deadline);
@@ -144,7 +182,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             // timer with nothing due fires as a no-op.
             pendingGroups.remove(trajectory.groupId());
             groupsClosedBySize.inc();
-            closedWait(group, ctx.timestamp());
+            closed(trajectory.groupId(), group, ctx.timestamp(), ctx.timerService());
             out.collect(close(group.members()));
         } else {
             pendingGroups.put(trajectory.groupId(), group);
@@ -164,7 +202,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             PendingGroup group = pendingGroups.get(groupId);
             pendingGroups.remove(groupId);
             groupsClosedByTimeout.inc();
-            closedWait(group, timestamp);
+            closed(groupId, group, timestamp, ctx.timerService());
             if (partialGroups == PartialGroupPolicy.SCORE || !group.sizeKnown()) {
                 out.collect(close(group.members()));
             } else {
@@ -174,6 +212,11 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                             + " (job.partial-groups=UNSCORED)", ctx));
                 }
             }
+        }
+        if (timestamp % forgetStepMillis == 0) {
+            // Closed groups are forgotten only at multiples of the step: one pass over them per step, however many
+            // other timers fire, where a pass at every timer would cost a busy task the square of its groups.
+            forgetClosedGroups(timestamp);
         }
         Long expiry = baselineExpiry.value();
         if (expiry != null && expiry <= timestamp) {
@@ -189,9 +232,24 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
     }
 
-    private void closedWait(PendingGroup group, long closedAt) {
+    private void closed(String groupId, PendingGroup group, long closedAt, TimerService timers) throws Exception {
         pendingGroupCount.closed();
         groupWaitMs.update(Math.max(0, closedAt - (group.deadline() - groupTimeoutMillis)));
+        long forgetAt = roundUp(closedAt + closedGroupRetentionMillis, forgetStepMillis);
+        closedGroups.put(groupId, forgetAt);
+        timers.registerEventTimeTimer(forgetAt);
+    }
+
+    private void forgetClosedGroups(long now) throws Exception {
+        List<String> forgotten = new ArrayList<>();
+        for (Map.Entry<String, Long> entry : closedGroups.entries()) {
+            if (entry.getValue() <= now) {
+                forgotten.add(entry.getKey());
+            }
+        }
+        for (String groupId : forgotten) {
+            closedGroups.remove(groupId);
+        }
     }
 
     private boolean isStale(AssembledTrajectory trajectory) throws Exception {
@@ -274,6 +332,15 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     public record PendingGroup(List<AssembledTrajectory> members, int expectedSize, long deadline) {
         boolean sizeKnown() {
             return expectedSize > 0;
+        }
+
+        boolean has(String trajectoryId) {
+            for (AssembledTrajectory member : members) {
+                if (member.trajectoryId().equals(trajectoryId)) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 }

@@ -2,6 +2,7 @@ package io.strawless.pipeline.grouping;
 
 import static io.strawless.pipeline.Events.trajectory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.pipeline.JobOptions;
@@ -24,11 +25,13 @@ class GroupTrajectoriesTest {
 
     private static final long TTL = 10_000;
     private static final long GROUP_TIMEOUT = 1_000;
+    private static final long RETENTION = 5_000;
     private KeyedOneInputStreamOperatorTestHarness<String, AssembledTrajectory, TrajectoryGroup> harness;
 
     private void start(Configuration conf) throws Exception {
         conf.set(JobOptions.BASELINE_TTL, Duration.ofMillis(TTL));
         conf.set(JobOptions.GROUP_TIMEOUT, Duration.ofMillis(GROUP_TIMEOUT));
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
                 new GroupTrajectories(conf), AssembledTrajectory::taskId, Types.STRING);
     }
@@ -180,6 +183,63 @@ class GroupTrajectoriesTest {
         assertEquals(2, groups().size(), "g2 closes at its timeout, not a task TTL later");
         assertEquals(List.of("x"), groups().get(1).members().stream().map(AssembledTrajectory::trajectoryId).toList());
         assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aMemberThatCompletesAfterItsGroupClosedIsLateNotASecondGroup() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        send(trajectory("b", "g1", 2, 0.0, 1), 110);
+        send(trajectory("c", "g1", 2, 1.0, 1), 120); // one sample more than group_size said
+        send(trajectory("x", "g2", 4, 1.0, 1), 130);
+        harness.processWatermark(130 + GROUP_TIMEOUT); // g2 closes partial, scored (job.partial-groups=SCORE)
+        send(trajectory("y", "g2", 4, 0.0, 1), 130 + GROUP_TIMEOUT + 500);
+
+        assertEquals(List.of(List.of("a", "b"), List.of("x")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertEquals(List.of("c", "y"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId).toList());
+        assertTrue(unscored().stream().allMatch(u -> u.getReason() == UnscoredReason.LATE));
+        assertTrue(unscored().get(0).getDetail().contains("group g1 had already closed"), unscored().get(0).getDetail());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aClosedGroupIsForgottenAfterTheFinishedRetention() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 1, 1.0, 1), 100);
+        harness.processWatermark(100 + RETENTION + RETENTION / 16);
+        // Forgotten: a member now opens a group again (the assembler has forgotten its trajectories too by then).
+        send(trajectory("b", "g1", 1, 1.0, 1), 100 + RETENTION + RETENTION / 16 + 1);
+        assertEquals(2, groups().size());
+        assertTrue(unscored().isEmpty());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aTrajectorySentAgainWhileItsGroupWaitsIsScoredOnce() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 3, 1.0, 1), 100);
+        send(trajectory("a", "g1", 3, 1.0, 1), 110);
+        send(trajectory("b", "g1", 3, 0.0, 1), 120);
+        assertTrue(groups().isEmpty(), "a copy is not a member");
+        send(trajectory("c", "g1", 3, 0.0, 1), 130);
+
+        assertEquals(List.of("a", "b", "c"),
+                groups().get(0).members().stream().map(AssembledTrajectory::trajectoryId).toList());
+        assertEquals(UnscoredReason.LATE, unscored().get(0).getReason());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void baselineSettingsThatCannotWorkAreRefused() {
+        Configuration ttl = new Configuration();
+        ttl.set(JobOptions.BASELINE_TTL, Duration.ZERO);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GroupTrajectories(ttl)).getMessage()
+                .startsWith("baseline.ttl must be positive"));
+        Configuration decay = new Configuration();
+        decay.set(JobOptions.BASELINE_DECAY, 1.5);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GroupTrajectories(decay)).getMessage()
+                .startsWith("baseline.decay must be within [0, 1]"));
     }
 
     @Test
