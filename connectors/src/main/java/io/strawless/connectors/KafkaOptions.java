@@ -128,10 +128,12 @@ public final class KafkaOptions {
                     .defaultValue(Duration.ofMinutes(15))
                     .withDescription(
                             "transaction.timeout.ms of the exactly-once sinks. Must not exceed the broker's"
-                                    + " transaction.max.timeout.ms (15 min by default), and must exceed the"
-                                    + " checkpoint interval plus the checkpoint timeout (the job refuses to start"
-                                    + " otherwise) and the recovery time, or the broker aborts transactions the job"
-                                    + " still wants to commit.");
+                                    + " transaction.max.timeout.ms (15 min by default), and must exceed the longest"
+                                    + " a transaction can stay open, (1 + tolerable failed checkpoints) x"
+                                    + " max(checkpoint interval, checkpoint timeout + min pause) + checkpoint timeout"
+                                    + " (the job refuses to start otherwise; where execution.checkpointing.timeout is"
+                                    + " not set it picks the largest that fits), and the recovery time, or the broker"
+                                    + " aborts transactions the job still wants to commit.");
 
     /** Bytes a Kafka record takes besides its key and value, with room to spare: Kafka's record batch header (61)
      *  and the record's own varints (at most 21). */

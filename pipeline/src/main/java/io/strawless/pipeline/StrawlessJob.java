@@ -28,8 +28,11 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.function.SerializableFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Strawless job, read top-down as the pipeline diagram:
@@ -44,6 +47,8 @@ import org.apache.flink.util.function.SerializableFunction;
  * Every operator has a stable uid: state survives upgrades from a savepoint.
  */
 public final class StrawlessJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StrawlessJob.class);
 
     private StrawlessJob() {}
 
@@ -65,25 +70,67 @@ public final class StrawlessJob {
     }
 
     /**
-     * A sink's transaction is open from one checkpoint until the next completes: up to the checkpoint interval
-     * plus the checkpoint timeout. The broker aborts it after {@code kafka.transaction-timeout}; a checkpoint that
-     * completes later still commits the input offsets, and the batches in the aborted transaction are lost
-     * without an error that stops the job. So the timeout must outlast both.
+     * A sink's transaction opens when checkpoint N's barrier passes the sink and commits when checkpoint N+1
+     * completes. Checkpoint N may take the checkpoint timeout T, N+1 starts at the latest max(interval, T + min-pause)
+     * after N did and may take T too, and every tolerated failure of a checkpoint adds one more such turn. The broker
+     * aborts a transaction after {@code kafka.transaction-timeout}; a checkpoint that completes later still commits the
+     * input offsets, and the batches in the aborted transaction are lost without an error that stops the job. So the
+     * transaction timeout must outlast that worst case.
+     *
+     * <p>Flink's default checkpoint timeout (10 min) cannot fit the default transaction timeout (15 min, the broker's
+     * largest by default): where the checkpoint timeout is not set, the largest that fits is chosen, and logged.
      */
     static void requireTransactionsOutliveCheckpoints(StreamExecutionEnvironment env, ReadableConfig conf) {
-        long interval = env.getCheckpointConfig().getCheckpointInterval() > 0
-                ? env.getCheckpointConfig().getCheckpointInterval()
+        CheckpointConfig checkpoints = env.getCheckpointConfig();
+        long interval = checkpoints.getCheckpointInterval() > 0
+                ? checkpoints.getCheckpointInterval()
                 : conf.get(CheckpointingOptions.CHECKPOINTING_INTERVAL).toMillis();
-        long checkpointTimeout = env.getCheckpointConfig().getCheckpointTimeout();
-        Duration transactionTimeout = conf.get(KafkaOptions.TRANSACTION_TIMEOUT);
-        if (transactionTimeout.toMillis() <= interval + checkpointTimeout) {
-            throw new IllegalArgumentException(KafkaOptions.TRANSACTION_TIMEOUT.key() + " (" + transactionTimeout
-                    + ") must exceed " + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + " + "
-                    + CheckpointingOptions.CHECKPOINTING_TIMEOUT.key() + " (" + Duration.ofMillis(interval) + " + "
-                    + Duration.ofMillis(checkpointTimeout) + "), or the broker may abort a transaction whose"
-                    + " checkpoint still completes, and its batches are lost: raise the former (up to the broker's"
-                    + " transaction.max.timeout.ms, 15 min by default) or lower the checkpoint timeout");
+        long minPause = checkpoints.getMinPauseBetweenCheckpoints();
+        int tolerated = Math.max(0, checkpoints.getTolerableCheckpointFailureNumber());
+        long transactionTimeout = conf.get(KafkaOptions.TRANSACTION_TIMEOUT).toMillis();
+        long checkpointTimeout = checkpoints.getCheckpointTimeout();
+        boolean timeoutChosen = conf.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT).isPresent();
+        if (!timeoutChosen && longestTransaction(interval, minPause, tolerated, checkpointTimeout) >= transactionTimeout) {
+            long fitting = largestFittingCheckpointTimeout(interval, minPause, tolerated, transactionTimeout);
+            if (fitting >= 1_000) {
+                LOG.info("{} is not set and Flink's default ({}) could outlast a Kafka transaction ({} {}): using {}",
+                        CheckpointingOptions.CHECKPOINTING_TIMEOUT.key(), Duration.ofMillis(checkpointTimeout),
+                        KafkaOptions.TRANSACTION_TIMEOUT.key(), Duration.ofMillis(transactionTimeout),
+                        Duration.ofMillis(fitting));
+                checkpoints.setCheckpointTimeout(fitting);
+                checkpointTimeout = fitting;
+            }
         }
+        long longest = longestTransaction(interval, minPause, tolerated, checkpointTimeout);
+        if (transactionTimeout <= longest) {
+            throw new IllegalArgumentException(KafkaOptions.TRANSACTION_TIMEOUT.key() + " ("
+                    + Duration.ofMillis(transactionTimeout) + ") must exceed the longest a transaction can stay open, "
+                    + Duration.ofMillis(longest) + ": (1 + " + CheckpointingOptions.TOLERABLE_FAILURE_NUMBER.key()
+                    + ") x max(" + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + ", "
+                    + CheckpointingOptions.CHECKPOINTING_TIMEOUT.key() + " + "
+                    + CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS.key() + ") + "
+                    + CheckpointingOptions.CHECKPOINTING_TIMEOUT.key() + " = (1 + " + tolerated + ") x max("
+                    + Duration.ofMillis(interval) + ", " + Duration.ofMillis(checkpointTimeout) + " + "
+                    + Duration.ofMillis(minPause) + ") + " + Duration.ofMillis(checkpointTimeout) + ", or the broker may"
+                    + " abort a transaction whose checkpoint still completes, and its batches are lost: raise the former"
+                    + " (up to the broker's transaction.max.timeout.ms, 15 min by default) or lower the checkpoint"
+                    + " timeout");
+        }
+    }
+
+    private static long longestTransaction(long interval, long minPause, int tolerated, long checkpointTimeout) {
+        return (1L + tolerated) * Math.max(interval, checkpointTimeout + minPause) + checkpointTimeout;
+    }
+
+    /** The largest checkpoint timeout, in whole seconds, whose {@link #longestTransaction} is below the transaction's. */
+    private static long largestFittingCheckpointTimeout(long interval, long minPause, int tolerated, long transaction) {
+        // Where timeout + min-pause >= interval: (1 + f)(T + p) + T < txn, so T < (txn - (1 + f)p) / (2 + f).
+        long fitting = (transaction - (1L + tolerated) * minPause - 1) / (2L + tolerated);
+        if (fitting + minPause < interval) {
+            // Else max(...) is the interval: (1 + f) interval + T < txn, with T + p still below the interval.
+            fitting = Math.min(transaction - (1L + tolerated) * interval - 1, interval - minPause - 1);
+        }
+        return fitting / 1_000 * 1_000;
     }
 
     public static void build(

@@ -76,16 +76,34 @@ class StrawlessJobTest {
     }
 
     @Test
-    void refusesATransactionTimeoutThatACheckpointCanOutlast() {
+    void refusesATransactionTimeoutThatTwoCheckpointsCanOutlast() {
         Configuration conf = conf();
-        conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(5)); // the checkpoint timeout is 10 min
+        conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(10));
+        conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMinutes(5));
+        conf.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, Duration.ofSeconds(5));
+        // Checkpoint N takes 5 min, N+1 starts 5 s later and takes 5 min: the transaction between them is open 10m5s.
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> StrawlessJob.buildOnKafka(env(conf), conf));
-        assertTrue(e.getMessage().startsWith("kafka.transaction-timeout (PT5M) must exceed execution.checkpointing.interval"
-                + " + execution.checkpointing.timeout (PT1S + PT10M)"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("kafka.transaction-timeout (PT10M) must exceed the longest a transaction can"
+                + " stay open, PT10M5S"), e.getMessage());
 
-        conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMinutes(2));
+        conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMinutes(4));
         StrawlessJob.buildOnKafka(env(conf), conf);
+
+        conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, 1); // a tolerated failure adds one more turn
+        assertThrows(IllegalArgumentException.class, () -> StrawlessJob.buildOnKafka(env(conf), conf));
+    }
+
+    @Test
+    void anUnsetCheckpointTimeoutIsChosenToFitTheTransactions() {
+        Configuration conf = conf(); // Flink's default checkpoint timeout, 10 min, and the default transaction's, 15 min
+        StreamExecutionEnvironment env = env(conf);
+        StrawlessJob.buildOnKafka(env, conf);
+        // The largest whole-second T with max(1 s, T) + T < 15 min.
+        assertEquals(Duration.ofMinutes(7).plusSeconds(29).toMillis(), env.getCheckpointConfig().getCheckpointTimeout());
+
+        conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofSeconds(1)); // nothing fits under the interval itself
+        assertThrows(IllegalArgumentException.class, () -> StrawlessJob.buildOnKafka(env(conf), conf));
     }
 
     @Test
