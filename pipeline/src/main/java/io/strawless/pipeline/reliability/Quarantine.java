@@ -31,7 +31,7 @@ public final class Quarantine {
     public Quarantine(ReadableConfig conf) {
         this.maxGoodShareOnSuccess = share(conf, ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS);
         this.minGoodShareOnFailure = share(conf, ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE);
-        this.minLearntSteps = conf.get(ReliabilityOptions.MIN_LEARNT_STEPS);
+        this.minLearntSteps = ReliabilityOptions.minLearntSteps(conf);
     }
 
     /**

@@ -3,6 +3,7 @@ package io.strawless.pipeline.reliability;
 import static org.apache.flink.configuration.ConfigOptions.key;
 
 import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ReadableConfig;
 
 /**
  * Settings of the verifier reliability the job learns online, and of the reward-hacking quarantine that
@@ -22,8 +23,9 @@ public final class ReliabilityOptions {
             .defaultValue(true)
             .withDescription("Whether the process estimator weights each verifier by its learnt informativeness, "
                     + "2 * reliability - 1 (0 for a verifier that always says the same, 1 for a perfect one; below 0.05 "
-                    + "it counts as 0), times its credit.verifier-weights entry. false: credit.verifier-weights alone (the process "
-                    + "estimator's batches then carry another config_fingerprint).");
+                    + "it counts as 0), times its credit.verifier-weights entry, once the reliability model has learnt "
+                    + "quarantine.min-learnt-steps verified steps (until then credit.verifier-weights alone). false: "
+                    + "credit.verifier-weights alone (the process estimator's batches then carry another config_fingerprint).");
 
     /** What happens to a trajectory the quarantine marks as a likely reward hack. */
     public enum SuspectPolicy {
@@ -59,7 +61,20 @@ public final class ReliabilityOptions {
             .intType()
             .defaultValue(200)
             .withDescription("Verified steps the reliability model (of a batching bucket) must have learnt from before "
-                    + "the quarantine judges anything: until then the reliabilities are priors, not evidence.");
+                    + "the quarantine judges anything and the process estimator weights verifiers by their learnt "
+                    + "reliability: until then the reliabilities are priors, not evidence.");
+
+    /**
+     * {@link #MIN_LEARNT_STEPS}, read here only: the quarantine and the process estimator's learnt weights must
+     * wait for the same evidence.
+     */
+    static long minLearntSteps(ReadableConfig conf) {
+        int steps = conf.get(MIN_LEARNT_STEPS);
+        if (steps < 0) {
+            throw new IllegalArgumentException(MIN_LEARNT_STEPS.key() + " must be at least 0, was " + steps);
+        }
+        return steps;
+    }
 
     private ReliabilityOptions() {}
 }

@@ -44,6 +44,7 @@ public final class VerifierReliability {
 
     private final int window;
     private final boolean weightVerifiers;
+    private final long minLearntSteps;
     /** The newest estimate of each verifier, read by the metric reporter's thread. */
     private final Map<String, Double> latest = new ConcurrentHashMap<>();
     private MetricGroup gauges;
@@ -54,6 +55,7 @@ public final class VerifierReliability {
             throw new IllegalArgumentException(ReliabilityOptions.WINDOW_STEPS.key() + " must be at least 1, was " + window);
         }
         this.weightVerifiers = conf.get(ReliabilityOptions.WEIGHT_VERIFIERS);
+        this.minLearntSteps = ReliabilityOptions.minLearntSteps(conf);
     }
 
     /** Registers the reliability gauges under {@code group} (as {@code reliability.<verifier id>}). */
@@ -77,11 +79,13 @@ public final class VerifierReliability {
 
     /**
      * The process estimator's verifier weights: each verifier's {@code credit.verifier-weights} entry times its
-     * learnt informativeness (0 below {@value #MIN_INFORMATIVENESS}); empty when {@code reliability.weight-verifiers}
-     * is off. A verifier the model does not know keeps its configured weight.
+     * learnt informativeness (0 below {@value #MIN_INFORMATIVENESS}); empty, for the configured weights, when
+     * {@code reliability.weight-verifiers} is off or the model has learnt fewer than {@code
+     * quarantine.min-learnt-steps} steps (its informativeness would be the prior's, 0.4, or a fit to a handful of
+     * steps, possibly 0). A verifier the model does not know keeps its configured weight.
      */
     public Optional<Map<String, Double>> verifierWeights(ReliabilityModel model, CreditConfig credit) {
-        if (!weightVerifiers) {
+        if (!weightVerifiers || model.learnt < minLearntSteps) {
             return Optional.empty();
         }
         Map<String, Double> weights = new TreeMap<>(credit.verifierWeights());

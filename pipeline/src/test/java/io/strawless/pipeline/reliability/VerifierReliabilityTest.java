@@ -1,6 +1,7 @@
 package io.strawless.pipeline.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.pipeline.credit.CreditConfig;
@@ -79,5 +80,25 @@ class VerifierReliabilityTest {
 
         conf.set(ReliabilityOptions.WEIGHT_VERIFIERS, false);
         assertTrue(new VerifierReliability(conf).verifierWeights(model, CreditConfig.from(conf)).isEmpty());
+    }
+
+    @Test
+    void untilTheModelHasLearntEnoughStepsVerifiersWeighAsConfigured() {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, 8);
+        VerifierReliability reliability = new VerifierReliability(conf);
+        CreditConfig credit = CreditConfig.from(conf);
+
+        ReliabilityModel young = reliability.learn(null, groups(1)); // 4 verified steps
+        assertEquals(4, young.learnt);
+        assertTrue(reliability.verifierWeights(young, credit).isEmpty(),
+                "4 steps are no evidence: the configured weights, not 0.4 times them or a fit's 0");
+
+        ReliabilityModel grown = reliability.learn(young, groups(1));
+        assertEquals(8, grown.learnt);
+        assertTrue(reliability.verifierWeights(grown, credit).isPresent(), "learnt weights from quarantine.min-learnt-steps on");
+
+        conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, -1);
+        assertThrows(IllegalArgumentException.class, () -> new VerifierReliability(conf));
     }
 }
