@@ -1,6 +1,7 @@
 package io.strawless.pipeline.reliability;
 
 import io.strawless.pipeline.assembly.AssembledTrajectory;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -17,7 +18,9 @@ import org.apache.flink.configuration.ReadableConfig;
  * judged step's verdicts have probability {@code g * P(verdicts | good) + (1 - g) * P(verdicts | bad)}, with
  * the sensitivities and specificities the {@link ReliabilityModel} has learnt. So an unreliable verifier's
  * verdict barely moves it, one that always says "good" does not move it at all, and a trajectory with few
- * judged steps stays near 1/2: the rule needs no separate minimum of evidence.
+ * judged steps stays near 1/2: the rule needs no separate minimum of evidence. The thresholds are kept off 1/2
+ * (below it on success, above it on failure), which no evidence at all would otherwise reach; and a trajectory
+ * without a single verdict of a verifier the model knows is not judged at all.
  */
 public final class Quarantine {
 
@@ -29,8 +32,18 @@ public final class Quarantine {
     private final long minLearntSteps;
 
     public Quarantine(ReadableConfig conf) {
-        this.maxGoodShareOnSuccess = share(conf, ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS);
-        this.minGoodShareOnFailure = share(conf, ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE);
+        this.maxGoodShareOnSuccess = conf.get(ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS);
+        if (!(maxGoodShareOnSuccess >= 0 && maxGoodShareOnSuccess < 0.5)) {
+            throw new IllegalArgumentException(ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS.key() + " must be at least 0"
+                    + " and below 0.5, was " + maxGoodShareOnSuccess + ": from 0.5 on, a success whose verdicts tell"
+                    + " nothing (share 1/2) would be a suspect. Set it below 0.5, or to 0 to turn this side off.");
+        }
+        this.minGoodShareOnFailure = conf.get(ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE);
+        if (!(minGoodShareOnFailure > 0.5 && minGoodShareOnFailure <= 1)) {
+            throw new IllegalArgumentException(ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE.key() + " must be above 0.5"
+                    + " and at most 1, was " + minGoodShareOnFailure + ": up to 0.5, a failure whose verdicts tell"
+                    + " nothing (share 1/2) would be a suspect. Set it above 0.5, or to 1 to turn this side off.");
+        }
         this.minLearntSteps = ReliabilityOptions.minLearntSteps(conf);
     }
 
@@ -45,7 +58,10 @@ public final class Quarantine {
         if (model.learnt < minLearntSteps) {
             return Optional.empty();
         }
-        List<LabelledStep> steps = LabelledStep.of(trajectory);
+        List<LabelledStep> steps = judgedByKnownVerifiers(LabelledStep.of(trajectory), model);
+        if (steps.isEmpty()) {
+            return Optional.empty(); // no evidence to disagree with its outcome
+        }
         double share = goodShare(steps, model);
         boolean succeeded = trajectory.outcome().getSuccess();
         if (succeeded && share <= maxGoodShareOnSuccess) {
@@ -57,6 +73,20 @@ public final class Quarantine {
                     minGoodShareOnFailure));
         }
         return Optional.empty();
+    }
+
+    /** The steps with a verdict of at least one verifier the model knows: the others are no evidence. */
+    private static List<LabelledStep> judgedByKnownVerifiers(List<LabelledStep> steps, ReliabilityModel model) {
+        List<LabelledStep> judged = new ArrayList<>(steps.size());
+        for (LabelledStep step : steps) {
+            for (String verifier : step.saidGood().keySet()) {
+                if (model.knows(verifier)) {
+                    judged.add(step);
+                    break;
+                }
+            }
+        }
+        return judged;
     }
 
     /**
@@ -107,13 +137,5 @@ public final class Quarantine {
     private static String describe(String outcome, int judged, double share, ConfigOption<Double> option, double limit) {
         return String.format(Locale.ROOT, "%s, but the verdicts on its %d judged steps put its share of good steps at"
                 + " %.2f (%s %.2f)", outcome, judged, share, option.key(), limit);
-    }
-
-    private static double share(ReadableConfig conf, ConfigOption<Double> option) {
-        double value = conf.get(option);
-        if (!(value >= 0 && value <= 1)) {
-            throw new IllegalArgumentException(option.key() + " must be in [0, 1], was " + value);
-        }
-        return value;
     }
 }

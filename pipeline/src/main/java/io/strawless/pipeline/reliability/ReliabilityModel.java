@@ -122,6 +122,11 @@ public class ReliabilityModel {
         return new double[] {good, bad};
     }
 
+    /** Whether {@code verifier} is one of the verifiers whose reliability the model estimates. */
+    public boolean knows(String verifier) {
+        return indexOf(verifier) >= 0;
+    }
+
     private int indexOf(String verifier) {
         for (int v = 0; v < verifiers.length; v++) {
             if (verifiers[v].equals(verifier)) {

@@ -48,14 +48,15 @@ public final class ReliabilityOptions {
             .withDescription("A successful trajectory is a suspect when the share of good steps that its verdicts "
                     + "imply is at most this (by default: two steps in three were bad). The share is the posterior mean under a uniform prior, with each verdict "
                     + "weighted by its verifier's learnt reliability, so that little or unreliable evidence stays near "
-                    + "1/2 and never condemns. 0 turns this side of the quarantine off.");
+                    + "1/2 and never condemns; a trajectory without verdicts is not judged. Below 0.5 (from 0.5 on, "
+                    + "verdicts that tell nothing would condemn); 0 turns this side of the quarantine off.");
 
     public static final ConfigOption<Double> MIN_GOOD_SHARE_ON_FAILURE = key("quarantine.min-good-share-on-failure")
             .doubleType()
             .defaultValue(0.9)
             .withDescription("A failed trajectory is a suspect when the share of good steps that its verdicts imply is "
-                    + "at least this (the reverse of a reward hack: an outcome that missed good work). 1 turns this "
-                    + "side of the quarantine off.");
+                    + "at least this (the reverse of a reward hack: an outcome that missed good work). Above 0.5 (up "
+                    + "to 0.5, verdicts that tell nothing would condemn); 1 turns this side of the quarantine off.");
 
     public static final ConfigOption<Integer> MIN_LEARNT_STEPS = key("quarantine.min-learnt-steps")
             .intType()

@@ -114,6 +114,39 @@ class QuarantineTest {
     }
 
     @Test
+    void thresholdsThatAShareOfOneHalfWouldReachAreRefused() {
+        Configuration success = new Configuration();
+        success.set(ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS, 0.5);
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new Quarantine(success));
+        assertTrue(refused.getMessage().startsWith("quarantine.max-good-share-on-success must be at least 0 and below 0.5"),
+                refused.getMessage());
+        assertTrue(refused.getMessage().contains("or to 0 to turn this side off"), refused.getMessage());
+
+        Configuration failure = new Configuration();
+        failure.set(ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE, 0.5);
+        refused = assertThrows(IllegalArgumentException.class, () -> new Quarantine(failure));
+        assertTrue(refused.getMessage().startsWith("quarantine.min-good-share-on-failure must be above 0.5"),
+                refused.getMessage());
+
+        Configuration nearHalf = new Configuration();
+        nearHalf.set(ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS, 0.49);
+        nearHalf.set(ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE, 0.51);
+        Quarantine quarantine = new Quarantine(nearHalf);
+        assertTrue(quarantine.suspicion(trajectory("unjudged success", true, repeat(Map.of(), 6)), model).isEmpty());
+        assertTrue(quarantine.suspicion(trajectory("unjudged failure", false, repeat(Map.of(), 6)), model).isEmpty());
+    }
+
+    @Test
+    void stepsJudgedOnlyByVerifiersTheModelDoesNotKnowAreNoEvidence() {
+        var verdicts = new ArrayList<Map<String, Boolean>>(repeat(Map.of("checker", false, "prm", false), 5));
+        verdicts.addAll(repeat(Map.of("newcomer", false), 3));
+        Optional<String> suspicion = judge(trajectory("hack", true, verdicts));
+        assertTrue(suspicion.isPresent());
+        assertTrue(suspicion.get().startsWith("succeeded, but the verdicts on its 5 judged steps"), suspicion.get());
+        assertTrue(judge(trajectory("newcomer-only", true, repeat(Map.of("newcomer", false), 8))).isEmpty());
+    }
+
+    @Test
     void theShareIsThePosteriorMeanUnderAUniformPrior() {
         assertEquals(0.5, Quarantine.goodShare(List.of(), model), 1e-9, "no evidence: the prior's mean");
         // A perfect verifier that saw k good steps of n: the posterior is Beta(k + 1, n - k + 1), mean (k+1)/(n+2).
