@@ -4,8 +4,12 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Verifier reliability learnt online, without ground truth: the Dawid-Skene model with binary labels,
@@ -30,18 +34,25 @@ import java.util.TreeMap;
  *
  * <p>It is Flink keyed state, a POJO of primitive arrays (no Kryo). Each step of the window is two bit
  * masks, which verifiers judged it and which of them said good (bit 63: the trajectory succeeded), so the
- * model tells {@value #MAX_VERIFIERS} verifiers apart; the verdicts of any further verifier are not learnt,
- * and the process estimator gives it its configured weight. Not thread-safe.
+ * model tells {@value #MAX_VERIFIERS} verifiers apart at once. Verifier ids come and go (say, one per version of a
+ * reward model): a verifier none of whose verdicts is left in the window is forgotten, no longer reported, and its
+ * bit goes to the next new verifier. Only while {@value #MAX_VERIFIERS} verifiers all have verdicts in the window
+ * are a further verifier's verdicts not learnt (logged once, as a warning): the quarantine then ignores them and
+ * the process estimator gives it its configured weight. Not thread-safe.
  */
 public class ReliabilityModel {
 
     public static final int MAX_VERIFIERS = 63;
+    private static final Logger LOG = LoggerFactory.getLogger(ReliabilityModel.class);
+    /** The table full of verifiers is worth one warning per JVM, not one per step. */
+    private static final AtomicBoolean WARNED_FULL = new AtomicBoolean();
     /** Until evidence says otherwise a verifier is taken to be right this often: better than a coin, which
      *  also fixes which of EM's two mirror-image solutions it finds. */
     static final double PRIOR_ACCURACY = 0.7;
     /** Weight of that prior, in steps: enough to keep estimates off 0 and 1, negligible after a batch. */
     private static final double PRIOR_STEPS = 2;
     private static final int OUTCOME_BIT = 63;
+    private static final long OUTCOME_MASK = 1L << OUTCOME_BIT;
     private static final int INITIAL_CAPACITY = 256;
     private static final double TOLERANCE = 1e-4;
     private static final int MAX_ITERATIONS = 50;
@@ -73,7 +84,15 @@ public class ReliabilityModel {
         if (judged.length > window) {
             resize(window); // the window was made smaller (a restart with another setting)
         }
+        // Once no bit can be freed, the rest of this call does not look again (each look reads the whole window);
+        // bits that free up as this call's steps push old ones out are reclaimed below, before the fit.
+        boolean full = false;
         for (LabelledStep step : steps) {
+            Set<String> stepVerifiers = step.saidGood().keySet();
+            if (!full && verifiers.length + stepVerifiers.size() > MAX_VERIFIERS && !hasRoomFor(stepVerifiers)) {
+                forgetVerifiersOutsideWindow(stepVerifiers); // before any of the step's bits is taken: they move
+                full = !hasRoomFor(stepVerifiers);
+            }
             long judgedBits = 0;
             long goodBits = step.trajectorySucceeded() ? 1L << OUTCOME_BIT : 0;
             for (Map.Entry<String, Boolean> verdict : step.saidGood().entrySet()) {
@@ -87,6 +106,7 @@ public class ReliabilityModel {
                 add(judgedBits, goodBits, window);
             }
         }
+        forgetVerifiersOutsideWindow(Set.of());
         fit();
     }
 
@@ -122,7 +142,7 @@ public class ReliabilityModel {
         return new double[] {good, bad};
     }
 
-    /** Whether {@code verifier} is one of the verifiers whose reliability the model estimates. */
+    /** Whether the model estimates {@code verifier}'s reliability: whether it judged a step of the window. */
     public boolean knows(String verifier) {
         return indexOf(verifier) >= 0;
     }
@@ -136,11 +156,82 @@ public class ReliabilityModel {
         return -1;
     }
 
-    /** The verifier's index, new verifiers included while there is room; -1 beyond {@value #MAX_VERIFIERS}. */
+    /** Whether {@code ids} fit in the table: those it does not know take a bit each. */
+    private boolean hasRoomFor(Set<String> ids) {
+        int room = MAX_VERIFIERS - verifiers.length;
+        for (String id : ids) {
+            if (indexOf(id) < 0 && --room < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Forgets the verifiers that judged none of the window's steps, but those in {@code keep}: their estimates
+     * would be the prior's, not evidence, and their bits are needed by new verifiers. The remaining verifiers'
+     * bits close up, in the window's masks too.
+     */
+    private void forgetVerifiersOutsideWindow(Set<String> keep) {
+        long inWindow = 0;
+        for (int i = 0; i < size; i++) {
+            inWindow |= judged[i];
+        }
+        int[] newIndex = new int[verifiers.length];
+        int kept = 0;
+        for (int v = 0; v < verifiers.length; v++) {
+            newIndex[v] = (inWindow >>> v & 1) != 0 || keep.contains(verifiers[v]) ? kept++ : -1;
+        }
+        if (kept == verifiers.length) {
+            return;
+        }
+        String[] keptVerifiers = new String[kept];
+        double[] keptSensitivity = new double[kept];
+        double[] keptSpecificity = new double[kept];
+        for (int v = 0; v < verifiers.length; v++) {
+            if (newIndex[v] >= 0) {
+                keptVerifiers[newIndex[v]] = verifiers[v];
+                keptSensitivity[newIndex[v]] = sensitivity[v];
+                keptSpecificity[newIndex[v]] = specificity[v];
+            }
+        }
+        verifiers = keptVerifiers;
+        sensitivity = keptSensitivity;
+        specificity = keptSpecificity;
+        for (int i = 0; i < size; i++) {
+            judged[i] = renumber(judged[i], newIndex);
+            saidGood[i] = renumber(saidGood[i] & ~OUTCOME_MASK, newIndex) | (saidGood[i] & OUTCOME_MASK);
+        }
+    }
+
+    /** {@code bits} with bit v moved to {@code newIndex[v]}; no bit set in it may have been forgotten. */
+    private static long renumber(long bits, int[] newIndex) {
+        long renumbered = 0;
+        for (; bits != 0; bits &= bits - 1) {
+            renumbered |= 1L << newIndex[Long.numberOfTrailingZeros(bits)];
+        }
+        return renumbered;
+    }
+
+    /**
+     * The verifier's index, a new verifier taking the next bit; -1 when all {@value #MAX_VERIFIERS} are taken by
+     * verifiers with verdicts in the window.
+     */
     private int register(String verifier) {
         int v = indexOf(verifier);
-        if (v >= 0 || verifiers.length == MAX_VERIFIERS) {
+        if (v >= 0) {
             return v;
+        }
+        if (verifiers.length == MAX_VERIFIERS) {
+            if (WARNED_FULL.compareAndSet(false, true)) {
+                LOG.warn("The verifier reliability model tells at most {} verifiers apart, and all of them judged steps"
+                        + " of its window ({} steps): the verdicts of {}, and of any other new verifier, are not learnt"
+                        + " (the quarantine ignores them, the process estimator gives them their configured weight)"
+                        + " until all the steps of a known verifier have left the window. Fewer verifier ids at a time,"
+                        + " or a smaller {}, avoid it. Logged once.",
+                        MAX_VERIFIERS, size, verifier, ReliabilityOptions.WINDOW_STEPS.key());
+            }
+            return -1;
         }
         verifiers = Arrays.copyOf(verifiers, verifiers.length + 1);
         verifiers[verifiers.length - 1] = verifier;

@@ -8,6 +8,7 @@ import io.strawless.pipeline.reliability.LabelledSteps.Judge;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -96,7 +97,63 @@ class ReliabilityModelTest {
     }
 
     @Test
-    void tellsAtMost63VerifiersApart() {
+    void verifiersWhoseVerdictsLeftTheWindowAreForgottenSoNewIdsAreStillLearntAfter63() {
+        ReliabilityModel model = new ReliabilityModel();
+        for (int version = 1; version <= 100; version++) { // a reward model released 100 times, 150 steps each
+            Judge prm = new Judge("prm@v" + version, 0.90, 0.80, 0.7);
+            model.learn(LabelledSteps.generate(150, 0.5, List.of(LabelledSteps.CHECKER, prm), version), 300);
+        }
+        assertEquals(Set.of("checker", "prm@v99", "prm@v100"), model.reliabilities().keySet(),
+                "the versions with verdicts in the window, and no retired one at the prior");
+        assertEquals(0.85, model.reliabilities().get("prm@v100"), 0.08, "the current version is learnt");
+    }
+
+    @Test
+    void forgettingAVerifierRenumbersTheOthersWithoutChangingTheWindow() {
+        List<LabelledStep> steps = new ArrayList<>(
+                LabelledSteps.generate(100, 0.5, List.of(LabelledSteps.UNRELIABLE, LabelledSteps.CHECKER), 3));
+        steps.addAll(LabelledSteps.generate(100, 0.5, List.of(LabelledSteps.CHECKER, LabelledSteps.PRM), 4));
+        ReliabilityModel model = learnInBatches(steps.subList(0, 160), 100, 100);
+        assertEquals("rater", model.verifiers[0], "still judges 40 steps of the window");
+
+        model.learn(steps.subList(160, 200), 100);
+
+        assertEquals(List.of("checker", "prm"), List.of(model.verifiers));
+        for (int i = 0; i < 100; i++) {
+            assertEquals(steps.get(100 + i), stepAt(model, (model.next + i) % 100), "window slot " + i);
+        }
+    }
+
+    @Test
+    void aFullTableRestoredFromAnEarlierReleaseMakesRoomForANewVerifier() {
+        // An earlier release never forgot a verifier: its state can hold 63 ids, most with no step in the window.
+        ReliabilityModel restored = new ReliabilityModel();
+        restored.verifiers = new String[ReliabilityModel.MAX_VERIFIERS];
+        for (int v = 0; v < ReliabilityModel.MAX_VERIFIERS; v++) {
+            restored.verifiers[v] = "prm@v" + v;
+        }
+        restored.sensitivity = new double[ReliabilityModel.MAX_VERIFIERS];
+        restored.specificity = new double[ReliabilityModel.MAX_VERIFIERS];
+        java.util.Arrays.fill(restored.sensitivity, ReliabilityModel.PRIOR_ACCURACY);
+        java.util.Arrays.fill(restored.specificity, ReliabilityModel.PRIOR_ACCURACY);
+        restored.judged = new long[256];
+        restored.saidGood = new long[256];
+        for (int i = 0; i < 50; i++) { // only the newest, prm@v62, judged the steps of the window
+            restored.judged[i] = 1L << 62;
+            restored.saidGood[i] = i % 2 == 0 ? 1L << 62 | 1L << 63 : 0;
+        }
+        restored.size = 50;
+        restored.next = 50;
+        restored.learnt = 50;
+
+        restored.learn(LabelledSteps.generate(50, 0.5, List.of(new Judge("prm@v63", 0.9, 0.8, 1.0)), 2), WINDOW);
+
+        assertEquals(Set.of("prm@v62", "prm@v63"), restored.reliabilities().keySet());
+        assertEquals(100, restored.size, "every step of prm@v63 learnt, from the first");
+    }
+
+    @Test
+    void tellsAtMost63VerifiersWithVerdictsInTheWindowApart() {
         List<LabelledStep> steps = new ArrayList<>();
         for (int v = 0; v < 70; v++) {
             steps.add(new LabelledStep(Map.of("v" + v, true), true));
