@@ -102,6 +102,18 @@ public final class ScoreCommand implements Callable<Integer> {
                 err.flush();
                 return USAGE_OR_INPUT_ERROR;
             }
+            boolean overflowed = false;
+            for (Credit credit : credits) {
+                if (!credit.isFinite()) {
+                    err.println("strawless score: trajectory " + credit.trajectoryId() + ": its credit is not a finite"
+                            + " number (a reward, value or outcome of it or of its group is too large for the arithmetic)");
+                    overflowed = true;
+                }
+            }
+            if (overflowed) {
+                err.flush();
+                return USAGE_OR_INPUT_ERROR;
+            }
             // Buffered: picocli's writer flushes on every println, a system call per line.
             PrintWriter out = new PrintWriter(new BufferedWriter(spec.commandLine().getOut()));
             for (int t = 0; t < trajectories.size(); t++) {

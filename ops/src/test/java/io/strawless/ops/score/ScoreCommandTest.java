@@ -93,6 +93,19 @@ class ScoreCommandTest {
     }
 
     @Test
+    void aCreditThatOverflowsIsRefusedRatherThanWrittenAsNaN() throws Exception {
+        String input = """
+                {"trajectory_id": "t1", "group_id": "g", "outcome": 1.7976931348623157e308, "steps": [{}]}
+                {"trajectory_id": "t2", "group_id": "g", "outcome": -1.7976931348623157e308, "steps": [{}]}
+                """;
+        Outcome outcome = score(input, "--estimator", "grpo", "--backend", "java");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertEquals("", outcome.out());
+        assertTrue(outcome.err().startsWith("strawless score: trajectory t1: its credit is not a finite number"),
+                outcome.err());
+    }
+
+    @Test
     void aBadLineIsNamedWithItsFieldOnOneLineAndNothingIsWritten() throws Exception {
         String input = """
                 {"trajectory_id": "t1", "outcome": 1.0, "steps": [{"reward": 0.0}]}

@@ -10,6 +10,7 @@ import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.InputValidator;
 import io.strawless.pipeline.credit.Credit;
 import io.strawless.pipeline.credit.CreditConfig;
+import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.CreditScorer;
 import io.strawless.pipeline.credit.Trajectory;
 import io.strawless.pipeline.grouping.GroupStateSerializers;
@@ -343,6 +344,14 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         long maxPolicy = Long.MIN_VALUE;
         for (int i = 0; i < members.size(); i++) {
             AssembledTrajectory member = members.get(i);
+            if (!credits.get(i).isFinite()) {
+                // A trainer's loss would turn NaN on it, and with it the whole update.
+                ctx.output(UNSCORABLE, unscored(member, UnscoredReason.UNSCORABLE, credit.estimator() + " gave it a"
+                        + " credit that is not a finite number: a reward, value or outcome of it or of its group"
+                        + (credit.normalize() == CreditOptions.Normalize.BATCH ? " or batch" : "")
+                        + " is too large for the arithmetic", now));
+                continue;
+            }
             trajectories.add(TrainingBatches.scored(member, credits.get(i), baselines.get(i),
                     flagged.contains(member.trajectoryId())));
             minPolicy = Math.min(minPolicy, member.minPolicyVersion());
@@ -355,7 +364,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             count(member, Way.BATCHED);
             stepsScored.inc(member.steps().size());
         }
-        trajectoriesScored.inc(members.size());
+        if (trajectories.isEmpty()) {
+            return;
+        }
+        trajectoriesScored.inc(trajectories.size());
         out.collect(TrainingBatch.newBuilder()
                 .setBatchId(batchId(trajectories))
                 .setCreatedAt(Instant.ofEpochMilli(now))

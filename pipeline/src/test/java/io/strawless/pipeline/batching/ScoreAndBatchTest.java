@@ -237,6 +237,27 @@ class ScoreAndBatchTest {
         assertNothingLeft();
     }
 
+    @Test
+    void aGroupWhoseCreditOverflowsGoesToUnscoredAndTheRestOfTheBatchOut() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        start(conf);
+        // Finite outcomes whose difference is not: the group's moments overflow and every credit of it is NaN.
+        harness.processElement(new StreamRecord<>(group("g", 0.0, Double.MAX_VALUE, -Double.MAX_VALUE)));
+        harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0, 0.0)));
+        harness.setProcessingTime(500);
+
+        List<TrainingBatch> batches = harness.extractOutputValues();
+        assertEquals(1, batches.size());
+        assertEquals(List.of("h0", "h1"), batches.get(0).getTrajectories().stream()
+                .map(ScoredTrajectory::getTrajectoryId).toList());
+        var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
+        assertEquals(List.of("g0", "g1"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
+        assertTrue(unscored.stream().allMatch(r -> r.getValue().getReason() == UnscoredReason.UNSCORABLE
+                && r.getValue().getDetail().contains("not a finite number")));
+        assertNothingLeft();
+    }
+
     /** A trajectory whose steps carry {@code tokensPerStep} token ids each, as the job hands it on: encoded. */
     private static AssembledTrajectory heavy(String id, String group, int groupSize, int tokensPerStep) throws Exception {
         AssembledTrajectory t = trajectory(id, group, groupSize, 1.0, 3);
