@@ -316,7 +316,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private void emit(List<TrajectoryGroup> groups, ReliabilityModel model, long flushAt, Context ctx, long now,
             Collector<TrainingBatch> out) {
         List<AssembledTrajectory> members = new ArrayList<>();
-        List<Double> baselines = new ArrayList<>();
+        List<Double> baselines = new ArrayList<>(); // null where none was subtracted
         List<Trajectory> inputs = new ArrayList<>();
         Set<String> flagged = new HashSet<>();
         for (int unit = 0; unit < groups.size(); unit++) {
@@ -324,7 +324,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             List<Trajectory> groupInputs = screened == null ? null : creditInputs(screened, Integer.toString(unit), ctx, now);
             if (groupInputs != null) {
                 members.addAll(screened.members());
-                screened.members().forEach(m -> baselines.add(screened.baseline()));
+                // The baseline the credit subtracted, where it subtracted one: not for another estimator, nor for a
+                // trajectory scored without its outcome (TrainingBatches.creditInput).
+                screened.members().forEach(m -> baselines.add(
+                        credit.usesTaskBaseline() && !m.outcomeTimedOut() ? screened.baseline() : null));
                 inputs.addAll(groupInputs);
             }
         }

@@ -77,7 +77,7 @@ final class TrainingBatches {
      * <p>Built with the all-arguments constructors, in schema order, not with Avro's builders: a builder per
      * step allocated and validated per field, for every step the job outputs.
      */
-    static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, double baseline, boolean suspect) {
+    static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, Double baseline, boolean suspect) {
         List<ScoredStep> steps = new ArrayList<>(t.steps().size());
         for (int i = 0; i < t.steps().size(); i++) {
             StepEvent e = t.steps().get(i);

@@ -112,6 +112,11 @@ public record CreditConfig(
                 conf.get(ReliabilityOptions.WEIGHT_VERIFIERS));
     }
 
+    /** Whether the estimator subtracts the per-task streaming baseline (only {@code outcome} does). */
+    public boolean usesTaskBaseline() {
+        return estimator.equals("outcome");
+    }
+
     /** Whether the estimator compares trajectories of a group, so the job must gather whole groups. */
     public boolean groupRelative() {
         return switch (estimator) {

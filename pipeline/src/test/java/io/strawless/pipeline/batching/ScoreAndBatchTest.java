@@ -238,6 +238,17 @@ class ScoreAndBatchTest {
     }
 
     @Test
+    void aBaselineIsReportedOnlyWhereTheEstimatorSubtractedOne() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "grpo"); // the group's mean, not the task's streaming baseline
+        start(conf);
+        harness.processElement(new StreamRecord<>(group("g", 0.6, 1.0, 0.0)));
+        harness.setProcessingTime(500);
+
+        assertTrue(harness.extractOutputValues().get(0).getTrajectories().stream().allMatch(t -> t.getBaseline() == null));
+    }
+
+    @Test
     void aGroupWhoseCreditOverflowsGoesToUnscoredAndTheRestOfTheBatchOut() throws Exception {
         Configuration conf = new Configuration();
         conf.set(CreditOptions.ESTIMATOR, "grpo");
