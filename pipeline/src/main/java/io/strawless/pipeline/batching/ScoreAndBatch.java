@@ -342,6 +342,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         kernelTimeMs.update((System.nanoTime() - scoringStart) / 1_000_000);
 
         List<ScoredTrajectory> trajectories = new ArrayList<>(members.size());
+        List<AssembledTrajectory> batched = new ArrayList<>(members.size());
         Map<Partition, OffsetRange> lineage = new LinkedHashMap<>();
         long minPolicy = Long.MAX_VALUE;
         long maxPolicy = Long.MIN_VALUE;
@@ -355,6 +356,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                         + " is too large for the arithmetic", now));
                 continue;
             }
+            batched.add(member);
             trajectories.add(TrainingBatches.scored(member, credits.get(i), baselines.get(i),
                     flagged.contains(member.trajectoryId())));
             minPolicy = Math.min(minPolicy, member.minPolicyVersion());
@@ -372,7 +374,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         }
         trajectoriesScored.inc(trajectories.size());
         out.collect(TrainingBatch.newBuilder()
-                .setBatchId(batchId(trajectories))
+                .setBatchId(batchId(batched))
                 .setCreatedAt(Instant.ofEpochMilli(now))
                 .setEstimator(credit.estimator())
                 .setConfigFingerprint(credit.fingerprint())
@@ -463,13 +465,23 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         return a;
     }
 
-    /** Derived from the content: the same trajectories scored with the same configuration get the same id. */
-    private String batchId(List<ScoredTrajectory> trajectories) {
-        StringBuilder ids = new StringBuilder(credit.fingerprint()).append('\n');
-        for (ScoredTrajectory t : trajectories) {
-            ids.append(t.getTrajectoryId()).append('\n');
+    /**
+     * Derived from the content: the same inputs scored with the same configuration get the same id, so a batch
+     * replayed after a restore keeps its id. The inputs' offsets count, not only the trajectory ids: a trajectory
+     * sent again after the job forgot it (job.finished-retention) is new content, and a trainer that drops batches
+     * it has seen by id must not drop it.
+     */
+    private String batchId(List<AssembledTrajectory> batched) {
+        StringBuilder content = new StringBuilder(credit.fingerprint()).append('\n');
+        for (AssembledTrajectory t : batched) {
+            content.append(t.trajectoryId());
+            for (OffsetRange range : t.lineage()) {
+                content.append(' ').append(range.getTopic()).append(':').append(range.getPartition()).append(':')
+                        .append(range.getFirstOffset()).append('-').append(range.getLastOffset());
+            }
+            content.append('\n');
         }
-        return UUID.nameUUIDFromBytes(ids.toString().getBytes(StandardCharsets.UTF_8)).toString();
+        return UUID.nameUUIDFromBytes(content.toString().getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     /** One partition of one input topic: the batch's lineage has one offset range per partition. */

@@ -441,6 +441,22 @@ class ScoreAndBatchTest {
         List<TrainingBatch> out = harness.extractOutputValues();
         assertEquals(out.get(0).getBatchId(), out.get(1).getBatchId());
     }
+
+    @Test
+    void aTrajectorySentAgainFromOtherOffsetsGetsAnotherBatchId() throws Exception {
+        start(new Configuration());
+        AssembledTrajectory first = trajectory("t", null, 0, 1.0, 1);
+        for (long offset : new long[] {10, 500}) {
+            harness.processElement(new StreamRecord<>(new TrajectoryGroup(List.of(new AssembledTrajectory(
+                    first.trajectoryId(), first.agentId(), first.taskId(), null, 0, first.steps(), first.outcome(),
+                    first.verdicts(), List.of(new OffsetRange("agent.steps", 0, offset, offset + 2)))), 0.0)));
+            harness.setProcessingTime(harness.getProcessingTime() + 10_000);
+        }
+
+        List<TrainingBatch> out = harness.extractOutputValues();
+        assertEquals(2, out.size());
+        assertFalse(out.get(0).getBatchId().equals(out.get(1).getBatchId()), "new content, new id");
+    }
     /**
      * job.outcome-timeout-policy=PROCESS_ONLY: a trajectory without outcome is scored on its verdicts alone, as a
      * unit of its own, and marked; its placeholder outcome is neither an outcome in the books nor a suspect.
