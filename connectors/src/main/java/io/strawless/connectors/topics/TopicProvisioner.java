@@ -5,6 +5,7 @@ import io.strawless.connectors.topics.TopicStatus.State;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -28,8 +29,13 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 /**
  * Creates the six Strawless topics (three inputs, batches, dead letters, unscored) and checks existing
  * ones against {@link KafkaOptions}: partition count, replication factor, retention.ms and
- * min.insync.replicas; and that the three output topics take the largest record the job writes
- * (max.message.bytes, see {@code kafka.max-record-bytes}).
+ * min.insync.replicas; that they delete old records rather than compact them (cleanup.policy=delete); and
+ * that the three output topics take the largest record the job writes (max.message.bytes, see
+ * {@code kafka.max-record-bytes}).
+ *
+ * <p>Why never compacted: the inputs are keyed by trajectory id, so compaction would keep only the last step
+ * of each trajectory and a replay would silently lose the others; and a compacted topic refuses a record
+ * without a key, which a dead letter may be, so the dead-letter sink's transaction would fail on every restore.
  *
  * <p>Provisioning is idempotent and only ever creates: a topic that exists but differs is reported as
  * {@link State#DRIFT} and left alone, because changing partitions re-maps keys to partitions and
@@ -146,10 +152,14 @@ public final class TopicProvisioner {
                 conf.get(KafkaOptions.UNSCORED_TOPIC));
     }
 
+    /** The configs every topic is created with and checked for, in a stable order (they are printed). */
     private static Map<String, String> expectedConfigs(ReadableConfig conf) {
-        return Map.of(
-                TopicConfig.RETENTION_MS_CONFIG, Long.toString(conf.get(KafkaOptions.TOPIC_RETENTION).toMillis()),
-                TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(conf.get(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS)));
+        Map<String, String> configs = new LinkedHashMap<>();
+        configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE); // see the class comment
+        configs.put(TopicConfig.RETENTION_MS_CONFIG, Long.toString(conf.get(KafkaOptions.TOPIC_RETENTION).toMillis()));
+        configs.put(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG,
+                Integer.toString(conf.get(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS)));
+        return configs;
     }
 
     private static List<String> drift(String topic, TopicDescription description, Config config, ReadableConfig conf) {

@@ -16,6 +16,7 @@ import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.AfterAll;
@@ -77,6 +78,33 @@ class TopicProvisionerTest {
         assertTrue(steps.detail().contains("retention.ms 3600000, configured 604800000"), steps.detail());
         assertTrue(statuses.subList(1, 6).stream().allMatch(s -> s.state() == State.CREATED), statuses::toString);
         assertEquals(State.DRIFT, TopicProvisioner.check(conf).get(0).state());
+    }
+
+    /**
+     * Compaction keeps only the last step of a trajectory (the key) and refuses a dead letter without a key: every
+     * topic is made to delete old records, on the topic itself so a compacting cluster default does not apply, and
+     * an existing compacted topic is DRIFT.
+     */
+    @Test
+    void topicsDeleteOldRecordsAndACompactedOneIsDrift() throws Exception {
+        Configuration conf = topicsNamed("compacted");
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic("compacted.steps", 4, (short) 1)
+                    .configs(Map.of("cleanup.policy", "compact", "retention.ms", "604800000")))).all().get();
+        }
+
+        List<TopicStatus> statuses = TopicProvisioner.ensureTopics(conf);
+
+        assertEquals(State.DRIFT, statuses.get(0).state(), statuses.get(0).detail());
+        assertEquals("cleanup.policy compact, configured delete", statuses.get(0).detail());
+        assertTrue(statuses.subList(1, 6).stream().allMatch(s -> s.state() == State.CREATED), statuses::toString);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            var dlq = new ConfigResource(ConfigResource.Type.TOPIC, "compacted.dlq");
+            ConfigEntry policy = admin.describeConfigs(List.of(dlq)).all().get().get(dlq).get("cleanup.policy");
+            assertEquals("delete", policy.value());
+            assertEquals(ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG, policy.source(),
+                    "set on the topic, not the cluster's default");
+        }
     }
 
     /** A tool that fills the inputs before the job runs makes them as the job's provisioner would: no DRIFT later. */

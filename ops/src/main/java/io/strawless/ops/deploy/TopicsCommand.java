@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
         subcommands = {TopicsCommand.Create.class, TopicsCommand.Check.class},
         description = {
                 "The six Strawless topics on the cluster named by -D kafka.bootstrap-servers=HOST:PORT: names,"
-                        + " partitions, replication, retention and min.insync.replicas from the topics.* keys. A"
+                        + " partitions, replication, retention and min.insync.replicas from the topics.* keys, and"
+                        + " cleanup.policy=delete (never compacted). A"
                         + " topic that exists but differs from the configuration is reported as DRIFT and left"
                         + " unchanged.",
                 "Exit code 0 when every topic exists as configured, 1 otherwise, 2 for bad usage."})
