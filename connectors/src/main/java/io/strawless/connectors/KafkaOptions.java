@@ -111,7 +111,9 @@ public final class KafkaOptions {
                     .intType()
                     .defaultValue(1)
                     .withDescription(
-                            "min.insync.replicas of every Strawless topic (2 with replication factor 3).");
+                            "min.insync.replicas of every Strawless topic (2 with replication factor 3). At most"
+                                    + " topics.replication-factor: the provisioner refuses more, since every write"
+                                    + " that waits for all in-sync replicas (the job's transactions) would fail.");
 
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX =
             ConfigOptions.key("kafka.transactional-id-prefix")

@@ -62,11 +62,13 @@ public final class TopicProvisioner {
             throw new IllegalArgumentException(
                     "topics " + unknown + " are none of the configured topics " + topicNames(conf));
         }
+        checkSettings(conf);
         return withAdmin(conf, admin -> inspect(admin, conf, topics, true));
     }
 
     /** Changes nothing; reports every topic as EXISTS, MISSING or DRIFT. */
     public static List<TopicStatus> check(ReadableConfig conf) {
+        checkSettings(conf);
         return withAdmin(conf, admin -> inspect(admin, conf, topicNames(conf), false));
     }
 
@@ -179,6 +181,11 @@ public final class TopicProvisioner {
                 drift.add(key + " " + actualValue + ", configured " + expected);
             }
         });
+        ConfigEntry minInsync = config.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG);
+        if (minInsync != null && minInsync.value() != null && Integer.parseInt(minInsync.value()) > replicas) {
+            drift.add(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG + " " + minInsync.value() + " exceeds the topic's " + replicas
+                    + " replicas: every acks=all write fails with NotEnoughReplicas");
+        }
         if (outputTopics(conf).contains(topic)) {
             // At least, not equal: a topic made for larger records takes the job's too. The value is the topic's
             // own or the broker's message.max.bytes it inherits.
@@ -195,6 +202,25 @@ public final class TopicProvisioner {
     private static String describe(ReadableConfig conf) {
         return conf.get(KafkaOptions.TOPIC_PARTITIONS) + " partitions, replication factor " + replicationFactor(conf)
                 + ", " + expectedConfigs(conf);
+    }
+
+    /**
+     * Refuses topic settings no topic can work with, before anything is created: a min.insync.replicas above the
+     * replication factor makes every acks=all write (the job's transactional sinks, the fleet's producers) fail
+     * with NotEnoughReplicas.
+     */
+    private static void checkSettings(ReadableConfig conf) {
+        short factor = replicationFactor(conf);
+        int minInsync = conf.get(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS);
+        if (minInsync < 1) {
+            throw new IllegalArgumentException(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS.key() + " must be >= 1, was " + minInsync);
+        }
+        if (minInsync > factor) {
+            throw new IllegalArgumentException(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS.key() + "=" + minInsync
+                    + " exceeds " + KafkaOptions.TOPIC_REPLICATION_FACTOR.key() + "=" + factor
+                    + ": every write that waits for all in-sync replicas (acks=all, the job's transactions) would fail"
+                    + " with NotEnoughReplicas; lower the former or raise the latter");
+        }
     }
 
     private static short replicationFactor(ReadableConfig conf) {

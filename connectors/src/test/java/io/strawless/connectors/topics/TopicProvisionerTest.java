@@ -107,6 +107,33 @@ class TopicProvisionerTest {
         }
     }
 
+    /**
+     * min.insync.replicas above the replication factor makes every acks=all write fail with NotEnoughReplicas: refused
+     * before anything is created; an existing topic with more than its replicas is DRIFT, saying why.
+     */
+    @Test
+    void minInsyncReplicasAboveTheReplicationFactorIsRefused() throws Exception {
+        Configuration conf = topicsNamed("isr");
+        conf.set(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS, 2);
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.ensureTopics(conf));
+
+        assertTrue(e.getMessage().startsWith("topics.min-insync-replicas=2 exceeds topics.replication-factor=1"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.check(conf));
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            assertTrue(admin.listTopics().names().get().stream().noneMatch(t -> t.startsWith("isr.")), "nothing created");
+            admin.createTopics(List.of(new NewTopic("isr.steps", 4, (short) 1)
+                    .configs(Map.of("min.insync.replicas", "2")))).all().get();
+        }
+
+        // ensureTopics, not check: a topic created a moment ago may be missing from the broker's listing.
+        TopicStatus steps = TopicProvisioner.ensureTopics(topicsNamed("isr")).get(0);
+
+        assertEquals(State.DRIFT, steps.state());
+        assertTrue(steps.detail().contains("min.insync.replicas 2 exceeds the topic's 1 replicas"), steps.detail());
+    }
+
     /** A tool that fills the inputs before the job runs makes them as the job's provisioner would: no DRIFT later. */
     @Test
     void someTopicsAreMadeAsTheWholeSetWouldBe() {
