@@ -8,7 +8,8 @@ import org.apache.kafka.common.KafkaException;
 /**
  * No broker answered at {@code kafka.bootstrap-servers}; the message names the address and the key to set. Admin
  * clients made with {@link KafkaOptions#adminProperties} give up after {@code kafka.admin-timeout}; every tool that
- * uses one reports their timeouts with this, so that an absent broker reads the same everywhere.
+ * uses one reports a timeout of its first request with this, so that an absent broker reads the same everywhere.
+ * Not for a broker that answered and refused (a setting, a topic, credentials): that error says what it refused.
  */
 public final class KafkaUnreachableException extends IllegalStateException {
 

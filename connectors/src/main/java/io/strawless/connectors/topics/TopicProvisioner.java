@@ -15,14 +15,23 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
+import org.apache.kafka.common.errors.PolicyViolationException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
@@ -87,7 +96,17 @@ public final class TopicProvisioner {
     private static List<TopicStatus> inspect(Admin admin, ReadableConfig conf, List<String> topics, boolean create)
             throws Exception {
         Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
-        Set<String> existing = await(admin.listTopics().names(), timeout);
+        Set<String> existing;
+        try {
+            existing = await(admin.listTopics().names(), timeout);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            // The first request: no answer in time means no broker there. A later request that times out met a
+            // broker that answered a moment ago, and says so (see withAdmin).
+            if (isTimeout(e)) {
+                throw KafkaUnreachableException.timedOut(conf, e);
+            }
+            throw e;
+        }
 
         Set<String> created = new LinkedHashSet<>();
         // Listed or not, a topic the broker says exists is there: a topic created a moment ago (by another
@@ -107,7 +126,7 @@ public final class TopicProvisioner {
                     // Someone else created it since we listed, or the listing did not show it yet: fine, it is
                     // checked below like the rest.
                     if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw e;
+                        throw createFailed(result.getKey(), e.getCause(), conf);
                     }
                     alreadyThere.add(result.getKey());
                 }
@@ -236,8 +255,10 @@ public final class TopicProvisioner {
     }
 
     /**
-     * Runs {@code action} with an admin client whose every call gives up after {@code kafka.admin-timeout},
-     * and turns the ways a broker can be absent into one line that says what to set.
+     * Runs {@code action} with an admin client whose every call gives up after {@code kafka.admin-timeout}, and
+     * turns its failures into one line that says what to set: an absent broker (an address that does not resolve,
+     * no answer to the first request) into {@link KafkaUnreachableException}, a setting the Kafka client refuses
+     * into an error that names the {@code kafka.client.*} passthrough, and anything else into what Kafka said.
      */
     private static <T> T withAdmin(ReadableConfig conf, AdminAction<T> action) {
         String servers = conf.get(KafkaOptions.BOOTSTRAP_SERVERS);
@@ -246,7 +267,7 @@ public final class TopicProvisioner {
         try {
             admin = Admin.create(KafkaOptions.adminProperties(conf));
         } catch (KafkaException e) {
-            throw KafkaUnreachableException.cannotConnect(conf, e);
+            throw cannotCreateAdmin(conf, e);
         }
         try {
             return action.apply(admin);
@@ -254,17 +275,77 @@ public final class TopicProvisioner {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while talking to Kafka at " + servers, e);
         } catch (RuntimeException e) {
-            throw e; // our own argument checks
+            throw e; // our own checks, and the failures inspect names itself
         } catch (Exception e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            if (cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
-                throw KafkaUnreachableException.timedOut(conf, e);
+            if (isTimeout(e)) {
+                throw new IllegalStateException("Kafka admin request to " + servers + " timed out after "
+                        + timeout.toMillis() + " ms (" + KafkaOptions.ADMIN_TIMEOUT.key() + "), though the broker"
+                        + " answered before: " + KafkaUnreachableException.rootMessage(cause), e);
+            }
+            if (cause instanceof AuthenticationException) {
+                throw new IllegalStateException("Kafka at " + servers + " refused the admin client's authentication"
+                        + " (check the " + KafkaOptions.CLIENT_PREFIX + "* security settings): "
+                        + KafkaUnreachableException.rootMessage(cause), e);
             }
             throw new IllegalStateException("Kafka admin request to " + servers + " failed: "
                     + KafkaUnreachableException.rootMessage(cause), e);
         } finally {
             admin.close(timeout);
         }
+    }
+
+    /**
+     * Why no admin client could be made. The client validates its settings first ({@link ConfigException}, e.g.
+     * {@code kafka.client.security.protocol=SASL_SSLX}); then resolves the bootstrap addresses (a ConfigException
+     * about bootstrap.servers, wrapped); then builds its network client from the security settings (e.g. SASL
+     * without a JAAS config). Only an address that does not resolve means the broker is not reachable.
+     */
+    private static RuntimeException cannotCreateAdmin(ReadableConfig conf, KafkaException e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            if (cause instanceof ConfigException && cause.getMessage() != null
+                    && cause.getMessage().contains(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+                // bootstrap.servers is kafka.bootstrap-servers: the passthrough refuses it.
+                return KafkaUnreachableException.cannotConnect(conf, e);
+            }
+        }
+        if (e instanceof ConfigException) {
+            // Kafka's message names the setting and the value (it hides password values); the stack adds nothing.
+            return new IllegalArgumentException("bad " + KafkaOptions.CLIENT_PREFIX + "* setting: " + e.getMessage());
+        }
+        return new IllegalStateException("no Kafka admin client could be made for "
+                + conf.get(KafkaOptions.BOOTSTRAP_SERVERS) + " (check the " + KafkaOptions.CLIENT_PREFIX
+                + "* settings): " + KafkaUnreachableException.rootMessage(e), e);
+    }
+
+    /** Why creating {@code topic} failed, with the option that decides what the broker refused. */
+    private static RuntimeException createFailed(String topic, Throwable cause, ReadableConfig conf) {
+        String hint;
+        if (cause instanceof InvalidReplicationFactorException) {
+            hint = "check " + KafkaOptions.TOPIC_REPLICATION_FACTOR.key() + "=" + conf.get(KafkaOptions.TOPIC_REPLICATION_FACTOR)
+                    + ": at most the number of brokers";
+        } else if (cause instanceof InvalidPartitionsException) {
+            hint = "check " + KafkaOptions.TOPIC_PARTITIONS.key() + "=" + conf.get(KafkaOptions.TOPIC_PARTITIONS);
+        } else if (cause instanceof InvalidConfigurationException || cause instanceof PolicyViolationException) {
+            hint = "check the topic settings from " + KafkaOptions.TOPIC_RETENTION.key() + ", "
+                    + KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS.key() + " and " + KafkaOptions.MAX_RECORD_BYTES.key();
+        } else if (cause instanceof TopicAuthorizationException || cause instanceof ClusterAuthorizationException) {
+            hint = "the client needs CREATE on the topic or the cluster";
+        } else if (cause instanceof TimeoutException) {
+            hint = "no answer within " + KafkaOptions.ADMIN_TIMEOUT.key() + "=" + conf.get(KafkaOptions.ADMIN_TIMEOUT).toMillis()
+                    + " ms";
+        } else {
+            hint = null;
+        }
+        return new IllegalStateException("creating topic " + topic + " on " + conf.get(KafkaOptions.BOOTSTRAP_SERVERS)
+                + " failed: " + KafkaUnreachableException.rootMessage(cause) + (hint == null ? "" : " (" + hint + ")"),
+                cause);
+    }
+
+    /** A Kafka client's timeout, or ours waiting for one (see {@link #await}). */
+    private static boolean isTimeout(Exception e) {
+        Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+        return cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException;
     }
 
     /**

@@ -206,6 +206,38 @@ class TopicProvisionerTest {
                 + " within 2s (set kafka.bootstrap-servers)", e.getMessage());
     }
 
+    /** A setting the Kafka client refuses is not a broker that cannot be reached: the error names the passthrough. */
+    @Test
+    void aBadClientSettingIsNamedAsSuch() {
+        Configuration conf = topicsNamed("badsetting");
+        conf.setString("kafka.client.security.protocol", "SASL_SSLX");
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.check(conf));
+
+        assertTrue(e.getMessage().startsWith(
+                "bad kafka.client.* setting: Invalid value SASL_SSLX for configuration security.protocol"), e.getMessage());
+        assertEquals(-1, e.getMessage().indexOf('\n'), "one line");
+
+        Configuration nowhere = topicsNamed("badsetting");
+        nowhere.set(KafkaOptions.BOOTSTRAP_SERVERS, "no-such-host.invalid:9092");
+        assertThrows(KafkaUnreachableException.class, () -> TopicProvisioner.check(nowhere),
+                "an address that does not resolve is still a broker not reachable");
+    }
+
+    /** A topic the broker refuses to create is named, with the option to change; the broker answered, so not "unreachable". */
+    @Test
+    void aReplicationFactorTheClusterCannotMeetNamesTheTopicAndTheOption() {
+        Configuration conf = topicsNamed("rf");
+        conf.set(KafkaOptions.TOPIC_REPLICATION_FACTOR, 2); // the embedded cluster has one broker
+
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> TopicProvisioner.ensureTopics(conf));
+
+        assertTrue(!(e instanceof KafkaUnreachableException), e::toString);
+        assertTrue(e.getMessage().matches("creating topic rf\\.\\w+ on " + kafka.bootstrapServers().replace(".", "\\.")
+                + " failed: InvalidReplicationFactorException: .*\\(check topics\\.replication-factor=2: at most the"
+                + " number of brokers\\)"), e.getMessage());
+    }
+
     /** Topic names unique to one test, so the tests share the broker without seeing each other's topics. */
     private static Configuration topicsNamed(String prefix) {
         Configuration conf = new Configuration();
