@@ -225,6 +225,32 @@ public final class KafkaOptions {
             Map.entry("key.deserializer", "the job's records are its own Avro bytes"),
             Map.entry("value.deserializer", "the job's records are its own Avro bytes"));
 
+    /**
+     * Producer settings that Kafka transactions (the exactly-once sinks) constrain: a value outside the constraint is
+     * rejected, with what the transactions need. Kafka turns idempotence off for {@code acks} other than all, retries 0
+     * or more than 5 requests in flight, and then refuses every transactional producer ("Cannot set a transactional.id
+     * without also enabling idempotence") only once the job runs, in a restart loop.
+     */
+    private static final Map<String, ClientValue> CONSTRAINED_CLIENT_KEYS = Map.of(
+            "acks", new ClientValue(value -> value.equals("all") || value.equals("-1"),
+                    "Kafka transactions need acks=all (the default)"),
+            "retries", new ClientValue(value -> parsesTo(value, 1, Integer.MAX_VALUE),
+                    "Kafka transactions need retries above 0 (the default is unbounded)"),
+            "max.in.flight.requests.per.connection", new ClientValue(value -> parsesTo(value, 1, 5),
+                    "Kafka transactions need 1 to 5 (the default is 5)"));
+
+    /** A passthrough value's constraint and why. */
+    private record ClientValue(java.util.function.Predicate<String> allowed, String why) {}
+
+    private static boolean parsesTo(String value, int min, int max) {
+        try {
+            int parsed = Integer.parseInt(value);
+            return parsed >= min && parsed <= max;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     private KafkaOptions() {}
 
     /**
@@ -249,7 +275,8 @@ public final class KafkaOptions {
      * The {@value #CLIENT_PREFIX}* entries of {@code conf}, prefix stripped, ready to add to any Kafka
      * client's properties. The values may be secrets (SASL JAAS configs, SSL passwords): never log them.
      *
-     * @throws IllegalArgumentException when a passthrough key names a setting a dedicated option controls
+     * @throws IllegalArgumentException when a passthrough key names a setting a dedicated option controls, or gives
+     *     acks, retries or max.in.flight.requests.per.connection a value Kafka transactions cannot work with
      */
     public static Properties clientProperties(ReadableConfig conf) {
         Properties properties = new Properties();
@@ -261,6 +288,12 @@ public final class KafkaOptions {
             String instead = CONTROLLED_CLIENT_KEYS.get(clientKey);
             if (instead != null) {
                 throw new IllegalArgumentException(entry.getKey() + " is not allowed: " + instead);
+            }
+            ClientValue constraint = CONSTRAINED_CLIENT_KEYS.get(clientKey);
+            // Kafka trims string settings, and so accepts " all "; values of these keys are no secrets.
+            if (constraint != null && !constraint.allowed().test(entry.getValue().trim())) {
+                throw new IllegalArgumentException(
+                        entry.getKey() + "=" + entry.getValue() + " is not allowed: " + constraint.why());
             }
             properties.setProperty(clientKey, entry.getValue());
         }

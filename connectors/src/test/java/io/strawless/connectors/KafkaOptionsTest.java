@@ -11,6 +11,9 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
 class KafkaOptionsTest {
@@ -43,6 +46,47 @@ class KafkaOptionsTest {
         Configuration conf = Configuration.fromMap(Map.of("kafka.client.max.request.size", "5000000"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(conf));
         assertEquals("kafka.client.max.request.size is not allowed: set kafka.max-record-bytes", e.getMessage());
+    }
+
+    /**
+     * Kafka turns idempotence off for these values and then refuses any transactional producer, so the job's sinks
+     * would fail in a restart loop: refused when the configuration is read. Values transactions work with pass.
+     */
+    @Test
+    void passthroughValuesKafkaTransactionsCannotWorkWithAreRejected() {
+        Map<String, String> refused = Map.of(
+                "acks", "1", "retries", "0", "max.in.flight.requests.per.connection", "6");
+        refused.forEach((key, value) -> {
+            Configuration conf = Configuration.fromMap(Map.of("kafka.client." + key, value));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(conf), key);
+            assertTrue(e.getMessage().startsWith("kafka.client." + key + "=" + value + " is not allowed: Kafka transactions need"),
+                    e.getMessage());
+            assertThrows(ConfigException.class, () -> transactionalProducer(Map.of(key, value)).close(),
+                    "Kafka itself refuses a transactional producer with " + key + "=" + value);
+        });
+        assertEquals("kafka.client.acks=0 is not allowed: Kafka transactions need acks=all (the default)",
+                assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(
+                        Configuration.fromMap(Map.of("kafka.client.acks", "0")))).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(
+                Configuration.fromMap(Map.of("kafka.client.enable.idempotence", "false"))));
+
+        Map<String, String> allowed = Map.of("acks", "all", "retries", "3", "max.in.flight.requests.per.connection", "1");
+        Configuration conf = new Configuration();
+        allowed.forEach((key, value) -> conf.setString("kafka.client." + key, value));
+        Properties properties = KafkaOptions.clientProperties(conf);
+        assertEquals(allowed, properties);
+        Map<String, String> producerSettings = new java.util.HashMap<>(allowed);
+        producerSettings.put("acks", "-1");
+        transactionalProducer(producerSettings).close();
+    }
+
+    private static KafkaProducer<byte[], byte[]> transactionalProducer(Map<String, String> settings) {
+        Properties properties = new Properties();
+        properties.putAll(settings);
+        properties.setProperty("bootstrap.servers", "127.0.0.1:1"); // never contacted: the constructor checks settings
+        properties.setProperty("transactional.id", "kafka-options-test");
+        return new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     @Test
