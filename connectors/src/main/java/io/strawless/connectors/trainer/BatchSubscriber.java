@@ -99,9 +99,17 @@ public final class BatchSubscriber implements AutoCloseable {
         // partitions, fail to commit, and get the same batches again, over and over. One batch a poll bounds
         // the time between polls by one training step.
         properties.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1");
-        this.consumer = new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new TrainingBatchDeserializer());
+        // Every setting is read before the consumer exists: one that throws must not leave a consumer (its
+        // sockets, metrics and MBean) behind that nobody can close.
         this.filter = BatchFilter.of(conf);
-        consumer.subscribe(List.of(conf.get(KafkaOptions.BATCHES_TOPIC)), new CommitBeforeRevoke());
+        List<String> topics = List.of(conf.get(KafkaOptions.BATCHES_TOPIC));
+        this.consumer = new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new TrainingBatchDeserializer());
+        try {
+            consumer.subscribe(topics, new CommitBeforeRevoke());
+        } catch (RuntimeException e) {
+            consumer.close(); // not subscribed: nothing to commit, no group to leave
+            throw e;
+        }
     }
 
     /**

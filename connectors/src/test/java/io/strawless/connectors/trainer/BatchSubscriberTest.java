@@ -11,6 +11,7 @@ import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,6 +20,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -207,6 +210,29 @@ class BatchSubscriberTest {
 
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new BatchSubscriber(conf));
         assertTrue(refused.getMessage().startsWith("trainer.group-id=strawless is the job's own group"), refused.getMessage());
+    }
+
+    /**
+     * A setting that cannot be used fails the constructor before there is a consumer: none is left behind (its
+     * sockets, metrics and MBean), since the caller never gets a subscriber to close.
+     */
+    @Test
+    void aBadSettingLeavesNoConsumerBehind() throws Exception {
+        MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
+        ObjectName consumerInfo = new ObjectName("kafka.consumer:type=app-info,id=leak-check");
+        Configuration badVersion = subscriberOn("unused");
+        badVersion.setString(KafkaOptions.CLIENT_PREFIX + "client.id", "leak-check");
+        badVersion.setString(TrainerOptions.MIN_POLICY_VERSION.key(), "v2");
+        Configuration noTopic = subscriberOn("unused");
+        noTopic.setString(KafkaOptions.CLIENT_PREFIX + "client.id", "leak-check");
+        noTopic.set(KafkaOptions.BATCHES_TOPIC, "");
+
+        for (Configuration conf : List.of(badVersion, noTopic)) {
+            assertThrows(IllegalArgumentException.class, () -> new BatchSubscriber(conf));
+
+            assertTrue(mbeans.queryNames(consumerInfo, null).isEmpty(),
+                    "a consumer was left open: " + mbeans.queryNames(consumerInfo, null));
+        }
     }
 
     // --- helpers --------------------------------------------------------------------------------------
