@@ -1,6 +1,7 @@
 package io.strawless.connectors.broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
@@ -25,6 +26,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -74,6 +76,32 @@ class EmbeddedKafkaTest {
 
         assertEquals(List.of(0, 1, 2, 5), decodedStepIndexes(committed));
         assertEquals(6, everything.size(), "the aborted transaction's records are in the log");
+    }
+
+    /**
+     * The broker keeps Kafka's default transaction.max.timeout.ms (15 min) as a stock cluster does: the job's default
+     * kafka.transaction-timeout is accepted, one above it fails here rather than first in production.
+     */
+    @Test
+    void transactionTimeoutsAboveAStockBrokersLimitAreRefused() {
+        Duration accepted = conf.get(KafkaOptions.TRANSACTION_TIMEOUT);
+        try (KafkaProducer<byte[], byte[]> producer = transactionalProducer("timeout-default", accepted)) {
+            producer.initTransactions();
+        }
+
+        try (KafkaProducer<byte[], byte[]> producer = transactionalProducer("timeout-20min", Duration.ofMinutes(20))) {
+            KafkaException e = assertThrows(KafkaException.class, producer::initTransactions);
+            // The client reports the broker's INVALID_TRANSACTION_TIMEOUT as a plain KafkaException saying why.
+            assertTrue(e.getMessage().contains("larger than the maximum value allowed by the broker"), e::toString);
+        }
+    }
+
+    private static KafkaProducer<byte[], byte[]> transactionalProducer(String transactionalId, Duration timeout) {
+        Properties properties = StrawlessKafka.producerProperties(conf);
+        properties.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        properties.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, Long.toString(timeout.toMillis()));
+        properties.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
+        return new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     private static void sendInTransaction(
