@@ -94,6 +94,16 @@ class StrawlessCliTest {
                 outcome.err().strip());
     }
 
+    /** 1764086400 as milliseconds is 1970-01-21: a backfill of it would find nothing, or the wrong records. */
+    @Test
+    void epochSecondsAreAUsageErrorNamingTheFlag() {
+        Outcome outcome = run("backfill", "--from", "1764086400", "--to", "1764090000000", "--output-topic", "t",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().contains("--from"), outcome.err());
+        assertTrue(outcome.err().contains("'1764086400' looks like epoch seconds"), outcome.err());
+    }
+
     @Test
     void aMisspeltSettingIsAUsageErrorBeforeAnythingStarts() {
         Outcome outcome = run("demo", "-D", "job.outcome-timeot=1min");
@@ -104,7 +114,8 @@ class StrawlessCliTest {
     @Test
     void aSettingOfTheWrongTypeNamesItsKey() {
         Outcome outcome =
-                run("backfill", "--from", "0", "--to", "1", "--output-topic", "t", "-D", "batch.max-latency=soon");
+                run("backfill", "--from", "1764086400000", "--to", "1764090000000", "--output-topic", "t",
+                        "-D", "batch.max-latency=soon");
         assertEquals(2, outcome.exitCode());
         assertTrue(outcome.err().contains("-D batch.max-latency=soon"), outcome.err());
     }
@@ -161,9 +172,9 @@ class StrawlessCliTest {
         Outcome outcome = run(
                 "backfill",
                 "--from",
-                "2",
+                "1764090000000",
                 "--to",
-                "1",
+                "1764086400000",
                 "--output-topic",
                 "t",
                 "-D",

@@ -39,6 +39,18 @@ class BackfillPlanTest {
         assertThrows(TypeConversionException.class, () -> TimeArgument.parse("yesterday"));
     }
 
+    /** Epoch seconds read as milliseconds fall in January 1970: refused, with what to do instead. */
+    @Test
+    void digitsTooSmallForEpochMillisAreRefusedAsEpochSeconds() {
+        TypeConversionException seconds = assertThrows(TypeConversionException.class,
+                () -> TimeArgument.parse(Long.toString(FROM.getEpochSecond())));
+        assertTrue(seconds.getMessage().contains("looks like epoch seconds"), seconds.getMessage());
+        assertTrue(seconds.getMessage().contains("append 000"), seconds.getMessage());
+        assertThrows(TypeConversionException.class, () -> TimeArgument.parse("0"));
+        assertEquals(Instant.ofEpochMilli(100_000_000_000L), TimeArgument.parse("100000000000"));
+        assertThrows(TypeConversionException.class, () -> TimeArgument.parse("99999999999999999999"));
+    }
+
     @Test
     void theReplayReadsTheRangeInStreamingModeAndWritesToTopicsAndIdsOfItsOwn() {
         Configuration live = new Configuration();
