@@ -2,6 +2,7 @@ package io.strawless.ops.backfill;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
+import io.strawless.ops.KafkaAdmin;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -22,7 +23,6 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ReadableConfig;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -111,17 +111,16 @@ public record OutputTally(
      */
     private static Map<TopicPartition, Long> settledEnds(ReadableConfig conf, String topic)
             throws ExecutionException, InterruptedException {
-        Properties properties = KafkaOptions.clientProperties(conf);
-        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        try (Admin admin = Admin.create(properties)) {
-            Map<TopicPartition, OffsetSpec> latest = admin.describeTopics(List.of(topic)).allTopicNames().get()
+        try (Admin admin = KafkaAdmin.create(conf)) {
+            Map<TopicPartition, OffsetSpec> latest = KafkaAdmin.await(conf,
+                            admin.describeTopics(List.of(topic)).allTopicNames())
                     .get(topic)
                     .partitions().stream().map(p -> new TopicPartition(topic, p.partition()))
                     .collect(Collectors.toMap(Function.identity(), partition -> OffsetSpec.latest()));
             Instant deadline = Instant.now().plus(SETTLE_TIMEOUT);
             while (true) {
-                Map<TopicPartition, Long> committed = offsets(admin, latest, IsolationLevel.READ_COMMITTED);
-                boolean settled = committed.equals(offsets(admin, latest, IsolationLevel.READ_UNCOMMITTED));
+                Map<TopicPartition, Long> committed = offsets(conf, admin, latest, IsolationLevel.READ_COMMITTED);
+                boolean settled = committed.equals(offsets(conf, admin, latest, IsolationLevel.READ_UNCOMMITTED));
                 if (settled || Instant.now().isAfter(deadline)) {
                     return committed;
                 }
@@ -130,9 +129,11 @@ public record OutputTally(
         }
     }
 
-    private static Map<TopicPartition, Long> offsets(Admin admin, Map<TopicPartition, OffsetSpec> request,
-            IsolationLevel isolation) throws ExecutionException, InterruptedException {
-        return admin.listOffsets(request, new ListOffsetsOptions(isolation)).all().get().entrySet().stream()
+    private static Map<TopicPartition, Long> offsets(ReadableConfig conf, Admin admin,
+            Map<TopicPartition, OffsetSpec> request, IsolationLevel isolation)
+            throws ExecutionException, InterruptedException {
+        return KafkaAdmin.await(conf, admin.listOffsets(request, new ListOffsetsOptions(isolation)).all()).entrySet()
+                .stream()
                 .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
     }
 

@@ -2,6 +2,7 @@ package io.strawless.ops.demo;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
+import io.strawless.ops.KafkaAdmin;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
@@ -101,7 +102,7 @@ public record CreditOutput(
      */
     private static Map<TopicPartition, Long> settledEnds(ReadableConfig conf, List<String> topics)
             throws ExecutionException, InterruptedException {
-        try (Admin admin = Admin.create(InputOffsets.adminProperties(conf))) {
+        try (Admin admin = KafkaAdmin.create(conf)) {
             Map<TopicPartition, OffsetSpec> latest =
                     admin.describeTopics(topics).allTopicNames().get().values().stream()
                             .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))

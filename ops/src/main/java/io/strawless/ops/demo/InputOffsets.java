@@ -1,18 +1,17 @@
 package io.strawless.ops.demo;
 
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.ops.KafkaAdmin;
 import io.strawless.ops.fleet.InputTopic;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -43,7 +42,7 @@ final class InputOffsets implements AutoCloseable {
     private volatile List<TopicPartition> partitions;
 
     InputOffsets(ReadableConfig conf) {
-        this.admin = Admin.create(adminProperties(conf));
+        this.admin = KafkaAdmin.create(conf);
         this.groupId = conf.get(KafkaOptions.GROUP_ID);
         this.topics = new ArrayList<>();
         for (InputTopic topic : InputTopic.values()) {
@@ -98,13 +97,6 @@ final class InputOffsets implements AutoCloseable {
                     .toList();
         }
         return partitions;
-    }
-
-    /** Properties for an admin client of the configured cluster. */
-    static Properties adminProperties(ReadableConfig conf) {
-        Properties properties = KafkaOptions.clientProperties(conf);
-        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        return properties;
     }
 
     @Override

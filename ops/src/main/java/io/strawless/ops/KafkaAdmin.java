@@ -1,0 +1,43 @@
+package io.strawless.ops;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.topics.KafkaUnreachableException;
+import java.util.concurrent.ExecutionException;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.errors.TimeoutException;
+
+/**
+ * Admin clients for the commands, made as the topic provisioner makes its own: with {@link
+ * KafkaOptions#adminProperties} (the {@code kafka.client.*} settings, and every call giving up after {@code
+ * kafka.admin-timeout} rather than the client's default minute), and an absent broker reported as {@link
+ * KafkaUnreachableException}, one line that names the address.
+ */
+public final class KafkaAdmin {
+
+    private KafkaAdmin() {}
+
+    /** An admin client of the cluster of {@code conf}. */
+    public static Admin create(ReadableConfig conf) {
+        try {
+            return Admin.create(KafkaOptions.adminProperties(conf));
+        } catch (KafkaException e) {
+            throw KafkaUnreachableException.cannotConnect(conf, e);
+        }
+    }
+
+    /** The value of an admin call to the cluster of {@code conf}; its timeout as {@link KafkaUnreachableException}. */
+    public static <T> T await(ReadableConfig conf, KafkaFuture<T> future)
+            throws ExecutionException, InterruptedException {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TimeoutException) {
+                throw KafkaUnreachableException.timedOut(conf, e);
+            }
+            throw e;
+        }
+    }
+}
