@@ -8,6 +8,7 @@ import io.strawless.connectors.serde.OutputRecordSerializer;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import org.apache.flink.configuration.ReadableConfig;
@@ -21,6 +22,7 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * The job's Kafka source and sinks, and properties for plain Kafka clients, all built from
@@ -45,22 +47,43 @@ public final class StrawlessKafka {
      * dead letters (see {@link InputDeserializer}). Bounded when {@code source.stop-timestamp} is set.
      */
     public static KafkaSource<InputRecord> inputSource(ReadableConfig conf) {
-        String steps = conf.get(KafkaOptions.STEPS_TOPIC);
-        String outcomes = conf.get(KafkaOptions.OUTCOMES_TOPIC);
-        String verdicts = conf.get(KafkaOptions.VERDICTS_TOPIC);
-        KafkaSourceBuilder<InputRecord> builder = KafkaSource.<InputRecord>builder()
-                .setProperties(inputConsumerProperties(conf))
-                .setBootstrapServers(conf.get(KafkaOptions.BOOTSTRAP_SERVERS))
-                .setGroupId(conf.get(KafkaOptions.GROUP_ID))
-                .setTopics(steps, outcomes, verdicts)
-                .setDeserializer(new InputDeserializer(steps, outcomes, verdicts))
-                .setStartingOffsets(startingOffsets(conf));
+        KafkaSourceBuilder<InputRecord> builder = inputSourceBuilder(conf).setStartingOffsets(startingOffsets(conf));
         conf.getOptional(KafkaOptions.STOP_TIMESTAMP).ifPresentOrElse(
                 // A bounded source discovers no partitions: its set is fixed when it starts.
                 stop -> builder.setBounded(OffsetsInitializer.timestamp(stop)),
                 () -> builder.setProperty("partition.discovery.interval.ms",
                         Long.toString(conf.get(KafkaOptions.PARTITION_DISCOVERY_INTERVAL).toMillis())));
         return builder.build();
+    }
+
+    /**
+     * A bounded source over the input topics that reads each partition from {@code starts} up to
+     * {@code stops} (offsets, exclusive), e.g. a backfill's range, looked up once so that the job reads what
+     * was counted. Where a start offset is no longer retained (retention deleted it, before or while the job
+     * runs) the partition goes on from its earliest retained record, not from its end: a timestamp start
+     * makes the connector reset to the end (auto.offset.reset=latest), which skips the rest of the range
+     * without a word. A partition in neither map (one added since they were looked up) is not read.
+     */
+    // flink-connector-kafka 5.0 still takes Kafka's OffsetResetStrategy, deprecated since Kafka 4.0.
+    @SuppressWarnings("deprecation")
+    public static KafkaSource<InputRecord> boundedInputSource(
+            ReadableConfig conf, Map<TopicPartition, Long> starts, Map<TopicPartition, Long> stops) {
+        return inputSourceBuilder(conf)
+                .setStartingOffsets(OffsetsInitializer.offsets(starts, OffsetResetStrategy.EARLIEST))
+                .setBounded(OffsetsInitializer.offsets(stops, OffsetResetStrategy.EARLIEST))
+                .build();
+    }
+
+    private static KafkaSourceBuilder<InputRecord> inputSourceBuilder(ReadableConfig conf) {
+        String steps = conf.get(KafkaOptions.STEPS_TOPIC);
+        String outcomes = conf.get(KafkaOptions.OUTCOMES_TOPIC);
+        String verdicts = conf.get(KafkaOptions.VERDICTS_TOPIC);
+        return KafkaSource.<InputRecord>builder()
+                .setProperties(inputConsumerProperties(conf))
+                .setBootstrapServers(conf.get(KafkaOptions.BOOTSTRAP_SERVERS))
+                .setGroupId(conf.get(KafkaOptions.GROUP_ID))
+                .setTopics(steps, outcomes, verdicts)
+                .setDeserializer(new InputDeserializer(steps, outcomes, verdicts));
     }
 
     /**

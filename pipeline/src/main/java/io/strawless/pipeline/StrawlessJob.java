@@ -54,6 +54,36 @@ public final class StrawlessJob {
 
     /** Adds the job to {@code env}, reading and writing the Kafka topics named in {@code conf}. */
     public static void buildOnKafka(StreamExecutionEnvironment env, ReadableConfig conf) {
+        requireExactlyOnceSettings(env, conf);
+        buildWithKafkaSinks(env, conf, StrawlessKafka.inputSource(conf));
+    }
+
+    /**
+     * Adds the job to {@code env} with {@code inputs} as its source (a backfill's, which starts and stops at
+     * offsets it looked up itself) and the Kafka sinks named in {@code conf}.
+     */
+    public static void buildOnKafka(
+            StreamExecutionEnvironment env, ReadableConfig conf, Source<InputRecord, ?, ?> inputs) {
+        requireExactlyOnceSettings(env, conf);
+        buildWithKafkaSinks(env, conf, inputs);
+    }
+
+    private static void buildWithKafkaSinks(
+            StreamExecutionEnvironment env, ReadableConfig conf, Source<InputRecord, ?, ?> inputs) {
+        build(env, conf,
+                inputs,
+                StrawlessKafka.batchSink(conf),
+                StrawlessKafka.deadLetterSink(conf),
+                StrawlessKafka.unscoredSink(conf));
+    }
+
+    /**
+     * The settings without which the exactly-once sinks lose or never publish output: checkpointing on, and
+     * transactions that outlive a checkpoint.
+     *
+     * @throws IllegalArgumentException naming the key to change
+     */
+    public static void requireExactlyOnceSettings(StreamExecutionEnvironment env, ReadableConfig conf) {
         if (env.getCheckpointConfig().getCheckpointInterval() <= 0
                 && conf.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).isEmpty()) {
             // Exactly-once Kafka output commits on checkpoints: without them nothing ever becomes visible.
@@ -62,11 +92,6 @@ public final class StrawlessJob {
                             + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + " (e.g. 10s)");
         }
         requireTransactionsOutliveCheckpoints(env, conf);
-        build(env, conf,
-                StrawlessKafka.inputSource(conf),
-                StrawlessKafka.batchSink(conf),
-                StrawlessKafka.deadLetterSink(conf),
-                StrawlessKafka.unscoredSink(conf));
     }
 
     /**

@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -59,13 +60,21 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Formats a fresh data directory, starts the node and returns once the broker is unfenced. */
     public static EmbeddedKafka start() {
+        return start(Map.of());
+    }
+
+    /**
+     * As {@link #start()}, with {@code brokerSettings} added to (or replacing) the node's own, e.g. an authorizer
+     * for a test of what a cluster with ACLs refuses.
+     */
+    public static EmbeddedKafka start(Map<String, String> brokerSettings) {
         RuntimeException failure = null;
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
             Path directory = null;
             try {
                 directory = Files.createTempDirectory("strawless-kafka-");
                 int[] ports = freeLoopbackPorts(2);
-                KafkaRaftServer server = startServer(directory, ports[0], ports[1]);
+                KafkaRaftServer server = startServer(directory, ports[0], ports[1], brokerSettings);
                 return new EmbeddedKafka(server, HOST + ":" + ports[0], directory);
             } catch (Exception e) {
                 deleteQuietly(directory);
@@ -104,7 +113,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    private static KafkaRaftServer startServer(Path directory, int brokerPort, int controllerPort) throws Exception {
+    private static KafkaRaftServer startServer(
+            Path directory, int brokerPort, int controllerPort, Map<String, String> brokerSettings) throws Exception {
         String logDir = directory.resolve("logs").toString();
         new Formatter()
                 .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
@@ -116,8 +126,9 @@ public final class EmbeddedKafka implements AutoCloseable {
                 .setControllerListenerName(CONTROLLER_LISTENER)
                 .run();
 
-        KafkaRaftServer server = new KafkaRaftServer(
-                new KafkaConfig(brokerProperties(logDir, brokerPort, controllerPort), false), Time.SYSTEM);
+        Properties properties = brokerProperties(logDir, brokerPort, controllerPort);
+        properties.putAll(brokerSettings);
+        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(properties, false), Time.SYSTEM);
         try {
             server.startup(); // returns once the broker is registered and unfenced
         } catch (RuntimeException e) {
