@@ -104,6 +104,22 @@ class StrawlessCliTest {
         assertTrue(outcome.err().contains("'1764086400' looks like epoch seconds"), outcome.err());
     }
 
+    /** Refused before the broker is asked (here there is none), naming the flag to change. */
+    @Test
+    void backfillTopicNamesKafkaRefusesAreUsageErrors() {
+        Outcome bad = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "credit batches",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+        assertEquals(2, bad.exitCode(), bad.err());
+        assertTrue(bad.err().contains("Invalid value for --output-topic: Topic name is invalid: 'credit batches'"),
+                bad.err());
+
+        // 245 characters are a legal name (249 at most), and with ".dlq" appended, but not with ".unscored".
+        Outcome tooLong = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic",
+                "t".repeat(245), "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+        assertEquals(2, tooLong.exitCode(), tooLong.err());
+        assertTrue(tooLong.err().contains("Invalid value for --output-topic (the unscored topic"), tooLong.err());
+    }
+
     @Test
     void aMisspeltSettingIsAUsageErrorBeforeAnythingStarts() {
         Outcome outcome = run("demo", "-D", "job.outcome-timeot=1min");

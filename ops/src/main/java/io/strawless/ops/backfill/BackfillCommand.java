@@ -12,6 +12,8 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.internals.Topic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -92,6 +94,7 @@ public final class BackfillCommand implements Callable<Integer> {
             plan = new BackfillPlan(from, to, outputTopic,
                     deadLetterTopic == null ? named.deadLetterTopic() : deadLetterTopic,
                     unscoredTopic == null ? named.unscoredTopic() : unscoredTopic);
+            requireValidTopicNames(plan);
             jobConf = plan.jobConfiguration(live);
             credit = CreditConfig.from(jobConf);
         } catch (IllegalArgumentException e) {
@@ -121,6 +124,26 @@ public final class BackfillCommand implements Callable<Integer> {
         });
         printSummary(out, plan, result);
         return 0;
+    }
+
+    /**
+     * Kafka's own rules for topic names (at most 249 characters of ASCII letters, digits, '.', '_' and '-'),
+     * checked before anything is created: the flag named is the one to change.
+     */
+    private void requireValidTopicNames(BackfillPlan plan) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        flags.put(plan.outputTopic(), "--output-topic");
+        flags.put(plan.deadLetterTopic(), deadLetterTopic != null ? "--dead-letter-topic"
+                : "--output-topic (the dead-letter topic " + plan.deadLetterTopic() + " is named after it)");
+        flags.put(plan.unscoredTopic(), unscoredTopic != null ? "--unscored-topic"
+                : "--output-topic (the unscored topic " + plan.unscoredTopic() + " is named after it)");
+        flags.forEach((topic, flag) -> {
+            try {
+                Topic.validate(topic);
+            } catch (InvalidTopicException e) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for " + flag + ": " + e.getMessage(), e);
+            }
+        });
     }
 
     private static void printSummary(PrintWriter out, BackfillPlan plan, Backfill.Result result) {
