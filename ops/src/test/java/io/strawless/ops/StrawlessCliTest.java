@@ -120,6 +120,16 @@ class StrawlessCliTest {
         assertTrue(tooLong.err().contains("Invalid value for --output-topic (the unscored topic"), tooLong.err());
     }
 
+    /** What the job refuses is a usage error before anything touches Kafka (here there is no broker to touch). */
+    @Test
+    void backfillJobSettingsAreCheckedBeforeTheBroker() {
+        Outcome outcome = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "t",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s",
+                "-D", "kafka.transaction-timeout=1min");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
+    }
+
     @Test
     void aMisspeltSettingIsAUsageErrorBeforeAnythingStarts() {
         Outcome outcome = run("demo", "-D", "job.outcome-timeot=1min");

@@ -1,9 +1,13 @@
 package io.strawless.ops.backfill;
 
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.StrawlessKafka;
+import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.topics.TopicStatus;
+import io.strawless.ops.KafkaAdmin;
 import io.strawless.ops.LocalCheckpoints;
+import io.strawless.ops.demo.JobMetrics;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessJob;
 import java.nio.file.Files;
@@ -14,7 +18,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -24,15 +28,16 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
 
 /**
  * Runs a backfill: the Strawless job with bounded Kafka sources over a past stretch of the input topics
@@ -55,35 +60,85 @@ public final class Backfill {
     private Backfill() {}
 
     /**
-     * @param recordsIn  input records in the range, by topic
+     * @param recordsIn  input records in the range, by topic (offsets: with transactional producers they include
+     *                   commit markers and aborted records, which no reader sees)
+     * @param recordsRead input records the job read (its books' {@code ledger.*.in})
+     * @param incomplete why the output lacks records of the range, in one line; empty when it does not
      * @param output     what the backfill wrote, read committed
      * @param jobRuntime how long the job ran (from submission to FINISHED)
      * @param wall       the whole run: checks, job, read-back
      */
-    public record Result(Map<String, Long> recordsIn, OutputTally output, Duration jobRuntime, Duration wall) {
+    public record Result(Map<String, Long> recordsIn, long recordsRead, Optional<String> incomplete,
+            OutputTally output, Duration jobRuntime, Duration wall) {
 
-        public long inputRecords() {
+        /** Input records in the range. */
+        public long rangeRecords() {
             return recordsIn.values().stream().mapToLong(Long::longValue).sum();
         }
 
-        /** Input records per second of job runtime. */
+        /** Input records read, per second of job runtime. */
         public double recordsPerSecond() {
-            return inputRecords() / Math.max(0.001, jobRuntime.toMillis() / 1000.0);
+            return recordsRead / Math.max(0.001, jobRuntime.toMillis() / 1000.0);
+        }
+    }
+
+    /**
+     * The backfill stopped before its job ran, for what it found in Kafka (not for its arguments): no records in
+     * the range, or a range that starts before what retention has kept. One line, ready to print.
+     */
+    static final class Refused extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        Refused(String message) {
+            super(message);
         }
     }
 
     /**
      * Runs the backfill configured in {@code jobConf} to its end, on a local Flink MiniCluster, reporting a
      * progress line every few seconds to {@code log}. Checkpoints go to a temporary directory, deleted
-     * afterwards, unless {@code jobConf} names one ({@link #localConfiguration}).
+     * afterwards, unless {@code jobConf} names one ({@link #localConfiguration}). A range that starts before
+     * what the input topics still hold is refused ({@link Refused}).
      */
     public static Result run(Configuration jobConf, Consumer<String> log) throws Exception {
+        return run(jobConf, false, log);
+    }
+
+    /**
+     * As {@link #run(Configuration, Consumer)}; with {@code allowRetentionGap}, a range that starts before what
+     * the input topics still hold is replayed from where they start, with a warning per topic.
+     */
+    public static Result run(Configuration jobConf, boolean allowRetentionGap, Consumer<String> log)
+            throws Exception {
         Path workDir = Files.createTempDirectory("strawless-backfill");
         try {
-            return runLocally(localConfiguration(jobConf, workDir), log);
+            return runLocally(localConfiguration(jobConf, workDir), allowRetentionGap, log);
         } finally {
             FileUtils.deleteDirectoryQuietly(workDir.toFile());
         }
+    }
+
+    /**
+     * Builds the job of {@code jobConf} on an environment that is never run: the settings the job refuses
+     * (checkpointing off, a {@code kafka.transaction-timeout} shorter than a checkpoint may take, a bad
+     * mini-batch size, ...) throw here, before anything is asked of Kafka.
+     *
+     * @throws IllegalArgumentException naming the key
+     */
+    static void checkJob(Configuration jobConf) {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
+        StrawlessJob.buildOnKafka(env, jobConf, inputSource(jobConf, Map.of(), Map.of()));
+    }
+
+    /**
+     * The job's source: from the range's first offsets, as counted, to its stops. Not from {@code
+     * source.start-timestamp}: a timestamp start makes the connector reset a partition whose position retention
+     * deleted to its end, and the rest of the range would be skipped without a word (see {@link
+     * StrawlessKafka#boundedInputSource}).
+     */
+    static KafkaSource<InputRecord> inputSource(
+            ReadableConfig jobConf, Map<TopicPartition, Long> starts, Map<TopicPartition, Long> stops) {
+        return StrawlessKafka.boundedInputSource(jobConf, starts, stops);
     }
 
     /**
@@ -97,14 +152,18 @@ public final class Backfill {
         return local;
     }
 
-    private static Result runLocally(Configuration jobConf, Consumer<String> log) throws Exception {
+    private static Result runLocally(Configuration jobConf, boolean allowRetentionGap, Consumer<String> log)
+            throws Exception {
         Instant start = Instant.now();
-        prepareTopics(jobConf, log);
-        try (InputRange range = InputRange.of(jobConf)) {
+        requireInputTopics(jobConf);
+        // Nothing is created or deleted until the range is known to hold records and the job is built.
+        try (InputRange range = InputRange.of(jobConf); JobMetrics metrics = JobMetrics.attachTo(jobConf)) {
+            checkRange(range, allowRetentionGap, log);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
+            StrawlessJob.buildOnKafka(env, jobConf, inputSource(jobConf, range.starts(), range.stops()));
+            prepareTopics(jobConf, log);
             log.accept("reading %,d input records %s from %s to %s".formatted(
                     range.target(), range.recordsByTopic(), range.from(), range.to()));
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
-            StrawlessJob.buildOnKafka(env, jobConf);
             JobClient job = env.executeAsync(jobConf.get(JobOptions.JOB_NAME));
             JobExecutionResult finished;
             ScheduledExecutorService ticker = progressTicker(range, log);
@@ -119,31 +178,82 @@ public final class Backfill {
             } finally {
                 ticker.shutdownNow();
             }
-            log.accept(progressLine(new InputRange.Position(range.target(), range.target(), range.to()), range.to())
+            // A backfill never restarts, so its books are those of its one attempt.
+            long read = metrics.books(job.getJobID()).stream().mapToLong(JobMetrics.Book::in).sum();
+            log.accept(progressLine(new InputRange.Position(read, range.target(), range.to()), range.to())
                     + "; job finished");
+            Optional<String> incomplete = shortfall(read, range);
             OutputTally output = OutputTally.read(jobConf);
-            return new Result(range.recordsByTopic(), output, Duration.ofMillis(finished.getNetRuntime()),
-                    Duration.between(start, Instant.now()));
+            return new Result(range.recordsByTopic(), read, incomplete, output,
+                    Duration.ofMillis(finished.getNetRuntime()), Duration.between(start, Instant.now()));
         }
     }
 
     /**
-     * The input topics must exist; the output topics are created where missing, and must be empty. A topic that
-     * differs from the {@code topics.*} settings is reported to {@code log}, one line each, and used as it is,
-     * except an output topic too small for the records the job writes: the job would fail on its first large
-     * record, after writing part of its output, so the backfill stops before it starts.
+     * Warns of a {@code --to} later than now, and refuses (with {@link Refused}) a range without records, or one
+     * that starts before what an input topic still holds unless {@code allowRetentionGap}: one warning line per
+     * such topic either way.
+     */
+    static void checkRange(InputRange range, boolean allowRetentionGap, Consumer<String> log) {
+        if (range.to().isAfter(range.lookedUpAt())) {
+            log.accept(("warning: --to %s is later than now (%s): the backfill reads the records the topics held now,"
+                    + " up to their ends; records produced from now on are not read, whatever their timestamps")
+                    .formatted(range.to(), range.lookedUpAt().truncatedTo(ChronoUnit.SECONDS)));
+        }
+        List<InputRange.RetentionGap> gaps = range.retentionGaps();
+        for (InputRange.RetentionGap gap : gaps) {
+            log.accept(("warning: input topic %s holds records only from %s on in partitions %s (retention deleted the"
+                    + " earlier ones): the range starts there, not at --from %s")
+                    .formatted(gap.topic(), gap.completeFrom(), gap.partitions(), range.from()));
+        }
+        if (!gaps.isEmpty() && !allowRetentionGap) {
+            Instant complete = gaps.stream().map(InputRange.RetentionGap::completeFrom).max(Instant::compareTo)
+                    .orElseThrow();
+            throw new Refused("--from " + range.from() + " is earlier than the input topics still hold (see the"
+                    + " warnings): records of the range may have been deleted by retention. Pass --from " + complete
+                    + " or later, or --allow-retention-gap to replay what is left");
+        }
+        if (range.target() == 0) {
+            throw new Refused("no input records in " + range.recordsByTopic().keySet() + " between --from "
+                    + range.from() + " and --to " + range.to() + ": check the range (Kafka timestamps, the producers'"
+                    + " create times) and " + KafkaOptions.BOOTSTRAP_SERVERS.key());
+        }
+    }
+
+    /**
+     * Why the job read fewer records than the range held, when records of the range were deleted while it ran
+     * (the source then goes on from the earliest record left, and never sees the deleted ones). Without such a
+     * deletion a smaller count is no loss: transactional producers' commit markers and aborted records take
+     * offsets of the range that no reader sees.
+     */
+    static Optional<String> shortfall(long read, InputRange range) throws ExecutionException, InterruptedException {
+        if (read >= range.target()) {
+            return Optional.empty();
+        }
+        Map<TopicPartition, Long> deleted = range.deletedSinceLookup();
+        if (deleted.isEmpty()) {
+            return Optional.empty();
+        }
+        String where = deleted.entrySet().stream().limit(3)
+                .map(e -> "%s from offset %d, the range from %d".formatted(
+                        e.getKey(), e.getValue(), range.starts().get(e.getKey())))
+                .collect(Collectors.joining("; ")) + (deleted.size() > 3 ? "; ..." : "");
+        return Optional.of(("the job read %,d of the %,d input records in the range, %,d fewer: records of the range"
+                + " were deleted while it ran (retention?), now %s. Its output lacks them: replay a later --from,"
+                + " or raise the input topics' retention.ms, into a fresh output topic")
+                .formatted(read, range.target(), range.target() - read, where));
+    }
+
+    /**
+     * The output topics are created where missing, and must be empty; then the backfill's consumer group is
+     * deleted ({@link #forgetEarlierRuns}). A topic that differs from the {@code topics.*} settings is reported to
+     * {@code log}, one line each, and used as it is, except an output topic too small for the records the job
+     * writes: the job would fail on its first large record, after writing part of its output, so the backfill
+     * stops before it starts. The first of the backfill's steps that change the cluster: everything that can
+     * refuse the backfill without them comes before.
      */
     static void prepareTopics(Configuration jobConf, Consumer<String> log)
             throws ExecutionException, InterruptedException {
-        List<String> inputs = List.of(jobConf.get(KafkaOptions.STEPS_TOPIC), jobConf.get(KafkaOptions.OUTCOMES_TOPIC),
-                jobConf.get(KafkaOptions.VERDICTS_TOPIC));
-        List<String> missing = TopicProvisioner.check(jobConf).stream()
-                .filter(status -> status.state() == TopicStatus.State.MISSING && inputs.contains(status.topic()))
-                .map(TopicStatus::topic).toList();
-        if (!missing.isEmpty()) {
-            throw new IllegalStateException("input topics " + missing + " do not exist at "
-                    + jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS) + ": nothing to replay");
-        }
         List<String> outputs = List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
                 jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC));
         List<TopicStatus> tooSmall = new ArrayList<>();
@@ -166,11 +276,22 @@ public final class Backfill {
                     + " output topics, raise their " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + ", or lower -D "
                     + KafkaOptions.MAX_RECORD_BYTES.key());
         }
-        Properties properties = KafkaOptions.clientProperties(jobConf);
-        properties.setProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        try (Admin admin = Admin.create(properties)) {
-            requireEmpty(admin, outputs);
-            forgetEarlierRuns(admin, jobConf.get(KafkaOptions.GROUP_ID));
+        try (Admin admin = KafkaAdmin.create(jobConf)) {
+            requireEmpty(jobConf, admin, outputs);
+            forgetEarlierRuns(jobConf, admin, log);
+        }
+    }
+
+    /** The input topics must exist: there is nothing to replay otherwise. Asks Kafka, changes nothing. */
+    static void requireInputTopics(Configuration jobConf) {
+        List<String> inputs = List.of(jobConf.get(KafkaOptions.STEPS_TOPIC), jobConf.get(KafkaOptions.OUTCOMES_TOPIC),
+                jobConf.get(KafkaOptions.VERDICTS_TOPIC));
+        List<String> missing = TopicProvisioner.check(jobConf).stream()
+                .filter(status -> status.state() == TopicStatus.State.MISSING && inputs.contains(status.topic()))
+                .map(TopicStatus::topic).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("input topics " + missing + " do not exist at "
+                    + jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS) + ": nothing to replay");
         }
     }
 
@@ -178,11 +299,13 @@ public final class Backfill {
      * Deletes the backfill's consumer group. It is named after the output topic, so a run into a topic emptied
      * since an earlier run (deleted and made anew, as the failure message advises) finds that run's commits in
      * it, and the progress line, which reads them, would start where that run stopped. The job itself starts
-     * from the timestamp either way; the group is the backfill's own and no consumer is a member of it.
+     * from the range's offsets either way; the group is the backfill's own and no consumer is a member of it.
      */
-    static void forgetEarlierRuns(Admin admin, String group) throws ExecutionException, InterruptedException {
+    static void forgetEarlierRuns(ReadableConfig conf, Admin admin, Consumer<String> log)
+            throws ExecutionException, InterruptedException {
+        String group = conf.get(KafkaOptions.GROUP_ID);
         try {
-            admin.deleteConsumerGroups(List.of(group)).all().get();
+            KafkaAdmin.await(conf, admin.deleteConsumerGroups(List.of(group)).all());
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof GroupIdNotFoundException)) {
                 throw e;
@@ -191,13 +314,14 @@ public final class Backfill {
     }
 
     /** A second run into the same topics would make every trajectory appear twice to a trainer. */
-    private static void requireEmpty(Admin admin, List<String> topics)
+    private static void requireEmpty(ReadableConfig conf, Admin admin, List<String> topics)
             throws ExecutionException, InterruptedException {
-        List<TopicPartition> partitions = admin.describeTopics(topics).allTopicNames().get().values().stream()
+        List<TopicPartition> partitions = KafkaAdmin.await(conf, admin.describeTopics(topics).allTopicNames())
+                .values().stream()
                 .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
                 .toList();
-        Map<TopicPartition, Long> earliest = offsets(admin, partitions, OffsetSpec.earliest());
-        Map<TopicPartition, Long> latest = offsets(admin, partitions, OffsetSpec.latest());
+        Map<TopicPartition, Long> earliest = offsets(conf, admin, partitions, OffsetSpec.earliest());
+        Map<TopicPartition, Long> latest = offsets(conf, admin, partitions, OffsetSpec.latest());
         for (String topic : topics) {
             long records = partitions.stream().filter(p -> p.topic().equals(topic))
                     .mapToLong(p -> latest.get(p) - earliest.get(p)).sum();
@@ -208,11 +332,11 @@ public final class Backfill {
         }
     }
 
-    private static Map<TopicPartition, Long> offsets(Admin admin, List<TopicPartition> partitions, OffsetSpec spec)
-            throws ExecutionException, InterruptedException {
+    private static Map<TopicPartition, Long> offsets(ReadableConfig conf, Admin admin,
+            List<TopicPartition> partitions, OffsetSpec spec) throws ExecutionException, InterruptedException {
         Map<TopicPartition, OffsetSpec> request =
                 partitions.stream().collect(Collectors.toMap(Function.identity(), p -> spec));
-        return admin.listOffsets(request).all().get().entrySet().stream()
+        return KafkaAdmin.await(conf, admin.listOffsets(request).all()).entrySet().stream()
                 .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
     }
 

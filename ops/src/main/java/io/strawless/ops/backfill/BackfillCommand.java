@@ -36,7 +36,9 @@ import picocli.CommandLine.Spec;
                         + " replay then scores as the live job did. It uses a consumer group and transactional ids of"
                         + " its own, prints a progress line every few seconds, ends by itself and prints what it"
                         + " wrote.",
-                "Exit code 0 when the backfill finished, 1 when it failed, 2 for bad usage."})
+                "Exit code 0 when the backfill finished, 1 when it failed, found no records in the range, found that"
+                        + " retention has deleted its start (see --allow-retention-gap) or that records of the range"
+                        + " were deleted while it ran; 2 for bad usage (flags, settings)."})
 public final class BackfillCommand implements Callable<Integer> {
 
     @Option(names = "--from", required = true, converter = TimeArgument.class, paramLabel = "TIME",
@@ -65,6 +67,12 @@ public final class BackfillCommand implements Callable<Integer> {
     @Option(names = "--unscored-topic", paramLabel = "TOPIC",
             description = "Topic of the unscored trajectories (default: the output topic + .unscored).")
     private String unscoredTopic;
+
+    @Option(names = "--allow-retention-gap",
+            description = "Replay what is left when --from is earlier than an input topic still holds (retention"
+                    + " deleted the start of the range), with a warning per topic. Without it such a backfill stops"
+                    + " before it starts.")
+    private boolean allowRetentionGap;
 
     @Option(names = "--parallelism", defaultValue = "2",
             description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
@@ -97,6 +105,8 @@ public final class BackfillCommand implements Callable<Integer> {
             requireValidTopicNames(plan);
             jobConf = plan.jobConfiguration(live);
             credit = CreditConfig.from(jobConf);
+            // What the job itself would refuse, refused before any topic is created or group deleted.
+            Backfill.checkJob(jobConf);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
@@ -118,12 +128,28 @@ public final class BackfillCommand implements Callable<Integer> {
                 .collect(Collectors.joining(" ")));
         out.flush();
 
-        Backfill.Result result = Backfill.run(jobConf, line -> {
-            out.println(line);
-            out.flush();
-        });
+        Backfill.Result result;
+        try {
+            result = Backfill.run(jobConf, allowRetentionGap, line -> {
+                out.println(line);
+                out.flush();
+            });
+        } catch (Backfill.Refused refused) {
+            return fail(refused.getMessage());
+        }
         printSummary(out, plan, result);
+        if (result.incomplete().isPresent()) {
+            return fail(result.incomplete().get());
+        }
         return 0;
+    }
+
+    /** One line on standard error, exit code 1. */
+    private int fail(String message) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println(spec.qualifiedName() + ": " + message);
+        err.flush();
+        return spec.exitCodeOnExecutionException();
     }
 
     /**
@@ -149,7 +175,8 @@ public final class BackfillCommand implements Callable<Integer> {
     private static void printSummary(PrintWriter out, BackfillPlan plan, Backfill.Result result) {
         OutputTally output = result.output();
         out.println();
-        out.printf("Backfill finished: %,d input records replayed %s%n", result.inputRecords(), result.recordsIn());
+        out.printf("Backfill finished: %,d input records replayed, of %,d in the range %s%n", result.recordsRead(),
+                result.rangeRecords(), result.recordsIn());
         out.printf("  %-32s %,d trajectories scored (%,d steps) in %,d batches%n",
                 plan.outputTopic(), output.trajectories(), output.steps(), output.batches());
         for (String estimator : output.estimators()) {

@@ -2,9 +2,11 @@ package io.strawless.ops.backfill;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
+import io.strawless.ops.KafkaAdmin;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,9 +16,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ReadableConfig;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -30,11 +32,12 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * The stretch of the input topics a backfill reads, and how far its job has got through it.
  *
- * <p>The stretch of each partition is found the way the job's source finds it: the first offset at or after
- * {@code source.start-timestamp}, up to the first offset at or after {@code source.stop-timestamp} (the end
- * of the partition where no record is that late), both as a read_committed reader sees them. The job's
- * source commits its position to the backfill's consumer group on each completed checkpoint, so the
- * position reported here is "read and checkpointed".
+ * <p>The stretch of each partition is looked up once, here, and the job's source is given its offsets (see
+ * {@link io.strawless.connectors.StrawlessKafka#boundedInputSource}), so that the job reads what was counted:
+ * the first offset at or after {@code source.start-timestamp}, up to the first offset at or after {@code
+ * source.stop-timestamp} (the end of the partition where no record is that late), both as a read_committed
+ * reader sees them. The job's source commits its position to the backfill's consumer group on each completed
+ * checkpoint, so the position reported here is "read and checkpointed".
  */
 final class InputRange implements AutoCloseable {
 
@@ -50,40 +53,58 @@ final class InputRange implements AutoCloseable {
         }
     }
 
+    /**
+     * A topic whose partitions no longer hold the start of the range: retention (or a DeleteRecords) removed
+     * their records before {@code completeFrom}, which may have lain in the range.
+     *
+     * @param completeFrom the latest, over those partitions, of the timestamp of their first retained record:
+     *                     the topic holds all its records of the range from there on
+     */
+    record RetentionGap(String topic, List<Integer> partitions, Instant completeFrom) {}
+
     private static final Duration PEEK_TIMEOUT = Duration.ofSeconds(2);
 
+    private final ReadableConfig conf;
     private final Instant from;
     private final Instant to;
+    private final Instant lookedUpAt;
     private final String groupId;
     private final Admin admin;
     private final KafkaConsumer<byte[], byte[]> peeker;
     private final Map<TopicPartition, Long> starts;
     private final Map<TopicPartition, Long> stops;
+    private final List<RetentionGap> retentionGaps;
 
     private InputRange(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
+        this.conf = jobConf;
         this.from = Instant.ofEpochMilli(jobConf.get(KafkaOptions.START_TIMESTAMP));
         this.to = Instant.ofEpochMilli(jobConf.get(KafkaOptions.STOP_TIMESTAMP));
         this.groupId = jobConf.get(KafkaOptions.GROUP_ID);
-        Properties adminProperties = KafkaOptions.clientProperties(jobConf);
-        adminProperties.setProperty(
-                CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        this.admin = Admin.create(adminProperties);
+        this.admin = KafkaAdmin.create(jobConf);
         try {
             List<TopicPartition> partitions = partitionsOf(List.of(jobConf.get(KafkaOptions.STEPS_TOPIC),
                     jobConf.get(KafkaOptions.OUTCOMES_TOPIC), jobConf.get(KafkaOptions.VERDICTS_TOPIC)));
-            this.starts = offsetsAt(partitions, from);
-            this.stops = offsetsAt(partitions, to);
+            ListOffsetsOptions committedOnly = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
+            Map<TopicPartition, Long> earliest = offsets(list(partitions, OffsetSpec.earliest(), committedOnly));
+            this.lookedUpAt = Instant.now();
+            Map<TopicPartition, ListOffsetsResultInfo> atFrom =
+                    list(partitions, OffsetSpec.forTimestamp(from.toEpochMilli()), committedOnly);
+            this.starts = offsetsAt(partitions, atFrom);
+            this.stops = offsetsAt(partitions, list(partitions, OffsetSpec.forTimestamp(to.toEpochMilli()),
+                    committedOnly));
+            this.retentionGaps = retentionGaps(partitions, earliest, atFrom);
+            // Its own group name, never committed to: it only looks at single records.
+            Properties consumerProperties = StrawlessKafka.consumerProperties(jobConf, groupId + "-progress");
+            consumerProperties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            consumerProperties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50);
+            consumerProperties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+            consumerProperties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                    ByteArrayDeserializer.class.getName());
+            this.peeker = new KafkaConsumer<>(consumerProperties);
         } catch (ExecutionException | InterruptedException | RuntimeException e) {
             admin.close();
             throw e;
         }
-        // Its own group name, never committed to: it only looks at single records.
-        Properties consumerProperties = StrawlessKafka.consumerProperties(jobConf, groupId + "-progress");
-        consumerProperties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        consumerProperties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50);
-        consumerProperties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        consumerProperties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        this.peeker = new KafkaConsumer<>(consumerProperties);
     }
 
     /** The range of the backfill configured in {@code jobConf}, as the input topics hold it now. */
@@ -110,10 +131,30 @@ final class InputRange implements AutoCloseable {
         return to;
     }
 
+    /** When the range was looked up: records produced later are not in it, whatever their timestamps. */
+    Instant lookedUpAt() {
+        return lookedUpAt;
+    }
+
+    /** The first offset of the range in each input partition. */
+    Map<TopicPartition, Long> starts() {
+        return Collections.unmodifiableMap(starts);
+    }
+
+    /** The offset after the range in each input partition. */
+    Map<TopicPartition, Long> stops() {
+        return Collections.unmodifiableMap(stops);
+    }
+
+    /** The topics that may have lost records of the range to retention before it was looked up. */
+    List<RetentionGap> retentionGaps() {
+        return retentionGaps;
+    }
+
     /** How far the job has read and checkpointed. Synchronized: the progress line and the run both ask. */
     synchronized Position position() throws ExecutionException, InterruptedException {
         Map<TopicPartition, OffsetAndMetadata> committed =
-                admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
+                KafkaAdmin.await(conf, admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata());
         long read = 0;
         Map<TopicPartition, Long> unfinished = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> stop : stops.entrySet()) {
@@ -153,7 +194,7 @@ final class InputRange implements AutoCloseable {
     }
 
     private List<TopicPartition> partitionsOf(List<String> topics) throws ExecutionException, InterruptedException {
-        Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames().get();
+        Map<String, TopicDescription> descriptions = KafkaAdmin.await(conf, admin.describeTopics(topics).allTopicNames());
         List<TopicPartition> partitions = new ArrayList<>();
         for (String topic : topics) { // in the order given
             descriptions.get(topic).partitions().forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
@@ -161,27 +202,75 @@ final class InputRange implements AutoCloseable {
         return partitions;
     }
 
-    /** The first offset at or after {@code time} in each partition; its end where no record is that late. */
-    private Map<TopicPartition, Long> offsetsAt(List<TopicPartition> partitions, Instant time)
+    /**
+     * The first offset at or after a time in each partition, from the answer {@code atTime} to a lookup by that
+     * time; its end where no record is that late.
+     */
+    private Map<TopicPartition, Long> offsetsAt(
+            List<TopicPartition> partitions, Map<TopicPartition, ListOffsetsResultInfo> atTime)
             throws ExecutionException, InterruptedException {
-        ListOffsetsOptions committedOnly = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
-        Map<TopicPartition, Long> atTime =
-                list(partitions, OffsetSpec.forTimestamp(time.toEpochMilli()), committedOnly);
-        Map<TopicPartition, Long> ends = list(partitions, OffsetSpec.latest(), committedOnly);
+        Map<TopicPartition, Long> ends = offsets(list(partitions, OffsetSpec.latest(),
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)));
         Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
         for (TopicPartition partition : partitions) {
-            long offset = atTime.get(partition);
+            long offset = atTime.get(partition).offset();
             offsets.put(partition, offset < 0 ? ends.get(partition) : offset);
         }
         return offsets;
     }
 
-    private Map<TopicPartition, Long> list(List<TopicPartition> partitions, OffsetSpec spec, ListOffsetsOptions options)
+    /**
+     * The topics that may have lost records of the range: a partition whose log no longer starts at offset 0
+     * (something was deleted) and whose first retained record is the range's first, later than {@code from}.
+     * Its deleted records may have lain in the range or all before it; Kafka keeps nothing that tells which.
+     * A partition that holds no record at or after {@code from} is left out: nothing says when its records were.
+     */
+    private List<RetentionGap> retentionGaps(List<TopicPartition> partitions, Map<TopicPartition, Long> earliest,
+            Map<TopicPartition, ListOffsetsResultInfo> atFrom) {
+        Map<String, List<Integer>> gapPartitions = new LinkedHashMap<>();
+        Map<String, Long> completeFrom = new HashMap<>();
+        for (TopicPartition partition : partitions) {
+            ListOffsetsResultInfo first = atFrom.get(partition);
+            long logStart = earliest.get(partition);
+            if (logStart > 0 && first.offset() == logStart && first.timestamp() > from.toEpochMilli()) {
+                gapPartitions.computeIfAbsent(partition.topic(), t -> new ArrayList<>()).add(partition.partition());
+                completeFrom.merge(partition.topic(), first.timestamp(), Math::max);
+            }
+        }
+        List<RetentionGap> gaps = new ArrayList<>();
+        gapPartitions.forEach((topic, numbers) -> gaps.add(
+                new RetentionGap(topic, numbers, Instant.ofEpochMilli(completeFrom.get(topic)))));
+        return gaps;
+    }
+
+    /**
+     * The partitions whose log now starts past their start offset: records of the range were deleted after it
+     * was looked up (retention, a DeleteRecords), and the job may have skipped them. Their log start offsets.
+     */
+    Map<TopicPartition, Long> deletedSinceLookup() throws ExecutionException, InterruptedException {
+        List<TopicPartition> partitions = List.copyOf(starts.keySet());
+        Map<TopicPartition, Long> earliest = offsets(list(partitions, OffsetSpec.earliest(),
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)));
+        Map<TopicPartition, Long> deleted = new LinkedHashMap<>();
+        for (TopicPartition partition : partitions) {
+            long start = starts.get(partition);
+            if (start < stops.get(partition) && earliest.get(partition) > start) {
+                deleted.put(partition, earliest.get(partition));
+            }
+        }
+        return deleted;
+    }
+
+    private Map<TopicPartition, ListOffsetsResultInfo> list(
+            List<TopicPartition> partitions, OffsetSpec spec, ListOffsetsOptions options)
             throws ExecutionException, InterruptedException {
         Map<TopicPartition, OffsetSpec> request =
                 partitions.stream().collect(Collectors.toMap(Function.identity(), p -> spec));
-        return admin.listOffsets(request, options).all().get().entrySet().stream()
-                .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
+        return KafkaAdmin.await(conf, admin.listOffsets(request, options).all());
+    }
+
+    private static Map<TopicPartition, Long> offsets(Map<TopicPartition, ListOffsetsResultInfo> infos) {
+        return infos.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
     }
 
     @Override

@@ -9,17 +9,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.JobOptions;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine.TypeConversionException;
@@ -49,6 +60,39 @@ class BackfillPlanTest {
         assertThrows(TypeConversionException.class, () -> TimeArgument.parse("0"));
         assertEquals(Instant.ofEpochMilli(100_000_000_000L), TimeArgument.parse("100000000000"));
         assertThrows(TypeConversionException.class, () -> TimeArgument.parse("99999999999999999999"));
+    }
+
+    /**
+     * The job reads the range's offsets, as counted; where retention deleted its position it goes on from the
+     * earliest record left. A timestamp start (the connector's OffsetsInitializer.timestamp) would reset such a
+     * partition to its end and skip the rest of the range.
+     */
+    @Test
+    void theSourceReadsTheRangesOffsetsAndGoesOnFromTheEarliestRecordLeft() throws Exception {
+        Configuration job = BackfillPlan.of(FROM, TO, "credit.backfill").jobConfiguration(new Configuration());
+        TopicPartition steps = new TopicPartition(job.get(KafkaOptions.STEPS_TOPIC), 0);
+
+        KafkaSource<InputRecord> source = Backfill.inputSource(job, Map.of(steps, 5L), Map.of(steps, 9L));
+
+        Method configuration = KafkaSource.class.getDeclaredMethod("getConfiguration");
+        configuration.setAccessible(true);
+        assertEquals("earliest", ((Configuration) configuration.invoke(source)).get(
+                ConfigOptions.key(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG).stringType().noDefaultValue()));
+        assertEquals(Map.of(steps, 5L), offsets(source, "startingOffsetsInitializer", steps));
+        assertEquals(Map.of(steps, 9L), offsets(source, "stoppingOffsetsInitializer", steps));
+    }
+
+    private static Map<TopicPartition, Long> offsets(KafkaSource<?> source, String initializer, TopicPartition partition)
+            throws ReflectiveOperationException {
+        Field field = KafkaSource.class.getDeclaredField(initializer);
+        field.setAccessible(true);
+        // Only a timestamp or unknown partition needs to ask Kafka; these offsets are given.
+        OffsetsInitializer.PartitionOffsetsRetriever noKafka = (OffsetsInitializer.PartitionOffsetsRetriever)
+                Proxy.newProxyInstance(BackfillPlanTest.class.getClassLoader(),
+                        new Class<?>[] {OffsetsInitializer.PartitionOffsetsRetriever.class}, (proxy, method, args) -> {
+                            throw new AssertionError("asked Kafka: " + method.getName());
+                        });
+        return ((OffsetsInitializer) field.get(source)).getPartitionOffsets(List.of(partition), noKafka);
     }
 
     @Test

@@ -85,8 +85,10 @@ class BackfillReplayTest {
         Backfill.Result same = Backfill.run(sameConf, progress::add);
         CreditOutput replay = CreditOutput.readCommitted(sameConf);
 
-        assertEquals(liveRun.recordsIn().values().stream().mapToLong(Long::longValue).sum(), same.inputRecords(),
+        assertEquals(liveRun.recordsIn().values().stream().mapToLong(Long::longValue).sum(), same.rangeRecords(),
                 "the range covers every input record");
+        assertEquals(same.rangeRecords(), same.recordsRead(), "the job read every record of the range");
+        assertTrue(same.incomplete().isEmpty(), same.incomplete()::toString);
         assertSameScoredSteps(liveOutput, replay);
         assertEquals(fingerprints(liveOutput), fingerprints(replay));
         assertEquals(timedOut(liveOutput), timedOut(replay),
@@ -141,9 +143,11 @@ class BackfillReplayTest {
                     new OffsetAndMetadata(0))).all().get();
             assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size());
 
-            Backfill.forgetEarlierRuns(admin, group);
+            List<String> log = new ArrayList<>();
+            Backfill.forgetEarlierRuns(jobConf, admin, log::add);
             assertTrue(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().isEmpty());
-            Backfill.forgetEarlierRuns(admin, group); // no group: nothing to forget
+            Backfill.forgetEarlierRuns(jobConf, admin, log::add); // no group: nothing to forget
+            assertEquals(List.of(), log);
         }
     }
 

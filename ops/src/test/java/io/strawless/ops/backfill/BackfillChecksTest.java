@@ -1,0 +1,289 @@
+package io.strawless.ops.backfill;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.topics.KafkaUnreachableException;
+import io.strawless.ops.StrawlessCli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a backfill checks before its job runs, and after: a range that holds no records, or starts before what
+ * retention has kept, settings the job refuses, records deleted while it runs, a broker that does not answer. Inputs are a few undecodable records (each one a dead
+ * letter) on a steps topic of one partition, one second apart, an hour or two ago.
+ */
+class BackfillChecksTest {
+
+    private static final int RECORDS = 10;
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startKafka() {
+        kafka = EmbeddedKafka.start();
+    }
+
+    @AfterAll
+    static void stopKafka() throws Exception {
+        kafka.close();
+    }
+
+    /** Retention took the first records of the range: refused, unless asked to replay what is left. */
+    @Test
+    void aRangeThatStartsBeforeWhatRetentionKeptIsRefusedUnlessAllowed() throws Exception {
+        Instant first = inputs("gap", RECORDS);
+        deleteRecordsBefore("gap.steps", 4);
+
+        Outcome refused = backfill("gap", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                "--output-topic", "gap.out");
+
+        assertEquals(1, refused.exitCode(), refused.all());
+        assertTrue(refused.out().contains("warning: input topic gap.steps holds records only from "
+                + first.plusSeconds(4) + " on in partitions [0] (retention deleted the earlier ones): the range starts"
+                + " there, not at --from " + first), refused.out());
+        assertEquals("strawless backfill: --from " + first + " is earlier than the input topics still hold (see the"
+                + " warnings): records of the range may have been deleted by retention. Pass --from "
+                + first.plusSeconds(4) + " or later, or --allow-retention-gap to replay what is left",
+                refused.err().strip());
+        assertFalse(topicExists("gap.out"), "refused before the output topics are created");
+
+        Outcome allowed = backfill("gap", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                "--output-topic", "gap.out", "--allow-retention-gap");
+
+        assertEquals(0, allowed.exitCode(), allowed.all());
+        assertTrue(allowed.out().contains("warning: input topic gap.steps holds records only from"), allowed.out());
+        assertTrue(allowed.out().contains("Backfill finished: 6 input records replayed, of 6 in the range"),
+                allowed.out());
+
+        // A --from within what is kept is no gap, though the log no longer starts at offset 0.
+        Outcome within = backfill("gap", "--from", first.plusSeconds(4).toString(), "--to",
+                first.plusSeconds(60).toString(), "--output-topic", "gap.within");
+        assertEquals(0, within.exitCode(), within.all());
+        assertFalse(within.out().contains("warning"), within.out());
+    }
+
+    /**
+     * Records of the range deleted after it was counted, just before the job starts: the job goes on from the
+     * earliest record left (not the partition's end: it reads the 7 left), and the backfill fails naming the
+     * shortfall rather than reporting 100% and exit code 0.
+     */
+    @Test
+    void recordsDeletedWhileTheBackfillRunsFailItNamingTheShortfall() throws Exception {
+        Instant first = inputs("cut", RECORDS);
+        StringWriter out = new StringWriter();
+        // Deletes as the backfill prints "reading ...": after it counted the range, before its job starts.
+        Writer deletingOnRead = new Writer() {
+            private boolean deleted;
+
+            @Override
+            public void write(char[] chars, int offset, int length) {
+                out.write(chars, offset, length);
+                if (!deleted && out.toString().contains("reading ")) {
+                    deleted = true;
+                    deleteRecordsBefore("cut.steps", 3);
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        StringWriter err = new StringWriter();
+
+        int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(deletingOnRead)).setErr(new PrintWriter(err))
+                .execute(withInputs("cut", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                        "--output-topic", "cut.out"));
+
+        assertEquals(1, exitCode, out + "\n" + err);
+        assertTrue(out.toString().contains("reading 10 input records"), out.toString());
+        assertTrue(out.toString().contains("Backfill finished: 7 input records replayed, of 10 in the range"),
+                out.toString());
+        assertTrue(err.toString().startsWith("strawless backfill: the job read 7 of the 10 input records in the range,"
+                + " 3 fewer: records of the range were deleted while it ran (retention?), now cut.steps-0 from offset"
+                + " 3, the range from 0."), err.toString());
+        assertEquals(1, err.toString().strip().lines().count(), err.toString());
+    }
+
+    /** An empty range is refused before anything is created; a --to later than now is a warning. */
+    @Test
+    void anEmptyRangeIsRefusedAndAToLaterThanNowIsAWarning() throws Exception {
+        inputs("empty", 0);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS); // the resolution of Kafka timestamps
+
+        Outcome outcome = backfill("empty", "--from", now.minus(1, ChronoUnit.HOURS).toString(), "--to",
+                now.plus(1, ChronoUnit.HOURS).toString(), "--output-topic", "empty.out");
+
+        assertEquals(1, outcome.exitCode(), outcome.all());
+        assertTrue(outcome.out().contains("warning: --to " + now.plus(1, ChronoUnit.HOURS) + " is later than now"),
+                outcome.out());
+        assertEquals("strawless backfill: no input records in [empty.steps, empty.outcomes, empty.verdicts] between"
+                + " --from " + now.minus(1, ChronoUnit.HOURS) + " and --to " + now.plus(1, ChronoUnit.HOURS)
+                + ": check the range (Kafka timestamps, the producers' create times) and kafka.bootstrap-servers",
+                outcome.err().strip());
+        assertFalse(topicExists("empty.out"), "refused before the output topics are created");
+    }
+
+    /**
+     * A setting the job refuses is a usage error (exit code 2) that names the key, and leaves the cluster as it
+     * was: no output topic created, the consumer group of an earlier run not deleted.
+     */
+    @Test
+    void settingsTheJobRefusesAreUsageErrorsBeforeAnySideEffect() throws Exception {
+        Instant first = inputs("tt", RECORDS);
+        String group = "strawless-backfill-tt.out";
+        try (Admin admin = admin()) {
+            admin.alterConsumerGroupOffsets(group, Map.of(new TopicPartition("tt.steps", 0), new OffsetAndMetadata(2)))
+                    .all().get();
+        }
+
+        Outcome outcome = backfill("tt", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                "--output-topic", "tt.out", "-D", "kafka.transaction-timeout=1min");
+
+        assertEquals(2, outcome.exitCode(), outcome.all());
+        assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
+        assertFalse(topicExists("tt.out"), "no output topic created");
+        try (Admin admin = admin()) {
+            assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size(),
+                    "the group is still there");
+        }
+    }
+
+    /** Each admin call gives up after kafka.admin-timeout, with the one line every tool prints, not after a minute. */
+    @Test
+    void anUnreachableBrokerFailsWithinTheAdminTimeout() {
+        Configuration conf = BackfillPlan.of(Instant.parse("2026-11-25T00:00:00Z"),
+                Instant.parse("2026-11-26T00:00:00Z"), "nowhere").jobConfiguration(new Configuration());
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, "localhost:1");
+        conf.set(KafkaOptions.ADMIN_TIMEOUT, Duration.ofSeconds(1));
+        String expected = "Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)";
+
+        KafkaUnreachableException range = assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> assertThrows(KafkaUnreachableException.class, () -> InputRange.of(conf)));
+        assertEquals(expected, range.getMessage());
+        KafkaUnreachableException tally = assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> assertThrows(KafkaUnreachableException.class, () -> OutputTally.read(conf)));
+        assertEquals(expected, tally.getMessage());
+    }
+
+    /** A progress consumer that cannot be made leaves no admin client (and its thread) behind. */
+    @Test
+    void aRangeWhoseConsumerCannotBeMadeClosesItsAdminClient() throws Exception {
+        Instant first = inputs("leak", 1);
+        Configuration conf = liveConf("leak");
+        conf.setString(KafkaOptions.CLIENT_PREFIX + "client.id", "range-leak-check");
+        // A consumer's setting out of range; the admin client does not know the key.
+        conf.setString(KafkaOptions.CLIENT_PREFIX + "fetch.max.bytes", "-1");
+        Configuration jobConf = BackfillPlan.of(first, first.plusSeconds(60), "leak.out").jobConfiguration(conf);
+
+        assertThrows(KafkaException.class, () -> InputRange.of(jobConf));
+
+        assertFalse(Thread.getAllStackTraces().keySet().stream()
+                        .anyMatch(t -> t.isAlive() && t.getName().endsWith("| range-leak-check")),
+                "an admin client thread of the failed range is still running");
+    }
+
+    private record Outcome(int exitCode, String out, String err) {
+        String all() {
+            return out + "\n" + err;
+        }
+    }
+
+    private static Outcome backfill(String prefix, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+                .execute(withInputs(prefix, args));
+        return new Outcome(exitCode, out.toString(), err.toString());
+    }
+
+    /** The backfill command line reading the input topics {@code <prefix>.steps} and so on. */
+    private static String[] withInputs(String prefix, String... args) {
+        List<String> command = new ArrayList<>(List.of("backfill"));
+        command.addAll(List.of(args));
+        command.addAll(List.of("-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D", "topics.partitions=1", "-D", "topics.steps=" + prefix + ".steps",
+                "-D", "topics.outcomes=" + prefix + ".outcomes", "-D", "topics.verdicts=" + prefix + ".verdicts"));
+        return command.toArray(String[]::new);
+    }
+
+    private static Configuration liveConf(String prefix) {
+        Configuration live = new Configuration();
+        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        live.set(KafkaOptions.TOPIC_PARTITIONS, 1);
+        live.set(KafkaOptions.STEPS_TOPIC, prefix + ".steps");
+        live.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".outcomes");
+        live.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".verdicts");
+        return live;
+    }
+
+    /**
+     * Creates the three input topics of {@code prefix}, one partition each, and writes {@code records} records to
+     * the steps topic, timestamped one second apart from two hours ago (whole seconds); returns the first time.
+     */
+    private static Instant inputs(String prefix, int records) throws Exception {
+        Instant first = Instant.now().minus(2, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(prefix + ".steps", 1, (short) 1),
+                    new NewTopic(prefix + ".outcomes", 1, (short) 1),
+                    new NewTopic(prefix + ".verdicts", 1, (short) 1))).all().get();
+        }
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                Map.of("bootstrap.servers", kafka.bootstrapServers()), new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            for (int i = 0; i < records; i++) {
+                producer.send(new ProducerRecord<>(prefix + ".steps", 0, first.plusSeconds(i).toEpochMilli(),
+                        ("t" + i).getBytes(StandardCharsets.UTF_8), "not avro".getBytes(StandardCharsets.UTF_8)))
+                        .get();
+            }
+        }
+        return first;
+    }
+
+    /** What retention does to the oldest segments, to offset {@code before}. */
+    private static void deleteRecordsBefore(String topic, long before) {
+        try (Admin admin = admin()) {
+            admin.deleteRecords(Map.of(new TopicPartition(topic, 0), RecordsToDelete.beforeOffset(before))).all().get();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean topicExists(String topic) throws Exception {
+        try (Admin admin = admin()) {
+            return admin.listTopics().names().get().contains(topic);
+        }
+    }
+
+    private static Admin admin() {
+        return Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()));
+    }
+}
