@@ -37,6 +37,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 
 /**
@@ -300,6 +301,9 @@ public final class Backfill {
      * since an earlier run (deleted and made anew, as the failure message advises) finds that run's commits in
      * it, and the progress line, which reads them, would start where that run stopped. The job itself starts
      * from the range's offsets either way; the group is the backfill's own and no consumer is a member of it.
+     *
+     * <p>So a cluster whose ACLs do not let the backfill delete the group costs only the progress line's
+     * accuracy: that is a warning, which names the ACL to grant, and the backfill goes on.
      */
     static void forgetEarlierRuns(ReadableConfig conf, Admin admin, Consumer<String> log)
             throws ExecutionException, InterruptedException {
@@ -307,7 +311,11 @@ public final class Backfill {
         try {
             KafkaAdmin.await(conf, admin.deleteConsumerGroups(List.of(group)).all());
         } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+            if (e.getCause() instanceof GroupAuthorizationException) {
+                log.accept(("warning: not allowed to delete the backfill's consumer group %s (grant DELETE on group %s):"
+                        + " the progress line may start where an earlier backfill into %s stopped; the job reads its"
+                        + " whole range either way").formatted(group, group, conf.get(KafkaOptions.BATCHES_TOPIC)));
+            } else if (!(e.getCause() instanceof GroupIdNotFoundException)) {
                 throw e;
             }
         }

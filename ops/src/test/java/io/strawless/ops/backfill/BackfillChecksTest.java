@@ -29,6 +29,13 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,7 +43,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What a backfill checks before its job runs, and after: a range that holds no records, or starts before what
- * retention has kept, settings the job refuses, records deleted while it runs, a broker that does not answer. Inputs are a few undecodable records (each one a dead
+ * retention has kept, settings the job refuses, records deleted while it runs, a broker that does not answer, a
+ * cluster that does not let it delete its consumer group. Inputs are a few undecodable records (each one a dead
  * letter) on a steps topic of one partition, one second apart, an hour or two ago.
  */
 class BackfillChecksTest {
@@ -209,6 +217,38 @@ class BackfillChecksTest {
         assertFalse(Thread.getAllStackTraces().keySet().stream()
                         .anyMatch(t -> t.isAlive() && t.getName().endsWith("| range-leak-check")),
                 "an admin client thread of the failed range is still running");
+    }
+
+    /**
+     * Where ACLs do not let the backfill delete its group, it warns, naming the ACL, and goes on: the job reads
+     * the range's offsets whatever the group holds; only the progress line may start from an earlier run's.
+     */
+    @Test
+    void aGroupTheBackfillMayNotDeleteIsAWarningNamingTheAcl() throws Exception {
+        String group = "strawless-backfill-acl.out";
+        // Anyone may do anything but delete the group: an ACL on a resource ends the default allowance there.
+        ResourcePattern groupResource = new ResourcePattern(ResourceType.GROUP, group, PatternType.LITERAL);
+        try (EmbeddedKafka withAcls = EmbeddedKafka.start(Map.of(
+                "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "allow.everyone.if.no.acl.found", "true"));
+                Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", withAcls.bootstrapServers()))) {
+            admin.createAcls(List.of(
+                    new AclBinding(groupResource, new AccessControlEntry(
+                            "User:ANONYMOUS", "*", AclOperation.ALL, AclPermissionType.ALLOW)),
+                    new AclBinding(groupResource, new AccessControlEntry(
+                            "User:ANONYMOUS", "*", AclOperation.DELETE, AclPermissionType.DENY)))).all().get();
+            Configuration live = new Configuration();
+            live.set(KafkaOptions.BOOTSTRAP_SERVERS, withAcls.bootstrapServers());
+            Configuration jobConf = BackfillPlan.of(Instant.parse("2026-11-25T00:00:00Z"),
+                    Instant.parse("2026-11-26T00:00:00Z"), "acl.out").jobConfiguration(live);
+            List<String> log = new ArrayList<>();
+
+            Backfill.forgetEarlierRuns(jobConf, admin, log::add);
+
+            assertEquals(List.of("warning: not allowed to delete the backfill's consumer group " + group
+                    + " (grant DELETE on group " + group + "): the progress line may start where an earlier backfill"
+                    + " into acl.out stopped; the job reads its whole range either way"), log);
+        }
     }
 
     private record Outcome(int exitCode, String out, String err) {
