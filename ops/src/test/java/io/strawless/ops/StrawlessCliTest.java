@@ -125,7 +125,7 @@ class StrawlessCliTest {
     void backfillJobSettingsAreCheckedBeforeTheBroker() {
         Outcome outcome = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "t",
                 "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s",
-                "-D", "kafka.transaction-timeout=1min");
+                "-D", "kafka.transaction-timeout=1min", "-D", "execution.checkpointing.timeout=2min");
         assertEquals(2, outcome.exitCode(), outcome.err());
         assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
     }

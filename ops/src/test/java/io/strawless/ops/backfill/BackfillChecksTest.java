@@ -174,7 +174,8 @@ class BackfillChecksTest {
         }
 
         Outcome outcome = backfill("tt", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
-                "--output-topic", "tt.out", "-D", "kafka.transaction-timeout=1min");
+                "--output-topic", "tt.out", "-D", "kafka.transaction-timeout=1min",
+                "-D", "execution.checkpointing.timeout=2min");
 
         assertEquals(2, outcome.exitCode(), outcome.all());
         assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
