@@ -53,8 +53,9 @@ public final class JobOptions {
                             "Event time a group-relative estimator waits, after a group's first completed"
                                     + " trajectory, for the rest of the group (its group_size). Then the"
                                     + " group closes with the trajectories that came (job.partial-groups says"
-                                    + " whether they are scored); a member that completes after its group closed"
-                                    + " goes to the unscored topic as LATE.");
+                                    + " whether they are scored); a member that started before its group closed"
+                                    + " and completes after goes to the unscored topic as LATE (one that started"
+                                    + " after opens a new group of that id).");
 
     public static final ConfigOption<Double> BASELINE_DECAY =
             ConfigOptions.key("baseline.decay")
@@ -133,8 +134,8 @@ public final class JobOptions {
                     .withDescription("Event time a scored or timed-out trajectory is remembered, so that its"
                             + " stragglers (a late outcome revision, a late step or verdict) are recognised"
                             + " as LATE / LATE_REVISION rather than as a new trajectory; likewise a closed group, so"
-                            + " that a member completing after it closed is LATE rather than a second group of the"
-                            + " same id.");
+                            + " that a member that started before it closed and completes after is LATE rather than"
+                            + " a second group of the same id.");
 
     /** {@link #MINI_BATCH_SIZE} where it is not set and the state is not on the heap. */
     public static final int MINI_BATCH_SIZE_OFF_HEAP = 50_000;

@@ -44,10 +44,12 @@ import org.apache.flink.util.OutputTag;
  * trajectory is a unit of its own. The scoring itself happens when the
  * units are batched, one kernel call per batch.
  *
- * <p>A closed group is remembered for {@code job.finished-retention}: a member that completes after its group
- * was scored (a straggler past the group timeout, or one more sample than {@code group_size} said) goes to the
- * unscored topic as LATE. Without the memory it would open a second group with the same id, which a
- * group-relative estimator would score as a group of one, and the trainer would see the group twice.
+ * <p>A closed group is remembered for {@code job.finished-retention}: a member that started before its group
+ * closed and completes after (a straggler past the group timeout, or one more sample than {@code group_size}
+ * said) goes to the unscored topic as LATE. Without the memory it would open a second group with the same id,
+ * which a group-relative estimator would score as a group of one, and the trainer would see the group twice. A
+ * trajectory whose first step came after the close opens a new group of that id: samplers that number their
+ * groups per round reuse ids.
  */
 public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>
         implements OpenWork.Recounted {
@@ -72,8 +74,10 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     private transient boolean groupRelative;
     private transient ValueState<TaskBaseline> baseline;
     private transient MapState<String, PendingGroup> pendingGroups;
-    /** Groups that closed, by id, with the event time at which they are forgotten (a multiple of forgetStepMillis). */
+    /** Groups that closed, by id, with the event time of the close. */
     private transient MapState<String, Long> closedGroups;
+    /** The earliest time a closed group of the task is due to be forgotten; null when none is remembered. */
+    private transient ValueState<Long> nextForget;
     private transient ValueState<Long> baselineExpiry;
     private transient ValueState<Long> newestPolicyVersion;
 
@@ -116,6 +120,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         pendingGroups = getRuntimeContext().getMapState(pendingGroupsDescriptor());
         closedGroups = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("closed-groups", StringSerializer.INSTANCE, LongSerializer.INSTANCE));
+        nextForget = getRuntimeContext().getState(new ValueStateDescriptor<>("next-forget", Long.class));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
         groupsClosedBySize = metrics.counter("groupsClosedBySize");
@@ -157,7 +162,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             out.collect(close(List.of(trajectory)));
             return;
         }
-        if (closedGroups.contains(trajectory.groupId())) {
+        Long closedAt = closedGroups.get(trajectory.groupId());
+        if (closedAt != null && firstStepTime(trajectory) <= closedAt) {
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "group " + trajectory.groupId()
                     + " had already closed (at its group_size or after job.group-timeout) when this member completed;"
                     + " scored alone it would be a group of one", ctx));
@@ -213,10 +219,11 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                 }
             }
         }
-        if (timestamp % forgetStepMillis == 0) {
-            // Closed groups are forgotten only at multiples of the step: one pass over them per step, however many
-            // other timers fire, where a pass at every timer would cost a busy task the square of its groups.
-            forgetClosedGroups(timestamp);
+        Long forget = nextForget.value();
+        if (forget != null && forget <= timestamp) {
+            // One pass over the closed groups when the earliest is due, not at every timer: a pass at every timer
+            // would cost a busy task the square of its groups.
+            forgetClosedGroups(timestamp, ctx.timerService());
         }
         Long expiry = baselineExpiry.value();
         if (expiry != null && expiry <= timestamp) {
@@ -232,24 +239,54 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
     }
 
+    /**
+     * Books a group's close and remembers it. The close counts at the watermark at least: an input far behind it
+     * would otherwise leave a memory that is due at once.
+     */
     private void closed(String groupId, PendingGroup group, long closedAt, TimerService timers) throws Exception {
         pendingGroupCount.closed();
         groupWaitMs.update(Math.max(0, closedAt - (group.deadline() - groupTimeoutMillis)));
-        long forgetAt = roundUp(closedAt + closedGroupRetentionMillis, forgetStepMillis);
-        closedGroups.put(groupId, forgetAt);
-        timers.registerEventTimeTimer(forgetAt);
+        long at = Math.max(closedAt, timers.currentWatermark());
+        closedGroups.put(groupId, at);
+        long forgetAt = forgetAt(at);
+        Long next = nextForget.value();
+        if (next == null || forgetAt < next) {
+            nextForget.update(forgetAt);
+        }
+        timers.registerEventTimeTimer(forgetAt); // shared by the groups that close within the same step
     }
 
-    private void forgetClosedGroups(long now) throws Exception {
+    /** When a group closed at {@code closedAt} is forgotten: on a multiple of the step, so that timers are shared. */
+    private long forgetAt(long closedAt) {
+        return roundUp(closedAt + closedGroupRetentionMillis, forgetStepMillis);
+    }
+
+    private void forgetClosedGroups(long now, TimerService timers) throws Exception {
         List<String> forgotten = new ArrayList<>();
+        long next = Long.MAX_VALUE;
         for (Map.Entry<String, Long> entry : closedGroups.entries()) {
-            if (entry.getValue() <= now) {
+            long forgetAt = forgetAt(entry.getValue());
+            if (forgetAt <= now) {
                 forgotten.add(entry.getKey());
+            } else {
+                next = Math.min(next, forgetAt);
             }
         }
         for (String groupId : forgotten) {
             closedGroups.remove(groupId);
         }
+        if (next == Long.MAX_VALUE) {
+            nextForget.clear();
+        } else {
+            nextForget.update(next);
+            // Registered already, unless job.finished-retention changed since the groups closed (a restore).
+            timers.registerEventTimeTimer(next);
+        }
+    }
+
+    /** When the trajectory began: the event time of its first step. */
+    private static long firstStepTime(AssembledTrajectory trajectory) {
+        return trajectory.steps().get(0).getEventTime().toEpochMilli();
     }
 
     private boolean isStale(AssembledTrajectory trajectory) throws Exception {

@@ -10,11 +10,15 @@ import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
@@ -29,11 +33,15 @@ class GroupTrajectoriesTest {
     private KeyedOneInputStreamOperatorTestHarness<String, AssembledTrajectory, TrajectoryGroup> harness;
 
     private void start(Configuration conf) throws Exception {
-        conf.set(JobOptions.BASELINE_TTL, Duration.ofMillis(TTL));
-        conf.set(JobOptions.GROUP_TIMEOUT, Duration.ofMillis(GROUP_TIMEOUT));
+        conf(conf);
         conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
                 new GroupTrajectories(conf), AssembledTrajectory::taskId, Types.STRING);
+    }
+
+    private static void conf(Configuration conf) {
+        conf.set(JobOptions.BASELINE_TTL, Duration.ofMillis(TTL));
+        conf.set(JobOptions.GROUP_TIMEOUT, Duration.ofMillis(GROUP_TIMEOUT));
     }
 
     private static Configuration grpo() {
@@ -200,6 +208,47 @@ class GroupTrajectoriesTest {
         assertEquals(List.of("c", "y"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId).toList());
         assertTrue(unscored().stream().allMatch(u -> u.getReason() == UnscoredReason.LATE));
         assertTrue(unscored().get(0).getDetail().contains("group g1 had already closed"), unscored().get(0).getDetail());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aGroupIdUsedAgainByALaterRoundOpensANewGroup() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        send(trajectory("b", "g1", 2, 0.0, 1), 120); // closes at 120
+        // A sampler that numbers its groups per round: the next round's g1 began after the first closed.
+        send(startedAt(trajectory("c", "g1", 2, 1.0, 2), 130), 150);
+        send(startedAt(trajectory("d", "g1", 2, 0.0, 2), 130), 160);
+
+        assertEquals(List.of(List.of("a", "b"), List.of("c", "d")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertTrue(unscored().isEmpty());
+        assertNothingLeftAfterTtl();
+    }
+
+    /** {@code t} with its steps at event time {@code time}. */
+    private static AssembledTrajectory startedAt(AssembledTrajectory t, long time) {
+        List<StepEvent> steps = t.steps().stream()
+                .map(step -> StepEvent.newBuilder(step).setEventTime(Instant.ofEpochMilli(time)).build()).toList();
+        return new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(), t.groupSize(), steps,
+                t.outcome(), t.verdicts(), t.lineage());
+    }
+
+    @Test
+    void aClosedGroupIsForgottenEvenAfterARestoreWithAnotherRetention() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 1, 1.0, 1), 100);
+        OperatorSubtaskState snapshot = harness.snapshot(0, 0);
+        harness.close();
+
+        Configuration longer = grpo();
+        longer.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION * 3 / 2)); // another step: 468 ms
+        conf(longer);
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new GroupTrajectories(longer)), AssembledTrajectory::taskId, Types.STRING);
+        harness.setup();
+        harness.initializeState(snapshot);
+        harness.open();
         assertNothingLeftAfterTtl();
     }
 
