@@ -75,6 +75,16 @@ class StrawlessJobTest {
         assertTrue(e.getMessage().contains("execution.checkpointing.interval"), e.getMessage());
     }
 
+    /** Refused when the job is built, not in the tasks' open(), where it would be a restart loop. */
+    @Test
+    void refusesQuarantineThresholdsWhenTheJobIsBuilt() {
+        Configuration conf = conf();
+        conf.setString("quarantine.min-good-share-on-failure", "0.5");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StrawlessJob.buildOnKafka(env(conf), conf));
+        assertTrue(e.getMessage().startsWith("quarantine.min-good-share-on-failure must be above 0.5"), e.getMessage());
+    }
+
     @Test
     void refusesATransactionTimeoutThatTwoCheckpointsCanOutlast() {
         Configuration conf = conf();

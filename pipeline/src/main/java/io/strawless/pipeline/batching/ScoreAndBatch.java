@@ -117,6 +117,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         this.maxTrajectories = conf.get(JobOptions.BATCH_MAX_TRAJECTORIES);
         this.maxLatencyMillis = conf.get(JobOptions.BATCH_MAX_LATENCY).toMillis();
         this.maxRecordBytes = KafkaOptions.maxRecordBytes(conf);
+        // Made again in open(); made here too so that settings they refuse fail when the job is built (a usage
+        // error, before a backfill changes anything), not in every task's open(), in a restart loop.
+        new VerifierReliability(conf);
+        new Quarantine(conf);
     }
 
     /**
