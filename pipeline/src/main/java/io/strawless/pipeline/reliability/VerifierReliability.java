@@ -76,6 +76,9 @@ public final class VerifierReliability {
         }
         learning.learn(steps, window);
         learning.reliabilities().forEach(this::report);
+        // A verifier the model forgot (none of its verdicts is left in the window) has no estimate: its gauge, which
+        // Flink cannot remove, says NaN rather than a number that is no longer true.
+        latest.replaceAll((verifier, reliability) -> learning.knows(verifier) ? reliability : Double.NaN);
         return learning;
     }
 

@@ -1,6 +1,7 @@
 package io.strawless.pipeline.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,6 +63,29 @@ class VerifierReliabilityTest {
                 Map.of("checker", gauges.registered.get("checker").getValue(), "stamp", gauges.registered.get("stamp").getValue()));
         ReliabilityModel again = reliability.learn(model, groups(1));
         assertEquals(again.reliabilities().get("checker"), gauges.registered.get("checker").getValue(), "gauges show the newest");
+    }
+
+    @Test
+    void aForgottenVerifiersGaugeSaysNaN() {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.WINDOW_STEPS, 8);
+        VerifierReliability reliability = new VerifierReliability(conf);
+        Gauges gauges = new Gauges();
+        reliability.registerMetrics(gauges);
+        ReliabilityModel model = reliability.learn(null, groups(2)); // checker and stamp
+        assertFalse(Double.isNaN((Double) gauges.registered.get("stamp").getValue()));
+
+        List<Map<String, Boolean>> checkerOnly = List.of(Map.of("checker", true), Map.of("checker", false));
+        List<TrajectoryGroup> later = new java.util.ArrayList<>();
+        for (int g = 0; g < 4; g++) { // 8 steps: the window holds none of the stamp's verdicts any more
+            later.add(new TrajectoryGroup(List.of(
+                    QuarantineTest.trajectory("s" + g, true, List.of(checkerOnly.get(0))),
+                    QuarantineTest.trajectory("f" + g, false, List.of(checkerOnly.get(1)))), 0));
+        }
+        reliability.learn(model, later);
+
+        assertTrue(Double.isNaN((Double) gauges.registered.get("stamp").getValue()), "forgotten: no estimate");
+        assertFalse(Double.isNaN((Double) gauges.registered.get("checker").getValue()));
     }
 
     @Test
