@@ -2,6 +2,7 @@ package io.strawless.ops;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.topics.KafkaUnreachableException;
+import io.strawless.connectors.topics.TopicProvisioner;
 import java.util.concurrent.ExecutionException;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.admin.Admin;
@@ -13,7 +14,7 @@ import org.apache.kafka.common.errors.TimeoutException;
  * Admin clients for the commands, made as the topic provisioner makes its own: with {@link
  * KafkaOptions#adminProperties} (the {@code kafka.client.*} settings, and every call giving up after {@code
  * kafka.admin-timeout} rather than the client's default minute), and an absent broker reported as {@link
- * KafkaUnreachableException}, one line that names the address.
+ * KafkaUnreachableException}, one line that names the address; a setting the client refuses says so instead.
  */
 public final class KafkaAdmin {
 
@@ -24,7 +25,7 @@ public final class KafkaAdmin {
         try {
             return Admin.create(KafkaOptions.adminProperties(conf));
         } catch (KafkaException e) {
-            throw KafkaUnreachableException.cannotConnect(conf, e);
+            throw TopicProvisioner.cannotCreateAdmin(conf, e); // a bad kafka.client.* setting is no absent broker
         }
     }
 

@@ -301,7 +301,7 @@ public final class TopicProvisioner {
      * about bootstrap.servers, wrapped); then builds its network client from the security settings (e.g. SASL
      * without a JAAS config). Only an address that does not resolve means the broker is not reachable.
      */
-    private static RuntimeException cannotCreateAdmin(ReadableConfig conf, KafkaException e) {
+    public static RuntimeException cannotCreateAdmin(ReadableConfig conf, KafkaException e) {
         for (Throwable cause = e; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
             if (cause instanceof ConfigException && cause.getMessage() != null
                     && cause.getMessage().contains(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)) {
