@@ -4,6 +4,7 @@ import io.strawless.pipeline.StrawlessOptions;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -37,5 +38,34 @@ public final class ConfigurationOptions {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "-D " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The parallelism a command's job runs at: its {@code --parallelism} flag where given (it wins over
+     * {@code -D parallelism.default}), else {@code -D parallelism.default} where given, else {@code fallback}.
+     * A flag with a default value of its own would silently override the {@code -D} setting.
+     *
+     * @param flag the {@code --parallelism} value, {@code null} when the flag is absent
+     * @throws ParameterException when the value used is below 1 or {@code parallelism.default} does not read
+     */
+    public static int parallelism(CommandSpec spec, Integer flag, Configuration conf, int fallback) {
+        if (flag != null) {
+            if (flag < 1) {
+                throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + flag);
+            }
+            return flag;
+        }
+        int configured;
+        try {
+            configured = conf.getOptional(CoreOptions.DEFAULT_PARALLELISM).orElse(fallback);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "-D " + CoreOptions.DEFAULT_PARALLELISM.key() + ": "
+                    + e.getMessage(), e);
+        }
+        if (configured < 1) {
+            throw new ParameterException(spec.commandLine(), "-D " + CoreOptions.DEFAULT_PARALLELISM.key()
+                    + " must be at least 1, was " + configured);
+        }
+        return configured;
     }
 }

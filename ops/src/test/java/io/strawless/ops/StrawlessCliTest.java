@@ -9,6 +9,10 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -92,6 +96,48 @@ class StrawlessCliTest {
         assertEquals(
                 "strawless backfill: Kafka broker not reachable at localhost:1 within 1s (set kafka.bootstrap-servers)",
                 outcome.err().strip());
+    }
+
+    /**
+     * The live job's settings are passed with -D, parallelism.default among them: --parallelism without a value
+     * leaves it as given (else 2), and where both are given the flag wins. The line for a cluster says which.
+     */
+    @Test
+    void backfillParallelismIsTheFlagsElseTheSettingElseTwo() {
+        String[] common = {"backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "replayed",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s"};
+
+        assertEquals(2, backfillParallelism(common));
+        assertEquals(5, backfillParallelism(concat(common, "-D", "parallelism.default=5")));
+        assertEquals(3, backfillParallelism(concat(common, "-D", "parallelism.default=5", "--parallelism", "3")));
+        assertEquals(3, backfillParallelism(concat(common, "--parallelism", "3")));
+
+        Outcome zero = run(concat(common, "-D", "parallelism.default=0"));
+        assertEquals(2, zero.exitCode(), zero.err());
+        assertTrue(zero.err().contains("-D parallelism.default must be at least 1, was 0"), zero.err());
+        Outcome flagZero = run(concat(common, "-D", "parallelism.default=5", "--parallelism", "0"));
+        assertEquals(2, flagZero.exitCode(), flagZero.err());
+        assertTrue(flagZero.err().contains("--parallelism must be at least 1, was 0"), flagZero.err());
+        // evaluate reads the setting the same way (refused before its broker starts).
+        Outcome evaluate = run("evaluate", "-D", "parallelism.default=0");
+        assertEquals(2, evaluate.exitCode(), evaluate.err());
+        assertTrue(evaluate.err().contains("-D parallelism.default must be at least 1, was 0"), evaluate.err());
+    }
+
+    /** The parallelism the backfill's "On a cluster" line names (printed before it finds no broker). */
+    private static int backfillParallelism(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine().setErr(new PrintWriter(err)).setOut(new PrintWriter(out))
+                .execute(args);
+        assertEquals(1, exitCode, out + "\n" + err);
+        Matcher matcher = Pattern.compile(" -Dparallelism\\.default=(\\d+) ").matcher(out.toString());
+        assertTrue(matcher.find(), out.toString());
+        return Integer.parseInt(matcher.group(1));
+    }
+
+    private static String[] concat(String[] first, String... more) {
+        return Stream.concat(Arrays.stream(first), Arrays.stream(more)).toArray(String[]::new);
     }
 
     /** 1764086400 as milliseconds is 1970-01-21: a backfill of it would find nothing, or the wrong records. */

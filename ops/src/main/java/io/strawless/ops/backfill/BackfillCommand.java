@@ -74,9 +74,13 @@ public final class BackfillCommand implements Callable<Integer> {
                     + " before it starts.")
     private boolean allowRetentionGap;
 
-    @Option(names = "--parallelism", defaultValue = "2",
-            description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
-    private int parallelism;
+    /** The job's parallelism where neither --parallelism nor -D parallelism.default gives one. */
+    static final int DEFAULT_PARALLELISM = 2;
+
+    @Option(names = "--parallelism", paramLabel = "N",
+            description = "Parallelism of the job. Default: -D parallelism.default where given (as the live job's"
+                    + " settings would), else " + DEFAULT_PARALLELISM + "; where both are given, this flag wins.")
+    private Integer parallelism;
 
     @Mixin
     private ConfigurationOptions configuration;
@@ -86,14 +90,12 @@ public final class BackfillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (parallelism < 1) {
-            throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
-        }
         Configuration live = configuration.toConfiguration();
         if (estimator != null) {
             live.set(CreditOptions.ESTIMATOR, estimator);
         }
-        live.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+        live.set(CoreOptions.DEFAULT_PARALLELISM,
+                ConfigurationOptions.parallelism(spec, parallelism, live, DEFAULT_PARALLELISM));
         BackfillPlan plan;
         Configuration jobConf;
         CreditConfig credit;
@@ -116,11 +118,12 @@ public final class BackfillCommand implements Callable<Integer> {
                 plan.from(), plan.to(), plan.outputTopic(), plan.deadLetterTopic(), plan.unscoredTopic());
         out.printf("Estimator %s, configuration fingerprint %s; Kafka at %s%n",
                 credit.estimator(), credit.fingerprint(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        // The estimator and the address, then the backfill's own keys: with the live job's other settings, this is
+        // The address, the estimator and the parallelism, then the backfill's own keys: with the live job's other settings, this is
         // the same backfill on a cluster. Other -D values are not echoed: they may hold credentials.
         Map<String, String> cluster = new LinkedHashMap<>();
         cluster.put(KafkaOptions.BOOTSTRAP_SERVERS.key(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
         cluster.put(CreditOptions.ESTIMATOR.key(), credit.estimator());
+        cluster.put(CoreOptions.DEFAULT_PARALLELISM.key(), String.valueOf(jobConf.get(CoreOptions.DEFAULT_PARALLELISM)));
         cluster.putAll(plan.ownSettings(live));
         out.println("On a cluster: flink run <these> <the live job's other settings> strawless-job.jar");
         out.println("  " + cluster.entrySet().stream()

@@ -133,11 +133,15 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the fleet (default: ${DEFAULT-VALUE}).")
     private long seed;
 
+    /** The job's parallelism where neither --parallelism nor -D parallelism.default gives one. */
+    static final int DEFAULT_PARALLELISM = 2;
+
     @Option(
             names = "--parallelism",
-            defaultValue = "2",
-            description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
-    private int parallelism;
+            paramLabel = "N",
+            description = "Parallelism of the job. Default: -D parallelism.default where given, else "
+                    + DEFAULT_PARALLELISM + "; where both are given, this flag wins.")
+    private Integer parallelism;
 
     @Option(
             names = "--json",
@@ -167,9 +171,6 @@ public final class EvaluateCommand implements Callable<Integer> {
                 throw new ParameterException(
                         spec.commandLine(), "Invalid value: --estimators: '" + estimator + "' is named twice");
             }
-        }
-        if (parallelism < 1) {
-            throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1, was " + parallelism);
         }
         if (json != null && !json.equals("-")) {
             OutputFiles.requireWritable(spec, "--json", Path.of(json));
@@ -254,7 +255,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!conf.contains(CreditOptions.BACKEND)) {
             conf.set(CreditOptions.BACKEND, "java");
         }
-        conf.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+        conf.set(CoreOptions.DEFAULT_PARALLELISM,
+                ConfigurationOptions.parallelism(spec, parallelism, conf, DEFAULT_PARALLELISM));
         return conf;
     }
 
