@@ -18,20 +18,23 @@ import org.apache.avro.util.Utf8;
  * OutOfMemoryError on every restart. Every value that fits in a Kafka record has lengths and counts
  * bounded by its own size (each item of our collections takes at least one byte), so this check
  * loses nothing. Everything else is Avro's own decoding.
+ *
+ * <p>Public for the trainer's {@code TrainingBatchDeserializer}, which reads the job's output the same way.
  */
-final class BoundedBinaryDecoder extends Decoder {
+public final class BoundedBinaryDecoder extends Decoder {
 
     private final ArrayInput in;
     // Direct (unbuffered): the stream's available() is exactly the bytes not yet decoded.
     private final BinaryDecoder avro;
 
-    BoundedBinaryDecoder(byte[] bytes, int offset) {
+    /** Decodes {@code bytes} from {@code offset} to their end. */
+    public BoundedBinaryDecoder(byte[] bytes, int offset) {
         this.in = new ArrayInput(bytes, offset);
         this.avro = DecoderFactory.get().directBinaryDecoder(in, null);
     }
 
     /** Bytes not consumed yet. */
-    int remaining() {
+    public int remaining() {
         return in.available();
     }
 

@@ -1,38 +1,90 @@
 package io.strawless.connectors.trainer;
 
+import io.strawless.connectors.serde.BoundedBinaryDecoder;
 import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.TrainingBatch;
-import org.apache.avro.message.BinaryMessageDecoder;
-import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.message.BadHeaderException;
+import org.apache.avro.message.MissingSchemaException;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
- * Decodes a {@code credit.batches} value (Avro single-object encoding) with the generated class's decoder,
- * which checks the {@code C3 01} header and resolves the writer schema by its fingerprint: today's schema, or
- * any older version a Strawless release wrote ({@link SchemaHistory}). Batches written before an upgrade stay
- * on the topic for its retention; a trainer that starts from the earliest offset reads them too.
+ * Decodes a {@code credit.batches} value (Avro single-object encoding): checks the {@code C3 01} header and
+ * resolves the writer schema by its fingerprint, today's schema or any older version a Strawless release wrote
+ * ({@link SchemaHistory}). Batches written before an upgrade stay on the topic for its retention; a trainer that
+ * starts from the earliest offset reads them too.
  *
- * <p>A value that does not decode fails with a {@link SerializationException}; the Kafka consumer turns it
- * into a {@link org.apache.kafka.common.errors.RecordDeserializationException} naming the partition and
- * offset, after handing out the records before it.
+ * <p>The body is read through {@link BoundedBinaryDecoder}, as the job reads its inputs: a corrupt length or
+ * count larger than the bytes left fails the record instead of allocating what it declares (Avro's own decoder
+ * would try gigabytes, and the consumer does not catch the OutOfMemoryError). Avro has no checksum, so a body
+ * must also end exactly at the end of the value: bytes left over mean a corrupt or foreign value.
+ *
+ * <p>A value that does not decode fails with a {@link SerializationException} naming the topic and the reason;
+ * the Kafka consumer turns it into a {@link org.apache.kafka.common.errors.RecordDeserializationException} naming
+ * the partition and offset (the {@code Deserializer} interface is never told them), after handing out the
+ * records before it.
  */
 final class TrainingBatchDeserializer implements Deserializer<TrainingBatch> {
 
-    private static final BinaryMessageDecoder<TrainingBatch> DECODER = SchemaHistory.decoder(TrainingBatch.class);
+    private static final int HEADER_LENGTH = 10;
+    private static final byte MAGIC_0 = (byte) 0xC3;
+    private static final byte MAGIC_1 = (byte) 0x01;
+
+    /** One reader per writer fingerprint, each resolving that version to today's schema. */
+    private final Map<Long, SpecificDatumReader<TrainingBatch>> readers = new HashMap<>();
+
+    TrainingBatchDeserializer() {
+        SpecificData model = SpecificData.getForClass(TrainingBatch.class);
+        Schema current = model.getSchema(TrainingBatch.class);
+        for (Schema writer : SchemaHistory.of(current.getName())) {
+            readers.put(SchemaNormalization.parsingFingerprint64(writer),
+                    new SpecificDatumReader<>(writer, current, model));
+        }
+        readers.putIfAbsent(SchemaNormalization.parsingFingerprint64(current),
+                new SpecificDatumReader<>(current, current, model));
+    }
 
     @Override
     public TrainingBatch deserialize(String topic, byte[] value) {
         if (value == null) {
             throw new SerializationException("a record on " + topic + " has no value (null or tombstone)");
         }
+        TrainingBatch batch;
+        BoundedBinaryDecoder body;
         try {
-            return DECODER.decode(value);
-        } catch (IOException | RuntimeException e) {
-            // Bad header (BadHeaderException), unknown writer schema (MissingSchemaException), or a corrupt
-            // body (EOFException, AvroRuntimeException, the odd unchecked exception from garbage lengths).
-            throw new SerializationException("not a TrainingBatch in Avro single-object encoding (" + value.length
-                    + " bytes): " + e, e);
+            if (value.length < HEADER_LENGTH || value[0] != MAGIC_0 || value[1] != MAGIC_1) {
+                throw new BadHeaderException("expected a 10-byte header starting C3 01");
+            }
+            long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            SpecificDatumReader<TrainingBatch> reader = readers.get(fingerprint);
+            if (reader == null) {
+                throw new MissingSchemaException(String.format(
+                        "writer schema fingerprint %016x is not a known version of TrainingBatch", fingerprint));
+            }
+            body = new BoundedBinaryDecoder(value, HEADER_LENGTH);
+            batch = reader.read(null, body);
+        } catch (Exception e) {
+            // Bad header, unknown writer schema, or a corrupt body: a length or count beyond the bytes left
+            // (EOFException), a bad union or enum index or invalid UTF-8 (AvroRuntimeException), the odd
+            // unchecked exception from a garbage value.
+            throw undecodable(topic, value, e.toString(), e);
         }
+        if (body.remaining() > 0) {
+            throw undecodable(topic, value, body.remaining() + " bytes left over after the record", null);
+        }
+        return batch;
+    }
+
+    private static SerializationException undecodable(String topic, byte[] value, String reason, Exception cause) {
+        return new SerializationException("not a TrainingBatch in Avro single-object encoding (" + value.length
+                + " bytes on topic " + topic + "): " + reason, cause);
     }
 }

@@ -12,6 +12,7 @@ import io.strawless.schemas.TrainingBatch;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -69,5 +70,39 @@ class TrainingBatchDeserializerTest {
         SerializationException e = assertThrows(SerializationException.class,
                 () -> new TrainingBatchDeserializer().deserialize("credit.batches", writtenWith(unknown, batch())));
         assertTrue(e.getMessage().contains("MissingSchemaException"), e.getMessage());
+    }
+
+    /**
+     * A corrupt count (here the lineage array's, about two billion) fails the record naming what it declared,
+     * instead of Avro allocating an array of that size first (an OutOfMemoryError the consumer does not catch).
+     */
+    @Test
+    void aCorruptLengthFailsTheRecordWithoutAllocatingIt() throws IOException {
+        byte[] valid = TrainingBatch.getEncoder().encode(batch()).array();
+        ByteArrayOutputStream corrupt = new ByteArrayOutputStream();
+        corrupt.write(valid, 0, 10); // the header of today's schema
+        // batch_id "b", created_at 0, estimator, config_fingerprint and backend "", policy versions 0 and 0
+        corrupt.writeBytes(new byte[] {0x02, 'b', 0, 0, 0, 0, 0, 0});
+        // then the lineage array: a block of 2^31 - 16 items, as a zigzag varint
+        corrupt.writeBytes(new byte[] {(byte) 0xE0, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x0F});
+
+        SerializationException e = assertThrows(SerializationException.class,
+                () -> new TrainingBatchDeserializer().deserialize("credit.batches", corrupt.toByteArray()));
+        assertTrue(e.getMessage().contains("array block of declared size 2147483632 with only 0 bytes left"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("on topic credit.batches"), e.getMessage());
+    }
+
+    /** Avro has no checksum: a value that decodes but goes on past the record is corrupt or foreign, not a batch. */
+    @Test
+    void bytesLeftOverAfterTheRecordAreRefused() throws IOException {
+        byte[] valid = TrainingBatch.getEncoder().encode(batch()).array();
+        byte[] padded = Arrays.copyOf(valid, valid.length + 3);
+
+        assertEquals("b", new TrainingBatchDeserializer().deserialize("credit.batches", valid).getBatchId());
+        SerializationException e = assertThrows(SerializationException.class,
+                () -> new TrainingBatchDeserializer().deserialize("credit.batches", padded));
+        assertEquals("not a TrainingBatch in Avro single-object encoding (" + padded.length + " bytes on topic"
+                + " credit.batches): 3 bytes left over after the record", e.getMessage());
     }
 }
