@@ -29,7 +29,8 @@ public final class CreditScorer implements AutoCloseable {
     /**
      * The backend {@code auto} picked, by configuration fingerprint, once per JVM: the probe takes seconds (it
      * compiles the OpenCL kernels), and every subtask of a task manager, and every job the JVM runs after
-     * (a restart, a benchmark's next run), would otherwise repeat it while input waits.
+     * (a restart, a benchmark's next run), would otherwise repeat it while input waits. An OpenCL failure at run
+     * time turns an "opencl" pick into "java", so that later scorers do not go back to the failed device.
      */
     private static final Map<String, String> AUTO_PICKS = new ConcurrentHashMap<>();
     private static final String NO_OPENCL_ADVICE =
@@ -157,6 +158,19 @@ public final class CreditScorer implements AutoCloseable {
             LOG.debug("Releasing the failed OpenCL kernels failed too", e);
         }
         estimators = new Estimators(config, KernelExecutor.java());
+        // The fingerprint leaves the backend out: whichever backend this scorer was configured with, the device
+        // failed in this JVM, and credit.backend=auto should not pick it again for these settings.
+        if (AUTO_PICKS.replace(config.fingerprint(), "opencl", "java")) {
+            LOG.warn("credit.backend auto picks java from now on for {} in this JVM", config.fingerprint());
+        }
+    }
+
+    /**
+     * The backends {@code auto} picked in this JVM, by configuration fingerprint: the cache itself, which tests
+     * seed and read (package-private for them only).
+     */
+    static Map<String, String> autoPicks() {
+        return AUTO_PICKS;
     }
 
     /**

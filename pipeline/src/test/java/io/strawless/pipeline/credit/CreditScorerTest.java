@@ -53,6 +53,46 @@ class CreditScorerTest {
         }
     }
 
+    /**
+     * {@code auto}'s pick is cached per JVM: after the picked OpenCL device fails at run time, later scorers of
+     * the same settings (a restarted job, the other subtasks) score with java rather than fall back again. A pick
+     * that was not opencl stays as it was.
+     */
+    @Test
+    void anOpenClFailureAtRunTimeTurnsAutosCachedOpenClPickIntoJava() {
+        Scoring.assumeBackendAvailable("opencl");
+        OpenCLDevice real = KernelExecutor.findOpenClDevice().orElseThrow();
+        OpenCLDevice refused = new OpenCLDevice(real.getOpenCLPlatform(), 12345L, Device.TYPE.CPU);
+        refused.setMaxWorkGroupSize(64);
+        List<Trajectory> batch = SyntheticTrajectories.generate(50, 8, 5, 2);
+        CreditConfig auto = config("auto", "rloo", "credit.gamma", "0.93");
+        CreditConfig other = config("auto", "rloo", "credit.gamma", "0.94");
+        Map<String, String> picks = CreditScorer.autoPicks();
+        picks.put(auto.fingerprint(), "opencl"); // as if the probe had picked the device that then fails
+        picks.put(other.fingerprint(), "jtp");
+        try {
+            try (CreditScorer failing = new CreditScorer(auto, KernelExecutor.openCl(refused))) {
+                failing.score(batch);
+                assertEquals(1, failing.fallbacks());
+            }
+            assertEquals("java", picks.get(auto.fingerprint()));
+            try (CreditScorer next = new CreditScorer(auto)) {
+                next.score(batch);
+                assertEquals("java", next.backend());
+                assertEquals(0, next.fallbacks());
+            }
+
+            try (CreditScorer failing = new CreditScorer(other, KernelExecutor.openCl(refused))) {
+                failing.score(batch);
+                assertEquals(1, failing.fallbacks());
+            }
+            assertEquals("jtp", picks.get(other.fingerprint()), "only an opencl pick is replaced");
+        } finally {
+            picks.remove(auto.fingerprint());
+            picks.remove(other.fingerprint());
+        }
+    }
+
     /** Parallel operator subtasks share a JVM: each has its own scorer, and OpenCL serves them side by side. */
     @Test
     void scorersOnSeveralThreadsShareTheOpenClDevice() throws Exception {
