@@ -10,6 +10,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -126,14 +127,41 @@ class StrawlessCliTest {
 
     /** The parallelism the backfill's "On a cluster" line names (printed before it finds no broker). */
     private static int backfillParallelism(String... args) {
+        String out = backfillOutput(args);
+        Matcher matcher = Pattern.compile(" -Dparallelism\\.default=(\\d+) ").matcher(out);
+        assertTrue(matcher.find(), out);
+        return Integer.parseInt(matcher.group(1));
+    }
+
+    /** What a backfill prints before it finds that there is no broker. */
+    private static String backfillOutput(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int exitCode = StrawlessCli.commandLine().setErr(new PrintWriter(err)).setOut(new PrintWriter(out))
                 .execute(args);
         assertEquals(1, exitCode, out + "\n" + err);
-        Matcher matcher = Pattern.compile(" -Dparallelism\\.default=(\\d+) ").matcher(out.toString());
-        assertTrue(matcher.find(), out.toString());
-        return Integer.parseInt(matcher.group(1));
+        return out.toString();
+    }
+
+    /** The backfill says how long its new output topics keep records; --output-retention takes a duration or forever. */
+    @Test
+    void backfillOutputRetentionIsADurationOrForever() {
+        String[] common = {"backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "replayed",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s"};
+
+        assertTrue(backfillOutput(common).contains("New output topics keep records for 7 d (--output-retention)"));
+        assertTrue(backfillOutput(concat(common, "-D", "topics.retention=3d"))
+                .contains("New output topics keep records for 3 d (--output-retention)"));
+        assertTrue(backfillOutput(concat(common, "--output-retention", "forever"))
+                .contains("New output topics keep records forever (--output-retention)"));
+        assertTrue(backfillOutput(concat(common, "--output-retention", "30d", "-D", "topics.retention=3d"))
+                .contains("New output topics keep records for 30 d (--output-retention)"));
+
+        for (String bad : List.of("0", "soon", "-5d")) {
+            Outcome outcome = run(concat(common, "--output-retention", bad));
+            assertEquals(2, outcome.exitCode(), bad + ": " + outcome.err());
+            assertTrue(outcome.err().contains("--output-retention"), outcome.err());
+        }
     }
 
     private static String[] concat(String[] first, String... more) {

@@ -56,6 +56,8 @@ import org.apache.kafka.common.errors.GroupIdNotFoundException;
 public final class Backfill {
 
     private static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(3);
+    /** An output retention that keeps records forever: Kafka's retention.ms -1. */
+    public static final Duration FOREVER = Duration.ofMillis(-1);
     private static final int BAR_WIDTH = 24;
 
     private Backfill() {}
@@ -111,9 +113,19 @@ public final class Backfill {
      */
     public static Result run(Configuration jobConf, boolean allowRetentionGap, Consumer<String> log)
             throws Exception {
+        return run(jobConf, allowRetentionGap, jobConf.get(KafkaOptions.TOPIC_RETENTION), log);
+    }
+
+    /**
+     * As {@link #run(Configuration, boolean, Consumer)}, creating the output topics it creates with
+     * {@code outputRetention} as their retention.ms ({@link #FOREVER}: kept forever) instead of
+     * {@code topics.retention}, which is the input topics'.
+     */
+    public static Result run(Configuration jobConf, boolean allowRetentionGap, Duration outputRetention,
+            Consumer<String> log) throws Exception {
         Path workDir = Files.createTempDirectory("strawless-backfill");
         try {
-            return runLocally(localConfiguration(jobConf, workDir), allowRetentionGap, log);
+            return runLocally(localConfiguration(jobConf, workDir), allowRetentionGap, outputRetention, log);
         } finally {
             FileUtils.deleteDirectoryQuietly(workDir.toFile());
         }
@@ -153,8 +165,8 @@ public final class Backfill {
         return local;
     }
 
-    private static Result runLocally(Configuration jobConf, boolean allowRetentionGap, Consumer<String> log)
-            throws Exception {
+    private static Result runLocally(Configuration jobConf, boolean allowRetentionGap, Duration outputRetention,
+            Consumer<String> log) throws Exception {
         Instant start = Instant.now();
         requireInputTopics(jobConf);
         // Nothing is created or deleted until the range is known to hold records and the job is built.
@@ -162,7 +174,7 @@ public final class Backfill {
             checkRange(range, allowRetentionGap, log);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
             StrawlessJob.buildOnKafka(env, jobConf, inputSource(jobConf, range.starts(), range.stops()));
-            prepareTopics(jobConf, log);
+            prepareTopics(jobConf, outputRetention, log);
             log.accept("reading %,d input records %s from %s to %s".formatted(
                     range.target(), range.recordsByTopic(), range.from(), range.to()));
             JobClient job = env.executeAsync(jobConf.get(JobOptions.JOB_NAME));
@@ -255,10 +267,26 @@ public final class Backfill {
      */
     static void prepareTopics(Configuration jobConf, Consumer<String> log)
             throws ExecutionException, InterruptedException {
+        prepareTopics(jobConf, jobConf.get(KafkaOptions.TOPIC_RETENTION), log);
+    }
+
+    /**
+     * As {@link #prepareTopics(Configuration, Consumer)}, the output topics made and checked with
+     * {@code outputRetention} as their retention.ms ({@link #FOREVER}: -1) rather than {@code topics.retention}:
+     * a backfill's output is kept for research, not consumed within the inputs' retention.
+     */
+    static void prepareTopics(Configuration jobConf, Duration outputRetention, Consumer<String> log)
+            throws ExecutionException, InterruptedException {
+        List<String> inputs = List.of(jobConf.get(KafkaOptions.STEPS_TOPIC), jobConf.get(KafkaOptions.OUTCOMES_TOPIC),
+                jobConf.get(KafkaOptions.VERDICTS_TOPIC)).stream().distinct().toList();
         List<String> outputs = List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
                 jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC));
+        Configuration outputConf = new Configuration(jobConf);
+        outputConf.set(KafkaOptions.TOPIC_RETENTION, outputRetention);
+        List<TopicStatus> statuses = new ArrayList<>(TopicProvisioner.ensureTopics(jobConf, inputs));
+        statuses.addAll(TopicProvisioner.ensureTopics(outputConf, outputs));
         List<TopicStatus> tooSmall = new ArrayList<>();
-        for (TopicStatus status : TopicProvisioner.ensureTopics(jobConf)) {
+        for (TopicStatus status : statuses) {
             if (status.ok()) {
                 continue;
             }

@@ -5,6 +5,7 @@ import io.strawless.ops.ConfigurationOptions;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -74,6 +75,12 @@ public final class BackfillCommand implements Callable<Integer> {
                     + " before it starts.")
     private boolean allowRetentionGap;
 
+    @Option(names = "--output-retention", paramLabel = "DURATION", converter = RetentionArgument.class,
+            description = "retention.ms of the output topics the backfill creates: a duration (30d, 12h) or 'forever'."
+                    + " Default: topics.retention (the input topics', 7 days unless set with -D), after which"
+                    + " Kafka deletes the backfilled batches. Topics that exist already keep theirs.")
+    private Duration outputRetention;
+
     /** The job's parallelism where neither --parallelism nor -D parallelism.default gives one. */
     static final int DEFAULT_PARALLELISM = 2;
 
@@ -129,11 +136,13 @@ public final class BackfillCommand implements Callable<Integer> {
         out.println("  " + cluster.entrySet().stream()
                 .map(e -> "-D" + e.getKey() + "=" + e.getValue())
                 .collect(Collectors.joining(" ")));
+        Duration retention = outputRetention != null ? outputRetention : jobConf.get(KafkaOptions.TOPIC_RETENTION);
+        out.printf("New output topics keep records %s (--output-retention)%n", RetentionArgument.describe(retention));
         out.flush();
 
         Backfill.Result result;
         try {
-            result = Backfill.run(jobConf, allowRetentionGap, line -> {
+            result = Backfill.run(jobConf, allowRetentionGap, retention, line -> {
                 out.println(line);
                 out.flush();
             });

@@ -21,6 +21,7 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,9 +33,11 @@ import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -192,6 +195,49 @@ class BackfillReplayTest {
                 tooSmall.getMessage());
         assertTrue(log.contains("warning: output topic drift.small.unscored: DRIFT max.message.bytes 500000,"
                 + " kafka.max-record-bytes=1000000 needs at least 1001024"), log.toString());
+    }
+
+    /**
+     * The output topics a backfill creates get --output-retention (forever: -1), not the input topics' retention:
+     * backfilled batches are kept for research. Without it they get topics.retention, as the inputs do.
+     */
+    @Test
+    void outputTopicsAreCreatedWithTheOutputRetention() throws Exception {
+        Configuration live = new Configuration();
+        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        live.set(KafkaOptions.TOPIC_PARTITIONS, 1);
+        live.set(KafkaOptions.STEPS_TOPIC, "kept.steps");
+        live.set(KafkaOptions.OUTCOMES_TOPIC, "kept.outcomes");
+        live.set(KafkaOptions.VERDICTS_TOPIC, "kept.verdicts");
+        live.set(KafkaOptions.TOPIC_RETENTION, Duration.ofDays(3));
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(
+                    new NewTopic("kept.steps", 1, (short) 1).configs(Map.of("retention.ms", "259200000")),
+                    new NewTopic("kept.outcomes", 1, (short) 1).configs(Map.of("retention.ms", "259200000")),
+                    new NewTopic("kept.verdicts", 1, (short) 1).configs(Map.of("retention.ms", "259200000"))))
+                    .all().get();
+        }
+        BackfillPlan forever = BackfillPlan.of(Instant.EPOCH, Instant.now(), "kept.forever");
+        BackfillPlan unchanged = BackfillPlan.of(Instant.EPOCH, Instant.now(), "kept.unchanged");
+        List<String> log = new ArrayList<>();
+
+        Backfill.prepareTopics(forever.jobConfiguration(live), Backfill.FOREVER, log::add);
+        Backfill.prepareTopics(unchanged.jobConfiguration(live), log::add);
+
+        assertEquals(List.of(), log, "no drift: inputs checked against topics.retention, outputs as created");
+        Map<String, String> retention = retentionMs(List.of("kept.steps", forever.outputTopic(),
+                forever.deadLetterTopic(), forever.unscoredTopic(), unchanged.outputTopic()));
+        assertEquals(Map.of("kept.steps", "259200000", forever.outputTopic(), "-1", forever.deadLetterTopic(), "-1",
+                forever.unscoredTopic(), "-1", unchanged.outputTopic(), "259200000"), retention);
+    }
+
+    private static Map<String, String> retentionMs(List<String> topics) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            Map<ConfigResource, Config> configs = admin.describeConfigs(topics.stream()
+                    .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList()).all().get();
+            return configs.entrySet().stream().collect(Collectors.toMap(e -> e.getKey().name(),
+                    e -> e.getValue().get("retention.ms").value()));
+        }
     }
 
     private static void assertSameScoredSteps(CreditOutput expected, CreditOutput actual) {
