@@ -119,10 +119,12 @@ class StrawlessCliTest {
         Outcome flagZero = run(concat(common, "-D", "parallelism.default=5", "--parallelism", "0"));
         assertEquals(2, flagZero.exitCode(), flagZero.err());
         assertTrue(flagZero.err().contains("--parallelism must be at least 1, was 0"), flagZero.err());
-        // evaluate reads the setting the same way (refused before its broker starts).
-        Outcome evaluate = run("evaluate", "-D", "parallelism.default=0");
-        assertEquals(2, evaluate.exitCode(), evaluate.err());
-        assertTrue(evaluate.err().contains("-D parallelism.default must be at least 1, was 0"), evaluate.err());
+        // evaluate and demo read the setting the same way (refused before their broker starts).
+        for (String command : new String[] {"evaluate", "demo"}) {
+            Outcome other = run(command, "-D", "parallelism.default=0");
+            assertEquals(2, other.exitCode(), command + ": " + other.err());
+            assertTrue(other.err().contains("-D parallelism.default must be at least 1, was 0"), other.err());
+        }
     }
 
     /** The parallelism the backfill's "On a cluster" line names (printed before it finds no broker). */

@@ -100,9 +100,10 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(
             names = "--parallelism",
-            defaultValue = "2",
-            description = "Parallelism of the job (default: ${DEFAULT-VALUE}).")
-    private int parallelism;
+            paramLabel = "N",
+            description = "Parallelism of the job. Default: -D parallelism.default where given, else 2; where both"
+                    + " are given, this flag wins.")
+    private Integer parallelism;
 
     @Option(
             names = "--inject-failures",
@@ -146,10 +147,6 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FleetSettings fleet = fleetSettings();
-        if (parallelism < 1) {
-            throw new ParameterException(
-                    spec.commandLine(), "Invalid value: --parallelism must be at least 1, was " + parallelism);
-        }
         if (json != null && !json.equals("-")) {
             OutputFiles.requireWritable(spec, "--json", Path.of(json));
         }
@@ -158,6 +155,7 @@ public final class DemoCommand implements Callable<Integer> {
         DemoRun.Faults faults = faults();
         DemoRun.Result result;
         Configuration conf = configuration.toConfiguration();
+        int parallelism = ConfigurationOptions.parallelism(spec, this.parallelism, conf, 2);
         if (faults.any()) {
             useOracleCredit(conf);
         }
