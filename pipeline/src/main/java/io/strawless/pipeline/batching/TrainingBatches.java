@@ -37,8 +37,8 @@ final class TrainingBatches {
     /**
      * What the estimators see of an assembled trajectory; absent numbers become NaN. {@code unit} names the
      * unit grouping closed it in, unique within the batch: the estimators pool the statistics of trajectories
-     * that share a group key, and two units may share a {@code group_id} (a group closed by size and a later
-     * member closed at its timeout, or two tasks that both number their groups from 0).
+     * that share a group key, and two units may share a {@code group_id} (a task's later round that uses the
+     * id again, or two tasks that both number their groups from 0).
      */
     static Trajectory creditInput(AssembledTrajectory t, double baseline, String unit) {
         Map<Integer, Map<String, Double>> scoresByStep = new HashMap<>();
