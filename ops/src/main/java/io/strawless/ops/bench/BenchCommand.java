@@ -395,14 +395,18 @@ public final class BenchCommand implements Callable<Integer> {
             jobRuns.add(new ArrayList<>());
         }
         List<Profile.Summary> profiles = new ArrayList<>();
-        // Contenders take turns, so that a change in the machine's load over the run hits both alike.
+        // Contenders take turns, so that a change in the machine's load over the run hits both alike, and swap
+        // places every round, so that neither always runs right after the other (in a JVM the other just warmed,
+        // among the garbage it left).
         for (int round = 1; round <= rounds; round++) {
             String suffix = rounds == 1 ? "" : "-r" + round;
+            boolean jobFirst = round % 2 == 0;
             for (int i = 0; i < parallelisms.size(); i++) {
                 int p = parallelisms.get(i);
-                passthroughRuns
-                        .get(i)
-                        .add(passthrough(input, prefix, "passthrough-p" + p + suffix, p, kafka, progress));
+                if (!jobFirst) {
+                    passthroughRuns.get(i).add(
+                            passthrough(input, prefix, "passthrough-p" + p + suffix, p, kafka, progress));
+                }
                 // One profile per parallelism: the last round's.
                 Path profileFile = profile == null || round < rounds ? null : profileFile(p);
                 JobThroughput.Result result =
@@ -410,6 +414,10 @@ public final class BenchCommand implements Callable<Integer> {
                 jobRuns.get(i).add(result.throughput());
                 if (result.profile() != null) {
                     profiles.add(result.profile());
+                }
+                if (jobFirst) {
+                    passthroughRuns.get(i).add(
+                            passthrough(input, prefix, "passthrough-p" + p + suffix, p, kafka, progress));
                 }
             }
         }

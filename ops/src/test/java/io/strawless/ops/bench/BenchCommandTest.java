@@ -77,6 +77,7 @@ class BenchCommandTest {
         double job = report.get("job_steps_per_second").asDouble();
         assertTrue(passthrough > 0 && job > 0, report.toString());
         assertEquals(job / passthrough, report.get("ratio_to_passthrough").asDouble(), 1e-9);
+        assertEquals(1, report.get("headline_parallelism").asInt(), "the headline compares at one parallelism");
         assertTrue(report.get("job_steps_per_cpu_second").asDouble() > 0, report.toString());
 
         assertTrue(report.get("latency_trajectories").asInt() > 0, report.toString());
