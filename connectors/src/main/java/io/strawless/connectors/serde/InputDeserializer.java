@@ -3,11 +3,13 @@ package io.strawless.connectors.serde;
 import io.strawless.connectors.serde.InputRecord.Kind;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.OutcomeEvent;
+import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.VerifierSignal;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.specific.SpecificData;
@@ -62,16 +65,26 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
     private record Writer(Kind kind, Schema schema, Class<? extends SpecificRecord> type) {}
 
     /**
-     * The writer schemas this reader accepts, by fingerprint: today the current version of each input
-     * type. When a schema evolves, add its earlier versions here so records already on the topics decode.
+     * The writer schemas this reader accepts, by fingerprint: every version of each input type in its {@link
+     * SchemaHistory}, and the current one. Agents upgrade one by one, and a backfill replays what older ones wrote:
+     * a record of an earlier version is resolved to today's schema, not dead-lettered.
      */
-    private static final Map<Long, Writer> WRITERS = List.of(
-                    new Writer(Kind.STEP, StepEvent.getClassSchema(), StepEvent.class),
-                    new Writer(Kind.OUTCOME, OutcomeEvent.getClassSchema(), OutcomeEvent.class),
-                    new Writer(Kind.VERDICT, VerifierSignal.getClassSchema(), VerifierSignal.class))
-            .stream()
+    private static final Map<Long, Writer> WRITERS = Stream.of(
+                    writers(Kind.STEP, StepEvent.getClassSchema(), StepEvent.class),
+                    writers(Kind.OUTCOME, OutcomeEvent.getClassSchema(), OutcomeEvent.class),
+                    writers(Kind.VERDICT, VerifierSignal.getClassSchema(), VerifierSignal.class))
+            .flatMap(List::stream)
             .collect(Collectors.toUnmodifiableMap(w -> SchemaNormalization.parsingFingerprint64(w.schema()),
-                    Function.identity()));
+                    Function.identity(), (same, again) -> same)); // the history's last version is the current one
+
+    private static List<Writer> writers(Kind kind, Schema current, Class<? extends SpecificRecord> type) {
+        List<Writer> writers = new ArrayList<>();
+        for (Schema version : SchemaHistory.of(current.getName())) {
+            writers.add(new Writer(kind, version, type));
+        }
+        writers.add(new Writer(kind, current, type));
+        return writers;
+    }
 
     /**
      * Steps written with the current schema, nine in ten input records, are read in place by {@link StepEventCodec}

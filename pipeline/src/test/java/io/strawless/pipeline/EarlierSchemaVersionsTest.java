@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.EncodedSteps;
+import io.strawless.connectors.serde.InputDeserializer;
+import io.strawless.connectors.serde.InputRecord;
+import io.strawless.connectors.serde.InputRecord.Kind;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.FinishedTrajectory;
@@ -17,7 +20,9 @@ import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.avro.Schema;
@@ -26,20 +31,44 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.api.common.functions.util.ListCollector;
 import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
 /**
- * The job's state keeps steps, outcomes, verdicts and offset ranges in Avro single-object encoding, which names its
- * writer schema by fingerprint. A savepoint taken before a schema change holds the earlier fingerprint: the job must
- * read it with the schema history, or every restored trajectory fails the task, which restores the same state and
- * fails again. Today every input schema has one version, so this test's resources add an earlier-looking one
- * ({@code schema-history/<Record>/v2.avsc}, test only: without source, or without observation_key and
- * bootstrap_value) and the job's readers must resolve records written with it.
+ * Records in Avro single-object encoding name their writer schema by fingerprint. Agents not yet upgraded write
+ * inputs under an earlier version, a backfill replays what older agents wrote, and a savepoint taken before a schema
+ * change holds the earlier fingerprint in the job's state (steps, outcomes, verdicts and offset ranges): the job
+ * must read all of them with the schema history, or the inputs become dead letters and every restored trajectory
+ * fails the task, which restores the same state and fails again. Today every input schema has one version, so this
+ * test's resources add an earlier-looking one ({@code schema-history/<Record>/v2.avsc}, test only: without source,
+ * or without observation_key and bootstrap_value) and the job's readers must resolve records written with it.
  */
-class EarlierSchemaVersionsInStateTest {
+class EarlierSchemaVersionsTest {
 
     private static final long T0 = 1_700_000_000_000L;
+
+    @Test
+    void inputsAnAgentWritesWithAnEarlierVersionAreDecodedNotDeadLettered() throws Exception {
+        StepEvent step = Events.step("t1", 3, T0).setTerminal(TerminalKind.TERMINATED).setTokenIds(List.of(5, 6)).build();
+        OutcomeEvent outcome = Events.outcome("t1", 1.0, 2, T0);
+        InputDeserializer inputs = new InputDeserializer("agent.steps", "agent.outcomes", "agent.verdicts");
+        inputs.open(null);
+        List<InputRecord> read = new ArrayList<>();
+        Collector<InputRecord> out = new ListCollector<>(read);
+        byte[] key = "t1".getBytes(StandardCharsets.UTF_8);
+        inputs.deserialize(new ConsumerRecord<>("agent.steps", 0, 5L, key, encodeWithEarlierSchema(step, "StepEvent")), out);
+        inputs.deserialize(new ConsumerRecord<>("agent.outcomes", 0, 6L, key,
+                encodeWithEarlierSchema(outcome, "OutcomeEvent")), out);
+
+        assertEquals(Kind.STEP, read.get(0).kind(), "not a dead letter: " + read.get(0));
+        assertEquals(step, read.get(0).getStep());
+        assertEquals(Kind.OUTCOME, read.get(1).kind(), "not a dead letter: " + read.get(1));
+        assertEquals(2, read.get(1).outcome.getRevision());
+        assertEquals("unknown", read.get(1).outcome.getSource(), "the field the earlier version lacked gets its default");
+    }
 
     @Test
     void stepsAnEarlierReleaseKeptAreRead() throws Exception {
