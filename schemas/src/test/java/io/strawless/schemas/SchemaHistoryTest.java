@@ -63,6 +63,48 @@ class SchemaHistoryTest {
         }
     }
 
+    /**
+     * The fingerprint leaves defaults out, yet a default decides what older records read as: a field that v1 lacks
+     * reads as its default in today's schema. Changing one (say, a weight's 1.0 to 0.0) must be a new version too.
+     */
+    @ParameterizedTest
+    @MethodSource("contracts")
+    void newestHistoryVersionHasTheCurrentDefaults(Schema current) {
+        List<Schema> history = history(current.getName());
+        List<String> differences = new ArrayList<>();
+        compareDefaults(current.getName(), history.get(history.size() - 1), current, differences);
+        assertTrue(differences.isEmpty(), current.getName() + " changed its defaults since v" + history.size()
+                + " (save the current schema as v" + (history.size() + 1) + ".avsc): " + differences);
+    }
+
+    private static void compareDefaults(String path, Schema kept, Schema current, List<String> differences) {
+        switch (current.getType()) {
+            case RECORD -> {
+                for (Schema.Field field : current.getFields()) {
+                    Schema.Field keptField = kept.getField(field.name());
+                    String at = path + "." + field.name();
+                    if (keptField == null) {
+                        continue; // a field the fingerprint would have caught
+                    }
+                    if (field.hasDefaultValue() != keptField.hasDefaultValue()
+                            || (field.hasDefaultValue() && !String.valueOf(field.defaultVal())
+                                    .equals(String.valueOf(keptField.defaultVal())))) {
+                        differences.add(at + ": " + keptField.defaultVal() + " -> " + field.defaultVal());
+                    }
+                    compareDefaults(at, keptField.schema(), field.schema(), differences);
+                }
+            }
+            case ARRAY -> compareDefaults(path + "[]", kept.getElementType(), current.getElementType(), differences);
+            case MAP -> compareDefaults(path + "{}", kept.getValueType(), current.getValueType(), differences);
+            case UNION -> {
+                for (int i = 0; i < current.getTypes().size() && i < kept.getTypes().size(); i++) {
+                    compareDefaults(path, kept.getTypes().get(i), current.getTypes().get(i), differences);
+                }
+            }
+            default -> { }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("contracts")
     void incompatibleChangeIsCaught(Schema current) {
