@@ -489,7 +489,17 @@ def main(argv=None):
                              " (JSON)")
     parser.add_argument("--schemas", default=DEFAULT_SCHEMA_DIR, metavar="DIR",
                         help="directory with TrainingBatch.avsc and SourceOffset.avsc (default: the repository's)")
+    parser.add_argument("--schema-history", default=DEFAULT_HISTORY_DIR, metavar="DIR",
+                        help="directory with every TrainingBatch version a release wrote, v1.avsc, v2.avsc, ...,"
+                             " which batches written before an upgrade need (default: the repository's"
+                             " schemas/src/main/resources/schema-history/TrainingBatch)")
     args = parser.parse_args(argv)
+    # A copy of this script outside the repository would otherwise read today's batches only, and stop at the first
+    # one a release before wrote.
+    writers = load_writer_schemas(args.schema_history)
+    if not writers:
+        parser.error(f"--schema-history {args.schema_history}: no v1.avsc there; point it at a copy of"
+                     f" schemas/src/main/resources/schema-history/TrainingBatch")
     try:
         settings = parse_settings(args.definitions)
         config = consumer_config(settings)
@@ -500,7 +510,7 @@ def main(argv=None):
     # Warnings (a commit refused after max.poll.interval.ms, a consumer error librdkafka retries) go to stderr,
     # one line each; the summary alone goes to stdout, and a fatal error is stderr's last line.
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
-    decoder = BatchDecoder(load_training_batch_schema(args.schemas))
+    decoder = BatchDecoder(load_training_batch_schema(args.schemas), writers)
     consumer = TrainerConsumer(config)
     consumer.subscribe([settings["topics.batches"]])
     summary = {"topic": settings["topics.batches"], "group": settings["trainer.group-id"], "batches": 0,

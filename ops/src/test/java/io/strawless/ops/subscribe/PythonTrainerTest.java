@@ -231,6 +231,12 @@ class PythonTrainerTest {
         assertEquals(2, jobsGroup.exitCode(), jobsGroup.stderr());
         assertTrue(jobsGroup.stderr().contains("trainer.group-id=strawless is the job's own group"), jobsGroup.stderr());
 
+        PythonRun noHistory = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "--schema-history", temp.resolve("nowhere").toString(), "--timeout", "5");
+        assertEquals(2, noHistory.exitCode(), noHistory.stderr());
+        assertTrue(noHistory.stderr().contains("--schema-history " + temp.resolve("nowhere") + ": no v1.avsc there"),
+                noHistory.stderr());
+
         PythonRun noTopic = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
                 "-D", "topics.batches=no-such-topic", "-D", "trainer.group-id=python-no-topic", "--timeout",
                 Long.toString(PATIENCE.toSeconds()));
