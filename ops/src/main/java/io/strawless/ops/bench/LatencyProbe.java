@@ -120,6 +120,11 @@ final class LatencyProbe {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     /** Measured by the fleet's sender, which knows where in its timeline it is. */
     private final AtomicReference<Cost> settled = new AtomicReference<>();
+    /**
+     * The whole time the fleet sent, also closed by the sender, before its producer closes: a thread that has ended
+     * counts among the process's other threads, and the fleet's own would no longer be left out.
+     */
+    private final AtomicReference<Cost> whole = new AtomicReference<>();
     private volatile boolean watching = true;
 
     LatencyProbe(ReadableConfig conf) {
@@ -149,16 +154,14 @@ final class LatencyProbe {
         Thread watcher = new Thread(() -> watch(batchPartitions), OWN_THREADS + "trainer");
         watcher.setDaemon(true);
         watcher.start();
-        long steps = script.records().stream().filter(r -> r.topic() == InputTopic.STEPS).count();
         Load load;
         try {
             CpuWindow window = CpuWindow.open();
-            Thread sender = new Thread(() -> send(script, progress), OWN_THREADS + "fleet");
+            Thread sender = new Thread(() -> send(script, window, progress), OWN_THREADS + "fleet");
             sender.start();
             sender.join();
-            Cost whole = Cost.of(window, steps);
             rethrowFailure();
-            load = new Load(whole, settled.get());
+            load = new Load(whole.get(), settled.get());
             long deadline = System.currentTimeMillis() + STRAGGLER_WAIT.toMillis();
             while (!visibleAt.keySet().containsAll(measured) && System.currentTimeMillis() < deadline) {
                 rethrowFailure();
@@ -172,7 +175,7 @@ final class LatencyProbe {
         return summarise(measured, load);
     }
 
-    private void send(FleetScript script, Progress progress) {
+    private void send(FleetScript script, CpuWindow window, Progress progress) {
         Map<InputTopic, String> topics = new EnumMap<>(InputTopic.class);
         for (InputTopic topic : InputTopic.values()) {
             topics.put(topic, topic.name(conf));
@@ -235,6 +238,7 @@ final class LatencyProbe {
                 settled.set(Cost.of(settledWindow, stepsSent - stepsBeforeSettled));
             }
             producer.flush();
+            whole.set(Cost.of(window, stepsSent));
         } catch (Throwable e) {
             failure.compareAndSet(null, e);
         }
