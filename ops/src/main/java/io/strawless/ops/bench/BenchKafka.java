@@ -1,7 +1,7 @@
 package io.strawless.ops.bench;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.connectors.topics.KafkaUnreachableException;
+import io.strawless.ops.KafkaAdmin;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Comparator;
@@ -16,10 +16,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TimeoutException;
 
 /**
  * The benchmark's view of the Kafka cluster: its partitions, their end offsets, and how far a consumer group
@@ -46,11 +44,7 @@ final class BenchKafka implements AutoCloseable {
     BenchKafka(ReadableConfig conf) {
         this.conf = conf;
         this.timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
-        try {
-            this.admin = Admin.create(KafkaOptions.adminProperties(conf));
-        } catch (KafkaException e) {
-            throw KafkaUnreachableException.cannotConnect(conf, e);
-        }
+        this.admin = KafkaAdmin.create(conf);
     }
 
     List<TopicPartition> partitions(Collection<String> topics) throws ExecutionException, InterruptedException {
@@ -141,16 +135,8 @@ final class BenchKafka implements AutoCloseable {
         await(admin.deleteConsumerGroups(groups).all());
     }
 
-    /** The future's value; its timeout (the broker did not answer) as {@link KafkaUnreachableException}. */
     private <T> T await(KafkaFuture<T> future) throws ExecutionException, InterruptedException {
-        try {
-            return future.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof TimeoutException) {
-                throw KafkaUnreachableException.timedOut(conf, e);
-            }
-            throw e;
-        }
+        return KafkaAdmin.await(conf, future);
     }
 
     @Override
