@@ -225,6 +225,10 @@ record BenchReport(
                     "%,.0f".formatted(r.stepsPerCpuSecond()),
                     "%,d".formatted(r.batchedSteps()));
         }
+        if (!profiles.isEmpty()) {
+            out.println("The last round's job runs were recorded with JFR (--profile), about a fifth slower, and count"
+                    + " below: take rates and ratios from a run without --profile.");
+        }
         out.printf(
                 "Job / passthrough at the job's best parallelism (%d): %,.0f / %,.0f steps/s = %.2f (goal >= %.1f:"
                         + " %s)%n",
