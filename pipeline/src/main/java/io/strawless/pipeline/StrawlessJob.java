@@ -255,15 +255,20 @@ public final class StrawlessJob {
     /**
      * The watermark is made here, before validation: an event time too far ahead (a corrupt or skewed
      * record, dead-lettered as FUTURE_EVENT_TIME by validate) would otherwise push it past every open
-     * wait. Such a record keeps the Kafka timestamp instead, which the broker bounds.
+     * wait. Such a record, and an undecodable one, takes the Kafka timestamp instead, but never a later time than
+     * now: the producer stamps it with its own host's clock, which is skewed too when the event time is, and the
+     * broker accepts stamps an hour ahead.
      */
     private static long eventTimeOf(InputRecord input, long kafkaTimestamp, long maxFutureMillis) {
+        long now = System.currentTimeMillis();
+        long fallback = Math.min(kafkaTimestamp, now);
         long eventTime = switch (input.kind()) {
             case STEP -> input.stepFields().eventTime();
             case OUTCOME -> input.outcome.getEventTime().toEpochMilli();
             case VERDICT -> input.verdict.getEventTime().toEpochMilli();
-            case DEAD_LETTER -> kafkaTimestamp;
+            case DEAD_LETTER -> fallback; // none of its own
         };
-        return eventTime > System.currentTimeMillis() + maxFutureMillis ? kafkaTimestamp : eventTime;
+        long latest = maxFutureMillis > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + maxFutureMillis;
+        return eventTime > latest ? fallback : eventTime;
     }
 }

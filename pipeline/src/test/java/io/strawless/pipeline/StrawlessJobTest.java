@@ -230,6 +230,9 @@ class StrawlessJobTest {
 
         assertEquals(now.toEpochMilli(), assigner.extractTimestamp(step(now), kafkaTimestamp));
         assertEquals(kafkaTimestamp, assigner.extractTimestamp(step(now.plus(Duration.ofDays(365 * 100))), kafkaTimestamp));
+        // A skewed host stamps the Kafka timestamp as far ahead as the event time: neither moves the watermark ahead.
+        long skewed = now.plus(Duration.ofMinutes(30)).toEpochMilli();
+        assertTrue(assigner.extractTimestamp(step(Instant.ofEpochMilli(skewed)), skewed) <= System.currentTimeMillis());
     }
 
     private static InputRecord step(Instant eventTime) {
