@@ -253,14 +253,23 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             case OUTCOME -> {
                 outcomesIn.inc();
                 OutcomeEvent known = current.outcome();
-                // A later revision supersedes an earlier one; an older one arriving late is kept out.
-                if (known == null || input.outcome.getRevision() >= known.getRevision()) {
-                    current = current.withOutcome(input.outcome);
-                } else {
+                if (known != null && input.outcome.getRevision() == known.getRevision()
+                        && !input.outcome.equals(known)) {
+                    // Two outcomes under one revision: which is right cannot be told, as for a step that came twice
+                    // with different content. The first stays.
+                    deadLetter(ctx, input, Rule.CONFLICTING_DUPLICATE, "outcome revision " + known.getRevision()
+                            + " arrived twice with different content; the first copy is kept");
                     kept = false;
-                }
-                if (known != null) {
-                    ledger.count(Kind.OUTCOMES, Way.DROPPED, 1); // one of the two revisions is superseded
+                } else {
+                    // A later revision supersedes an earlier one; an older one arriving late is kept out.
+                    if (known == null || input.outcome.getRevision() >= known.getRevision()) {
+                        current = current.withOutcome(input.outcome);
+                    } else {
+                        kept = false;
+                    }
+                    if (known != null) {
+                        ledger.count(Kind.OUTCOMES, Way.DROPPED, 1); // one of the two is superseded, or a copy
+                    }
                 }
             }
             case VERDICT -> {

@@ -126,6 +126,21 @@ class AssembleTrajectoryTest {
     }
 
     @Test
+    void twoDifferentOutcomesUnderOneRevisionKeepTheFirstAndDeadLetterTheOther() throws Exception {
+        send(in(step("t1", 0, 100).build()));
+        send(in(outcome("t1", 1.0, 0, 101)));
+        send(in(outcome("t1", 1.0, 0, 101))); // a producer's retry: a copy, dropped
+        send(in(outcome("t1", 0.0, 0, 102))); // the same revision, another reward
+        send(in(terminalStep("t1", 1, 104)));
+        harness.processWatermark(104);
+
+        assertEquals(1.0, harness.extractOutputValues().get(0).outcome().getReward(), "the first stays");
+        assertEquals(1, deadLetters().size());
+        assertEquals("CONFLICTING_DUPLICATE", deadLetters().get(0).getErrorClass());
+        assertNothingLeft();
+    }
+
+    @Test
     void missingOutcomeTimesOutAsOutcomeTimeout() throws Exception {
         send(in(step("t1", 0, 100).build()));
         send(in(terminalStep("t1", 1, 200)));
