@@ -102,6 +102,10 @@ public final class InputValidator implements Serializable {
         if (o.getTrajectoryId().length() > MAX_ID_LENGTH) {
             return oversizedId("trajectory_id", o.getTrajectoryId());
         }
+        if (o.getSource().length() > MAX_ID_LENGTH) {
+            // Kept with the trajectory's progress, written again with every input, and in its marker after.
+            return oversizedId("source", o.getSource());
+        }
         Violation number = finite("reward", o.getReward());
         return number != null ? number : future(o.getEventTime().toEpochMilli(), now);
     }

@@ -13,6 +13,7 @@ import io.strawless.connectors.serde.InputRecord.Kind;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.pipeline.assembly.InputValidator.Violation;
+import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.TerminalKind;
 import java.util.Collections;
 import org.apache.flink.configuration.Configuration;
@@ -96,5 +97,8 @@ class InputValidatorTest {
         assertEquals(Rule.OVERSIZED_ID, check(in(verdict(tooLong, 0, "v", 0.5, NOW))).rule());
         Violation verifier = check(in(verdict("t1", 0, tooLong, 0.5, NOW)));
         assertEquals("verifier_id has 257 characters, more than 256", verifier.message());
+        OutcomeEvent source = outcome("t1", 1.0, 0, NOW);
+        source.setSource(tooLong); // kept with the progress, rewritten with every input
+        assertEquals("source has 257 characters, more than 256", check(in(source)).message());
     }
 }
