@@ -107,9 +107,11 @@ public final class JobOptions {
     public static final ConfigOption<Duration> MAX_FUTURE_EVENT_TIME =
             ConfigOptions.key("job.max-future-event-time")
                     .durationType()
-                    .defaultValue(Duration.ofMinutes(10))
+                    .defaultValue(Duration.ofMinutes(1))
                     .withDescription("An input whose event time is further than this ahead of the job's clock is"
-                            + " dead-lettered (FUTURE_EVENT_TIME): it would push the watermark past every open wait.");
+                            + " dead-lettered (FUTURE_EVENT_TIME): its trajectory would wait until then. One less far"
+                            + " ahead keeps its event time; the watermark never passes the job's clock, so it moves"
+                            + " no other trajectory's waits.");
 
     public static final ConfigOption<Integer> MAX_TOKENS_PER_STEP =
             ConfigOptions.key("job.max-tokens-per-step")

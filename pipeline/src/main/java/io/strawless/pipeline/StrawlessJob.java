@@ -20,6 +20,8 @@ import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import java.time.Instant;
+import org.apache.flink.api.common.eventtime.BoundedOutOfOrdernessWatermarks;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -243,32 +245,42 @@ public final class StrawlessJob {
     /**
      * Event time comes from the records themselves (the step, outcome or verdict time), so replays see
      * the same timeouts as the live run. Dead letters have none: they keep the Kafka timestamp.
+     *
+     * <p>The watermark never runs ahead of the job's clock ({@link NeverAheadOfTheClock}): an agent whose host
+     * clock is fast stamps its inputs ahead, and a watermark that followed them would time out every open trajectory
+     * of every other agent that much early and make their next inputs LATE. Validate dead-letters an input too far
+     * ahead (FUTURE_EVENT_TIME); one a little ahead keeps its event time, and its trajectory waits for the clock.
+     * A backfill's event times lie in the past, where the clock changes nothing.
      */
     static WatermarkStrategy<InputRecord> watermarks(ReadableConfig conf) {
         Duration outOfOrder = conf.get(JobOptions.MAX_OUT_OF_ORDERNESS);
-        long maxFutureMillis = conf.get(JobOptions.MAX_FUTURE_EVENT_TIME).toMillis();
-        return WatermarkStrategy.<InputRecord>forBoundedOutOfOrderness(outOfOrder)
-                .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp, maxFutureMillis))
+        return WatermarkStrategy.<InputRecord>forGenerator(context -> new NeverAheadOfTheClock(outOfOrder))
+                .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp))
                 .withIdleness(conf.get(JobOptions.SOURCE_IDLENESS));
     }
 
-    /**
-     * The watermark is made here, before validation: an event time too far ahead (a corrupt or skewed
-     * record, dead-lettered as FUTURE_EVENT_TIME by validate) would otherwise push it past every open
-     * wait. Such a record, and an undecodable one, takes the Kafka timestamp instead, but never a later time than
-     * now: the producer stamps it with its own host's clock, which is skewed too when the event time is, and the
-     * broker accepts stamps an hour ahead.
-     */
-    private static long eventTimeOf(InputRecord input, long kafkaTimestamp, long maxFutureMillis) {
-        long now = System.currentTimeMillis();
-        long fallback = Math.min(kafkaTimestamp, now);
-        long eventTime = switch (input.kind()) {
+    private static long eventTimeOf(InputRecord input, long kafkaTimestamp) {
+        return switch (input.kind()) {
             case STEP -> input.stepFields().eventTime();
             case OUTCOME -> input.outcome.getEventTime().toEpochMilli();
             case VERDICT -> input.verdict.getEventTime().toEpochMilli();
-            case DEAD_LETTER -> fallback; // none of its own
+            case DEAD_LETTER -> kafkaTimestamp; // none of its own
         };
-        long latest = maxFutureMillis > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + maxFutureMillis;
-        return eventTime > latest ? fallback : eventTime;
+    }
+
+    /**
+     * Bounded out-of-orderness over event times taken no later than now, the job's clock when the input is read: so
+     * the watermark trails the newest input by {@code job.max-out-of-orderness}, and now by at least as much.
+     */
+    static final class NeverAheadOfTheClock extends BoundedOutOfOrdernessWatermarks<InputRecord> {
+
+        NeverAheadOfTheClock(Duration outOfOrder) {
+            super(outOfOrder);
+        }
+
+        @Override
+        public void onEvent(InputRecord input, long eventTime, WatermarkOutput output) {
+            super.onEvent(input, Math.min(eventTime, System.currentTimeMillis()), output);
+        }
     }
 }

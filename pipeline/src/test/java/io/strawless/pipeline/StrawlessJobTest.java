@@ -26,6 +26,15 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.common.eventtime.TimestampAssigner;
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.util.clock.RelativeClock;
+import org.apache.flink.util.clock.SystemClock;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.dag.Transformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -221,18 +230,56 @@ class StrawlessJobTest {
     }
 
     @Test
-    void anEventTimeTooFarAheadKeepsTheKafkaTimestampSoItCannotPushTheWatermark() {
-        Configuration conf = conf();
-        conf.set(JobOptions.MAX_FUTURE_EVENT_TIME, Duration.ofMinutes(10));
-        TimestampAssigner<InputRecord> assigner = StrawlessJob.watermarks(conf).createTimestampAssigner(null);
-        Instant now = Instant.now();
-        long kafkaTimestamp = now.toEpochMilli() - 5;
+    void inputsStampedAheadOfTheClockDoNotMoveTheWatermarkPastIt() {
+        Configuration conf = conf(); // job.max-future-event-time 10 min, job.outcome-timeout 5 min: the defaults
+        WatermarkStrategy<InputRecord> strategy = StrawlessJob.watermarks(conf);
+        TimestampAssigner<InputRecord> assigner = strategy.createTimestampAssigner(null);
+        WatermarkGeneratorSupplier.Context context = new WatermarkGeneratorSupplier.Context() {
+            @Override
+            public MetricGroup getMetricGroup() {
+                return new UnregisteredMetricsGroup();
+            }
 
-        assertEquals(now.toEpochMilli(), assigner.extractTimestamp(step(now), kafkaTimestamp));
-        assertEquals(kafkaTimestamp, assigner.extractTimestamp(step(now.plus(Duration.ofDays(365 * 100))), kafkaTimestamp));
-        // A skewed host stamps the Kafka timestamp as far ahead as the event time: neither moves the watermark ahead.
-        long skewed = now.plus(Duration.ofMinutes(30)).toEpochMilli();
-        assertTrue(assigner.extractTimestamp(step(Instant.ofEpochMilli(skewed)), skewed) <= System.currentTimeMillis());
+            @Override
+            public RelativeClock getInputActivityClock() {
+                return SystemClock.getInstance();
+            }
+        };
+        WatermarkGenerator<InputRecord> generator = strategy.createWatermarkGenerator(context);
+        List<Long> watermarks = new ArrayList<>();
+        WatermarkOutput output = new WatermarkOutput() {
+            @Override
+            public void emitWatermark(Watermark watermark) {
+                watermarks.add(watermark.getTimestamp());
+            }
+
+            @Override
+            public void markIdle() {}
+
+            @Override
+            public void markActive() {}
+        };
+        long start = System.currentTimeMillis();
+        // An agent on a host 9 minutes fast: accepted (within job.max-future-event-time), and it keeps its event time.
+        long skewed = start + Duration.ofMinutes(9).toMillis();
+        InputRecord ahead = step(Instant.ofEpochMilli(skewed));
+        assertEquals(skewed, assigner.extractTimestamp(ahead, skewed));
+        generator.onEvent(ahead, skewed, output);
+        generator.onPeriodicEmit(output);
+
+        // Followed, the watermark would have timed out every trajectory waiting 5 minutes for its outcome.
+        long outOfOrder = conf.get(JobOptions.MAX_OUT_OF_ORDERNESS).toMillis();
+        assertTrue(watermarks.get(watermarks.size() - 1) <= System.currentTimeMillis() - outOfOrder,
+                "watermark " + watermarks + " is ahead of the clock " + System.currentTimeMillis());
+        assertTrue(watermarks.get(watermarks.size() - 1) >= start - outOfOrder - 1, "it still follows the clock");
+
+        // Inputs in the past (a backfill's) move it as before.
+        InputRecord past = step(Instant.ofEpochMilli(start - Duration.ofHours(1).toMillis()));
+        WatermarkGenerator<InputRecord> replay = strategy.createWatermarkGenerator(context);
+        watermarks.clear();
+        replay.onEvent(past, assigner.extractTimestamp(past, start), output);
+        replay.onPeriodicEmit(output);
+        assertEquals(List.of(start - Duration.ofHours(1).toMillis() - outOfOrder - 1), watermarks);
     }
 
     private static InputRecord step(Instant eventTime) {
