@@ -104,6 +104,15 @@ public final class JobOptions {
                             + " An open trajectory's state notes which indices arrived, a bit per index up to its"
                             + " largest (at most this value / 8 bytes).");
 
+    public static final ConfigOption<Integer> MAX_VERDICTS_PER_TRAJECTORY =
+            ConfigOptions.key("job.max-verdicts-per-trajectory")
+                    .intType()
+                    .defaultValue(10_000)
+                    .withDescription("Most verifier signals an open trajectory keeps; those beyond are dead-lettered"
+                            + " (TOO_MANY_VERDICTS), so a verifier stuck in a loop cannot grow a trajectory's state"
+                            + " without end or hold it open (every input moves its waits). A verifier's newer signal"
+                            + " for a step replaces its older one in the credit, but both are kept and count here.");
+
     public static final ConfigOption<Duration> MAX_FUTURE_EVENT_TIME =
             ConfigOptions.key("job.max-future-event-time")
                     .durationType()

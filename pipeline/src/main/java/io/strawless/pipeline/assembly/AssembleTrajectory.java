@@ -76,6 +76,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     /** job.outcome-timeout-policy=PROCESS_ONLY under the process estimator. */
     private final boolean scoreTimedOutOnProcess;
     private final Set<String> requiredVerifiers;
+    private final int maxVerdicts;
 
     /**
      * The steps that arrived, in arrival order, as Avro single-object encodings: mostly the very bytes read from
@@ -132,6 +133,11 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         this.finishedRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
         this.requiredVerifiers = new HashSet<>(conf.get(JobOptions.REQUIRED_VERIFIERS));
         this.emitOnCompletion = conf.get(JobOptions.EMIT_ON_COMPLETION);
+        this.maxVerdicts = conf.get(JobOptions.MAX_VERDICTS_PER_TRAJECTORY);
+        if (maxVerdicts < 0) {
+            throw new IllegalArgumentException(JobOptions.MAX_VERDICTS_PER_TRAJECTORY.key()
+                    + " must be at least 0 (0: every verifier signal is dead-lettered), was " + maxVerdicts);
+        }
         this.scoreTimedOutOnProcess = conf.get(JobOptions.OUTCOME_TIMEOUT_POLICY) == OutcomeTimeoutPolicy.PROCESS_ONLY
                 && CreditConfig.from(conf).estimator().equals("process");
     }
@@ -261,8 +267,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                             + " arrived twice with different content; the first copy is kept");
                     kept = false;
                 } else {
-                    // A later revision supersedes an earlier one; an older one arriving late is kept out.
-                    if (known == null || input.outcome.getRevision() >= known.getRevision()) {
+                    // A later revision supersedes an earlier one; an older one arriving late, or a copy of the one
+                    // known (a producer's retry), is kept out.
+                    if (known == null || input.outcome.getRevision() > known.getRevision()) {
                         current = current.withOutcome(input.outcome);
                     } else {
                         kept = false;
@@ -274,8 +281,17 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             case VERDICT -> {
                 verdictsIn.inc();
-                newVerdicts.add(input.verdict);
-                current = current.withVerdict();
+                if (current.verdictCount() >= maxVerdicts) {
+                    // A verifier stuck in a loop would otherwise grow the trajectory's state without end, and hold
+                    // it open for as long as it goes on: every input moves the waits.
+                    deadLetter(ctx, input, Rule.TOO_MANY_VERDICTS, "the trajectory already has "
+                            + current.verdictCount() + " verifier signals (" + JobOptions.MAX_VERDICTS_PER_TRAJECTORY.key()
+                            + ")");
+                    kept = false;
+                } else {
+                    newVerdicts.add(input.verdict);
+                    current = current.withVerdict();
+                }
             }
             case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
         }

@@ -34,7 +34,8 @@ public final class InputValidator implements Serializable {
         FUTURE_EVENT_TIME,
         OVERSIZED_PAYLOAD,
         STEP_AFTER_TERMINAL,
-        CONFLICTING_DUPLICATE
+        CONFLICTING_DUPLICATE,
+        TOO_MANY_VERDICTS
     }
 
     /** A broken rule and what broke it. */

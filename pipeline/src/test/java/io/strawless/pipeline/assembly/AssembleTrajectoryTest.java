@@ -8,6 +8,7 @@ import static io.strawless.pipeline.Events.terminalStep;
 import static io.strawless.pipeline.Events.verdict;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.EncodedSteps;
@@ -137,7 +138,37 @@ class AssembleTrajectoryTest {
         assertEquals(1.0, harness.extractOutputValues().get(0).outcome().getReward(), "the first stays");
         assertEquals(1, deadLetters().size());
         assertEquals("CONFLICTING_DUPLICATE", deadLetters().get(0).getErrorClass());
+        OffsetRange outcomes = harness.extractOutputValues().get(0).lineage().stream()
+                .filter(range -> range.getTopic().equals("agent.outcomes")).findFirst().orElseThrow();
+        assertEquals(outcomes.getFirstOffset(), outcomes.getLastOffset(), "the copy is not in the lineage: " + outcomes);
         assertNothingLeft();
+    }
+
+    @Test
+    void verdictsBeyondTheLimitAreDeadLetteredAndDoNotHoldTheTrajectoryOpen() throws Exception {
+        harness.close();
+        Configuration conf = shortWaits();
+        conf.set(JobOptions.MAX_VERDICTS_PER_TRAJECTORY, 2);
+        start(conf);
+
+        send(in(step("t1", 0, 100).build()));
+        send(in(verdict("t1", 0, "v1", 0.5, 200)));
+        send(in(verdict("t1", 0, "v1", 0.6, 300)));
+        send(in(verdict("t1", 0, "v1", 0.7, 400))); // a verifier scoring the step again and again
+
+        assertEquals(List.of("TOO_MANY_VERDICTS"), deadLetters().stream().map(DeadLetter::getErrorClass).toList());
+        harness.processWatermark(300 + TIMEOUT);
+        assertEquals(1, unscored().size(), "timed out after the last verdict kept, not the one dead-lettered");
+        assertEquals(2, unscored().get(0).getVerdicts().size());
+        assertNothingLeft();
+    }
+
+    @Test
+    void aNegativeVerdictLimitIsRefused() {
+        Configuration conf = shortWaits();
+        conf.set(JobOptions.MAX_VERDICTS_PER_TRAJECTORY, -1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new AssembleTrajectory(conf));
+        assertTrue(e.getMessage().contains(JobOptions.MAX_VERDICTS_PER_TRAJECTORY.key()), e.getMessage());
     }
 
     @Test
