@@ -71,6 +71,30 @@ class EarlierSchemaVersionsTest {
     }
 
     @Test
+    void inputsOfAnEarlierVersionWithAnIdThatIsNotUtf8AreDeadLettered() throws Exception {
+        // Avro's reader resolves them, not the step codec: the same check must hold there.
+        byte[] step = encodeWithEarlierSchema(Events.step("t?", 3, T0).build(), "StepEvent");
+        byte[] outcome = encodeWithEarlierSchema(Events.outcome("t?", 1.0, 2, T0), "OutcomeEvent");
+        int mark = 10 + 1 + 1; // header, the trajectory id's length, "t"
+        assertEquals('?', step[mark]);
+        assertEquals('?', outcome[mark]);
+        step[mark] = (byte) 0xFF;
+        outcome[mark] = (byte) 0xFF;
+        InputDeserializer inputs = new InputDeserializer("agent.steps", "agent.outcomes", "agent.verdicts");
+        inputs.open(null);
+        List<InputRecord> read = new ArrayList<>();
+        Collector<InputRecord> out = new ListCollector<>(read);
+        byte[] key = "t1".getBytes(StandardCharsets.UTF_8);
+        inputs.deserialize(new ConsumerRecord<>("agent.steps", 0, 5L, key, step), out);
+        inputs.deserialize(new ConsumerRecord<>("agent.outcomes", 0, 6L, key, outcome), out);
+
+        for (InputRecord input : read) {
+            assertEquals(Kind.DEAD_LETTER, input.kind(), "a dead letter: " + input);
+            assertEquals(InputDeserializer.Rule.MALFORMED_UTF8.name(), input.deadLetter.getErrorClass());
+        }
+    }
+
+    @Test
     void stepsAnEarlierReleaseKeptAreRead() throws Exception {
         StepEvent step = Events.step("t1", 3, T0).setTerminal(TerminalKind.TERMINATED).setTokenIds(List.of(5, 6)).build();
         byte[] earlier = encodeWithEarlierSchema(step, "StepEvent");

@@ -3,6 +3,10 @@ package io.strawless.connectors.serde;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.CoderResult;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
@@ -105,6 +109,27 @@ final class AvroBinary {
             }
         }
         return bytes;
+    }
+
+    /**
+     * Where UTF-8 bytes go wrong: the index, counted from {@code start}, of the byte their first malformed sequence
+     * starts at, or -1 where they are well formed. Java's own decoding does not tell: it reads every malformed
+     * sequence as U+FFFD, silently, so two ids malformed in the same place read as one. All ASCII, as most ids are,
+     * takes one pass over the bytes; from the first other byte on, they are decoded strictly.
+     */
+    static int malformedUtf8At(byte[] bytes, int start, int length) {
+        int end = start + length;
+        for (int i = start; i < end; i++) {
+            if (bytes[i] < 0) {
+                ByteBuffer rest = ByteBuffer.wrap(bytes, i, end - i);
+                // A byte decodes to at most one char (a 4-byte sequence to two), so the chars always fit.
+                CoderResult result = StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .decode(rest, CharBuffer.allocate(end - i), true);
+                return result.isError() ? rest.position() - start : -1;
+            }
+        }
+        return -1;
     }
 
     /** A ["null", {"type": "array", "items": "int"}] value, as Avro's writer writes it: one block, then the end. */

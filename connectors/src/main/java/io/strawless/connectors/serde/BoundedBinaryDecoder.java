@@ -17,7 +17,12 @@ import org.apache.avro.util.Utf8;
  * corrupt bytes can ask for two gigabytes: a poison record that would fail the task with an
  * OutOfMemoryError on every restart. Every value that fits in a Kafka record has lengths and counts
  * bounded by its own size (each item of our collections takes at least one byte), so this check
- * loses nothing. Everything else is Avro's own decoding.
+ * loses nothing.
+ *
+ * <p>Strings must be UTF-8, as Avro's specification says they are: a string that is not fails with {@link
+ * MalformedUtf8Exception}. Avro's own decoder reads every malformed sequence as U+FFFD, silently, so two
+ * trajectory ids malformed in the same place would be one id, and the steps of two trajectories one trajectory.
+ * Everything else is Avro's own decoding.
  *
  * <p>Public for the trainer's {@code TrainingBatchDeserializer}, which reads the job's output the same way.
  */
@@ -49,9 +54,15 @@ public final class BoundedBinaryDecoder extends Decoder {
     @Override
     public Utf8 readString(Utf8 old) throws IOException {
         int length = checked(avro.readLong(), "string");
+        int at = in.position;
         Utf8 result = old != null ? old : new Utf8();
         result.setByteLength(length);
         avro.readFixed(result.getBytes(), 0, length);
+        int malformedAt = AvroBinary.malformedUtf8At(result.getBytes(), 0, length);
+        if (malformedAt >= 0) {
+            throw new MalformedUtf8Exception("the " + length + "-byte string at byte " + at
+                    + " is not UTF-8 (malformed from its byte " + malformedAt + ")");
+        }
         return result;
     }
 
@@ -155,6 +166,15 @@ public final class BoundedBinaryDecoder extends Decoder {
     @Override
     public int readIndex() throws IOException {
         return avro.readIndex();
+    }
+
+    /** A string whose bytes are not UTF-8; says where it is, counted in bytes from the start of the array read. */
+    static final class MalformedUtf8Exception extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        MalformedUtf8Exception(String message) {
+            super(message);
+        }
     }
 
     /**

@@ -40,7 +40,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * steps of the current version).
  *
  * <p>Never throws: a null value, a bad header, an unknown fingerprint, a type that does not belong on
- * the topic, a body that does not decode or leaves bytes over, all become
+ * the topic, a body that does not decode, holds a string that is not UTF-8 or leaves bytes over, all become
  * {@link InputRecord#ofDeadLetter} carrying the original key and value bytes and the reason.
  */
 public class InputDeserializer implements KafkaRecordDeserializationSchema<InputRecord> {
@@ -54,7 +54,12 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
         UNKNOWN_SCHEMA,
         WRONG_RECORD_TYPE,
         TRAILING_BYTES,
-        UNEXPECTED_TOPIC
+        UNEXPECTED_TOPIC,
+        /**
+         * A string that is not UTF-8 (an id, an outcome's source, a payload_ref). Avro's decoder would read each
+         * malformed sequence as U+FFFD: two trajectory ids malformed in the same place would be one trajectory.
+         */
+        MALFORMED_UTF8
     }
 
     private static final int HEADER_LENGTH = 10;
@@ -164,9 +169,11 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
         SpecificRecord event;
         try {
             event = fingerprint == CURRENT_STEP ? steps.read(body) : readers.get(fingerprint).read(null, body);
+        } catch (BoundedBinaryDecoder.MalformedUtf8Exception e) {
+            return deadLetter(record, Rule.MALFORMED_UTF8.name(), writer.kind() + " body: " + e.getMessage());
         } catch (Exception e) {
             // Avro reports a corrupt body as EOFException, AvroRuntimeException (a bad union or enum
-            // index, invalid UTF-8...) or the odd unchecked exception from a garbage value.
+            // index...) or the odd unchecked exception from a garbage value.
             return deadLetter(record, e.getClass().getName(),
                     "undecodable " + writer.kind() + " body: " + (e.getMessage() != null ? e.getMessage() : e));
         }
@@ -186,8 +193,8 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
         long timestamp = record.timestamp();
         if (event instanceof StepEvent step) {
             // Decoded here, a step is encoded again by the job, not passed on as it came: it came in another schema
-            // version, or in bytes the in-place reader found unusual (a malformed payload_ref, whose decoding takes
-            // more bytes than it came in: a batch's size is bounded by the bytes of the steps it keeps).
+            // version, or in bytes the in-place reader found unusual (a boolean byte other than 0 or 1, an int
+            // Avro would truncate), which Avro reads as the value that the job then writes.
             return InputRecord.ofStep(topic, partition, offset, timestamp, step);
         }
         if (event instanceof OutcomeEvent outcome) {

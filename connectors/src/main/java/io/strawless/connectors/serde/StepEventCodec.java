@@ -170,7 +170,7 @@ public final class StepEventCodec {
      * null where the encoding is anything but plainly well formed (another schema version, a corrupt or unusual
      * body): the caller then decodes it with {@link #read}, so that what is accepted, and every error, stay Avro's.
      * What this reads, {@link #read} decodes, to the same fields: the test compares the two on valid and on mangled
-     * encodings.
+     * encodings. A string that is not UTF-8 is declined here too, and the decoder fails on it.
      */
     public static StepFields fields(byte[] singleObject) {
         if (!hasCurrentHeader(singleObject)) {
@@ -178,7 +178,7 @@ public final class StepEventCodec {
         }
         try {
             FieldCursor at = new FieldCursor(singleObject);
-            String trajectoryId = at.readString();
+            String trajectoryId = at.readUtf8();
             int stepIndex = at.readInt();
             int agentId = at.readIdLength();
             boolean agentIdBlank = at.lastIdBlank;
@@ -199,11 +199,8 @@ public final class StepEventCodec {
             Double logprob = at.readNullableDouble();
             int tokenCount = at.union() == PRESENT ? at.countInts() : 0;
             // What a batch keeps of a step is bounded by the bytes it came in (TrainingBatchSerializer), payload_ref
-            // included: a malformed one is decoded the slow way and encoded again, well formed.
-            int payloadRefLength = at.union() == PRESENT ? at.readWellFormedStringLength() : 0;
-            if (payloadRefLength < 0) {
-                return null;
-            }
+            // included: a string is read only if it is UTF-8, which is written back in as many bytes.
+            int payloadRefLength = at.union() == PRESENT ? at.readStringLength() : 0;
             if (at.union() == PRESENT) { // observation_key
                 longestId = Math.max(longestId, at.readStringLength());
             }
@@ -424,6 +421,7 @@ public final class StepEventCodec {
             return index;
         }
 
+        /** Not checked as UTF-8 (see {@link #readUtf8}): the job reads in place only steps its source checked. */
         String readString() throws IOException {
             int length = length();
             String value = new String(bytes, position, length, StandardCharsets.UTF_8);
@@ -435,7 +433,15 @@ public final class StepEventCodec {
             skip(length());
         }
 
-        /** The string's length in chars, as {@link String#length}; decodes it only if not ASCII. */
+        /** As {@link #readString}, failing as corrupt where the bytes are not UTF-8 (see {@link #utf8}). */
+        String readUtf8() throws IOException {
+            int length = length();
+            String value = utf8(position, length);
+            position += length;
+            return value;
+        }
+
+        /** The string's length in chars, as {@link String#length}; decodes it only if not ASCII (see {@link #utf8}). */
         int readIdLength() throws IOException {
             int length = length();
             int start = position;
@@ -454,39 +460,36 @@ public final class StepEventCodec {
                 lastIdBlank = blank;
                 return length;
             }
-            String id = new String(bytes, start, length, StandardCharsets.UTF_8);
+            String id = utf8(start, length);
             lastIdBlank = id.isBlank();
             return id.length();
         }
 
-        /** The string's length in chars, as {@link String#length}; decodes it only if not ASCII. */
+        /** The string's length in chars, as {@link String#length}; decodes it only if not ASCII (see {@link #utf8}). */
         int readStringLength() throws IOException {
             int length = length();
             int start = position;
             position += length;
             for (int i = start; i < position; i++) {
                 if (bytes[i] < 0) {
-                    return new String(bytes, start, length, StandardCharsets.UTF_8).length();
+                    return utf8(start, length).length();
                 }
             }
             return length;
         }
 
         /**
-         * As {@link #readStringLength}, or -1 when the string, decoded and encoded again, would take another number
-         * of bytes: malformed UTF-8, whose every bad sequence decodes to U+FFFD, written back as three bytes.
+         * The string the bytes encode, failing as corrupt where they are not UTF-8, as the decoder the source falls
+         * back to fails ({@link BoundedBinaryDecoder}). Decoded once: a malformed sequence always decodes to U+FFFD,
+         * so only a string that holds one is checked (it may be the character itself, well encoded), and an
+         * all-ASCII string, stored as Latin-1, holds none: {@code indexOf} tells without looking.
          */
-        int readWellFormedStringLength() throws IOException {
-            int length = length();
-            int start = position;
-            position += length;
-            for (int i = start; i < position; i++) {
-                if (bytes[i] < 0) {
-                    String decoded = new String(bytes, start, length, StandardCharsets.UTF_8);
-                    return AvroBinary.utf8Length(decoded) == length ? decoded.length() : -1;
-                }
+        private String utf8(int start, int length) throws IOException {
+            String value = new String(bytes, start, length, StandardCharsets.UTF_8);
+            if (value.indexOf('\uFFFD') >= 0 && AvroBinary.malformedUtf8At(bytes, start, length) >= 0) {
+                throw corrupt("a string that is not UTF-8");
             }
-            return length;
+            return value;
         }
 
         /** Only 0 or 1: Avro reads any other byte as false, which no writer writes. */

@@ -73,8 +73,8 @@ final class TrainingBatchDeserializer implements Deserializer<TrainingBatch> {
             batch = reader.read(null, body);
         } catch (Exception e) {
             // Bad header, unknown writer schema, or a corrupt body: a length or count beyond the bytes left
-            // (EOFException), a bad union or enum index or invalid UTF-8 (AvroRuntimeException), the odd
-            // unchecked exception from a garbage value.
+            // (EOFException), a string that is not UTF-8 (an IOException), a bad union or enum index
+            // (AvroRuntimeException), the odd unchecked exception from a garbage value.
             throw undecodable(topic, value, e.toString(), e);
         }
         if (body.remaining() > 0) {

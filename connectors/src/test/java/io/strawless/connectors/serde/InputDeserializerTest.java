@@ -67,28 +67,70 @@ class InputDeserializerTest {
     }
 
     /**
-     * A payload_ref of malformed UTF-8 decodes to U+FFFD, three bytes each when written again: such a step is not
-     * passed on as the bytes it came in, whose length bounds what a training batch keeps of it, but encoded again.
+     * Java reads each malformed UTF-8 sequence as U+FFFD, silently: these two trajectory ids would both read as
+     * "traj-\uFFFD1", and the steps of two trajectories would be assembled into one. Both are dead letters.
      */
     @Test
-    void aStepWithAMalformedPayloadRefIsEncodedAgainNotPassedOnAsItCame() throws Exception {
-        StepEvent step = StepEvent.newBuilder(TestRecords.step("traj-1", 2)).setPayloadRef("s3://bucket/PLACEHOLDER")
-                .build();
-        byte[] value = step.toByteBuffer().array();
-        byte[] placeholder = "PLACEHOLDER".getBytes(StandardCharsets.US_ASCII);
-        for (int i = 0; i + placeholder.length <= value.length; i++) {
-            if (Arrays.equals(value, i, i + placeholder.length, placeholder, 0, placeholder.length)) {
-                Arrays.fill(value, i, i + placeholder.length, (byte) 0xE9); // Latin-1 é: not UTF-8
-            }
+    void stepsWhoseTrajectoryIdsDifferOnlyInAMalformedByteAreBothDeadLetters() throws Exception {
+        byte[] step = TestRecords.step("traj-?1", 0).toByteBuffer().array();
+        for (byte malformed : new byte[] {(byte) 0xFF, (byte) 0xFE}) {
+            DeadLetter dead = assertDeadLetter(STEPS, withByte(step, "traj-?1", malformed), Rule.MALFORMED_UTF8.name());
+            assertEquals("STEP body: the 7-byte string at byte 11 is not UTF-8 (malformed from its byte 5)",
+                    dead.getErrorMessage());
         }
-        assertNull(StepEventCodec.fields(value), "not plainly well formed");
+    }
 
-        InputRecord decoded = decode(STEPS, KEY, value);
+    /**
+     * Every string of a step, not only its key: the ids it is grouped and joined by, and payload_ref, through which a
+     * trainer fetches the step's tokens. Read in place, the step is declined; decoded, it is a dead letter.
+     */
+    @Test
+    void aStepWithAnyStringThatIsNotUtf8IsADeadLetter() throws Exception {
+        byte[] step = StepEvent.newBuilder(TestRecords.step("traj-?", 0)).setAgentId("agent-?").setTaskId("task-?")
+                .setGroupId("group-?").setPayloadRef("s3://bucket/?").setObservationKey("obs-?").build()
+                .toByteBuffer().array();
+        for (String field : List.of("traj-?", "agent-?", "task-?", "group-?", "s3://bucket/?", "obs-?")) {
+            byte[] value = withByte(step, field, (byte) 0xC3); // a lead byte without its continuation
+            assertNull(StepEventCodec.fields(value), field + " is not read in place");
+            assertDeadLetter(STEPS, value, Rule.MALFORMED_UTF8.name());
+        }
+    }
 
-        assertNull(decoded.encodedStep, "encoded again by the job");
-        String payloadRef = decoded.getStep().getPayloadRef();
-        assertEquals("s3://bucket/" + "\uFFFD".repeat(11), payloadRef);
-        assertEquals(value.length + 22, new StepEventCodec().encode(decoded.getStep()).length, "3 bytes for each 1");
+    @Test
+    void anOutcomeOrAVerdictWithAnIdThatIsNotUtf8IsADeadLetter() throws Exception {
+        byte[] outcome = OutcomeEvent.newBuilder(TestRecords.outcome("traj-?")).setSource("judge-?").build()
+                .toByteBuffer().array();
+        byte[] verdict = VerifierSignal.newBuilder(TestRecords.verdict("traj-?")).setVerifierId("prm-?").build()
+                .toByteBuffer().array();
+
+        DeadLetter dead = assertDeadLetter(OUTCOMES, withByte(outcome, "traj-?", (byte) 0xFF), Rule.MALFORMED_UTF8.name());
+        assertTrue(dead.getErrorMessage().startsWith("OUTCOME body: "), dead.getErrorMessage());
+        assertDeadLetter(OUTCOMES, withByte(outcome, "judge-?", (byte) 0xFF), Rule.MALFORMED_UTF8.name());
+        assertDeadLetter(VERDICTS, withByte(verdict, "traj-?", (byte) 0xFE), Rule.MALFORMED_UTF8.name());
+        // A continuation byte without its lead byte.
+        dead = assertDeadLetter(VERDICTS, withByte(verdict, "prm-?", (byte) 0x80), Rule.MALFORMED_UTF8.name());
+        assertTrue(dead.getErrorMessage().startsWith("VERDICT body: "), dead.getErrorMessage());
+    }
+
+    @Test
+    void idsInAnyScriptAreDecoded() throws Exception {
+        // The last is U+FFFD itself, well encoded: a character like any other, not a sign of malformed bytes.
+        for (String id : List.of("задача-1", "traj-\uD83D\uDE80", "轨迹-1", "traj-\uFFFD1")) {
+            StepEvent step = StepEvent.newBuilder(TestRecords.step(id, 0)).setAgentId(id).setTaskId(id).setGroupId(id)
+                    .setPayloadRef("s3://bucket/" + id).setObservationKey(id).build();
+            OutcomeEvent outcome = OutcomeEvent.newBuilder(TestRecords.outcome(id)).setSource(id).build();
+            VerifierSignal verdict = VerifierSignal.newBuilder(TestRecords.verdict(id)).setVerifierId(id).build();
+
+            InputRecord fromSteps = decode(STEPS, KEY, step.toByteBuffer().array());
+
+            assertEquals(InputRecord.ofStep(STEPS, 3, 42L, 1234L, step), fromSteps);
+            assertArrayEquals(step.toByteBuffer().array(), fromSteps.encodedStep, "read in place: " + id);
+            assertEquals(id, fromSteps.trajectoryId());
+            assertEquals(InputRecord.ofOutcome(OUTCOMES, 3, 42L, 1234L, outcome),
+                    decode(OUTCOMES, KEY, outcome.toByteBuffer().array()));
+            assertEquals(InputRecord.ofVerdict(VERDICTS, 3, 42L, 1234L, verdict),
+                    decode(VERDICTS, KEY, verdict.toByteBuffer().array()));
+        }
     }
 
     @Test
@@ -218,6 +260,19 @@ class InputDeserializerTest {
         deserializer.deserialize(record, new ListCollector<>(out));
         assertEquals(1, out.size());
         return out.get(0);
+    }
+
+    /** A copy of {@code value} with the '?' of the first occurrence of {@code string} replaced by {@code b}. */
+    private static byte[] withByte(byte[] value, String string, byte b) {
+        byte[] bytes = string.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i + bytes.length <= value.length; i++) {
+            if (Arrays.equals(value, i, i + bytes.length, bytes, 0, bytes.length)) {
+                byte[] copy = value.clone();
+                copy[i + string.indexOf('?')] = b;
+                return copy;
+            }
+        }
+        throw new AssertionError(string + " is not in the value");
     }
 
     private static byte[] bytes(ByteBuffer buffer) {

@@ -87,6 +87,19 @@ class StepEventCodecTest {
         assertTrue(failure.getMessage().startsWith("corrupt step encoding"), failure.getMessage());
     }
 
+    @Test
+    void aKeptStepWhoseIdIsNotUtf8StillReads() throws Exception {
+        // The source refuses such a step, but an earlier release accepted it, and a savepoint may hold one: what reads
+        // the job's state reads it as before (with U+FFFD), or the job would fail on every restore.
+        byte[] encoded = new StepEventCodec().encode(TestRecords.step("traj-?1", 2));
+        encoded[10 + 1 + "traj-".length()] = (byte) 0xFF;
+
+        assertEquals(null, StepEventCodec.fields(encoded), "the source's check declines it");
+        assertEquals("traj-\uFFFD1", StepEventCodec.trajectoryId(encoded));
+        assertEquals(2, StepEventCodec.stepIndex(encoded));
+        assertEquals("traj-\uFFFD1", new StepEventCodec().decode(encoded).getTrajectoryId());
+    }
+
     private static void assertFieldsReadInPlace(StepEvent step, byte[] encoded) throws IOException {
         assertEquals(step.getTrajectoryId(), StepEventCodec.trajectoryId(encoded));
         assertEquals(step.getStepIndex(), StepEventCodec.stepIndex(encoded));
