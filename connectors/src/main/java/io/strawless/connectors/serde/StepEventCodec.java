@@ -188,9 +188,7 @@ public final class StepEventCodec {
             if (at.union() == PRESENT) { // group_id
                 longestId = Math.max(longestId, at.readStringLength());
             }
-            if (at.union() == PRESENT) { // group_size
-                at.readInt();
-            }
+            Integer groupSize = at.union() == PRESENT ? at.readInt() : null;
             at.readLong(); // policy_version
             long eventTime = at.readLong();
             at.readBoolean(); // trainable
@@ -213,8 +211,8 @@ public final class StepEventCodec {
                 return null;
             }
             return new StepFields(trajectoryId, stepIndex, trajectoryId.isBlank() || agentIdBlank || taskIdBlank,
-                    longestId, eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue, tokenCount,
-                    payloadRefLength);
+                    longestId, groupSize, eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue,
+                    tokenCount, payloadRefLength);
         } catch (IOException | AvroRuntimeException e) {
             return null;
         }

@@ -10,6 +10,7 @@ import io.strawless.schemas.TerminalKind;
  *
  * @param idMissing whether the trajectory, task or agent id is empty or blank
  * @param longestId the length in chars of its longest id (trajectory, agent, task, group, observation key)
+ * @param groupSize its {@code group_size}, null without one
  * @param tokenCount how many token ids the step carries inline (0 without any)
  * @param payloadRefLength the length of {@code payload_ref} in chars (0 without one)
  */
@@ -18,6 +19,7 @@ public record StepFields(
         int stepIndex,
         boolean idMissing,
         int longestId,
+        Integer groupSize,
         long eventTime,
         TerminalKind terminal,
         Double value,
@@ -35,6 +37,7 @@ public record StepFields(
                 Math.max(Math.max(length(step.getTrajectoryId()), length(step.getAgentId())),
                         Math.max(length(step.getTaskId()),
                                 Math.max(length(step.getGroupId()), length(step.getObservationKey())))),
+                step.getGroupSize(),
                 step.getEventTime().toEpochMilli(),
                 step.getTerminal(),
                 step.getValue(),

@@ -29,6 +29,7 @@ public final class InputValidator implements Serializable {
         MISSING_ID,
         OVERSIZED_ID,
         INVALID_STEP_INDEX,
+        INVALID_GROUP_SIZE,
         NON_FINITE_NUMBER,
         MISSING_BOOTSTRAP_VALUE,
         FUTURE_EVENT_TIME,
@@ -75,6 +76,12 @@ public final class InputValidator implements Serializable {
         if (s.stepIndex() < 0 || s.stepIndex() > maxStepIndex) {
             return new Violation(Rule.INVALID_STEP_INDEX,
                     "step_index " + s.stepIndex() + " outside [0, " + maxStepIndex + "] (job.max-step-index)");
+        }
+        if (s.groupSize() != null && s.groupSize() < 1) {
+            // Grouping would silently take it for a size not known and wait for the group's timeout.
+            return new Violation(Rule.INVALID_GROUP_SIZE, "group_size " + s.groupSize() + " is less than 1: it is the"
+                    + " number of trajectories the group waits for; leave it null when that is not known (the group"
+                    + " then closes after job.group-timeout)");
         }
         Violation number = finite("reward", s.reward());
         if (number == null) number = finite("value", s.value());

@@ -5,6 +5,7 @@ import static io.strawless.pipeline.Events.outcome;
 import static io.strawless.pipeline.Events.step;
 import static io.strawless.pipeline.Events.verdict;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,6 +64,25 @@ class InputValidatorTest {
         assertEquals(Rule.FUTURE_EVENT_TIME, check(in(step("t1", 0, NOW + 3_600_000).build())).rule());
         assertEquals(Rule.OVERSIZED_PAYLOAD, check(in(step("t1", 0, NOW)
                 .setTokenIds(Collections.nCopies(40_000, 7)).build())).rule());
+    }
+
+    @Test
+    void aGroupSizeIsAtLeastOne() throws Exception {
+        assertNull(check(in(step("t1", 0, NOW).setGroupId("g1").build())), "a size not known: null");
+        assertNull(check(in(step("t1", 0, NOW).setGroupId("g1").setGroupSize(1).build())));
+        // Never reached: the group waits for job.group-timeout, as for a size not known, and closes partial.
+        assertNull(check(in(step("t1", 0, NOW).setGroupId("g1").setGroupSize(Integer.MAX_VALUE).build())));
+
+        Violation zero = check(in(step("t1", 0, NOW).setGroupId("g1").setGroupSize(0).build()));
+        assertNotNull(zero, "group_size 0 must be refused, not read as a size not known");
+        assertEquals(Rule.INVALID_GROUP_SIZE, zero.rule());
+        assertTrue(zero.message().startsWith("group_size 0 is less than 1"), zero.message());
+        assertEquals(Rule.INVALID_GROUP_SIZE,
+                check(in(step("t1", 0, NOW).setGroupId("g1").setGroupSize(-4).build())).rule());
+        assertEquals(Rule.INVALID_GROUP_SIZE,
+                check(in(step("t1", 0, NOW).setGroupId("g1").setGroupSize(Integer.MIN_VALUE).build())).rule());
+        assertEquals(Rule.INVALID_GROUP_SIZE, check(in(step("t1", 0, NOW).setGroupSize(0).build())).rule(),
+                "without a group_id too");
     }
 
     @Test

@@ -180,6 +180,23 @@ class GroupTrajectoriesTest {
     }
 
     @Test
+    void aGroupSizeNoGroupReachesWaitsForTheGroupTimeout() throws Exception {
+        // Accepted at the input (it is at least 1): the wait is bounded by job.group-timeout, then the group closes
+        // short of its size, as job.partial-groups says.
+        start(grpo());
+        send(trajectory("a", "g1", Integer.MAX_VALUE, 1.0, 1), 100);
+        send(trajectory("b", "g1", Integer.MAX_VALUE, 0.0, 1), 110);
+        harness.processWatermark(100 + GROUP_TIMEOUT - 1);
+        assertTrue(groups().isEmpty());
+
+        harness.processWatermark(100 + GROUP_TIMEOUT);
+
+        assertEquals(List.of("a", "b"),
+                groups().get(0).members().stream().map(AssembledTrajectory::trajectoryId).toList());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
     void closingAGroupBySizeKeepsTheTimeoutOfAnotherGroupWithTheSameDeadline() throws Exception {
         start(grpo());
         send(trajectory("a", "g1", 2, 1.0, 1), 100);
