@@ -1,5 +1,6 @@
 package io.strawless.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -102,6 +103,9 @@ class EarlierSchemaVersionsTest {
         assertEquals(3, StepEventCodec.stepIndex(earlier));
         assertTrue(StepEventCodec.isTerminal(earlier));
         assertEquals("t1", StepEventCodec.trajectoryId(earlier));
+        byte[] fields = StepEventCodec.trajectoryFields(new StepEventCodec().encode(step));
+        assertArrayEquals(fields, StepEventCodec.trajectoryFields(earlier));
+        assertTrue(StepEventCodec.hasTrajectoryFields(earlier, fields));
         assertEquals(step, new StepEventCodec().decode(earlier));
         assertEquals(step, new EncodedSteps(List.of(earlier)).get(0));
     }

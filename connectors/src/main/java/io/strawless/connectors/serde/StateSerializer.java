@@ -16,9 +16,8 @@ import org.apache.flink.core.memory.DataOutputView;
  * that Flink's POJO serializer wrote for the same record (the layout before these serializers) is migrated when a
  * savepoint is restored (RocksDB rewrites it, the heap reads it with the POJO serializer); anything else is refused.
  * A build that changes a format must raise its {@link #formatVersion}; a savepoint in the earlier version is then
- * refused, naming both versions, until that build also reads the earlier one (its snapshot's
- * {@code restoreSerializer} returning a reader of it, and {@code resolveSchemaCompatibility} answering
- * compatible-after-migration, as for the POJO layout below).
+ * refused, naming both versions, unless the serializer also reads the earlier one ({@link #readerOf}): that state is
+ * then migrated too.
  *
  * <p>Every Avro record inside is written in single-object encoding, whose header names the schema it was written
  * with, so a format outlives the schemas' evolution too.
@@ -32,6 +31,14 @@ public abstract class StateSerializer<T> extends RecordSerializer<T> {
 
     /** The version of the format {@code serialize} writes. */
     protected abstract int formatVersion();
+
+    /**
+     * A serializer of an earlier version of this format, for a restore to read state an earlier build wrote and
+     * migrate it; null (the default) where that version is not read, and such state is refused.
+     */
+    protected StateSerializer<T> readerOf(int earlierFormatVersion) {
+        return null;
+    }
 
     @Override
     public final TypeSerializerSnapshot<T> snapshotConfiguration() {
@@ -77,18 +84,26 @@ public abstract class StateSerializer<T> extends RecordSerializer<T> {
         @Override
         public TypeSerializer<T> restoreSerializer() {
             StateSerializer<T> serializer = RecordSerializer.instantiate(serializerClass, classLoader);
-            if (serializer.formatVersion() != formatVersion) {
+            if (serializer.formatVersion() == formatVersion) {
+                return serializer;
+            }
+            StateSerializer<T> reader = serializer.readerOf(formatVersion);
+            if (reader == null) {
                 throw new IllegalStateException(serializerClass + " writes format version " + serializer.formatVersion()
                         + " and cannot read the state's version " + formatVersion);
             }
-            return serializer;
+            return reader;
         }
 
         @Override
         public TypeSerializerSchemaCompatibility<T> resolveSchemaCompatibility(TypeSerializerSnapshot<T> oldSnapshot) {
             if (oldSnapshot instanceof Snapshot<T> old && serializerClass.equals(old.serializerClass)) {
-                return old.formatVersion == formatVersion
-                        ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                if (old.formatVersion == formatVersion) {
+                    return TypeSerializerSchemaCompatibility.compatibleAsIs();
+                }
+                StateSerializer<T> serializer = RecordSerializer.instantiate(serializerClass, classLoader);
+                return serializer.readerOf(old.formatVersion) != null
+                        ? TypeSerializerSchemaCompatibility.compatibleAfterMigration()
                         : TypeSerializerSchemaCompatibility.incompatible();
             }
             // The same record as Flink's POJO serializer wrote it: readable by that serializer, restored from its

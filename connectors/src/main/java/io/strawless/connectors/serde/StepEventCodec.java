@@ -113,6 +113,38 @@ public final class StepEventCodec {
     }
 
     /**
+     * The fields every step of a trajectory repeats (agent_id, task_id, group_id and group_size), as their Avro
+     * binary encoding in the current schema: copied from the step's encoding, which holds them in that order after
+     * the step index. For a trajectory to hold its steps to them with {@link #hasTrajectoryFields}.
+     */
+    public static byte[] trajectoryFields(byte[] singleObject) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            return trajectoryFields(new StepEventCodec().encode(decodeOtherVersion(singleObject)));
+        }
+        FieldCursor at = new FieldCursor(singleObject);
+        at.skipToAgentId();
+        int start = at.position;
+        at.skipTrajectoryFields();
+        return Arrays.copyOfRange(singleObject, start, at.position);
+    }
+
+    /**
+     * Whether an encoded step has these {@link #trajectoryFields}, compared in place. Avro's writers write equal
+     * fields as equal bytes; bytes that differ may still be equal fields written otherwise (a varint in more bytes
+     * than it needs), which only decoding tells.
+     */
+    public static boolean hasTrajectoryFields(byte[] singleObject, byte[] trajectoryFields) throws IOException {
+        if (!hasCurrentHeader(singleObject)) {
+            return Arrays.equals(trajectoryFields(singleObject), trajectoryFields);
+        }
+        FieldCursor at = new FieldCursor(singleObject);
+        at.skipToAgentId();
+        int start = at.position;
+        at.skipTrajectoryFields();
+        return Arrays.equals(singleObject, start, at.position, trajectoryFields, 0, trajectoryFields.length);
+    }
+
+    /**
      * The body bytes (the encoding less its header) of an encoded step in the current schema, less those of its
      * leading id fields (trajectory_id, agent_id, task_id), read without decoding the rest; -1 for a step encoded
      * with another schema version. What a batch keeps of a step is its body less those ids and a few small fields,
@@ -367,10 +399,20 @@ public final class StepEventCodec {
             this.bytes = singleObject;
         }
 
-        /** Past the fields before policy_version: trajectory_id, step_index, agent_id, task_id, the group. */
+        /** Past the fields before policy_version: trajectory_id, step_index, then the trajectory's fields. */
         void skipToPolicyVersion() throws IOException {
+            skipToAgentId();
+            skipTrajectoryFields();
+        }
+
+        /** Past trajectory_id and step_index. */
+        void skipToAgentId() throws IOException {
             skipString(); // trajectory_id
             readInt(); // step_index
+        }
+
+        /** Past agent_id, task_id, group_id and group_size: the fields every step of a trajectory repeats. */
+        void skipTrajectoryFields() throws IOException {
             skipString(); // agent_id
             skipString(); // task_id
             if (union() == PRESENT) { // group_id

@@ -2,6 +2,7 @@ package io.strawless.connectors.serde;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,6 +78,33 @@ class StepEventCodecTest {
             blocked += Arrays.equals(encoded, toArray(step.toByteBuffer())) ? 0 : 1;
         }
         assertTrue(blocked > 100, "steps whose tokens were written in sized blocks: " + blocked);
+    }
+
+    @Test
+    void aStepIsComparedWithItsTrajectorysFieldsInPlace() throws Exception {
+        Random random = new Random(29);
+        StepEventCodec codec = new StepEventCodec();
+        for (int i = 0; i < 600; i++) {
+            StepEvent step = randomStep(random, i);
+            byte[] fields = StepEventCodec.trajectoryFields(codec.encode(step));
+            StepEvent sameTrajectory = StepEvent.newBuilder(randomStep(random, i + 1))
+                    .setAgentId(step.getAgentId())
+                    .setTaskId(step.getTaskId())
+                    .setGroupId(step.getGroupId())
+                    .setGroupSize(step.getGroupSize())
+                    .build();
+            assertTrue(StepEventCodec.hasTrajectoryFields(codec.encode(sameTrajectory), fields), "step " + i);
+            assertArrayEquals(fields, StepEventCodec.trajectoryFields(codec.encode(sameTrajectory)));
+
+            Integer otherSize = step.getGroupSize() == null ? 1 : null;
+            for (StepEvent other : List.of(
+                    StepEvent.newBuilder(step).setAgentId(step.getAgentId() + "x").build(),
+                    StepEvent.newBuilder(step).setTaskId(step.getTaskId() + "x").build(),
+                    StepEvent.newBuilder(step).setGroupId(step.getGroupId() == null ? "g" : null).build(),
+                    StepEvent.newBuilder(step).setGroupSize(otherSize).build())) {
+                assertFalse(StepEventCodec.hasTrajectoryFields(codec.encode(other), fields), other.toString());
+            }
+        }
     }
 
     @Test

@@ -23,7 +23,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
@@ -88,7 +90,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * <p>A list, not a map by index: on RocksDB the steps a session brings are one append (a merge, no read), the
      * trajectory is read with one lookup and dropped with one delete, where a map entry per step cost a lookup and a
      * write per step and a seek plus a delete per step when it left (measured, the assembler's RocksDB calls were
-     * most of the job's CPU). The progress's bits say which indices arrived, so only a duplicate reads the list.
+     * most of the job's CPU). The progress's bits say which indices arrived, and it keeps the fields every step must
+     * repeat, so only a duplicate, or a step that disagrees with them, reads the list.
      */
     private transient ListState<byte[]> steps;
     private transient StepEventCodec stepCodec;
@@ -362,6 +365,19 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             return current;
         }
+        byte[] fields = trajectoryFields(current, encoded);
+        if (!StepEventCodec.hasTrajectoryFields(encoded, fields)) {
+            // The trajectory is grouped, scored and published under one agent, task and group: a step that names
+            // others would be scored against peers it does not belong with. Which is right cannot be told; the first
+            // steps stay.
+            List<String> disagreements = disagreements(input.getStep(), stepCodec.decode(anyArrivedStep()));
+            if (!disagreements.isEmpty()) {
+                deadLetter(ctx, input, Rule.CONFLICTING_TRAJECTORY_FIELDS, "step " + index + " disagrees with the"
+                        + " steps of its trajectory already received: " + String.join(", ", disagreements)
+                        + "; the trajectory keeps theirs");
+                return current;
+            }
+        }
         boolean terminal = input.isTerminalStep();
         if (current.terminalIndex() >= 0 && index > current.terminalIndex()) {
             deadLetter(ctx, input, Rule.STEP_AFTER_TERMINAL,
@@ -374,7 +390,55 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             return current;
         }
         newSteps.add(encoded);
-        return current.withStep(index, terminal);
+        AssemblyProgress added = current.withStep(index, terminal);
+        // The first step's fields, or those a step in state has, are the trajectory's from now on.
+        return current.trajectoryFields() != null ? added : added.withTrajectoryFields(fields);
+    }
+
+    /**
+     * The fields every step of the trajectory must repeat: as its progress keeps them, else as a step in state has
+     * them (progress that a release before them kept), else as this first step has them.
+     */
+    private byte[] trajectoryFields(AssemblyProgress current, byte[] firstStep) throws Exception {
+        if (current.trajectoryFields() != null) {
+            return current.trajectoryFields();
+        }
+        return StepEventCodec.trajectoryFields(current.distinctSteps() > 0 ? anyArrivedStep() : firstStep);
+    }
+
+    /**
+     * The trajectory fields on which {@code step} disagrees with a step of its trajectory, each with both values;
+     * none where only their encodings differ (another producer's writer).
+     */
+    private static List<String> disagreements(StepEvent step, StepEvent trajectoryStep) {
+        List<String> disagreements = new ArrayList<>();
+        disagreement("agent_id", step.getAgentId(), trajectoryStep.getAgentId(), disagreements);
+        disagreement("task_id", step.getTaskId(), trajectoryStep.getTaskId(), disagreements);
+        disagreement("group_id", step.getGroupId(), trajectoryStep.getGroupId(), disagreements);
+        disagreement("group_size", step.getGroupSize(), trajectoryStep.getGroupSize(), disagreements);
+        return disagreements;
+    }
+
+    private static void disagreement(String field, Object value, Object trajectoryValue, List<String> disagreements) {
+        if (!Objects.equals(value, trajectoryValue)) {
+            disagreements.add(field + " " + quoted(value) + " (theirs: " + quoted(trajectoryValue) + ")");
+        }
+    }
+
+    private static String quoted(Object value) {
+        return value instanceof String ? "\"" + value + "\"" : String.valueOf(value);
+    }
+
+    /** A step of the trajectory as it waits in the session or in state; the progress says some arrived. */
+    private byte[] anyArrivedStep() throws Exception {
+        if (!newSteps.isEmpty()) {
+            return newSteps.get(0);
+        }
+        Iterator<byte[]> stored = steps.get().iterator();
+        if (stored.hasNext()) {
+            return stored.next();
+        }
+        throw new IllegalStateException("steps are marked as arrived but none is in state");
     }
 
     /** The step of {@code index} as it waits in the session or in state; the progress says it arrived. */
@@ -546,8 +610,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     /**
-     * The trajectory as it leaves assembly: the ids from its first step, everything that arrived for it. Its steps
-     * stay encoded as they waited in state: they cross the network as these bytes, and only the first is decoded.
+     * The trajectory as it leaves assembly: the ids from its first step (its steps agree on them, see
+     * {@link #addStep}), everything that arrived for it. Its steps stay encoded as they waited in state: they cross
+     * the network as these bytes, and only the first is decoded.
      */
     private AssembledTrajectory trajectory(
             AssemblyProgress current, EncodedSteps ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut)

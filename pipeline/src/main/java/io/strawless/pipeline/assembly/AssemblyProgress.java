@@ -17,6 +17,9 @@ import java.util.Arrays;
  *     bits; never modified, a step received makes a copy.
  * @param maxIndex largest step index received, -1 before any
  * @param terminalIndex index of the terminal step, -1 until it arrives
+ * @param trajectoryFields the fields every step of the trajectory must repeat (agent_id, task_id, group_id,
+ *     group_size), as its first step had them ({@link io.strawless.connectors.serde.StepEventCodec#trajectoryFields});
+ *     null before a step, and in progress that a release before them kept (then a step in state has them)
  * @param encodedOutcome the newest outcome revision received ({@link FinishedTrajectory#encode}); null before one
  * @param verdictCount verifier signals received (they wait in a list state of their own, touched only when there are some)
  * @param latestEventTime newest event time among the trajectory's inputs
@@ -33,6 +36,7 @@ public record AssemblyProgress(
         long[] receivedSteps,
         int maxIndex,
         int terminalIndex,
+        byte[] trajectoryFields,
         byte[] encodedOutcome,
         int verdictCount,
         long latestEventTime,
@@ -55,8 +59,8 @@ public record AssemblyProgress(
         READY
     }
 
-    public static final AssemblyProgress EMPTY = new AssemblyProgress(0, new long[0], -1, -1, null, 0, Long.MIN_VALUE,
-            Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE, InputLineage.NONE);
+    public static final AssemblyProgress EMPTY = new AssemblyProgress(0, new long[0], -1, -1, null, null, 0,
+            Long.MIN_VALUE, Phase.OPEN, Long.MIN_VALUE, Long.MIN_VALUE, InputLineage.NONE);
 
     boolean stepsComplete() {
         return terminalIndex >= 0 && distinctSteps == terminalIndex + 1;
@@ -80,37 +84,43 @@ public record AssemblyProgress(
         long[] received = Arrays.copyOf(receivedSteps, Math.max(receivedSteps.length, (index >>> 6) + 1));
         received[index >>> 6] |= 1L << index;
         return new AssemblyProgress(distinctSteps + 1, received, Math.max(maxIndex, index),
-                terminal ? index : terminalIndex, encodedOutcome, verdictCount, latestEventTime, phase, deadline, timer,
-                lineage);
+                terminal ? index : terminalIndex, trajectoryFields, encodedOutcome, verdictCount, latestEventTime, phase,
+                deadline, timer, lineage);
+    }
+
+    AssemblyProgress withTrajectoryFields(byte[] fields) {
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, fields, encodedOutcome,
+                verdictCount, latestEventTime, phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withOutcome(OutcomeEvent outcome) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex,
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, trajectoryFields,
                 FinishedTrajectory.encode(outcome), verdictCount, latestEventTime, phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withVerdict() {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome,
-                verdictCount + 1, latestEventTime, phase, deadline, timer, lineage);
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, trajectoryFields,
+                encodedOutcome, verdictCount + 1, latestEventTime, phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withEventTime(long eventTime) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
-                Math.max(latestEventTime, eventTime), phase, deadline, timer, lineage);
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, trajectoryFields,
+                encodedOutcome, verdictCount, Math.max(latestEventTime, eventTime), phase, deadline, timer, lineage);
     }
 
     AssemblyProgress withDeadline(Phase newPhase, long newDeadline) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
-                latestEventTime, newPhase, newDeadline, timer, lineage);
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, trajectoryFields,
+                encodedOutcome, verdictCount, latestEventTime, newPhase, newDeadline, timer, lineage);
     }
 
     AssemblyProgress withTimer(long newTimer) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
-                latestEventTime, phase, deadline, newTimer, lineage);
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, trajectoryFields,
+                encodedOutcome, verdictCount, latestEventTime, phase, deadline, newTimer, lineage);
     }
 
     AssemblyProgress withInput(String topic, int partition, long offset) {
-        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome, verdictCount,
-                latestEventTime, phase, deadline, timer, lineage.with(topic, partition, offset));
+        return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, trajectoryFields,
+                encodedOutcome, verdictCount, latestEventTime, phase, deadline, timer,
+                lineage.with(topic, partition, offset));
     }
 }

@@ -20,7 +20,11 @@ public final class AssemblyStateSerializers {
 
     private AssemblyStateSerializers() {}
 
-    /** An open trajectory's {@link AssemblyProgress}. */
+    /**
+     * An open trajectory's {@link AssemblyProgress}. Format version 2 adds its
+     * {@link AssemblyProgress#trajectoryFields} after the terminal index; version 1, which the releases before wrote,
+     * is read (without them) and migrated.
+     */
     public static final class OfProgress extends StateSerializer<AssemblyProgress> {
 
         private static final long serialVersionUID = 1L;
@@ -28,14 +32,32 @@ public final class AssemblyStateSerializers {
         /** Read by ordinal: a build that reorders or adds phases must raise {@link #formatVersion}. */
         private static final Phase[] PHASES = Phase.values();
 
+        private static final int CURRENT_VERSION = 2;
+
+        private final int formatVersion;
+
+        public OfProgress() {
+            this(CURRENT_VERSION);
+        }
+
+        /** Reads and writes that version of the format: an earlier one restores the state of an earlier release. */
+        OfProgress(int formatVersion) {
+            this.formatVersion = formatVersion;
+        }
+
         @Override
         protected StateSerializer<AssemblyProgress> create() {
-            return new OfProgress();
+            return new OfProgress(formatVersion);
         }
 
         @Override
         protected int formatVersion() {
-            return 1;
+            return formatVersion;
+        }
+
+        @Override
+        protected StateSerializer<AssemblyProgress> readerOf(int earlierFormatVersion) {
+            return earlierFormatVersion == 1 ? new OfProgress(1) : null;
         }
 
         @Override
@@ -47,6 +69,9 @@ public final class AssemblyStateSerializers {
             }
             out.writeInt(p.maxIndex());
             out.writeInt(p.terminalIndex());
+            if (formatVersion >= 2) {
+                writeNullableBytes(p.trajectoryFields(), out);
+            }
             writeNullableBytes(p.encodedOutcome(), out);
             out.writeInt(p.verdictCount());
             out.writeLong(p.latestEventTime());
@@ -72,6 +97,7 @@ public final class AssemblyStateSerializers {
             }
             int maxIndex = in.readInt();
             int terminalIndex = in.readInt();
+            byte[] trajectoryFields = formatVersion >= 2 ? readNullableBytes(in) : null;
             byte[] encodedOutcome = readNullableBytes(in);
             int verdictCount = in.readInt();
             long latestEventTime = in.readLong();
@@ -89,8 +115,8 @@ public final class AssemblyStateSerializers {
                 firstOffsets[i] = in.readLong();
                 lastOffsets[i] = in.readLong();
             }
-            return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, encodedOutcome,
-                    verdictCount, latestEventTime, phase, deadline, timer,
+            return new AssemblyProgress(distinctSteps, receivedSteps, maxIndex, terminalIndex, trajectoryFields,
+                    encodedOutcome, verdictCount, latestEventTime, phase, deadline, timer,
                     new InputLineage(topics, partitions, firstOffsets, lastOffsets));
         }
     }

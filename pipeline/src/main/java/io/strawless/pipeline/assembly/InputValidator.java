@@ -36,6 +36,7 @@ public final class InputValidator implements Serializable {
         OVERSIZED_PAYLOAD,
         STEP_AFTER_TERMINAL,
         CONFLICTING_DUPLICATE,
+        CONFLICTING_TRAJECTORY_FIELDS,
         TOO_MANY_VERDICTS
     }
 

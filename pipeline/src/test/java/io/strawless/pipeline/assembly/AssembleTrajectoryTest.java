@@ -18,6 +18,7 @@ import io.strawless.pipeline.JobOptions;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
@@ -339,13 +340,92 @@ class AssembleTrajectoryTest {
      * as 0, and another producer's encoder may well write it so. After the 10-byte header, the id "t1" takes 3.
      */
     private static byte[] withTwoByteIndex(StepEvent step) throws Exception {
+        return withTwoByteVarint(step, 13);
+    }
+
+    /** The step's encoding with the one-byte varint at {@code at} written in two bytes: Avro reads the same value. */
+    private static byte[] withTwoByteVarint(StepEvent step, int at) throws Exception {
         byte[] canonical = new StepEventCodec().encode(step);
+        assertTrue(canonical[at] >= 0, "a one-byte varint at " + at);
         byte[] otherwise = new byte[canonical.length + 1];
-        System.arraycopy(canonical, 0, otherwise, 0, 13);
-        otherwise[13] = (byte) 0x80;
-        otherwise[14] = 0x00;
-        System.arraycopy(canonical, 14, otherwise, 15, canonical.length - 14);
+        System.arraycopy(canonical, 0, otherwise, 0, at);
+        otherwise[at] = (byte) (0x80 | canonical[at]);
+        otherwise[at + 1] = 0x00;
+        System.arraycopy(canonical, at + 1, otherwise, at + 2, canonical.length - at - 1);
         return otherwise;
+    }
+
+    /** A step of task-1's group g1 of 4, by agent-1. */
+    private static StepEvent.Builder grouped(String trajectoryId, int index, long eventTime) {
+        return step(trajectoryId, index, eventTime).setGroupId("g1").setGroupSize(4);
+    }
+
+    @Test
+    void aStepThatDisagreesWithItsTrajectoryOnAgentTaskOrGroupIsDeadLetteredAndTheTrajectoryKeepsItsOwn()
+            throws Exception {
+        send(in(grouped("t1", 0, 100).build()));
+        send(in(grouped("t1", 1, 110).setTaskId("task-2").build()));
+        send(in(grouped("t1", 1, 110).setGroupId("g2").setGroupSize(3).build()));
+        send(in(grouped("t1", 1, 110).setGroupId(null).setGroupSize(null).build()));
+        send(in(grouped("t1", 1, 110).setAgentId("agent-2").build()));
+
+        assertEquals(List.of(
+                "step 1 disagrees with the steps of its trajectory already received: task_id \"task-2\""
+                        + " (theirs: \"task-1\"); the trajectory keeps theirs",
+                "step 1 disagrees with the steps of its trajectory already received: group_id \"g2\" (theirs:"
+                        + " \"g1\"), group_size 3 (theirs: 4); the trajectory keeps theirs",
+                "step 1 disagrees with the steps of its trajectory already received: group_id null (theirs:"
+                        + " \"g1\"), group_size null (theirs: 4); the trajectory keeps theirs",
+                "step 1 disagrees with the steps of its trajectory already received: agent_id \"agent-2\" (theirs:"
+                        + " \"agent-1\"); the trajectory keeps theirs"),
+                deadLetters().stream().map(DeadLetter::getErrorMessage).toList());
+        assertTrue(deadLetters().stream().allMatch(d -> d.getErrorClass().equals("CONFLICTING_TRAJECTORY_FIELDS")));
+
+        send(in(grouped("t1", 1, 110).build()));
+        send(in(grouped("t1", 2, 120).setTerminal(TerminalKind.TERMINATED).build()));
+        send(in(outcome("t1", 1.0, 0, 130)));
+        harness.processWatermark(130);
+
+        AssembledTrajectory t = harness.extractOutputValues().get(0);
+        assertEquals(List.of("agent-1", "task-1", "g1", 4),
+                List.of(t.agentId(), t.taskId(), t.groupId(), t.groupSize()));
+        assertEquals(3, t.steps().size());
+        assertEquals(4, deadLetters().size());
+        assertNothingLeft();
+    }
+
+    @Test
+    void theFirstStepToArriveSaysWhatItsTrajectoryIsNotStepZero() throws Exception {
+        // Before, the trajectory took step 0's task and group whatever its other steps said.
+        send(in(grouped("t1", 1, 110).setTaskId("task-2").setTerminal(TerminalKind.TERMINATED).build()));
+        send(in(grouped("t1", 0, 100).build()));
+        send(in(outcome("t1", 1.0, 0, 120)));
+        harness.processWatermark(120 + TIMEOUT);
+
+        assertEquals(List.of("CONFLICTING_TRAJECTORY_FIELDS"),
+                deadLetters().stream().map(DeadLetter::getErrorClass).toList(),
+                "step 0 names task-1, the step already received task-2");
+        assertTrue(harness.extractOutputValues().isEmpty(), "never scored under either task");
+        assertEquals(UnscoredReason.INCOMPLETE, unscored().get(0).getReason());
+        assertNothingLeft();
+    }
+
+    @Test
+    void aStepWhoseTrajectoryFieldsAreOnlyEncodedOtherwiseIsKept() throws Exception {
+        StepEvent second = grouped("t1", 1, 110).build();
+        // agent_id's length, after the header, the id "t1" and the one-byte index: another producer's writer.
+        byte[] otherwise = withTwoByteVarint(second, 14);
+        assertEquals(second, new StepEventCodec().decode(otherwise));
+
+        send(in(grouped("t1", 0, 100).build()));
+        send(InputRecord.ofStep("agent.steps", 0, 1, 110, second, otherwise));
+        send(in(grouped("t1", 2, 120).setTerminal(TerminalKind.TERMINATED).build()));
+        send(in(outcome("t1", 1.0, 0, 130)));
+        harness.processWatermark(130);
+
+        assertTrue(deadLetters().isEmpty(), "the same fields: " + deadLetters());
+        assertEquals(3, harness.extractOutputValues().get(0).steps().size());
+        assertNothingLeft();
     }
 
     @Test

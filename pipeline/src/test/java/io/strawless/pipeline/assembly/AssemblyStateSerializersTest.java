@@ -42,12 +42,12 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The assembler's progress and markers are read back whole, and a savepoint that Flink's POJO serializer wrote
- * (the layout before) is migrated on the heap and on RocksDB: its open trajectory completes and its marker still
- * routes a straggler.
+ * The assembler's progress and markers are read back whole, and a savepoint of an earlier release (the layout
+ * Flink's POJO serializer wrote, or format version 1 of the progress) is migrated on the heap and on RocksDB: its
+ * open trajectory completes and its marker still routes a straggler.
  */
 class AssemblyStateSerializersTest {
 
@@ -58,6 +58,7 @@ class AssemblyStateSerializersTest {
         assertArrayEquals(expected.receivedSteps(), actual.receivedSteps());
         assertEquals(expected.maxIndex(), actual.maxIndex());
         assertEquals(expected.terminalIndex(), actual.terminalIndex());
+        assertArrayEquals(expected.trajectoryFields(), actual.trajectoryFields());
         assertArrayEquals(expected.encodedOutcome(), actual.encodedOutcome());
         assertEquals(expected.verdictCount(), actual.verdictCount());
         assertEquals(expected.latestEventTime(), actual.latestEventTime());
@@ -82,6 +83,11 @@ class AssemblyStateSerializersTest {
                     int index = random.nextInt(200);
                     if (!p.hasStep(index)) {
                         p = p.withStep(index, random.nextInt(5) == 0);
+                    }
+                    if (p.trajectoryFields() == null) {
+                        byte[] fields = new byte[random.nextInt(40)];
+                        random.nextBytes(fields);
+                        p = p.withTrajectoryFields(fields);
                     }
                 }
                 case 1 -> p = p.withOutcome(outcome("t", random.nextDouble(), random.nextInt(3), random.nextInt(1_000)));
@@ -108,6 +114,10 @@ class AssemblyStateSerializersTest {
             AssemblyProgress copy = progress.duplicate().copy(p);
             assertSameProgress(p, copy);
             assertNotSame(p.receivedSteps(), copy.receivedSteps());
+            // Format version 1, which releases before the trajectory fields wrote, has all else.
+            var version1 = new AssemblyStateSerializers.OfProgress(1);
+            assertSameProgress(p.withTrajectoryFields(null),
+                    roundTrip(version1, p, AssemblyStateSerializersTest::assertSameProgress));
         }
         assertSameProgress(AssemblyProgress.EMPTY,
                 roundTrip(progress, AssemblyProgress.EMPTY, AssemblyStateSerializersTest::assertSameProgress));
@@ -123,9 +133,13 @@ class AssemblyStateSerializersTest {
     }
 
     @Test
-    void aSnapshotAcceptsItsOwnStateAndMigratesThePojoLayoutOnly() {
+    void aSnapshotAcceptsItsOwnStateAndMigratesEarlierReleasesOnly() {
         TypeSerializerSnapshot<AssemblyProgress> current = new AssemblyStateSerializers.OfProgress().snapshotConfiguration();
         assertTrue(current.resolveSchemaCompatibility(current).isCompatibleAsIs());
+        var version1 = new AssemblyStateSerializers.OfProgress(1).snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility(version1).isCompatibleAfterMigration());
+        var later = new AssemblyStateSerializers.OfProgress(3).snapshotConfiguration();
+        assertTrue(current.resolveSchemaCompatibility(later).isIncompatible(), "a later release's format is not read");
         TypeSerializerSnapshot<AssemblyProgress> pojo = TypeInformation.of(AssemblyProgress.class)
                 .createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
         assertTrue(current.resolveSchemaCompatibility(pojo).isCompatibleAfterMigration());
@@ -142,17 +156,24 @@ class AssemblyStateSerializersTest {
     }
 
     /**
-     * State as a build before these serializers left it: trajectory "open" with steps 0-2 and its inactivity timer,
-     * trajectory "done" emitted with outcome revision 0, its marker and the timer that clears it.
+     * State as an earlier release left it: trajectory "open" with steps 0-2 (of task-1) and its inactivity timer,
+     * trajectory "done" emitted with outcome revision 0, its marker and the timer that clears it. Its progress and
+     * markers in the layout of the releases before these serializers (Flink's POJO serializer), or in format version
+     * 1 of these, without the trajectory fields.
      */
-    private static OperatorSubtaskState pojoLayoutSavepoint(String backendName) throws Exception {
-        var pojoLayout = new KeyedProcessFunction<String, InputRecord, AssembledTrajectory>() {
+    private static OperatorSubtaskState earlierReleasesSavepoint(String backendName, String layout) throws Exception {
+        var earlierRelease = new KeyedProcessFunction<String, InputRecord, AssembledTrajectory>() {
             @Override
             public void processElement(InputRecord input, Context ctx, Collector<AssembledTrajectory> out)
                     throws Exception {
+                boolean pojo = layout.equals("pojo");
                 var steps = getRuntimeContext().getListState(new ListStateDescriptor<>("steps", byte[].class));
-                var progress = getRuntimeContext().getState(new ValueStateDescriptor<>("progress", AssemblyProgress.class));
-                var finished = getRuntimeContext().getState(new ValueStateDescriptor<>("finished", FinishedTrajectory.class));
+                var progress = getRuntimeContext().getState(pojo
+                        ? new ValueStateDescriptor<>("progress", AssemblyProgress.class)
+                        : new ValueStateDescriptor<>("progress", new AssemblyStateSerializers.OfProgress(1)));
+                var finished = getRuntimeContext().getState(pojo
+                        ? new ValueStateDescriptor<>("finished", FinishedTrajectory.class)
+                        : new ValueStateDescriptor<>("finished", new AssemblyStateSerializers.OfFinished()));
                 if (input.trajectoryId().equals("done")) {
                     finished.update(new FinishedTrajectory(FinishedTrajectory.encode(input.outcome), 5_000_000L));
                     ctx.timerService().registerEventTimeTimer(5_000_000L);
@@ -171,7 +192,7 @@ class AssemblyStateSerializersTest {
             }
         };
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(pojoLayout), InputRecord::trajectoryId, Types.STRING)) {
+                new DrainingKeyedProcessOperator<>(earlierRelease), InputRecord::trajectoryId, Types.STRING)) {
             h.setStateBackend(backend(backendName));
             h.open();
             for (int s = 0; s < 3; s++) {
@@ -184,9 +205,9 @@ class AssemblyStateSerializersTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"hashmap", "rocksdb"})
-    void aSavepointInThePojoLayoutIsMigrated(String backendName) throws Exception {
-        OperatorSubtaskState savepoint = pojoLayoutSavepoint(backendName);
+    @CsvSource({"hashmap, pojo", "rocksdb, pojo", "hashmap, format-1", "rocksdb, format-1"})
+    void anEarlierReleasesSavepointIsMigrated(String backendName, String layout) throws Exception {
+        OperatorSubtaskState savepoint = earlierReleasesSavepoint(backendName, layout);
         AssembleTrajectory function = new AssembleTrajectory(new Configuration());
         try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
                 new MiniBatchAssembler(function, new Configuration()), InputRecord::trajectoryId, Types.STRING)) {
@@ -195,7 +216,9 @@ class AssemblyStateSerializersTest {
             restored.open();
             assertEquals(1, function.openWork().getValue(), "the open trajectory recounted");
 
-            for (InputRecord input : List.of(in(terminalStep("open", 3, 2_000)), in(outcome("open", 0.5, 0, 2_000)),
+            // The restored trajectory's fields are those of its steps in state: a step of another task is refused.
+            for (InputRecord input : List.of(in(step("open", 3, 2_000).setTaskId("task-2").build()),
+                    in(terminalStep("open", 3, 2_000)), in(outcome("open", 0.5, 0, 2_000)),
                     in(outcome("done", 0.0, 1, 2_000)))) {
                 restored.processElement(new StreamRecord<>(overTheNetwork(input), input.timestamp));
             }
@@ -211,6 +234,9 @@ class AssemblyStateSerializersTest {
                     "the steps from before the restore and after");
             assertEquals(0.5, open.outcome().getReward());
             assertEquals(new OffsetRange("agent.steps", 1, 40L, 42L), open.lineage().get(0), "lineage migrated");
+            List<String> deadLetters = new ArrayList<>();
+            restored.getSideOutput(DeadLetters.TAG).forEach(r -> deadLetters.add(r.getValue().getErrorClass()));
+            assertEquals(List.of("CONFLICTING_TRAJECTORY_FIELDS"), deadLetters);
 
             List<UnscoredTrajectory> unscored = new ArrayList<>();
             restored.getSideOutput(AssembleTrajectory.UNSCORED).forEach(r -> unscored.add(r.getValue()));
