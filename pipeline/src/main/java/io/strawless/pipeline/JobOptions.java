@@ -24,7 +24,8 @@ public final class JobOptions {
                     .defaultValue(Duration.ofSeconds(2))
                     .withDescription(
                             "How far behind the newest event time an input may arrive and still be"
-                                    + " in order: the watermark trails the newest event time by this much.");
+                                    + " in order: the watermark trails the newest event time by this much (and the"
+                                    + " job's clock, where an input is stamped ahead of it).");
 
     public static final ConfigOption<Duration> SOURCE_IDLENESS =
             ConfigOptions.key("job.source-idleness")

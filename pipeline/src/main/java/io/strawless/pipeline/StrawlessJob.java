@@ -8,6 +8,7 @@ import io.strawless.pipeline.assembly.AssembleTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectorySerializer;
 import io.strawless.pipeline.assembly.DeadLetters;
+import io.strawless.pipeline.assembly.InputValidator;
 import io.strawless.pipeline.assembly.MiniBatchAssembler;
 import io.strawless.pipeline.assembly.ValidateInputs;
 import io.strawless.pipeline.batching.ScoreAndBatch;
@@ -248,24 +249,35 @@ public final class StrawlessJob {
      *
      * <p>The watermark never runs ahead of the job's clock ({@link NeverAheadOfTheClock}): an agent whose host
      * clock is fast stamps its inputs ahead, and a watermark that followed them would time out every open trajectory
-     * of every other agent that much early and make their next inputs LATE. Validate dead-letters an input too far
-     * ahead (FUTURE_EVENT_TIME); one a little ahead keeps its event time, and its trajectory waits for the clock.
-     * A backfill's event times lie in the past, where the clock changes nothing.
+     * of every other agent that much early and make their next inputs LATE. An input within
+     * {@code job.max-future-event-time} keeps its event time, and its trajectory waits for the clock.
      */
     static WatermarkStrategy<InputRecord> watermarks(ReadableConfig conf) {
         Duration outOfOrder = conf.get(JobOptions.MAX_OUT_OF_ORDERNESS);
+        long maxFutureMillis = conf.get(JobOptions.MAX_FUTURE_EVENT_TIME).toMillis();
         return WatermarkStrategy.<InputRecord>forGenerator(context -> new NeverAheadOfTheClock(outOfOrder))
-                .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp))
+                .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp, maxFutureMillis))
                 .withIdleness(conf.get(JobOptions.SOURCE_IDLENESS));
     }
 
-    private static long eventTimeOf(InputRecord input, long kafkaTimestamp) {
-        return switch (input.kind()) {
+    /**
+     * An input further ahead than {@code job.max-future-event-time} (dead-lettered by validate as FUTURE_EVENT_TIME)
+     * takes its Kafka timestamp instead, as an undecodable one does, but never a later time than now: the clock alone
+     * would not do in a replay (a backfill, a restart with a backlog), where a corrupt event time years ahead would
+     * take the watermark from last week's inputs to now, past every open wait. The producer stamps the Kafka timestamp
+     * with its own host's clock, which is skewed too when the event time is, and the broker accepts stamps an hour
+     * ahead.
+     */
+    static long eventTimeOf(InputRecord input, long kafkaTimestamp, long maxFutureMillis) {
+        long now = System.currentTimeMillis();
+        long fallback = Math.min(kafkaTimestamp, now);
+        long eventTime = switch (input.kind()) {
             case STEP -> input.stepFields().eventTime();
             case OUTCOME -> input.outcome.getEventTime().toEpochMilli();
             case VERDICT -> input.verdict.getEventTime().toEpochMilli();
-            case DEAD_LETTER -> kafkaTimestamp; // none of its own
+            case DEAD_LETTER -> fallback; // none of its own
         };
+        return eventTime > InputValidator.latestAccepted(now, maxFutureMillis) ? fallback : eventTime;
     }
 
     /**

@@ -231,7 +231,8 @@ class StrawlessJobTest {
 
     @Test
     void inputsStampedAheadOfTheClockDoNotMoveTheWatermarkPastIt() {
-        Configuration conf = conf(); // job.max-future-event-time 10 min, job.outcome-timeout 5 min: the defaults
+        Configuration conf = conf();
+        conf.set(JobOptions.MAX_FUTURE_EVENT_TIME, Duration.ofMinutes(10)); // longer than job.outcome-timeout, 5 min
         WatermarkStrategy<InputRecord> strategy = StrawlessJob.watermarks(conf);
         TimestampAssigner<InputRecord> assigner = strategy.createTimestampAssigner(null);
         WatermarkGeneratorSupplier.Context context = new WatermarkGeneratorSupplier.Context() {
@@ -273,13 +274,34 @@ class StrawlessJobTest {
                 "watermark " + watermarks + " is ahead of the clock " + System.currentTimeMillis());
         assertTrue(watermarks.get(watermarks.size() - 1) >= start - outOfOrder - 1, "it still follows the clock");
 
-        // Inputs in the past (a backfill's) move it as before.
-        InputRecord past = step(Instant.ofEpochMilli(start - Duration.ofHours(1).toMillis()));
+        // Inputs in the past (a backfill's) move it as before; one among them whose event time is corrupt, far
+        // ahead (dead-lettered by validate), moves it no further than its Kafka timestamp, not to the clock.
+        long hourAgo = start - Duration.ofHours(1).toMillis();
+        InputRecord past = step(Instant.ofEpochMilli(hourAgo));
+        InputRecord corrupt = step(Instant.ofEpochMilli(start).plus(Duration.ofDays(365 * 100)));
         WatermarkGenerator<InputRecord> replay = strategy.createWatermarkGenerator(context);
         watermarks.clear();
-        replay.onEvent(past, assigner.extractTimestamp(past, start), output);
+        replay.onEvent(past, assigner.extractTimestamp(past, hourAgo), output);
+        replay.onEvent(corrupt, assigner.extractTimestamp(corrupt, hourAgo), output);
         replay.onPeriodicEmit(output);
-        assertEquals(List.of(start - Duration.ofHours(1).toMillis() - outOfOrder - 1), watermarks);
+        assertEquals(List.of(hourAgo - outOfOrder - 1), watermarks);
+    }
+
+    @Test
+    void anEventTimeTooFarAheadKeepsTheKafkaTimestampButNeverALaterTimeThanNow() {
+        TimestampAssigner<InputRecord> assigner = StrawlessJob.watermarks(conf()).createTimestampAssigner(null);
+        Instant now = Instant.now();
+        long kafkaTimestamp = now.toEpochMilli() - 5;
+
+        assertEquals(now.toEpochMilli(), assigner.extractTimestamp(step(now), kafkaTimestamp));
+        assertEquals(kafkaTimestamp, assigner.extractTimestamp(step(now.plus(Duration.ofDays(365 * 100))), kafkaTimestamp));
+        // A skewed host stamps the Kafka timestamp as far ahead as the event time.
+        long skewed = now.plus(Duration.ofMinutes(30)).toEpochMilli();
+        assertTrue(assigner.extractTimestamp(step(Instant.ofEpochMilli(skewed)), skewed) <= System.currentTimeMillis());
+        // A limit so large that now plus it overflows accepts everything, as it says.
+        long endOfTime = Long.MAX_VALUE;
+        assertEquals(endOfTime, StrawlessJob.eventTimeOf(step(Instant.ofEpochMilli(endOfTime)), kafkaTimestamp,
+                Long.MAX_VALUE));
     }
 
     private static InputRecord step(Instant eventTime) {

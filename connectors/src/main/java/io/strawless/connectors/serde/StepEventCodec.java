@@ -217,10 +217,14 @@ public final class StepEventCodec {
             int taskId = at.readIdLength();
             boolean taskIdBlank = at.lastIdBlank;
             int longestId = Math.max(trajectoryId.length(), Math.max(agentId, taskId));
-            if (at.union() == PRESENT) { // group_id
+            boolean grouped = at.union() == PRESENT; // group_id
+            if (grouped) {
                 longestId = Math.max(longestId, at.readStringLength());
             }
             Integer groupSize = at.union() == PRESENT ? at.readInt() : null;
+            if (!grouped) {
+                groupSize = null; // see StepFields#groupSize
+            }
             at.readLong(); // policy_version
             long eventTime = at.readLong();
             at.readBoolean(); // trainable

@@ -10,7 +10,8 @@ import io.strawless.schemas.TerminalKind;
  *
  * @param idMissing whether the trajectory, task or agent id is empty or blank
  * @param longestId the length in chars of its longest id (trajectory, agent, task, group, observation key)
- * @param groupSize its {@code group_size}, null without one
+ * @param groupSize its {@code group_size}, null without one or without a {@code group_id}: a size without a group
+ *     means nothing to grouping, and a producer whose integers cannot be null (proto3, Go) writes 0 there
  * @param tokenCount how many token ids the step carries inline (0 without any)
  * @param payloadRefLength the length of {@code payload_ref} in chars (0 without one)
  */
@@ -37,7 +38,7 @@ public record StepFields(
                 Math.max(Math.max(length(step.getTrajectoryId()), length(step.getAgentId())),
                         Math.max(length(step.getTaskId()),
                                 Math.max(length(step.getGroupId()), length(step.getObservationKey())))),
-                step.getGroupSize(),
+                step.getGroupId() != null ? step.getGroupSize() : null,
                 step.getEventTime().toEpochMilli(),
                 step.getTerminal(),
                 step.getValue(),

@@ -138,8 +138,13 @@ public final class InputValidator implements Serializable {
         return number != null ? number : future(v.getEventTime().toEpochMilli(), now);
     }
 
+    /** The latest event time accepted at {@code now}: {@code job.max-future-event-time} ahead, at most the end of time. */
+    public static long latestAccepted(long now, long maxFutureMillis) {
+        return maxFutureMillis > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + maxFutureMillis;
+    }
+
     private Violation future(long eventTime, long now) {
-        if (eventTime > now + maxFutureMillis) {
+        if (eventTime > latestAccepted(now, maxFutureMillis)) {
             return new Violation(Rule.FUTURE_EVENT_TIME, "event_time " + eventTime + " is more than "
                     + maxFutureMillis + " ms ahead of the clock (job.max-future-event-time)");
         }
