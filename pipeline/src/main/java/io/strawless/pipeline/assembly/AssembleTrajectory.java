@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -370,7 +369,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             // The trajectory is grouped, scored and published under one agent, task and group: a step that names
             // others would be scored against peers it does not belong with. Which is right cannot be told; the first
             // steps stay.
-            List<String> disagreements = disagreements(input.getStep(), stepCodec.decode(anyArrivedStep()));
+            List<String> disagreements = disagreements(input.getStep(), stepCodec.decode(lowestArrivedStep()));
             if (!disagreements.isEmpty()) {
                 deadLetter(ctx, input, Rule.CONFLICTING_TRAJECTORY_FIELDS, "step " + index + " disagrees with the"
                         + " steps of its trajectory already received: " + String.join(", ", disagreements)
@@ -396,14 +395,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     /**
-     * The fields every step of the trajectory must repeat: as its progress keeps them, else as a step in state has
-     * them (progress that a release before them kept), else as this first step has them.
+     * The fields every step of the trajectory must repeat: as its progress keeps them, else as its step of the lowest
+     * index has them (progress that a release before them kept), else as this first step has them.
      */
     private byte[] trajectoryFields(AssemblyProgress current, byte[] firstStep) throws Exception {
         if (current.trajectoryFields() != null) {
             return current.trajectoryFields();
         }
-        return StepEventCodec.trajectoryFields(current.distinctSteps() > 0 ? anyArrivedStep() : firstStep);
+        return StepEventCodec.trajectoryFields(current.distinctSteps() > 0 ? lowestArrivedStep() : firstStep);
     }
 
     /**
@@ -429,16 +428,27 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         return value instanceof String ? "\"" + value + "\"" : String.valueOf(value);
     }
 
-    /** A step of the trajectory as it waits in the session or in state; the progress says some arrived. */
-    private byte[] anyArrivedStep() throws Exception {
-        if (!newSteps.isEmpty()) {
-            return newSteps.get(0);
+    /**
+     * The trajectory's step of the lowest index as it waits in the session or in state; the progress says some
+     * arrived. Its fields are those the trajectory leaves assembly with ({@link #trajectory}), also where a release
+     * before the check let steps that disagree in (progress without {@link AssemblyProgress#trajectoryFields}).
+     */
+    private byte[] lowestArrivedStep() throws Exception {
+        byte[] lowest = null;
+        int lowestIndex = Integer.MAX_VALUE;
+        for (Iterable<byte[]> arrived : List.of(newSteps, steps.get())) {
+            for (byte[] encoded : arrived) {
+                int index = StepEventCodec.stepIndex(encoded);
+                if (index < lowestIndex) {
+                    lowest = encoded;
+                    lowestIndex = index;
+                }
+            }
         }
-        Iterator<byte[]> stored = steps.get().iterator();
-        if (stored.hasNext()) {
-            return stored.next();
+        if (lowest == null) {
+            throw new IllegalStateException("steps are marked as arrived but none is in state");
         }
-        throw new IllegalStateException("steps are marked as arrived but none is in state");
+        return lowest;
     }
 
     /** The step of {@code index} as it waits in the session or in state; the progress says it arrived. */
