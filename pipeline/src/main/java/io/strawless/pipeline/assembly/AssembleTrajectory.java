@@ -414,7 +414,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         disagreement("agent_id", step.getAgentId(), trajectoryStep.getAgentId(), disagreements);
         disagreement("task_id", step.getTaskId(), trajectoryStep.getTaskId(), disagreements);
         disagreement("group_id", step.getGroupId(), trajectoryStep.getGroupId(), disagreements);
-        disagreement("group_size", step.getGroupSize(), trajectoryStep.getGroupSize(), disagreements);
+        // Without a group_id a group_size means nothing (StepFields#groupSize): 0 from a proto3 producer, or none.
+        disagreement("group_size", step.getGroupId() != null ? step.getGroupSize() : null,
+                trajectoryStep.getGroupId() != null ? trajectoryStep.getGroupSize() : null, disagreements);
         return disagreements;
     }
 

@@ -429,6 +429,19 @@ class AssembleTrajectoryTest {
     }
 
     @Test
+    void aGroupSizeWithoutAGroupIsNotHeldAgainstAStep() throws Exception {
+        // A proto3 or Go producer writes 0 for a size not set; without a group_id it means nothing.
+        send(in(step("t1", 0, 100).setGroupSize(0).build()));
+        send(in(step("t1", 1, 110).setTerminal(TerminalKind.TERMINATED).build()));
+        send(in(outcome("t1", 1.0, 0, 120)));
+        harness.processWatermark(120);
+
+        assertTrue(deadLetters().isEmpty(), "no group, no size to disagree on: " + deadLetters());
+        assertEquals(2, harness.extractOutputValues().get(0).steps().size());
+        assertNothingLeft();
+    }
+
+    @Test
     void stepAfterTheTerminalStepIsDeadLettered() throws Exception {
         send(in(terminalStep("t1", 1, 100)));
         send(in(step("t1", 2, 110).build()));
