@@ -3,7 +3,7 @@ package io.strawless.connectors;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.InputRecord.Kind;
 import io.strawless.connectors.serde.TestRecords;
@@ -31,9 +31,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The factories in a real (local) Flink job against the embedded broker: the bounded input source
@@ -44,21 +44,17 @@ class StrawlessKafkaJobTest {
 
     private static final byte[] GARBAGE = "not avro".getBytes(StandardCharsets.UTF_8);
 
-    private static EmbeddedKafka kafka;
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
+
     private static Configuration conf;
 
     @BeforeAll
-    static void startBrokerAndProvision() {
-        kafka = EmbeddedKafka.start();
+    static void provisionTopics() {
         conf = new Configuration();
         conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         conf.set(KafkaOptions.STARTING_OFFSETS, KafkaOptions.StartingOffsets.EARLIEST);
         TopicProvisioner.ensureTopics(conf);
-    }
-
-    @AfterAll
-    static void stopBroker() throws Exception {
-        kafka.close();
     }
 
     @Test

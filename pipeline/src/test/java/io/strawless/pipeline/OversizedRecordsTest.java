@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.StepEvent;
@@ -39,10 +39,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Inputs whose outputs would exceed Kafka's 1 MB default, on the in-process broker with its default limits: the job
@@ -54,17 +53,9 @@ import org.junit.jupiter.api.Timeout;
 class OversizedRecordsTest {
 
     private static final int TOKENS_PER_STEP = 25_000; // about 75 KB a step
-    private static EmbeddedKafka kafka;
 
-    @BeforeAll
-    static void startBroker() {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopBroker() throws Exception {
-        kafka.close();
-    }
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
 
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)

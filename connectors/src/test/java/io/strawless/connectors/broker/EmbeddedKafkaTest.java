@@ -30,27 +30,23 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The embedded broker does real transactions: committed data is visible to read_committed readers, aborted is not. */
 class EmbeddedKafkaTest {
 
-    private static EmbeddedKafka kafka;
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
+
     private static Configuration conf;
 
     @BeforeAll
-    static void startBrokerAndProvision() {
-        kafka = EmbeddedKafka.start();
+    static void provisionTopics() {
         conf = new Configuration();
         conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         TopicProvisioner.ensureTopics(conf);
-    }
-
-    @AfterAll
-    static void stopBroker() throws Exception {
-        kafka.close();
     }
 
     @Test

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.connectors.topics.TopicStatus.State;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,23 +19,13 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class TopicProvisionerTest {
 
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startBroker() {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopBroker() throws Exception {
-        kafka.close();
-    }
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
 
     @Test
     void provisioningTwiceCreatesOnceThenFindsEverything() {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
@@ -35,9 +35,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The trainer-side subscriber against a real broker; each test has its own topic and group. */
 class BatchSubscriberTest {
@@ -45,17 +44,8 @@ class BatchSubscriberTest {
     /** Only bounds a broken test; every wait below ends as soon as its records arrive. */
     private static final Duration PATIENCE = Duration.ofSeconds(30);
 
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startBroker() {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopBroker() throws Exception {
-        kafka.close();
-    }
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
 
     @Test
     void anUnacknowledgedBatchIsDeliveredAgainToTheGroupsNextSubscriber() throws Exception {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.ops.StrawlessCli;
 import io.strawless.ops.demo.CreditOutput;
 import io.strawless.ops.demo.DemoRun;
@@ -38,9 +38,8 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A live run first (the demo's: a synthetic fleet against the unbounded job, drained at the end), then
@@ -57,17 +56,8 @@ class BackfillReplayTest {
     /** Advantages may come from float kernels (OpenCL) in one run and Java in the other. */
     private static final double TOLERANCE = 1e-5;
 
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        kafka.close();
-    }
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
 
     @Test
     void replayingAScoredPeriodReproducesTheScoredStepsAndAnotherEstimatorCarriesItsFingerprint() throws Exception {

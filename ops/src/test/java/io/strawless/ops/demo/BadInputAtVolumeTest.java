@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.ops.fleet.FleetLedger;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
@@ -25,9 +25,8 @@ import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Bad input at volume: 100,000 mutated records (see {@link MutationGenerator}) mixed into a fleet's good
@@ -50,17 +49,8 @@ class BadInputAtVolumeTest {
     private static final int MAX_TOKENS_PER_STEP = 256;
     private static final FleetSettings GOOD_TRAFFIC = new FleetSettings(50, 20, 2_000, 4, 3, 12, 0, 0, 0.2, 11);
 
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        kafka.close();
-    }
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
 
     @Test
     void mutatedRecordsAreAccountedForAndGoodTrajectoriesScoredAsWithoutThem() throws Exception {

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.ops.StrawlessCli;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -25,9 +25,8 @@ import org.apache.logging.log4j.core.appender.AbstractAppender;
 import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.logging.log4j.core.config.LoggerConfig;
 import org.apache.logging.log4j.core.config.Property;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kafka security settings reach the clients through the {@code kafka.client.} prefix; their values never
@@ -41,17 +40,8 @@ class SecretsAreNotLoggedTest {
     private static final String JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required"
             + " username=\"trainer\" password=\"" + SECRET + "\";";
 
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        kafka.close();
-    }
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
 
     @Test
     void noSecretReachesTheLogsTheConsoleOrAnErrorMessage() throws Exception {

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
-import io.strawless.connectors.broker.EmbeddedKafka;
+import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.trainer.BatchSubscriber;
 import io.strawless.connectors.trainer.Delivery;
@@ -56,9 +56,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -87,19 +87,12 @@ class PythonTrainerTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static EmbeddedKafka kafka;
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
 
     @BeforeAll
-    static void startKafka() throws Exception {
+    static void checkPythonPackages() throws Exception {
         assumePythonPackages();
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
     }
 
     @Test
