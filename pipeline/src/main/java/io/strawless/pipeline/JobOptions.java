@@ -93,8 +93,9 @@ public final class JobOptions {
                     .durationType()
                     .defaultValue(Duration.ofSeconds(1))
                     .withDescription(
-                            "Processing time a scored trajectory may wait for its batch to fill. Batches"
-                                    + " become visible to read_committed consumers at the next checkpoint.");
+                            "Processing time a scored trajectory may wait for its batch to fill. A batch also"
+                                    + " closes at every checkpoint, whichever comes first: it becomes visible to"
+                                    + " read_committed consumers only when the checkpoint after it completes.");
 
     public static final ConfigOption<Integer> MAX_STEP_INDEX =
             ConfigOptions.key("job.max-step-index")

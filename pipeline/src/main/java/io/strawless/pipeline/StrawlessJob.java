@@ -12,6 +12,7 @@ import io.strawless.pipeline.assembly.InputValidator;
 import io.strawless.pipeline.assembly.MiniBatchAssembler;
 import io.strawless.pipeline.assembly.ValidateInputs;
 import io.strawless.pipeline.batching.ScoreAndBatch;
+import io.strawless.pipeline.batching.ScoreAndBatchOperator;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.grouping.GroupTrajectories;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
@@ -183,7 +184,8 @@ public final class StrawlessJob {
                 .process(new ValidateInputs(conf), InputRecordSerializer.TYPE_INFO).uid("validate").name("validate");
 
         // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator); the
-        // assembler applies its inputs in mini-batches (MiniBatchAssembler).
+        // assembler applies its inputs in mini-batches (MiniBatchAssembler); pending batches close at every
+        // checkpoint, which is when they become visible (ScoreAndBatchOperator).
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
                 .keyBy(InputRecord::trajectoryId)
                 .transform("assemble trajectories", AssembledTrajectorySerializer.TYPE_INFO,
@@ -200,7 +202,7 @@ public final class StrawlessJob {
         SingleOutputStreamOperator<TrainingBatch> trainingBatches = grouped
                 .keyBy(group -> ScoreAndBatch.bucketOf(group, bucketKeys))
                 .transform("score and batch (" + credit.estimator() + ")", TypeInformation.of(TrainingBatch.class),
-                        new DrainingKeyedProcessOperator<>(new ScoreAndBatch(conf)))
+                        new ScoreAndBatchOperator(conf))
                 .uid("score-and-batch");
 
         // Every output is stamped with when it was made (processing time), not with the event time it carries:

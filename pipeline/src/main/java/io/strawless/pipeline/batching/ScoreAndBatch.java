@@ -2,6 +2,7 @@ package io.strawless.pipeline.batching;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.serde.TrainingBatchSerializer;
+import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
@@ -68,9 +69,9 @@ import org.apache.flink.util.OutputTag;
  * <p>Scoring the batch as a unit is what makes batch-level conventions (verl's whitening over the
  * batch) mean what a trainer expects, and gives the kernels enough work per call. The key is a batching
  * bucket, one per parallel instance (see {@link #bucketKeys}). A pending batch waits at most
- * {@code batch.max-latency} of processing time; an event-time timer at the end of time also flushes it when
- * the job drains (stop-with-savepoint --drain, or the end of a bounded backfill), where processing-time
- * timers no longer fire.
+ * {@code batch.max-latency} of processing time, and no longer than the next checkpoint, when {@link
+ * ScoreAndBatchOperator} closes it; an event-time timer at the end of time also flushes it when the job drains
+ * (stop-with-savepoint --drain, or the end of a bounded backfill), where processing-time timers no longer fire.
  *
  * <p>Each batch also teaches the bucket's verifier {@link ReliabilityModel} (before it is scored, see
  * {@link VerifierReliability}), which weights the process estimator's verifiers, screens every trajectory
@@ -85,6 +86,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     public static final OutputTag<UnscoredTrajectory> UNSCORABLE =
             new OutputTag<>("unscorable", TypeInformation.of(UnscoredTrajectory.class));
 
+    /** The state of a bucket's pending batch: its keys are the buckets with one. */
+    static final String PENDING_BATCH = "pending-batch";
     private static final long END_OF_TIME = Long.MAX_VALUE;
     /** The histograms summarise this many recent batches. */
     private static final int HISTOGRAM_WINDOW = 512;
@@ -111,6 +114,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private transient Histogram kernelTimeMs;
     private transient Histogram batchLatencyMs;
     private transient Ledger ledger;
+    private transient CountersByName unscoredByReason;
 
     public ScoreAndBatch(ReadableConfig conf) {
         this.conf = conf;
@@ -174,7 +178,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         scorer = new CreditScorer(credit);
         pending = getRuntimeContext().getListState(
                 new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup()));
-        pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-batch", PendingBatch.class));
+        pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>(PENDING_BATCH, PendingBatch.class));
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("credit");
         batches = metrics.counter("batches");
         trajectoriesScored = metrics.counter("trajectoriesScored");
@@ -184,6 +188,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         kernelTimeMs = metrics.histogram("kernelTimeMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         batchLatencyMs = metrics.histogram("batchLatencyMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
+        unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
         reliabilityModel = getRuntimeContext().getState(new ValueStateDescriptor<>("reliability", ReliabilityModel.class));
         reliability = new VerifierReliability(conf);
         reliability.registerMetrics(metrics);
@@ -446,6 +451,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     /** Counts {@code t} as unscored and says why, with everything that arrived for it. */
     private UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, long now) {
         count(t, Way.UNSCORED);
+        unscoredByReason.inc(reason.name());
         return UnscoredTrajectory.newBuilder()
                 .setTrajectoryId(t.trajectoryId())
                 .setReason(reason)

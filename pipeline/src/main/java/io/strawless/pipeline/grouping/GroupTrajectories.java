@@ -1,5 +1,6 @@
 package io.strawless.pipeline.grouping;
 
+import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
@@ -88,6 +89,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     /** Event time from a group's first member to its close. */
     private transient Histogram groupWaitMs;
     private transient Ledger ledger;
+    private transient CountersByName unscoredByReason;
 
     public GroupTrajectories(ReadableConfig conf) {
         this.conf = conf;
@@ -128,6 +130,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         pendingGroupCount = metrics.gauge("pendingGroups", new OpenWork());
         groupWaitMs = metrics.histogram("groupWaitMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
+        unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
     }
 
     private static MapStateDescriptor<String, PendingGroup> pendingGroupsDescriptor() {
@@ -301,6 +304,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     private UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, Context ctx) {
         count(t, Way.UNSCORED);
+        unscoredByReason.inc(reason.name());
         return UnscoredTrajectory.newBuilder()
                 .setTrajectoryId(t.trajectoryId())
                 .setReason(reason)

@@ -11,6 +11,7 @@ import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.connectors.serde.TrainingBatchSerializer;
 import io.strawless.pipeline.Events;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.batching.ScoreAndBatch.PendingBatch;
@@ -27,7 +28,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -40,6 +44,10 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.util.Collector;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
@@ -47,6 +55,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ScoreAndBatchTest {
 
@@ -58,6 +67,19 @@ class ScoreAndBatchTest {
         conf.set(CreditOptions.BACKEND, "java");
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
         harness.setProcessingTime(0);
+    }
+
+    /** {@link #start} with the operator's metrics recorded. */
+    private RecordedMetrics startRecordingMetrics(Configuration conf) throws Exception {
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 3);
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
+        conf.set(CreditOptions.BACKEND, "java");
+        RecordedMetrics metrics = new RecordedMetrics();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new ScoreAndBatch(conf)), g -> 0, Types.INT, metrics.environment());
+        harness.open();
+        harness.setProcessingTime(0);
+        return metrics;
     }
 
     @AfterEach
@@ -226,7 +248,7 @@ class ScoreAndBatchTest {
     void aGroupTheEstimatorCannotScoreGoesToUnscoredWhole() throws Exception {
         Configuration conf = new Configuration();
         conf.set(CreditOptions.ESTIMATOR, "gae"); // needs per-step values, which these steps lack
-        start(conf);
+        RecordedMetrics metrics = startRecordingMetrics(conf);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0)));
         harness.setProcessingTime(500);
 
@@ -234,6 +256,7 @@ class ScoreAndBatchTest {
         var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
         assertEquals(2, unscored.size());
         assertEquals(UnscoredReason.UNSCORABLE, unscored.peek().getValue().getReason());
+        assertEquals(2, metrics.count("credit.unscored.UNSCORABLE"));
         assertNothingLeft();
     }
 
@@ -418,6 +441,58 @@ class ScoreAndBatchTest {
 
         assertEquals(1, harness.extractOutputValues().size());
         assertNothingLeft();
+    }
+
+    /**
+     * A batch still pending at a checkpoint barrier would become visible only at the checkpoint after: every bucket
+     * closes its batch before the barrier, and the checkpoint holds none.
+     */
+    @ParameterizedTest(name = "rocksdb={0}")
+    @ValueSource(booleans = {false, true})
+    void everyBucketClosesItsBatchAtACheckpoint(boolean rocksdb) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 3);
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
+        conf.set(CreditOptions.BACKEND, "java");
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new ScoreAndBatchOperator(conf), g -> g.members().get(0).groupId().equals("a") ? 7 : 8, Types.INT);
+        if (rocksdb) {
+            harness.setStateBackend(new EmbeddedRocksDBStateBackend());
+        }
+        harness.open();
+        harness.setProcessingTime(0);
+        harness.prepareSnapshotPreBarrier(1); // nothing pending: nothing to close
+        assertTrue(harness.extractOutputValues().isEmpty());
+
+        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0)));
+        harness.processElement(new StreamRecord<>(group("b", 0.0, 1.0)));
+        harness.setProcessingTime(100);
+        harness.prepareSnapshotPreBarrier(2);
+
+        assertEquals(Set.of(List.of("a0"), List.of("b0")), harness.extractOutputValues().stream()
+                .map(b -> b.getTrajectories().stream().map(ScoredTrajectory::getTrajectoryId).toList())
+                .collect(Collectors.toSet()));
+        assertNoBucketPending();
+
+        // The next batch closes by its own latency, from when it opened.
+        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0)));
+        harness.setProcessingTime(599);
+        assertEquals(2, harness.extractOutputValues().size());
+        harness.setProcessingTime(600);
+        assertEquals(3, harness.extractOutputValues().size());
+        assertNoBucketPending();
+    }
+
+    /** {@link #assertNothingLeft} for either backend: RocksDB does not count its entries. */
+    private void assertNoBucketPending() throws Exception {
+        KeyedStateBackend<Integer> state = ((AbstractStreamOperator<?>) harness.getOperator()).getKeyedStateBackend();
+        for (String name : List.of("pending", ScoreAndBatch.PENDING_BATCH)) {
+            try (Stream<Integer> keys = state.getKeys(name, VoidNamespace.INSTANCE)) {
+                assertEquals(0, keys.count(), "buckets with " + name + " state");
+            }
+        }
+        assertEquals(0, harness.numEventTimeTimers(), "event-time timers left behind");
+        assertEquals(0, harness.numProcessingTimeTimers(), "processing-time timers left behind");
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
@@ -150,14 +151,22 @@ class GroupTrajectoriesTest {
     void partialGroupGoesToUnscoredWhenThePolicySaysSo() throws Exception {
         Configuration conf = grpo();
         conf.set(JobOptions.PARTIAL_GROUPS, PartialGroupPolicy.UNSCORED);
-        start(conf);
+        conf(conf);
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
+        RecordedMetrics metrics = new RecordedMetrics();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new GroupTrajectories(conf)),
+                AssembledTrajectory::taskId, Types.STRING, metrics.environment());
+        harness.open();
         send(trajectory("a", "g1", 4, 1.0, 1), 100);
+        send(trajectory("b", "g1", 4, 0.0, 1), 100);
 
         harness.processWatermark(100 + GROUP_TIMEOUT);
 
         assertTrue(groups().isEmpty());
         assertEquals(UnscoredReason.INCOMPLETE, unscored().get(0).getReason());
-        assertTrue(unscored().get(0).getDetail().contains("1 of 4"), unscored().get(0).getDetail());
+        assertTrue(unscored().get(0).getDetail().contains("2 of 4"), unscored().get(0).getDetail());
+        // Counted by reason where they leave, as the assembler counts its own.
+        assertEquals(2, metrics.count("grouping.unscored.INCOMPLETE"));
         assertNothingLeftAfterTtl();
     }
 
