@@ -70,8 +70,8 @@ public final class KafkaOptions {
                     .stringType()
                     .defaultValue("credit.dlq")
                     .withDescription(
-                            "Output topic of DeadLetter records (inputs that could not be decoded),"
-                                    + " keyed by the original record key.");
+                            "Output topic of DeadLetter records (inputs that could not be decoded or that broke a"
+                                    + " rule, with the rule's name in error_class), keyed by the original record key.");
 
     public static final ConfigOption<String> UNSCORED_TOPIC =
             ConfigOptions.key("topics.unscored")

@@ -46,6 +46,8 @@ public final class MutationGenerator {
     WRONG_TOPIC,
     /** NaN or an infinity in a number the job computes with. */
     NON_FINITE,
+    /** A verdict whose score or confidence lies outside [0, 1] (a verifier scoring 0 to 10). */
+    SCORE_OUT_OF_RANGE,
     /** A step or verdict with a negative step index. */
     NEGATIVE_STEP_INDEX,
     /** A step or verdict with a step index far beyond any trajectory's length. */
@@ -160,6 +162,13 @@ public final class MutationGenerator {
         yield new FleetRecord(other, time, key, encode(event(topic, id, time)));
       }
       case NON_FINITE -> nonFinite(topic, id, key, time);
+      case SCORE_OUT_OF_RANGE -> {
+        double offScale = random.nextBoolean() ? 1.5 + 8.5 * random.nextDouble() : -0.5 - random.nextDouble();
+        VerifierSignal verdict = random.nextBoolean()
+            ? VerifierSignal.newBuilder(verdict(id, time)).setScore(offScale).build()
+            : VerifierSignal.newBuilder(verdict(id, time)).setConfidence(offScale).build();
+        yield new FleetRecord(InputTopic.VERDICTS, time, key, encode(verdict));
+      }
       case NEGATIVE_STEP_INDEX -> stepIndexed(topic, id, key, time, -1 - random.nextInt(Integer.MAX_VALUE));
       case HUGE_STEP_INDEX -> stepIndexed(topic, id, key, time, 1_000_000 + random.nextInt(Integer.MAX_VALUE - 1_000_000));
       case OVERSIZED_PAYLOAD -> {

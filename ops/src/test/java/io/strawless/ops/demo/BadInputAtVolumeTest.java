@@ -104,6 +104,7 @@ class BadInputAtVolumeTest {
         atLeast(byReason, "dead letter BAD_HEADER", traffic.mutated(Mutation.GARBAGE));
         atLeast(byReason, "dead letter WRONG_RECORD_TYPE", traffic.mutated(Mutation.WRONG_TOPIC));
         atLeast(byReason, "dead letter NON_FINITE_NUMBER", traffic.mutated(Mutation.NON_FINITE));
+        atLeast(byReason, "dead letter SCORE_OUT_OF_RANGE", traffic.mutated(Mutation.SCORE_OUT_OF_RANGE));
         atLeast(
                 byReason,
                 "dead letter INVALID_STEP_INDEX",

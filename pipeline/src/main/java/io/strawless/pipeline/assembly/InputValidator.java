@@ -31,6 +31,7 @@ public final class InputValidator implements Serializable {
         INVALID_STEP_INDEX,
         INVALID_GROUP_SIZE,
         NON_FINITE_NUMBER,
+        SCORE_OUT_OF_RANGE,
         MISSING_BOOTSTRAP_VALUE,
         FUTURE_EVENT_TIME,
         OVERSIZED_PAYLOAD,
@@ -135,7 +136,22 @@ public final class InputValidator implements Serializable {
         }
         Violation number = finite("score", v.getScore());
         if (number == null) number = finite("confidence", v.getConfidence());
+        if (number == null) number = unitInterval("score", v.getScore());
+        if (number == null) number = unitInterval("confidence", v.getConfidence());
         return number != null ? number : future(v.getEventTime().toEpochMilli(), now);
+    }
+
+    /**
+     * A verifier's score is in [0, 1], 1 for a good step: the reliability model reads 0.5 and above as "good" and the
+     * process estimator takes the score as a step's reward, so a score on another scale (0 to 10, or -1 to 1) would
+     * be read wrong without a word.
+     */
+    private static Violation unitInterval(String field, Double value) {
+        if (value != null && (value < 0 || value > 1)) {
+            return new Violation(Rule.SCORE_OUT_OF_RANGE, field + " is " + value + ", outside [0, 1]: send verifier"
+                    + " scores on that scale, 1 for a good step");
+        }
+        return null;
     }
 
     /** The latest event time accepted at {@code now}: {@code job.max-future-event-time} ahead, at most the end of time. */

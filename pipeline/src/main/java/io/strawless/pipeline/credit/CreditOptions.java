@@ -14,7 +14,9 @@ import org.apache.flink.configuration.ConfigOption;
  * steps' rewards)}, as verl sums token-level rewards. The <em>step rewards</em> that recurrences discount
  * are {@code reward-scale * reward} of each step, plus {@code reward-scale * outcome} on the last
  * trainable step (where verl and OpenRLHF put the sequence reward). A <em>group</em> is the trajectories
- * of a micro-batch that share a group id (no group id: a group of one).
+ * of a training batch that share a group id (no group id: a group of one). A training batch is scored in one
+ * call and published as one record of the batches topic: "the batch" below. {@link #ESTIMATOR}'s description
+ * repeats these terms, since the configuration reference is generated from the descriptions.
  */
 public final class CreditOptions {
 
@@ -22,10 +24,14 @@ public final class CreditOptions {
             .stringType()
             .defaultValue("outcome")
             .withDescription("How advantages are computed; every step that is not trainable gets advantage 0 and "
-                    + "return 0. 'outcome': advantage = reward-scale * (outcome - baseline), return = reward-scale * "
+                    + "return 0. Terms: a trajectory's score is reward-scale * (outcome + the sum of its steps' "
+                    + "rewards); its step rewards are reward-scale * each step's reward, plus reward-scale * outcome "
+                    + "on its last trainable step; a group is the trajectories of one training batch (one record of "
+                    + "the batches topic, scored in one call) that share a group_id, and a trajectory without one is "
+                    + "a group of one (credit.singleton-group). 'outcome': advantage = reward-scale * (outcome - baseline), return = reward-scale * "
                     + "outcome. 'grpo': (score - group mean) / group std (see credit.scale-rewards). 'dr_grpo': score "
                     + "- group mean. 'rloo': score - mean of the group's other members. 'reinforce_pp_baseline': score "
-                    + "- group mean, whitened over the micro-batch's steps when credit.normalize=batch. For these four "
+                    + "- group mean, whitened over the batch's steps when credit.normalize=batch. For these four "
                     + "the return equals the advantage. 'gae': GAE(gamma, lambda) over step rewards and values; a "
                     + "TRUNCATED trajectory bootstraps with its bootstrap value; return = advantage + value. "
                     + "'reinforce_pp': the discounted return of the step rewards, whitened when "
@@ -99,13 +105,13 @@ public final class CreditOptions {
             .enumType(ScaleRewards.class)
             .defaultValue(ScaleRewards.GROUP)
             .withDescription("Divisor of grpo and gigpo after subtracting the group mean: 'group' the group's std, "
-                    + "'batch' the std of all scores in the micro-batch (TRL scale_rewards='batch', grpo only), "
+                    + "'batch' the std of all scores in the training batch (TRL scale_rewards='batch', grpo only), "
                     + "'none' nothing (Dr. GRPO; gigpo's mean_norm). dr_grpo never divides.");
 
     public static final ConfigOption<Normalize> NORMALIZE = key("credit.normalize")
             .enumType(Normalize.class)
             .defaultValue(Normalize.NONE)
-            .withDescription("'batch' whitens the final advantages over the micro-batch (subtract the mean, divide by "
+            .withDescription("'batch' whitens the final advantages over the training batch (subtract the mean, divide by "
                     + "the std): over trainable steps for gae, reinforce_pp, reinforce_pp_baseline and process (verl "
                     + "masked_whiten, OpenRLHF), over trajectories for outcome, grpo, dr_grpo and rloo (TRL "
                     + "normalize_advantages). 'none' leaves them. gigpo does not whiten: 'batch' is refused for it.");
@@ -126,7 +132,8 @@ public final class CreditOptions {
             .mapType()
             .defaultValue(Map.of())
             .withDescription("Weight of each verifier in a step's process reward, e.g. 'v1:2.0,v2:0.5' (others: 1; "
-                    + "0 ignores a verifier). Stands in for learned verifier reliability.");
+                    + "0 ignores a verifier). With reliability.weight-verifiers (the default) the weight used is this"
+                    + " one times the verifier's learnt informativeness, once the model has learnt enough.");
 
     public static final ConfigOption<ProcessBaseline> PROCESS_BASELINE = key("credit.process-baseline")
             .enumType(ProcessBaseline.class)

@@ -16,6 +16,7 @@ import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.pipeline.assembly.InputValidator.Violation;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.TerminalKind;
+import io.strawless.schemas.VerifierSignal;
 import java.util.Collections;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,22 @@ class InputValidatorTest {
         assertEquals(Rule.FUTURE_EVENT_TIME, check(in(step("t1", 0, NOW + 3_600_000).build())).rule());
         assertEquals(Rule.OVERSIZED_PAYLOAD, check(in(step("t1", 0, NOW)
                 .setTokenIds(Collections.nCopies(40_000, 7)).build())).rule());
+    }
+
+    /** The reliability model and the process estimator read a score as in [0, 1]; one on another scale is refused. */
+    @Test
+    void aVerifierScoresOnTheUnitInterval() throws Exception {
+        assertNull(check(in(verdict("t1", 0, "v", 0.0, NOW))));
+        assertNull(check(in(verdict("t1", 0, "v", 1.0, NOW))));
+        assertNull(check(in(VerifierSignal.newBuilder(verdict("t1", 0, "v", 0.5, NOW)).setConfidence(1.0).build())));
+
+        Violation tenPointScale = check(in(verdict("t1", 0, "v", 7.0, NOW)));
+        assertEquals(Rule.SCORE_OUT_OF_RANGE, tenPointScale.rule());
+        assertTrue(tenPointScale.message().startsWith("score is 7.0, outside [0, 1]"), tenPointScale.message());
+        assertEquals(Rule.SCORE_OUT_OF_RANGE, check(in(verdict("t1", 0, "v", -0.5, NOW))).rule());
+        Violation confidence = check(in(VerifierSignal.newBuilder(verdict("t1", 0, "v", 0.5, NOW)).setConfidence(95.0).build()));
+        assertEquals(Rule.SCORE_OUT_OF_RANGE, confidence.rule());
+        assertTrue(confidence.message().startsWith("confidence is 95.0"), confidence.message());
     }
 
     @Test
