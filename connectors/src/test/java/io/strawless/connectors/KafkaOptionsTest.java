@@ -112,6 +112,8 @@ class KafkaOptionsTest {
     void durationsAndDefaults() {
         Configuration conf = Configuration.fromMap(Map.of("kafka.transaction-timeout", "5 min"));
         assertEquals(Duration.ofMinutes(5), conf.get(KafkaOptions.TRANSACTION_TIMEOUT));
+        // The default may not exceed a broker's default transaction.max.timeout.ms, 15 min, or every sink fails.
+        assertEquals(Duration.ofMinutes(15), new Configuration().get(KafkaOptions.TRANSACTION_TIMEOUT));
         assertEquals(Duration.ofDays(7), conf.get(KafkaOptions.TOPIC_RETENTION));
         assertEquals("localhost:9092", conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
     }

@@ -89,6 +89,7 @@ class EarlierSchemaVersionsTest {
         inputs.deserialize(new ConsumerRecord<>("agent.steps", 0, 5L, key, step), out);
         inputs.deserialize(new ConsumerRecord<>("agent.outcomes", 0, 6L, key, outcome), out);
 
+        assertEquals(2, read.size(), "one record out for each in: " + read);
         for (InputRecord input : read) {
             assertEquals(Kind.DEAD_LETTER, input.kind(), "a dead letter: " + input);
             assertEquals(InputDeserializer.Rule.MALFORMED_UTF8.name(), input.deadLetter.getErrorClass());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strawless.ops.StrawlessCli;
+import io.strawless.pipeline.kernels.KernelExecutor;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -32,6 +33,12 @@ class BenchKernelsCommandTest {
         // 2 shapes x 2 estimators x 3 backends, opencl measured or skipped with a note where no device is found.
         int measured = report.get("measurements").size();
         assertEquals(12, measured + report.get("skipped").size(), report.toString());
+        // Only opencl may be skipped, and only where this machine has no OpenCL device (CI installs PoCL).
+        boolean openCl = KernelExecutor.findOpenClDevice().isPresent();
+        assertEquals(openCl ? 12 : 8, measured, report.toString());
+        for (JsonNode note : report.get("skipped")) {
+            assertTrue(note.asText().contains(" opencl: skipped"), note.toString());
+        }
         for (JsonNode m : report.get("measurements")) {
             assertTrue(List.of("gae", "grpo").contains(m.get("estimator").asText()), m.toString());
             assertTrue(List.of("opencl", "jtp", "java").contains(m.get("backend").asText()), m.toString());

@@ -364,7 +364,10 @@ class PythonTrainerTest {
         read.addAll(javaRead);
         assertEquals(written, read, "every batch read at least once; python " + pythonRead + ", java " + javaRead);
         boolean commitRefused = pythonErr.contains("could not be committed");
-        if (!commitRefused) {
+        if (commitRefused) {
+            assertTrue(javaRead.contains(pythonRead.get(0)),
+                    "the batch whose commit the Python trainer was refused is delivered again; " + pythonErr);
+        } else {
             assertFalse(javaRead.contains(pythonRead.get(0)),
                     "the batch the Python trainer held and committed is not read again; " + pythonErr);
         }

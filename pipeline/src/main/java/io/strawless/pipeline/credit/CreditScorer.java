@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,12 +38,20 @@ public final class CreditScorer implements AutoCloseable {
             "install an OpenCL runtime, e.g. apt-get install pocl-opencl-icd ocl-icd-libopencl1";
 
     private final CreditConfig config;
+    /** Where an OpenCL device is looked for: {@link KernelExecutor#findOpenClDevice}, but for tests. */
+    private final Supplier<Optional<OpenCLDevice>> openClDevices;
     private final PackedBatch batch = new PackedBatch();
     private Estimators estimators;
     private long fallbacks;
 
     public CreditScorer(CreditConfig config) {
+        this(config, KernelExecutor::findOpenClDevice);
+    }
+
+    /** Looks for its OpenCL device with {@code openClDevices} (tests use it to stand for a machine without one). */
+    CreditScorer(CreditConfig config, Supplier<Optional<OpenCLDevice>> openClDevices) {
         this.config = config;
+        this.openClDevices = openClDevices;
         this.estimators = new Estimators(config, executorFor(config.backend()));
         LOG.info("Credit scoring with {} on {}", config.fingerprint(), estimators.executor().description());
     }
@@ -50,6 +59,7 @@ public final class CreditScorer implements AutoCloseable {
     /** Scores on {@code executor} whatever {@code config.backend()} says (tests use it to make OpenCL fail). */
     CreditScorer(CreditConfig config, KernelExecutor executor) {
         this.config = config;
+        this.openClDevices = KernelExecutor::findOpenClDevice;
         this.estimators = new Estimators(config, executor);
     }
 
@@ -133,7 +143,7 @@ public final class CreditScorer implements AutoCloseable {
             case "java" -> KernelExecutor.java();
             case "jtp" -> KernelExecutor.javaThreadPool();
             case "opencl" -> {
-                Optional<OpenCLDevice> device = KernelExecutor.findOpenClDevice();
+                Optional<OpenCLDevice> device = openClDevices.get();
                 if (device.isPresent()) {
                     yield KernelExecutor.openCl(device.get());
                 }
@@ -179,7 +189,7 @@ public final class CreditScorer implements AutoCloseable {
      */
     private KernelExecutor fastestExecutor() {
         List<KernelExecutor> candidates = new ArrayList<>();
-        KernelExecutor.findOpenClDevice().ifPresent(device -> candidates.add(KernelExecutor.openCl(device)));
+        openClDevices.get().ifPresent(device -> candidates.add(KernelExecutor.openCl(device)));
         candidates.add(KernelExecutor.javaThreadPool());
         candidates.add(KernelExecutor.java());
         List<Trajectory> probe = SyntheticTrajectories.generate(PROBE_TRAJECTORIES, PROBE_STEPS, PROBE_GROUP_SIZE, 1);

@@ -7,6 +7,7 @@ import static io.strawless.pipeline.credit.Scoring.outcomeGroup;
 import static io.strawless.pipeline.credit.Scoring.score;
 import static io.strawless.pipeline.credit.Scoring.trainable;
 import static io.strawless.pipeline.credit.Scoring.trajectory;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,6 +17,9 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -423,6 +427,10 @@ class GoldenCasesTest {
     }
 
     private static void expectGigpo(JsonNode expectedRows, List<Credit> credits) {
+        Set<String> expectedTrajectories = new TreeSet<>();
+        expectedRows.forEach(row -> expectedTrajectories.add(row.get("traj").asText()));
+        assertEquals(expectedTrajectories, credits.stream().map(Credit::trajectoryId).collect(Collectors.toCollection(TreeSet::new)),
+                "a credit for every trajectory of the case");
         for (Credit credit : credits) {
             List<Double> advantages = new ArrayList<>();
             List<Double> returns = new ArrayList<>();
@@ -453,6 +461,7 @@ class GoldenCasesTest {
 
     private static void expectSteps(JsonNode parent, String advantagesKey, String returnsKey, int[][] masks,
                                     List<Credit> credits) {
+        assertEquals(parent.get(advantagesKey).size(), credits.size(), "a credit for every trajectory of " + advantagesKey);
         for (int i = 0; i < credits.size(); i++) {
             assertClose(masked(doubles(parent.get(advantagesKey).get(i)), masks[i]), credits.get(i).advantages(),
                     advantagesKey + " of trajectory " + i);
