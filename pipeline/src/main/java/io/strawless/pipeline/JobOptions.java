@@ -93,9 +93,21 @@ public final class JobOptions {
                     .durationType()
                     .defaultValue(Duration.ofSeconds(1))
                     .withDescription(
-                            "Processing time a scored trajectory may wait for its batch to fill. A batch also"
-                                    + " closes at every checkpoint, whichever comes first: it becomes visible to"
-                                    + " read_committed consumers only when the checkpoint after it completes.");
+                            "Processing time a scored trajectory may wait for its batch to fill (see also"
+                                    + " batch.close-at-checkpoint). A batch becomes visible to read_committed"
+                                    + " consumers when the first checkpoint after it completes.");
+
+    public static final ConfigOption<Boolean> BATCH_CLOSE_AT_CHECKPOINT =
+            ConfigOptions.key("batch.close-at-checkpoint")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "true: a pending batch also closes at every checkpoint barrier, so that it is committed"
+                                    + " with that checkpoint instead of the one after (about one checkpoint interval"
+                                    + " less latency). false: batches close only by size or batch.max-latency, so"
+                                    + " they are fuller where batch-level statistics matter (credit.normalize=batch,"
+                                    + " credit.scale-rewards=batch), and the batches a stream is cut into do not"
+                                    + " depend on the checkpoint interval.");
 
     public static final ConfigOption<Integer> MAX_STEP_INDEX =
             ConfigOptions.key("job.max-step-index")

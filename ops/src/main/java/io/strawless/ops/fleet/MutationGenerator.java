@@ -46,7 +46,7 @@ public final class MutationGenerator {
     WRONG_TOPIC,
     /** NaN or an infinity in a number the job computes with. */
     NON_FINITE,
-    /** A verdict whose score or confidence lies outside [0, 1] (a verifier scoring 0 to 10). */
+    /** A verdict whose score lies outside [0, 1] (a verifier scoring 0 to 10, or -1 to 1). */
     SCORE_OUT_OF_RANGE,
     /** A step or verdict with a negative step index. */
     NEGATIVE_STEP_INDEX,
@@ -164,9 +164,7 @@ public final class MutationGenerator {
       case NON_FINITE -> nonFinite(topic, id, key, time);
       case SCORE_OUT_OF_RANGE -> {
         double offScale = random.nextBoolean() ? 1.5 + 8.5 * random.nextDouble() : -0.5 - random.nextDouble();
-        VerifierSignal verdict = random.nextBoolean()
-            ? VerifierSignal.newBuilder(verdict(id, time)).setScore(offScale).build()
-            : VerifierSignal.newBuilder(verdict(id, time)).setConfidence(offScale).build();
+        VerifierSignal verdict = VerifierSignal.newBuilder(verdict(id, time)).setScore(offScale).build();
         yield new FleetRecord(InputTopic.VERDICTS, time, key, encode(verdict));
       }
       case NEGATIVE_STEP_INDEX -> stepIndexed(topic, id, key, time, -1 - random.nextInt(Integer.MAX_VALUE));

@@ -136,19 +136,19 @@ public final class InputValidator implements Serializable {
         }
         Violation number = finite("score", v.getScore());
         if (number == null) number = finite("confidence", v.getConfidence());
-        if (number == null) number = unitInterval("score", v.getScore());
-        if (number == null) number = unitInterval("confidence", v.getConfidence());
+        if (number == null) number = unitInterval(v.getScore());
         return number != null ? number : future(v.getEventTime().toEpochMilli(), now);
     }
 
     /**
      * A verifier's score is in [0, 1], 1 for a good step: the reliability model reads 0.5 and above as "good" and the
      * process estimator takes the score as a step's reward, so a score on another scale (0 to 10, or -1 to 1) would
-     * be read wrong without a word.
+     * be read wrong without a word. Its confidence is not checked so: the job does not use it, and a verifier that
+     * reports it in percent must not lose its scores for it.
      */
-    private static Violation unitInterval(String field, Double value) {
-        if (value != null && (value < 0 || value > 1)) {
-            return new Violation(Rule.SCORE_OUT_OF_RANGE, field + " is " + value + ", outside [0, 1]: send verifier"
+    private static Violation unitInterval(double score) {
+        if (score < 0 || score > 1) {
+            return new Violation(Rule.SCORE_OUT_OF_RANGE, "score is " + score + ", outside [0, 1]: send verifier"
                     + " scores on that scale, 1 for a good step");
         }
         return null;

@@ -13,10 +13,11 @@ import org.apache.flink.configuration.ConfigOption;
  * <p>Terms used below. The <em>score</em> of a trajectory is {@code reward-scale * (outcome + sum of its
  * steps' rewards)}, as verl sums token-level rewards. The <em>step rewards</em> that recurrences discount
  * are {@code reward-scale * reward} of each step, plus {@code reward-scale * outcome} on the last
- * trainable step (where verl and OpenRLHF put the sequence reward). A <em>group</em> is the trajectories
- * of a training batch that share a group id (no group id: a group of one). A training batch is scored in one
- * call and published as one record of the batches topic: "the batch" below. {@link #ESTIMATOR}'s description
- * repeats these terms, since the configuration reference is generated from the descriptions.
+ * trainable step (where verl and OpenRLHF put the sequence reward). A <em>group</em> is the trajectories the job
+ * gathered as one group: same task and group id, up to {@code group_size} or {@code job.group-timeout} (no group
+ * id: a group of one). A training batch is scored in one call and published as one record of the batches topic:
+ * "the batch" below. {@link #ESTIMATOR}'s description repeats these terms, since the configuration reference is
+ * generated from the descriptions.
  */
 public final class CreditOptions {
 
@@ -26,9 +27,10 @@ public final class CreditOptions {
             .withDescription("How advantages are computed; every step that is not trainable gets advantage 0 and "
                     + "return 0. Terms: a trajectory's score is reward-scale * (outcome + the sum of its steps' "
                     + "rewards); its step rewards are reward-scale * each step's reward, plus reward-scale * outcome "
-                    + "on its last trainable step; a group is the trajectories of one training batch (one record of "
-                    + "the batches topic, scored in one call) that share a group_id, and a trajectory without one is "
-                    + "a group of one (credit.singleton-group). 'outcome': advantage = reward-scale * (outcome - baseline), return = reward-scale * "
+                    + "on its last trainable step; a group is the trajectories the job gathered as one group (same "
+                    + "task_id and group_id, up to group_size or job.group-timeout), and a trajectory without a "
+                    + "group_id is a group of one (credit.singleton-group); the batch is one record of the batches "
+                    + "topic, scored in one call. 'outcome': advantage = reward-scale * (outcome - baseline), return = reward-scale * "
                     + "outcome. 'grpo': (score - group mean) / group std (see credit.scale-rewards). 'dr_grpo': score "
                     + "- group mean. 'rloo': score - mean of the group's other members. 'reinforce_pp_baseline': score "
                     + "- group mean, whitened over the batch's steps when credit.normalize=batch. For these four "

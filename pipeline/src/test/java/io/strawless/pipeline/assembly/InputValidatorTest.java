@@ -78,9 +78,8 @@ class InputValidatorTest {
         assertEquals(Rule.SCORE_OUT_OF_RANGE, tenPointScale.rule());
         assertTrue(tenPointScale.message().startsWith("score is 7.0, outside [0, 1]"), tenPointScale.message());
         assertEquals(Rule.SCORE_OUT_OF_RANGE, check(in(verdict("t1", 0, "v", -0.5, NOW))).rule());
-        Violation confidence = check(in(VerifierSignal.newBuilder(verdict("t1", 0, "v", 0.5, NOW)).setConfidence(95.0).build()));
-        assertEquals(Rule.SCORE_OUT_OF_RANGE, confidence.rule());
-        assertTrue(confidence.message().startsWith("confidence is 95.0"), confidence.message());
+        // Confidence goes unused: one in percent does not cost the verifier its score.
+        assertNull(check(in(VerifierSignal.newBuilder(verdict("t1", 0, "v", 0.5, NOW)).setConfidence(95.0).build())));
     }
 
     @Test

@@ -483,6 +483,42 @@ class ScoreAndBatchTest {
         assertNoBucketPending();
     }
 
+    /** What a batch closed at a barrier cannot score goes to the unscored output then, not into the checkpoint. */
+    @Test
+    void aBatchClosedAtACheckpointRoutesWhatItCannotScore() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "gae"); // needs per-step values, which these steps lack
+        conf.set(CreditOptions.BACKEND, "java");
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new ScoreAndBatchOperator(conf), g -> 0, Types.INT);
+        harness.open();
+        harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0)));
+
+        harness.prepareSnapshotPreBarrier(1);
+
+        assertTrue(harness.extractOutputValues().isEmpty());
+        assertEquals(2, harness.getSideOutput(ScoreAndBatch.UNSCORABLE).size());
+        assertNothingLeft();
+    }
+
+    @Test
+    void withoutCloseAtCheckpointABatchWaitsOutItsLatency() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
+        conf.set(JobOptions.BATCH_CLOSE_AT_CHECKPOINT, false);
+        conf.set(CreditOptions.BACKEND, "java");
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new ScoreAndBatchOperator(conf), g -> 0, Types.INT);
+        harness.open();
+        harness.setProcessingTime(0);
+        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0)));
+
+        harness.prepareSnapshotPreBarrier(1);
+        assertTrue(harness.extractOutputValues().isEmpty());
+        harness.setProcessingTime(500);
+
+        assertEquals(1, harness.extractOutputValues().size());
+        assertNothingLeft();
+    }
+
     /** {@link #assertNothingLeft} for either backend: RocksDB does not count its entries. */
     private void assertNoBucketPending() throws Exception {
         KeyedStateBackend<Integer> state = ((AbstractStreamOperator<?>) harness.getOperator()).getKeyedStateBackend();
