@@ -36,6 +36,7 @@ import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.configuration.Configuration;
@@ -69,14 +70,21 @@ class ScoreAndBatchTest {
         harness.setProcessingTime(0);
     }
 
-    /** {@link #start} with the operator's metrics recorded. */
-    private RecordedMetrics startRecordingMetrics(Configuration conf) throws Exception {
+    /**
+     * {@link #start} with the operator the job runs, {@link ScoreAndBatchOperator}, on the heap or RocksDB, its
+     * metrics recorded.
+     */
+    private RecordedMetrics startOperator(Configuration conf, KeySelector<TrajectoryGroup, Integer> bucketOf,
+            boolean rocksdb) throws Exception {
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 3);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
         conf.set(CreditOptions.BACKEND, "java");
         RecordedMetrics metrics = new RecordedMetrics();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new ScoreAndBatch(conf)), g -> 0, Types.INT, metrics.environment());
+                new ScoreAndBatchOperator(conf), bucketOf, Types.INT, metrics.environment());
+        if (rocksdb) {
+            harness.setStateBackend(new EmbeddedRocksDBStateBackend());
+        }
         harness.open();
         harness.setProcessingTime(0);
         return metrics;
@@ -248,7 +256,7 @@ class ScoreAndBatchTest {
     void aGroupTheEstimatorCannotScoreGoesToUnscoredWhole() throws Exception {
         Configuration conf = new Configuration();
         conf.set(CreditOptions.ESTIMATOR, "gae"); // needs per-step values, which these steps lack
-        RecordedMetrics metrics = startRecordingMetrics(conf);
+        RecordedMetrics metrics = startOperator(conf, g -> 0, false);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0)));
         harness.setProcessingTime(500);
 
@@ -430,11 +438,15 @@ class ScoreAndBatchTest {
         assertNothingLeft();
     }
 
+    /** Without batch.close-at-checkpoint a batch closes by latency alone, not at a barrier. */
     @Test
     void closesByLatency() throws Exception {
-        start(new Configuration());
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BATCH_CLOSE_AT_CHECKPOINT, false);
+        startOperator(conf, g -> 0, false);
         harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0)));
         harness.setProcessingTime(499);
+        harness.prepareSnapshotPreBarrier(1);
         assertTrue(harness.extractOutputValues().isEmpty());
 
         harness.setProcessingTime(500);
@@ -450,17 +462,7 @@ class ScoreAndBatchTest {
     @ParameterizedTest(name = "rocksdb={0}")
     @ValueSource(booleans = {false, true})
     void everyBucketClosesItsBatchAtACheckpoint(boolean rocksdb) throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 3);
-        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new ScoreAndBatchOperator(conf), g -> g.members().get(0).groupId().equals("a") ? 7 : 8, Types.INT);
-        if (rocksdb) {
-            harness.setStateBackend(new EmbeddedRocksDBStateBackend());
-        }
-        harness.open();
-        harness.setProcessingTime(0);
+        startOperator(new Configuration(), g -> g.members().get(0).groupId().equals("a") ? 7 : 8, rocksdb);
         harness.prepareSnapshotPreBarrier(1); // nothing pending: nothing to close
         assertTrue(harness.extractOutputValues().isEmpty());
 
@@ -488,34 +490,13 @@ class ScoreAndBatchTest {
     void aBatchClosedAtACheckpointRoutesWhatItCannotScore() throws Exception {
         Configuration conf = new Configuration();
         conf.set(CreditOptions.ESTIMATOR, "gae"); // needs per-step values, which these steps lack
-        conf.set(CreditOptions.BACKEND, "java");
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(new ScoreAndBatchOperator(conf), g -> 0, Types.INT);
-        harness.open();
+        startOperator(conf, g -> 0, false);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0)));
 
         harness.prepareSnapshotPreBarrier(1);
 
         assertTrue(harness.extractOutputValues().isEmpty());
         assertEquals(2, harness.getSideOutput(ScoreAndBatch.UNSCORABLE).size());
-        assertNothingLeft();
-    }
-
-    @Test
-    void withoutCloseAtCheckpointABatchWaitsOutItsLatency() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(JobOptions.BATCH_CLOSE_AT_CHECKPOINT, false);
-        conf.set(CreditOptions.BACKEND, "java");
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(new ScoreAndBatchOperator(conf), g -> 0, Types.INT);
-        harness.open();
-        harness.setProcessingTime(0);
-        harness.processElement(new StreamRecord<>(group("a", 0.0, 1.0)));
-
-        harness.prepareSnapshotPreBarrier(1);
-        assertTrue(harness.extractOutputValues().isEmpty());
-        harness.setProcessingTime(500);
-
-        assertEquals(1, harness.extractOutputValues().size());
         assertNothingLeft();
     }
 
