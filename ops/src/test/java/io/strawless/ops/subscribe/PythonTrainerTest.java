@@ -3,7 +3,6 @@ package io.strawless.ops.subscribe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,6 +22,7 @@ import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,8 +56,11 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,6 +71,7 @@ import org.junit.jupiter.api.io.TempDir;
  * stops at a value that is not a TrainingBatch, naming it. Its reading loop outlives a step longer than
  * max.poll.interval.ms (a warning; the batch comes again) and a second trainer joining the group mid-step.
  */
+@ExtendWith(PythonTrainerTest.PythonPackages.class)
 class PythonTrainerTest {
 
     /** Debian's interpreter, which sees Debian's python3-* packages (a pyenv python3 on the PATH does not). */
@@ -89,11 +93,6 @@ class PythonTrainerTest {
 
     @RegisterExtension
     static final InProcessKafka kafka = new InProcessKafka();
-
-    @BeforeAll
-    static void checkPythonPackages() throws Exception {
-        assumePythonPackages();
-    }
 
     @Test
     void afterADemoRunPythonReadsExactlyWhatTheJavaClientReads(@TempDir Path temp) throws Exception {
@@ -373,18 +372,44 @@ class PythonTrainerTest {
         }
     }
 
-    private static void assumePythonPackages() throws Exception {
-        assumeTrue(
-                new File(PYTHON).canExecute(),
-                PYTHON + " is missing; the example needs Debian's python3 with"
+    /**
+     * Skips the class where the example's Python packages are missing. A condition, not an assumption in
+     * {@code @BeforeAll}: JUnit evaluates it before any before-all callback, so no broker starts for a class that
+     * will not run.
+     */
+    static final class PythonPackages implements ExecutionCondition {
+        /** Asked for the class and again for each test: the answer is found once. */
+        private static ConditionEvaluationResult answer;
+
+        @Override
+        public synchronized ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+            if (answer == null) {
+                answer = check();
+            }
+            return answer;
+        }
+
+        private static ConditionEvaluationResult check() {
+            if (!new File(PYTHON).canExecute()) {
+                return ConditionEvaluationResult.disabled(PYTHON + " is missing; the example needs Debian's python3 with"
                         + " python3-confluent-kafka and python3-avro: " + INSTALL_HINT);
-        Process check = new ProcessBuilder(PYTHON, "-c", "import confluent_kafka, avro.io")
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .start();
-        assumeTrue(
-                check.waitFor(30, TimeUnit.SECONDS) && check.exitValue() == 0,
-                "python3-confluent-kafka or python3-avro is not installed for " + PYTHON + ": " + INSTALL_HINT);
+            }
+            try {
+                Process check = new ProcessBuilder(PYTHON, "-c", "import confluent_kafka, avro.io")
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .start();
+                if (check.waitFor(30, TimeUnit.SECONDS) && check.exitValue() == 0) {
+                    return ConditionEvaluationResult.enabled("the example's Python packages are installed");
+                }
+            } catch (IOException e) {
+                // reported below
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return ConditionEvaluationResult.disabled(
+                    "python3-confluent-kafka or python3-avro is not installed for " + PYTHON + ": " + INSTALL_HINT);
+        }
     }
 
     private static Admin admin() {

@@ -69,9 +69,10 @@ import org.apache.flink.util.OutputTag;
  * <p>Scoring the batch as a unit is what makes batch-level conventions (verl's whitening over the
  * batch) mean what a trainer expects, and gives the kernels enough work per call. The key is a batching
  * bucket, one per parallel instance (see {@link #bucketKeys}). A pending batch waits at most
- * {@code batch.max-latency} of processing time, and, with {@code batch.close-at-checkpoint}, no longer than the next
- * checkpoint, when {@link ScoreAndBatchOperator} closes it; an event-time timer at the end of time also flushes it when the job drains
- * (stop-with-savepoint --drain, or the end of a bounded backfill), where processing-time timers no longer fire.
+ * {@code batch.max-latency} of processing time, and, with {@code batch.close-at-checkpoint}, no longer than the
+ * next checkpoint, when {@link ScoreAndBatchOperator} closes it; an event-time timer at the end of time also flushes
+ * it when the job drains (stop-with-savepoint --drain, or the end of a bounded backfill), where processing-time
+ * timers no longer fire.
  *
  * <p>Each batch also teaches the bucket's verifier {@link ReliabilityModel} (before it is scored, see
  * {@link VerifierReliability}), which weights the process estimator's verifiers, screens every trajectory

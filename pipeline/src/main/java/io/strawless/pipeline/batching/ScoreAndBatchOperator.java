@@ -7,6 +7,7 @@ import io.strawless.schemas.TrainingBatch;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
 
@@ -23,9 +24,9 @@ import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
  * <p>The batches are closed as their flush timer would close them: the function's {@code onTimer} flushes the
  * pending batch of the current key, here each bucket that has one. Operators of a chain prepare for a barrier from
  * its head to its tail, so the batch reaches the chained Kafka writer before the writer flushes and pre-commits
- * its transaction. The timer is made as Flink's timer service makes one ({@code TimerHeapInternalTimer}, internal to
- * Flink): on a Flink upgrade, {@code ScoreAndBatchTest.everyBucketClosesItsBatchAtACheckpoint} (heap and RocksDB)
- * says whether this still holds.
+ * its transaction. The timer is made as Flink's timer service makes one ({@code TimerHeapInternalTimer}, internal
+ * to Flink): on a Flink upgrade, {@code ScoreAndBatchTest.everyBucketClosesItsBatchAtACheckpoint} (heap and
+ * RocksDB) says whether this still holds.
  *
  * <p>A savepoint's barrier closes them too. Flink commits a sink's transactions when a checkpoint completes or a
  * job stops with a savepoint, not for a savepoint taken while the job runs: batches closed at such a barrier become
@@ -49,7 +50,8 @@ public class ScoreAndBatchOperator extends DrainingKeyedProcessOperator<Integer,
             return;
         }
         List<Integer> buckets; // collected first: flushing clears the state the keys are read from
-        try (Stream<Integer> keys = this.<Integer>getKeyedStateBackend().getKeys(ScoreAndBatch.PENDING_BATCH, VoidNamespace.INSTANCE)) {
+        KeyedStateBackend<Integer> state = getKeyedStateBackend();
+        try (Stream<Integer> keys = state.getKeys(ScoreAndBatch.PENDING_BATCH, VoidNamespace.INSTANCE)) {
             buckets = keys.toList();
         }
         long now = getProcessingTimeService().getCurrentProcessingTime();
