@@ -34,6 +34,7 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
 
     private transient CountersByName recordsIn;
     private transient CountersByName deadLetters;
+    private transient CountersByName deadLetterReasons;
 
     public ValidateInputs(ReadableConfig conf) {
         this.validator = new InputValidator(conf);
@@ -49,6 +50,7 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         MetricGroup decode = getRuntimeContext().getMetricGroup().addGroup("decode");
         recordsIn = new CountersByName(decode.addGroup("recordsIn"));
         deadLetters = new CountersByName(decode.addGroup("deadLetters"));
+        deadLetterReasons = new CountersByName(decode.addGroup("deadLetterReasons"));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
     }
 
@@ -73,6 +75,7 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         if (input.deadLetter != null) {
             ledger.count(kind, Way.DEAD_LETTERED, 1);
             deadLetters.inc(input.topic);
+            deadLetterReasons.inc(reasonName(input.deadLetter.getErrorClass()));
             ctx.output(DeadLetters.TAG, input.deadLetter);
             return;
         }
@@ -81,10 +84,19 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         if (violation != null) {
             ledger.count(kind, Way.DEAD_LETTERED, 1);
             deadLetters.inc(input.topic);
+            deadLetterReasons.inc(violation.rule().name());
             ctx.output(DeadLetters.TAG, DeadLetters.of(input, violation.rule().name(), violation.message(), now));
             return;
         }
         out.collect(input);
+    }
+
+    /**
+     * A dead letter's reason as a metric name: a rule's name as it is, a decoder's exception by its simple class
+     * name (the dead letter keeps the full one), since reporters read dots in a name as scopes.
+     */
+    static String reasonName(String errorClass) {
+        return errorClass.substring(errorClass.lastIndexOf('.') + 1);
     }
 
     /** Thrown on purpose by {@code debug.inject-failures}; its name says so in every log. */
