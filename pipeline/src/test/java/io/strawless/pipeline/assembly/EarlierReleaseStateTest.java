@@ -137,6 +137,15 @@ class EarlierReleaseStateTest {
         return harness;
     }
 
+    /** {@link #harness} started from the earlier release's savepoint for {@code backendName}. */
+    private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> restored(
+            String backendName, AssembleTrajectory function) throws Exception {
+        var restored = harness(backendName, function);
+        restored.initializeState(fixture(backendName));
+        restored.open();
+        return restored;
+    }
+
     /** As in the job: over the network, so a step arrives as its bytes (see Events#overTheNetwork). */
     private static void send(KeyedOneInputStreamOperatorTestHarness<String, InputRecord, ?> h, InputRecord r)
             throws Exception {
@@ -216,9 +225,7 @@ class EarlierReleaseStateTest {
     @ValueSource(strings = {"hashmap", "rocksdb"})
     void theOpenTrajectoryCompletesAndTheMarkerRoutesStragglers(String backendName) throws Exception {
         AssembleTrajectory function = new AssembleTrajectory(new Configuration());
-        try (var restored = harness(backendName, function)) {
-            restored.initializeState(fixture(backendName));
-            restored.open();
+        try (var restored = restored(backendName, function)) {
             assertEquals(1, function.openWork().getValue(), "the open trajectory recounted");
 
             // The migrated progress has no trajectory fields: the step in state stands for them, and refuses this.
@@ -285,9 +292,7 @@ class EarlierReleaseStateTest {
     @ValueSource(strings = {"hashmap", "rocksdb"})
     void theOpenTrajectoryTimesOutOnTheTimerItHad(String backendName) throws Exception {
         AssembleTrajectory function = new AssembleTrajectory(new Configuration());
-        try (var restored = harness(backendName, function)) {
-            restored.initializeState(fixture(backendName));
-            restored.open();
+        try (var restored = restored(backendName, function)) {
             assertEquals(2, restored.numEventTimeTimers(), "OPEN's inactivity timer and the timer of DONE's marker");
 
             restored.processWatermark(OPEN_DEADLINE - 1);
