@@ -125,6 +125,15 @@ public final class BenchCommand implements Callable<Integer> {
     private int agents;
 
     @Option(
+            names = "--tokens-per-step",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Token ids in each policy step of every fleet, for the sizes your agents send (an LLM's"
+                    + " turn has hundreds); 0 for 4 to 16 at random. The passthrough copies tokens as bytes, the"
+                    + " job decodes them and writes them into its batches (default: ${DEFAULT-VALUE}).")
+    private int tokensPerStep;
+
+    @Option(
             names = "--warmup-rounds",
             paramLabel = "N",
             defaultValue = "2",
@@ -210,6 +219,9 @@ public final class BenchCommand implements Callable<Integer> {
                     spec.commandLine(),
                     "--steps, --agents, --parallelism, --live-seconds, --live-agents and"
                             + " --open-trajectories must be at least 1");
+        }
+        if (tokensPerStep < 0) {
+            throw new ParameterException(spec.commandLine(), "--tokens-per-step must be at least 0 (0: 4 to 16 at random)");
         }
         if (rounds < 1) {
             throw new ParameterException(spec.commandLine(), "--rounds must be at least 1");
@@ -307,7 +319,8 @@ public final class BenchCommand implements Callable<Integer> {
                 MALFORMED_SHARE,
                 MISSING_OUTCOME_SHARE,
                 VERDICT_SHARE,
-                fleetSeed);
+                fleetSeed)
+                .withTokensPerStep(tokensPerStep);
         FleetScript script = FleetScript.generate(fleet, Instant.now());
         progress.line(
                 "preloading %,d records (%,d steps) into %s.*",
@@ -437,6 +450,7 @@ public final class BenchCommand implements Callable<Integer> {
                 checkpoints.toMillis(),
                 rounds,
                 agents,
+                tokensPerStep,
                 input.ends().size(),
                 passthrough,
                 job,
@@ -479,7 +493,8 @@ public final class BenchCommand implements Callable<Integer> {
         progress.line("live phase: starting the job (parallelism %d)", parallelism);
         try (JobRun job = JobRun.start(cluster, conf)) {
             FleetSettings open = new FleetSettings(
-                    AGENTS, TASKS, openTrajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS, 0, 1, VERDICT_SHARE, seed + 1);
+                    AGENTS, TASKS, openTrajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS, 0, 1, VERDICT_SHARE, seed + 1)
+                    .withTokensPerStep(tokensPerStep);
             progress.line("live phase: %,d trajectories whose outcome never comes, for their state", openTrajectories);
             double stateBytes =
                     OpenTrajectoryState.bytesPerTrajectory(job, conf, open, inputs, kafka, savepoints, progress);
@@ -491,7 +506,8 @@ public final class BenchCommand implements Callable<Integer> {
                     .multipliedBy(2);
             int trajectories = (int) Math.ceil(liveAgents * (liveSeconds + tail.toSeconds()) / SECONDS_PER_TRAJECTORY);
             FleetSettings fleet = new FleetSettings(
-                    liveAgents, TASKS, trajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS, 0, 0, VERDICT_SHARE, seed + 2);
+                    liveAgents, TASKS, trajectories, GROUP_SIZE, MIN_STEPS, MAX_STEPS, 0, 0, VERDICT_SHARE, seed + 2)
+                    .withTokensPerStep(tokensPerStep);
             FleetScript script = LatencyProbe.startingAt(fleet, System.currentTimeMillis() + 1_000);
             progress.line(
                     "live phase: %,d agents send %,d trajectories over %.0f s; latency of those whose outcome"

@@ -21,6 +21,7 @@ import java.util.List;
  * @param managedMemoryMbPerSlot      the task manager's managed memory per slot, where RocksDB keeps its
  *                                    write buffers and block cache
  * @param agents                      agents whose trajectories make up the preloaded steps ({@code --agents})
+ * @param tokensPerStep               token ids in each policy step ({@code --tokens-per-step}; 0: 4 to 16 at random)
  * @param miniBatchSize               most inputs the assembler applies together ({@code job.mini-batch.size};
  *                                    1: none)
  * @param headlineParallelism         the parallelism at which the job ran fastest: the headline rates, ratio and
@@ -51,6 +52,7 @@ record BenchReport(
         long steps,
         long records,
         int agents,
+        int tokensPerStep,
         int partitions,
         long checkpointIntervalMs,
         int rounds,
@@ -113,6 +115,7 @@ record BenchReport(
             long checkpointIntervalMs,
             int rounds,
             int agents,
+            int tokensPerStep,
             int partitions,
             List<Throughput> passthrough,
             List<Throughput> job,
@@ -144,6 +147,7 @@ record BenchReport(
                 bestJob.steps(),
                 bestJob.records(),
                 agents,
+                tokensPerStep,
                 partitions,
                 checkpointIntervalMs,
                 rounds,
@@ -196,9 +200,10 @@ record BenchReport(
     void print(PrintWriter out) {
         out.println();
         out.printf(
-                "%,d steps from %,d agents (%,d records on %d input partitions), checkpoint interval %,d ms, %s state"
-                        + " (managed memory %,d MB per slot, %s), %d cores, load average %.1f at the start%n",
-                steps, agents, records, partitions, checkpointIntervalMs, stateBackend, managedMemoryMbPerSlot,
+                "%,d steps from %,d agents, %s (%,d records on %d input partitions), checkpoint interval %,d ms,"
+                        + " %s state (managed memory %,d MB per slot, %s), %d cores, load average %.1f at the start%n",
+                steps, agents, tokensPerStep > 0 ? tokensPerStep + " token ids per policy step"
+                        : "4 to 16 token ids per policy step", records, partitions, checkpointIntervalMs, stateBackend, managedMemoryMbPerSlot,
                 miniBatchSize > 1 ? String.format("assembler mini-batches of up to %,d inputs", miniBatchSize)
                         : "no assembler mini-batches",
                 cores, loadAverage);

@@ -240,7 +240,7 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
     }
 
     private List<Integer> tokens() {
-      int count = 4 + random.nextInt(13);
+      int count = settings.tokensPerStep() > 0 ? settings.tokensPerStep() : 4 + random.nextInt(13);
       List<Integer> tokens = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
         tokens.add(random.nextInt(VOCABULARY));

@@ -33,6 +33,8 @@ import java.util.Set;
  * @param rewardHackShare     chance that a trajectory hacks its reward: it succeeds although nearly all its
  *                            steps are bad
  * @param verifiers           the verifiers that judge the steps of a verified trajectory
+ * @param tokensPerStep       token ids each policy step carries; 0 for 4 to 16 at random, short for an LLM's turn
+ *                            but enough to exercise the codecs (a bench sets it to see how size weighs)
  *
  * <p>Invalid values are refused with a message that names the setting as the commands' flags do.
  */
@@ -49,7 +51,8 @@ public record FleetSettings(
     long seed,
     double outcomeNoise,
     double rewardHackShare,
-    List<VerifierProfile> verifiers) {
+    List<VerifierProfile> verifiers,
+    int tokensPerStep) {
 
   public static final double DEFAULT_OUTCOME_NOISE = 0.1;
 
@@ -68,6 +71,20 @@ public record FleetSettings(
         verdictShare, seed, DEFAULT_OUTCOME_NOISE, 0.0, DEMO_VERIFIERS);
   }
 
+  /** Policy steps with 4 to 16 token ids. */
+  public FleetSettings(int agents, int tasks, int trajectories, int groupSize, int minSteps, int maxSteps,
+      double malformedShare, double missingOutcomeShare, double verdictShare, long seed, double outcomeNoise,
+      double rewardHackShare, List<VerifierProfile> verifiers) {
+    this(agents, tasks, trajectories, groupSize, minSteps, maxSteps, malformedShare, missingOutcomeShare,
+        verdictShare, seed, outcomeNoise, rewardHackShare, verifiers, 0);
+  }
+
+  /** The same fleet with {@code count} token ids in each policy step (0: 4 to 16 at random). */
+  public FleetSettings withTokensPerStep(int count) {
+    return new FleetSettings(agents, tasks, trajectories, groupSize, minSteps, maxSteps, malformedShare,
+        missingOutcomeShare, verdictShare, seed, outcomeNoise, rewardHackShare, verifiers, count);
+  }
+
   public FleetSettings {
     requirePositive("agents", agents);
     requirePositive("tasks", tasks);
@@ -84,6 +101,10 @@ public record FleetSettings(
       throw new IllegalArgumentException("outcome-noise must be a number at least 0, was " + outcomeNoise);
     }
     requireShare("reward-hack-share", rewardHackShare);
+    if (tokensPerStep < 0) {
+      throw new IllegalArgumentException("tokens-per-step must be at least 0 (0: 4 to 16 at random), was "
+          + tokensPerStep);
+    }
     verifiers = List.copyOf(verifiers);
     Set<String> ids = new HashSet<>();
     for (VerifierProfile verifier : verifiers) {

@@ -48,6 +48,8 @@ class BenchCommandTest {
                         "5",
                         "--open-trajectories",
                         "50",
+                        "--tokens-per-step",
+                        "40",
                         "--json",
                         json.toString(),
                         // Short waits keep the live phase short (five agents leave partitions quiet for seconds, so
@@ -108,6 +110,7 @@ class BenchCommandTest {
         assertEquals(686, report.get("managed_memory_mb_per_slot").asLong(), "the deployment's, by default");
         assertEquals(1, report.get("mini_batch_size").asInt(), "no mini-batches on the heap, by default");
         assertEquals(100, report.get("agents").asInt(), "the demo's fleet, by default");
+        assertEquals(40, report.get("tokens_per_step").asInt());
 
         assertEquals(2, report.get("rounds").asInt());
         JsonNode runs = report.get("runs");
@@ -148,6 +151,17 @@ class BenchCommandTest {
                 .execute("bench", "--parallelism", "1,0");
         assertEquals(2, exitCode);
         assertTrue(err.toString().contains("--parallelism"), err.toString());
+    }
+
+    @Test
+    void negativeTokensPerStepIsAUsageError() {
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine()
+                .setOut(new PrintWriter(new StringWriter()))
+                .setErr(new PrintWriter(err))
+                .execute("bench", "--tokens-per-step", "-1");
+        assertEquals(2, exitCode);
+        assertTrue(err.toString().contains("--tokens-per-step must be at least 0"), err.toString());
     }
 
     /** As the provisioner does: soon, in one line that says what to set, and not masked by the failed cleanup. */

@@ -108,6 +108,25 @@ class FleetScriptTest {
         }
     }
 
+    @Test
+    void policyStepsCarryTheTokenIdsAsked() throws Exception {
+        FleetScript script = FleetScript.generate(SETTINGS.withTokensPerStep(300), END);
+        int policySteps = 0;
+        for (FleetRecord record : valid(script)) {
+            if (record.topic() == InputTopic.STEPS) {
+                StepEvent step = StepEvent.getDecoder().decode(record.value());
+                if (step.getTokenIds() != null) {
+                    assertEquals(300, step.getTokenIds().size());
+                    policySteps++;
+                }
+            }
+        }
+        assertTrue(policySteps > 100, "policy steps: " + policySteps);
+        IllegalArgumentException refused =
+                assertThrows(IllegalArgumentException.class, () -> SETTINGS.withTokensPerStep(-1));
+        assertTrue(refused.getMessage().startsWith("tokens-per-step must be at least 0"), refused.getMessage());
+    }
+
     private static BinaryMessageDecoder<?> decoderOf(InputTopic topic) {
         return switch (topic) {
             case STEPS -> StepEvent.getDecoder();
