@@ -14,6 +14,7 @@ import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.InputTopic;
 import io.strawless.ops.fleet.SyntheticFleet;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StrawlessJob;
 import io.strawless.pipeline.assembly.MiniBatchAssembler;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -35,6 +36,7 @@ import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
 import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
@@ -246,6 +248,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         conf.set(KafkaOptions.STARTING_OFFSETS, StartingOffsets.EARLIEST);
+        checkJobSettings(conf);
 
         boolean ownBroker = !conf.contains(KafkaOptions.BOOTSTRAP_SERVERS);
         EmbeddedKafka broker = null;
@@ -529,6 +532,25 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** {@code conf} with this run's own output topics, consumer group, transactional ids and parallelism. */
+    /**
+     * Settings the job refuses fail here, as usage errors naming the key, before a broker starts and records are
+     * preloaded: else only the first job run, after the preload and the first passthrough run, would tell.
+     */
+    private void checkJobSettings(Configuration conf) {
+        if (conf.contains(CoreOptions.DEFAULT_PARALLELISM)) {
+            // forRun sets it for every run: the -D value would be ignored without a word.
+            throw new ParameterException(spec.commandLine(), "-D " + CoreOptions.DEFAULT_PARALLELISM.key()
+                    + ": the bench runs both contenders at each --parallelism; set that instead (e.g. --parallelism "
+                    + conf.get(CoreOptions.DEFAULT_PARALLELISM) + ")");
+        }
+        Configuration run = forRun(conf, "bench-check", "check", Collections.max(parallelisms));
+        try {
+            StrawlessJob.buildOnKafka(StreamExecutionEnvironment.getExecutionEnvironment(run), run);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "-D " + e.getMessage(), e);
+        }
+    }
+
     private static Configuration forRun(Configuration conf, String prefix, String run, int parallelism) {
         Configuration named = new Configuration(conf);
         named.set(KafkaOptions.BATCHES_TOPIC, prefix + "." + run + ".credit.batches");

@@ -164,6 +164,28 @@ class BenchCommandTest {
         assertTrue(err.toString().contains("--tokens-per-step must be at least 0"), err.toString());
     }
 
+    @Test
+    void aSettingTheJobRefusesIsAUsageErrorBeforeAnythingStarts() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exitCode = StrawlessCli.commandLine()
+                .setOut(new PrintWriter(out))
+                .setErr(new PrintWriter(err))
+                .execute("bench", "-D", "kafka.transaction-timeout=1s");
+        assertEquals(2, exitCode, err.toString());
+        assertTrue(err.toString().contains("-D kafka.transaction-timeout"), err.toString());
+        assertEquals("", out.toString(), "no broker started, nothing preloaded");
+
+        StringWriter parallelismErr = new StringWriter();
+        exitCode = StrawlessCli.commandLine()
+                .setOut(new PrintWriter(new StringWriter()))
+                .setErr(new PrintWriter(parallelismErr))
+                .execute("bench", "-D", "parallelism.default=4");
+        assertEquals(2, exitCode, parallelismErr.toString());
+        assertTrue(parallelismErr.toString().contains("set that instead (e.g. --parallelism 4)"),
+                parallelismErr.toString());
+    }
+
     /** As the provisioner does: soon, in one line that says what to set, and not masked by the failed cleanup. */
     @Test
     void anUnreachableBrokerFailsSoonWithOneClearLine() throws Exception {
