@@ -1,6 +1,7 @@
 package io.strawless.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -269,6 +270,19 @@ class StrawlessCliTest {
     }
 
     @Test
+    void demoAndEvaluateCheckTheJobsSettingsBeforeTheBrokerStarts() {
+        // The job refuses a transaction timeout its checkpoints could outlast; it used to fail after the broker, the
+        // topics and the fleet's records (demo), or after the runs of the estimators before (evaluate).
+        for (String command : List.of("demo", "evaluate")) {
+            Outcome outcome = run(command, "-D", "kafka.transaction-timeout=1s");
+            assertEquals(2, outcome.exitCode(), command + ": " + outcome.err());
+            assertTrue(outcome.err().contains("Invalid value: -D kafka.transaction-timeout (PT1S) must exceed"),
+                    command + ": " + outcome.err());
+            assertFalse(outcome.out().contains("Starting the in-process Kafka broker"), command + ": " + outcome.out());
+        }
+    }
+
+    @Test
     void flinkAndKafkaClientKeysPass() {
         // Refused for another reason (the time range), so the keys themselves were accepted.
         Outcome outcome = run(
@@ -289,14 +303,15 @@ class StrawlessCliTest {
         assertTrue(outcome.err().contains("--from"), outcome.err());
     }
 
-    private record Outcome(int exitCode, String err) {}
+    private record Outcome(int exitCode, String err, String out) {}
 
     private static Outcome run(String... args) {
         StringWriter err = new StringWriter();
+        StringWriter out = new StringWriter();
         int exitCode = StrawlessCli.commandLine()
                 .setErr(new PrintWriter(err))
-                .setOut(new PrintWriter(new StringWriter()))
+                .setOut(new PrintWriter(out))
                 .execute(args);
-        return new Outcome(exitCode, err.toString());
+        return new Outcome(exitCode, err.toString(), out.toString());
     }
 }

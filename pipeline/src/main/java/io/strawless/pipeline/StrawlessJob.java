@@ -29,6 +29,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -55,6 +56,14 @@ public final class StrawlessJob {
     private static final Logger LOG = LoggerFactory.getLogger(StrawlessJob.class);
 
     private StrawlessJob() {}
+
+    /**
+     * Builds the job on Kafka in an environment that never runs, so that a setting it refuses fails at once with an
+     * {@link IllegalArgumentException} that names the key: the commands call it before they start a broker.
+     */
+    public static void checkSettings(Configuration conf) {
+        buildOnKafka(StreamExecutionEnvironment.getExecutionEnvironment(conf), conf);
+    }
 
     /** Adds the job to {@code env}, reading and writing the Kafka topics named in {@code conf}. */
     public static void buildOnKafka(StreamExecutionEnvironment env, ReadableConfig conf) {

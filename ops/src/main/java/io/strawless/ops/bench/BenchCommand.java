@@ -36,7 +36,6 @@ import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
 import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
@@ -545,7 +544,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         Configuration run = forRun(conf, "bench-check", "check", Collections.max(parallelisms));
         try {
-            StrawlessJob.buildOnKafka(StreamExecutionEnvironment.getExecutionEnvironment(run), run);
+            StrawlessJob.checkSettings(run);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "-D " + e.getMessage(), e);
         }

@@ -7,7 +7,6 @@ import io.strawless.ops.OutputFiles;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
-import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -160,7 +159,7 @@ public final class DemoCommand implements Callable<Integer> {
             useOracleCredit(conf);
         }
         try {
-            CreditConfig.from(conf); // checked before the broker starts
+            DemoRun.checkJobSettings(conf, faults); // before the broker starts
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "Invalid value: -D " + e.getMessage(), e);
         }

@@ -134,11 +134,7 @@ public final class DemoRun {
    */
   public static Result run(Configuration conf, FleetScript script, Faults faults, Consumer<String> log)
       throws Exception {
-    Configuration jobConf = new Configuration(conf);
-    if (!jobConf.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
-      jobConf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL,
-          faults.any() ? FAULTS_CHECKPOINT_INTERVAL : DEFAULT_CHECKPOINT_INTERVAL);
-    }
+    Configuration jobConf = withCheckpointDefault(conf, faults);
     injectFailures(jobConf, faults, script);
     TopicProvisioner.ensureTopics(jobConf);
 
@@ -218,6 +214,24 @@ public final class DemoRun {
    * instance, counted from the checkpoint it restored, so the last failing attempt ends before
    * {@code failures / (2 * (failures + 1))} of the input. The restart strategy must allow the failures.
    */
+  /**
+   * Throws an {@link IllegalArgumentException} that names the key where the job would refuse {@code conf}, without
+   * starting anything: the commands call it before their broker starts, so that a bad setting is a usage error at
+   * once rather than a failure after the broker, the topics and the fleet's records.
+   */
+  public static void checkJobSettings(Configuration conf, Faults faults) {
+    StrawlessJob.checkSettings(withCheckpointDefault(conf, faults));
+  }
+
+  private static Configuration withCheckpointDefault(Configuration conf, Faults faults) {
+    Configuration jobConf = new Configuration(conf);
+    if (!jobConf.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+      jobConf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL,
+          faults.any() ? FAULTS_CHECKPOINT_INTERVAL : DEFAULT_CHECKPOINT_INTERVAL);
+    }
+    return jobConf;
+  }
+
   private static void injectFailures(Configuration conf, Faults faults, FleetScript script) {
     int failures = faults.injectedFailures();
     if (failures == 0) {

@@ -179,7 +179,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         // Checked before the broker starts, for each estimator: some settings hold for some estimators only.
         for (String estimator : estimators) {
             try {
-                CreditConfig.from(runConfiguration(base, estimator));
+                DemoRun.checkJobSettings(runConfiguration(base, estimator), DemoRun.Faults.NONE);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "Invalid value: -D " + e.getMessage(), e);
             }
