@@ -195,14 +195,18 @@ public final class EvaluateCommand implements Callable<Integer> {
                 String estimator = estimators.get(i);
                 out.printf(
                         Locale.ROOT,
-                        "[%6.1fs] %-8s (%d/%d) running the fleet through the job ... ",
+                        "[%6.1fs] %-8s (%d/%d) running the fleet through the job%n",
                         seconds(start),
                         estimator,
                         i + 1,
                         estimators.size());
                 out.flush();
                 Instant runStart = Instant.now();
-                DemoRun.Result result = DemoRun.run(runConfiguration(base, estimator), fleet, line -> {});
+                // The run's own progress, indented under its estimator: a run takes a while, or stalls.
+                DemoRun.Result result = DemoRun.run(runConfiguration(base, estimator), fleet, line -> {
+                    out.println("          " + line);
+                    out.flush();
+                });
                 Evaluation run = Evaluation.of(
                         estimator,
                         result.script().ledger(),
@@ -211,7 +215,11 @@ public final class EvaluateCommand implements Callable<Integer> {
                 runs.add(run);
                 out.printf(
                         Locale.ROOT,
-                        "step AUC %s (%.1f s)%n",
+                        "[%6.1fs] %-8s (%d/%d) step AUC %s (%.1f s)%n",
+                        seconds(start),
+                        estimator,
+                        i + 1,
+                        estimators.size(),
                         Double.isFinite(run.stepAuc()) ? String.format(Locale.ROOT, "%.3f", run.stepAuc()) : "n/a",
                         run.duration().toMillis() / 1000.0);
                 out.flush();

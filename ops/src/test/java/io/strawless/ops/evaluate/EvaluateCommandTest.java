@@ -51,8 +51,9 @@ class EvaluateCommandTest {
                 "execution.checkpointing.interval=1s");
 
         assertEquals(0, outcome.exitCode(), outcome.err() + outcome.out());
-        assertTrue(
-                outcome.out().contains("outcome  (1/2) running the fleet through the job ... step AUC"), outcome.out());
+        assertTrue(outcome.out().contains("outcome  (1/2) running the fleet through the job\n"), outcome.out());
+        assertTrue(outcome.out().contains("\n          ["), "the run's progress, indented: " + outcome.out());
+        assertTrue(outcome.out().contains("outcome  (1/2) step AUC"), outcome.out());
         assertTrue(outcome.out().contains("process  (2/2)"), outcome.out());
         assertTrue(outcome.out().contains("Verifier reliability (process run)"), outcome.out());
         assertTrue(outcome.out().contains("Reward-hacking quarantine (process run): caught"), outcome.out());
