@@ -5,12 +5,16 @@ import static org.apache.flink.configuration.description.TextElement.text;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.DescribedEnum;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.description.InlineElement;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * Every Kafka setting Strawless reads, in one place: the embedded demo, a cluster deployment and a
@@ -239,6 +243,27 @@ public final class KafkaOptions {
             "max.in.flight.requests.per.connection", new ClientValue(value -> parsesTo(value, 1, 5),
                     "Kafka transactions need 1 to 5 (the default is 5)"));
 
+    /**
+     * Every setting one of Kafka's own clients (admin, producer, consumer) knows. A passthrough key outside them
+     * would be ignored by every client with no more than a logged warning: a misspelt
+     * {@code kafka.client.securty.protocol} would leave the client on plaintext, and the user would be told the
+     * broker is not reachable.
+     */
+    private static final Set<String> KAFKA_CLIENT_KEYS = kafkaClientKeys();
+
+    /**
+     * Keys under {@code config.providers} name a provider's class and parameters ({@code
+     * config.providers.file.class}), which no client lists: Kafka reads them when it resolves secrets.
+     */
+    private static final String CONFIG_PROVIDERS_PREFIX = "config.providers.";
+
+    private static Set<String> kafkaClientKeys() {
+        Set<String> keys = new TreeSet<>(AdminClientConfig.configNames());
+        keys.addAll(ProducerConfig.configNames());
+        keys.addAll(ConsumerConfig.configNames());
+        return Set.copyOf(keys);
+    }
+
     /** A passthrough value's constraint and why. */
     private record ClientValue(java.util.function.Predicate<String> allowed, String why) {}
 
@@ -275,29 +300,79 @@ public final class KafkaOptions {
      * The {@value #CLIENT_PREFIX}* entries of {@code conf}, prefix stripped, ready to add to any Kafka
      * client's properties. The values may be secrets (SASL JAAS configs, SSL passwords): never log them.
      *
-     * @throws IllegalArgumentException when a passthrough key names a setting a dedicated option controls, or gives
-     *     acks, retries or max.in.flight.requests.per.connection a value Kafka transactions cannot work with
+     * @throws IllegalArgumentException when a passthrough key is no Kafka client's setting or names a setting a
+     *     dedicated option controls, or gives acks, retries or max.in.flight.requests.per.connection a value Kafka
+     *     transactions cannot work with (see {@link #checkClientSetting})
      */
     public static Properties clientProperties(ReadableConfig conf) {
         Properties properties = new Properties();
         for (Map.Entry<String, String> entry : conf.toMap().entrySet()) {
-            if (!entry.getKey().startsWith(CLIENT_PREFIX)) {
-                continue;
+            if (entry.getKey().startsWith(CLIENT_PREFIX)) {
+                checkClientSetting(entry.getKey(), entry.getValue());
+                properties.setProperty(entry.getKey().substring(CLIENT_PREFIX.length()), entry.getValue());
             }
-            String clientKey = entry.getKey().substring(CLIENT_PREFIX.length());
-            String instead = CONTROLLED_CLIENT_KEYS.get(clientKey);
-            if (instead != null) {
-                throw new IllegalArgumentException(entry.getKey() + " is not allowed: " + instead);
-            }
-            ClientValue constraint = CONSTRAINED_CLIENT_KEYS.get(clientKey);
-            // Kafka trims string settings, and so accepts " all "; values of these keys are no secrets.
-            if (constraint != null && !constraint.allowed().test(entry.getValue().trim())) {
-                throw new IllegalArgumentException(
-                        entry.getKey() + "=" + entry.getValue() + " is not allowed: " + constraint.why());
-            }
-            properties.setProperty(clientKey, entry.getValue());
         }
         return properties;
+    }
+
+    /**
+     * Checks one {@value #CLIENT_PREFIX}* setting as {@link #clientProperties} passes it on: the stripped key must be
+     * a setting of one of Kafka's clients and not one a dedicated option controls, and the value must be one Kafka
+     * transactions work with. The value may be a secret: it appears in no message but those of the constrained
+     * keys (acks, retries, max.in.flight.requests.per.connection).
+     *
+     * @param key the key with its prefix, e.g. {@code kafka.client.security.protocol}
+     * @throws IllegalArgumentException that starts with {@code key} and says what to do instead
+     */
+    public static void checkClientSetting(String key, String value) {
+        String clientKey = key.substring(CLIENT_PREFIX.length());
+        String instead = CONTROLLED_CLIENT_KEYS.get(clientKey);
+        if (instead != null) {
+            throw new IllegalArgumentException(key + " is not allowed: " + instead);
+        }
+        if (!KAFKA_CLIENT_KEYS.contains(clientKey) && !clientKey.startsWith(CONFIG_PROVIDERS_PREFIX)) {
+            String closest = closestClientKey(clientKey);
+            throw new IllegalArgumentException(key + ": not a Kafka client setting (" + CLIENT_PREFIX + "* takes the"
+                    + " settings of Kafka's producer, consumer and admin client"
+                    + (closest == null ? "" : "; did you mean " + CLIENT_PREFIX + closest + "?") + ")");
+        }
+        ClientValue constraint = CONSTRAINED_CLIENT_KEYS.get(clientKey);
+        // Kafka trims string settings, and so accepts " all "; values of these keys are no secrets.
+        if (constraint != null && !constraint.allowed().test(value.trim())) {
+            throw new IllegalArgumentException(key + "=" + value + " is not allowed: " + constraint.why());
+        }
+    }
+
+    /** The passthrough key within two edits of {@code clientKey}, the closest first; null if there is none. */
+    private static String closestClientKey(String clientKey) {
+        return KAFKA_CLIENT_KEYS.stream()
+                .filter(known -> !CONTROLLED_CLIENT_KEYS.containsKey(known))
+                .filter(known -> Math.abs(known.length() - clientKey.length()) <= 2)
+                .map(known -> Map.entry(known, editDistance(clientKey, known)))
+                .filter(candidate -> candidate.getValue() <= 2)
+                .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+                .map(Map.Entry::getKey)
+                .orElse(null);
+    }
+
+    /** Levenshtein distance: insertions, deletions and substitutions of one character. */
+    private static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.strawless.connectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,6 +30,39 @@ class KafkaOptionsTest {
         Properties properties = KafkaOptions.clientProperties(conf);
 
         assertEquals(Map.of("security.protocol", "SASL_SSL", "sasl.jaas.config", "secret"), properties);
+    }
+
+    /**
+     * Every Kafka client ignores a setting it does not know, with a warning in the log at most: a misspelt security
+     * setting would leave the client on plaintext, and the user would be told the broker is not reachable.
+     */
+    @Test
+    void aPassthroughKeyNoKafkaClientKnowsIsRefusedWithTheClosestSetting() {
+        IllegalArgumentException misspelt = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(
+                Configuration.fromMap(Map.of("kafka.client.securty.protocol", "SASL_SSL"))));
+        assertEquals("kafka.client.securty.protocol: not a Kafka client setting (kafka.client.* takes the settings of"
+                + " Kafka's producer, consumer and admin client; did you mean kafka.client.security.protocol?)",
+                misspelt.getMessage());
+
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(
+                Configuration.fromMap(Map.of("kafka.client.no.such.thing", "secret"))));
+        assertEquals("kafka.client.no.such.thing: not a Kafka client setting (kafka.client.* takes the settings of"
+                + " Kafka's producer, consumer and admin client)", unknown.getMessage(), "no guess, and no value");
+
+        // A close name the job controls is not suggested: it would be refused next.
+        IllegalArgumentException controlled = assertThrows(IllegalArgumentException.class,
+                () -> KafkaOptions.clientProperties(Configuration.fromMap(Map.of("kafka.client.isolaton.level", "x"))));
+        assertFalse(controlled.getMessage().contains("did you mean"), controlled.getMessage());
+
+        // Settings of any one client pass (admin, producer, consumer), and so do a config provider's own keys.
+        Map<String, String> known = Map.of(
+                "kafka.client.default.api.timeout.ms", "5000",
+                "kafka.client.linger.ms", "5",
+                "kafka.client.max.poll.records", "100",
+                "kafka.client.config.providers", "env",
+                "kafka.client.config.providers.env.class",
+                "org.apache.kafka.common.config.provider.EnvVarConfigProvider");
+        assertEquals(known.size(), KafkaOptions.clientProperties(Configuration.fromMap(known)).size());
     }
 
     @Test

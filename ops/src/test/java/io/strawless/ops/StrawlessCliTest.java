@@ -214,6 +214,17 @@ class StrawlessCliTest {
         assertTrue(outcome.err().contains("-D job.outcome-timeot: not a Strawless setting"), outcome.err());
     }
 
+    /** Refused for every command before a client is made, rather than ignored by the client and reported as no broker. */
+    @Test
+    void aMisspeltKafkaClientSettingIsAUsageError() {
+        Outcome outcome = run("topics", "check", "-D", "kafka.client.securty.protocol=SASL_SSL",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().contains("-D kafka.client.securty.protocol: not a Kafka client setting"),
+                outcome.err());
+        assertTrue(outcome.err().contains("did you mean kafka.client.security.protocol?"), outcome.err());
+    }
+
     @Test
     void aSettingOfTheWrongTypeNamesItsKey() {
         Outcome outcome =

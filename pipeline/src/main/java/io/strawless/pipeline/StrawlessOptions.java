@@ -38,9 +38,10 @@ public final class StrawlessOptions {
 
     /**
      * {@code conf}, once every key in a Strawless namespace ({@code kafka.}, {@code job.}, ...) is a Strawless
-     * setting and every Strawless value reads; throws an {@link IllegalArgumentException} that starts with the key.
-     * A misspelt key must never run the job on a default. Keys outside the namespaces are Flink's, and Flink reads
-     * them.
+     * setting and every Strawless value reads, and every {@code kafka.client.*} key a setting of Kafka's clients that
+     * the job lets through (see {@link KafkaOptions#checkClientSetting}); throws an {@link IllegalArgumentException}
+     * that starts with the key. A misspelt key must never run the job on a default. Keys outside the namespaces are
+     * Flink's, and Flink reads them.
      */
     public static Configuration checked(Configuration conf) {
         Map<String, ConfigOption<?>> known = byKey();
@@ -56,6 +57,9 @@ public final class StrawlessOptions {
                     && namespaces.stream().anyMatch(key::startsWith)) {
                 throw new IllegalArgumentException(
                         key + ": not a Strawless setting; the keys are listed in ops/CONFIGURATION.md");
+            }
+            if (option == null && key.startsWith(KafkaOptions.CLIENT_PREFIX)) {
+                KafkaOptions.checkClientSetting(key, settings.get(key));
             }
             if (option != null) {
                 try {

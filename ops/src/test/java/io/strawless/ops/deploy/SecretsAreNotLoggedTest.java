@@ -55,8 +55,8 @@ class SecretsAreNotLoggedTest {
             runs.add(strawless(1, "topics", "check", "-D", "kafka.admin-timeout=3s",
                     "-D", "kafka.client.security.protocol=SASL_PLAINTEXT", "-D", "kafka.client.sasl.mechanism=PLAIN",
                     "-D", "kafka.client.sasl.jaas.config=" + JAAS));
-            // A passthrough key that a dedicated option controls is refused, naming the key only.
-            runs.add(strawless(1, "topics", "create", "-D", "kafka.client.transactional.id=" + SECRET));
+            // A passthrough key that a dedicated option controls is refused, naming the key only (a usage error).
+            runs.add(strawless(2, "topics", "create", "-D", "kafka.client.transactional.id=" + SECRET));
             // A whole job on Flink (a backfill of a minute with one record, a backfill of none stops before its
             // job): source, three exactly-once sinks, admin clients.
             Instant hourAgo = Instant.now().minus(1, ChronoUnit.HOURS);
