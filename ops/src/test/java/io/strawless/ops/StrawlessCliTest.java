@@ -80,6 +80,19 @@ class StrawlessCliTest {
                 "one line that says what to set");
     }
 
+    /** Settings no topic can work with are refused before the broker is asked (here there is none). */
+    @Test
+    void topicsSettingsItRefusesAreUsageErrors() {
+        for (String command : new String[] {"create", "check"}) {
+            Outcome outcome = run("topics", command, "-D", "topics.min-insync-replicas=3",
+                    "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+            assertEquals(2, outcome.exitCode(), outcome.err());
+            assertTrue(outcome.err().startsWith("-D topics.min-insync-replicas=3 exceeds topics.replication-factor=1"),
+                    outcome.err());
+            assertFalse(outcome.err().contains("Exception"), outcome.err());
+        }
+    }
+
     @Test
     void backfillNamesAnUnreachableBrokerInOneLine() {
         Outcome outcome = run(

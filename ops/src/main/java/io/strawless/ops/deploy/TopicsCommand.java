@@ -74,7 +74,15 @@ public final class TopicsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            List<TopicStatus> statuses = action.apply(configuration.toConfiguration());
+            Configuration conf = configuration.toConfiguration();
+            List<TopicStatus> statuses;
+            try {
+                statuses = action.apply(conf);
+            } catch (IllegalArgumentException e) {
+                // The provisioner's checks of the topics.* settings, and a kafka.client.* value the admin client
+                // refuses: a setting to change, not a failed run. An absent broker is an IllegalStateException.
+                throw new ParameterException(spec.commandLine(), "-D " + e.getMessage(), e);
+            }
             PrintWriter out = spec.commandLine().getOut();
             for (TopicStatus status : statuses) {
                 out.printf("%-20s %-8s %s%n", status.topic(), status.state(), status.detail());
