@@ -6,12 +6,15 @@ import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 
@@ -65,11 +68,60 @@ public final class StrawlessOptions {
                 try {
                     conf.get(option);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(key + "=" + settings.get(key) + ": " + e.getMessage(), e);
+                    throw new IllegalArgumentException(key + "=" + settings.get(key) + ": " + unreadable(key, e), e);
                 }
             }
         }
         return conf;
+    }
+
+    /**
+     * Flink's "Could not parse value 'x' for key 'k'." with the reason, which Flink keeps in the cause: the values
+     * an enum takes (listed here, since Flink's own words name the Java class), else the innermost cause's message
+     * (a duration's units, a number that is none).
+     */
+    private static String unreadable(String key, IllegalArgumentException e) {
+        String message = e.getMessage();
+        Class<?> type = valueType(key);
+        String reason;
+        if (type != null && type.isEnum()) {
+            reason = "expected one of: " + Arrays.stream(type.getEnumConstants())
+                    .map(String::valueOf)
+                    .collect(Collectors.joining(", "));
+        } else {
+            Throwable innermost = e;
+            while (innermost.getCause() != null && innermost.getCause() != innermost) {
+                innermost = innermost.getCause();
+            }
+            reason = innermost == e ? null : innermost.getMessage();
+        }
+        if (message == null) {
+            return reason;
+        }
+        if (reason == null || reason.isBlank() || message.contains(reason)) {
+            return message;
+        }
+        return (message.endsWith(".") ? message.substring(0, message.length() - 1) : message) + ": " + reason;
+    }
+
+    /** The type of the values of the Strawless option {@code key}, from its declaration. */
+    private static Class<?> valueType(String key) {
+        for (Class<?> holder : OPTION_CLASSES) {
+            for (Field field : holder.getDeclaredFields()) {
+                if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class
+                        && field.getGenericType() instanceof ParameterizedType type
+                        && type.getActualTypeArguments()[0] instanceof Class<?> valueClass) {
+                    try {
+                        if (((ConfigOption<?>) field.get(null)).key().equals(key)) {
+                            return valueClass;
+                        }
+                    } catch (IllegalAccessException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /** Every Strawless option by key. */
