@@ -267,6 +267,13 @@ class StrawlessCliTest {
         assertEquals(2, benchProfile.exitCode(), benchProfile.err());
         assertTrue(benchProfile.err().contains("Invalid value: --profile "), benchProfile.err());
 
+        // A tiny run, so that a check come too late fails here quickly, not after minutes of measuring.
+        Outcome kernelsJson = run("bench-kernels", "--estimators", "grpo", "--backends", "java", "--shapes", "4x2",
+                "--iterations", "1", "--warmup-seconds", "0", "--json", missing);
+        assertEquals(2, kernelsJson.exitCode(), kernelsJson.err());
+        assertTrue(kernelsJson.err().contains("Invalid value: --json " + missing + ": directory "
+                + dir.resolve("no-such-dir") + " does not exist"), kernelsJson.err());
+
         Outcome evaluateJson = run("evaluate", "--json", missing);
         assertEquals(2, evaluateJson.exitCode(), evaluateJson.err());
         assertTrue(evaluateJson.err().contains("Invalid value: --json " + missing), evaluateJson.err());

@@ -3,6 +3,7 @@ package io.strawless.ops.bench;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.OutputFiles;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.CreditScorer;
@@ -123,6 +124,10 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         if (iterations < 1 || !(warmupSeconds >= 0)) {
             throw new ParameterException(spec.commandLine(),
                     "--iterations must be at least 1 and --warmup-seconds at least 0");
+        }
+        // The figures come after minutes of measuring: a path that cannot be written is refused before.
+        if (json != null) {
+            OutputFiles.requireWritable(spec, "--json", json);
         }
         long warmupNanos = (long) (warmupSeconds * 1e9);
         if (estimators == null) {
