@@ -12,6 +12,7 @@ import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.DescribedEnum;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.description.InlineElement;
+import org.apache.flink.util.TimeUtils;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -210,7 +211,7 @@ public final class KafkaOptions {
                     .defaultValue(Duration.ofSeconds(10))
                     .withDescription(
                             "How long topic provisioning and checks wait for the broker before failing"
-                                    + " with an error that names the bootstrap servers.");
+                                    + " with an error that names the bootstrap servers. At least 1 ms.");
 
     /**
      * Client settings that a dedicated option (or the exactly-once design) controls, each with what to do instead.
@@ -289,6 +290,22 @@ public final class KafkaOptions {
             throw new IllegalArgumentException(MAX_RECORD_BYTES.key() + " must be at least 262144, was " + bytes);
         }
         return bytes;
+    }
+
+    /**
+     * {@code kafka.admin-timeout}, checked: Kafka's admin client takes it in whole milliseconds, and at 0 every call
+     * would time out before the broker could answer, reported as a broker that is not reachable.
+     *
+     * @throws IllegalArgumentException when it is below 1 ms
+     */
+    public static Duration adminTimeout(ReadableConfig conf) {
+        Duration timeout = conf.get(ADMIN_TIMEOUT);
+        if (timeout.toMillis() < 1) {
+            throw new IllegalArgumentException(ADMIN_TIMEOUT.key() + " must be at least 1 ms, was "
+                    + TimeUtils.formatWithHighestUnit(timeout) + ": every admin call would time out before the broker"
+                    + " answered (the default is 10 s)");
+        }
+        return timeout;
     }
 
     /** The {@code max.message.bytes} an output topic needs for the largest record the job writes. */
@@ -381,7 +398,7 @@ public final class KafkaOptions {
      * so soon, with {@link io.strawless.connectors.topics.KafkaUnreachableException}.
      */
     public static Properties adminProperties(ReadableConfig conf) {
-        String timeoutMillis = Long.toString(conf.get(ADMIN_TIMEOUT).toMillis());
+        String timeoutMillis = Long.toString(adminTimeout(conf).toMillis());
         Properties properties = clientProperties(conf);
         properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(BOOTSTRAP_SERVERS));
         properties.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMillis);

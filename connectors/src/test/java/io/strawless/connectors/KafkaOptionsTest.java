@@ -134,6 +134,19 @@ class KafkaOptionsTest {
         assertEquals("kafka.max-record-bytes must be at least 262144, was 1000", e.getMessage());
     }
 
+    /** At 0 (or under a millisecond, which the admin client reads as 0) every admin call times out at once. */
+    @Test
+    void theAdminTimeoutIsAtLeastAMillisecond() {
+        assertEquals("10000", KafkaOptions.adminProperties(new Configuration()).getProperty("default.api.timeout.ms"));
+        assertEquals("1", KafkaOptions.adminProperties(Configuration.fromMap(Map.of("kafka.admin-timeout", "1ms")))
+                .getProperty("default.api.timeout.ms"));
+        for (String tooShort : List.of("0s", "500 micros")) {
+            Configuration conf = Configuration.fromMap(Map.of("kafka.admin-timeout", tooShort));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.adminProperties(conf));
+            assertTrue(e.getMessage().startsWith("kafka.admin-timeout must be at least 1 ms, was "), e.getMessage());
+        }
+    }
+
     @Test
     void startingOffsetsParseTheirConfigSpelling() {
         Configuration conf = Configuration.fromMap(Map.of("source.starting-offsets", "committed-or-earliest"));

@@ -93,6 +93,15 @@ class StrawlessCliTest {
         }
     }
 
+    /** At 0 every admin call would time out at once, which reads as a broker that is not there. */
+    @Test
+    void aZeroAdminTimeoutIsAUsageError() {
+        Outcome outcome = run("topics", "check", "-D", "kafka.bootstrap-servers=localhost:1",
+                "-D", "kafka.admin-timeout=0s");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().startsWith("-D kafka.admin-timeout must be at least 1 ms, was 0 ms"), outcome.err());
+    }
+
     @Test
     void backfillNamesAnUnreachableBrokerInOneLine() {
         Outcome outcome = run(

@@ -41,10 +41,10 @@ public final class StrawlessOptions {
 
     /**
      * {@code conf}, once every key in a Strawless namespace ({@code kafka.}, {@code job.}, ...) is a Strawless
-     * setting and every Strawless value reads, and every {@code kafka.client.*} key a setting of Kafka's clients that
-     * the job lets through (see {@link KafkaOptions#checkClientSetting}); throws an {@link IllegalArgumentException}
-     * that starts with the key. A misspelt key must never run the job on a default. Keys outside the namespaces are
-     * Flink's, and Flink reads them.
+     * setting and every Strawless value reads, every {@code kafka.client.*} key a setting of Kafka's clients that
+     * the job lets through (see {@link KafkaOptions#checkClientSetting}), and {@code kafka.admin-timeout} at least
+     * 1 ms; throws an {@link IllegalArgumentException} that starts with the key. A misspelt key must never run the
+     * job on a default. Keys outside the namespaces are Flink's, and Flink reads them.
      */
     public static Configuration checked(Configuration conf) {
         Map<String, ConfigOption<?>> known = byKey();
@@ -72,6 +72,8 @@ public final class StrawlessOptions {
                 }
             }
         }
+        // Read by every tool that talks to the broker, a value out of range would pass for no broker at all.
+        KafkaOptions.adminTimeout(conf);
         return conf;
     }
 

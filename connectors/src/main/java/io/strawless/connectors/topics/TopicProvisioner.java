@@ -95,7 +95,7 @@ public final class TopicProvisioner {
 
     private static List<TopicStatus> inspect(Admin admin, ReadableConfig conf, List<String> topics, boolean create)
             throws Exception {
-        Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
+        Duration timeout = KafkaOptions.adminTimeout(conf);
         Set<String> existing;
         try {
             existing = await(admin.listTopics().names(), timeout);
@@ -262,7 +262,7 @@ public final class TopicProvisioner {
      */
     private static <T> T withAdmin(ReadableConfig conf, AdminAction<T> action) {
         String servers = conf.get(KafkaOptions.BOOTSTRAP_SERVERS);
-        Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
+        Duration timeout = KafkaOptions.adminTimeout(conf);
         Admin admin;
         try {
             admin = Admin.create(KafkaOptions.adminProperties(conf));
