@@ -229,6 +229,17 @@ class StrawlessCliTest {
         assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
     }
 
+    /** Flink refuses an interval under 10 ms in words that do not name the key; the refusal here does. */
+    @Test
+    void backfillNamesTheCheckpointIntervalFlinkRefuses() {
+        Outcome outcome = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "t",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s",
+                "-D", "execution.checkpointing.interval=0");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().startsWith("execution.checkpointing.interval must be at least 10 ms, was 0 ms"),
+                outcome.err());
+    }
+
     @Test
     void aMisspeltSettingIsAUsageErrorBeforeAnythingStarts() {
         Outcome outcome = run("demo", "-D", "job.outcome-timeot=1min");

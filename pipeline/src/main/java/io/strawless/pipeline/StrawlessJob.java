@@ -35,6 +35,7 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.TimeUtils;
 import org.apache.flink.util.function.SerializableFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -97,6 +98,7 @@ public final class StrawlessJob {
      * @throws IllegalArgumentException naming the key to change
      */
     public static void requireExactlyOnceSettings(StreamExecutionEnvironment env, ReadableConfig conf) {
+        requireCheckpointInterval(conf);
         if (env.getCheckpointConfig().getCheckpointInterval() <= 0
                 && conf.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).isEmpty()) {
             // Exactly-once Kafka output commits on checkpoints: without them nothing ever becomes visible.
@@ -105,6 +107,26 @@ public final class StrawlessJob {
                             + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + " (e.g. 10s)");
         }
         requireTransactionsOutliveCheckpoints(env, conf);
+    }
+
+    /** The shortest checkpoint interval Flink takes. */
+    private static final Duration MIN_CHECKPOINT_INTERVAL = Duration.ofMillis(10);
+
+    /**
+     * Refuses a configured {@code execution.checkpointing.interval} that Flink refuses, naming the key: Flink's own
+     * words ("Checkpoint interval must be larger than or equal to 10 ms"), which come when an environment is made
+     * from {@code conf}, do not. Call it before.
+     *
+     * @throws IllegalArgumentException naming the key, when the interval is set below 10 ms
+     */
+    public static void requireCheckpointInterval(ReadableConfig conf) {
+        conf.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL).ifPresent(interval -> {
+            if (interval.compareTo(MIN_CHECKPOINT_INTERVAL) < 0) {
+                throw new IllegalArgumentException(CheckpointingOptions.CHECKPOINTING_INTERVAL.key()
+                        + " must be at least 10 ms, was " + TimeUtils.formatWithHighestUnit(interval)
+                        + ": the job's output is committed at checkpoints (e.g. 10s)");
+            }
+        });
     }
 
     /**

@@ -139,6 +139,8 @@ public final class Backfill {
      * @throws IllegalArgumentException naming the key
      */
     static void checkJob(Configuration jobConf) {
+        // Before the environment is made: Flink refuses a short interval there, without naming the key.
+        StrawlessJob.requireCheckpointInterval(jobConf);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
         StrawlessJob.buildOnKafka(env, jobConf, inputSource(jobConf, Map.of(), Map.of()));
     }
