@@ -3,15 +3,18 @@ package io.strawless.connectors;
 import static org.apache.flink.configuration.description.TextElement.text;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.commons.text.similarity.LevenshteinDistance;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.DescribedEnum;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.configuration.description.InlineElement;
+import org.apache.flink.connector.kafka.source.KafkaSourceOptions;
 import org.apache.flink.util.TimeUtils;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -224,6 +227,8 @@ public final class KafkaOptions {
             Map.entry("transactional.id", "set " + TRANSACTIONAL_ID_PREFIX.key()),
             Map.entry("transaction.timeout.ms", "set " + TRANSACTION_TIMEOUT.key()),
             Map.entry("max.request.size", "set " + MAX_RECORD_BYTES.key()),
+            // The source builder sets it after the passthrough properties, so a passthrough value would be ignored.
+            Map.entry("partition.discovery.interval.ms", "set " + PARTITION_DISCOVERY_INTERVAL.key()),
             Map.entry("enable.idempotence", "Kafka transactions need it on"),
             Map.entry("key.serializer", "the job's records are its own Avro bytes"),
             Map.entry("value.serializer", "the job's records are its own Avro bytes"),
@@ -262,6 +267,12 @@ public final class KafkaOptions {
         Set<String> keys = new TreeSet<>(AdminClientConfig.configNames());
         keys.addAll(ProducerConfig.configNames());
         keys.addAll(ConsumerConfig.configNames());
+        // Flink's Kafka source reads its own settings from the same properties (client.id.prefix, ...).
+        for (ConfigOption<?> option : List.of(KafkaSourceOptions.CLIENT_ID_PREFIX,
+                KafkaSourceOptions.PARTITION_DISCOVERY_INTERVAL_MS, KafkaSourceOptions.REGISTER_KAFKA_CONSUMER_METRICS,
+                KafkaSourceOptions.COMMIT_OFFSETS_ON_CHECKPOINT)) {
+            keys.add(option.key());
+        }
         return Set.copyOf(keys);
     }
 
@@ -350,7 +361,7 @@ public final class KafkaOptions {
         if (!KAFKA_CLIENT_KEYS.contains(clientKey) && !clientKey.startsWith(CONFIG_PROVIDERS_PREFIX)) {
             String closest = closestClientKey(clientKey);
             throw new IllegalArgumentException(key + ": not a Kafka client setting (" + CLIENT_PREFIX + "* takes the"
-                    + " settings of Kafka's producer, consumer and admin client"
+                    + " settings of Kafka's producer, consumer and admin client, and of Flink's Kafka source"
                     + (closest == null ? "" : "; did you mean " + CLIENT_PREFIX + closest + "?") + ")");
         }
         ClientValue constraint = CONSTRAINED_CLIENT_KEYS.get(clientKey);
@@ -362,34 +373,14 @@ public final class KafkaOptions {
 
     /** The passthrough key within two edits of {@code clientKey}, the closest first; null if there is none. */
     private static String closestClientKey(String clientKey) {
+        LevenshteinDistance withinTwo = new LevenshteinDistance(2); // -1 beyond
         return KAFKA_CLIENT_KEYS.stream()
                 .filter(known -> !CONTROLLED_CLIENT_KEYS.containsKey(known))
-                .filter(known -> Math.abs(known.length() - clientKey.length()) <= 2)
-                .map(known -> Map.entry(known, editDistance(clientKey, known)))
-                .filter(candidate -> candidate.getValue() <= 2)
+                .map(known -> Map.entry(known, withinTwo.apply(clientKey, known)))
+                .filter(candidate -> candidate.getValue() >= 0)
                 .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
                 .map(Map.Entry::getKey)
                 .orElse(null);
-    }
-
-    /** Levenshtein distance: insertions, deletions and substitutions of one character. */
-    private static int editDistance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
-            }
-            int[] swap = previous;
-            previous = current;
-            current = swap;
-        }
-        return previous[b.length()];
     }
 
     /**

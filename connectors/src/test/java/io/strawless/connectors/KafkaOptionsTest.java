@@ -41,13 +41,15 @@ class KafkaOptionsTest {
         IllegalArgumentException misspelt = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(
                 Configuration.fromMap(Map.of("kafka.client.securty.protocol", "SASL_SSL"))));
         assertEquals("kafka.client.securty.protocol: not a Kafka client setting (kafka.client.* takes the settings of"
-                + " Kafka's producer, consumer and admin client; did you mean kafka.client.security.protocol?)",
+                + " Kafka's producer, consumer and admin client, and of Flink's Kafka source; did you mean"
+                + " kafka.client.security.protocol?)",
                 misspelt.getMessage());
 
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(
                 Configuration.fromMap(Map.of("kafka.client.no.such.thing", "secret"))));
         assertEquals("kafka.client.no.such.thing: not a Kafka client setting (kafka.client.* takes the settings of"
-                + " Kafka's producer, consumer and admin client)", unknown.getMessage(), "no guess, and no value");
+                + " Kafka's producer, consumer and admin client, and of Flink's Kafka source)", unknown.getMessage(),
+                "no guess, and no value");
 
         // A close name the job controls is not suggested: it would be refused next.
         IllegalArgumentException controlled = assertThrows(IllegalArgumentException.class,
@@ -59,6 +61,7 @@ class KafkaOptionsTest {
                 "kafka.client.default.api.timeout.ms", "5000",
                 "kafka.client.linger.ms", "5",
                 "kafka.client.max.poll.records", "100",
+                "kafka.client.client.id.prefix", "strawless-eu", // Flink's Kafka source's own
                 "kafka.client.config.providers", "env",
                 "kafka.client.config.providers.env.class",
                 "org.apache.kafka.common.config.provider.EnvVarConfigProvider");
@@ -67,7 +70,8 @@ class KafkaOptionsTest {
 
     @Test
     void passthroughOfADedicatedSettingIsRejected() {
-        for (String key : List.of("isolation.level", "enable.idempotence", "value.serializer", "key.deserializer")) {
+        for (String key : List.of("isolation.level", "enable.idempotence", "value.serializer", "key.deserializer",
+                "partition.discovery.interval.ms")) {
             Configuration conf = Configuration.fromMap(Map.of("kafka.client." + key, "x"));
             IllegalArgumentException e =
                     assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(conf));

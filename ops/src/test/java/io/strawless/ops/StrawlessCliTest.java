@@ -330,6 +330,11 @@ class StrawlessCliTest {
             assertTrue(outcome.err().contains("Invalid value: -D kafka.transaction-timeout (PT1S) must exceed"),
                     command + ": " + outcome.err());
             assertFalse(outcome.out().contains("Starting the in-process Kafka broker"), command + ": " + outcome.out());
+
+            Outcome interval = run(command, "-D", "execution.checkpointing.interval=0");
+            assertEquals(2, interval.exitCode(), command + ": " + interval.err());
+            assertTrue(interval.err().contains("-D execution.checkpointing.interval must be at least 10 ms"),
+                    command + ": " + interval.err());
         }
     }
 

@@ -63,6 +63,7 @@ public final class StrawlessJob {
      * {@link IllegalArgumentException} that names the key: the commands call it before they start a broker.
      */
     public static void checkSettings(Configuration conf) {
+        requireCheckpointInterval(conf); // before Flink's own check, which names no key, when the environment is made
         buildOnKafka(StreamExecutionEnvironment.getExecutionEnvironment(conf), conf);
     }
 
