@@ -371,6 +371,11 @@ public final class KafkaOptions {
         }
     }
 
+    /** Whether {@code key} (without a prefix) is a setting of one of Kafka's clients or of Flink's Kafka source. */
+    public static boolean isKafkaClientSetting(String key) {
+        return KAFKA_CLIENT_KEYS.contains(key);
+    }
+
     /** The passthrough key within two edits of {@code clientKey}, the closest first; null if there is none. */
     private static String closestClientKey(String clientKey) {
         LevenshteinDistance withinTwo = new LevenshteinDistance(2); // -1 beyond

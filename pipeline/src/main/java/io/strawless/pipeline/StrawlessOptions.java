@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
+import org.apache.commons.text.similarity.LevenshteinDistance;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 
@@ -53,13 +54,25 @@ public final class StrawlessOptions {
         Map<String, String> settings = conf.toMap();
         for (String key : new TreeSet<>(settings.keySet())) {
             ConfigOption<?> option = known.get(key);
-            if (option == null
-                    && !key.startsWith(KafkaOptions.CLIENT_PREFIX)
-                    && !FLINK_KEYS.contains(key)
-                    && FLINK_PREFIXES.stream().noneMatch(key::startsWith)
-                    && namespaces.stream().anyMatch(key::startsWith)) {
-                throw new IllegalArgumentException(
-                        key + ": not a Strawless setting; the keys are listed in ops/CONFIGURATION.md");
+            boolean flinks = FLINK_KEYS.contains(key) || FLINK_PREFIXES.stream().anyMatch(key::startsWith);
+            if (option == null && !key.startsWith(KafkaOptions.CLIENT_PREFIX) && !flinks) {
+                String closest = closestKey(key, known.keySet());
+                if (namespaces.stream().anyMatch(key::startsWith)) {
+                    throw new IllegalArgumentException(key + ": not a Strawless setting; "
+                            + (closest == null ? "" : "did you mean " + closest + "? ")
+                            + "the keys are listed in ops/CONFIGURATION.md");
+                }
+                // Outside the namespaces the key is Flink's to read, which ignores one it does not know: a misspelt
+                // Strawless key, or a Kafka client's setting without its prefix, would leave the job on a default.
+                if (KafkaOptions.isKafkaClientSetting(key)) {
+                    throw new IllegalArgumentException(key + ": a Kafka client setting, which goes under "
+                            + KafkaOptions.CLIENT_PREFIX + " (" + KafkaOptions.CLIENT_PREFIX + key + "; for some the"
+                            + " job has a setting of its own, see ops/CONFIGURATION.md)");
+                }
+                if (closest != null) {
+                    throw new IllegalArgumentException(key + ": not a Strawless setting, and Flink would ignore it;"
+                            + " did you mean " + closest + "?");
+                }
             }
             if (option == null && key.startsWith(KafkaOptions.CLIENT_PREFIX)) {
                 KafkaOptions.checkClientSetting(key, settings.get(key));
@@ -124,6 +137,17 @@ public final class StrawlessOptions {
             }
         }
         return null;
+    }
+
+    /** The Strawless key within two edits of {@code key}, the closest first; null if there is none. */
+    private static String closestKey(String key, Set<String> known) {
+        LevenshteinDistance withinTwo = new LevenshteinDistance(2); // -1 beyond
+        return known.stream()
+                .map(candidate -> Map.entry(candidate, withinTwo.apply(key, candidate)))
+                .filter(candidate -> candidate.getValue() >= 0)
+                .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+                .map(Map.Entry::getKey)
+                .orElse(null);
     }
 
     /** Every Strawless option by key. */

@@ -4,11 +4,28 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.net.URL;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 
-/** What {@link StrawlessOptions#checked} says about a value that does not read: the key, the value and why. */
+/**
+ * What {@link StrawlessOptions#checked} says about a value that does not read (the key, the value and why) and about
+ * a key that is likely a misspelt one (the key meant).
+ */
 class StrawlessOptionsTest {
 
     private static String refusal(String key, String value) {
@@ -21,6 +38,63 @@ class StrawlessOptionsTest {
     void anEnumValueThatDoesNotReadListsTheValuesTheKeyTakes() {
         assertEquals("credit.preset=foo: Could not parse value 'foo' for key 'credit.preset': expected one of: none,"
                 + " verl, trl, openrlhf", refusal("credit.preset", "foo"));
+    }
+
+    @Test
+    void aMisspeltKeyIsRefusedWithTheKeyMeant() {
+        assertEquals("job.outcome-timout: not a Strawless setting; did you mean job.outcome-timeout? the keys are"
+                + " listed in ops/CONFIGURATION.md", refusal("job.outcome-timout", "1min"));
+        // Outside the namespaces Flink would read the key, and ignore it.
+        assertEquals("topic.partitions: not a Strawless setting, and Flink would ignore it; did you mean"
+                + " topics.partitions?", refusal("topic.partitions", "8"));
+        assertEquals("bootstrap.servers: a Kafka client setting, which goes under kafka.client."
+                + " (kafka.client.bootstrap.servers; for some the job has a setting of its own, see"
+                + " ops/CONFIGURATION.md)", refusal("bootstrap.servers", "kafka:9092"));
+    }
+
+    /**
+     * Flink reads every key outside the Strawless namespaces: none of its own may be taken for a misspelt Strawless
+     * key or for a Kafka client's setting.
+     */
+    @Test
+    void noFlinkSettingIsTakenForAMisspeltOne() throws Exception {
+        List<String> flinkKeys = new ArrayList<>();
+        for (Class<?> anOptionsClass : List.of(CoreOptions.class, JobGraph.class,
+                StreamExecutionEnvironment.class, RocksDBOptions.class)) {
+            URL jar = anOptionsClass.getProtectionDomain().getCodeSource().getLocation();
+            try (JarFile classes = new JarFile(new File(jar.toURI()))) {
+                for (JarEntry entry : Collections.list(classes.entries())) {
+                    if (entry.getName().endsWith("Options.class") && !entry.getName().contains("$")) {
+                        flinkKeys.addAll(keysOf(Class.forName(
+                                entry.getName().replace('/', '.').replace(".class", ""), false,
+                                getClass().getClassLoader())));
+                    }
+                }
+            }
+        }
+        assertTrue(flinkKeys.size() > 500, "Flink's keys found: " + flinkKeys.size());
+        List<String> refused = new ArrayList<>();
+        for (String key : flinkKeys) {
+            try {
+                StrawlessOptions.checked(Configuration.fromMap(Map.of(key, "1")));
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage().startsWith(key + ": ")) {
+                    refused.add(e.getMessage());
+                }
+            }
+        }
+        assertEquals(List.of(), refused);
+    }
+
+    private static List<String> keysOf(Class<?> options) throws IllegalAccessException {
+        List<String> keys = new ArrayList<>();
+        for (Field field : options.getDeclaredFields()) {
+            if (Modifier.isStatic(field.getModifiers()) && Modifier.isPublic(field.getModifiers())
+                    && field.getType() == ConfigOption.class) {
+                keys.add(((ConfigOption<?>) field.get(null)).key());
+            }
+        }
+        return keys;
     }
 
     @Test

@@ -31,7 +31,8 @@ class ClusterJobMainTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(new String[] {
                 "--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s",
                 "--credit.estimater", "grpo"}));
-        assertEquals("credit.estimater: not a Strawless setting; the keys are listed in ops/CONFIGURATION.md",
+        assertEquals("credit.estimater: not a Strawless setting; did you mean credit.estimator? the keys are listed in"
+                + " ops/CONFIGURATION.md",
                 e.getMessage());
 
         IllegalArgumentException badValue = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
