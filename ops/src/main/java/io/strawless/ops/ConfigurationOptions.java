@@ -41,6 +41,26 @@ public final class ConfigurationOptions {
     }
 
     /**
+     * {@code message} about a configuration key, told in terms of the flag that set it, where one did: the user typed
+     * {@code --gamma 2}, not {@code -D credit.gamma=2}. A message that starts with the key starts with the flag
+     * instead ("--gamma must be in [0.0, 1.0], not 2.0"); one that names the key elsewhere is prefixed with the flag.
+     *
+     * @param flagByKey the flag each key was set by, for the flags given
+     */
+    public static String namingFlags(String message, Map<String, String> flagByKey) {
+        for (Map.Entry<String, String> keyAndFlag : flagByKey.entrySet()) {
+            String key = keyAndFlag.getKey();
+            if (message.startsWith(key)) {
+                return keyAndFlag.getValue() + message.substring(key.length());
+            }
+            if (message.contains(key)) {
+                return keyAndFlag.getValue() + ": " + message;
+            }
+        }
+        return message;
+    }
+
+    /**
      * The parallelism a command's job runs at: its {@code --parallelism} flag where given (it wins over
      * {@code -D parallelism.default}), else {@code -D parallelism.default} where given, else {@code fallback}.
      * A flag with a default value of its own would silently override the {@code -D} setting.

@@ -321,6 +321,18 @@ class StrawlessCliTest {
     }
 
     @Test
+    void aFlagsBadValueIsNamedByTheFlag() {
+        Outcome backfill = run("backfill", "--from", "2025-01-01T00:00:00Z", "--to", "2025-01-02T00:00:00Z",
+                "--output-topic", "credit.batches.v2", "--estimator", "nope");
+        assertEquals(2, backfill.exitCode(), backfill.err());
+        assertTrue(backfill.err().contains("--estimator 'nope' is not one of"), backfill.err());
+
+        Outcome kernels = run("bench-kernels", "--backends", "gpu", "--iterations", "1");
+        assertEquals(2, kernels.exitCode(), kernels.err());
+        assertTrue(kernels.err().contains("--backends"), kernels.err());
+    }
+
+    @Test
     void demoAndEvaluateCheckTheJobsSettingsBeforeTheBrokerStarts() {
         // The job refuses a transaction timeout its checkpoints could outlast; it used to fail after the broker, the
         // topics and the fleet's records (demo), or after the runs of the estimators before (evaluate).

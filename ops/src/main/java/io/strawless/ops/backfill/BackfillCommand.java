@@ -117,7 +117,8 @@ public final class BackfillCommand implements Callable<Integer> {
             // What the job itself would refuse, refused before any topic is created or group deleted.
             Backfill.checkJob(jobConf);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+            throw new ParameterException(spec.commandLine(), ConfigurationOptions.namingFlags(e.getMessage(),
+                    estimator == null ? Map.of() : Map.of(CreditOptions.ESTIMATOR.key(), "--estimator")), e);
         }
 
         PrintWriter out = spec.commandLine().getOut();

@@ -193,7 +193,8 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         try {
             return CreditConfig.from(Configuration.fromMap(settings));
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+            throw new ParameterException(spec.commandLine(), ConfigurationOptions.namingFlags(e.getMessage(), Map.of(
+                    CreditOptions.ESTIMATOR.key(), "--estimators", CreditOptions.BACKEND.key(), "--backends")), e);
         }
     }
 

@@ -2,6 +2,7 @@ package io.strawless.ops.score;
 
 import io.strawless.ops.ConfigurationOptions;
 import io.strawless.ops.score.TrajectoryJsonLines.InvalidLineException;
+import io.strawless.pipeline.StrawlessOptions;
 import io.strawless.pipeline.credit.Credit;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -82,10 +84,12 @@ public final class ScoreCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
         CreditConfig config;
+        Map<String, String> flags = new LinkedHashMap<>();
         try {
-            config = CreditConfig.from(creditConfiguration());
+            // Checked as -D values are (a value that does not read says what the key takes), then as the scorer reads it.
+            config = CreditConfig.from(StrawlessOptions.checked(creditConfiguration(flags)));
         } catch (IllegalArgumentException e) {
-            err.println("strawless score: " + e.getMessage());
+            err.println("strawless score: " + ConfigurationOptions.namingFlags(e.getMessage(), flags));
             err.flush();
             return USAGE_OR_INPUT_ERROR;
         }
@@ -128,19 +132,22 @@ public final class ScoreCommand implements Callable<Integer> {
     }
 
     /** The -D settings with the flags on top: each flag is a shorthand for its credit.* key. */
-    private Configuration creditConfiguration() {
+    /** The credit settings: the -D values, and the flags given over them; {@code flags} gets the key each flag set. */
+    private Configuration creditConfiguration(Map<String, String> flags) {
         Map<String, String> settings = new HashMap<>(configuration.toConfiguration().toMap());
-        putIfSet(settings, CreditOptions.ESTIMATOR.key(), estimator);
-        putIfSet(settings, CreditOptions.PRESET.key(), preset);
-        putIfSet(settings, CreditOptions.BACKEND.key(), backend);
-        putIfSet(settings, CreditOptions.GAMMA.key(), gamma);
-        putIfSet(settings, CreditOptions.LAMBDA.key(), lambda);
+        putIfSet(settings, flags, CreditOptions.ESTIMATOR.key(), "--estimator", estimator);
+        putIfSet(settings, flags, CreditOptions.PRESET.key(), "--preset", preset);
+        putIfSet(settings, flags, CreditOptions.BACKEND.key(), "--backend", backend);
+        putIfSet(settings, flags, CreditOptions.GAMMA.key(), "--gamma", gamma);
+        putIfSet(settings, flags, CreditOptions.LAMBDA.key(), "--lambda", lambda);
         return Configuration.fromMap(settings);
     }
 
-    private static void putIfSet(Map<String, String> settings, String key, Object flag) {
-        if (flag != null) {
-            settings.put(key, flag.toString());
+    private static void putIfSet(
+            Map<String, String> settings, Map<String, String> flags, String key, String flag, Object value) {
+        if (value != null) {
+            settings.put(key, value.toString());
+            flags.put(key, flag);
         }
     }
 

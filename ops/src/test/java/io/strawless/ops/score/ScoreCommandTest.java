@@ -173,7 +173,16 @@ class ScoreCommandTest {
     void aBadSettingIsAUsageErrorOnOneLine() throws Exception {
         Outcome outcome = score(GAE_PAIR, "--estimator", "gae", "--gamma", "1.5");
         assertEquals(2, outcome.exitCode());
-        assertEquals(List.of("strawless score: credit.gamma must be in [0.0, 1.0], not 1.5"), outcome.errLines());
+        assertEquals(List.of("strawless score: --gamma must be in [0.0, 1.0], not 1.5"), outcome.errLines(),
+                "named by the flag the user typed");
+
+        Outcome byKey = score(GAE_PAIR, "--estimator", "gae", "-D", "credit.gamma=1.5");
+        assertEquals(List.of("strawless score: credit.gamma must be in [0.0, 1.0], not 1.5"), byKey.errLines());
+
+        Outcome preset = score(GAE_PAIR, "--estimator", "gae", "--preset", "foo");
+        assertEquals(2, preset.exitCode());
+        assertEquals(List.of("strawless score: --preset=foo: Could not parse value 'foo' for key 'credit.preset':"
+                + " expected one of: none, verl, trl, openrlhf"), preset.errLines());
     }
 
     private static void assertSteps(JsonNode line, int[] indices, double[] advantages, double[] returns) {
