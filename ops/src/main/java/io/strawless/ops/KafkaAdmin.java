@@ -1,6 +1,7 @@
 package io.strawless.ops;
 
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.topics.KafkaAdminTimeoutException;
 import io.strawless.connectors.topics.KafkaUnreachableException;
 import io.strawless.connectors.topics.TopicProvisioner;
 import java.util.concurrent.ExecutionException;
@@ -29,14 +30,17 @@ public final class KafkaAdmin {
         }
     }
 
-    /** The value of an admin call to the cluster of {@code conf}; its timeout as {@link KafkaUnreachableException}. */
+    /**
+     * The value of an admin call to the cluster of {@code conf}; its timeout as {@link KafkaUnreachableException} where
+     * no broker answered, else as {@link KafkaAdminTimeoutException} (see {@link KafkaAdminTimeoutException#of}).
+     */
     public static <T> T await(ReadableConfig conf, KafkaFuture<T> future)
             throws ExecutionException, InterruptedException {
         try {
             return future.get();
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof TimeoutException) {
-                throw KafkaUnreachableException.timedOut(conf, e);
+            if (e.getCause() instanceof TimeoutException timeout) {
+                throw KafkaAdminTimeoutException.of(conf, timeout, e);
             }
             throw e;
         }

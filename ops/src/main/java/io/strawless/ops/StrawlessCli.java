@@ -1,5 +1,6 @@
 package io.strawless.ops;
 
+import io.strawless.connectors.topics.KafkaAdminTimeoutException;
 import io.strawless.connectors.topics.KafkaUnreachableException;
 import io.strawless.ops.demo.DemoCommand;
 import io.strawless.ops.deploy.TopicsCommand;
@@ -56,7 +57,7 @@ public final class StrawlessCli implements Runnable {
     private static int reportFailure(Exception failure, CommandLine commandLine, ParseResult parseResult) {
         PrintWriter err = commandLine.getErr();
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof KafkaUnreachableException) {
+            if (cause instanceof KafkaUnreachableException || cause instanceof KafkaAdminTimeoutException) {
                 err.println(commandLine.getCommandSpec().qualifiedName() + ": " + cause.getMessage());
                 err.flush();
                 return commandLine.getCommandSpec().exitCodeOnExecutionException();
