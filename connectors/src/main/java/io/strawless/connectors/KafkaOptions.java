@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
-import org.apache.commons.text.similarity.LevenshteinDistance;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.DescribedEnum;
@@ -359,7 +358,10 @@ public final class KafkaOptions {
             throw new IllegalArgumentException(key + " is not allowed: " + instead);
         }
         if (!KAFKA_CLIENT_KEYS.contains(clientKey) && !clientKey.startsWith(CONFIG_PROVIDERS_PREFIX)) {
-            String closest = closestClientKey(clientKey);
+            // Not one the job controls: that would be refused next.
+            String closest = Misspelling.meant(clientKey, KAFKA_CLIENT_KEYS.stream()
+                    .filter(known -> !CONTROLLED_CLIENT_KEYS.containsKey(known))
+                    .toList());
             throw new IllegalArgumentException(key + ": not a Kafka client setting (" + CLIENT_PREFIX + "* takes the"
                     + " settings of Kafka's producer, consumer and admin client, and of Flink's Kafka source"
                     + (closest == null ? "" : "; did you mean " + CLIENT_PREFIX + closest + "?") + ")");
@@ -374,18 +376,6 @@ public final class KafkaOptions {
     /** Whether {@code key} (without a prefix) is a setting of one of Kafka's clients or of Flink's Kafka source. */
     public static boolean isKafkaClientSetting(String key) {
         return KAFKA_CLIENT_KEYS.contains(key);
-    }
-
-    /** The passthrough key within two edits of {@code clientKey}, the closest first; null if there is none. */
-    private static String closestClientKey(String clientKey) {
-        LevenshteinDistance withinTwo = new LevenshteinDistance(2); // -1 beyond
-        return KAFKA_CLIENT_KEYS.stream()
-                .filter(known -> !CONTROLLED_CLIENT_KEYS.containsKey(known))
-                .map(known -> Map.entry(known, withinTwo.apply(clientKey, known)))
-                .filter(candidate -> candidate.getValue() >= 0)
-                .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
-                .map(Map.Entry::getKey)
-                .orElse(null);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.strawless.pipeline;
 
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.Misspelling;
 import io.strawless.connectors.trainer.TrainerOptions;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
@@ -15,7 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
-import org.apache.commons.text.similarity.LevenshteinDistance;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 
@@ -56,7 +56,7 @@ public final class StrawlessOptions {
             ConfigOption<?> option = known.get(key);
             boolean flinks = FLINK_KEYS.contains(key) || FLINK_PREFIXES.stream().anyMatch(key::startsWith);
             if (option == null && !key.startsWith(KafkaOptions.CLIENT_PREFIX) && !flinks) {
-                String closest = closestKey(key, known.keySet());
+                String closest = Misspelling.meant(key, known.keySet());
                 if (namespaces.stream().anyMatch(key::startsWith)) {
                     throw new IllegalArgumentException(key + ": not a Strawless setting; "
                             + (closest == null ? "" : "did you mean " + closest + "? ")
@@ -137,17 +137,6 @@ public final class StrawlessOptions {
             }
         }
         return null;
-    }
-
-    /** The Strawless key within two edits of {@code key}, the closest first; null if there is none. */
-    private static String closestKey(String key, Set<String> known) {
-        LevenshteinDistance withinTwo = new LevenshteinDistance(2); // -1 beyond
-        return known.stream()
-                .map(candidate -> Map.entry(candidate, withinTwo.apply(key, candidate)))
-                .filter(candidate -> candidate.getValue() >= 0)
-                .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
-                .map(Map.Entry::getKey)
-                .orElse(null);
     }
 
     /** Every Strawless option by key. */
