@@ -38,8 +38,11 @@ final class CpuWindow {
     /** CPU seconds the threads of one name spent in the window; digits in names are folded to #. */
     record ThreadCpu(String threads, double cpuSeconds) {}
 
-    /** What a closed window measured; {@code threads} are the groups that spent most, most first. */
-    record Elapsed(double seconds, double cpuSeconds, List<ThreadCpu> threads) {}
+    /**
+     * What a closed window measured; {@code threads} are the groups that spent most, most first; {@code jitCpuSeconds}
+     * the part of {@code cpuSeconds} the JIT compiler's threads spent (0 where /proc does not tell).
+     */
+    record Elapsed(double seconds, double cpuSeconds, List<ThreadCpu> threads, double jitCpuSeconds) {}
 
     private final long wallStart = System.nanoTime();
     private final long cpuStart = OS.getProcessCpuTime();
@@ -93,7 +96,7 @@ final class CpuWindow {
                 .limit(TOP_THREADS)
                 .map(e -> new ThreadCpu(e.getKey(), e.getValue() / 1e9))
                 .toList();
-        return new Elapsed(seconds, cpuSeconds, top);
+        return new Elapsed(seconds, cpuSeconds, top, byName.getOrDefault(JIT_THREADS, 0L) / 1e9);
     }
 
     /** The threads, one per line, each with its share of {@code cpuSeconds}, as the progress lines print them. */

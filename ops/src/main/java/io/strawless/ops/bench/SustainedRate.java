@@ -29,7 +29,8 @@ final class SustainedRate {
     private static final Duration SHORTEST = Duration.ofMillis(100);
 
     /** What the middle of a run measured: {@code records} read in {@code seconds}, with the CPU time spent. */
-    record Measured(long records, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads) {}
+    record Measured(
+            long records, double seconds, double cpuSeconds, List<CpuWindow.ThreadCpu> threads, double jitCpuSeconds) {}
 
     private SustainedRate() {}
 
@@ -50,7 +51,8 @@ final class SustainedRate {
             count = waiter.await((long) (total * TO));
             CpuWindow.Elapsed elapsed = window.close();
             if (elapsed.seconds() >= SHORTEST.toNanos() / 1e9) {
-                return new Measured(count - start, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+                return new Measured(
+                        count - start, elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads(), elapsed.jitCpuSeconds());
             }
         }
         // Too little input to have a middle the CPU clock can measure (a smoke test's: the whole middle can arrive
@@ -58,7 +60,8 @@ final class SustainedRate {
         // the shortest window.
         Thread.sleep(Math.max(0, SHORTEST.toMillis() - run.millisSoFar()));
         CpuWindow.Elapsed elapsed = run.close();
-        return new Measured(read.getAsLong(), elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads());
+        return new Measured(
+                read.getAsLong(), elapsed.seconds(), elapsed.cpuSeconds(), elapsed.threads(), elapsed.jitCpuSeconds());
     }
 
     /** Polls the records read, reports progress now and then, and fails when the contender fails or stalls. */

@@ -36,6 +36,15 @@ record Throughput(
         return middleSteps() / middle.cpuSeconds();
     }
 
+    /**
+     * {@link #stepsPerCpuSecond} less the JIT compiler's CPU time: a bench runs each contender for seconds, between
+     * runs of the other, so the JIT is still compiling (Flink's, Kafka's and Avro's code is large), where a job that
+     * has run for a while has settled. For reading the whole-process figure, not instead of it.
+     */
+    double stepsPerCpuSecondLessJit() {
+        return middleSteps() / (middle.cpuSeconds() - middle.jitCpuSeconds());
+    }
+
     double cpuMicrosPerStep() {
         return middle.cpuSeconds() * 1e6 / middleSteps();
     }

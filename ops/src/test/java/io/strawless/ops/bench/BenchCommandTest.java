@@ -81,6 +81,8 @@ class BenchCommandTest {
         assertEquals(job / passthrough, report.get("ratio_to_passthrough").asDouble(), 1e-9);
         assertEquals(1, report.get("headline_parallelism").asInt(), "the headline compares at one parallelism");
         assertTrue(report.get("job_steps_per_cpu_second").asDouble() > 0, report.toString());
+        assertTrue(report.get("job_steps_per_cpu_second_less_jit").asDouble()
+                >= report.get("job_steps_per_cpu_second").asDouble(), report.toString());
 
         assertTrue(report.get("latency_trajectories").asInt() > 0, report.toString());
         assertEquals(0, report.get("latency_unseen").asInt(), "every measured trajectory became visible: " + report);
