@@ -15,6 +15,7 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -144,48 +145,40 @@ class BenchCommandTest {
         assertTrue(printed.contains("warm-up-1-job-p1: "), "the warm-up round runs, reported apart: " + printed);
     }
 
-    @Test
-    void aParallelismBelowOneIsAUsageError() {
-        StringWriter err = new StringWriter();
-        int exitCode = StrawlessCli.commandLine()
-                .setOut(new PrintWriter(new StringWriter()))
-                .setErr(new PrintWriter(err))
-                .execute("bench", "--parallelism", "1,0");
-        assertEquals(2, exitCode);
-        assertTrue(err.toString().contains("--parallelism"), err.toString());
-    }
+    private record Outcome(int exitCode, String out, String err) {}
 
-    @Test
-    void negativeTokensPerStepIsAUsageError() {
-        StringWriter err = new StringWriter();
-        int exitCode = StrawlessCli.commandLine()
-                .setOut(new PrintWriter(new StringWriter()))
-                .setErr(new PrintWriter(err))
-                .execute("bench", "--tokens-per-step", "-1");
-        assertEquals(2, exitCode);
-        assertTrue(err.toString().contains("--tokens-per-step must be at least 0"), err.toString());
-    }
-
-    @Test
-    void aSettingTheJobRefusesIsAUsageErrorBeforeAnythingStarts() {
+    /** A bench that stops at its flags' checks, before anything starts. */
+    private static Outcome refused(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int exitCode = StrawlessCli.commandLine()
                 .setOut(new PrintWriter(out))
                 .setErr(new PrintWriter(err))
-                .execute("bench", "-D", "kafka.transaction-timeout=1s");
-        assertEquals(2, exitCode, err.toString());
-        assertTrue(err.toString().contains("-D kafka.transaction-timeout"), err.toString());
-        assertEquals("", out.toString(), "no broker started, nothing preloaded");
+                .execute(Stream.concat(Stream.of("bench"), Stream.of(args)).toArray(String[]::new));
+        return new Outcome(exitCode, out.toString(), err.toString());
+    }
 
-        StringWriter parallelismErr = new StringWriter();
-        exitCode = StrawlessCli.commandLine()
-                .setOut(new PrintWriter(new StringWriter()))
-                .setErr(new PrintWriter(parallelismErr))
-                .execute("bench", "-D", "parallelism.default=4");
-        assertEquals(2, exitCode, parallelismErr.toString());
-        assertTrue(parallelismErr.toString().contains("set that instead (e.g. --parallelism 4)"),
-                parallelismErr.toString());
+    @Test
+    void badFlagsAreUsageErrors() {
+        Outcome parallelism = refused("--parallelism", "1,0");
+        assertEquals(2, parallelism.exitCode());
+        assertTrue(parallelism.err().contains("--parallelism"), parallelism.err());
+
+        Outcome tokens = refused("--tokens-per-step", "-1");
+        assertEquals(2, tokens.exitCode());
+        assertTrue(tokens.err().contains("--tokens-per-step must be at least 0"), tokens.err());
+    }
+
+    @Test
+    void aSettingTheJobRefusesIsAUsageErrorBeforeAnythingStarts() {
+        Outcome transactions = refused("-D", "kafka.transaction-timeout=1s");
+        assertEquals(2, transactions.exitCode(), transactions.err());
+        assertTrue(transactions.err().contains("-D kafka.transaction-timeout"), transactions.err());
+        assertEquals("", transactions.out(), "no broker started, nothing preloaded");
+
+        Outcome parallelism = refused("-D", "parallelism.default=4");
+        assertEquals(2, parallelism.exitCode(), parallelism.err());
+        assertTrue(parallelism.err().contains("set that instead (e.g. --parallelism 4)"), parallelism.err());
     }
 
     /** As the provisioner does: soon, in one line that says what to set, and not masked by the failed cleanup. */
