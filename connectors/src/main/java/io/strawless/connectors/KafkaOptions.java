@@ -5,6 +5,7 @@ import static org.apache.flink.configuration.description.TextElement.text;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -257,21 +258,36 @@ public final class KafkaOptions {
     private static final Set<String> KAFKA_CLIENT_KEYS = kafkaClientKeys();
 
     /**
-     * Keys under {@code config.providers} name a provider's class and parameters ({@code
-     * config.providers.file.class}), which no client lists: Kafka reads them when it resolves secrets.
+     * Families of keys Kafka reads beyond its clients' lists: a config provider's class and parameters ({@code
+     * config.providers.file.class}), resolved with the secrets; the metrics context's labels (KIP-606); the JMX
+     * reporter's include and exclude filters.
      */
-    private static final String CONFIG_PROVIDERS_PREFIX = "config.providers.";
+    private static final List<String> KAFKA_CLIENT_PREFIXES = List.of("config.providers.", "metrics.context.",
+            "metrics.jmx.");
+
+    /**
+     * Settings that name a plugin class (an interceptor, a metrics reporter, a SASL callback handler, ...). A plugin
+     * reads keys of its own from the same properties, which no list knows: where one is set, an unknown key is
+     * passed on rather than refused.
+     */
+    private static boolean namesAPlugin(String clientKey) {
+        return clientKey.equals("interceptor.classes") || clientKey.equals("metric.reporters")
+                || clientKey.equals("partitioner.class") || clientKey.endsWith(".callback.handler.class")
+                || clientKey.equals("ssl.engine.factory.class");
+    }
 
     private static Set<String> kafkaClientKeys() {
         Set<String> keys = new TreeSet<>(AdminClientConfig.configNames());
         keys.addAll(ProducerConfig.configNames());
         keys.addAll(ConsumerConfig.configNames());
-        // Flink's Kafka source reads its own settings from the same properties (client.id.prefix, ...).
+        // Flink's Kafka source and sink read their own settings from the same properties (client.id.prefix, ...).
         for (ConfigOption<?> option : List.of(KafkaSourceOptions.CLIENT_ID_PREFIX,
                 KafkaSourceOptions.PARTITION_DISCOVERY_INTERVAL_MS, KafkaSourceOptions.REGISTER_KAFKA_CONSUMER_METRICS,
                 KafkaSourceOptions.COMMIT_OFFSETS_ON_CHECKPOINT)) {
             keys.add(option.key());
         }
+        keys.add("register.producer.metrics"); // the sink's KafkaWriter, which has no option class for them
+        keys.add("flink.disable-metrics");
         return Set.copyOf(keys);
     }
 
@@ -333,9 +349,10 @@ public final class KafkaOptions {
      */
     public static Properties clientProperties(ReadableConfig conf) {
         Properties properties = new Properties();
-        for (Map.Entry<String, String> entry : conf.toMap().entrySet()) {
+        Map<String, String> settings = conf.toMap();
+        for (Map.Entry<String, String> entry : settings.entrySet()) {
             if (entry.getKey().startsWith(CLIENT_PREFIX)) {
-                checkClientSetting(entry.getKey(), entry.getValue());
+                checkClientSetting(entry.getKey(), entry.getValue(), settings.keySet());
                 properties.setProperty(entry.getKey().substring(CLIENT_PREFIX.length()), entry.getValue());
             }
         }
@@ -349,15 +366,19 @@ public final class KafkaOptions {
      * keys (acks, retries, max.in.flight.requests.per.connection).
      *
      * @param key the key with its prefix, e.g. {@code kafka.client.security.protocol}
+     * @param allKeys every key of the configuration: where one names a plugin class, an unknown key is the plugin's
      * @throws IllegalArgumentException that starts with {@code key} and says what to do instead
      */
-    public static void checkClientSetting(String key, String value) {
+    public static void checkClientSetting(String key, String value, Set<String> allKeys) {
         String clientKey = key.substring(CLIENT_PREFIX.length());
         String instead = CONTROLLED_CLIENT_KEYS.get(clientKey);
         if (instead != null) {
             throw new IllegalArgumentException(key + " is not allowed: " + instead);
         }
-        if (!KAFKA_CLIENT_KEYS.contains(clientKey) && !clientKey.startsWith(CONFIG_PROVIDERS_PREFIX)) {
+        boolean plugins = allKeys.stream()
+                .anyMatch(other -> other.startsWith(CLIENT_PREFIX) && namesAPlugin(other.substring(CLIENT_PREFIX.length())));
+        if (!KAFKA_CLIENT_KEYS.contains(clientKey) && KAFKA_CLIENT_PREFIXES.stream().noneMatch(clientKey::startsWith)
+                && !plugins) {
             // Not one the job controls: that would be refused next.
             String closest = Misspelling.meant(clientKey, KAFKA_CLIENT_KEYS.stream()
                     .filter(known -> !CONTROLLED_CLIENT_KEYS.containsKey(known))
@@ -373,9 +394,18 @@ public final class KafkaOptions {
         }
     }
 
-    /** Whether {@code key} (without a prefix) is a setting of one of Kafka's clients or of Flink's Kafka source. */
-    public static boolean isKafkaClientSetting(String key) {
-        return KAFKA_CLIENT_KEYS.contains(key);
+    /**
+     * What to set for {@code key}, a Kafka client's setting given without the {@value #CLIENT_PREFIX} prefix (where
+     * Flink would ignore it): the job's own setting where it controls the key, else the prefixed key; empty where
+     * {@code key} is no Kafka client's setting.
+     */
+    public static Optional<String> unprefixedClientSetting(String key) {
+        if (!KAFKA_CLIENT_KEYS.contains(key)) {
+            return Optional.empty();
+        }
+        String instead = CONTROLLED_CLIENT_KEYS.get(key);
+        return Optional.of(instead != null ? "a Kafka client setting the job controls: " + instead
+                : "a Kafka client setting, which goes under " + CLIENT_PREFIX + " (" + CLIENT_PREFIX + key + ")");
     }
 
     /**

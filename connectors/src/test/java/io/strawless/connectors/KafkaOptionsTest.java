@@ -66,6 +66,20 @@ class KafkaOptionsTest {
                 "kafka.client.config.providers.env.class",
                 "org.apache.kafka.common.config.provider.EnvVarConfigProvider");
         assertEquals(known.size(), KafkaOptions.clientProperties(Configuration.fromMap(known)).size());
+
+        // Read beyond the clients' lists: Flink's sink's own, the metrics context's labels, the JMX reporter's filters.
+        Map<String, String> beyond = Map.of(
+                "kafka.client.register.producer.metrics", "false",
+                "kafka.client.flink.disable-metrics", "true",
+                "kafka.client.metrics.context.team", "rl",
+                "kafka.client.metrics.jmx.include", "kafka.producer:*");
+        assertEquals(beyond.size(), KafkaOptions.clientProperties(Configuration.fromMap(beyond)).size());
+
+        // A plugin reads keys of its own, which no list knows: with one set, an unknown key is passed on.
+        Map<String, String> plugin = Map.of(
+                "kafka.client.interceptor.classes", "com.example.MonitoringInterceptor",
+                "kafka.client.monitoring.interceptor.topic", "metrics");
+        assertEquals(plugin.size(), KafkaOptions.clientProperties(Configuration.fromMap(plugin)).size());
     }
 
     @Test

@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
  *
  * <p>Strawless keys are checked before anything starts: a misspelt key or a value of the wrong type is a usage
  * error that names the key, rather than a setting silently ignored or a failure after the broker started. Flink's
- * own keys pass as they are (Flink reads them).
+ * own keys pass as they are (Flink reads them), but for one within two edits of a Strawless key or a Kafka client's
+ * setting without its prefix (see {@link StrawlessOptions#checked}).
  */
 public final class ConfigurationOptions {
 
@@ -48,16 +49,28 @@ public final class ConfigurationOptions {
      * @param flagByKey the flag each key was set by, for the flags given
      */
     public static String namingFlags(String message, Map<String, String> flagByKey) {
+        if (message == null) {
+            return null;
+        }
         for (Map.Entry<String, String> keyAndFlag : flagByKey.entrySet()) {
             String key = keyAndFlag.getKey();
-            if (message.startsWith(key)) {
+            if (message.startsWith(key) && endsAKey(message, key.length())) {
                 return keyAndFlag.getValue() + message.substring(key.length());
             }
-            if (message.contains(key)) {
+        }
+        for (Map.Entry<String, String> keyAndFlag : flagByKey.entrySet()) {
+            String key = keyAndFlag.getKey();
+            int at = message.indexOf(key);
+            if (at >= 0 && endsAKey(message, at + key.length())) {
                 return keyAndFlag.getValue() + ": " + message;
             }
         }
         return message;
+    }
+
+    /** Whether a key that ends at {@code end} of {@code message} ends there, not in the middle of a longer key. */
+    private static boolean endsAKey(String message, int end) {
+        return end == message.length() || " =:'".indexOf(message.charAt(end)) >= 0;
     }
 
     /**

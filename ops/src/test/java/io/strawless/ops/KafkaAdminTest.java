@@ -52,6 +52,14 @@ class KafkaAdminTest {
     }
 
     @Test
+    void aBrokerTheCallCouldNotBeSentToIsUnreachable() {
+        Exception e = awaitFailing("Timed out waiting to send the call. Call: listOffsets");
+        assertInstanceOf(KafkaUnreachableException.class, e);
+        assertEquals("Kafka broker not reachable: kafka:9092 answered, but the broker a call went to did not within"
+                + " 5000 ms (check that the brokers' advertised.listeners can be reached from here)", e.getMessage());
+    }
+
+    @Test
     void aCallTheClusterWasSlowToAnswerNamesTheTimeout() {
         Exception e = awaitFailing("Call(callName=listOffsets(api=LIST_OFFSETS), deadlineMs=1, tries=3,"
                 + " nextAllowedTryMs=2) timed out at 3 after 3 attempt(s)");

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -33,10 +34,11 @@ public final class StrawlessOptions {
             ReliabilityOptions.class,
             TrainerOptions.class);
 
-    /** Flink's own keys that share a namespace with Strawless keys. */
-    private static final Set<String> FLINK_KEYS = Set.of("source.reader.close.timeout");
-    /** Families of keys of Flink's that share a namespace with Strawless keys (the Kubernetes operator's autoscaler). */
-    private static final List<String> FLINK_PREFIXES = List.of("job.autoscaler.");
+    /**
+     * Families of keys of Flink's that share a namespace with Strawless keys: the Kubernetes operator's autoscaler,
+     * the source readers' (flink-connector-base's SourceReaderOptions).
+     */
+    private static final List<String> FLINK_PREFIXES = List.of("job.autoscaler.", "source.reader.");
 
     private StrawlessOptions() {}
 
@@ -45,17 +47,26 @@ public final class StrawlessOptions {
      * setting and every Strawless value reads, every {@code kafka.client.*} key a setting of Kafka's clients that
      * the job lets through (see {@link KafkaOptions#checkClientSetting}), and {@code kafka.admin-timeout} at least
      * 1 ms; throws an {@link IllegalArgumentException} that starts with the key. A misspelt key must never run the
-     * job on a default. Keys outside the namespaces are Flink's, and Flink reads them.
+     * job on a default. Keys outside the namespaces are Flink's, and Flink reads them, ignoring one it does not know:
+     * there a key within two edits of a Strawless key, or a Kafka client's setting without its prefix, is refused too.
      */
     public static Configuration checked(Configuration conf) {
+        return checked(conf, conf.keySet());
+    }
+
+    /**
+     * {@link #checked(Configuration)}, with the checks of keys outside the Strawless namespaces only for {@code given}:
+     * on a cluster the configuration is also the cluster's, whose other keys may be meant for other jobs.
+     */
+    public static Configuration checked(Configuration conf, Set<String> given) {
         Map<String, ConfigOption<?>> known = byKey();
         Set<String> namespaces = new TreeSet<>();
         known.keySet().forEach(key -> namespaces.add(key.substring(0, key.indexOf('.') + 1)));
         Map<String, String> settings = conf.toMap();
         for (String key : new TreeSet<>(settings.keySet())) {
             ConfigOption<?> option = known.get(key);
-            boolean flinks = FLINK_KEYS.contains(key) || FLINK_PREFIXES.stream().anyMatch(key::startsWith);
-            if (option == null && !key.startsWith(KafkaOptions.CLIENT_PREFIX) && !flinks) {
+            if (option == null && !key.startsWith(KafkaOptions.CLIENT_PREFIX)
+                    && FLINK_PREFIXES.stream().noneMatch(key::startsWith)) {
                 String closest = Misspelling.meant(key, known.keySet());
                 if (namespaces.stream().anyMatch(key::startsWith)) {
                     throw new IllegalArgumentException(key + ": not a Strawless setting; "
@@ -64,10 +75,12 @@ public final class StrawlessOptions {
                 }
                 // Outside the namespaces the key is Flink's to read, which ignores one it does not know: a misspelt
                 // Strawless key, or a Kafka client's setting without its prefix, would leave the job on a default.
-                if (KafkaOptions.isKafkaClientSetting(key)) {
-                    throw new IllegalArgumentException(key + ": a Kafka client setting, which goes under "
-                            + KafkaOptions.CLIENT_PREFIX + " (" + KafkaOptions.CLIENT_PREFIX + key + "; for some the"
-                            + " job has a setting of its own, see ops/CONFIGURATION.md)");
+                if (!given.contains(key)) {
+                    continue;
+                }
+                Optional<String> clientSetting = KafkaOptions.unprefixedClientSetting(key);
+                if (clientSetting.isPresent()) {
+                    throw new IllegalArgumentException(key + ": " + clientSetting.get());
                 }
                 if (closest != null) {
                     throw new IllegalArgumentException(key + ": not a Strawless setting, and Flink would ignore it;"
@@ -75,7 +88,7 @@ public final class StrawlessOptions {
                 }
             }
             if (option == null && key.startsWith(KafkaOptions.CLIENT_PREFIX)) {
-                KafkaOptions.checkClientSetting(key, settings.get(key));
+                KafkaOptions.checkClientSetting(key, settings.get(key), settings.keySet());
             }
             if (option != null) {
                 try {

@@ -12,11 +12,13 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.connector.base.source.reader.SourceReaderOptions;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -47,9 +49,14 @@ class StrawlessOptionsTest {
         // Outside the namespaces Flink would read the key, and ignore it.
         assertEquals("topic.partitions: not a Strawless setting, and Flink would ignore it; did you mean"
                 + " topics.partitions?", refusal("topic.partitions", "8"));
-        assertEquals("bootstrap.servers: a Kafka client setting, which goes under kafka.client."
-                + " (kafka.client.bootstrap.servers; for some the job has a setting of its own, see"
-                + " ops/CONFIGURATION.md)", refusal("bootstrap.servers", "kafka:9092"));
+        assertEquals("bootstrap.servers: a Kafka client setting the job controls: set kafka.bootstrap-servers",
+                refusal("bootstrap.servers", "kafka:9092"));
+        assertEquals("client.id: a Kafka client setting, which goes under kafka.client. (kafka.client.client.id)",
+                refusal("client.id", "trainer-feed"));
+
+        // On a cluster the configuration is also the cluster's: keys the job's arguments did not give are left alone.
+        Configuration clusters = Configuration.fromMap(Map.of("bootstrap.servers", "other:9092", "topic.partitions", "8"));
+        assertEquals(clusters, StrawlessOptions.checked(clusters, Set.of()));
     }
 
     /**
@@ -60,7 +67,7 @@ class StrawlessOptionsTest {
     void noFlinkSettingIsTakenForAMisspeltOne() throws Exception {
         List<String> flinkKeys = new ArrayList<>();
         for (Class<?> anOptionsClass : List.of(CoreOptions.class, JobGraph.class,
-                StreamExecutionEnvironment.class, RocksDBOptions.class)) {
+                StreamExecutionEnvironment.class, RocksDBOptions.class, SourceReaderOptions.class)) {
             URL jar = anOptionsClass.getProtectionDomain().getCodeSource().getLocation();
             try (JarFile classes = new JarFile(new File(jar.toURI()))) {
                 for (JarEntry entry : Collections.list(classes.entries())) {

@@ -19,13 +19,17 @@ public final class KafkaAdminTimeoutException extends IllegalStateException {
 
     /**
      * The exception for an admin call to the cluster of {@code conf} that timed out with {@code timeout}: unreachable
-     * where the admin client never had a broker to send the call to ("Timed out waiting for a node assignment"),
-     * which is what an absent or unresolvable cluster gives, else slow.
+     * where the admin client never had a broker to send the call to ("Timed out waiting for a node assignment",
+     * what an absent or unresolvable cluster gives) or could not send it to the broker it had ("Timed out waiting to
+     * send the call", an advertised listener out of reach); else slow.
      */
     public static IllegalStateException of(ReadableConfig conf, TimeoutException timeout, Throwable thrown) {
         String message = String.valueOf(timeout.getMessage());
-        if (message.contains("node assignment")) {
+        if (message.contains("waiting for a node assignment")) {
             return KafkaUnreachableException.timedOut(conf, thrown);
+        }
+        if (message.contains("waiting to send the call")) {
+            return KafkaUnreachableException.brokerNotReached(conf, thrown);
         }
         return new KafkaAdminTimeoutException("A Kafka admin call to " + conf.get(KafkaOptions.BOOTSTRAP_SERVERS)
                 + " timed out after " + conf.get(KafkaOptions.ADMIN_TIMEOUT).toMillis() + " ms, though the cluster"

@@ -24,6 +24,18 @@ public final class KafkaUnreachableException extends IllegalStateException {
         return new KafkaUnreachableException(message(conf), cause);
     }
 
+    /**
+     * An admin call to the cluster of {@code conf} found its broker in the cluster's metadata but could not send it
+     * there in time: the bootstrap address answered, the broker's advertised address does not (a listener that
+     * names an address inside a container network, say), or the broker went away.
+     */
+    public static KafkaUnreachableException brokerNotReached(ReadableConfig conf, Throwable cause) {
+        Duration timeout = conf.get(KafkaOptions.ADMIN_TIMEOUT);
+        return new KafkaUnreachableException("Kafka broker not reachable: " + conf.get(KafkaOptions.BOOTSTRAP_SERVERS)
+                + " answered, but the broker a call went to did not within " + timeout.toMillis() + " ms (check that"
+                + " the brokers' advertised.listeners can be reached from here)", cause);
+    }
+
     /** No admin client could be made for the cluster of {@code conf}, e.g. its address does not resolve. */
     public static KafkaUnreachableException cannotConnect(ReadableConfig conf, KafkaException cause) {
         return new KafkaUnreachableException(message(conf) + ": " + rootMessage(cause), cause);

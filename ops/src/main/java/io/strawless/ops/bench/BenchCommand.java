@@ -530,7 +530,6 @@ public final class BenchCommand implements Callable<Integer> {
         return named;
     }
 
-    /** {@code conf} with this run's own output topics, consumer group, transactional ids and parallelism. */
     /**
      * Settings the job refuses fail here, as usage errors naming the key, before a broker starts and records are
      * preloaded: else only the first job run, after the preload and the first passthrough run, would tell.
@@ -542,6 +541,14 @@ public final class BenchCommand implements Callable<Integer> {
                     + ": the bench runs both contenders at each --parallelism; set that instead (e.g. --parallelism "
                     + conf.get(CoreOptions.DEFAULT_PARALLELISM) + ")");
         }
+        int maxTokens = conf.get(JobOptions.MAX_TOKENS_PER_STEP);
+        if (tokensPerStep > maxTokens) {
+            // Every policy step would be a dead letter (OVERSIZED_PAYLOAD): the job's figures would be the dead
+            // letters' path, and no batch would come.
+            throw new ParameterException(spec.commandLine(), "--tokens-per-step " + tokensPerStep + " exceeds "
+                    + JobOptions.MAX_TOKENS_PER_STEP.key() + " (" + maxTokens + "), so the job would dead-letter every"
+                    + " policy step: lower it, or raise the key with -D");
+        }
         Configuration run = forRun(conf, "bench-check", "check", Collections.max(parallelisms));
         try {
             StrawlessJob.checkSettings(run);
@@ -550,6 +557,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** {@code conf} with this run's own output topics, consumer group, transactional ids and parallelism. */
     private static Configuration forRun(Configuration conf, String prefix, String run, int parallelism) {
         Configuration named = new Configuration(conf);
         named.set(KafkaOptions.BATCHES_TOPIC, prefix + "." + run + ".credit.batches");

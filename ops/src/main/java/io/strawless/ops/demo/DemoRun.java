@@ -209,12 +209,6 @@ public final class DemoRun {
   }
 
   /**
-   * Sets the failure knob so that the failures fall in the first half of the input, before a
-   * savepoint-resume: each attempt fails after {@code debug.inject-failure-after} records per parallel
-   * instance, counted from the checkpoint it restored, so the last failing attempt ends before
-   * {@code failures / (2 * (failures + 1))} of the input. The restart strategy must allow the failures.
-   */
-  /**
    * Throws an {@link IllegalArgumentException} that names the key where the job would refuse {@code conf}, without
    * starting anything: the commands call it before their broker starts, so that a bad setting is a usage error at
    * once rather than a failure after the broker, the topics and the fleet's records.
@@ -232,6 +226,12 @@ public final class DemoRun {
     return jobConf;
   }
 
+  /**
+   * Sets the failure knob so that the failures fall in the first half of the input, before a
+   * savepoint-resume: each attempt fails after {@code debug.inject-failure-after} records per parallel
+   * instance, counted from the checkpoint it restored, so the last failing attempt ends before
+   * {@code failures / (2 * (failures + 1))} of the input. The restart strategy must allow the failures.
+   */
   private static void injectFailures(Configuration conf, Faults faults, FleetScript script) {
     int failures = faults.injectedFailures();
     if (failures == 0) {

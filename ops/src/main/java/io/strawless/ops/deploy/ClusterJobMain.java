@@ -31,12 +31,16 @@ public final class ClusterJobMain {
 
     static Job prepare(String[] args) {
         Configuration programArguments = ParameterTool.fromArgs(args).getConfiguration();
+        // Before the environment is made: Flink refuses a short interval there, in words that name no key.
+        StrawlessJob.requireCheckpointInterval(programArguments);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(programArguments);
         // The job reads its own keys (kafka.*, topics.*, job.*, ...) from one configuration: the cluster's,
         // overridden by the program arguments.
         Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.addAll(programArguments);
-        StrawlessJob.buildOnKafka(env, StrawlessOptions.checked(conf));
+        // Keys outside the Strawless namespaces are checked only where this job's arguments give them: the cluster's
+        // configuration may hold keys meant for other jobs.
+        StrawlessJob.buildOnKafka(env, StrawlessOptions.checked(conf, programArguments.keySet()));
         return new Job(env, conf.get(JobOptions.JOB_NAME));
     }
 }

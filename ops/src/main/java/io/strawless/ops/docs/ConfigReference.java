@@ -30,7 +30,8 @@ public final class ConfigReference {
                 .append("`ConfigOption`: pass it as `-D key=value` to `ops/strawless`, as `-Dkey=value` to `flink run`,\n")
                 .append("or in the Flink configuration / `FlinkDeployment.spec.flinkConfiguration`. Any Kafka client\n")
                 .append("property can be passed through with the prefix `").append(KafkaOptions.CLIENT_PREFIX)
-                .append("` (e.g. `").append(KafkaOptions.CLIENT_PREFIX).append("security.protocol=SASL_SSL`).\n");
+                .append("` (e.g. `").append(KafkaOptions.CLIENT_PREFIX).append("security.protocol=SASL_SSL`), but for\n")
+                .append("those the job owns; a key no Kafka client knows is refused (README, Security).\n");
         for (Class<?> holder : StrawlessOptions.OPTION_CLASSES) {
             md.append("\n## ").append(holder.getSimpleName()).append("\n\n")
                     .append("| key | type | default | description |\n|---|---|---|---|\n");

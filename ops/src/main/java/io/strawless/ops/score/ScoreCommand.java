@@ -131,8 +131,10 @@ public final class ScoreCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The -D settings with the flags on top: each flag is a shorthand for its credit.* key. */
-    /** The credit settings: the -D values, and the flags given over them; {@code flags} gets the key each flag set. */
+    /**
+     * The -D settings with the flags on top: each flag is a shorthand for its credit.* key. {@code flags} gets the key
+     * each flag given set.
+     */
     private Configuration creditConfiguration(Map<String, String> flags) {
         Map<String, String> settings = new HashMap<>(configuration.toConfiguration().toMap());
         putIfSet(settings, flags, CreditOptions.ESTIMATOR.key(), "--estimator", estimator);

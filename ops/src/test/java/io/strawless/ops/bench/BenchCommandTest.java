@@ -167,6 +167,11 @@ class BenchCommandTest {
         Outcome tokens = refused("--tokens-per-step", "-1");
         assertEquals(2, tokens.exitCode());
         assertTrue(tokens.err().contains("--tokens-per-step must be at least 0"), tokens.err());
+
+        Outcome oversized = refused("--tokens-per-step", "40000");
+        assertEquals(2, oversized.exitCode());
+        assertTrue(oversized.err().contains("--tokens-per-step 40000 exceeds job.max-tokens-per-step (32768)"),
+                oversized.err());
     }
 
     @Test

@@ -12,6 +12,14 @@ import org.junit.jupiter.api.Test;
 class ClusterJobMainTest {
 
     @Test
+    void aCheckpointIntervalFlinkRefusesIsNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "5ms"}));
+        assertTrue(e.getMessage().startsWith("execution.checkpointing.interval must be at least 10 ms, was 5 ms"),
+                e.getMessage());
+    }
+
+    @Test
     void programArgumentsConfigureTheJob() {
         ClusterJobMain.Job job = ClusterJobMain.prepare(new String[] {
                 "--kafka.bootstrap-servers", "kafka:9092",
