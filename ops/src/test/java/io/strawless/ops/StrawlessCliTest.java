@@ -321,6 +321,14 @@ class StrawlessCliTest {
     }
 
     @Test
+    void aParallelismThatDoesNotReadSaysWhy() {
+        Outcome outcome = run("demo", "-D", "parallelism.default=two");
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().contains("-D parallelism.default: Could not parse value 'two' for key"
+                + " 'parallelism.default': For input string: \"two\""), outcome.err());
+    }
+
+    @Test
     void aFlagsBadValueIsNamedByTheFlag() {
         Outcome backfill = run("backfill", "--from", "2025-01-01T00:00:00Z", "--to", "2025-01-02T00:00:00Z",
                 "--output-topic", "credit.batches.v2", "--estimator", "nope");

@@ -105,10 +105,10 @@ public final class StrawlessOptions {
 
     /**
      * Flink's "Could not parse value 'x' for key 'k'." with the reason, which Flink keeps in the cause: the values
-     * an enum takes (listed here, since Flink's own words name the Java class), else the innermost cause's message
-     * (a duration's units, a number that is none).
+     * an enum takes (listed here for Strawless keys, since Flink's own words name the Java class), else the innermost
+     * cause's message (a duration's units, a number that is none).
      */
-    private static String unreadable(String key, IllegalArgumentException e) {
+    public static String unreadable(String key, IllegalArgumentException e) {
         String message = e.getMessage();
         Class<?> type = valueType(key);
         String reason;
