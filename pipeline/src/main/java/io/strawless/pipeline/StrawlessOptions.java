@@ -67,8 +67,8 @@ public final class StrawlessOptions {
             ConfigOption<?> option = known.get(key);
             if (option == null && !key.startsWith(KafkaOptions.CLIENT_PREFIX)
                     && FLINK_PREFIXES.stream().noneMatch(key::startsWith)) {
-                String closest = Misspelling.meant(key, known.keySet());
                 if (namespaces.stream().anyMatch(key::startsWith)) {
+                    String closest = Misspelling.meant(key, known.keySet());
                     throw new IllegalArgumentException(key + ": not a Strawless setting; "
                             + (closest == null ? "" : "did you mean " + closest + "? ")
                             + "the keys are listed in ops/CONFIGURATION.md");
@@ -82,6 +82,7 @@ public final class StrawlessOptions {
                 if (clientSetting.isPresent()) {
                     throw new IllegalArgumentException(key + ": " + clientSetting.get());
                 }
+                String closest = Misspelling.meant(key, known.keySet());
                 if (closest != null) {
                     throw new IllegalArgumentException(key + ": not a Strawless setting, and Flink would ignore it;"
                             + " did you mean " + closest + "?");
