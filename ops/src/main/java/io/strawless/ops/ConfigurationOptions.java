@@ -93,7 +93,7 @@ public final class ConfigurationOptions {
             configured = conf.getOptional(CoreOptions.DEFAULT_PARALLELISM).orElse(fallback);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "-D " + CoreOptions.DEFAULT_PARALLELISM.key() + ": "
-                    + StrawlessOptions.unreadable(CoreOptions.DEFAULT_PARALLELISM.key(), e), e);
+                    + StrawlessOptions.unreadable(CoreOptions.DEFAULT_PARALLELISM, e), e);
         }
         if (configured < 1) {
             throw new ParameterException(spec.commandLine(), "-D " + CoreOptions.DEFAULT_PARALLELISM.key()

@@ -7,7 +7,6 @@ import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.lang.reflect.ParameterizedType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -95,7 +94,7 @@ public final class StrawlessOptions {
                 try {
                     conf.get(option);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(key + "=" + settings.get(key) + ": " + unreadable(key, e), e);
+                    throw new IllegalArgumentException(key + "=" + settings.get(key) + ": " + unreadable(option, e), e);
                 }
             }
         }
@@ -106,15 +105,14 @@ public final class StrawlessOptions {
 
     /**
      * Flink's "Could not parse value 'x' for key 'k'." with the reason, which Flink keeps in the cause: the values
-     * an enum takes (listed here for Strawless keys, since Flink's own words name the Java class), else the innermost
+     * an enum takes (listed here, from the option's default, since Flink's own words name the Java class), else the innermost
      * cause's message (a duration's units, a number that is none).
      */
-    public static String unreadable(String key, IllegalArgumentException e) {
+    public static String unreadable(ConfigOption<?> option, IllegalArgumentException e) {
         String message = e.getMessage();
-        Class<?> type = valueType(key);
         String reason;
-        if (type != null && type.isEnum()) {
-            reason = "expected one of: " + Arrays.stream(type.getEnumConstants())
+        if (option.hasDefaultValue() && option.defaultValue() instanceof Enum<?> enumDefault) {
+            reason = "expected one of: " + Arrays.stream(enumDefault.getDeclaringClass().getEnumConstants())
                     .map(String::valueOf)
                     .collect(Collectors.joining(", "));
         } else {
@@ -131,26 +129,6 @@ public final class StrawlessOptions {
             return message;
         }
         return (message.endsWith(".") ? message.substring(0, message.length() - 1) : message) + ": " + reason;
-    }
-
-    /** The type of the values of the Strawless option {@code key}, from its declaration. */
-    private static Class<?> valueType(String key) {
-        for (Class<?> holder : OPTION_CLASSES) {
-            for (Field field : holder.getDeclaredFields()) {
-                if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class
-                        && field.getGenericType() instanceof ParameterizedType type
-                        && type.getActualTypeArguments()[0] instanceof Class<?> valueClass) {
-                    try {
-                        if (((ConfigOption<?>) field.get(null)).key().equals(key)) {
-                            return valueClass;
-                        }
-                    } catch (IllegalAccessException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-            }
-        }
-        return null;
     }
 
     /** Every Strawless option by key. */
