@@ -263,7 +263,8 @@ public final class JobOptions {
             ConfigOptions.key("job.partial-groups")
                     .enumType(PartialGroupPolicy.class)
                     .defaultValue(PartialGroupPolicy.SCORE)
-                    .withDescription("Policy for a group that times out short of its group_size.");
+                    .withDescription("Policy for a group that closes short of its group_size: at its timeout, or"
+                            + " when its missing members went another way (STALE, or scored without their outcome).");
 
     public static final ConfigOption<Long> MAX_POLICY_LAG =
             ConfigOptions.key("job.max-policy-lag")
@@ -271,7 +272,8 @@ public final class JobOptions {
                     .noDefaultValue()
                     .withDescription("Optional staleness filter: a trajectory whose oldest step's policy_version"
                             + " is more than this behind the newest version seen for its task goes to the unscored"
-                            + " topic (STALE) instead of a batch. Unset: no filter.");
+                            + " topic (STALE) instead of a batch; its group stops waiting for it (it counts towards"
+                            + " group_size, and the group is short of it: see job.partial-groups). Unset: no filter.");
 
     public static final ConfigOption<Integer> INJECT_FAILURES =
             ConfigOptions.key("debug.inject-failures")

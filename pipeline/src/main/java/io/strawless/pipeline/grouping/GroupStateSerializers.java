@@ -72,25 +72,52 @@ public final class GroupStateSerializers {
         }
     }
 
-    /** A group waiting for its members in the grouping stage. */
+    /**
+     * A group waiting for its members in the grouping stage. Format version 2 added the members that went another way
+     * ({@link PendingGroup#diverted}); a group of version 1 is read with none.
+     */
     public static final class OfPendingGroup extends StateSerializer<PendingGroup> {
 
         private static final long serialVersionUID = 1L;
 
+        private static final int CURRENT_VERSION = 2;
+
+        private final int formatVersion;
+
+        public OfPendingGroup() {
+            this(CURRENT_VERSION);
+        }
+
+        /** Reads and writes that version of the format: an earlier one restores the state of an earlier release. */
+        OfPendingGroup(int formatVersion) {
+            this.formatVersion = formatVersion;
+        }
+
         @Override
         protected StateSerializer<PendingGroup> create() {
-            return new OfPendingGroup();
+            return new OfPendingGroup(formatVersion);
         }
 
         @Override
         protected int formatVersion() {
-            return 1;
+            return formatVersion;
+        }
+
+        @Override
+        protected StateSerializer<PendingGroup> readerOf(int earlierFormatVersion) {
+            return earlierFormatVersion == 1 ? new OfPendingGroup(1) : null;
         }
 
         @Override
         public void serialize(PendingGroup group, DataOutputView out) throws IOException {
             out.writeInt(group.expectedSize());
             out.writeLong(group.deadline());
+            if (formatVersion >= 2) {
+                out.writeInt(group.diverted().size());
+                for (String trajectoryId : group.diverted()) {
+                    StringValue.writeString(trajectoryId, out);
+                }
+            }
             writeMembers(group.members(), out);
         }
 
@@ -98,7 +125,13 @@ public final class GroupStateSerializers {
         public PendingGroup deserialize(DataInputView in) throws IOException {
             int expectedSize = in.readInt();
             long deadline = in.readLong();
-            return new PendingGroup(readMembers(in), expectedSize, deadline);
+            List<String> diverted = new ArrayList<>();
+            if (formatVersion >= 2) {
+                for (int i = in.readInt(); i > 0; i--) {
+                    diverted.add(StringValue.readString(in));
+                }
+            }
+            return new PendingGroup(readMembers(in), expectedSize, deadline, diverted);
         }
     }
 

@@ -41,9 +41,10 @@ import org.apache.flink.util.OutputTag;
  * <p>Keying by task serves both needs: a group (one task sampled several times) always falls under one
  * task, and the per-task streaming baseline of the {@code outcome} estimator is this key's state.
  * Group-relative estimators wait here until the group has its expected size or its event-time timeout
- * fires (a group of unknown size, without {@code group_size}, waits for its timeout); for the others each
- * trajectory is a unit of its own. The scoring itself happens when the
- * units are batched, one kernel call per batch.
+ * fires (a group of unknown size, without {@code group_size}, waits for its timeout); a member that went another way
+ * (STALE, or scored alone without its outcome) counts towards the size, so the group does not wait for it. For the
+ * other estimators each trajectory is a unit of its own. The scoring itself happens when the units are batched, one
+ * kernel call per batch.
  *
  * <p>A closed group is remembered for {@code job.finished-retention}: a member that started before its group
  * closed and completes after (a straggler past the group timeout, or one more sample than {@code group_size}
@@ -154,47 +155,99 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     @Override
     public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
         touchTaskState(ctx);
+        boolean waitedFor = groupRelative && trajectory.groupId() != null;
         if (isStale(trajectory)) {
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, "oldest policy_version "
                     + trajectory.minPolicyVersion() + " is more than " + maxPolicyLag + " behind "
                     + newestPolicyVersion.value() + " (job.max-policy-lag)", ctx));
+            if (waitedFor) {
+                account(trajectory, true, ctx, out);
+            }
             return;
         }
-        // A trajectory scored without its outcome is a unit of its own (job.outcome-timeout-policy).
-        if (!groupRelative || trajectory.groupId() == null || trajectory.outcomeTimedOut()) {
+        if (!waitedFor) {
             out.collect(close(List.of(trajectory)));
             return;
         }
-        Long closedAt = closedGroups.get(trajectory.groupId());
-        if (closedAt != null && firstStepTime(trajectory) <= closedAt) {
-            ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "group " + trajectory.groupId()
-                    + " had already closed (at its group_size or after job.group-timeout) when this member completed;"
-                    + " scored alone it would be a group of one", ctx));
+        if (trajectory.outcomeTimedOut()) {
+            // Scored without its outcome, alone (job.outcome-timeout-policy): its group stops waiting for it.
+            out.collect(close(List.of(trajectory)));
+            account(trajectory, true, ctx, out);
             return;
         }
-        PendingGroup group = pendingGroups.get(trajectory.groupId());
+        account(trajectory, false, ctx, out);
+    }
+
+    /**
+     * Accounts for a member of a group: one that joins it, or one that went another way ({@code diverted}: stale, or
+     * scored alone without its outcome), which the group then stops waiting for. Without the second, a group with one
+     * stale member waited for its timeout and was then partial, however fast the rest came.
+     */
+    private void account(AssembledTrajectory trajectory, boolean diverted, Context ctx, Collector<TrajectoryGroup> out)
+            throws Exception {
+        String groupId = trajectory.groupId();
+        Long closedAt = closedGroups.get(groupId);
+        if (closedAt != null && firstStepTime(trajectory) <= closedAt) {
+            if (!diverted) {
+                ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "group " + groupId
+                        + " had already closed (at its group_size or after job.group-timeout) when this member"
+                        + " completed; scored alone it would be a group of one", ctx));
+            }
+            return;
+        }
+        PendingGroup group = pendingGroups.get(groupId);
         if (group != null && group.has(trajectory.trajectoryId())) {
-            // Sent again after the assembler forgot the first copy (job.finished-retention): one copy is scored.
-            ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "trajectory " + trajectory.trajectoryId()
-                    + " is already waiting in group " + trajectory.groupId() + "; this later copy is not scored", ctx));
+            if (!diverted) {
+                // Sent again after the assembler forgot the first copy (job.finished-retention): one copy is scored.
+                ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "trajectory "
+                        + trajectory.trajectoryId() + " is already waiting in group " + groupId
+                        + "; this later copy is not scored", ctx));
+            }
             return;
         }
         if (group == null) {
             long deadline = ctx.timestamp() + groupTimeoutMillis;
             ctx.timerService().registerEventTimeTimer(deadline);
-            group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline);
+            group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline, new ArrayList<>());
             pendingGroupCount.opened();
         }
-        group.members().add(trajectory);
-        if (group.sizeKnown() && group.members().size() >= group.expectedSize()) {
+        if (diverted) {
+            group.diverted().add(trajectory.trajectoryId());
+        } else {
+            group.members().add(trajectory);
+        }
+        if (group.sizeKnown() && group.accountedFor() >= group.expectedSize()) {
             // The deadline's timer stays: another group of the task, or the task's expiry, may share it, and a
             // timer with nothing due fires as a no-op.
-            pendingGroups.remove(trajectory.groupId());
+            pendingGroups.remove(groupId);
             groupsClosedBySize.inc();
-            closed(trajectory.groupId(), group, ctx.timestamp(), ctx.timerService());
-            out.collect(close(group.members()));
+            closed(groupId, group, ctx.timestamp(), ctx.timerService());
+            release(groupId, group, false, ctx, out);
         } else {
-            pendingGroups.put(trajectory.groupId(), group);
+            pendingGroups.put(groupId, group);
+        }
+    }
+
+    /**
+     * Sends a closed group's members on: to be scored, or, when the group is short of its size and
+     * {@code job.partial-groups=UNSCORED}, to the unscored topic. A group of unknown size is never short.
+     */
+    private void release(String groupId, PendingGroup group, boolean atTimeout, Context ctx,
+            Collector<TrajectoryGroup> out) throws Exception {
+        if (group.members().isEmpty()) {
+            return; // every member went another way
+        }
+        boolean partial = group.sizeKnown() && group.members().size() < group.expectedSize();
+        if (!partial || partialGroups == PartialGroupPolicy.SCORE) {
+            out.collect(close(group.members()));
+            return;
+        }
+        String why = (atTimeout ? " at its timeout" : "") + (group.diverted().isEmpty() ? ""
+                : "; " + group.diverted().size() + " went another way (STALE, or scored without its outcome)");
+        for (AssembledTrajectory member : group.members()) {
+            ctx.output(UNSCORED, unscored(member, UnscoredReason.INCOMPLETE, "group " + groupId + " had "
+                    + group.members().size() + " of " + group.expectedSize() + " trajectories" + why
+                    + " (job.partial-groups=UNSCORED)", ctx));
         }
     }
 
@@ -212,15 +265,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             pendingGroups.remove(groupId);
             groupsClosedByTimeout.inc();
             closed(groupId, group, timestamp, ctx.timerService());
-            if (partialGroups == PartialGroupPolicy.SCORE || !group.sizeKnown()) {
-                out.collect(close(group.members()));
-            } else {
-                for (AssembledTrajectory member : group.members()) {
-                    ctx.output(UNSCORED, unscored(member, UnscoredReason.INCOMPLETE, "group " + groupId + " had "
-                            + group.members().size() + " of " + group.expectedSize() + " trajectories at its timeout"
-                            + " (job.partial-groups=UNSCORED)", ctx));
-                }
-            }
+            release(groupId, group, true, ctx, out);
         }
         Long forget = nextForget.value();
         if (forget != null && forget <= timestamp) {
@@ -369,10 +414,23 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
      * Trajectories of one group that completed, waiting for the rest. A group whose steps carry no
      * {@code group_size} (0 here) has no size to wait for: it closes at its deadline with the members that came,
      * scored whatever {@code job.partial-groups} says (it is not partial: nothing more was promised).
+     * {@code diverted} names the members that completed but went another way (STALE, or scored alone without their
+     * outcome): they count towards the size, so the group closes once every member is accounted for.
      */
-    public record PendingGroup(List<AssembledTrajectory> members, int expectedSize, long deadline) {
+    public record PendingGroup(
+            List<AssembledTrajectory> members, int expectedSize, long deadline, List<String> diverted) {
+        public PendingGroup {
+            // A savepoint of the POJO layout, from releases before diverted members were counted, has none.
+            diverted = diverted == null ? new ArrayList<>() : diverted;
+        }
+
         boolean sizeKnown() {
             return expectedSize > 0;
+        }
+
+        /** Members that came, and those that went another way: the group waits for the rest. */
+        int accountedFor() {
+            return members.size() + diverted.size();
         }
 
         boolean has(String trajectoryId) {
@@ -381,7 +439,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                     return true;
                 }
             }
-            return false;
+            return diverted.contains(trajectoryId);
         }
     }
 }

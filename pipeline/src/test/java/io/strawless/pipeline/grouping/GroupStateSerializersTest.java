@@ -32,6 +32,7 @@ import org.apache.flink.api.common.typeinfo.TypeHint;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.StateBackend;
@@ -44,6 +45,7 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -79,12 +81,18 @@ class GroupStateSerializersTest {
         assertNotSame(group.members().get(0).outcome(), groups.copy(group).members().get(0).outcome());
 
         PendingGroup pending = new PendingGroup(new ArrayList<>(List.of(member("a", "g", 1.0), member("b", "g", 0.0))),
-                3, 12_345L);
+                4, 12_345L, new ArrayList<>(List.of("stale")));
         var pendingGroups = new GroupStateSerializers.OfPendingGroup();
         assertEquals(pending, roundTrip(pendingGroups, pending));
         PendingGroup copy = pendingGroups.copy(pending);
         copy.members().add(member("c", "g", 1.0)); // grouping adds members to what it read: a copy is its own
+        copy.diverted().add("other");
         assertEquals(2, pending.members().size());
+        assertEquals(1, pending.diverted().size());
+        // Format version 1, which releases before diverted members were counted wrote, has all else.
+        PendingGroup version1 = roundTrip(new GroupStateSerializers.OfPendingGroup(1), pending);
+        assertEquals(new PendingGroup(pending.members(), 4, 12_345L, List.of()), version1);
+        version1.diverted().add("stale"); // read back into a list grouping can add to
     }
 
     @Test
@@ -97,6 +105,13 @@ class GroupStateSerializersTest {
         TypeSerializerSnapshot<TrajectoryGroup> network =
                 TrajectoryGroupSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
         assertTrue(current.resolveSchemaCompatibility(network).isIncompatible(), "the network format is not state");
+
+        TypeSerializerSnapshot<PendingGroup> pending = new GroupStateSerializers.OfPendingGroup().snapshotConfiguration();
+        assertTrue(pending.resolveSchemaCompatibility(pending).isCompatibleAsIs());
+        assertTrue(pending.resolveSchemaCompatibility(new GroupStateSerializers.OfPendingGroup(1).snapshotConfiguration())
+                .isCompatibleAfterMigration());
+        assertTrue(pending.resolveSchemaCompatibility(new GroupStateSerializers.OfPendingGroup(3).snapshotConfiguration())
+                .isIncompatible(), "a later release's format is not read");
     }
 
     private static StateBackend backend(String name) {
@@ -152,18 +167,24 @@ class GroupStateSerializersTest {
         }
     }
 
-    /** A group waiting for members in the POJO layout closes when its last member arrives after a restore. */
+    /**
+     * A group waiting for members in an earlier release's layout (Flink's POJO serializer, or format version 1 of
+     * {@link GroupStateSerializers.OfPendingGroup}) closes when its last member arrives after a restore.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"hashmap", "rocksdb"})
-    void aPendingGroupInThePojoLayoutClosesAfterARestore(String backendName) throws Exception {
-        var pojoLayout = new KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>() {
+    @CsvSource({"hashmap, pojo", "rocksdb, pojo", "hashmap, version1", "rocksdb, version1"})
+    void aPendingGroupOfAnEarlierReleaseClosesAfterARestore(String backendName, String layout) throws Exception {
+        var earlierRelease = new KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>() {
             @Override
             public void processElement(AssembledTrajectory t, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
-                var pending = getRuntimeContext().getMapState(new MapStateDescriptor<>("pending-groups",
-                        TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {})));
+                var pending = getRuntimeContext().getMapState(layout.equals("pojo")
+                        ? new MapStateDescriptor<>("pending-groups",
+                                TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {}))
+                        : new MapStateDescriptor<>("pending-groups", StringSerializer.INSTANCE,
+                                new GroupStateSerializers.OfPendingGroup(1)));
                 PendingGroup group = pending.get(t.groupId());
                 if (group == null) {
-                    group = new PendingGroup(new ArrayList<>(), t.groupSize(), 10_000);
+                    group = new PendingGroup(new ArrayList<>(), t.groupSize(), 10_000, new ArrayList<>());
                     ctx.timerService().registerEventTimeTimer(10_000);
                 }
                 group.members().add(t);
@@ -172,7 +193,7 @@ class GroupStateSerializersTest {
         };
         OperatorSubtaskState snapshot;
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(pojoLayout), AssembledTrajectory::taskId, Types.STRING)) {
+                new DrainingKeyedProcessOperator<>(earlierRelease), AssembledTrajectory::taskId, Types.STRING)) {
             h.setStateBackend(backend(backendName));
             h.open();
             h.processElement(new StreamRecord<>(member("a", "g", 1.0), 100));

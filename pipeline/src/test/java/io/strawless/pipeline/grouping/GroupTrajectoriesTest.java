@@ -332,4 +332,99 @@ class GroupTrajectoriesTest {
         assertEquals("old", unscored().get(0).getTrajectoryId());
         assertNothingLeftAfterTtl();
     }
+
+    /** A group of 3 under job.max-policy-lag=2: two fresh members, one stale (policy 7 against 10). */
+    private void sendAGroupWithAStaleMember() throws Exception {
+        send(trajectory("a", "g1", 3, 1.0, 10), 100);
+        send(trajectory("c", "g1", 3, 0.5, 7), 105);
+        assertTrue(groups().isEmpty(), "b has not come yet");
+        send(trajectory("b", "g1", 3, 0.0, 10), 110);
+    }
+
+    @Test
+    void aStaleMemberCountsTowardsItsGroupsSize() throws Exception {
+        Configuration conf = grpo();
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        start(conf);
+
+        sendAGroupWithAStaleMember();
+
+        // Closed as soon as every member is accounted for, not at the group timeout.
+        assertEquals(List.of(List.of("a", "b")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertEquals(List.of(UnscoredReason.STALE), unscored().stream().map(UnscoredTrajectory::getReason).toList());
+        send(trajectory("c", "g1", 3, 0.5, 7), 120); // the stale one sent again: no second group, no LATE
+        assertEquals(1, groups().size());
+        assertEquals(List.of(UnscoredReason.STALE, UnscoredReason.STALE),
+                unscored().stream().map(UnscoredTrajectory::getReason).toList());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aGroupShortOfAStaleMemberIsPartial() throws Exception {
+        Configuration conf = grpo();
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        conf.set(JobOptions.PARTIAL_GROUPS, PartialGroupPolicy.UNSCORED);
+        start(conf);
+
+        sendAGroupWithAStaleMember();
+
+        assertTrue(groups().isEmpty());
+        List<UnscoredTrajectory> incomplete = unscored().stream()
+                .filter(u -> u.getReason() == UnscoredReason.INCOMPLETE).toList();
+        assertEquals(List.of("a", "b"), incomplete.stream().map(UnscoredTrajectory::getTrajectoryId).toList());
+        assertEquals("group g1 had 2 of 3 trajectories; 1 went another way (STALE, or scored without its outcome)"
+                + " (job.partial-groups=UNSCORED)", incomplete.get(0).getDetail());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aStaleMemberThatComesFirstIsCountedAndAStaleDuplicateOnce() throws Exception {
+        Configuration conf = grpo();
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        start(conf);
+        send(trajectory("x", "g0", 1, 1.0, 10), 90); // the task's newest policy: 10
+
+        send(trajectory("c", "g1", 3, 0.5, 7), 100);
+        send(trajectory("c", "g1", 3, 0.5, 7), 101);
+        send(trajectory("a", "g1", 3, 1.0, 10), 110);
+        assertEquals(1, groups().size(), "only g0: c counted once, g1 waits for b");
+        send(trajectory("b", "g1", 3, 0.0, 10), 120);
+
+        assertEquals(List.of("a", "b"), groups().get(1).members().stream().map(AssembledTrajectory::trajectoryId).toList());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aGroupWhoseEveryMemberIsStaleClosesWithNothingToScore() throws Exception {
+        Configuration conf = grpo();
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        start(conf);
+        send(trajectory("x", "g0", 1, 1.0, 10), 90);
+        send(trajectory("c", "g1", 2, 0.5, 7), 100);
+        send(trajectory("d", "g1", 2, 0.5, 7), 100);
+
+        assertEquals(1, groups().size(), "only g0");
+        send(trajectory("e", "g1", 2, 0.5, 10), 110); // started before g1 closed: LATE, not a group of one
+        assertEquals(UnscoredReason.LATE, unscored().get(2).getReason());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aMemberScoredWithoutItsOutcomeCountsTowardsItsGroupsSize() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "process"); // with its default group baseline
+        start(conf);
+        AssembledTrajectory t = trajectory("t", "g1", 2, 0.0, 1);
+        AssembledTrajectory timedOut = new AssembledTrajectory("t", t.agentId(), t.taskId(), "g1", 2, t.steps(),
+                t.outcome(), List.of(), List.of(), true); // job.outcome-timeout-policy=PROCESS_ONLY
+
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        send(timedOut, 110);
+
+        assertEquals(List.of(List.of("t"), List.of("a")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList(),
+                "t scored alone, and g1 closed without waiting for its timeout");
+        assertNothingLeftAfterTtl();
+    }
 }
