@@ -334,10 +334,11 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             List<Trajectory> groupInputs = screened == null ? null : creditInputs(screened, Integer.toString(unit), ctx, now);
             if (groupInputs != null) {
                 members.addAll(screened.members());
-                // The baseline the credit subtracted, where it subtracted one: not for another estimator, nor for a
-                // trajectory scored without its outcome (TrainingBatches.creditInput).
+                // The baseline the credit subtracted, where it subtracted one: not for another estimator or a member of
+                // a group, nor for a trajectory scored without its outcome (TrainingBatches.creditInput).
+                boolean baselined = credit.usesTaskBaseline(groupInputs.size());
                 screened.members().forEach(m -> baselines.add(
-                        credit.usesTaskBaseline() && !m.outcomeTimedOut() ? screened.baseline() : null));
+                        baselined && !m.outcomeTimedOut() ? screened.baseline() : null));
                 inputs.addAll(groupInputs);
             }
         }

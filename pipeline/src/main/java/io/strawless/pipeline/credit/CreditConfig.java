@@ -112,9 +112,14 @@ public record CreditConfig(
                 conf.get(ReliabilityOptions.WEIGHT_VERIFIERS));
     }
 
-    /** Whether the estimator subtracts the per-task streaming baseline (only {@code outcome} does). */
-    public boolean usesTaskBaseline() {
-        return estimator.equals("outcome");
+    /**
+     * Whether a unit of {@code unitSize} trajectories is scored against its task's streaming baseline: always under
+     * {@code outcome}; under a group-relative estimator with {@code credit.singleton-group=task-baseline}, a trajectory
+     * alone in its unit.
+     */
+    public boolean usesTaskBaseline(int unitSize) {
+        return estimator.equals("outcome")
+                || (unitSize == 1 && singletonGroup == SingletonGroup.TASK_BASELINE && groupRelative());
     }
 
     /** Whether the estimator compares trajectories of a group, so the job must gather whole groups. */

@@ -96,13 +96,21 @@ public final class CreditOptions {
 
     public static final ConfigOption<SingletonGroup> SINGLETON_GROUP = key("credit.singleton-group")
             .enumType(SingletonGroup.class)
-            .defaultValue(SingletonGroup.RAW)
-            .withDescription("A group of one trajectory (also one without a group id): 'raw' takes mean 0 and std 1, "
+            .defaultValue(SingletonGroup.TASK_BASELINE)
+            .withDescription("A group of one trajectory (also one without a group id): 'task-baseline' scores it against "
+                    + "its task's streaming baseline, as the outcome estimator scores every trajectory (its score, the "
+                    + "outcome plus any step rewards, minus the running mean of the task's earlier outcomes, "
+                    + "baseline.decay; 0 before the task's first outcome; not divided by a std), so that ungrouped "
+                    + "traffic gets a baseline too; 'raw' takes mean 0 and std 1, "
                     + "so it keeps its own score (verl); 'zero' gives it advantage 0 (TRL, verl's vectorized RLOO). "
+                    + "The presets set raw or zero, as their frameworks do. "
                     + "Applies to grpo, dr_grpo, rloo, reinforce_pp_baseline, gigpo's episode level (with "
-                    + "credit.gigpo-episode-stats=step a trajectory alone with several steps is centred on its own) and process; "
+                    + "credit.gigpo-episode-stats=step a trajectory alone with several steps is centred on its own, "
+                    + "except under task-baseline) and process; "
                     + "process with credit.process-baseline=group-norm normalises over the group's scored steps, so there "
-                    + "it applies to a group with one scored step, and a trajectory alone with several is centred on its own.");
+                    + "it applies to a group with one scored step (kept under task-baseline: process rewards have no task "
+                    + "baseline), and a trajectory alone with several is centred on its own; its outcome part follows "
+                    + "the rule for a trajectory alone.");
 
     public static final ConfigOption<ScaleRewards> SCALE_REWARDS = key("credit.scale-rewards")
             .enumType(ScaleRewards.class)
@@ -209,7 +217,7 @@ public final class CreditOptions {
     }
 
     public enum SingletonGroup {
-        RAW("raw"), ZERO("zero");
+        RAW("raw"), ZERO("zero"), TASK_BASELINE("task-baseline");
 
         private final String value;
 

@@ -70,6 +70,7 @@ final class Estimators implements AutoCloseable {
         momentsOf(b, b.score, b.episodes);
         normalize(b, b.score, b.episodeGroup, b.trajectories, b.trajectoryAdvantage,
                 scale, true, singletonRaw(), 1, false);
+        aloneAgainstTaskBaseline(b, b.trajectoryAdvantage, 1);
         if (config.estimator().equals("grpo") && config.scaleRewards() == ScaleRewards.BATCH) {
             // TRL scale_rewards='batch': the group-centred score over the std of all scores of the batch.
             momentsOfWholeBatch(b, b.score, b.trajectoryChunks);
@@ -88,6 +89,7 @@ final class Estimators implements AutoCloseable {
         momentsOf(b, b.score, b.episodes);
         normalize(b, b.score, b.episodeGroup, b.trajectories, b.trajectoryAdvantage,
                 NormalizeKernel.SCALE_NONE, true, singletonRaw(), 1, false);
+        aloneAgainstTaskBaseline(b, b.trajectoryAdvantage, 1);
         broadcast(b, b.trajectoryAdvantage, b.trajectoryAdvantage);
         if (config.normalize() == Normalize.BATCH) {
             whitenSteps(b);
@@ -130,6 +132,9 @@ final class Estimators implements AutoCloseable {
         momentsOf(b, b.score, b.episodes);
         normalize(b, b.score, b.episodeGroup, b.trajectories, b.terminalReward, scale, center, singletonRaw,
                 config.outcomeCoef(), false);
+        if (center) {
+            aloneAgainstTaskBaseline(b, b.terminalReward, config.outcomeCoef());
+        }
         scan(b, b.stepScratch, false, 1.0, b.advantage);
         if (config.normalize() == Normalize.BATCH) {
             whitenSteps(b);
@@ -150,6 +155,7 @@ final class Estimators implements AutoCloseable {
         }
         normalize(b, b.score, b.episodeGroup, b.trajectories, b.trajectoryAdvantage, scale, true, singletonRaw(), 1,
                 false);
+        aloneAgainstTaskBaseline(b, b.trajectoryAdvantage, 1);
         broadcast(b, b.trajectoryAdvantage, b.trajectoryAdvantage);
         // The discounted step returns land in ret (the return GiGPO reports); the scan's advantage is not needed.
         scan(b, b.reward, false, 1.0, b.stepScratch);
@@ -258,8 +264,24 @@ final class Estimators implements AutoCloseable {
         executor.execute(broadcast, b.trajectories);
     }
 
+    /**
+     * Whether the kernels keep a group of one's own value: under raw, and under task-baseline, where
+     * {@link #aloneAgainstTaskBaseline} then replaces a lone trajectory's score (process rewards have no task baseline,
+     * so a group with one scored step keeps it).
+     */
     private boolean singletonRaw() {
-        return config.singletonGroup() == SingletonGroup.RAW;
+        return config.singletonGroup() != SingletonGroup.ZERO;
+    }
+
+    /**
+     * credit.singleton-group=task-baseline: a trajectory alone in its group has no group to compare with, so its
+     * score is compared with its task's streaming baseline, as the outcome estimator does (on the host: one
+     * subtraction per lone trajectory, the same on every backend).
+     */
+    private void aloneAgainstTaskBaseline(PackedBatch b, double[] out, double coefficient) {
+        if (config.singletonGroup() == SingletonGroup.TASK_BASELINE) {
+            b.scoreAloneAgainstTaskBaseline(out, coefficient);
+        }
     }
 
     @Override

@@ -61,6 +61,8 @@ final class PackedBatch {
     double[] trajectoryAdvantage = new double[1];
     double[] trajectoryReturn = new double[1];
     double[] trajectoryScratch = new double[1];
+    /** reward-scale * the task's streaming baseline (0: none). */
+    double[] taskBaseline = new double[1];
     /** Mean process reward of the trajectory's scored trainable steps. */
     double[] processMean = new double[1];
     /** Episode group of trajectories with a scored trainable step, -1 for the others. */
@@ -139,6 +141,7 @@ final class PackedBatch {
             // The outcome estimator's advantage and return need no kernel.
             trajectoryAdvantage[t] = scale * (outcome - orZero(trajectory.baseline()));
             trajectoryReturn[t] = scale * outcome;
+            taskBaseline[t] = scale * orZero(trajectory.baseline());
             processMean[t] = processCount > 0 ? processSum / processCount : 0;
             batchGroup[t] = 0;
             scoredTrajectoryGroup[t] = processCount > 0 ? episodeGroup[t] : -1;
@@ -150,6 +153,19 @@ final class PackedBatch {
             trajectoryChunks.members[t] = t;
         }
         trajectoryChunks.chunkMembers(trajectories, WHITENING_CHUNK);
+    }
+
+    /**
+     * Puts {@code coefficient * (score - task baseline)} in {@code out} for every trajectory alone in its episode
+     * group ({@code credit.singleton-group=task-baseline}), whatever the group statistics gave it.
+     */
+    void scoreAloneAgainstTaskBaseline(double[] out, double coefficient) {
+        for (int t = 0; t < trajectories; t++) {
+            int g = episodeGroup[t];
+            if (episodes.start[g + 1] - episodes.start[g] == 1) {
+                out[t] = coefficient * (score[t] - taskBaseline[t]);
+            }
+        }
     }
 
     /** Puts the episode group of each scored trainable step in {@link #stepGroup} (-1 for the others). */
@@ -246,6 +262,7 @@ final class PackedBatch {
         trajectoryReturn = grow(trajectoryReturn, trajectories);
         trajectoryScratch = grow(trajectoryScratch, trajectories);
         processMean = grow(processMean, trajectories);
+        taskBaseline = grow(taskBaseline, trajectories);
         scoredTrajectoryGroup = grow(scoredTrajectoryGroup, trajectories);
         trajectoryChunks.members = grow(trajectoryChunks.members, trajectories);
     }

@@ -26,6 +26,7 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -277,6 +278,21 @@ class ScoreAndBatchTest {
         harness.setProcessingTime(500);
 
         assertTrue(harness.extractOutputValues().get(0).getTrajectories().stream().allMatch(t -> t.getBaseline() == null));
+    }
+
+    @Test
+    void aTrajectoryAloneIsScoredAgainstItsTasksBaselineAndSaysSo() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "grpo"); // credit.singleton-group=task-baseline by default
+        start(conf);
+        harness.processElement(new StreamRecord<>(group("g", 0.6, 1.0, 0.0)));
+        harness.processElement(new StreamRecord<>(group("u", 0.25, 1.0)));
+        harness.setProcessingTime(500);
+
+        List<ScoredTrajectory> scored = harness.extractOutputValues().get(0).getTrajectories();
+        assertEquals(Arrays.asList(null, null, 0.25), scored.stream().map(ScoredTrajectory::getBaseline).toList(),
+                "only the trajectory alone was scored against its task's baseline");
+        assertEquals(0.75, scored.get(2).getSteps().get(0).getAdvantage(), 1e-9, "its outcome 1 minus 0.25");
     }
 
     @Test

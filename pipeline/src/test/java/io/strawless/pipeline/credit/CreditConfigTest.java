@@ -32,7 +32,7 @@ class CreditConfigTest {
         assertEquals(1e-6, config.epsilon());
         assertEquals(EpsilonMode.ADD_STD, config.epsilonMode());
         assertEquals(1, config.stdDdof());
-        assertEquals(SingletonGroup.RAW, config.singletonGroup());
+        assertEquals(SingletonGroup.TASK_BASELINE, config.singletonGroup());
         assertEquals(Normalize.NONE, config.normalize());
         assertEquals(NonTrainableSteps.SKIP, config.nonTrainableSteps());
         assertEquals(1.0, config.verifierWeight("any"));

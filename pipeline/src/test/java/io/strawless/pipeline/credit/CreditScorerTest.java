@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class CreditScorerTest {
 
@@ -260,5 +262,48 @@ class CreditScorerTest {
 
     private static Trajectory trajectory(double outcome, Step... steps) {
         return new Trajectory("t", null, "task", outcome, TerminalKind.TERMINATED, Double.NaN, Double.NaN, List.of(steps));
+    }
+
+    /**
+     * credit.singleton-group=task-baseline: a trajectory alone in its group (without a group id, or the one member
+     * that came) gets its score minus its task's streaming baseline under every group-relative estimator, on every
+     * backend; the members of a real group get what they would get otherwise.
+     */
+    @ParameterizedTest
+    @CsvSource({"grpo, java", "grpo, jtp", "grpo, opencl", "dr_grpo, java", "rloo, java", "rloo, opencl",
+            "reinforce_pp_baseline, java", "gigpo, java", "gigpo, opencl", "process, java", "process, opencl"})
+    void aTrajectoryAloneIsScoredAgainstItsTasksBaseline(String estimator, String backend) {
+        List<Trajectory> batch = new ArrayList<>(Scoring.outcomeGroup(1.0, 0.0, 0.0));
+        boolean[] trainable = {true, false, true};
+        batch.add(new Trajectory("ungrouped", null, "task", 1.0, TerminalKind.TERMINATED, Double.NaN, 0.25,
+                Scoring.trajectory("x", null, 0, new double[3], null, trainable).steps()));
+        batch.add(new Trajectory("alone", "h", "task", 0.0, TerminalKind.TERMINATED, Double.NaN, 0.5,
+                Scoring.trajectory("x", null, 0, new double[3], null, trainable).steps()));
+
+        List<Credit> credits = score(backend, batch, estimator);
+        List<Credit> raw = score("java", batch, estimator, "credit.singleton-group", "raw");
+
+        assertClose(new double[] {0.75, 0, 0.75}, credits.get(3).advantages(), "ungrouped: 1 - 0.25");
+        assertClose(new double[] {-0.5, 0, -0.5}, credits.get(4).advantages(), "alone in h: 0 - 0.5");
+        for (int t = 0; t < 3; t++) {
+            assertClose(raw.get(t).advantages(), credits.get(t).advantages(), "member of g");
+        }
+    }
+
+    /** Under process, only the outcome part of a trajectory alone takes the task's baseline: its process rewards stay. */
+    @Test
+    void processRewardsOfATrajectoryAloneKeepTheirValueUnderTheTaskBaseline() {
+        List<Step> steps = new ArrayList<>(Scoring.trajectory("x", null, 0, new double[3], null,
+                new boolean[] {true, false, true}).steps());
+        steps.set(0, new Step(0, 0, Double.NaN, true, null, Map.of("prm", 0.8)));
+        List<Trajectory> batch = List.of(
+                new Trajectory("ungrouped", null, "task", 1.0, TerminalKind.TERMINATED, Double.NaN, 0.25, steps));
+
+        double[] withBaseline = score("java", batch, "process").get(0).advantages();
+        double[] raw = score("java", batch, "process", "credit.singleton-group", "raw").get(0).advantages();
+
+        assertEquals(0.75, withBaseline[2], 1e-9, "the outcome part: 1 - 0.25");
+        assertTrue(raw[0] - raw[2] > 0.1, "the step's process reward counts: " + raw[0] + ", " + raw[2]);
+        assertEquals(raw[0] - raw[2], withBaseline[0] - withBaseline[2], 1e-9, "the same process part as raw");
     }
 }
