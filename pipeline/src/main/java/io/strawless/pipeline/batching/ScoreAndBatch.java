@@ -335,10 +335,13 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             if (groupInputs != null) {
                 members.addAll(screened.members());
                 // The baseline the credit subtracted, where it subtracted one: not for another estimator or a member of
-                // a group, nor for a trajectory scored without its outcome (TrainingBatches.creditInput).
-                boolean baselined = credit.usesTaskBaseline(groupInputs.size());
-                screened.members().forEach(m -> baselines.add(
-                        baselined && !m.outcomeTimedOut() ? screened.baseline() : null));
+                // a group, nor for a trajectory scored without its outcome (TrainingBatches.creditInput). The members
+                // of a group that are not suspects are scored without the suspects (below).
+                int unsuspected = (int) screened.members().stream()
+                        .filter(m -> !flagged.contains(m.trajectoryId())).count();
+                screened.members().forEach(m -> baselines.add(credit.usesTaskBaseline(
+                        flagged.contains(m.trajectoryId()) ? groupInputs.size() : unsuspected)
+                        && !m.outcomeTimedOut() ? screened.baseline() : null));
                 inputs.addAll(groupInputs);
             }
         }
@@ -347,9 +350,25 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         }
 
         long scoringStart = System.nanoTime();
-        List<Credit> credits = reliability.verifierWeights(model, credit)
-                .map(weights -> scorer.score(inputs, weights))
-                .orElseGet(() -> scorer.score(inputs));
+        List<Credit> credits = score(inputs, model);
+        if (!flagged.isEmpty()) {
+            // A suspect (job.suspect-policy=FLAG) weighs 0 in training, so it must not move the others' credit either:
+            // they are scored again without the suspects, and get what they would get had the suspects gone to the
+            // unscored topic. A suspect keeps the credit it got among its group, for the record.
+            List<Integer> unsuspected = new ArrayList<>();
+            for (int i = 0; i < members.size(); i++) {
+                if (!flagged.contains(members.get(i).trajectoryId())) {
+                    unsuspected.add(i);
+                }
+            }
+            if (!unsuspected.isEmpty()) {
+                List<Credit> rescored = score(unsuspected.stream().map(inputs::get).toList(), model);
+                credits = new ArrayList<>(credits);
+                for (int k = 0; k < unsuspected.size(); k++) {
+                    credits.set(unsuspected.get(k), rescored.get(k));
+                }
+            }
+        }
         kernelTimeMs.update((System.nanoTime() - scoringStart) / 1_000_000);
 
         List<ScoredTrajectory> trajectories = new ArrayList<>(members.size());
@@ -399,6 +418,13 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         batches.inc();
         // From the batch's first group to its emission; it becomes visible at the next checkpoint.
         batchLatencyMs.update(now - (flushAt - maxLatencyMillis));
+    }
+
+    /** Scores {@code inputs} in one call, with the verifier weights the reliability model has learnt where it is used. */
+    private List<Credit> score(List<Trajectory> inputs, ReliabilityModel model) {
+        return reliability.verifierWeights(model, credit)
+                .map(weights -> scorer.score(inputs, weights))
+                .orElseGet(() -> scorer.score(inputs));
     }
 
     /**

@@ -40,7 +40,8 @@ public final class ReliabilityOptions {
             .defaultValue(SuspectPolicy.FLAG)
             .withDescription("Where a trajectory goes whose outcome disagrees strongly with what reliable verifiers "
                     + "said of its steps (see quarantine.*): FLAG keeps it in its batch with suspect=true and weight 0; "
-                    + "UNSCORED sends it to the unscored topic with reason SUSPECT and scores its group without it.");
+                    + "UNSCORED sends it to the unscored topic with reason SUSPECT. Either way its group and batch are "
+                    + "scored without it (under FLAG it keeps the credit it got among its group, for inspection).");
 
     public static final ConfigOption<Double> MAX_GOOD_SHARE_ON_SUCCESS = key("quarantine.max-good-share-on-success")
             .doubleType()

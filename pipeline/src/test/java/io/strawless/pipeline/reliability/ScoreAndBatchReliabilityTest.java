@@ -11,6 +11,7 @@ import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.pipeline.reliability.LabelledSteps.Judge;
 import io.strawless.pipeline.reliability.ReliabilityOptions.SuspectPolicy;
+import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredReason;
@@ -121,6 +122,38 @@ class ScoreAndBatchReliabilityTest {
         assertEquals(0.5, reliability.get("stamp"), 0.03, reliability.toString());
         assertTrue(harness.getSideOutput(ScoreAndBatch.UNSCORABLE) == null, "nothing unscored under FLAG");
         assertEquals(1, harness.numKeyedStateEntries(), "the bucket keeps its reliability model, and nothing else");
+    }
+
+    /**
+     * A flagged suspect weighs 0, so it must not move the others' credit either: under FLAG they get what they get
+     * under UNSCORED, where the suspects are gone (the group's statistics and the batch's whitening alike).
+     */
+    @Test
+    void underFlagTheOthersGetTheCreditTheyGetWithoutTheSuspects() throws Exception {
+        Map<String, List<Double>> flagged = advantagesOfTheUnsuspected(SuspectPolicy.FLAG);
+        Map<String, List<Double>> unscored = advantagesOfTheUnsuspected(SuspectPolicy.UNSCORED);
+
+        assertEquals(GROUPS * GROUP_SIZE - GROUPS / HACK_EVERY, unscored.size());
+        assertEquals(unscored.keySet(), flagged.keySet());
+        for (String id : unscored.keySet()) {
+            for (int s = 0; s < STEPS; s++) {
+                assertEquals(unscored.get(id).get(s), flagged.get(id).get(s), 1e-9, id + " step " + s);
+            }
+        }
+    }
+
+    private Map<String, List<Double>> advantagesOfTheUnsuspected(SuspectPolicy policy) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.SUSPECT_POLICY, policy);
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
+        run(conf);
+        Map<String, List<Double>> advantages = onlyBatch().getTrajectories().stream()
+                .filter(t -> !t.getSuspect())
+                .collect(Collectors.toMap(ScoredTrajectory::getTrajectoryId,
+                        t -> t.getSteps().stream().map(ScoredStep::getAdvantage).toList()));
+        harness.close();
+        return advantages;
     }
 
     @Test
