@@ -246,10 +246,11 @@ public final class JobOptions {
                     .defaultValue(OutcomeTimeoutPolicy.UNSCORED)
                     .withDescription("What becomes of a trajectory whose steps are complete but whose outcome did"
                             + " not come within job.outcome-timeout. UNSCORED: the unscored topic (OUTCOME_TIMEOUT)."
-                            + " PROCESS_ONLY: with credit.estimator=process and at least one verifier signal, it is"
-                            + " scored on its signals alone, as a group of its own, with outcome_timed_out=true in"
-                            + " the batch (it teaches the verifier reliabilities nothing and is never a quarantine"
-                            + " suspect); without signals, or under another estimator, it is unscored as before.");
+                            + " PROCESS_ONLY: with credit.estimator=process and at least one verifier signal of one of"
+                            + " its steps, it is scored on its signals alone, as a group of its own, with"
+                            + " outcome_timed_out=true in the batch (it teaches the verifier reliabilities nothing and is"
+                            + " never a quarantine suspect); without such a signal (a verdict of the whole trajectory"
+                            + " gives no step a process reward), or under another estimator, it is unscored as before.");
 
     /** What to do with a group whose timeout fired before all its members completed. */
     public enum PartialGroupPolicy {

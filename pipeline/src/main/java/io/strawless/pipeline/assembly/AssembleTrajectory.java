@@ -562,7 +562,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             reason = UnscoredReason.UNKNOWN_TRAJECTORY;
             detail = "outcome or verdicts arrived but no step within " + outcomeTimeoutMillis + " ms";
         } else if (current.stepsComplete()) {
-            if (scoreTimedOutOnProcess && current.verdictCount() > 0) {
+            // Scored on its verifier signals alone: a verdict of the whole trajectory gives no step a process reward.
+            if (scoreTimedOutOnProcess && current.verdictCount() > 0
+                    && verdictsArrived(current).stream().anyMatch(v -> v.getStepIndex() != null)) {
                 emitWithoutOutcome(ctx, current, timestamp, out);
                 return;
             }

@@ -21,6 +21,7 @@ import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
+import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
@@ -570,17 +571,24 @@ class AssembleTrajectoryTest {
         send(in(terminalStep("judged", 1, 110)));
         send(in(verdict("judged", 0, "prm", 0.9, 120)));
         send(in(terminalStep("unjudged", 0, 100)));
+        send(in(terminalStep("judgedWhole", 0, 100)));
+        send(in(VerifierSignal.newBuilder(verdict("judgedWhole", 0, "rater", 0.9, 110)).setStepIndex(null).build()));
         harness.processWatermark(120 + TIMEOUT);
 
         List<AssembledTrajectory> emitted = harness.extractOutputValues();
-        assertEquals(1, emitted.size(), "only the trajectory with a verdict is scored");
+        assertEquals(1, emitted.size(), "only the trajectory with a verdict of a step is scored");
+        assertEquals("judged", emitted.get(0).trajectoryId());
         assertTrue(emitted.get(0).outcomeTimedOut());
         assertEquals(List.of(), emitted.get(0).outcomesReceived());
-        assertEquals(List.of(UnscoredReason.OUTCOME_TIMEOUT),
-                unscored().stream().map(UnscoredTrajectory::getReason).toList(), "no verdict: unscored as before");
+        // A verdict of the whole trajectory gives no step a process reward: it would be scored on nothing.
+        assertEquals(List.of("judgedWhole", "unjudged"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId)
+                .sorted().toList());
+        assertEquals(List.of(UnscoredReason.OUTCOME_TIMEOUT, UnscoredReason.OUTCOME_TIMEOUT),
+                unscored().stream().map(UnscoredTrajectory::getReason).toList(), "no verdict of a step: unscored");
+        assertEquals(1, unscored().stream().mapToInt(u -> u.getVerdicts().size()).sum(), "with its verdict");
 
         send(in(outcome("judged", 1.0, 0, 120 + TIMEOUT + 10)));
-        assertEquals(UnscoredReason.LATE, unscored().get(1).getReason(), "its outcome, after all, is late");
+        assertEquals(UnscoredReason.LATE, unscored().get(2).getReason(), "its outcome, after all, is late");
         harness.processWatermark(1_000_000); // both markers' retention passes
         assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
         assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
