@@ -494,18 +494,22 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     /**
      * Stragglers of a trajectory already emitted or timed out. A LATE_REVISION carries both outcomes,
-     * the one scored first, so a trainer can decide to correct.
+     * the one emitted first, so a trainer can decide to correct. "Emitted", not "scored": a later stage may still
+     * have sent the trajectory to the unscored topic (STALE, LATE, INCOMPLETE, SUSPECT, UNSCORABLE, OVERSIZED), which
+     * this stage does not hear of.
      */
     private void routeStraggler(InputRecord input, FinishedTrajectory done, Context ctx) throws Exception {
         OutcomeEvent scored = done.scoredOutcome();
         if (input.kind() == InputRecord.Kind.OUTCOME && scored != null
                 && input.outcome.getRevision() > scored.getRevision()) {
-            routeUnscored(ctx, UnscoredReason.LATE_REVISION, "scored with outcome revision " + scored.getRevision()
-                    + " (reward " + scored.getReward() + "); revision " + input.outcome.getRevision()
-                    + " (reward " + input.outcome.getReward() + ") arrived after scoring", input, scored);
+            routeUnscored(ctx, UnscoredReason.LATE_REVISION, "emitted for scoring with outcome revision "
+                    + scored.getRevision() + " (reward " + scored.getReward() + "); revision "
+                    + input.outcome.getRevision() + " (reward " + input.outcome.getReward() + ") arrived after that"
+                    + " (its batch has it, unless a later stage sent it to the unscored topic)", input, scored);
             return;
         }
-        routeUnscored(ctx, UnscoredReason.LATE, (scored != null ? "trajectory already scored" : "trajectory already timed out")
+        routeUnscored(ctx, UnscoredReason.LATE, (scored != null ? "trajectory already emitted for scoring"
+                : "trajectory already timed out")
                 + "; this " + input.kind().name().toLowerCase() + " came after", input, null);
     }
 
