@@ -348,27 +348,18 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         if (inputs.isEmpty()) {
             return;
         }
+        Optional<String> tooSmall = scorer.batchTooSmall(inputs);
+        if (tooSmall.isPresent()) {
+            for (AssembledTrajectory member : members) {
+                ctx.output(UNSCORABLE, unscored(member, UnscoredReason.UNSCORABLE, tooSmall.get(), now));
+            }
+            return;
+        }
 
         long scoringStart = System.nanoTime();
-        List<Credit> credits = score(inputs, model);
-        if (!flagged.isEmpty()) {
-            // A suspect (job.suspect-policy=FLAG) weighs 0 in training, so it must not move the others' credit either:
-            // they are scored again without the suspects, and get what they would get had the suspects gone to the
-            // unscored topic. A suspect keeps the credit it got among its group, for the record.
-            List<Integer> unsuspected = new ArrayList<>();
-            for (int i = 0; i < members.size(); i++) {
-                if (!flagged.contains(members.get(i).trajectoryId())) {
-                    unsuspected.add(i);
-                }
-            }
-            if (!unsuspected.isEmpty()) {
-                List<Credit> rescored = score(unsuspected.stream().map(inputs::get).toList(), model);
-                credits = new ArrayList<>(credits);
-                for (int k = 0; k < unsuspected.size(); k++) {
-                    credits.set(unsuspected.get(k), rescored.get(k));
-                }
-            }
-        }
+        List<Credit> credits = new ArrayList<>(score(inputs, model));
+        Optional<String> tooSmallWithoutSuspects = flagged.isEmpty() ? Optional.empty()
+                : rescoreWithoutSuspects(credits, members, inputs, flagged, model);
         kernelTimeMs.update((System.nanoTime() - scoringStart) / 1_000_000);
 
         List<ScoredTrajectory> trajectories = new ArrayList<>(members.size());
@@ -378,6 +369,12 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         long maxPolicy = Long.MIN_VALUE;
         for (int i = 0; i < members.size(); i++) {
             AssembledTrajectory member = members.get(i);
+            if (credits.get(i) == null) {
+                ctx.output(UNSCORABLE, unscored(member, UnscoredReason.UNSCORABLE, tooSmallWithoutSuspects.get()
+                        + " (without the suspects, which job.suspect-policy=FLAG leaves out of the others' statistics)",
+                        now));
+                continue;
+            }
             if (!credits.get(i).isFinite()) {
                 // A trainer's loss would turn NaN on it, and with it the whole update.
                 ctx.output(UNSCORABLE, unscored(member, UnscoredReason.UNSCORABLE, credit.estimator() + " gave it a"
@@ -418,6 +415,32 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         batches.inc();
         // From the batch's first group to its emission; it becomes visible at the next checkpoint.
         batchLatencyMs.update(now - (flushAt - maxLatencyMillis));
+    }
+
+    /**
+     * A suspect (job.suspect-policy=FLAG) weighs 0 in training, so it must not move the others' credit either: they
+     * are scored again without the suspects, and get what they would get had the suspects gone to the unscored topic.
+     * A suspect keeps the credit it got among its group, for the record. Replaces the others' {@code credits} in
+     * place; where the batch without its suspects is too small to be scored, with null, and says why.
+     */
+    private Optional<String> rescoreWithoutSuspects(List<Credit> credits, List<AssembledTrajectory> members,
+            List<Trajectory> inputs, Set<String> flagged, ReliabilityModel model) {
+        List<Integer> unsuspected = new ArrayList<>();
+        for (int i = 0; i < members.size(); i++) {
+            if (!flagged.contains(members.get(i).trajectoryId())) {
+                unsuspected.add(i);
+            }
+        }
+        if (unsuspected.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Trajectory> unsuspectedInputs = unsuspected.stream().map(inputs::get).toList();
+        Optional<String> tooSmall = scorer.batchTooSmall(unsuspectedInputs);
+        List<Credit> rescored = tooSmall.isPresent() ? null : score(unsuspectedInputs, model);
+        for (int k = 0; k < unsuspected.size(); k++) {
+            credits.set(unsuspected.get(k), rescored == null ? null : rescored.get(k));
+        }
+        return tooSmall;
     }
 
     /** Scores {@code inputs} in one call, with the verifier weights the reliability model has learnt where it is used. */

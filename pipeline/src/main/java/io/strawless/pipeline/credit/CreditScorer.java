@@ -72,8 +72,17 @@ public final class CreditScorer implements AutoCloseable {
     }
 
     /**
+     * Why {@code microBatch} is too small to be scored as one batch under this configuration (statistics over the
+     * whole batch need at least two values), or empty.
+     */
+    public Optional<String> batchTooSmall(List<Trajectory> microBatch) {
+        return Optional.ofNullable(InputCheck.batchStatisticsUndefined(microBatch, config));
+    }
+
+    /**
      * Credits of {@code microBatch}, in its order. Groups are the trajectories that share a group id
-     * within the micro-batch. Every trajectory, and every group, is validated before any kernel runs.
+     * within the micro-batch. Every trajectory, every group, and the batch's size where statistics are taken over
+     * the whole batch ({@link #batchTooSmall}) are validated before any kernel runs.
      */
     public List<Credit> score(List<Trajectory> microBatch) {
         return score(microBatch, config);
@@ -92,6 +101,10 @@ public final class CreditScorer implements AutoCloseable {
             validate(trajectory);
         }
         InputCheck.validateGroups(microBatch, config);
+        String tooSmall = InputCheck.batchStatisticsUndefined(microBatch, config);
+        if (tooSmall != null) {
+            throw new IllegalArgumentException(tooSmall);
+        }
         batch.pack(microBatch, packing);
         try {
             estimators.run(batch);

@@ -72,6 +72,38 @@ final class InputCheck {
         }
     }
 
+    /** The estimators whose credit.normalize=batch whitens over trainable steps; the others whiten over trajectories. */
+    private static final List<String> WHITENED_OVER_STEPS = List.of("gae", "reinforce_pp", "reinforce_pp_baseline",
+            "process");
+
+    /**
+     * Why {@code microBatch} is too small for the statistics the configuration takes over a whole batch, or null.
+     * Whitening (credit.normalize=batch) and grpo's credit.scale-rewards=batch centre the batch's values and divide by
+     * their std: over one value the std is undefined and the centred value is 0, so the credit would silently be 0
+     * whatever it was. verl's masked_var refuses fewer than two values; TRL's torch.std gives NaN. (An empty batch has
+     * nothing to score.)
+     */
+    static String batchStatisticsUndefined(List<Trajectory> microBatch, CreditConfig config) {
+        String estimator = config.estimator();
+        boolean whitened = config.normalize() == CreditOptions.Normalize.BATCH;
+        boolean scaledByBatch = estimator.equals("grpo") && config.scaleRewards() == CreditOptions.ScaleRewards.BATCH;
+        if (!whitened && !scaledByBatch) {
+            return null;
+        }
+        boolean overSteps = whitened && WHITENED_OVER_STEPS.contains(estimator);
+        int population = 0;
+        for (Trajectory t : microBatch) {
+            population += overSteps ? (int) t.steps().stream().filter(Step::trainable).count() : 1;
+        }
+        if (population != 1) {
+            return null;
+        }
+        return (whitened ? "credit.normalize=batch whitens" : "credit.scale-rewards=batch scales") + " over the"
+                + " batch's " + (overSteps ? "trainable steps" : "trajectories") + ", and this batch has one: its"
+                + " credit would be 0 whatever it is. Let batches grow (a longer batch.max-latency,"
+                + " batch.close-at-checkpoint=false) or whiten in the trainer";
+    }
+
     /** Infinity is never accepted; NaN (absent) only where the estimator can do without the number. */
     private static void requireNumber(Trajectory t, int stepIndex, String field, double value, boolean required,
                                       String estimator) {

@@ -23,6 +23,7 @@ import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -251,6 +252,23 @@ class ScoreAndBatchTest {
         harness.setProcessingTime(500);
         assertEquals(harness.extractOutputValues().get(0).getTrajectories().get(0).getSteps().get(0).getAdvantage(),
                 scored.get(2).getSteps().get(0).getAdvantage(), 1e-9);
+    }
+
+    @Test
+    void aBatchTooSmallForItsStatisticsGoesToUnscored() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "rloo");
+        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH); // whitens over the batch's trajectories
+        RecordedMetrics metrics = startOperator(conf, g -> 0, false);
+        harness.processElement(new StreamRecord<>(group("u", 0.0, 1.0)));
+        harness.setProcessingTime(500);
+
+        assertTrue(harness.extractOutputValues().isEmpty(), "no batch of one whitened to 0");
+        UnscoredTrajectory unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE).peek().getValue();
+        assertEquals(UnscoredReason.UNSCORABLE, unscored.getReason());
+        assertTrue(unscored.getDetail().contains("this batch has one"), unscored.getDetail());
+        assertEquals(1, metrics.count("credit.unscored.UNSCORABLE"));
+        assertNothingLeft();
     }
 
     @Test

@@ -97,8 +97,15 @@ class CreditPropertiesTest {
                                          @ForAll boolean stepThrough, @ForAll boolean whiten) {
         List<Trajectory> batch = RandomBatches.batch(seed);
         // gigpo does not whiten, and refuses to be asked to.
-        List<Credit> credits = score(batch, estimator, "credit.non-trainable-steps", stepThrough ? "zero" : "skip",
-                "credit.normalize", whiten && !estimator.equals("gigpo") ? "batch" : "none");
+        String[] options = {"credit.non-trainable-steps", stepThrough ? "zero" : "skip",
+                "credit.normalize", whiten && !estimator.equals("gigpo") ? "batch" : "none"};
+        try (CreditScorer scorer = new CreditScorer(Scoring.config("java", estimator, options))) {
+            if (scorer.batchTooSmall(batch).isPresent()) { // one value to whiten
+                assertThrows(IllegalArgumentException.class, () -> scorer.score(batch));
+                return;
+            }
+        }
+        List<Credit> credits = score(batch, estimator, options);
         for (int t = 0; t < batch.size(); t++) {
             List<Step> steps = batch.get(t).steps();
             assertEquals(steps.size(), credits.get(t).advantages().length);

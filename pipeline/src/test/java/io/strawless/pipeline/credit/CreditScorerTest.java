@@ -306,4 +306,31 @@ class CreditScorerTest {
         assertTrue(raw[0] - raw[2] > 0.1, "the step's process reward counts: " + raw[0] + ", " + raw[2]);
         assertEquals(raw[0] - raw[2], withBaseline[0] - withBaseline[2], 1e-9, "the same process part as raw");
     }
+
+    /** Whitening over one value would give it 0 whatever it is: such a batch is refused, as verl's masked_var does. */
+    @Test
+    void aBatchTooSmallForItsStatisticsIsRefused() {
+        List<Trajectory> oneStep = List.of(Scoring.trajectory("won", null, 1.0, new double[2], null,
+                new boolean[] {false, true}));
+        try (CreditScorer scorer = new CreditScorer(config("java", "reinforce_pp", "credit.preset", "verl"))) {
+            assertEquals("credit.normalize=batch whitens over the batch's trainable steps, and this batch has one: its"
+                    + " credit would be 0 whatever it is. Let batches grow (a longer batch.max-latency,"
+                    + " batch.close-at-checkpoint=false) or whiten in the trainer",
+                    scorer.batchTooSmall(oneStep).orElseThrow());
+            assertThrows(IllegalArgumentException.class, () -> scorer.score(oneStep));
+            List<Trajectory> twoSteps = List.of(Scoring.trajectory("won", null, 1.0, new double[2], null,
+                    new boolean[] {true, true}));
+            assertTrue(scorer.batchTooSmall(twoSteps).isEmpty());
+            assertTrue(scorer.batchTooSmall(List.of()).isEmpty(), "nothing to score");
+        }
+        List<Trajectory> one = List.of(Scoring.trajectory("won", null, 1.0, new double[3], null,
+                new boolean[] {true, false, true}));
+        try (CreditScorer scorer = new CreditScorer(config("java", "grpo", "credit.scale-rewards", "batch"))) {
+            assertTrue(scorer.batchTooSmall(one).orElseThrow().startsWith("credit.scale-rewards=batch scales over the"
+                    + " batch's trajectories, and this batch has one"));
+        }
+        try (CreditScorer scorer = new CreditScorer(config("java", "grpo"))) {
+            assertTrue(scorer.batchTooSmall(one).isEmpty(), "nothing taken over the batch");
+        }
+    }
 }
