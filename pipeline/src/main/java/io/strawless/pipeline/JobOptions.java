@@ -40,11 +40,21 @@ public final class JobOptions {
                     .durationType()
                     .defaultValue(Duration.ofMinutes(5))
                     .withDescription(
-                            "Event time to wait, after the last input of a trajectory, for it to become"
-                                    + " complete (contiguous steps up to a terminal step, and its outcome)."
-                                    + " Then it goes to the unscored topic with reason OUTCOME_TIMEOUT"
-                                    + " (steps complete, no outcome), INCOMPLETE (steps missing) or"
-                                    + " UNKNOWN_TRAJECTORY (no steps at all).");
+                            "Event time a trajectory whose steps are complete (contiguous up to a terminal step)"
+                                    + " waits, after its last input, for its outcome. Then it goes to the unscored"
+                                    + " topic with reason OUTCOME_TIMEOUT (or is scored without it: see"
+                                    + " job.outcome-timeout-policy). Where outcomes come late (a human review),"
+                                    + " raise it, and keep job.inactivity-timeout short.");
+
+    public static final ConfigOption<Duration> INACTIVITY_TIMEOUT =
+            ConfigOptions.key("job.inactivity-timeout")
+                    .durationType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Event time a trajectory whose steps are not complete (a gap, or no terminal step yet)"
+                                    + " waits after its last input. Then it goes to the unscored topic with reason"
+                                    + " INCOMPLETE (UNKNOWN_TRAJECTORY when no step came at all). Unset:"
+                                    + " job.outcome-timeout, so that one setting bounds every wait for inputs.");
 
     public static final ConfigOption<Duration> GROUP_TIMEOUT =
             ConfigOptions.key("job.group-timeout")

@@ -70,6 +70,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             new OutputTag<>("unscored", TypeInformation.of(UnscoredTrajectory.class));
 
     private final long outcomeTimeoutMillis;
+    private final long inactivityTimeoutMillis;
     private final long verifierTimeoutMillis;
     private final long allowedLatenessMillis;
     private final long finishedRetentionMillis;
@@ -130,6 +131,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     public AssembleTrajectory(ReadableConfig conf) {
         this.outcomeTimeoutMillis = conf.get(JobOptions.OUTCOME_TIMEOUT).toMillis();
+        this.inactivityTimeoutMillis = conf.getOptional(JobOptions.INACTIVITY_TIMEOUT)
+                .orElse(conf.get(JobOptions.OUTCOME_TIMEOUT)).toMillis();
         this.verifierTimeoutMillis = conf.get(JobOptions.VERIFIER_TIMEOUT).toMillis();
         this.allowedLatenessMillis = conf.get(JobOptions.ALLOWED_LATENESS).toMillis();
         this.finishedRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
@@ -330,11 +333,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
 
     /**
      * Where the trajectory stands after an input, and the one timer that bounds its wait: inactivity
-     * while steps or outcome are missing, the verifier timeout while only required verdicts are
-     * missing, and the watermark reaching its newest input once it is complete.
+     * while steps are missing, the outcome timeout while only the outcome is, the verifier timeout while only
+     * required verdicts are, and the watermark reaching its newest input once it is complete.
      */
     private AssemblyProgress nextWait(Context ctx, AssemblyProgress current) throws Exception {
-        if (!current.stepsComplete() || !current.hasOutcome()) {
+        if (!current.stepsComplete()) {
+            return moveDeadline(ctx, current, Phase.OPEN, current.latestEventTime() + inactivityTimeoutMillis);
+        }
+        if (!current.hasOutcome()) {
             return moveDeadline(ctx, current, Phase.OPEN, current.latestEventTime() + outcomeTimeoutMillis);
         }
         if (verifiersComplete()) {
@@ -564,7 +570,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         String detail;
         if (current.distinctSteps() == 0) {
             reason = UnscoredReason.UNKNOWN_TRAJECTORY;
-            detail = "outcome or verdicts arrived but no step within " + outcomeTimeoutMillis + " ms";
+            detail = "outcome or verdicts arrived but no step within " + inactivityTimeoutMillis + " ms";
         } else if (current.stepsComplete()) {
             // Scored on its verifier signals alone: a verdict of the whole trajectory gives no step a process reward.
             if (scoreTimedOutOnProcess && current.verdictCount() > 0
@@ -577,7 +583,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         } else {
             reason = UnscoredReason.INCOMPLETE;
             detail = current.terminalIndex() < 0
-                    ? "no terminal step within " + outcomeTimeoutMillis + " ms (" + current.distinctSteps() + " steps)"
+                    ? "no terminal step within " + inactivityTimeoutMillis + " ms (" + current.distinctSteps() + " steps)"
                     : "steps missing before terminal step " + current.terminalIndex() + " ("
                             + current.distinctSteps() + " present)";
         }

@@ -205,6 +205,41 @@ class AssembleTrajectoryTest {
         assertNothingLeft();
     }
 
+    /**
+     * Outcomes that come hours later (a human review) need a long job.outcome-timeout; job.inactivity-timeout keeps
+     * the trajectories of crashed agents, whose steps never complete, from waiting that long too.
+     */
+    @Test
+    void stepsMissingWaitForTheInactivityTimeoutAndAMissingOutcomeForTheOutcomeTimeout() throws Exception {
+        harness.close();
+        Configuration conf = shortWaits();
+        conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(10 * TIMEOUT));
+        conf.set(JobOptions.INACTIVITY_TIMEOUT, Duration.ofMillis(TIMEOUT));
+        start(conf);
+
+        send(in(step("crashed", 0, 100).build())); // no terminal step: steps incomplete
+        send(in(step("reviewed", 0, 100).build()));
+        send(in(terminalStep("reviewed", 1, 200))); // steps complete, its outcome comes late
+        send(in(step("stalled", 0, 100).build()));
+        harness.processWatermark(100 + TIMEOUT);
+
+        assertEquals(List.of("crashed", "stalled"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId)
+                .sorted().toList());
+        assertEquals("no terminal step within " + TIMEOUT + " ms (1 steps)", unscored().get(0).getDetail());
+        send(in(outcome("reviewed", 1.0, 0, 200 + 5 * TIMEOUT)));
+        harness.processWatermark(200 + 5 * TIMEOUT); // the outcome, long after the steps, still counts
+        assertEquals(List.of("reviewed"), harness.extractOutputValues().stream()
+                .map(AssembledTrajectory::trajectoryId).toList());
+
+        send(in(step("unreviewed", 0, 100_000).build()));
+        send(in(terminalStep("unreviewed", 1, 100_100)));
+        harness.processWatermark(100_100 + 10 * TIMEOUT - 1);
+        assertEquals(2, unscored().size(), "still waiting for its outcome");
+        harness.processWatermark(100_100 + 10 * TIMEOUT);
+        assertEquals(UnscoredReason.OUTCOME_TIMEOUT, unscored().get(2).getReason());
+        assertNothingLeft();
+    }
+
     @Test
     void outcomeWithoutStepsTimesOutAsUnknownTrajectory() throws Exception {
         send(in(outcome("ghost", 1.0, 0, 100)));
