@@ -52,6 +52,7 @@ import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -105,6 +106,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private transient ListState<TrajectoryGroup> pending;
     private transient ValueState<PendingBatch> pendingBatch;
     private transient ValueState<ReliabilityModel> reliabilityModel;
+    /** When the bucket's model is dropped unless a batch comes first (event time); null without a model or event time. */
+    private transient ValueState<Long> modelExpiry;
+    private final long modelIdleTtlMillis;
     private transient VerifierReliability reliability;
     private transient Quarantine quarantine;
     private transient SuspectPolicy suspectPolicy;
@@ -122,6 +126,12 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         this.maxTrajectories = conf.get(JobOptions.BATCH_MAX_TRAJECTORIES);
         this.maxLatencyMillis = conf.get(JobOptions.BATCH_MAX_LATENCY).toMillis();
         this.maxRecordBytes = KafkaOptions.maxRecordBytes(conf);
+        this.modelIdleTtlMillis = conf.get(ReliabilityOptions.MODEL_IDLE_TTL).toMillis();
+        if (modelIdleTtlMillis <= 0) {
+            throw new IllegalArgumentException(ReliabilityOptions.MODEL_IDLE_TTL.key() + " must be positive, was "
+                    + conf.get(ReliabilityOptions.MODEL_IDLE_TTL) + ": set how long a bucket keeps its verifiers'"
+                    + " reliabilities without a batch, e.g. 24h");
+        }
         // Made again in open(); made here too so that settings they refuse fail when the job is built (a usage
         // error, before a backfill changes anything), not in every task's open(), in a restart loop.
         new VerifierReliability(conf);
@@ -191,6 +201,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
         unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
         reliabilityModel = getRuntimeContext().getState(new ValueStateDescriptor<>("reliability", ReliabilityModel.class));
+        modelExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("reliability-expiry", Long.class));
         reliability = new VerifierReliability(conf);
         reliability.registerMetrics(metrics);
         quarantine = new Quarantine(conf);
@@ -268,10 +279,40 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<TrainingBatch> out) throws Exception {
+        if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp != END_OF_TIME) {
+            Long expiry = modelExpiry.value();
+            if (expiry != null && expiry <= timestamp && pendingBatch.value() == null) {
+                reliabilityModel.clear();
+                modelExpiry.clear();
+            }
+            return;
+        }
+        // The batch's latency, the end of the input, or a checkpoint barrier (ScoreAndBatchOperator).
         PendingBatch batch = pendingBatch.value();
         if (batch != null) {
             flush(ctx, batch, out);
         }
+    }
+
+    /**
+     * Moves the model's expiry to {@code reliability.model-idle-ttl} of event time after the watermark. It moves in
+     * steps of a sixteenth of the TTL, and a timer is only added, never deleted: a busy bucket touches its timers once
+     * per step, not once per batch; the timers an expiry leaves behind fire as no-ops. Event time, not processing
+     * time: a backfill replays it as it was, and a bucket is not emptied while the job merely waits for input.
+     */
+    private void keepModel(Context ctx) throws Exception {
+        long watermark = ctx.timerService().currentWatermark();
+        long step = Math.max(1, modelIdleTtlMillis / 16);
+        if (watermark == Long.MIN_VALUE || watermark > END_OF_TIME - modelIdleTtlMillis - step) {
+            return; // no event time yet (the next batch sets the expiry), or the input has ended
+        }
+        long next = Math.floorDiv(watermark + modelIdleTtlMillis + step - 1, step) * step;
+        Long expiry = modelExpiry.value();
+        if (expiry != null && expiry >= next) {
+            return;
+        }
+        ctx.timerService().registerEventTimeTimer(next);
+        modelExpiry.update(next);
     }
 
     private void flush(Context ctx, PendingBatch batch, Collector<TrainingBatch> out) throws Exception {
@@ -291,6 +332,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         ReliabilityModel model = reliability.learn(reliabilityModel.value(), kept);
         if (model.learnt > 0) { // no verdicts, no model: then the bucket keeps no state between batches
             reliabilityModel.update(model);
+            keepModel(ctx);
         }
         for (List<TrajectoryGroup> part : parts) {
             emit(part, model, batch.flushAt(), ctx, now, out);

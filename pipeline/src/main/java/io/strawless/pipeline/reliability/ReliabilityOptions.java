@@ -27,9 +27,17 @@ public final class ReliabilityOptions {
                     + "quarantine.min-learnt-steps verified steps (until then credit.verifier-weights alone). false: "
                     + "credit.verifier-weights alone (the process estimator's batches then carry another config_fingerprint).");
 
+    public static final ConfigOption<java.time.Duration> MODEL_IDLE_TTL = key("reliability.model-idle-ttl")
+            .durationType()
+            .defaultValue(java.time.Duration.ofHours(24))
+            .withDescription("Event time (the watermark) a batching bucket keeps its reliability model without a "
+                    + "batch, up to a sixteenth more. Then the model is dropped, and learnt again from the next verified "
+                    + "steps. The buckets' keys follow the stage's parallelism, so after a rescale the models of keys no "
+                    + "longer used would otherwise stay in the state for ever.");
+
     /** What happens to a trajectory the quarantine marks as a likely reward hack. */
     public enum SuspectPolicy {
-        /** Kept in its batch, scored with its group, marked suspect with weight 0. */
+        /** Kept in its batch, marked suspect with weight 0; the others are scored without it. */
         FLAG,
         /** Sent to the unscored topic with reason SUSPECT; its group is scored without it. */
         UNSCORED

@@ -42,6 +42,8 @@ class ScoreAndBatchReliabilityTest {
     private static final int HACK_EVERY = 4;
 
     private KeyedOneInputStreamOperatorTestHarness<Integer, TrajectoryGroup, TrainingBatch> harness;
+    /** The watermark before the fleet's groups come; none when null. */
+    private Long harnessWatermark;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -56,6 +58,9 @@ class ScoreAndBatchReliabilityTest {
         conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, 100);
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
         harness.setProcessingTime(0);
+        if (harnessWatermark != null) {
+            harness.processWatermark(harnessWatermark);
+        }
         for (TrajectoryGroup group : fleet()) {
             harness.processElement(new StreamRecord<>(group));
         }
@@ -121,7 +126,27 @@ class ScoreAndBatchReliabilityTest {
         assertTrue(reliability.get("checker") > 0.85, reliability.toString());
         assertEquals(0.5, reliability.get("stamp"), 0.03, reliability.toString());
         assertTrue(harness.getSideOutput(ScoreAndBatch.UNSCORABLE) == null, "nothing unscored under FLAG");
-        assertEquals(1, harness.numKeyedStateEntries(), "the bucket keeps its reliability model, and nothing else");
+        assertEquals(1, harness.numKeyedStateEntries(), "the bucket keeps its reliability model (no watermark yet, so no expiry)");
+    }
+
+    /**
+     * A bucket's model has a timer that clears it: after a rescale the buckets' keys change, and the models of the
+     * keys no longer used would otherwise stay in the state for ever.
+     */
+    @Test
+    void aBucketWithoutBatchesForTheIdleTtlDropsItsModel() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.MODEL_IDLE_TTL, Duration.ofMillis(1_600));
+        harnessWatermark = 1_000L;
+        run(conf); // its batch flushed with the watermark at 1,000
+        assertEquals(2, harness.numKeyedStateEntries(), "the model and its expiry");
+
+        harness.processWatermark(1_000 + 1_599);
+        assertEquals(2, harness.numKeyedStateEntries(), "kept within the TTL");
+        harness.processWatermark(1_000 + 1_600);
+        assertEquals(0, harness.numKeyedStateEntries(), "dropped");
+        assertEquals(0, harness.numProcessingTimeTimers());
+        assertEquals(0, harness.numEventTimeTimers());
     }
 
     /**
