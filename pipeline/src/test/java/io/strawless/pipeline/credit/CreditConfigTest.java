@@ -90,6 +90,26 @@ class CreditConfigTest {
                 config("java", "process", "credit.verifier-weights", "b:2,a:1").fingerprint(), "map order");
     }
 
+    /**
+     * Trainers filter on the fingerprint (trainer.config-fingerprint) and compare it between a backfill and the live
+     * output, so a configuration keeps the value it has: these are the values of this release, for the default
+     * configuration, every estimator without a preset, the verl preset, and process without learnt weights.
+     */
+    @Test
+    void theFingerprintsTrainersAlreadyFilterOnStayAsTheyAre() {
+        assertEquals("outcome-none-585b7435", CreditConfig.from(new Configuration()).fingerprint(), "the default");
+        Map<String, String> withoutPreset = Map.of("outcome", "outcome-none-585b7435", "grpo", "grpo-none-f391d24e",
+                "dr_grpo", "dr_grpo-none-bf4b9e1d", "rloo", "rloo-none-fb169c2c", "gae", "gae-none-60c77f11",
+                "reinforce_pp", "reinforce_pp-none-88609449", "reinforce_pp_baseline",
+                "reinforce_pp_baseline-none-dd5760ee", "process", "process-none-1ea3e51d", "gigpo", "gigpo-none-20aae7d3");
+        withoutPreset.forEach((estimator, fingerprint) ->
+                assertEquals(fingerprint, config("java", estimator).fingerprint(), estimator));
+        assertEquals("grpo-verl-8e2578ac", config("java", "grpo", "credit.preset", "verl").fingerprint());
+        assertEquals("process-verl-4a841495", config("java", "process", "credit.preset", "verl").fingerprint());
+        assertEquals("process-none-274e640b",
+                config("java", "process", "reliability.weight-verifiers", "false").fingerprint());
+    }
+
     /** reliability.weight-verifiers changes process's numbers, so its fingerprint; no other estimator's. */
     @Test
     void weightingVerifiersByTheirLearntReliabilityIsInProcesssFingerprint() {
