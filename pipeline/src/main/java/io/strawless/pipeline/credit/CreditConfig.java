@@ -1,5 +1,6 @@
 package io.strawless.pipeline.credit;
 
+import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions.EpsilonMode;
 import io.strawless.pipeline.credit.CreditOptions.GigpoEpisodeStats;
 import io.strawless.pipeline.credit.CreditOptions.NonTrainableSteps;
@@ -9,6 +10,7 @@ import io.strawless.pipeline.credit.CreditOptions.ProcessBaseline;
 import io.strawless.pipeline.credit.CreditOptions.ScaleRewards;
 import io.strawless.pipeline.credit.CreditOptions.SingletonGroup;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
+import io.strawless.pipeline.reliability.ReliabilityOptions.SuspectPolicy;
 import java.io.Serializable;
 import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +19,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.BiPredicate;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
@@ -25,7 +29,9 @@ import org.apache.flink.configuration.ReadableConfig;
 /**
  * Resolved credit settings: the preset's conventions with explicitly set options on top. Every field is
  * documented on its option in {@link CreditOptions}, but {@code learntVerifierWeights}: {@code
- * reliability.weight-verifiers}, which changes what the process estimator computes, so its fingerprint.
+ * reliability.weight-verifiers}, which changes what the process estimator computes, so its fingerprint; and
+ * {@code jobSettings}: the settings outside {@code credit.*} that change this estimator's numbers and are not at
+ * their defaults, key to value, for the fingerprint alone (see {@link #JOB_SETTINGS}).
  */
 public record CreditConfig(
         String estimator,
@@ -47,7 +53,8 @@ public record CreditConfig(
         double outcomeCoef,
         double gigpoStepWeight,
         GigpoEpisodeStats gigpoEpisodeStats,
-        boolean learntVerifierWeights) implements Serializable {
+        boolean learntVerifierWeights,
+        Map<String, String> jobSettings) implements Serializable {
 
     public static final List<String> ESTIMATORS = List.of(
             "outcome", "grpo", "dr_grpo", "rloo", "gae", "reinforce_pp", "reinforce_pp_baseline", "process", "gigpo");
@@ -74,6 +81,7 @@ public record CreditConfig(
                 Double.MAX_VALUE));
         // Sorted, so that the fingerprint does not depend on map order.
         verifierWeights = Collections.unmodifiableSortedMap(new TreeMap<>(verifierWeights));
+        jobSettings = Collections.unmodifiableSortedMap(new TreeMap<>(jobSettings));
         if (estimator.equals("gigpo") && scaleRewards == ScaleRewards.BATCH) {
             throw new IllegalArgumentException("credit.scale-rewards batch is defined for grpo only, not gigpo");
         }
@@ -83,13 +91,16 @@ public record CreditConfig(
         }
     }
 
-    /** Reads the credit options: the preset first, then every option set explicitly in {@code conf}. */
+    /**
+     * Reads the credit options: the preset first, then every option set explicitly in {@code conf}; and, for the
+     * fingerprint, the job's other settings in {@code conf} that change this estimator's numbers.
+     */
     public static CreditConfig from(ReadableConfig conf) {
         Configuration resolved = Presets.conventions(conf.get(CreditOptions.PRESET), conf.get(CreditOptions.ESTIMATOR));
         for (ConfigOption<?> option : CreditOptions.ALL) {
             copyIfSet(conf, resolved, option);
         }
-        return new CreditConfig(
+        CreditConfig credit = new CreditConfig(
                 resolved.get(CreditOptions.ESTIMATOR),
                 resolved.get(CreditOptions.PRESET),
                 resolved.get(CreditOptions.BACKEND),
@@ -109,7 +120,65 @@ public record CreditConfig(
                 resolved.get(CreditOptions.OUTCOME_COEF),
                 resolved.get(CreditOptions.GIGPO_STEP_WEIGHT),
                 resolved.get(CreditOptions.GIGPO_EPISODE_STATS),
-                conf.get(ReliabilityOptions.WEIGHT_VERIFIERS));
+                conf.get(ReliabilityOptions.WEIGHT_VERIFIERS),
+                Map.of());
+        // Which job settings count depends on the credit settings: they are resolved first.
+        return credit.withJobSettings(credit.jobSettingsOf(conf));
+    }
+
+    /**
+     * The job's settings outside {@code credit.*} that change the numbers of a batch, each with a test of whether it
+     * changes them under a configuration (its credit settings, and the job's other settings). Settings that only decide which
+     * trajectories reach a batch and when (timeouts, lateness, {@code job.max-policy-lag}, {@code
+     * job.partial-groups}, the batch's size and latency) are not among them: they change what a batch holds, not the
+     * rule by which its trajectories got their numbers. Nor is {@code job.suspect-policy}: the others are scored
+     * without the suspects under either policy, so it only decides whether suspects are in the batch, at weight 0.
+     */
+    private static final Map<ConfigOption<?>, BiPredicate<CreditConfig, ReadableConfig>> JOB_SETTINGS = Map.of(
+            // The task's streaming baseline: how it averages the task's outcomes, and when it forgets them.
+            JobOptions.BASELINE_DECAY, (credit, conf) -> credit.readsTaskBaseline(),
+            JobOptions.BASELINE_TTL, (credit, conf) -> credit.readsTaskBaseline(),
+            // Which trajectories the quarantine suspects.
+            ReliabilityOptions.MAX_GOOD_SHARE_ON_SUCCESS, CreditConfig::suspectsChangeNumbers,
+            ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE, CreditConfig::suspectsChangeNumbers,
+            // The reliability model, which both the quarantine and process's learnt verifier weights read.
+            ReliabilityOptions.WINDOW_STEPS, (credit, conf) -> credit.readsReliability(conf),
+            ReliabilityOptions.MIN_LEARNT_STEPS, (credit, conf) -> credit.readsReliability(conf));
+
+    /**
+     * This configuration's {@link #JOB_SETTINGS} that change its numbers and are not at their defaults, in {@code
+     * conf}: a setting at its default is left out, so that a configuration that leaves them all there keeps the
+     * fingerprint it had before they counted, which trainers already filter on.
+     */
+    private Map<String, String> jobSettingsOf(ReadableConfig conf) {
+        Map<String, String> named = new TreeMap<>();
+        JOB_SETTINGS.forEach((option, changesNumbers) -> {
+            Object value = conf.get(option);
+            if (!Objects.equals(value, option.defaultValue()) && changesNumbers.test(this, conf)) {
+                named.put(option.key(), String.valueOf(value));
+            }
+        });
+        return named;
+    }
+
+    /** Whether some unit is scored against its task's streaming baseline: {@code baseline.*} then count. */
+    private boolean readsTaskBaseline() {
+        return usesTaskBaseline(1);
+    }
+
+    /**
+     * Whether which trajectories the quarantine suspects changes numbers in a batch: the suspects' weight, 0, under
+     * {@code job.suspect-policy=FLAG}; under either policy, the credit of an estimator that compares a trajectory
+     * with others (its group, or its batch when whitened), which are scored without the suspects.
+     */
+    private boolean suspectsChangeNumbers(ReadableConfig conf) {
+        return conf.get(ReliabilityOptions.SUSPECT_POLICY) == SuspectPolicy.FLAG
+                || groupRelative() || normalize == Normalize.BATCH;
+    }
+
+    /** Whether the verifier reliability the job learns changes numbers: through the quarantine, or process's weights. */
+    private boolean readsReliability(ReadableConfig conf) {
+        return suspectsChangeNumbers(conf) || (estimator.equals("process") && learntVerifierWeights);
     }
 
     /**
@@ -135,7 +204,13 @@ public record CreditConfig(
     public CreditConfig withVerifierWeights(Map<String, Double> weights) {
         return new CreditConfig(estimator, preset, backend, gamma, lambda, epsilon, epsilonMode, stdDdof, singletonGroup,
                 scaleRewards, normalize, rewardScale, nonTrainableSteps, weights, processBaseline, processCoef, outcomeCoef,
-                gigpoStepWeight, gigpoEpisodeStats, learntVerifierWeights);
+                gigpoStepWeight, gigpoEpisodeStats, learntVerifierWeights, jobSettings);
+    }
+
+    private CreditConfig withJobSettings(Map<String, String> settings) {
+        return new CreditConfig(estimator, preset, backend, gamma, lambda, epsilon, epsilonMode, stdDdof, singletonGroup,
+                scaleRewards, normalize, rewardScale, nonTrainableSteps, verifierWeights, processBaseline, processCoef,
+                outcomeCoef, gigpoStepWeight, gigpoEpisodeStats, learntVerifierWeights, settings);
     }
 
     /** Weight of a verifier in process rewards: its configured weight, else 1. */
@@ -145,24 +220,45 @@ public record CreditConfig(
 
     /**
      * Stable name of what the numbers mean, e.g. {@code grpo-verl-3f2a9c1b}: estimator, preset and a hash of
-     * every resolved setting. The backend is left out: all backends give the same numbers.
+     * every resolved setting, and of every job setting that changes this estimator's numbers where it is not at its
+     * default. The backend is left out: all backends give the same numbers.
      * {@code reliability.weight-verifiers=false} counts for {@code process} only, the estimator it changes.
      */
     public String fingerprint() {
-        StringBuilder canonical = new StringBuilder();
-        for (RecordComponent component : CreditConfig.class.getRecordComponents()) {
-            if (!component.getName().equals("backend") && !component.getName().equals("learntVerifierWeights")) {
-                canonical.append(component.getName()).append('=').append(valueOf(component)).append('\n');
-            }
-        }
+        StringBuilder canonical = new StringBuilder(creditSettings());
         // Only process reads it, and only its non-default value is named, so that no fingerprint a trainer already
         // filters on changes: the default's is as it was before the setting counted.
         if (estimator.equals("process") && !learntVerifierWeights) {
             canonical.append("learntVerifierWeights=false\n");
         }
+        // After the credit settings, and only where set, for the same reason.
+        jobSettings.forEach((key, value) -> canonical.append(key).append('=').append(value).append('\n'));
+        return name(canonical.toString());
+    }
+
+    /**
+     * The name of the credit settings alone, by which {@link CreditScorer} caches the backend {@code auto} picks: they
+     * decide the kernels' work, which the job's other settings (what the inputs hold, which verifier weights a call
+     * passes) do not.
+     */
+    String kernelsKey() {
+        return name(creditSettings());
+    }
+
+    /** Every credit setting but the backend, one {@code name=value} line each, in the record's order. */
+    private String creditSettings() {
+        StringBuilder canonical = new StringBuilder();
+        for (RecordComponent component : CreditConfig.class.getRecordComponents()) {
+            if (!List.of("backend", "learntVerifierWeights", "jobSettings").contains(component.getName())) {
+                canonical.append(component.getName()).append('=').append(valueOf(component)).append('\n');
+            }
+        }
+        return canonical.toString();
+    }
+
+    private String name(String canonical) {
         try {
-            byte[] hash = MessageDigest.getInstance("SHA-256")
-                    .digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
             return estimator + "-" + preset + "-" + java.util.HexFormat.of().formatHex(hash, 0, 4);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java runtime has SHA-256", e);

@@ -28,10 +28,11 @@ public final class CreditScorer implements AutoCloseable {
     private static final int PROBE_GROUP_SIZE = 8;
     private static final int PROBE_RUNS = 3;
     /**
-     * The backend {@code auto} picked, by configuration fingerprint, once per JVM: the probe takes seconds (it
-     * compiles the OpenCL kernels), and every subtask of a task manager, and every job the JVM runs after
-     * (a restart, a benchmark's next run), would otherwise repeat it while input waits. An OpenCL failure at run
-     * time turns an "opencl" pick into "java", so that later scorers do not go back to the failed device.
+     * The backend {@code auto} picked, by the credit settings that decide the kernels' work ({@link
+     * CreditConfig#kernelsKey}), once per JVM: the probe takes seconds (it compiles the OpenCL kernels), and every
+     * subtask of a task manager, and every job the JVM runs after (a restart, a benchmark's next run), would otherwise
+     * repeat it while input waits. An OpenCL failure at run time turns an "opencl" pick into "java", so that later
+     * scorers do not go back to the failed device.
      */
     private static final Map<String, String> AUTO_PICKS = new ConcurrentHashMap<>();
     private static final String NO_OPENCL_ADVICE =
@@ -166,7 +167,7 @@ public final class CreditScorer implements AutoCloseable {
                 yield KernelExecutor.java();
             }
             case "auto" -> executorFor(AUTO_PICKS.computeIfAbsent(
-                    config.fingerprint(), fingerprint -> fastestExecutor().backend().toString()));
+                    config.kernelsKey(), settings -> fastestExecutor().backend().toString()));
             default -> throw new IllegalArgumentException("unknown credit.backend " + backend);
         };
     }
@@ -181,15 +182,16 @@ public final class CreditScorer implements AutoCloseable {
             LOG.debug("Releasing the failed OpenCL kernels failed too", e);
         }
         estimators = new Estimators(config, KernelExecutor.java());
-        // The fingerprint leaves the backend out: whichever backend this scorer was configured with, the device
-        // failed in this JVM, and credit.backend=auto should not pick it again for these settings.
-        if (AUTO_PICKS.replace(config.fingerprint(), "opencl", "java")) {
-            LOG.warn("credit.backend auto picks java from now on for {} in this JVM", config.fingerprint());
+        // The key leaves the backend out: whichever backend this scorer was configured with, the device failed in
+        // this JVM, and credit.backend=auto should not pick it again for these settings.
+        if (AUTO_PICKS.replace(config.kernelsKey(), "opencl", "java")) {
+            LOG.warn("credit.backend auto picks java from now on for the credit settings of {} in this JVM",
+                    config.fingerprint());
         }
     }
 
     /**
-     * The backends {@code auto} picked in this JVM, by configuration fingerprint: the cache itself, which tests
+     * The backends {@code auto} picked in this JVM, by {@link CreditConfig#kernelsKey}: the cache itself, which tests
      * seed and read (package-private for them only).
      */
     static Map<String, String> autoPicks() {

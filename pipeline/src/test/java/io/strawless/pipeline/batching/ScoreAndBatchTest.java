@@ -3,6 +3,7 @@ package io.strawless.pipeline.batching;
 import static io.strawless.pipeline.Events.trajectory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
@@ -13,6 +14,7 @@ import io.strawless.pipeline.Events;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.batching.ScoreAndBatch.PendingBatch;
 import io.strawless.pipeline.grouping.GroupStateSerializers;
@@ -169,6 +171,23 @@ class ScoreAndBatchTest {
         assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
         assertEquals(0, harness.numEventTimeTimers(), "event-time timers left behind");
         assertEquals(0, harness.numProcessingTimeTimers(), "processing-time timers left behind");
+    }
+
+    /**
+     * The batch names the job's settings that changed its numbers, here the baseline's decay (the grouping stage
+     * subtracted a baseline made with it): a trainer computes the same fingerprint from the same settings.
+     */
+    @Test
+    void aBatchCarriesTheFingerprintOfTheJobsSettingsThatChangedItsNumbers() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BASELINE_DECAY, 0.5);
+        start(conf);
+        harness.processElement(new StreamRecord<>(group("a", 0.5, 1.0, 0.0)));
+        harness.processElement(new StreamRecord<>(group("b", 0.25, 1.0, 1.0)));
+
+        String fingerprint = harness.extractOutputValues().get(0).getConfigFingerprint();
+        assertEquals(CreditConfig.from(conf).fingerprint(), fingerprint);
+        assertNotEquals(CreditConfig.from(new Configuration()).fingerprint(), fingerprint);
     }
 
     @Test

@@ -110,6 +110,91 @@ class CreditConfigTest {
                 config("java", "process", "reliability.weight-verifiers", "false").fingerprint());
     }
 
+    /**
+     * The task's streaming baseline is subtracted under outcome, and from a trajectory alone in its group under a
+     * group-relative estimator with credit.singleton-group=task-baseline: there baseline.* change the numbers, so the
+     * fingerprint; set to their defaults they leave it as it was. Where nothing subtracts it, they change neither.
+     */
+    @Test
+    void theBaselinesSettingsAreInTheFingerprintOfTheEstimatorsThatSubtractItOnly() {
+        String outcome = config("java", "outcome").fingerprint();
+        assertNotEquals(config("java", "outcome", "baseline.decay", "0.5").fingerprint(),
+                config("java", "outcome", "baseline.decay", "0.9").fingerprint());
+        assertEquals(outcome, config("java", "outcome", "baseline.decay", "0.9").fingerprint(), "the default");
+        assertChanged("baseline.ttl", "12h", "outcome");
+        assertUnchanged("baseline.ttl", "1d", "outcome"); // the default, spelt otherwise
+        assertChanged("baseline.decay", "0.5", "grpo"); // task-baseline, the default without a preset
+        assertChanged("baseline.ttl", "12h", "process"); // with a group baseline
+
+        assertUnchanged("baseline.decay", "0.5", "gae");
+        assertUnchanged("baseline.ttl", "12h", "reinforce_pp");
+        assertUnchanged("baseline.decay", "0.5", "grpo", "credit.preset", "verl"); // a group of one keeps its score
+        assertUnchanged("baseline.decay", "0.5", "rloo", "credit.singleton-group", "zero");
+        assertUnchanged("baseline.decay", "0.5", "process", "credit.process-baseline", "none"); // no groups
+    }
+
+    /**
+     * The quarantine's settings decide which trajectories are suspects: under job.suspect-policy=FLAG, the default,
+     * a suspect stays in its batch with weight 0, whatever the estimator; under either policy the others are scored
+     * without it, which changes the credit of an estimator that compares a trajectory with its group or its batch.
+     */
+    @Test
+    void theQuarantinesSettingsAreInTheFingerprintWhereSuspectsChangeNumbers() {
+        assertChanged("quarantine.max-good-share-on-success", "0.2", "outcome");
+        assertChanged("quarantine.min-good-share-on-failure", "0.95", "gae");
+        assertChanged("quarantine.min-learnt-steps", "50", "outcome");
+        assertChanged("reliability.window-steps", "500", "outcome");
+        assertChanged("quarantine.max-good-share-on-success", "0.2", "grpo", "job.suspect-policy", "UNSCORED");
+        assertChanged("quarantine.max-good-share-on-success", "0.2", "gae", "job.suspect-policy", "UNSCORED",
+                "credit.normalize", "batch");
+
+        // Suspects that leave the batch change no other trajectory's numbers here.
+        assertUnchanged("quarantine.max-good-share-on-success", "0.2", "gae", "job.suspect-policy", "UNSCORED");
+        assertUnchanged("reliability.window-steps", "500", "outcome", "job.suspect-policy", "UNSCORED");
+    }
+
+    /**
+     * The others are scored without the suspects under either policy, so the policy only decides whether suspects
+     * are in the batch, at weight 0: it changes no number a trainer weighs, nor the fingerprint.
+     */
+    @Test
+    void theSuspectPolicyIsNotInTheFingerprint() {
+        for (String estimator : new String[] {"outcome", "grpo", "process"}) {
+            assertUnchanged("job.suspect-policy", "UNSCORED", estimator);
+        }
+    }
+
+    /** process weights its verifiers by what the reliability model learnt, from its window and once it learnt enough. */
+    @Test
+    void theReliabilityModelsSettingsAreInProcesssFingerprintWhereItWeightsVerifiersByThem() {
+        String[] withoutQuarantinedNumbers = {"job.suspect-policy", "UNSCORED", "credit.process-baseline", "none"};
+        assertChanged("reliability.window-steps", "500", "process", withoutQuarantinedNumbers);
+        assertChanged("quarantine.min-learnt-steps", "50", "process", withoutQuarantinedNumbers);
+        String[] withConfiguredWeights = {"job.suspect-policy", "UNSCORED", "credit.process-baseline", "none",
+                "reliability.weight-verifiers", "false"};
+        assertUnchanged("reliability.window-steps", "500", "process", withConfiguredWeights);
+    }
+
+    /**
+     * Which trajectories reach a batch is not how their numbers are computed: a partial group's members are scored
+     * as a smaller group, or not at all, under the same rule.
+     */
+    @Test
+    void settingsThatDecideWhichTrajectoriesAreScoredAreNotInTheFingerprint() {
+        assertUnchanged("job.partial-groups", "UNSCORED", "grpo");
+        assertUnchanged("job.max-policy-lag", "3", "grpo");
+        assertUnchanged("batch.max-trajectories", "64", "grpo", "credit.normalize", "batch");
+    }
+
+    /** CreditScorer caches the backend auto picks by the kernels' work, which the job's other settings leave alone. */
+    @Test
+    void theBackendPicksCacheKeyIsTheCreditSettingsAlone() {
+        CreditConfig grpo = config("auto", "grpo");
+        assertEquals(grpo.kernelsKey(), config("auto", "grpo", "baseline.decay", "0.5").kernelsKey());
+        assertEquals(grpo.kernelsKey(), config("auto", "grpo", "quarantine.min-learnt-steps", "50").kernelsKey());
+        assertNotEquals(grpo.kernelsKey(), config("auto", "grpo", "credit.epsilon", "1e-5").kernelsKey());
+    }
+
     /** reliability.weight-verifiers changes process's numbers, so its fingerprint; no other estimator's. */
     @Test
     void weightingVerifiersByTheirLearntReliabilityIsInProcesssFingerprint() {
@@ -143,6 +228,25 @@ class CreditConfigTest {
             assertEquals(config, copy);
             assertEquals(Map.of("v1", 0.5), copy.verifierWeights());
         }
+    }
+
+    /** {@code key=value} on top of {@code estimator} and {@code settings} changes its fingerprint. */
+    private static void assertChanged(String key, String value, String estimator, String... settings) {
+        assertNotEquals(config("java", estimator, settings).fingerprint(), withSetting(key, value, estimator, settings),
+                key + " under " + estimator + " " + String.join(" ", settings));
+    }
+
+    /** {@code key=value} on top of {@code estimator} and {@code settings} leaves its fingerprint as it is. */
+    private static void assertUnchanged(String key, String value, String estimator, String... settings) {
+        assertEquals(config("java", estimator, settings).fingerprint(), withSetting(key, value, estimator, settings),
+                key + " under " + estimator + " " + String.join(" ", settings));
+    }
+
+    private static String withSetting(String key, String value, String estimator, String... settings) {
+        String[] keyValues = java.util.Arrays.copyOf(settings, settings.length + 2);
+        keyValues[settings.length] = key;
+        keyValues[settings.length + 1] = value;
+        return config("java", estimator, keyValues).fingerprint();
     }
 
     private static void assertMessage(String expectedStart, org.junit.jupiter.api.function.Executable executable) {

@@ -70,14 +70,14 @@ class CreditScorerTest {
         CreditConfig auto = config("auto", "rloo", "credit.gamma", "0.93");
         CreditConfig other = config("auto", "rloo", "credit.gamma", "0.94");
         Map<String, String> picks = CreditScorer.autoPicks();
-        picks.put(auto.fingerprint(), "opencl"); // as if the probe had picked the device that then fails
-        picks.put(other.fingerprint(), "jtp");
+        picks.put(auto.kernelsKey(), "opencl"); // as if the probe had picked the device that then fails
+        picks.put(other.kernelsKey(), "jtp");
         try {
             try (CreditScorer failing = new CreditScorer(auto, KernelExecutor.openCl(refused))) {
                 failing.score(batch);
                 assertEquals(1, failing.fallbacks());
             }
-            assertEquals("java", picks.get(auto.fingerprint()));
+            assertEquals("java", picks.get(auto.kernelsKey()));
             try (CreditScorer next = new CreditScorer(auto)) {
                 next.score(batch);
                 assertEquals("java", next.backend());
@@ -88,10 +88,10 @@ class CreditScorerTest {
                 failing.score(batch);
                 assertEquals(1, failing.fallbacks());
             }
-            assertEquals("jtp", picks.get(other.fingerprint()), "only an opencl pick is replaced");
+            assertEquals("jtp", picks.get(other.kernelsKey()), "only an opencl pick is replaced");
         } finally {
-            picks.remove(auto.fingerprint());
-            picks.remove(other.fingerprint());
+            picks.remove(auto.kernelsKey());
+            picks.remove(other.kernelsKey());
         }
     }
 
