@@ -35,8 +35,11 @@ public final class TrainerOptions {
                     .stringType()
                     .noDefaultValue()
                     .withDescription(
-                            "Only deliver batches whose estimator configuration has this fingerprint"
-                                    + " (the batch's config_fingerprint). Unset: any configuration.");
+                            "Only deliver batches whose configuration has this fingerprint (the batch's"
+                                    + " config_fingerprint: the estimator, its credit.* settings, and the job's"
+                                    + " settings that change its numbers where they are not at their defaults)."
+                                    + " 'strawless fingerprint -D key=value ...' prints it for the job's settings."
+                                    + " Unset: any configuration.");
 
     public static final ConfigOption<Long> MIN_POLICY_VERSION =
             ConfigOptions.key("trainer.min-policy-version")
