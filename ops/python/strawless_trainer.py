@@ -84,8 +84,8 @@ CLIENT_PREFIX = "kafka.client."
 CONTROLLED_CLIENT_KEYS = {"bootstrap.servers", "group.id", "isolation.level", "enable.auto.commit"}
 
 DEFAULT_SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "src", "main", "avro")
-# TrainingBatch.avsc refers to OffsetRange by name; named types must be parsed before they are used.
-SCHEMA_FILES = ("SourceOffset.avsc", "TrainingBatch.avsc")
+# TrainingBatch.avsc refers to OffsetRange and TerminalKind by name; named types must be parsed before they are used.
+SCHEMA_FILES = ("SourceOffset.avsc", "TerminalKind.avsc", "TrainingBatch.avsc")
 # Every TrainingBatch schema a Strawless release wrote, v1.avsc, v2.avsc, ... (each one self-contained).
 DEFAULT_HISTORY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "src", "main",
                                    "resources", "schema-history", "TrainingBatch")
@@ -488,7 +488,8 @@ def main(argv=None):
                         help="also write every trajectory's per-step advantages, its weight and its flags to FILE"
                              " (JSON)")
     parser.add_argument("--schemas", default=DEFAULT_SCHEMA_DIR, metavar="DIR",
-                        help="directory with TrainingBatch.avsc and SourceOffset.avsc (default: the repository's)")
+                        help="directory with TrainingBatch.avsc, SourceOffset.avsc and TerminalKind.avsc (default: the"
+                             " repository's)")
     parser.add_argument("--schema-history", default=DEFAULT_HISTORY_DIR, metavar="DIR",
                         help="directory with every TrainingBatch version a release wrote, v1.avsc, v2.avsc, ...,"
                              " which batches written before an upgrade need (default: the repository's"

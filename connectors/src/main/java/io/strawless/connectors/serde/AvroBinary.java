@@ -50,6 +50,25 @@ final class AvroBinary {
         }
     }
 
+    static void writeNullableInt(Integer value, Encoder out) throws IOException {
+        if (value == null) {
+            out.writeIndex(NULL);
+        } else {
+            out.writeIndex(PRESENT);
+            out.writeInt(value);
+        }
+    }
+
+    /** A ["null", an enum] value: the symbol's position in the enum's schema, which Avro's enums declare in order. */
+    static void writeNullableEnum(Enum<?> value, Encoder out) throws IOException {
+        if (value == null) {
+            out.writeIndex(NULL);
+        } else {
+            out.writeIndex(PRESENT);
+            out.writeEnum(value.ordinal());
+        }
+    }
+
     /** Bytes of an Avro int or long: a zigzag varint. */
     static int varintBytes(long value) {
         long zigzag = (value << 1) ^ (value >> 63);

@@ -7,6 +7,8 @@ import static io.strawless.connectors.serde.AvroBinary.nullableStringBytes;
 import static io.strawless.connectors.serde.AvroBinary.stringBytes;
 import static io.strawless.connectors.serde.AvroBinary.varintBytes;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableDouble;
+import static io.strawless.connectors.serde.AvroBinary.writeNullableEnum;
+import static io.strawless.connectors.serde.AvroBinary.writeNullableInt;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableInts;
 import static io.strawless.connectors.serde.AvroBinary.writeNullableString;
 
@@ -44,7 +46,8 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
             "TrainingBatch", List.of("batch_id", "created_at", "estimator", "config_fingerprint", "backend",
                     "min_policy_version", "max_policy_version", "lineage", "trajectories", "verifier_reliability"),
             "ScoredTrajectory", List.of("trajectory_id", "agent_id", "task_id", "group_id", "outcome_reward",
-                    "success", "outcome_revision", "baseline", "steps", "suspect", "weight", "outcome_timed_out"),
+                    "success", "outcome_revision", "baseline", "steps", "suspect", "weight", "outcome_timed_out",
+                    "scoring_unit", "unit_size", "terminal"),
             "ScoredStep", List.of("step_index", "trainable", "advantage", "target_return", "reward", "value",
                     "logprob", "token_ids", "payload_ref", "policy_version"),
             "OffsetRange", List.of("topic", "partition", "first_offset", "last_offset"));
@@ -63,8 +66,15 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
     private static final int CREDIT_BYTES = 16;
 
     /**
+     * The bytes of a scoring_unit and a unit_size as counted before the trajectory is scored, when neither is known:
+     * each present, at the largest an int takes.
+     */
+    private static final int UNIT_BYTES = 2 * (1 + 5);
+
+    /**
      * At most the bytes that the ScoredTrajectory scored from these inputs takes in a batch. Exact but for the
-     * baseline (counted as present) when {@code steps} are decoded; for steps that arrive encoded
+     * baseline (counted as present) and the scoring unit's id and size (counted as present and 5-byte ints) when
+     * {@code steps} are decoded; for steps that arrive encoded
      * ({@link EncodedSteps}) each step's bound comes from its encoding's length, without decoding it, and exceeds
      * the exact size by what the dropped fields take beyond a byte each (an event time: 5 bytes more).
      */
@@ -77,7 +87,9 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                 + varintBytes(outcomeRevision)
                 + 9 // baseline, as if present
                 + arrayFramingBytes(steps.size())
-                + 1 + 8 + 1; // suspect, weight, outcome_timed_out
+                + 1 + 8 + 1 // suspect, weight, outcome_timed_out
+                + UNIT_BYTES // scoring_unit, unit_size
+                + 2; // terminal, present: the union's branch, then the symbol's (one byte for any of three)
         if (steps instanceof EncodedSteps encoded) {
             for (int i = 0; i < encoded.size(); i++) {
                 bytes += scoredStepBytesBound(encoded.encoded(i));
@@ -217,6 +229,9 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
         out.writeBoolean(trajectory.getSuspect());
         out.writeDouble(trajectory.getWeight());
         out.writeBoolean(trajectory.getOutcomeTimedOut());
+        writeNullableInt(trajectory.getScoringUnit(), out);
+        writeNullableInt(trajectory.getUnitSize(), out);
+        writeNullableEnum(trajectory.getTerminal(), out);
     }
 
     private static void write(ScoredStep step, Encoder out) throws IOException {

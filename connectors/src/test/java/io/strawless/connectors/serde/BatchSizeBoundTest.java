@@ -104,7 +104,10 @@ class BatchSizeBoundTest {
         return serializer.serialize(with).length - serializer.serialize(without).length - 1; // the count of 1
     }
 
-    /** What the scoring stage writes for these steps (TrainingBatches.scored), with a baseline. */
+    /**
+     * What the scoring stage writes for these steps (TrainingBatches.scored), with a baseline, and a scoring unit's
+     * id and size that take the most bytes an int can.
+     */
     private static ScoredTrajectory scored(String trajectoryId, String groupId, int revision, List<StepEvent> steps) {
         List<ScoredStep> scored = new ArrayList<>();
         for (StepEvent e : steps) {
@@ -113,7 +116,7 @@ class BatchSizeBoundTest {
                     e.getPolicyVersion()));
         }
         return new ScoredTrajectory(trajectoryId, "agent-é", "task-1", groupId, 1.0, true, revision, 0.25, scored,
-                false, 1.0, false);
+                false, 1.0, false, Integer.MIN_VALUE, Integer.MAX_VALUE, TerminalKind.TRUNCATED);
     }
 
     private static StepEvent step(String trajectoryId, int index, int i) {

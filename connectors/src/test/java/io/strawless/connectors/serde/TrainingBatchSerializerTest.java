@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.TrainingBatch;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -86,7 +87,10 @@ class TrainingBatchSerializerTest {
                     steps,
                     random.nextBoolean(),
                     random.nextDouble(),
-                    random.nextBoolean()));
+                    random.nextBoolean(),
+                    random.nextBoolean() ? null : random.nextInt(),
+                    random.nextBoolean() ? null : 1 + random.nextInt(64),
+                    random.nextBoolean() ? null : TerminalKind.values()[random.nextInt(TerminalKind.values().length)]));
         }
         List<OffsetRange> lineage = new ArrayList<>();
         for (int r = (mask & 128) != 0 ? 0 : 1 + random.nextInt(3); r > 0; r--) {

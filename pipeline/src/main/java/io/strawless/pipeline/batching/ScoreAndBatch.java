@@ -32,6 +32,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -368,7 +369,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private void emit(List<TrajectoryGroup> groups, ReliabilityModel model, long flushAt, Context ctx, long now,
             Collector<TrainingBatch> out) {
         List<AssembledTrajectory> members = new ArrayList<>();
-        List<Double> baselines = new ArrayList<>(); // null where none was subtracted
+        List<Integer> units = new ArrayList<>(); // each member's scoring unit: its group's position in groups
+        List<Double> taskBaselines = new ArrayList<>(); // each member's group's
         List<Trajectory> inputs = new ArrayList<>();
         Set<String> flagged = new HashSet<>();
         for (int unit = 0; unit < groups.size(); unit++) {
@@ -376,15 +378,11 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             List<Trajectory> groupInputs = screened == null ? null : creditInputs(screened, Integer.toString(unit), ctx, now);
             if (groupInputs != null) {
                 members.addAll(screened.members());
-                // The baseline the credit subtracted, where it subtracted one: not for another estimator or a member of
-                // a group, nor for a trajectory scored without its outcome (TrainingBatches.creditInput). The members
-                // of a group that are not suspects are scored without the suspects (below).
-                int unsuspected = (int) screened.members().stream()
-                        .filter(m -> !flagged.contains(m.trajectoryId())).count();
-                screened.members().forEach(m -> baselines.add(credit.usesTaskBaseline(
-                        flagged.contains(m.trajectoryId()) ? groupInputs.size() : unsuspected)
-                        && !m.outcomeTimedOut() ? screened.baseline() : null));
                 inputs.addAll(groupInputs);
+                for (AssembledTrajectory member : screened.members()) {
+                    units.add(unit);
+                    taskBaselines.add(screened.baseline());
+                }
             }
         }
         if (inputs.isEmpty()) {
@@ -400,8 +398,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
         long scoringStart = System.nanoTime();
         List<Credit> credits = new ArrayList<>(score(inputs, model));
+        int[] unitSizes = unitSizes(inputs);
         Optional<String> tooSmallWithoutSuspects = flagged.isEmpty() ? Optional.empty()
-                : rescoreWithoutSuspects(credits, members, inputs, flagged, model);
+                : rescoreWithoutSuspects(credits, unitSizes, members, inputs, flagged, model);
         kernelTimeMs.update((System.nanoTime() - scoringStart) / 1_000_000);
 
         List<ScoredTrajectory> trajectories = new ArrayList<>(members.size());
@@ -426,8 +425,12 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 continue;
             }
             batched.add(member);
-            trajectories.add(TrainingBatches.scored(member, credits.get(i), baselines.get(i),
-                    flagged.contains(member.trajectoryId())));
+            // The baseline the credit subtracted, where it subtracted one: not for another estimator or a member of a
+            // group, nor for a trajectory scored without its outcome (TrainingBatches.creditInput).
+            Double baseline = credit.usesTaskBaseline(unitSizes[i]) && !member.outcomeTimedOut()
+                    ? taskBaselines.get(i) : null;
+            trajectories.add(TrainingBatches.scored(member, credits.get(i), baseline,
+                    flagged.contains(member.trajectoryId()), units.get(i), unitSizes[i]));
             minPolicy = Math.min(minPolicy, member.minPolicyVersion());
             maxPolicy = Math.max(maxPolicy, member.maxPolicyVersion());
             for (OffsetRange range : member.lineage()) {
@@ -462,11 +465,12 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     /**
      * A suspect (job.suspect-policy=FLAG) weighs 0 in training, so it must not move the others' credit either: they
      * are scored again without the suspects, and get what they would get had the suspects gone to the unscored topic.
-     * A suspect keeps the credit it got among its group, for the record. Replaces the others' {@code credits} in
-     * place; where the batch without its suspects is too small to be scored, with null, and says why.
+     * A suspect keeps the credit it got among its group, for the record. Replaces the others' {@code credits} and
+     * {@code unitSizes} in place; where the batch without its suspects is too small to be scored, their credits with
+     * null, and says why.
      */
-    private Optional<String> rescoreWithoutSuspects(List<Credit> credits, List<AssembledTrajectory> members,
-            List<Trajectory> inputs, Set<String> flagged, ReliabilityModel model) {
+    private Optional<String> rescoreWithoutSuspects(List<Credit> credits, int[] unitSizes,
+            List<AssembledTrajectory> members, List<Trajectory> inputs, Set<String> flagged, ReliabilityModel model) {
         List<Integer> unsuspected = new ArrayList<>();
         for (int i = 0; i < members.size(); i++) {
             if (!flagged.contains(members.get(i).trajectoryId())) {
@@ -479,10 +483,26 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         List<Trajectory> unsuspectedInputs = unsuspected.stream().map(inputs::get).toList();
         Optional<String> tooSmall = scorer.batchTooSmall(unsuspectedInputs);
         List<Credit> rescored = tooSmall.isPresent() ? null : score(unsuspectedInputs, model);
+        int[] rescoredSizes = unitSizes(unsuspectedInputs);
         for (int k = 0; k < unsuspected.size(); k++) {
             credits.set(unsuspected.get(k), rescored == null ? null : rescored.get(k));
+            unitSizes[unsuspected.get(k)] = rescoredSizes[k];
         }
         return tooSmall;
+    }
+
+    /**
+     * How many trajectories each of {@code inputs} was scored with, scored in one call: those that share its group
+     * key (the estimators pool their statistics), or 1 without one (scored alone).
+     */
+    private static int[] unitSizes(List<Trajectory> inputs) {
+        Map<String, Integer> sizes = new HashMap<>();
+        for (Trajectory input : inputs) {
+            if (input.groupId() != null) {
+                sizes.merge(input.groupId(), 1, Integer::sum);
+            }
+        }
+        return inputs.stream().mapToInt(input -> input.groupId() == null ? 1 : sizes.get(input.groupId())).toArray();
     }
 
     /** Scores {@code inputs} in one call, with the verifier weights the reliability model has learnt where it is used. */

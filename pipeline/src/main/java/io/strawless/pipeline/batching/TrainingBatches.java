@@ -72,12 +72,15 @@ final class TrainingBatches {
 
     /**
      * The output record: the step events' own fields, plus the credit the estimator gave each step. A
-     * {@code suspect} (quarantined under job.suspect-policy=FLAG) keeps its credit but weighs 0.
+     * {@code suspect} (quarantined under job.suspect-policy=FLAG) keeps its credit but weighs 0. {@code scoringUnit}
+     * names the unit it was scored in ({@code unit} of {@link #creditInput}), {@code unitSize} how many trajectories
+     * its credit was computed with.
      *
      * <p>Built with the all-arguments constructors, in schema order, not with Avro's builders: a builder per
      * step allocated and validated per field, for every step the job outputs.
      */
-    static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, Double baseline, boolean suspect) {
+    static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, Double baseline, boolean suspect,
+            int scoringUnit, int unitSize) {
         List<ScoredStep> steps = new ArrayList<>(t.steps().size());
         for (int i = 0; i < t.steps().size(); i++) {
             StepEvent e = t.steps().get(i);
@@ -105,7 +108,10 @@ final class TrainingBatches {
                 steps, // steps
                 suspect, // suspect
                 suspect ? 0.0 : 1.0, // weight
-                t.outcomeTimedOut()); // outcome_timed_out
+                t.outcomeTimedOut(), // outcome_timed_out
+                scoringUnit, // scoring_unit
+                unitSize, // unit_size
+                t.steps().get(t.steps().size() - 1).getTerminal()); // terminal
     }
 
     private static double orNaN(Double value) {

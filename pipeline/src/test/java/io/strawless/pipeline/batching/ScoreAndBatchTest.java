@@ -23,6 +23,7 @@ import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -258,6 +259,13 @@ class ScoreAndBatchTest {
         assertEquals(List.of("g0", "g1", "x0"), scored.stream().map(ScoredTrajectory::getTrajectoryId).toList());
         assertEquals(List.of("g", "g", "g"), scored.stream().map(ScoredTrajectory::getGroupId).toList(),
                 "the batch still names the group_id the agent gave");
+        // ... and tells the trainer which were normalised together, and over how many.
+        assertEquals(scored.get(0).getScoringUnit(), scored.get(1).getScoringUnit());
+        assertTrue(scored.get(0).getScoringUnit() != null
+                && !scored.get(0).getScoringUnit().equals(scored.get(2).getScoringUnit()), scored::toString);
+        assertEquals(Arrays.asList(2, 2, 1), scored.stream().map(ScoredTrajectory::getUnitSize).toList());
+        assertEquals(List.of(TerminalKind.TERMINATED, TerminalKind.TERMINATED, TerminalKind.TERMINATED),
+                scored.stream().map(ScoredTrajectory::getTerminal).toList());
         // Over its own two members, g0 (1) and g1 (0) are +/- the same; pooled with x0 (1) they would not be.
         double g0 = scored.get(0).getSteps().get(0).getAdvantage();
         double g1 = scored.get(1).getSteps().get(0).getAdvantage();
@@ -622,6 +630,7 @@ class ScoreAndBatchTest {
         ScoredTrajectory scored = harness.extractOutputValues().get(0).getTrajectories().get(0);
         assertTrue(scored.getOutcomeTimedOut());
         assertFalse(scored.getSuspect());
+        assertEquals(1, scored.getUnitSize(), "scored alone");
         List<ScoredStep> steps = scored.getSteps();
         assertTrue(steps.get(0).getAdvantage() > steps.get(2).getAdvantage(),
                 "the step judged good gets more credit than the one judged bad: " + steps);

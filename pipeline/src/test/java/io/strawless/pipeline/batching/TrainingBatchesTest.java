@@ -70,8 +70,11 @@ class TrainingBatchesTest {
                 .setSuspect(true)
                 .setWeight(0.0)
                 .setOutcomeTimedOut(false)
+                .setScoringUnit(6)
+                .setUnitSize(5)
+                .setTerminal(TerminalKind.TERMINATED)
                 .build();
-        assertEquals(expected, TrainingBatches.scored(trajectory, credit, 0.125, true));
-        assertEquals(1.0, TrainingBatches.scored(trajectory, credit, 0.125, false).getWeight());
+        assertEquals(expected, TrainingBatches.scored(trajectory, credit, 0.125, true, 6, 5));
+        assertEquals(1.0, TrainingBatches.scored(trajectory, credit, 0.125, false, 6, 5).getWeight());
     }
 }

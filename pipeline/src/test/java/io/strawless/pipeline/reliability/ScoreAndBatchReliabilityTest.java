@@ -18,6 +18,7 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -117,9 +118,17 @@ class ScoreAndBatchReliabilityTest {
         Set<String> hacks = batch.getTrajectories().stream().map(ScoredTrajectory::getTrajectoryId)
                 .filter(id -> id.startsWith("hack-")).collect(Collectors.toSet());
         assertEquals(hacks, suspects, "the quarantine finds the hacks, and only them");
+        Map<String, Set<Integer>> unitsByGroup = new LinkedHashMap<>();
         for (ScoredTrajectory t : batch.getTrajectories()) {
             assertEquals(t.getSuspect() ? 0.0 : 1.0, t.getWeight(), t.getTrajectoryId());
+            unitsByGroup.computeIfAbsent(t.getGroupId(), g -> new HashSet<>()).add(t.getScoringUnit());
+            // The others of a group with a suspect were scored again without it: over three, not four.
+            boolean withSuspect = Integer.parseInt(t.getGroupId().substring("group-".length())) % HACK_EVERY == 0;
+            assertEquals(withSuspect && !t.getSuspect() ? GROUP_SIZE - 1 : GROUP_SIZE, t.getUnitSize(),
+                    t.getTrajectoryId());
         }
+        assertTrue(unitsByGroup.values().stream().allMatch(units -> units.size() == 1), unitsByGroup::toString);
+        assertEquals(GROUPS, unitsByGroup.values().stream().distinct().count(), "a scoring unit for each group");
 
         Map<String, Double> reliability = batch.getVerifierReliability();
         assertEquals(Set.of("checker", "prm", "rater", "stamp"), reliability.keySet());
@@ -205,6 +214,8 @@ class ScoreAndBatchReliabilityTest {
                 .mapToDouble(t -> t.getSteps().get(0).getAdvantage()).sum();
         assertEquals(0.0, sum, 1e-9);
         assertEquals(3, batch.getTrajectories().stream().filter(t -> "group-0".equals(t.getGroupId())).count());
+        assertTrue(batch.getTrajectories().stream().filter(t -> "group-0".equals(t.getGroupId()))
+                .allMatch(t -> t.getUnitSize() == 3), "scored as a unit of three");
     }
 
     @Test
