@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.consumer.CommitFailedException;
@@ -56,6 +57,10 @@ import org.slf4j.LoggerFactory;
  * that does not poll again within {@code max.poll.interval.ms} (5 min by default, {@code kafka.client.*} as
  * well), so training on all of a poll's batches must fit in it.
  *
+ * <p>Filters ({@link TrainerOptions}): {@code trainer.estimator} and {@code trainer.config-fingerprint} drop whole
+ * batches; the policy-version bounds drop whole scoring units from a batch (a unit is never delivered in part), and
+ * a batch left empty. {@link #filteredOut} and {@link #filteredOutTrajectories} count what they dropped.
+ *
  * <p>Commits: per partition, the group's offset is that of the first delivered batch not yet acknowledged
  * (all acknowledged: the position after the last one). Batches the filters drop count as acknowledged.
  * Acknowledgements are committed at the start of the next {@link #poll} and on {@link #close}; a partition
@@ -80,6 +85,7 @@ public final class BatchSubscriber implements AutoCloseable {
     /** Partitions this subscriber has read from since they were assigned to it. */
     private final Map<TopicPartition, PartitionProgress> progress = new HashMap<>();
     private long filteredOut;
+    private long filteredOutTrajectories;
 
     /** Joins the trainer's group on the batches topic; reading starts with the first {@link #poll}. */
     public BatchSubscriber(ReadableConfig conf) {
@@ -114,7 +120,8 @@ public final class BatchSubscriber implements AutoCloseable {
 
     /**
      * Commits what was acknowledged so far, then waits up to {@code timeout} for batches that pass the
-     * filters. Returns them in offset order per partition; the list may be empty.
+     * filters, each less the scoring units they drop. Returns them in offset order per partition; the list may be
+     * empty.
      *
      * @throws RecordDeserializationException at a value that is not a TrainingBatch (see the class comment)
      */
@@ -124,8 +131,11 @@ public final class BatchSubscriber implements AutoCloseable {
         for (ConsumerRecord<byte[], TrainingBatch> record : consumer.poll(timeout)) {
             TopicPartition partition = new TopicPartition(record.topic(), record.partition());
             PartitionProgress partitionProgress = progress.computeIfAbsent(partition, p -> new PartitionProgress());
-            if (filter.accepts(record.value())) {
-                Delivery delivery = new Delivery(record.value(), partition, record.offset());
+            int trajectories = record.value().getTrajectories().size();
+            Optional<TrainingBatch> wanted = filter.apply(record.value());
+            filteredOutTrajectories += trajectories - wanted.map(batch -> batch.getTrajectories().size()).orElse(0);
+            if (wanted.isPresent()) {
+                Delivery delivery = new Delivery(wanted.get(), partition, record.offset());
                 partitionProgress.unacknowledged.add(delivery);
                 deliveries.add(delivery);
             } else {
@@ -145,9 +155,17 @@ public final class BatchSubscriber implements AutoCloseable {
         progress.computeIfAbsent(partition, p -> new PartitionProgress());
     }
 
-    /** Batches the {@code trainer.*} filters dropped since this subscriber started. */
+    /** Batches the {@code trainer.*} filters dropped whole since this subscriber started. */
     public long filteredOut() {
         return filteredOut;
+    }
+
+    /**
+     * Trajectories the {@code trainer.*} filters kept from the trainer since this subscriber started: those of the
+     * batches they dropped, and the scoring units the policy-version bounds removed from the batches delivered.
+     */
+    public long filteredOutTrajectories() {
+        return filteredOutTrajectories;
     }
 
     /** Commits what was acknowledged and leaves the group. */

@@ -9,7 +9,8 @@ import org.apache.flink.configuration.ConfigOptions;
  * {@code kafka.client.*}), so a trainer uses the same keys as the job that writes the batches. The
  * Python example ({@code ops/python/strawless_trainer.py}) takes the same keys as {@code -D key=value}.
  *
- * <p>The filters drop batches before they reach the caller; a dropped batch counts as acknowledged.
+ * <p>The filters drop batches, or scoring units from a batch, before they reach the caller; a dropped batch counts as
+ * acknowledged.
  */
 public final class TrainerOptions {
 
@@ -46,18 +47,20 @@ public final class TrainerOptions {
                     .longType()
                     .noDefaultValue()
                     .withDescription(
-                            "Only deliver batches whose steps all come from this policy version or a later"
-                                    + " one (the batch's min_policy_version is at least this). Drops stale"
-                                    + " off-policy data. Unset: no lower bound.");
+                            "Only deliver trajectories whose steps all come from this policy version or a later"
+                                    + " one. Drops stale off-policy data by whole scoring units (a unit with one"
+                                    + " older step is removed from its batch, every member, since their credit is"
+                                    + " relative to each other); the rest of the batch is delivered, and a batch"
+                                    + " left empty is skipped. Unset: no lower bound.");
 
     public static final ConfigOption<Long> MAX_POLICY_VERSION =
             ConfigOptions.key("trainer.max-policy-version")
                     .longType()
                     .noDefaultValue()
                     .withDescription(
-                            "Only deliver batches whose steps all come from this policy version or an earlier"
-                                    + " one (the batch's max_policy_version is at most this). Unset: no"
-                                    + " upper bound.");
+                            "Only deliver trajectories whose steps all come from this policy version or an"
+                                    + " earlier one, by whole scoring units as trainer.min-policy-version does."
+                                    + " Unset: no upper bound.");
 
     private TrainerOptions() {}
 }

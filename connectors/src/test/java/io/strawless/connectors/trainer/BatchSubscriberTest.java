@@ -131,6 +131,49 @@ class BatchSubscriberTest {
         }
     }
 
+    /**
+     * A batch mixes the groups of many tasks: trainer.min-policy-version removes the scoring units with an older step,
+     * every member of such a unit (its credit is relative to all of them), and delivers the rest of the batch instead
+     * of dropping it, and with it the fresh data, for good. A batch written before scoring_unit existed is filtered by
+     * group_id; a batch left empty is dropped.
+     */
+    @Test
+    void thePolicyVersionBoundsDropWholeScoringUnitsNotTheBatchAroundThem() throws Exception {
+        Configuration conf = subscriberOn("policy-units");
+        conf.set(TrainerOptions.MIN_POLICY_VERSION, 42L);
+        produce("policy-units",
+                batch("mixed", List.of(
+                        trajectory("stale-0", "g", 0, 42, 42),
+                        trajectory("stale-1", "g", 0, 41, 42), // one step at 41: its whole unit goes
+                        trajectory("fresh-0", "g", 1, 42, 43), // the same group_id, scored apart
+                        trajectory("fresh-1", "h", 2, 42, 42))),
+                batch("before-v4", List.of(
+                        trajectory("old-0", "a", null, 41, 41),
+                        trajectory("new-0", "b", null, 42, 42),
+                        trajectory("new-1", "b", null, 42, 42))),
+                batch("all-stale", List.of(trajectory("stale-2", "c", 0, 41, 41))),
+                batch("after"));
+
+        try (BatchSubscriber subscriber = new BatchSubscriber(conf)) {
+            List<Delivery> deliveries = pollUntil(subscriber, 2);
+            assertEquals(List.of("mixed", "before-v4"), ids(deliveries));
+            TrainingBatch mixed = deliveries.get(0).batch();
+            assertEquals(List.of("fresh-0", "fresh-1"), trajectoryIds(mixed));
+            assertEquals(42, mixed.getMinPolicyVersion(), "what is left of the batch");
+            assertEquals(43, mixed.getMaxPolicyVersion());
+            assertEquals(List.of("new-0", "new-1"), trajectoryIds(deliveries.get(1).batch()));
+            deliveries.forEach(Delivery::ack);
+            Instant deadline = Instant.now().plus(PATIENCE);
+            while (subscriber.filteredOut() < 2) { // all-stale, then after (policy 1)
+                assertTrue(Instant.now().isBefore(deadline), "filtered out " + subscriber.filteredOut());
+                assertTrue(subscriber.poll(Duration.ofMillis(200)).isEmpty(), "nothing else passes");
+            }
+            assertEquals(2 + 1 + 1 + 1, subscriber.filteredOutTrajectories());
+        }
+        assertEquals(4, committedOffset(conf.get(TrainerOptions.GROUP_ID), new TopicPartition("policy-units", 0)),
+                "the batches delivered in part and those dropped are acknowledged");
+    }
+
     @Test
     void batchesOfAnAbortedTransactionAreNeverDelivered() throws Exception {
         Configuration conf = subscriberOn("aborted");
@@ -247,20 +290,45 @@ class BatchSubscriberTest {
         return batch(id, "grpo", "fp-a", 1, 1);
     }
 
+    /** A batch of one trajectory, whose two steps come from {@code minPolicy} and {@code maxPolicy}. */
     private static TrainingBatch batch(String id, String estimator, String fingerprint, long minPolicy, long maxPolicy) {
-        ScoredStep step = ScoredStep.newBuilder()
-                .setStepIndex(0).setTrainable(true).setAdvantage(0.5).setTargetReturn(1.0).setPolicyVersion(minPolicy)
-                .build();
-        ScoredTrajectory trajectory = ScoredTrajectory.newBuilder()
-                .setTrajectoryId(id + "-t0").setAgentId("agent").setTaskId("task")
-                .setOutcomeReward(1.0).setSuccess(true).setSteps(List.of(step))
-                .build();
+        return batch(id, estimator, fingerprint, List.of(trajectory(id + "-t0", null, null, minPolicy, maxPolicy)));
+    }
+
+    private static TrainingBatch batch(String id, List<ScoredTrajectory> trajectories) {
+        return batch(id, "grpo", "fp-a", trajectories);
+    }
+
+    private static TrainingBatch batch(String id, String estimator, String fingerprint,
+            List<ScoredTrajectory> trajectories) {
+        List<Long> versions = trajectories.stream()
+                .flatMap(t -> t.getSteps().stream().map(ScoredStep::getPolicyVersion)).toList();
         return TrainingBatch.newBuilder()
                 .setBatchId(id).setCreatedAt(Instant.ofEpochMilli(1_700_000_000_000L))
                 .setEstimator(estimator).setConfigFingerprint(fingerprint)
-                .setMinPolicyVersion(minPolicy).setMaxPolicyVersion(maxPolicy)
-                .setTrajectories(List.of(trajectory))
+                .setMinPolicyVersion(versions.stream().min(Long::compare).orElseThrow())
+                .setMaxPolicyVersion(versions.stream().max(Long::compare).orElseThrow())
+                .setTrajectories(trajectories)
                 .build();
+    }
+
+    /** A trajectory of two steps, from the policies {@code firstPolicy} and {@code lastPolicy}. */
+    private static ScoredTrajectory trajectory(String id, String groupId, Integer scoringUnit, long firstPolicy,
+            long lastPolicy) {
+        List<ScoredStep> steps = new ArrayList<>();
+        for (long policy : new long[] {firstPolicy, lastPolicy}) {
+            steps.add(ScoredStep.newBuilder().setStepIndex(steps.size()).setTrainable(true).setAdvantage(0.5)
+                    .setTargetReturn(1.0).setPolicyVersion(policy).build());
+        }
+        return ScoredTrajectory.newBuilder()
+                .setTrajectoryId(id).setAgentId("agent").setTaskId("task").setGroupId(groupId)
+                .setScoringUnit(scoringUnit)
+                .setOutcomeReward(1.0).setSuccess(true).setSteps(steps)
+                .build();
+    }
+
+    private static List<String> trajectoryIds(TrainingBatch batch) {
+        return batch.getTrajectories().stream().map(ScoredTrajectory::getTrajectoryId).toList();
     }
 
     private static byte[] encode(TrainingBatch batch) throws IOException {
