@@ -2,15 +2,19 @@
 """Read per-step credit from Strawless's batch topic, the way an RL trainer (e.g. PyTorch) would.
 
 Adapt it: keep `training_batches` and `trajectories`, replace the summary in `main` with your training
-step. Each trajectory comes with its per-step advantages as a numpy array (a list without numpy):
+step. Each trajectory comes with its steps as aligned sequences, numpy arrays where numeric (lists without
+numpy): the i-th entry of t.advantages, t.trainable, t.token_ids, t.logprobs, ... is the same step's.
 
     consumer = TrainerConsumer(consumer_config(settings))   # read_committed, manual commits
     consumer.subscribe([settings["topics.batches"]])
     decoder = BatchDecoder(load_training_batch_schema())
     for batch in training_batches(consumer, decoder, batch_filter(settings)):
         for t in trajectories(batch):
-            advantages = torch.from_numpy(t.advantages)[torch.from_numpy(t.trainable)]
-            loss = -(advantages * logprobs_of(t)).mean() * t.weight   # your policy-gradient step
+            mask = torch.from_numpy(t.trainable)
+            advantages = torch.from_numpy(t.advantages)[mask]
+            logprobs = policy_logprobs(t.token_ids)[mask]   # your policy's log-probability of each step's tokens
+            loss = -(advantages * logprobs).mean() * t.weight   # your policy-gradient step (t.logprobs: the
+                                                                # behaviour policy's, for an importance ratio)
         # leaving the loop body normally acknowledges the batch: its offset is committed
 
 A trajectory's `weight` is 0 when the job flagged it as a likely reward hack (`suspect`): it stays in the
@@ -54,6 +58,7 @@ import dataclasses
 import io
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -423,18 +428,26 @@ class TrainerConsumer(Consumer):
 
 @dataclasses.dataclass(frozen=True)
 class TrajectoryCredit:
-    """One scored trajectory, ready for a loss: arrays are aligned by step, in step order."""
+    """One scored trajectory, ready for a loss. The per-step sequences are aligned, one entry a step, in step order."""
     batch_id: str
     trajectory_id: str
     task_id: str
-    group_id: object  # str or None
+    group_id: object  # str or None: the agent's; two scoring units may share one, so group by scoring_unit
+    scoring_unit: object  # int: the trajectories scored as one group share it (unique in the batch); None before v4
+    unit_size: object  # int: how many trajectories its credit was computed with (1: alone); None before v4
+    step_indices: object  # int64 array: each step's step_index
     advantages: object  # float64 array: the credit each step's log-probability is multiplied by
     target_returns: object  # float64 array: what the value head regresses to
     trainable: object  # bool array: False for tool/observation steps (their advantage is 0); mask them
+    token_ids: list  # per step, an int64 array of its token ids, or None (a step without, or sent by payload_ref)
+    payload_refs: list  # per step, where its payload is stored (str), or None
+    logprobs: object  # float64 array: the behaviour policy's log-probability of each step, NaN where it has none
     policy_versions: object  # int64 array
     weight: float  # multiply the trajectory's loss by it: 1, or 0 for a suspect
     suspect: bool  # quarantined as a likely reward hack (job.suspect-policy=FLAG); its weight is 0
     outcome_timed_out: bool  # scored on verifier signals alone: outcome_reward and success mean nothing
+    terminal: object  # how it ended: "TERMINATED", "TRUNCATED" (cut off by a limit: mask it, DAPO-style) or
+    # "NONE" (no end marked); None before v4
 
 
 def trajectories(batch):
@@ -446,13 +459,20 @@ def trajectories(batch):
             trajectory_id=trajectory["trajectory_id"],
             task_id=trajectory["task_id"],
             group_id=trajectory["group_id"],
+            scoring_unit=trajectory["scoring_unit"],
+            unit_size=trajectory["unit_size"],
+            step_indices=_array([s["step_index"] for s in steps], "int64"),
             advantages=_array([s["advantage"] for s in steps], "float64"),
             target_returns=_array([s["target_return"] for s in steps], "float64"),
             trainable=_array([s["trainable"] for s in steps], "bool"),
+            token_ids=[None if s["token_ids"] is None else _array(s["token_ids"], "int64") for s in steps],
+            payload_refs=[s["payload_ref"] for s in steps],
+            logprobs=_array([math.nan if s["logprob"] is None else s["logprob"] for s in steps], "float64"),
             policy_versions=_array([s["policy_version"] for s in steps], "int64"),
             weight=trajectory["weight"],
             suspect=trajectory["suspect"],
-            outcome_timed_out=trajectory["outcome_timed_out"])
+            outcome_timed_out=trajectory["outcome_timed_out"],
+            terminal=trajectory["terminal"])
 
 
 def _array(values, dtype):
@@ -485,8 +505,8 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="stop after this many seconds in all (default: %(default)s)")
     parser.add_argument("--advantages-out", metavar="FILE",
-                        help="also write every trajectory's per-step advantages, its weight and its flags to FILE"
-                             " (JSON)")
+                        help="also write every trajectory's steps (index, advantage, trainable, token ids, logprob,"
+                             " payload_ref), its weight, flags and scoring unit to FILE (JSON)")
     parser.add_argument("--schemas", default=DEFAULT_SCHEMA_DIR, metavar="DIR",
                         help="directory with TrainingBatch.avsc, SourceOffset.avsc and TerminalKind.avsc (default: the"
                              " repository's)")
@@ -539,9 +559,15 @@ def main(argv=None):
                 summary["advantage_sum"] += t.weight * float(sum(t.advantages))
                 summary["zero_weight_trajectories"] += int(t.weight == 0)
                 per_trajectory.append({"batch_id": t.batch_id, "trajectory_id": t.trajectory_id,
+                                       "step_indices": _as_list(t.step_indices),
                                        "advantages": _as_list(t.advantages), "trainable": _as_list(t.trainable),
+                                       "token_ids": [None if ids is None else _as_list(ids) for ids in t.token_ids],
+                                       # JSON has no NaN: a step without a logprob is null, as in the batch
+                                       "logprobs": [None if math.isnan(lp) else lp for lp in _as_list(t.logprobs)],
+                                       "payload_refs": t.payload_refs,
                                        "weight": t.weight, "suspect": t.suspect,
-                                       "outcome_timed_out": t.outcome_timed_out})
+                                       "outcome_timed_out": t.outcome_timed_out, "scoring_unit": t.scoring_unit,
+                                       "unit_size": t.unit_size, "terminal": t.terminal})
     except UndecodableBatch as e:
         print(json.dumps({"error": "undecodable", "topic": e.topic, "partition": e.partition,
                           "offset": e.offset, "reason": e.reason}), file=sys.stderr)

@@ -19,6 +19,7 @@ import io.strawless.pipeline.JobOptions;
 import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.TerminalKind;
 import io.strawless.schemas.TrainingBatch;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -30,14 +31,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
@@ -66,8 +71,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Python trainer example (ops/python/strawless_trainer.py) against the in-process broker: after a demo
- * run it reads exactly the batches the Java client reads, with the same per-step advantages and trajectory
- * weights and flags, and never a batch of an aborted transaction; it filters, commits only what it used, and
+ * run it reads exactly the batches the Java client reads, with the same per-step advantages, token ids, logprobs
+ * and payload references, each aligned with its step, and the same trajectory weights, flags and scoring units,
+ * and never a batch of an aborted transaction; it filters, commits only what it used, and
  * stops at a value that is not a TrainingBatch, naming it. Its reading loop outlives a step longer than
  * max.poll.interval.ms (a warning; the batch comes again) and a second trainer joining the group mid-step.
  */
@@ -113,7 +119,7 @@ class PythonTrainerTest {
         writeInTransaction(conf, topic, handMadeBatch("flagged", "outcome",
                 handMadeTrajectory("flagged-suspect").setSuspect(true).setWeight(0).build(),
                 handMadeTrajectory("flagged-timed-out").setOutcomeTimedOut(true).setOutcomeReward(0).setSuccess(false)
-                        .build()), true);
+                        .setScoringUnit(1).setTerminal(TerminalKind.TRUNCATED).build()), true);
         int expectedBatches = published.size() + 2;
 
         Map<String, Credit> javaCredit = readWithJavaClient(conf, expectedBatches);
@@ -141,6 +147,9 @@ class PythonTrainerTest {
                 javaBatches::toString);
         assertEquals(javaBatches, batchIds(pythonCredit), "the same batches, the aborted one in neither");
         assertEquals(javaCredit.keySet(), pythonCredit.keySet(), "the same trajectories");
+        assertTrue(javaCredit.values().stream().anyMatch(credit -> credit.tokenIds().contains(null)
+                        && credit.tokenIds().stream().anyMatch(Objects::nonNull)),
+                "trajectories with token ids on some steps and none on others (tool output), to line up");
         javaCredit.forEach((trajectory, credit) -> {
             Credit fromPython = pythonCredit.get(trajectory);
             assertEquals(credit.advantages().size(), fromPython.advantages().size(), trajectory + " steps");
@@ -148,14 +157,27 @@ class PythonTrainerTest {
                 assertEquals(credit.advantages().get(step), fromPython.advantages().get(step), TOLERANCE,
                         trajectory + " step " + step);
             }
+            // Each per-step sequence lines up with the advantages: its i-th entry is the i-th step's, null included.
+            assertEquals(credit.stepIndices(), fromPython.stepIndices(), trajectory + " step_index");
+            assertEquals(credit.tokenIds(), fromPython.tokenIds(), trajectory + " token_ids");
+            assertEquals(credit.logprobs(), fromPython.logprobs(), trajectory + " logprob");
+            assertEquals(credit.payloadRefs(), fromPython.payloadRefs(), trajectory + " payload_ref");
             assertEquals(credit.weight(), fromPython.weight(), trajectory + " weight");
             assertEquals(credit.suspect(), fromPython.suspect(), trajectory + " suspect");
             assertEquals(credit.outcomeTimedOut(), fromPython.outcomeTimedOut(), trajectory + " outcome_timed_out");
+            assertEquals(credit.scoringUnit(), fromPython.scoringUnit(), trajectory + " scoring_unit");
+            assertEquals(credit.unitSize(), fromPython.unitSize(), trajectory + " unit_size");
+            assertEquals(credit.terminal(), fromPython.terminal(), trajectory + " terminal");
         });
         Credit suspect = pythonCredit.get("flagged/flagged-suspect");
         assertTrue(suspect.suspect() && suspect.weight() == 0 && !suspect.outcomeTimedOut(), suspect::toString);
         Credit timedOut = pythonCredit.get("flagged/flagged-timed-out");
         assertTrue(timedOut.outcomeTimedOut() && timedOut.weight() == 1 && !timedOut.suspect(), timedOut::toString);
+        assertEquals(Arrays.asList(List.of(11, 12), null, List.of(13)), timedOut.tokenIds(), timedOut::toString);
+        assertEquals(Arrays.asList(-0.5, null, -0.25), timedOut.logprobs(), timedOut::toString);
+        assertEquals(Arrays.asList(null, "s3://payloads/1", null), timedOut.payloadRefs(), timedOut::toString);
+        assertEquals(Arrays.asList(1, 1, "TRUNCATED"),
+                Arrays.asList(timedOut.scoringUnit(), timedOut.unitSize(), timedOut.terminal()), timedOut::toString);
 
         JsonNode summary = JSON.readTree(python.stdout());
         assertEquals(expectedBatches, summary.get("batches").asInt());
@@ -478,7 +500,10 @@ class PythonTrainerTest {
                 .build();
     }
 
-    /** A successful trajectory of three steps, weight 1 and no flags. */
+    /**
+     * A successful trajectory of three steps, weight 1 and no flags, scored alone as unit 0: two policy steps with
+     * tokens and a logprob around a tool step that has neither, its output stored by reference.
+     */
     private static ScoredTrajectory.Builder handMadeTrajectory(String trajectoryId) {
         List<ScoredStep> steps = List.of(
                 ScoredStep.newBuilder()
@@ -486,18 +511,23 @@ class PythonTrainerTest {
                         .setTrainable(true)
                         .setAdvantage(0.125)
                         .setTargetReturn(1)
+                        .setTokenIds(List.of(11, 12))
+                        .setLogprob(-0.5)
                         .build(),
                 ScoredStep.newBuilder()
                         .setStepIndex(1)
                         .setTrainable(false)
                         .setAdvantage(0)
                         .setTargetReturn(0)
+                        .setPayloadRef("s3://payloads/1")
                         .build(),
                 ScoredStep.newBuilder()
                         .setStepIndex(2)
                         .setTrainable(true)
                         .setAdvantage(-1.0 / 3)
                         .setTargetReturn(1)
+                        .setTokenIds(List.of(13))
+                        .setLogprob(-0.25)
                         .build());
         return ScoredTrajectory.newBuilder()
                 .setTrajectoryId(trajectoryId)
@@ -505,7 +535,10 @@ class PythonTrainerTest {
                 .setTaskId("test")
                 .setOutcomeReward(1)
                 .setSuccess(true)
-                .setSteps(steps);
+                .setSteps(steps)
+                .setScoringUnit(0)
+                .setUnitSize(1)
+                .setTerminal(TerminalKind.TERMINATED);
     }
 
     private static byte[] bytes(TrainingBatch batch) throws Exception {
@@ -515,8 +548,13 @@ class PythonTrainerTest {
         return bytes;
     }
 
-    /** A trajectory's per-step advantages, the weight of its loss, and its flags. */
-    private record Credit(List<Double> advantages, double weight, boolean suspect, boolean outcomeTimedOut) {}
+    /**
+     * What a trainer uses of a trajectory: its steps' fields, one list each, aligned by step (null where a step has
+     * none), the weight of its loss, its flags, and its scoring unit.
+     */
+    private record Credit(List<Integer> stepIndices, List<Double> advantages, List<List<Integer>> tokenIds,
+            List<Double> logprobs, List<String> payloadRefs, double weight, boolean suspect, boolean outcomeTimedOut,
+            Integer scoringUnit, Integer unitSize, String terminal) {}
 
     /** Credit by "batch id/trajectory id", read with the Java client in its own group. */
     private static Map<String, Credit> readWithJavaClient(Configuration conf, int batches) {
@@ -533,12 +571,18 @@ class PythonTrainerTest {
                 for (Delivery delivery : subscriber.poll(Duration.ofMillis(200))) {
                     TrainingBatch batch = delivery.batch();
                     for (ScoredTrajectory trajectory : batch.getTrajectories()) {
-                        List<Double> advantages = trajectory.getSteps().stream()
-                                .map(ScoredStep::getAdvantage)
-                                .toList();
+                        List<ScoredStep> steps = trajectory.getSteps();
                         String key = batch.getBatchId() + "/" + trajectory.getTrajectoryId();
-                        Credit read = new Credit(advantages, trajectory.getWeight(), trajectory.getSuspect(),
-                                trajectory.getOutcomeTimedOut());
+                        Credit read = new Credit(
+                                steps.stream().map(ScoredStep::getStepIndex).toList(),
+                                steps.stream().map(ScoredStep::getAdvantage).toList(),
+                                steps.stream().map(step -> step.getTokenIds() == null ? null
+                                        : new ArrayList<>(step.getTokenIds())).collect(Collectors.toList()),
+                                steps.stream().map(ScoredStep::getLogprob).collect(Collectors.toList()),
+                                steps.stream().map(ScoredStep::getPayloadRef).collect(Collectors.toList()),
+                                trajectory.getWeight(), trajectory.getSuspect(), trajectory.getOutcomeTimedOut(),
+                                trajectory.getScoringUnit(), trajectory.getUnitSize(),
+                                trajectory.getTerminal() == null ? null : trajectory.getTerminal().name());
                         assertEquals(null, credit.put(key, read), key + " read twice");
                     }
                     delivered++;
@@ -595,15 +639,37 @@ class PythonTrainerTest {
     private static Map<String, Credit> readPythonCredit(Path file) throws Exception {
         Map<String, Credit> credit = new HashMap<>();
         for (JsonNode trajectory : JSON.readTree(file.toFile())) {
-            List<Double> advantages = new ArrayList<>();
-            trajectory.get("advantages").forEach(a -> advantages.add(a.asDouble()));
             String key = trajectory.get("batch_id").asText() + "/"
                     + trajectory.get("trajectory_id").asText();
-            Credit read = new Credit(advantages, trajectory.required("weight").asDouble(),
-                    trajectory.required("suspect").asBoolean(), trajectory.required("outcome_timed_out").asBoolean());
+            Credit read = new Credit(
+                    perStep(trajectory, "step_indices", JsonNode::asInt),
+                    perStep(trajectory, "advantages", JsonNode::asDouble),
+                    perStep(trajectory, "token_ids", ids -> {
+                        List<Integer> tokens = new ArrayList<>();
+                        ids.forEach(id -> tokens.add(id.asInt()));
+                        return tokens;
+                    }),
+                    perStep(trajectory, "logprobs", JsonNode::asDouble),
+                    perStep(trajectory, "payload_refs", JsonNode::asText),
+                    trajectory.required("weight").asDouble(),
+                    trajectory.required("suspect").asBoolean(), trajectory.required("outcome_timed_out").asBoolean(),
+                    orNull(trajectory.required("scoring_unit"), JsonNode::asInt),
+                    orNull(trajectory.required("unit_size"), JsonNode::asInt),
+                    orNull(trajectory.required("terminal"), JsonNode::asText));
             assertEquals(null, credit.put(key, read), key + " read twice");
         }
         return credit;
+    }
+
+    /** The {@code field} list of a trajectory in the --advantages-out file, one entry a step; JSON null stays null. */
+    private static <T> List<T> perStep(JsonNode trajectory, String field, Function<JsonNode, T> value) {
+        List<T> steps = new ArrayList<>();
+        trajectory.required(field).forEach(step -> steps.add(orNull(step, value)));
+        return steps;
+    }
+
+    private static <T> T orNull(JsonNode node, Function<JsonNode, T> value) {
+        return node.isNull() ? null : value.apply(node);
     }
 
     private static Set<String> batchIds(Map<String, ?> credit) {
