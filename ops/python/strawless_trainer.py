@@ -47,7 +47,8 @@ Reading rules, the same as the Java client (io.strawless.connectors.trainer.Batc
 
 Settings use the keys of the Java options, as -D key=value (kafka.bootstrap-servers, topics.batches,
 trainer.group-id, trainer.estimator, trainer.config-fingerprint, trainer.min-policy-version,
-trainer.max-policy-version, kafka.client.<any librdkafka property> for security settings).
+trainer.max-policy-version, kafka.client.<any librdkafka property> for security settings). The policy-version
+bounds remove whole scoring units from a batch rather than drop it (batch_filter).
 
 Only Debian's packages for /usr/bin/python3: python3-confluent-kafka, python3-avro, python3-numpy
 (optional). ops/bin/install-python-deps.sh installs them.
@@ -226,19 +227,51 @@ def consumer_config(settings):
 
 
 def batch_filter(settings):
-    """The trainer.* filters as a predicate on a decoded batch; unset keys accept anything."""
+    """The trainer.* filters as a function of a decoded batch: the batch as the trainer wants it, or None when it
+    wants none of it; unset keys accept anything.
+
+    trainer.estimator and trainer.config-fingerprint take or drop a batch whole. The policy-version bounds remove
+    whole scoring units from it, as the Java client does: a batch mixes the groups of many tasks, so one trajectory
+    of an older policy must not cost the others beside it their training, and a unit's credit is relative to all
+    of its members, so none is delivered without the others. What is left is returned as a new dict, its
+    min/max_policy_version those of its steps; a batch left empty is None."""
     estimator = settings["trainer.estimator"]
     fingerprint = settings["trainer.config-fingerprint"]
     min_version = _optional_int(settings, "trainer.min-policy-version")
     max_version = _optional_int(settings, "trainer.max-policy-version")
 
-    def accepts(batch):
-        return ((estimator is None or batch["estimator"] == estimator)
-                and (fingerprint is None or batch["config_fingerprint"] == fingerprint)
-                and (min_version is None or batch["min_policy_version"] >= min_version)
-                and (max_version is None or batch["max_policy_version"] <= max_version))
+    def within_bounds(trajectory):
+        return all((min_version is None or step["policy_version"] >= min_version)
+                   and (max_version is None or step["policy_version"] <= max_version) for step in trajectory["steps"])
 
-    return accepts
+    def select(batch):
+        if ((estimator is not None and batch["estimator"] != estimator)
+                or (fingerprint is not None and batch["config_fingerprint"] != fingerprint)):
+            return None
+        units = [_unit_of(t, i) for i, t in enumerate(batch["trajectories"])]
+        outside = {unit for unit, t in zip(units, batch["trajectories"]) if not within_bounds(t)}
+        if not outside:
+            return batch
+        kept = [t for unit, t in zip(units, batch["trajectories"]) if unit not in outside]
+        if not kept:
+            return None
+        versions = [step["policy_version"] for t in kept for step in t["steps"]]
+        return {**batch, "trajectories": kept,
+                "min_policy_version": min(versions, default=batch["min_policy_version"]),
+                "max_policy_version": max(versions, default=batch["max_policy_version"])}
+
+    return select
+
+
+def _unit_of(trajectory, index):
+    """The scoring unit of the `index`-th trajectory of its batch. A batch written before scoring_unit existed names
+    only its group_id, which may join units scored apart: dropping them together still delivers no unit in part.
+    A trajectory with neither is a unit of its own."""
+    if trajectory["scoring_unit"] is not None:
+        return "unit", trajectory["scoring_unit"]
+    if trajectory["group_id"] is not None:
+        return "group", trajectory["group_id"]
+    return "trajectory", index
 
 
 def _optional_int(settings, key):
@@ -251,8 +284,9 @@ def _optional_int(settings, key):
         raise ValueError(f"-D {key}={value}: not a whole number") from None
 
 
-def training_batches(consumer, decoder, accepts, max_batches=None, deadline=None):
-    """Yields the decoded batches that pass `accepts`, in offset order per partition.
+def training_batches(consumer, decoder, select, max_batches=None, deadline=None):
+    """Yields the decoded batches as `select` (batch_filter) returns them, in offset order per partition;
+    those it returns None for are skipped.
 
     A batch is acknowledged when the caller asks for the next one (its loop body finished): only then is
     its offset committed. If the loop body raises, nothing more is committed and a restarted trainer gets
@@ -280,10 +314,10 @@ def training_batches(consumer, decoder, accepts, max_batches=None, deadline=None
         if message.error():
             _consumer_error(message.error())
             continue
-        batch = decoder.decode(message)
-        if accepts(batch):
+        selected = select(decoder.decode(message))
+        if selected is not None:
             delivered += 1
-            yield batch
+            yield selected
         # Reached only when the caller came back for more: the batch was used (or filtered out).
         acknowledgements.acknowledge(message)
 
@@ -524,7 +558,7 @@ def main(argv=None):
     try:
         settings = parse_settings(args.definitions)
         config = consumer_config(settings)
-        accepts = batch_filter(settings)
+        select = batch_filter(settings)
     except ValueError as e:
         parser.error(str(e))
 
@@ -538,13 +572,14 @@ def main(argv=None):
                "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0,
                "zero_weight_trajectories": 0}
     per_trajectory = []
-    filtered_out = [0]
+    filtered_out = {"batches": 0, "trajectories": 0}
 
     def counted(batch):
-        if accepts(batch):
-            return True
-        filtered_out[0] += 1
-        return False
+        selected = select(batch)
+        filtered_out["batches"] += int(selected is None)
+        filtered_out["trajectories"] += len(batch["trajectories"]) - (0 if selected is None
+                                                                      else len(selected["trajectories"]))
+        return selected
 
     started = time.monotonic()
     try:
@@ -579,7 +614,8 @@ def main(argv=None):
         consumer.close()
 
     reached = args.max_batches is not None and summary["batches"] >= args.max_batches
-    summary["filtered_out"] = filtered_out[0]
+    summary["filtered_out"] = filtered_out["batches"]
+    summary["filtered_out_trajectories"] = filtered_out["trajectories"]
     summary["stopped_by"] = "max-batches" if reached else "timeout"
     summary["seconds"] = round(time.monotonic() - started, 3)
     if args.advantages_out:

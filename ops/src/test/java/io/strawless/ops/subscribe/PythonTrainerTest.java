@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.LongSummaryStatistics;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -236,6 +237,59 @@ class PythonTrainerTest {
         assertEquals(0, error.get("partition").asInt());
         assertEquals(4, error.get("offset").asLong());
         assertEquals(3, committedOffset("python-filtering", topic), "committed past the filtered and the used batch, not past the bad value");
+    }
+
+    /**
+     * trainer.min-policy-version removes the scoring units with an older step from a batch, every member, and
+     * delivers the rest of it, as the Java client does; the batch is not dropped, fresh data and all. A batch written
+     * before scoring_unit existed is filtered by group_id, and a batch left empty is skipped.
+     */
+    @Test
+    void pythonDropsWholeScoringUnitsOutsideThePolicyBoundsNotTheBatch(@TempDir Path temp) throws Exception {
+        String topic = "python-policy-units";
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        }
+        Configuration conf = configFor(topic);
+        writeInTransaction(conf, topic, handMadeBatch("all-stale", "grpo",
+                handMadeTrajectory("stale-2", "c", 0, 41, 41, 41)), true); // offset 0
+        writeInTransaction(conf, topic, handMadeBatch("mixed", "grpo",
+                handMadeTrajectory("stale-0", "g", 0, 42, 42, 42),
+                handMadeTrajectory("stale-1", "g", 0, 42, 41, 42), // one step at 41: its whole unit goes
+                handMadeTrajectory("fresh-0", "g", 1, 42, 42, 42), // the same group_id, scored apart
+                handMadeTrajectory("fresh-1", "h", 2, 42, 42, 43)), true); // 2
+        writeInTransaction(conf, topic, writtenWith(SchemaHistory.of("TrainingBatch").get(2), handMadeBatch("before-v4",
+                "grpo",
+                handMadeTrajectory("old-0", "a", null, 41, 41, 41),
+                handMadeTrajectory("new-0", "b", null, 42, 42, 42),
+                handMadeTrajectory("new-1", "b", null, 42, 42, 42))), true); // 4
+
+        Path advantagesFile = temp.resolve("advantages.json");
+        PythonRun python = runPythonExample(
+                temp,
+                "-D",
+                "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D",
+                "topics.batches=" + topic,
+                "-D",
+                "trainer.group-id=python-policy-units",
+                "-D",
+                "trainer.min-policy-version=42",
+                "--max-batches",
+                "2",
+                "--timeout",
+                Long.toString(PATIENCE.toSeconds()),
+                "--advantages-out",
+                advantagesFile.toString());
+
+        assertEquals(0, python.exitCode(), python.stderr());
+        assertEquals(Set.of("mixed/fresh-0", "mixed/fresh-1", "before-v4/new-0", "before-v4/new-1"),
+                readPythonCredit(advantagesFile).keySet());
+        JsonNode summary = JSON.readTree(python.stdout());
+        assertEquals("max-batches", summary.get("stopped_by").asText(), python.stdout());
+        assertEquals(1, summary.get("filtered_out").asInt(), "all-stale");
+        assertEquals(1 + 2 + 1, summary.get("filtered_out_trajectories").asInt(), python.stdout());
+        assertEquals(5, committedOffset("python-policy-units", topic), "every batch acknowledged");
     }
 
     @Test
@@ -490,14 +544,30 @@ class PythonTrainerTest {
         return handMadeBatch(batchId, estimator, handMadeTrajectory(batchId + "-trajectory").build());
     }
 
+    /** A batch of {@code trajectories}; its min/max_policy_version are those of their steps, as the job writes them. */
     private static TrainingBatch handMadeBatch(String batchId, String estimator, ScoredTrajectory... trajectories) {
+        LongSummaryStatistics versions = Arrays.stream(trajectories).flatMap(t -> t.getSteps().stream())
+                .mapToLong(ScoredStep::getPolicyVersion).summaryStatistics();
         return TrainingBatch.newBuilder()
                 .setBatchId(batchId)
                 .setCreatedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
                 .setEstimator(estimator)
                 .setConfigFingerprint("test")
+                .setMinPolicyVersion(versions.getMin())
+                .setMaxPolicyVersion(versions.getMax())
                 .setTrajectories(List.of(trajectories))
                 .build();
+    }
+
+    /** A {@link #handMadeTrajectory} in {@code groupId} and {@code scoringUnit}, its steps from {@code policies}. */
+    private static ScoredTrajectory handMadeTrajectory(String trajectoryId, String groupId, Integer scoringUnit,
+            long... policies) {
+        ScoredTrajectory trajectory = handMadeTrajectory(trajectoryId).setGroupId(groupId).setScoringUnit(scoringUnit)
+                .build();
+        for (int step = 0; step < policies.length; step++) {
+            trajectory.getSteps().get(step).setPolicyVersion(policies[step]);
+        }
+        return trajectory;
     }
 
     /**
