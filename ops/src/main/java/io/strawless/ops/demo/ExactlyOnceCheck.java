@@ -44,9 +44,14 @@ public record ExactlyOnceCheck(
         return lostSteps == 0 && duplicatedSteps == 0 && mismatchedAdvantages == 0 && unexpectedSteps == 0;
     }
 
-    /** The credit settings the oracle knows: {@code grpo}, default conventions (any backend). */
+    /**
+     * The credit settings the oracle knows: {@code grpo}, default conventions (any backend), but a group of one keeps
+     * its raw score ({@code credit.singleton-group=raw}): the default scores it against its task's streaming baseline,
+     * which depends on the order of completion, as the {@code outcome} estimator's does.
+     */
     public static void configureOracleCredit(Configuration conf) {
         conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.SINGLETON_GROUP, CreditOptions.SingletonGroup.RAW);
     }
 
     /**
