@@ -11,6 +11,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
 
@@ -66,7 +68,11 @@ public record ExactlyOnceCheck(
             throw new IllegalArgumentException("the exactly-once oracle knows " + expectedCredit
                     + " only, the job scored with " + CreditConfig.from(conf).fingerprint());
         }
-        Map<String, double[]> expected = expectedAdvantages(ledger);
+        // Which trajectories the quarantine suspected depends on what its reliability model had learnt when their
+        // batch was scored, so on the order of processing: the oracle takes that from the batches' flags.
+        Set<String> suspects = output.scoredTrajectories().filter(ScoredTrajectory::getSuspect)
+                .map(ScoredTrajectory::getTrajectoryId).collect(Collectors.toSet());
+        Map<String, double[]> expected = expectedAdvantages(ledger, suspects);
         long expectedSteps = expected.values().stream()
                 .mapToLong(advantages -> advantages.length)
                 .sum();
@@ -97,9 +103,10 @@ public record ExactlyOnceCheck(
     /**
      * GRPO from the ledger: per group, outcomes' mean and sample standard deviation (n - 1); a trainable step
      * gets {@code (outcome - mean) / (std + 1e-6)}, a lone trajectory {@code outcome / (1 + 1e-6)} (verl's
-     * convention: mean 0, std 1), a step that is not trainable 0.
+     * convention: mean 0, std 1), a step that is not trainable 0. A group's {@code suspects}
+     * (job.suspect-policy=FLAG) get their credit among the whole group, its other members among themselves.
      */
-    static Map<String, double[]> expectedAdvantages(FleetLedger ledger) {
+    static Map<String, double[]> expectedAdvantages(FleetLedger ledger, Set<String> suspects) {
         Map<String, List<SentTrajectory>> groups = new LinkedHashMap<>();
         for (SentTrajectory trajectory : ledger.trajectories().values()) {
             if (trajectory.outcome().isPresent()) {
@@ -107,23 +114,12 @@ public record ExactlyOnceCheck(
                         .add(trajectory);
             }
         }
-        double epsilon = 1e-6;
         Map<String, double[]> advantages = new HashMap<>();
         for (List<SentTrajectory> group : groups.values()) {
-            int n = group.size();
-            double mean = 0;
+            List<SentTrajectory> unsuspected = group.stream()
+                    .filter(member -> !suspects.contains(member.trajectoryId())).toList();
             for (SentTrajectory member : group) {
-                mean += member.outcome().getAsDouble() / n;
-            }
-            double squares = 0;
-            for (SentTrajectory member : group) {
-                double centred = member.outcome().getAsDouble() - mean;
-                squares += centred * centred;
-            }
-            for (SentTrajectory member : group) {
-                double outcome = member.outcome().getAsDouble();
-                double advantage =
-                        n == 1 ? outcome / (1 + epsilon) : (outcome - mean) / (Math.sqrt(squares / (n - 1)) + epsilon);
+                double advantage = grpo(member, suspects.contains(member.trajectoryId()) ? group : unsuspected);
                 double[] perStep = new double[member.steps()];
                 for (int step = 0; step < perStep.length; step++) {
                     perStep[step] = member.trainable().get(step) ? advantage : 0;
@@ -132,5 +128,22 @@ public record ExactlyOnceCheck(
             }
         }
         return advantages;
+    }
+
+    /** The GRPO advantage of {@code member} among {@code group}. */
+    private static double grpo(SentTrajectory member, List<SentTrajectory> group) {
+        double epsilon = 1e-6;
+        int n = group.size();
+        double mean = 0;
+        for (SentTrajectory other : group) {
+            mean += other.outcome().getAsDouble() / n;
+        }
+        double squares = 0;
+        for (SentTrajectory other : group) {
+            double centred = other.outcome().getAsDouble() - mean;
+            squares += centred * centred;
+        }
+        double outcome = member.outcome().getAsDouble();
+        return n == 1 ? outcome / (1 + epsilon) : (outcome - mean) / (Math.sqrt(squares / (n - 1)) + epsilon);
     }
 }
