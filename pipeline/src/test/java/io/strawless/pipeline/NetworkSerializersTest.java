@@ -31,6 +31,9 @@ class NetworkSerializersTest {
         AssembledTrajectory ungroupedWithoutOutcome = new AssembledTrajectory("t-2", "agent-1", "task-1", null, 0,
                 Events.trajectory("t-2", null, 0, 0.0, 1).steps(), Events.outcome("t-2", 0.0, 0, 100), List.of(),
                 List.of(), true);
+        AssembledTrajectory withoutItsRequiredVerdicts = new AssembledTrajectory("t-3", "agent-1", "task-1", "g-1", 4,
+                Events.trajectory("t-3", "g-1", 4, 1.0, 2).steps(), Events.outcome("t-3", 1.0, 0, 100),
+                List.of(Events.verdict("t-3", 0, "prm", 0.5, 90)), List.of(), false, true);
 
         // As the assembler emits it: the steps still encoded as they waited in state, copied to the network as bytes.
         StepEventCodec codec = new StepEventCodec();
@@ -45,7 +48,8 @@ class NetworkSerializersTest {
 
         TypeSerializer<AssembledTrajectory> serializer =
                 AssembledTrajectorySerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl());
-        for (AssembledTrajectory trajectory : List.of(withEverything, ungroupedWithoutOutcome, fromState)) {
+        for (AssembledTrajectory trajectory : List.of(withEverything, ungroupedWithoutOutcome, withoutItsRequiredVerdicts,
+                fromState)) {
             assertEquals(trajectory, roundTrip(serializer, trajectory));
             AssembledTrajectory copy = serializer.copy(trajectory);
             assertEquals(trajectory, copy);

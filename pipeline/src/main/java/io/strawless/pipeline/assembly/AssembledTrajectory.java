@@ -19,6 +19,9 @@ import java.util.List;
  * @param outcomeTimedOut true when the outcome never came and the trajectory is scored on its verifier signals
  *     alone ({@code job.outcome-timeout-policy=PROCESS_ONLY}); {@code outcome} is then a placeholder (reward 0)
  *     that stands for no outcome
+ * @param verifiersTimedOut true when {@code job.verifier-timeout} passed before the required verifiers had judged
+ *     every trainable step, and the trajectory is scored with the verdicts that came
+ *     ({@code job.verifier-timeout-policy=SCORE})
  */
 public record AssembledTrajectory(
         String trajectoryId,
@@ -30,12 +33,21 @@ public record AssembledTrajectory(
         OutcomeEvent outcome,
         List<VerifierSignal> verdicts,
         List<OffsetRange> lineage,
-        boolean outcomeTimedOut) {
+        boolean outcomeTimedOut,
+        boolean verifiersTimedOut) {
 
     /** A trajectory with its outcome. */
     public AssembledTrajectory(String trajectoryId, String agentId, String taskId, String groupId, int groupSize,
             List<StepEvent> steps, OutcomeEvent outcome, List<VerifierSignal> verdicts, List<OffsetRange> lineage) {
         this(trajectoryId, agentId, taskId, groupId, groupSize, steps, outcome, verdicts, lineage, false);
+    }
+
+    /** A trajectory whose required verifiers, if any, all came in time. */
+    public AssembledTrajectory(String trajectoryId, String agentId, String taskId, String groupId, int groupSize,
+            List<StepEvent> steps, OutcomeEvent outcome, List<VerifierSignal> verdicts, List<OffsetRange> lineage,
+            boolean outcomeTimedOut) {
+        this(trajectoryId, agentId, taskId, groupId, groupSize, steps, outcome, verdicts, lineage, outcomeTimedOut,
+                false);
     }
 
     /** The outcomes that arrived for it: none when it timed out, else the one it is scored with. */

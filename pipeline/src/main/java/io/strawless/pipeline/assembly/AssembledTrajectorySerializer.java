@@ -61,6 +61,7 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
             NetworkRecords.write(range, out);
         }
         out.writeBoolean(t.outcomeTimedOut());
+        out.writeBoolean(t.verifiersTimedOut());
     }
 
     @Override
@@ -89,7 +90,8 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
             lineage.add(NetworkRecords.readOffsetRange(in));
         }
         boolean outcomeTimedOut = in.readBoolean();
+        boolean verifiersTimedOut = in.readBoolean();
         return new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize, steps, outcome, verdictList,
-                lineage, outcomeTimedOut);
+                lineage, outcomeTimedOut, verifiersTimedOut);
     }
 }

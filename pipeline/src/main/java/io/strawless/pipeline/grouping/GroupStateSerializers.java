@@ -28,8 +28,10 @@ import org.apache.flink.types.StringValue;
  * and written as bytes and its steps are decoded only where a stage reads them. Savepoints of the POJO layout
  * migrate ({@link StateSerializer}).
  *
- * <p>Format version 1 of a trajectory: its ids (trajectory, agent, task, group or null), the group size, then its
- * steps, outcome, verdicts and lineage each in Avro single-object encoding, then whether its outcome timed out.
+ * <p>A trajectory as a group's member: its ids (trajectory, agent, task, group or null), the group size, then its
+ * steps, outcome, verdicts and lineage each in Avro single-object encoding, then whether its outcome timed out and
+ * (from format version 2 of {@link OfTrajectoryGroup} and 3 of {@link OfPendingGroup}) whether its required
+ * verifiers did.
  * It looks like {@code AssembledTrajectorySerializer}'s on purpose, and differs on purpose: that one carries a
  * trajectory between tasks of one build (step bodies without their schema header, the rest field by field with
  * {@code NetworkRecords}, no schema named) and may change with any build; this one is read back by later builds and
@@ -44,43 +46,67 @@ public final class GroupStateSerializers {
 
     private GroupStateSerializers() {}
 
-    /** A group waiting for its batch in the scoring stage. */
+    /**
+     * A group waiting for its batch in the scoring stage. Format version 2 added whether each member's required
+     * verifiers timed out ({@link AssembledTrajectory#verifiersTimedOut}); a group of version 1 is read with none
+     * that did.
+     */
     public static final class OfTrajectoryGroup extends StateSerializer<TrajectoryGroup> {
 
         private static final long serialVersionUID = 1L;
 
+        private static final int CURRENT_VERSION = 2;
+
+        private final int formatVersion;
+
+        public OfTrajectoryGroup() {
+            this(CURRENT_VERSION);
+        }
+
+        /** Reads and writes that version of the format: an earlier one restores the state of an earlier release. */
+        OfTrajectoryGroup(int formatVersion) {
+            this.formatVersion = formatVersion;
+        }
+
         @Override
         protected StateSerializer<TrajectoryGroup> create() {
-            return new OfTrajectoryGroup();
+            return new OfTrajectoryGroup(formatVersion);
         }
 
         @Override
         protected int formatVersion() {
-            return 1;
+            return formatVersion;
+        }
+
+        @Override
+        protected StateSerializer<TrajectoryGroup> readerOf(int earlierFormatVersion) {
+            return earlierFormatVersion == 1 ? new OfTrajectoryGroup(1) : null;
         }
 
         @Override
         public void serialize(TrajectoryGroup group, DataOutputView out) throws IOException {
             out.writeDouble(group.baseline());
-            writeMembers(group.members(), out);
+            writeMembers(group.members(), formatVersion >= 2, out);
         }
 
         @Override
         public TrajectoryGroup deserialize(DataInputView in) throws IOException {
             double baseline = in.readDouble();
-            return new TrajectoryGroup(readMembers(in), baseline);
+            return new TrajectoryGroup(readMembers(formatVersion >= 2, in), baseline);
         }
     }
 
     /**
      * A group waiting for its members in the grouping stage. Format version 2 added the members that went another way
-     * ({@link PendingGroup#diverted}); a group of version 1 is read with none.
+     * ({@link PendingGroup#diverted}); a group of version 1 is read with none. Version 3 added whether each member's
+     * required verifiers timed out ({@link AssembledTrajectory#verifiersTimedOut}); a group of version 1 or 2 is read
+     * with none that did.
      */
     public static final class OfPendingGroup extends StateSerializer<PendingGroup> {
 
         private static final long serialVersionUID = 1L;
 
-        private static final int CURRENT_VERSION = 2;
+        private static final int CURRENT_VERSION = 3;
 
         private final int formatVersion;
 
@@ -105,7 +131,8 @@ public final class GroupStateSerializers {
 
         @Override
         protected StateSerializer<PendingGroup> readerOf(int earlierFormatVersion) {
-            return earlierFormatVersion == 1 ? new OfPendingGroup(1) : null;
+            return earlierFormatVersion == 1 || earlierFormatVersion == 2 ? new OfPendingGroup(earlierFormatVersion)
+                    : null;
         }
 
         @Override
@@ -118,7 +145,7 @@ public final class GroupStateSerializers {
                     StringValue.writeString(trajectoryId, out);
                 }
             }
-            writeMembers(group.members(), out);
+            writeMembers(group.members(), formatVersion >= 3, out);
         }
 
         @Override
@@ -131,11 +158,13 @@ public final class GroupStateSerializers {
                     diverted.add(StringValue.readString(in));
                 }
             }
-            return new PendingGroup(readMembers(in), expectedSize, deadline, diverted);
+            return new PendingGroup(readMembers(formatVersion >= 3, in), expectedSize, deadline, diverted);
         }
     }
 
-    private static void writeMembers(List<AssembledTrajectory> members, DataOutputView out) throws IOException {
+    /** {@code withVerifiersTimedOut}: the format version writes that flag (see the class comment). */
+    private static void writeMembers(List<AssembledTrajectory> members, boolean withVerifiersTimedOut,
+            DataOutputView out) throws IOException {
         out.writeInt(members.size());
         for (AssembledTrajectory t : members) {
             StringValue.writeString(t.trajectoryId(), out);
@@ -159,10 +188,15 @@ public final class GroupStateSerializers {
                 writeBytes(bytesOf(range.toByteBuffer()), out);
             }
             out.writeBoolean(t.outcomeTimedOut());
+            if (withVerifiersTimedOut) {
+                out.writeBoolean(t.verifiersTimedOut());
+            }
         }
     }
 
-    private static List<AssembledTrajectory> readMembers(DataInputView in) throws IOException {
+    /** {@code withVerifiersTimedOut}: the format version has that flag; without it, it reads false. */
+    private static List<AssembledTrajectory> readMembers(boolean withVerifiersTimedOut, DataInputView in)
+            throws IOException {
         int count = in.readInt();
         List<AssembledTrajectory> members = new ArrayList<>(count);
         for (int m = 0; m < count; m++) {
@@ -188,8 +222,9 @@ public final class GroupStateSerializers {
                 lineage.add(OFFSET_RANGES.decode(readBytes(in)));
             }
             boolean outcomeTimedOut = in.readBoolean();
+            boolean verifiersTimedOut = withVerifiersTimedOut && in.readBoolean();
             members.add(new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize,
-                    new EncodedSteps(steps), outcome, verdicts, lineage, outcomeTimedOut));
+                    new EncodedSteps(steps), outcome, verdicts, lineage, outcomeTimedOut, verifiersTimedOut));
         }
         return members;
     }

@@ -46,7 +46,6 @@ import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Groups wait in state in a format of their own: read back whole, and a savepoint that Flink's POJO serializer
@@ -67,21 +66,37 @@ class GroupStateSerializersTest {
                 false);
     }
 
+    /** {@code t} as scored after its required verifiers timed out. */
+    private static AssembledTrajectory verifiersTimedOut(AssembledTrajectory t) {
+        return new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(), t.groupSize(), t.steps(),
+                t.outcome(), t.verdicts(), t.lineage(), t.outcomeTimedOut(), true);
+    }
+
+    /** {@code members} as a format without {@link AssembledTrajectory#verifiersTimedOut} reads them. */
+    private static List<AssembledTrajectory> withoutVerifiersTimedOut(List<AssembledTrajectory> members) {
+        return members.stream().map(t -> new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(),
+                t.groupSize(), t.steps(), t.outcome(), t.verdicts(), t.lineage(), t.outcomeTimedOut())).toList();
+    }
+
     @Test
     void groupsReadBackWhole() throws Exception {
         AssembledTrajectory decoded = trajectory("d", "g", 3, 0.0, 2); // steps as objects, not encodings
         AssembledTrajectory ungroupedTimedOut = new AssembledTrajectory("u", "agent-1", "task-1", null, 0,
                 trajectory("u", null, 0, 0.0, 1).steps(), Events.outcome("u", 0.0, 0, 100), List.of(), List.of(), true);
-        TrajectoryGroup group = new TrajectoryGroup(List.of(member("a", "g", 1.0), decoded, ungroupedTimedOut), 0.25);
+        TrajectoryGroup group = new TrajectoryGroup(List.of(member("a", "g", 1.0), decoded, ungroupedTimedOut,
+                verifiersTimedOut(member("v", "g", 0.5))), 0.25);
         var groups = new GroupStateSerializers.OfTrajectoryGroup();
         TrajectoryGroup back = roundTrip(groups, group);
         assertEquals(group, back);
         assertInstanceOf(EncodedSteps.class, back.members().get(1).steps(), "steps come back as their encodings");
         assertEquals(group, groups.duplicate().copy(group));
         assertNotSame(group.members().get(0).outcome(), groups.copy(group).members().get(0).outcome());
+        // Format version 1, which releases before the verifier-timeout mark wrote, has all else.
+        assertEquals(new TrajectoryGroup(withoutVerifiersTimedOut(group.members()), 0.25),
+                roundTrip(new GroupStateSerializers.OfTrajectoryGroup(1), group));
 
-        PendingGroup pending = new PendingGroup(new ArrayList<>(List.of(member("a", "g", 1.0), member("b", "g", 0.0))),
-                4, 12_345L, new ArrayList<>(List.of("stale")));
+        PendingGroup pending = new PendingGroup(new ArrayList<>(List.of(member("a", "g", 1.0),
+                verifiersTimedOut(member("b", "g", 0.0)))), 4, 12_345L, new ArrayList<>(List.of("stale")));
         var pendingGroups = new GroupStateSerializers.OfPendingGroup();
         assertEquals(pending, roundTrip(pendingGroups, pending));
         PendingGroup copy = pendingGroups.copy(pending);
@@ -89,9 +104,13 @@ class GroupStateSerializersTest {
         copy.diverted().add("other");
         assertEquals(2, pending.members().size());
         assertEquals(1, pending.diverted().size());
-        // Format version 1, which releases before diverted members were counted wrote, has all else.
+        // Format version 2, which releases before the verifier-timeout mark wrote, has all else; version 1, which
+        // releases before diverted members were counted wrote, has all else but those too.
+        List<AssembledTrajectory> unmarked = withoutVerifiersTimedOut(pending.members());
+        assertEquals(new PendingGroup(unmarked, 4, 12_345L, pending.diverted()),
+                roundTrip(new GroupStateSerializers.OfPendingGroup(2), pending));
         PendingGroup version1 = roundTrip(new GroupStateSerializers.OfPendingGroup(1), pending);
-        assertEquals(new PendingGroup(pending.members(), 4, 12_345L, List.of()), version1);
+        assertEquals(new PendingGroup(unmarked, 4, 12_345L, List.of()), version1);
         version1.diverted().add("stale"); // read back into a list grouping can add to
     }
 
@@ -105,12 +124,18 @@ class GroupStateSerializersTest {
         TypeSerializerSnapshot<TrajectoryGroup> network =
                 TrajectoryGroupSerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl()).snapshotConfiguration();
         assertTrue(current.resolveSchemaCompatibility(network).isIncompatible(), "the network format is not state");
+        assertTrue(current.resolveSchemaCompatibility(new GroupStateSerializers.OfTrajectoryGroup(1).snapshotConfiguration())
+                .isCompatibleAfterMigration());
+        assertTrue(current.resolveSchemaCompatibility(new GroupStateSerializers.OfTrajectoryGroup(3).snapshotConfiguration())
+                .isIncompatible(), "a later release's format is not read");
 
         TypeSerializerSnapshot<PendingGroup> pending = new GroupStateSerializers.OfPendingGroup().snapshotConfiguration();
         assertTrue(pending.resolveSchemaCompatibility(pending).isCompatibleAsIs());
-        assertTrue(pending.resolveSchemaCompatibility(new GroupStateSerializers.OfPendingGroup(1).snapshotConfiguration())
-                .isCompatibleAfterMigration());
-        assertTrue(pending.resolveSchemaCompatibility(new GroupStateSerializers.OfPendingGroup(3).snapshotConfiguration())
+        for (int earlier : List.of(1, 2)) {
+            assertTrue(pending.resolveSchemaCompatibility(
+                    new GroupStateSerializers.OfPendingGroup(earlier).snapshotConfiguration()).isCompatibleAfterMigration());
+        }
+        assertTrue(pending.resolveSchemaCompatibility(new GroupStateSerializers.OfPendingGroup(4).snapshotConfiguration())
                 .isIncompatible(), "a later release's format is not read");
     }
 
@@ -118,14 +143,20 @@ class GroupStateSerializersTest {
         return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
     }
 
-    /** The scoring stage's pending batch as the POJO layout kept it; the new stage restores it and scores it. */
+    /**
+     * The scoring stage's pending batch as an earlier release kept it (Flink's POJO serializer, or format version 1 of
+     * {@link GroupStateSerializers.OfTrajectoryGroup}); the new stage restores it and scores it.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"hashmap", "rocksdb"})
-    void aPendingBatchInThePojoLayoutIsScoredAfterARestore(String backendName) throws Exception {
-        var pojoLayout = new KeyedProcessFunction<Integer, TrajectoryGroup, TrainingBatch>() {
+    @CsvSource({"hashmap, pojo", "rocksdb, pojo", "hashmap, version1", "rocksdb, version1"})
+    void aPendingBatchOfAnEarlierReleaseIsScoredAfterARestore(String backendName, String layout) throws Exception {
+        var earlierRelease = new KeyedProcessFunction<Integer, TrajectoryGroup, TrainingBatch>() {
             @Override
             public void processElement(TrajectoryGroup group, Context ctx, Collector<TrainingBatch> out) throws Exception {
-                getRuntimeContext().getListState(new ListStateDescriptor<>("pending", TrajectoryGroup.class)).add(group);
+                getRuntimeContext().getListState(layout.equals("pojo")
+                        ? new ListStateDescriptor<>("pending", TrajectoryGroup.class)
+                        : new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup(1)))
+                        .add(group);
                 getRuntimeContext().getState(new ValueStateDescriptor<>("pending-batch", PendingBatch.class))
                         .update(new PendingBatch(group.trajectoryCount(), 500, 1_000));
                 ctx.timerService().registerProcessingTimeTimer(500);
@@ -134,7 +165,7 @@ class GroupStateSerializersTest {
         TrajectoryGroup group = new TrajectoryGroup(List.of(member("a", "g", 1.0), member("b", "g", 0.0)), 0.5);
         OperatorSubtaskState snapshot;
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(pojoLayout), (TrajectoryGroup g) -> 0, Types.INT)) {
+                new DrainingKeyedProcessOperator<>(earlierRelease), (TrajectoryGroup g) -> 0, Types.INT)) {
             h.setStateBackend(backend(backendName));
             h.setProcessingTime(0);
             h.open();
@@ -168,11 +199,12 @@ class GroupStateSerializersTest {
     }
 
     /**
-     * A group waiting for members in an earlier release's layout (Flink's POJO serializer, or format version 1 of
-     * {@link GroupStateSerializers.OfPendingGroup}) closes when its last member arrives after a restore.
+     * A group waiting for members in an earlier release's layout (Flink's POJO serializer, or format version 1 or 2
+     * of {@link GroupStateSerializers.OfPendingGroup}) closes when its last member arrives after a restore.
      */
     @ParameterizedTest
-    @CsvSource({"hashmap, pojo", "rocksdb, pojo", "hashmap, version1", "rocksdb, version1"})
+    @CsvSource({"hashmap, pojo", "rocksdb, pojo", "hashmap, version1", "rocksdb, version1", "hashmap, version2",
+            "rocksdb, version2"})
     void aPendingGroupOfAnEarlierReleaseClosesAfterARestore(String backendName, String layout) throws Exception {
         var earlierRelease = new KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>() {
             @Override
@@ -181,7 +213,7 @@ class GroupStateSerializersTest {
                         ? new MapStateDescriptor<>("pending-groups",
                                 TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {}))
                         : new MapStateDescriptor<>("pending-groups", StringSerializer.INSTANCE,
-                                new GroupStateSerializers.OfPendingGroup(1)));
+                                new GroupStateSerializers.OfPendingGroup(layout.equals("version1") ? 1 : 2)));
                 PendingGroup group = pending.get(t.groupId());
                 if (group == null) {
                     group = new PendingGroup(new ArrayList<>(), t.groupSize(), 10_000, new ArrayList<>());
