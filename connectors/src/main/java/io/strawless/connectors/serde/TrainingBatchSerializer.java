@@ -47,7 +47,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                     "min_policy_version", "max_policy_version", "lineage", "trajectories", "verifier_reliability"),
             "ScoredTrajectory", List.of("trajectory_id", "agent_id", "task_id", "group_id", "outcome_reward",
                     "success", "outcome_revision", "baseline", "steps", "suspect", "weight", "outcome_timed_out",
-                    "scoring_unit", "unit_size", "terminal"),
+                    "verifiers_timed_out", "scoring_unit", "unit_size", "terminal"),
             "ScoredStep", List.of("step_index", "trainable", "advantage", "target_return", "reward", "value",
                     "logprob", "token_ids", "payload_ref", "policy_version"),
             "OffsetRange", List.of("topic", "partition", "first_offset", "last_offset"));
@@ -87,7 +87,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                 + varintBytes(outcomeRevision)
                 + 9 // baseline, as if present
                 + arrayFramingBytes(steps.size())
-                + 1 + 8 + 1 // suspect, weight, outcome_timed_out
+                + 1 + 8 + 1 + 1 // suspect, weight, outcome_timed_out, verifiers_timed_out
                 + UNIT_BYTES // scoring_unit, unit_size
                 + 2; // terminal, present: the union's branch, then the symbol's (one byte for any of three)
         if (steps instanceof EncodedSteps encoded) {
@@ -229,6 +229,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
         out.writeBoolean(trajectory.getSuspect());
         out.writeDouble(trajectory.getWeight());
         out.writeBoolean(trajectory.getOutcomeTimedOut());
+        out.writeBoolean(trajectory.getVerifiersTimedOut());
         writeNullableInt(trajectory.getScoringUnit(), out);
         writeNullableInt(trajectory.getUnitSize(), out);
         writeNullableEnum(trajectory.getTerminal(), out);

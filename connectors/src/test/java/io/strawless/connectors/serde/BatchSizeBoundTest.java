@@ -116,7 +116,7 @@ class BatchSizeBoundTest {
                     e.getPolicyVersion()));
         }
         return new ScoredTrajectory(trajectoryId, "agent-é", "task-1", groupId, 1.0, true, revision, 0.25, scored,
-                false, 1.0, false, Integer.MIN_VALUE, Integer.MAX_VALUE, TerminalKind.TRUNCATED);
+                false, 1.0, false, false, Integer.MIN_VALUE, Integer.MAX_VALUE, TerminalKind.TRUNCATED);
     }
 
     private static StepEvent step(String trajectoryId, int index, int i) {

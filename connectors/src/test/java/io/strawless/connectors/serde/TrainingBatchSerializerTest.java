@@ -88,6 +88,7 @@ class TrainingBatchSerializerTest {
                     random.nextBoolean(),
                     random.nextDouble(),
                     random.nextBoolean(),
+                    random.nextBoolean(),
                     random.nextBoolean() ? null : random.nextInt(),
                     random.nextBoolean() ? null : 1 + random.nextInt(64),
                     random.nextBoolean() ? null : TerminalKind.values()[random.nextInt(TerminalKind.values().length)]));

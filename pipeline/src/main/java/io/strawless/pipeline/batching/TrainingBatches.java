@@ -109,6 +109,7 @@ final class TrainingBatches {
                 suspect, // suspect
                 suspect ? 0.0 : 1.0, // weight
                 t.outcomeTimedOut(), // outcome_timed_out
+                t.verifiersTimedOut(), // verifiers_timed_out
                 scoringUnit, // scoring_unit
                 unitSize, // unit_size
                 t.steps().get(t.steps().size() - 1).getTerminal()); // terminal

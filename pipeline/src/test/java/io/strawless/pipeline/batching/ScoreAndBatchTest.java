@@ -637,4 +637,26 @@ class ScoreAndBatchTest {
         assertTrue(steps.stream().allMatch(step -> Double.isFinite(step.getAdvantage())));
         assertNothingLeft();
     }
+
+    /**
+     * job.verifier-timeout-policy=SCORE: a trajectory whose required verifiers timed out is scored with its group, as
+     * any other, and marked, so that a trainer can tell it missed the quorum.
+     */
+    @Test
+    void aTrajectoryWhoseVerifiersTimedOutIsScoredWithItsGroupAndMarked() throws Exception {
+        start(new Configuration());
+        TrajectoryGroup group = group("g", 0.0, 1.0, 0.0);
+        AssembledTrajectory t = group.members().get(1);
+        AssembledTrajectory withoutItsQuorum = new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(),
+                t.groupId(), t.groupSize(), t.steps(), t.outcome(), t.verdicts(), t.lineage(), false, true);
+        harness.processElement(new StreamRecord<>(new TrajectoryGroup(
+                List.of(group.members().get(0), withoutItsQuorum), group.baseline())));
+        harness.setProcessingTime(1_000);
+
+        List<ScoredTrajectory> scored = harness.extractOutputValues().get(0).getTrajectories();
+        assertEquals(List.of(false, true), scored.stream().map(ScoredTrajectory::getVerifiersTimedOut).toList());
+        assertEquals(List.of(2, 2), scored.stream().map(ScoredTrajectory::getUnitSize).toList(), "one unit, as before");
+        assertFalse(scored.get(1).getOutcomeTimedOut());
+        assertNothingLeft();
+    }
 }
