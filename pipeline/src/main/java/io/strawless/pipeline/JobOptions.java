@@ -227,7 +227,27 @@ public final class JobOptions {
                     .durationType()
                     .defaultValue(Duration.ofMinutes(1))
                     .withDescription("Event time to wait for the required verifiers once steps and outcome are"
-                            + " complete; then the trajectory is scored with the verdicts that came.");
+                            + " complete; then job.verifier-timeout-policy says what becomes of the trajectory.");
+
+    /** What becomes of a complete trajectory whose required verifiers did not all come within their timeout. */
+    public enum VerifierTimeoutPolicy {
+        /** Scored with the verdicts that came, and marked so in the batch. */
+        SCORE,
+        /** The unscored topic, reason INCOMPLETE. */
+        UNSCORED
+    }
+
+    public static final ConfigOption<VerifierTimeoutPolicy> VERIFIER_TIMEOUT_POLICY =
+            ConfigOptions.key("job.verifier-timeout-policy")
+                    .enumType(VerifierTimeoutPolicy.class)
+                    .defaultValue(VerifierTimeoutPolicy.SCORE)
+                    .withDescription("What becomes of a trajectory whose steps and outcome are complete but whose"
+                            + " job.required-verifiers have not all judged every trainable step within"
+                            + " job.verifier-timeout. SCORE: it is scored with the verdicts that came, with"
+                            + " verifiers_timed_out=true in the batch, so that a trainer can tell it missed the"
+                            + " quorum. UNSCORED: the unscored topic (INCOMPLETE), the detail naming the missing"
+                            + " verifiers and how many trainable steps lack them. Either way, its verdicts that"
+                            + " come later go to the unscored topic as LATE.");
 
     public static final ConfigOption<Boolean> EMIT_ON_COMPLETION =
             ConfigOptions.key("job.emit-on-completion")

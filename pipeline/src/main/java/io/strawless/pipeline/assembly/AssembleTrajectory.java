@@ -6,6 +6,7 @@ import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.JobOptions.OutcomeTimeoutPolicy;
+import io.strawless.pipeline.JobOptions.VerifierTimeoutPolicy;
 import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
@@ -26,6 +27,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -50,7 +53,9 @@ import org.apache.flink.util.OutputTag;
  * verdicts. It is emitted when the watermark then passes its newest input, so that verdicts with
  * earlier event times, read later from a slower topic, are attached. Every wait is bounded by the
  * key's one event-time timer: when an unfinished trajectory's timer fires, whatever arrived goes to
- * the unscored output with the reason.
+ * the unscored output with the reason, or, by policy, is scored and marked so: without its outcome
+ * ({@code job.outcome-timeout-policy=PROCESS_ONLY}), or without all of its required verdicts
+ * ({@code job.verifier-timeout-policy=SCORE}, the default).
  *
  * <p>The job runs it in mini-batches ({@link MiniBatchAssembler}): the inputs of one key in a mini-batch share a
  * session, which reads and writes the key's state once. Without one, each input is a session of its own.
@@ -78,6 +83,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     /** job.outcome-timeout-policy=PROCESS_ONLY under the process estimator. */
     private final boolean scoreTimedOutOnProcess;
     private final Set<String> requiredVerifiers;
+    /** job.verifier-timeout-policy=UNSCORED. */
+    private final boolean unscoredOnVerifierTimeout;
     private final int maxVerdicts;
 
     /**
@@ -137,6 +144,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         this.allowedLatenessMillis = conf.get(JobOptions.ALLOWED_LATENESS).toMillis();
         this.finishedRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
         this.requiredVerifiers = new HashSet<>(conf.get(JobOptions.REQUIRED_VERIFIERS));
+        this.unscoredOnVerifierTimeout =
+                conf.get(JobOptions.VERIFIER_TIMEOUT_POLICY) == VerifierTimeoutPolicy.UNSCORED;
         this.emitOnCompletion = conf.get(JobOptions.EMIT_ON_COMPLETION);
         this.maxVerdicts = conf.get(JobOptions.MAX_VERDICTS_PER_TRAJECTORY);
         if (maxVerdicts < 0) {
@@ -315,7 +324,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (emitOnCompletion && current.phase() == Phase.READY) {
             // job.emit-on-completion: no wait for the watermark, so the timer that would have waited goes.
             ctx.timerService().deleteEventTimeTimer(current.timer());
-            emit(ctx, current.withTimer(Long.MIN_VALUE), out);
+            emit(ctx, current.withTimer(Long.MIN_VALUE), false, out);
         }
     }
 
@@ -478,24 +487,63 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (requiredVerifiers.isEmpty()) {
             return true;
         }
-        writeAppends();
-        Set<String> seen = new HashSet<>();
-        for (VerifierSignal v : verdicts.get()) {
-            if (v.getStepIndex() != null) {
-                seen.add(v.getStepIndex() + "/" + v.getVerifierId());
-            }
-        }
+        Set<String> judged = judgedSteps();
         for (byte[] encoded : steps.get()) {
             StepEvent step = stepCodec.decode(encoded);
             if (step.getTrainable()) {
                 for (String verifier : requiredVerifiers) {
-                    if (!seen.contains(step.getStepIndex() + "/" + verifier)) {
+                    if (!judged.contains(step.getStepIndex() + "/" + verifier)) {
                         return false;
                     }
                 }
             }
         }
         return true;
+    }
+
+    /** "step index/verifier id" of every verdict of a step that arrived, the session's included. */
+    private Set<String> judgedSteps() throws Exception {
+        writeAppends();
+        Set<String> judged = new HashSet<>();
+        for (VerifierSignal v : verdicts.get()) {
+            if (v.getStepIndex() != null) {
+                judged.add(v.getStepIndex() + "/" + v.getVerifierId());
+            }
+        }
+        return judged;
+    }
+
+    /**
+     * Which required verifiers have not judged which trainable steps, in words, for the unscored record of a
+     * trajectory that timed out waiting for them: an operator can tell a verifier that is down (missing on every
+     * step) from one that lags.
+     */
+    private String missingVerdicts() throws Exception {
+        Set<String> judged = judgedSteps();
+        SortedMap<String, Integer> stepsLackingByVerifier = new TreeMap<>();
+        int trainable = 0;
+        int lacking = 0;
+        for (byte[] encoded : steps.get()) {
+            StepEvent step = stepCodec.decode(encoded);
+            if (!step.getTrainable()) {
+                continue;
+            }
+            trainable++;
+            boolean lacks = false;
+            for (String verifier : requiredVerifiers) {
+                if (!judged.contains(step.getStepIndex() + "/" + verifier)) {
+                    stepsLackingByVerifier.merge(verifier, 1, Integer::sum);
+                    lacks = true;
+                }
+            }
+            if (lacks) {
+                lacking++;
+            }
+        }
+        List<String> byVerifier = new ArrayList<>();
+        stepsLackingByVerifier.forEach((verifier, count) -> byVerifier.add(verifier + " on " + count));
+        return lacking + " of " + trainable + " trainable steps lack required verdicts after " + verifierTimeoutMillis
+                + " ms (job.verifier-timeout): missing " + String.join(", ", byVerifier);
     }
 
     /**
@@ -558,12 +606,16 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             return;
         }
         if (current.phase() == Phase.READY) {
-            emit(ctx, current, out);
+            emit(ctx, current, false, out);
             return;
         }
         if (current.phase() == Phase.AWAITING_VERIFIERS) {
-            verifierTimeouts.inc(); // score with the verdicts that came
-            emit(ctx, current, out);
+            verifierTimeouts.inc();
+            if (unscoredOnVerifierTimeout) {
+                routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, missingVerdicts(), timestamp);
+            } else {
+                emit(ctx, current, true, out); // scored with the verdicts that came, and marked so
+            }
             return;
         }
         UnscoredReason reason;
@@ -587,6 +639,15 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     : "steps missing before terminal step " + current.terminalIndex() + " ("
                             + current.distinctSteps() + " present)";
         }
+        routeTimedOut(ctx, current, reason, detail, timestamp);
+    }
+
+    /**
+     * A trajectory whose wait ran out goes to the unscored output with everything that arrived for it. Its marker
+     * remembers no outcome scored, so that its stragglers are routed LATE.
+     */
+    private void routeTimedOut(Context ctx, AssemblyProgress current, UnscoredReason reason, String detail,
+            long timestamp) throws Exception {
         unscoredByReason.inc(reason.name());
         List<StepEvent> arrived = orderedSteps();
         List<VerifierSignal> verdictsArrived = verdictsArrived(current);
@@ -606,9 +667,11 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         finish(ctx, current, null, timestamp);
     }
 
-    private void emit(Context ctx, AssemblyProgress current, Collector<AssembledTrajectory> out) throws Exception {
+    /** {@code verifiersTimedOut}: its required verifiers had not all come by job.verifier-timeout. */
+    private void emit(Context ctx, AssemblyProgress current, boolean verifiersTimedOut,
+            Collector<AssembledTrajectory> out) throws Exception {
         writeAppends();
-        out.collect(trajectory(current, orderedEncodedSteps(), current.outcome(), false));
+        out.collect(trajectory(current, orderedEncodedSteps(), current.outcome(), false, verifiersTimedOut));
         assembled.inc();
         finish(ctx, current, current.encodedOutcome(), ctx.timestamp());
     }
@@ -628,7 +691,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .setSource("none: outcome timed out")
                 .setEventTime(Instant.ofEpochMilli(timestamp))
                 .build();
-        out.collect(trajectory(current, ordered, none, true));
+        // Without an outcome it never waited for verifiers (AWAITING_VERIFIERS follows the outcome).
+        out.collect(trajectory(current, ordered, none, true, false));
         outcomeTimeoutsScored.inc();
         finish(ctx, current, null, timestamp);
     }
@@ -639,8 +703,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * the network as these bytes, and only the first is decoded.
      */
     private AssembledTrajectory trajectory(
-            AssemblyProgress current, EncodedSteps ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut)
-            throws Exception {
+            AssemblyProgress current, EncodedSteps ordered, OutcomeEvent scoredWith, boolean outcomeTimedOut,
+            boolean verifiersTimedOut) throws Exception {
         StepEvent first = stepCodec.decode(ordered.encoded(0));
         return new AssembledTrajectory(
                 first.getTrajectoryId(),
@@ -652,7 +716,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 scoredWith,
                 verdictsArrived(current),
                 current.lineage().ranges(),
-                outcomeTimedOut);
+                outcomeTimedOut,
+                verifiersTimedOut);
     }
 
     /** The verifier signals that arrived, in arrival order; their state is read only when there are some. */

@@ -8,6 +8,7 @@ import static io.strawless.pipeline.Events.terminalStep;
 import static io.strawless.pipeline.Events.verdict;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +16,7 @@ import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.StepEvent;
@@ -507,8 +509,13 @@ class AssembleTrajectoryTest {
         assertEquals("STEP_AFTER_TERMINAL", deadLetters().get(0).getErrorClass());
     }
 
+    /**
+     * job.verifier-timeout-policy=SCORE, the default: once the verifier timeout passes, the trajectory is scored with
+     * the verdicts that came and marked, so that a trainer can tell it missed its quorum; the verdict it waited for,
+     * coming after, is LATE.
+     */
     @Test
-    void requiredVerifiersHoldTheTrajectoryUntilTheirTimeout() throws Exception {
+    void requiredVerifiersHoldTheTrajectoryUntilTheirTimeoutThenItIsScoredAndMarked() throws Exception {
         harness.close();
         Configuration conf = new Configuration();
         conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
@@ -527,6 +534,65 @@ class AssembleTrajectoryTest {
 
         AssembledTrajectory t = harness.extractOutputValues().get(0);
         assertEquals(1, t.verdicts().size(), "scored with the verdicts that came");
+        assertTrue(t.verifiersTimedOut(), "marked: it missed its quorum");
+        assertFalse(t.outcomeTimedOut());
+        assertTrue(unscored().isEmpty());
+
+        send(in(verdict("t1", 1, "prm", 0.8, 200 + VERIFIER_TIMEOUT + 10)));
+        assertEquals(List.of(UnscoredReason.LATE), unscored().stream().map(UnscoredTrajectory::getReason).toList(),
+                "the verdict it waited for came after it was scored");
+        assertNothingLeft();
+    }
+
+    /**
+     * job.verifier-timeout-policy=UNSCORED: a trajectory that missed its quorum goes to the unscored topic as
+     * INCOMPLETE, with everything that arrived for it and a detail naming what it lacked, and the books count it as
+     * unscored; its marker routes what comes after as LATE.
+     */
+    @Test
+    void requiredVerifiersThatTimeOutSendTheTrajectoryToUnscoredWhenThePolicySaysSo() throws Exception {
+        harness.close();
+        Configuration conf = shortWaits();
+        conf.set(JobOptions.REQUIRED_VERIFIERS, List.of("tests", "prm"));
+        conf.set(JobOptions.VERIFIER_TIMEOUT_POLICY, JobOptions.VerifierTimeoutPolicy.UNSCORED);
+        RecordedMetrics metrics = new RecordedMetrics();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new AssembleTrajectory(conf)),
+                InputRecord::trajectoryId, Types.STRING, metrics.environment());
+        harness.open();
+
+        send(in(step("t1", 0, 100).build()));
+        send(in(step("t1", 1, 100).setTrainable(false).build())); // tool output: no verifier judges it
+        send(in(step("t1", 2, 100).build()));
+        send(in(terminalStep("t1", 3, 100)));
+        send(in(outcome("t1", 1.0, 0, 200)));
+        send(in(verdict("t1", 0, "prm", 0.9, 210)));
+        send(in(verdict("t1", 0, "tests", 1.0, 210)));
+        send(in(verdict("t1", 2, "prm", 0.4, 210)));
+        harness.processWatermark(200 + VERIFIER_TIMEOUT - 1);
+        assertTrue(unscored().isEmpty(), "still waiting for its verifiers");
+
+        harness.processWatermark(200 + VERIFIER_TIMEOUT);
+
+        assertTrue(harness.extractOutputValues().isEmpty(), "not scored");
+        assertEquals(1, unscored().size());
+        UnscoredTrajectory u = unscored().get(0);
+        assertEquals(UnscoredReason.INCOMPLETE, u.getReason());
+        assertEquals("2 of 3 trainable steps lack required verdicts after " + VERIFIER_TIMEOUT
+                + " ms (job.verifier-timeout): missing prm on 1, tests on 2", u.getDetail());
+        assertEquals(List.of(0, 1, 2, 3), u.getSteps().stream().map(StepEvent::getStepIndex).toList());
+        assertEquals(1, u.getOutcomes().size());
+        assertEquals(3, u.getVerdicts().size());
+        assertEquals(1, metrics.count("assembly.verifierTimeouts"));
+        assertEquals(1, metrics.count("assembly.unscored.INCOMPLETE"));
+        assertEquals(0, metrics.count("assembly.trajectoriesAssembled"));
+        assertEquals(List.of(4L, 1L, 3L), List.of(metrics.count("ledger.steps.unscored"),
+                metrics.count("ledger.outcomes.unscored"), metrics.count("ledger.verdicts.unscored")));
+
+        send(in(verdict("t1", 3, "tests", 1.0, 200 + VERIFIER_TIMEOUT + 10)));
+        send(in(outcome("t1", 0.0, 1, 200 + VERIFIER_TIMEOUT + 10)));
+        assertEquals(List.of(UnscoredReason.INCOMPLETE, UnscoredReason.LATE, UnscoredReason.LATE),
+                unscored().stream().map(UnscoredTrajectory::getReason).toList(),
+                "the marker routes stragglers; no outcome was scored, so a revision is LATE too");
         assertNothingLeft();
     }
 
@@ -544,6 +610,7 @@ class AssembleTrajectoryTest {
         harness.processWatermark(210);
 
         assertEquals(1, harness.extractOutputValues().size());
+        assertFalse(harness.extractOutputValues().get(0).verifiersTimedOut(), "its quorum came");
     }
 
     @Test
