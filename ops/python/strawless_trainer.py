@@ -480,6 +480,7 @@ class TrajectoryCredit:
     weight: float  # multiply the trajectory's loss by it: 1, or 0 for a suspect
     suspect: bool  # quarantined as a likely reward hack (job.suspect-policy=FLAG); its weight is 0
     outcome_timed_out: bool  # scored on verifier signals alone: outcome_reward and success mean nothing
+    verifiers_timed_out: bool  # scored without all of job.required-verifiers' verdicts (job.verifier-timeout)
     terminal: object  # how it ended: "TERMINATED", "TRUNCATED" (cut off by a limit: mask it, DAPO-style) or
     # "NONE" (no end marked); None before v4
 
@@ -506,6 +507,7 @@ def trajectories(batch):
             weight=trajectory["weight"],
             suspect=trajectory["suspect"],
             outcome_timed_out=trajectory["outcome_timed_out"],
+            verifiers_timed_out=trajectory["verifiers_timed_out"],
             terminal=trajectory["terminal"])
 
 
@@ -601,7 +603,8 @@ def main(argv=None):
                                        "logprobs": [None if math.isnan(lp) else lp for lp in _as_list(t.logprobs)],
                                        "payload_refs": t.payload_refs,
                                        "weight": t.weight, "suspect": t.suspect,
-                                       "outcome_timed_out": t.outcome_timed_out, "scoring_unit": t.scoring_unit,
+                                       "outcome_timed_out": t.outcome_timed_out,
+                                       "verifiers_timed_out": t.verifiers_timed_out, "scoring_unit": t.scoring_unit,
                                        "unit_size": t.unit_size, "terminal": t.terminal})
     except UndecodableBatch as e:
         print(json.dumps({"error": "undecodable", "topic": e.topic, "partition": e.partition,

@@ -115,12 +115,14 @@ class PythonTrainerTest {
         String topic = conf.get(KafkaOptions.BATCHES_TOPIC);
         writeInTransaction(conf, topic, handMadeBatch("aborted-batch", "outcome"), false);
         writeInTransaction(conf, topic, handMadeBatch("after-the-abort", "outcome"), true);
-        // A suspect kept with weight 0 (job.suspect-policy=FLAG), and one scored without its outcome: the demo's
-        // fleet need not produce either.
+        // A suspect kept with weight 0 (job.suspect-policy=FLAG), one scored without its outcome, and one scored
+        // without all of its required verdicts: the demo's fleet need not produce any.
         writeInTransaction(conf, topic, handMadeBatch("flagged", "outcome",
                 handMadeTrajectory("flagged-suspect").setSuspect(true).setWeight(0).build(),
                 handMadeTrajectory("flagged-timed-out").setOutcomeTimedOut(true).setOutcomeReward(0).setSuccess(false)
-                        .setScoringUnit(1).setTerminal(TerminalKind.TRUNCATED).build()), true);
+                        .setScoringUnit(1).setTerminal(TerminalKind.TRUNCATED).build(),
+                handMadeTrajectory("flagged-missed-quorum").setVerifiersTimedOut(true).setScoringUnit(2).build()),
+                true);
         int expectedBatches = published.size() + 2;
 
         Map<String, Credit> javaCredit = readWithJavaClient(conf, expectedBatches);
@@ -166,6 +168,7 @@ class PythonTrainerTest {
             assertEquals(credit.weight(), fromPython.weight(), trajectory + " weight");
             assertEquals(credit.suspect(), fromPython.suspect(), trajectory + " suspect");
             assertEquals(credit.outcomeTimedOut(), fromPython.outcomeTimedOut(), trajectory + " outcome_timed_out");
+            assertEquals(credit.verifiersTimedOut(), fromPython.verifiersTimedOut(), trajectory + " verifiers_timed_out");
             assertEquals(credit.scoringUnit(), fromPython.scoringUnit(), trajectory + " scoring_unit");
             assertEquals(credit.unitSize(), fromPython.unitSize(), trajectory + " unit_size");
             assertEquals(credit.terminal(), fromPython.terminal(), trajectory + " terminal");
@@ -174,6 +177,10 @@ class PythonTrainerTest {
         assertTrue(suspect.suspect() && suspect.weight() == 0 && !suspect.outcomeTimedOut(), suspect::toString);
         Credit timedOut = pythonCredit.get("flagged/flagged-timed-out");
         assertTrue(timedOut.outcomeTimedOut() && timedOut.weight() == 1 && !timedOut.suspect(), timedOut::toString);
+        Credit missedQuorum = pythonCredit.get("flagged/flagged-missed-quorum");
+        assertTrue(missedQuorum.verifiersTimedOut() && !missedQuorum.outcomeTimedOut() && missedQuorum.weight() == 1,
+                missedQuorum::toString);
+        assertFalse(timedOut.verifiersTimedOut(), timedOut::toString);
         assertEquals(Arrays.asList(List.of(11, 12), null, List.of(13)), timedOut.tokenIds(), timedOut::toString);
         assertEquals(Arrays.asList(-0.5, null, -0.25), timedOut.logprobs(), timedOut::toString);
         assertEquals(Arrays.asList(null, "s3://payloads/1", null), timedOut.payloadRefs(), timedOut::toString);
@@ -624,7 +631,7 @@ class PythonTrainerTest {
      */
     private record Credit(List<Integer> stepIndices, List<Double> advantages, List<List<Integer>> tokenIds,
             List<Double> logprobs, List<String> payloadRefs, double weight, boolean suspect, boolean outcomeTimedOut,
-            Integer scoringUnit, Integer unitSize, String terminal) {}
+            boolean verifiersTimedOut, Integer scoringUnit, Integer unitSize, String terminal) {}
 
     /** Credit by "batch id/trajectory id", read with the Java client in its own group. */
     private static Map<String, Credit> readWithJavaClient(Configuration conf, int batches) {
@@ -651,7 +658,7 @@ class PythonTrainerTest {
                                 steps.stream().map(ScoredStep::getLogprob).collect(Collectors.toList()),
                                 steps.stream().map(ScoredStep::getPayloadRef).collect(Collectors.toList()),
                                 trajectory.getWeight(), trajectory.getSuspect(), trajectory.getOutcomeTimedOut(),
-                                trajectory.getScoringUnit(), trajectory.getUnitSize(),
+                                trajectory.getVerifiersTimedOut(), trajectory.getScoringUnit(), trajectory.getUnitSize(),
                                 trajectory.getTerminal() == null ? null : trajectory.getTerminal().name());
                         assertEquals(null, credit.put(key, read), key + " read twice");
                     }
@@ -723,6 +730,7 @@ class PythonTrainerTest {
                     perStep(trajectory, "payload_refs", JsonNode::asText),
                     trajectory.required("weight").asDouble(),
                     trajectory.required("suspect").asBoolean(), trajectory.required("outcome_timed_out").asBoolean(),
+                    trajectory.required("verifiers_timed_out").asBoolean(),
                     orNull(trajectory.required("scoring_unit"), JsonNode::asInt),
                     orNull(trajectory.required("unit_size"), JsonNode::asInt),
                     orNull(trajectory.required("terminal"), JsonNode::asText));
