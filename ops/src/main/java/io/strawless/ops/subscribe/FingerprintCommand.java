@@ -1,9 +1,13 @@
 package io.strawless.ops.subscribe;
 
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.pipeline.StrawlessJob;
 import io.strawless.pipeline.credit.CreditConfig;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -40,8 +44,17 @@ public final class FingerprintCommand implements Callable<Integer> {
     public Integer call() {
         String fingerprint;
         try {
-            fingerprint = CreditConfig.from(configuration.toConfiguration()).fingerprint();
-        } catch (IllegalArgumentException e) { // a credit setting out of range, or one that the estimator refuses
+            Configuration conf = configuration.toConfiguration();
+            // The job's checks, not only the credit settings': a baseline.decay of 1.5 would have a fingerprint
+            // that no batch ever carries, since the job refuses to start with it. They refuse a job without
+            // checkpoints, whose interval changes no number: one is lent where none is given.
+            Configuration checked = new Configuration(conf);
+            if (!checked.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+                checked.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(10));
+            }
+            StrawlessJob.checkSettings(checked);
+            fingerprint = CreditConfig.from(conf).fingerprint();
+        } catch (IllegalArgumentException e) { // a setting the job refuses
             PrintWriter err = spec.commandLine().getErr();
             err.println("strawless fingerprint: " + e.getMessage());
             err.flush();

