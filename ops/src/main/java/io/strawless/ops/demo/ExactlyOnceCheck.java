@@ -4,6 +4,7 @@ import io.strawless.ops.fleet.FleetLedger;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import java.util.ArrayList;
@@ -58,7 +59,7 @@ public record ExactlyOnceCheck(
 
     /**
      * @throws IllegalArgumentException when {@code conf} scores with other credit settings than
-     *                                  {@link #configureOracleCredit} sets
+     *                                  {@link #configureOracleCredit} sets, or sends suspects to the unscored topic
      */
     public static ExactlyOnceCheck of(FleetLedger ledger, CreditOutput output, ReadableConfig conf) {
         Configuration oracle = new Configuration();
@@ -67,6 +68,12 @@ public record ExactlyOnceCheck(
         if (!CreditConfig.from(conf).fingerprint().equals(expectedCredit)) {
             throw new IllegalArgumentException("the exactly-once oracle knows " + expectedCredit
                     + " only, the job scored with " + CreditConfig.from(conf).fingerprint());
+        }
+        // Which trajectories were suspects it reads from the batches, where only FLAG leaves them (the fingerprint
+        // leaves the policy out: it changes no number of a trajectory in a batch).
+        if (conf.get(ReliabilityOptions.SUSPECT_POLICY) != ReliabilityOptions.SuspectPolicy.FLAG) {
+            throw new IllegalArgumentException("the exactly-once oracle knows job.suspect-policy=FLAG only, the job"
+                    + " ran with " + conf.get(ReliabilityOptions.SUSPECT_POLICY));
         }
         // Which trajectories the quarantine suspected depends on what its reliability model had learnt when their
         // batch was scored, so on the order of processing: the oracle takes that from the batches' flags.

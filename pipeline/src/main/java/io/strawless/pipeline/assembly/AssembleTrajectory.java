@@ -624,9 +624,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             reason = UnscoredReason.UNKNOWN_TRAJECTORY;
             detail = "outcome or verdicts arrived but no step within " + inactivityTimeoutMillis + " ms";
         } else if (current.stepsComplete()) {
-            // Scored on its verifier signals alone: a verdict of the whole trajectory gives no step a process reward.
-            if (scoreTimedOutOnProcess && current.verdictCount() > 0
-                    && verdictsArrived(current).stream().anyMatch(v -> v.getStepIndex() != null)) {
+            if (scoreTimedOutOnProcess && current.verdictCount() > 0 && judgesATrainableStep(current)) {
                 emitWithoutOutcome(ctx, current, timestamp, out);
                 return;
             }
@@ -784,6 +782,26 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     }
 
     /** The steps that arrived, decoded, by index. */
+    /**
+     * Whether a verdict that arrived judges one of the trajectory's trainable steps: only those become process
+     * rewards (a verdict of the whole trajectory, or of a tool's output, gives none), so only then can it be scored
+     * on its verifier signals alone.
+     */
+    private boolean judgesATrainableStep(AssemblyProgress current) throws Exception {
+        Set<Integer> judged = new HashSet<>();
+        for (VerifierSignal verdict : verdictsArrived(current)) {
+            if (verdict.getStepIndex() != null) {
+                judged.add(verdict.getStepIndex());
+            }
+        }
+        for (StepEvent step : judged.isEmpty() ? List.<StepEvent>of() : orderedSteps()) {
+            if (step.getTrainable() && judged.contains(step.getStepIndex())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private List<StepEvent> orderedSteps() throws Exception {
         return new ArrayList<>(orderedEncodedSteps());
     }

@@ -192,6 +192,14 @@ public record CreditConfig(
                 || (unitSize == 1 && singletonGroup == SingletonGroup.TASK_BASELINE && groupRelative());
     }
 
+    /**
+     * Whether credit.normalize=batch whitens the batch's trainable steps (gae, reinforce_pp, reinforce_pp_baseline and
+     * process, as verl's masked_whiten and OpenRLHF do) rather than its trajectories (TRL's normalize_advantages).
+     */
+    public boolean whitensOverSteps() {
+        return List.of("gae", "reinforce_pp", "reinforce_pp_baseline", "process").contains(estimator);
+    }
+
     /** Whether the estimator compares trajectories of a group, so the job must gather whole groups. */
     public boolean groupRelative() {
         return switch (estimator) {

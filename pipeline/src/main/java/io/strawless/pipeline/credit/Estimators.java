@@ -52,7 +52,7 @@ final class Estimators implements AutoCloseable {
     /** Every trainable step gets the outcome minus the task's baseline (packed already). */
     private void outcome(PackedBatch b) {
         if (config.normalize() == Normalize.BATCH) {
-            whitenTrajectories(b);
+            whiten(b);
         }
         broadcast(b, b.trajectoryAdvantage, b.trajectoryReturn);
     }
@@ -79,7 +79,7 @@ final class Estimators implements AutoCloseable {
             b.swapTrajectoryAdvantageAndScratch();
         }
         if (config.normalize() == Normalize.BATCH) {
-            whitenTrajectories(b);
+            whiten(b);
         }
         broadcast(b, b.trajectoryAdvantage, b.trajectoryAdvantage);
     }
@@ -92,7 +92,7 @@ final class Estimators implements AutoCloseable {
         aloneAgainstTaskBaseline(b, b.trajectoryAdvantage, 1);
         broadcast(b, b.trajectoryAdvantage, b.trajectoryAdvantage);
         if (config.normalize() == Normalize.BATCH) {
-            whitenSteps(b);
+            whiten(b);
         }
         b.returnIsAdvantage = true;
     }
@@ -102,7 +102,7 @@ final class Estimators implements AutoCloseable {
         boolean gae = config.estimator().equals("gae");
         scan(b, b.reward, gae, gae ? config.lambda() : 1.0, b.advantage);
         if (config.normalize() == Normalize.BATCH) {
-            whitenSteps(b);
+            whiten(b);
         }
     }
 
@@ -137,7 +137,7 @@ final class Estimators implements AutoCloseable {
         }
         scan(b, b.stepScratch, false, 1.0, b.advantage);
         if (config.normalize() == Normalize.BATCH) {
-            whitenSteps(b);
+            whiten(b);
         }
     }
 
@@ -236,6 +236,15 @@ final class Estimators implements AutoCloseable {
         normalize.accumulate = accumulate ? 1 : 0;
         normalize.out = out;
         executor.execute(normalize, items);
+    }
+
+    /** credit.normalize=batch: over steps or over trajectories, as {@link CreditConfig#whitensOverSteps} says. */
+    private void whiten(PackedBatch b) {
+        if (config.whitensOverSteps()) {
+            whitenSteps(b);
+        } else {
+            whitenTrajectories(b);
+        }
     }
 
     /** Whitening over the trainable steps of the micro-batch (verl masked_whiten, OpenRLHF). */

@@ -72,10 +72,6 @@ final class InputCheck {
         }
     }
 
-    /** The estimators whose credit.normalize=batch whitens over trainable steps; the others whiten over trajectories. */
-    private static final List<String> WHITENED_OVER_STEPS = List.of("gae", "reinforce_pp", "reinforce_pp_baseline",
-            "process");
-
     /**
      * Why {@code microBatch} is too small for the statistics the configuration takes over a whole batch, or null.
      * Whitening (credit.normalize=batch) and grpo's credit.scale-rewards=batch centre the batch's values and divide by
@@ -90,7 +86,7 @@ final class InputCheck {
         if (!whitened && !scaledByBatch) {
             return null;
         }
-        boolean overSteps = whitened && WHITENED_OVER_STEPS.contains(estimator);
+        boolean overSteps = whitened && config.whitensOverSteps();
         int population = 0;
         for (Trajectory t : microBatch) {
             population += overSteps ? (int) t.steps().stream().filter(Step::trainable).count() : 1;

@@ -675,6 +675,9 @@ class AssembleTrajectoryTest {
         send(in(terminalStep("unjudged", 0, 100)));
         send(in(terminalStep("judgedWhole", 0, 100)));
         send(in(VerifierSignal.newBuilder(verdict("judgedWhole", 0, "rater", 0.9, 110)).setStepIndex(null).build()));
+        send(in(step("judgedTool", 0, 100).setTrainable(false).build()));
+        send(in(terminalStep("judgedTool", 1, 105)));
+        send(in(verdict("judgedTool", 0, "prm", 0.9, 110))); // a verdict of a tool's output: no process reward
         harness.processWatermark(120 + TIMEOUT);
 
         List<AssembledTrajectory> emitted = harness.extractOutputValues();
@@ -682,15 +685,16 @@ class AssembleTrajectoryTest {
         assertEquals("judged", emitted.get(0).trajectoryId());
         assertTrue(emitted.get(0).outcomeTimedOut());
         assertEquals(List.of(), emitted.get(0).outcomesReceived());
-        // A verdict of the whole trajectory gives no step a process reward: it would be scored on nothing.
-        assertEquals(List.of("judgedWhole", "unjudged"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId)
-                .sorted().toList());
-        assertEquals(List.of(UnscoredReason.OUTCOME_TIMEOUT, UnscoredReason.OUTCOME_TIMEOUT),
-                unscored().stream().map(UnscoredTrajectory::getReason).toList(), "no verdict of a step: unscored");
-        assertEquals(1, unscored().stream().mapToInt(u -> u.getVerdicts().size()).sum(), "with its verdict");
+        // A verdict of the whole trajectory, or of a tool's output, gives no step a process reward: it would be
+        // scored on nothing.
+        assertEquals(List.of("judgedTool", "judgedWhole", "unjudged"), unscored().stream()
+                .map(UnscoredTrajectory::getTrajectoryId).sorted().toList());
+        assertTrue(unscored().stream().allMatch(u -> u.getReason() == UnscoredReason.OUTCOME_TIMEOUT),
+                "no verdict of a trainable step: unscored");
+        assertEquals(2, unscored().stream().mapToInt(u -> u.getVerdicts().size()).sum(), "with their verdicts");
 
         send(in(outcome("judged", 1.0, 0, 120 + TIMEOUT + 10)));
-        assertEquals(UnscoredReason.LATE, unscored().get(2).getReason(), "its outcome, after all, is late");
+        assertEquals(UnscoredReason.LATE, unscored().get(3).getReason(), "its outcome, after all, is late");
         harness.processWatermark(1_000_000); // both markers' retention passes
         assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
         assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
