@@ -91,6 +91,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
     /** The state of a bucket's pending batch: its keys are the buckets with one. */
     static final String PENDING_BATCH = "pending-batch";
+    /** Name of the state that holds a bucket's reliability model. */
+    static final String RELIABILITY = "reliability";
     private static final long END_OF_TIME = Long.MAX_VALUE;
     /** The histograms summarise this many recent batches. */
     private static final int HISTOGRAM_WINDOW = 512;
@@ -201,7 +203,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         batchLatencyMs = metrics.histogram("batchLatencyMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         ledger = new Ledger(getRuntimeContext().getMetricGroup());
         unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
-        reliabilityModel = getRuntimeContext().getState(new ValueStateDescriptor<>("reliability", ReliabilityModel.class));
+        reliabilityModel = getRuntimeContext().getState(new ValueStateDescriptor<>(RELIABILITY, ReliabilityModel.class));
         modelExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("reliability-expiry", Long.class));
         reliability = new VerifierReliability(conf);
         reliability.registerMetrics(metrics);
@@ -281,17 +283,33 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<TrainingBatch> out) throws Exception {
         if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp != END_OF_TIME) {
-            Long expiry = modelExpiry.value();
-            if (expiry != null && expiry <= timestamp && pendingBatch.value() == null) {
-                reliabilityModel.clear();
-                modelExpiry.clear();
-            }
+            expireModel(timestamp, ctx);
             return;
         }
         // The batch's latency, the end of the input, or a checkpoint barrier (ScoreAndBatchOperator).
         PendingBatch batch = pendingBatch.value();
         if (batch != null) {
             flush(ctx, batch, out);
+        }
+    }
+
+    /**
+     * At an expiry timer: drops the bucket's model when its expiry has passed and no batch is pending (the batch's
+     * flush keeps it). A model without an expiry, restored from a release before the TTL (ScoreAndBatchOperator
+     * arms a timer for every restored model), gets one; one whose timer is gone (saved at a drain, after the end of
+     * the input) gets its timer back.
+     */
+    private void expireModel(long timestamp, Context ctx) throws Exception {
+        Long expiry = modelExpiry.value();
+        if (expiry == null) {
+            if (reliabilityModel.value() != null) {
+                keepModel(ctx);
+            }
+        } else if (expiry > timestamp) {
+            ctx.timerService().registerEventTimeTimer(expiry); // the same timer again, where it is still there
+        } else if (pendingBatch.value() == null) {
+            reliabilityModel.clear();
+            modelExpiry.clear();
         }
     }
 

@@ -9,11 +9,13 @@ import java.util.stream.Stream;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
 
 /**
  * Runs {@link ScoreAndBatch} and, with {@code batch.close-at-checkpoint} (the default), closes its pending batches
- * at every checkpoint barrier.
+ * at every checkpoint barrier; on a restore it gives the buckets' reliability models a timer ({@link #open}).
  *
  * <p>A batch becomes visible to {@code read_committed} consumers when the first checkpoint after it was written
  * completes. A batch still pending when a barrier passes would wait a whole checkpoint interval more, however full
@@ -41,6 +43,29 @@ public class ScoreAndBatchOperator extends DrainingKeyedProcessOperator<Integer,
     public ScoreAndBatchOperator(ReadableConfig conf) {
         super(new ScoreAndBatch(conf));
         this.closeAtCheckpoint = conf.get(JobOptions.BATCH_CLOSE_AT_CHECKPOINT);
+    }
+
+    /**
+     * Gives every restored reliability model a timer at the first watermark, which sets or restores its expiry
+     * ({@code reliability.model-idle-ttl}): models saved by a release before the TTL have none, and one saved at a
+     * drain has lost its timer. Without it, after a rescale the models of bucket keys no longer used, which no batch
+     * touches again, would stay in the state for ever. A bucket per subtask: a few timers.
+     */
+    @Override
+    public void open() throws Exception {
+        super.open();
+        // The timer service KeyedProcessOperator runs the function's timers with.
+        InternalTimerService<VoidNamespace> timers =
+                getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);
+        List<Integer> buckets;
+        KeyedStateBackend<Integer> state = getKeyedStateBackend();
+        try (Stream<Integer> keys = state.getKeys(ScoreAndBatch.RELIABILITY, VoidNamespace.INSTANCE)) {
+            buckets = keys.toList();
+        }
+        for (Integer bucket : buckets) {
+            setCurrentKey(bucket);
+            timers.registerEventTimeTimer(VoidNamespace.INSTANCE, Long.MIN_VALUE + 1);
+        }
     }
 
     @Override

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.batching.ScoreAndBatch;
+import io.strawless.pipeline.batching.ScoreAndBatchOperator;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.pipeline.reliability.LabelledSteps.Judge;
@@ -27,6 +28,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
@@ -155,6 +157,32 @@ class ScoreAndBatchReliabilityTest {
         harness.processWatermark(1_000 + 1_600);
         assertEquals(0, harness.numKeyedStateEntries(), "dropped");
         assertEquals(0, harness.numProcessingTimeTimers());
+        assertEquals(0, harness.numEventTimeTimers());
+    }
+
+    /**
+     * A model restored without an expiry (saved by a release before the TTL, or, as here, before any watermark) gets
+     * one at the first watermark after the restore, and then goes as any other: the operator arms a timer for it.
+     */
+    @Test
+    void aModelRestoredWithoutItsTimerGetsOneAtTheFirstWatermark() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.MODEL_IDLE_TTL, Duration.ofMillis(1_600));
+        run(conf); // no watermark: the model has no expiry, and no timer
+        assertEquals(1, harness.numKeyedStateEntries());
+        assertEquals(0, harness.numEventTimeTimers());
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new ScoreAndBatchOperator(conf), g -> 0, Types.INT);
+        harness.initializeState(snapshot);
+        harness.open();
+        harness.processWatermark(1_000);
+        assertEquals(2, harness.numKeyedStateEntries(), "the model and the expiry the first watermark set");
+        harness.processWatermark(1_000 + 1_599);
+        assertEquals(2, harness.numKeyedStateEntries(), "kept within the TTL");
+        harness.processWatermark(1_000 + 1_600);
+        assertEquals(0, harness.numKeyedStateEntries(), "dropped");
         assertEquals(0, harness.numEventTimeTimers());
     }
 
