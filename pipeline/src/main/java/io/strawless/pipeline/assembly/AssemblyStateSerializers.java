@@ -1,6 +1,7 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.StateSerializer;
+import io.strawless.connectors.serde.VersionedStateSerializer;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import java.io.IOException;
 import org.apache.flink.core.memory.DataInputView;
@@ -25,7 +26,7 @@ public final class AssemblyStateSerializers {
      * {@link AssemblyProgress#trajectoryFields} after the terminal index; version 1, which the releases before wrote,
      * is read (without them) and migrated.
      */
-    public static final class OfProgress extends StateSerializer<AssemblyProgress> {
+    public static final class OfProgress extends VersionedStateSerializer<AssemblyProgress> {
 
         private static final long serialVersionUID = 1L;
 
@@ -34,30 +35,18 @@ public final class AssemblyStateSerializers {
 
         private static final int CURRENT_VERSION = 2;
 
-        private final int formatVersion;
-
         public OfProgress() {
             this(CURRENT_VERSION);
         }
 
         /** Reads and writes that version of the format: an earlier one restores the state of an earlier release. */
         OfProgress(int formatVersion) {
-            this.formatVersion = formatVersion;
+            super(CURRENT_VERSION, formatVersion);
         }
 
         @Override
-        protected StateSerializer<AssemblyProgress> create() {
+        protected OfProgress ofVersion(int formatVersion) {
             return new OfProgress(formatVersion);
-        }
-
-        @Override
-        protected int formatVersion() {
-            return formatVersion;
-        }
-
-        @Override
-        protected StateSerializer<AssemblyProgress> readerOf(int earlierFormatVersion) {
-            return earlierFormatVersion == 1 ? new OfProgress(1) : null;
         }
 
         @Override

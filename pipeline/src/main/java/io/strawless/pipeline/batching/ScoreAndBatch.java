@@ -103,6 +103,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private final int maxRecordBytes;
 
     private transient CreditConfig credit;
+    /** {@code credit.fingerprint()}, a hash over every setting: computed once, not twice a batch. */
+    private transient String fingerprint;
     /** The bytes a batch's trajectories may take: {@code kafka.max-record-bytes} less the key and the envelope. */
     private transient long trajectoryBytes;
     private transient CreditScorer scorer;
@@ -188,6 +190,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     @Override
     public void open(OpenContext openContext) {
         credit = CreditConfig.from(conf);
+        fingerprint = credit.fingerprint();
         trajectoryBytes = trajectoryBytes(maxRecordBytes, credit);
         scorer = new CreditScorer(credit);
         pending = getRuntimeContext().getListState(
@@ -467,7 +470,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 .setBatchId(batchId(batched))
                 .setCreatedAt(Instant.ofEpochMilli(now))
                 .setEstimator(credit.estimator())
-                .setConfigFingerprint(credit.fingerprint())
+                .setConfigFingerprint(fingerprint)
                 .setBackend(scorer.backend())
                 .setMinPolicyVersion(minPolicy)
                 .setMaxPolicyVersion(maxPolicy)
@@ -613,7 +616,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
      * it has seen by id must not drop it.
      */
     private String batchId(List<AssembledTrajectory> batched) {
-        StringBuilder content = new StringBuilder(credit.fingerprint()).append('\n');
+        StringBuilder content = new StringBuilder(fingerprint).append('\n');
         for (AssembledTrajectory t : batched) {
             content.append(t.trajectoryId());
             for (OffsetRange range : t.lineage()) {

@@ -2,6 +2,7 @@ package io.strawless.pipeline.grouping;
 
 import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.StateSerializer;
+import io.strawless.connectors.serde.VersionedStateSerializer;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
 import io.strawless.schemas.OffsetRange;
@@ -51,13 +52,11 @@ public final class GroupStateSerializers {
      * verifiers timed out ({@link AssembledTrajectory#verifiersTimedOut}); a group of version 1 is read with none
      * that did.
      */
-    public static final class OfTrajectoryGroup extends StateSerializer<TrajectoryGroup> {
+    public static final class OfTrajectoryGroup extends VersionedStateSerializer<TrajectoryGroup> {
 
         private static final long serialVersionUID = 1L;
 
         private static final int CURRENT_VERSION = 2;
-
-        private final int formatVersion;
 
         public OfTrajectoryGroup() {
             this(CURRENT_VERSION);
@@ -65,22 +64,12 @@ public final class GroupStateSerializers {
 
         /** Reads and writes that version of the format: an earlier one restores the state of an earlier release. */
         OfTrajectoryGroup(int formatVersion) {
-            this.formatVersion = formatVersion;
+            super(CURRENT_VERSION, formatVersion);
         }
 
         @Override
-        protected StateSerializer<TrajectoryGroup> create() {
+        protected OfTrajectoryGroup ofVersion(int formatVersion) {
             return new OfTrajectoryGroup(formatVersion);
-        }
-
-        @Override
-        protected int formatVersion() {
-            return formatVersion;
-        }
-
-        @Override
-        protected StateSerializer<TrajectoryGroup> readerOf(int earlierFormatVersion) {
-            return earlierFormatVersion == 1 ? new OfTrajectoryGroup(1) : null;
         }
 
         @Override
@@ -102,13 +91,11 @@ public final class GroupStateSerializers {
      * required verifiers timed out ({@link AssembledTrajectory#verifiersTimedOut}); a group of version 1 or 2 is read
      * with none that did.
      */
-    public static final class OfPendingGroup extends StateSerializer<PendingGroup> {
+    public static final class OfPendingGroup extends VersionedStateSerializer<PendingGroup> {
 
         private static final long serialVersionUID = 1L;
 
         private static final int CURRENT_VERSION = 3;
-
-        private final int formatVersion;
 
         public OfPendingGroup() {
             this(CURRENT_VERSION);
@@ -116,23 +103,12 @@ public final class GroupStateSerializers {
 
         /** Reads and writes that version of the format: an earlier one restores the state of an earlier release. */
         OfPendingGroup(int formatVersion) {
-            this.formatVersion = formatVersion;
+            super(CURRENT_VERSION, formatVersion);
         }
 
         @Override
-        protected StateSerializer<PendingGroup> create() {
+        protected OfPendingGroup ofVersion(int formatVersion) {
             return new OfPendingGroup(formatVersion);
-        }
-
-        @Override
-        protected int formatVersion() {
-            return formatVersion;
-        }
-
-        @Override
-        protected StateSerializer<PendingGroup> readerOf(int earlierFormatVersion) {
-            return earlierFormatVersion == 1 || earlierFormatVersion == 2 ? new OfPendingGroup(earlierFormatVersion)
-                    : null;
         }
 
         @Override
