@@ -142,7 +142,8 @@ public final class KafkaOptions {
                                     + " a transaction can stay open, (1 + tolerable failed checkpoints) x"
                                     + " max(checkpoint interval, checkpoint timeout + min pause) + checkpoint timeout"
                                     + " (the job refuses to start otherwise; where execution.checkpointing.timeout is"
-                                    + " not set it picks the largest that fits), and the recovery time, or the broker"
+                                    + " not set it picks the largest that fits with a minute to spare), and the"
+                                    + " recovery time, or the broker"
                                     + " aborts transactions the job still wants to commit.");
 
     /** Bytes a Kafka record takes besides its key and value, with room to spare: Kafka's record batch header (61)
@@ -215,6 +216,19 @@ public final class KafkaOptions {
                     .withDescription(
                             "How long topic provisioning and checks wait for the broker before failing"
                                     + " with an error that names the bootstrap servers. At least 1 ms.");
+
+    public static final ConfigOption<Boolean> CHECK_BEFORE_START =
+            ConfigOptions.key("kafka.check-before-start")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Before the job jar's entry point submits the job (flink run, or application mode), check"
+                                    + " that the broker answers within kafka.admin-timeout, that the six topics exist"
+                                    + " (create them with 'strawless topics create'), and that the broker's"
+                                    + " transaction.max.timeout.ms admits kafka.transaction-timeout; each failure is"
+                                    + " one line that names what to change, where the job would otherwise restart"
+                                    + " without end. Set false where the machine that runs 'flink run' cannot reach"
+                                    + " the broker that the cluster reaches.");
 
     /**
      * Client settings that a dedicated option (or the exactly-once design) controls, each with what to do instead.

@@ -74,17 +74,10 @@ public final class StrawlessOptions {
                 }
                 // Outside the namespaces the key is Flink's to read, which ignores one it does not know: a misspelt
                 // Strawless key, or a Kafka client's setting without its prefix, would leave the job on a default.
-                if (!given.contains(key)) {
-                    continue;
-                }
-                Optional<String> clientSetting = KafkaOptions.unprefixedClientSetting(key);
-                if (clientSetting.isPresent()) {
-                    throw new IllegalArgumentException(key + ": " + clientSetting.get());
-                }
-                String closest = Misspelling.meant(key, known.keySet());
-                if (closest != null) {
-                    throw new IllegalArgumentException(key + ": not a Strawless setting, and Flink would ignore it;"
-                            + " did you mean " + closest + "?");
+                if (given.contains(key)) {
+                    doubt(key, known).ifPresent(doubt -> {
+                        throw new IllegalArgumentException(doubt);
+                    });
                 }
             }
             if (option == null && key.startsWith(KafkaOptions.CLIENT_PREFIX)) {
@@ -101,6 +94,39 @@ public final class StrawlessOptions {
         // Read by every tool that talks to the broker, a value out of range would pass for no broker at all.
         KafkaOptions.adminTimeout(conf);
         return conf;
+    }
+
+    /**
+     * The keys of {@code conf} outside the Strawless namespaces that look meant for Strawless, each as "key: why" (a
+     * Kafka client's setting without its {@code kafka.client.} prefix, or a key within two edits of a Strawless one):
+     * for a cluster's configuration, whose other keys may be meant for other jobs, where {@link #checked} refuses
+     * only the keys given to this job.
+     */
+    public static List<String> doubtfulKeys(Configuration conf) {
+        Map<String, ConfigOption<?>> known = byKey();
+        List<String> doubts = new ArrayList<>();
+        for (String key : new TreeSet<>(conf.keySet())) {
+            boolean outside = !known.containsKey(key) && !key.startsWith(KafkaOptions.CLIENT_PREFIX)
+                    && FLINK_PREFIXES.stream().noneMatch(key::startsWith)
+                    && known.keySet().stream().noneMatch(strawless -> key.startsWith(
+                            strawless.substring(0, strawless.indexOf('.') + 1)));
+            if (outside) {
+                doubt(key, known).ifPresent(doubts::add);
+            }
+        }
+        return doubts;
+    }
+
+    /** Why {@code key}, outside the Strawless namespaces, looks meant for Strawless, as "key: why"; or empty. */
+    private static Optional<String> doubt(String key, Map<String, ConfigOption<?>> known) {
+        Optional<String> clientSetting = KafkaOptions.unprefixedClientSetting(key);
+        if (clientSetting.isPresent()) {
+            return Optional.of(key + ": " + clientSetting.get());
+        }
+        String closest = Misspelling.meant(key, known.keySet());
+        return closest == null
+                ? Optional.empty()
+                : Optional.of(key + ": not a Strawless setting, and Flink would ignore it; did you mean " + closest + "?");
     }
 
     /**

@@ -1,11 +1,18 @@
 package io.strawless.ops.deploy;
 
+import io.strawless.connectors.KafkaOptions;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessJob;
 import io.strawless.pipeline.StrawlessOptions;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ParameterTool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Entry point of the shaded job jar for {@code flink run}. Settings come from the cluster's Flink
@@ -14,33 +21,72 @@ import org.apache.flink.util.ParameterTool;
  * starts), e.g.:
  *
  * <pre>
- * flink run strawless-job.jar --kafka.bootstrap-servers kafka:9092 --execution.checkpointing.interval 10s
+ * flink run strawless-job.jar --kafka.bootstrap-servers kafka:9092 --execution.checkpointing.interval 10s \
+ *     --execution.checkpointing.dir s3://bucket/checkpoints
  * </pre>
+ *
+ * <p>Before it submits the job it checks the Kafka cluster ({@link KafkaPreflight}, {@code kafka.check-before-start}):
+ * on a cluster, what the job cannot run with would otherwise restart it without end.
  */
 public final class ClusterJobMain {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterJobMain.class);
 
     private ClusterJobMain() {}
 
     public static void main(String[] args) throws Exception {
         Job job = prepare(args);
+        job.warnings().forEach(LOG::warn);
+        if (job.conf().get(KafkaOptions.CHECK_BEFORE_START)) {
+            KafkaPreflight.check(job.conf()).forEach(LOG::warn);
+        }
         job.env().execute(job.name());
     }
 
-    /** The environment with the whole job added, and the job's name. */
-    record Job(StreamExecutionEnvironment env, String name) {}
+    /** The environment with the whole job added, its name, its settings, and what looked wrong but may run. */
+    record Job(StreamExecutionEnvironment env, String name, Configuration conf, List<String> warnings) {}
 
     static Job prepare(String[] args) {
         Configuration programArguments = ParameterTool.fromArgs(args).getConfiguration();
         // Before the environment is made: Flink refuses a short interval there, in words that name no key.
         StrawlessJob.requireCheckpointInterval(programArguments);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(programArguments);
+        return prepare(StreamExecutionEnvironment.getExecutionEnvironment(programArguments), programArguments);
+    }
+
+    /** {@link #prepare(String[])} in {@code env}, whose configuration is the cluster's (and flink run's -D). */
+    static Job prepare(StreamExecutionEnvironment env, Configuration programArguments) {
         // The job reads its own keys (kafka.*, topics.*, job.*, ...) from one configuration: the cluster's,
         // overridden by the program arguments.
         Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.addAll(programArguments);
-        // Keys outside the Strawless namespaces are checked only where this job's arguments give them: the cluster's
-        // configuration may hold keys meant for other jobs.
+        requireDurableCheckpoints(conf);
+        // Keys outside the Strawless namespaces are refused only where this job's arguments give them: the cluster's
+        // configuration (and flink run's -D, which lands in it) may hold keys meant for other jobs, so there the
+        // doubtful ones are logged.
         StrawlessJob.buildOnKafka(env, StrawlessOptions.checked(conf, programArguments.keySet()));
-        return new Job(env, conf.get(JobOptions.JOB_NAME));
+        // checked refused those among the program arguments: these came from elsewhere.
+        List<String> warnings = new ArrayList<>(StrawlessOptions.doubtfulKeys(conf));
+        if (conf.getOptional(PipelineOptions.MAX_PARALLELISM).isEmpty()) {
+            warnings.add(PipelineOptions.MAX_PARALLELISM.key() + " is not set, so Flink derives it from the parallelism"
+                    + " (" + StrawlessJob.maxParallelism(env) + " now), and a savepoint keeps it for good: set it before"
+                    + " the first deployment to the most the job will ever be scaled to (e.g. 128), or a rescale past"
+                    + " 85 leaves some scoring subtasks several batching buckets and others none");
+        }
+        return new Job(env, conf.get(JobOptions.JOB_NAME), conf, warnings);
+    }
+
+    /**
+     * Refuses a job whose checkpoints would stay in the JobManager's memory: that storage refuses more than 5 MB of
+     * state per task, so checkpoints fail once traffic grows (and with them every batch, which commits at a
+     * checkpoint), and a JobManager that fails loses the state.
+     */
+    static void requireDurableCheckpoints(Configuration conf) {
+        boolean storageChosen = conf.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).isPresent();
+        if (conf.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty() && !storageChosen) {
+            throw new IllegalArgumentException(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " is not set, so"
+                    + " Flink would keep the job's checkpoints in the JobManager's memory (at most 5 MB of state per"
+                    + " task, lost with the JobManager): set it to durable storage (s3://..., hdfs://..., a shared"
+                    + " volume), or set " + CheckpointingOptions.CHECKPOINT_STORAGE.key() + "=jobmanager to accept that");
+        }
     }
 }

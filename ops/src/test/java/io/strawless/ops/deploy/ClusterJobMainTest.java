@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamNode;
 import org.junit.jupiter.api.Test;
 
@@ -23,10 +25,11 @@ class ClusterJobMainTest {
     void programArgumentsConfigureTheJob() {
         ClusterJobMain.Job job = ClusterJobMain.prepare(new String[] {
                 "--kafka.bootstrap-servers", "kafka:9092",
-                "--execution.checkpointing.interval", "10s",
-                "--job.name", "strawless-on-cluster"});
+                "--execution.checkpointing.interval", "10s", "--execution.checkpointing.dir", "file:///tmp/cp",
+                "--pipeline.max-parallelism", "128", "--job.name", "strawless-on-cluster"});
 
         assertEquals("strawless-on-cluster", job.name());
+        assertEquals(List.of(), job.warnings());
         assertEquals(10_000, job.env().getCheckpointConfig().getCheckpointInterval());
         List<String> uids = job.env().getStreamGraph().getStreamNodes().stream()
                 .map(StreamNode::getTransformationUID).toList();
@@ -37,14 +40,14 @@ class ClusterJobMainTest {
     @Test
     void aMisspeltKeyStopsTheJobBeforeItRunsOnTheDefault() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(new String[] {
-                "--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s",
+                "--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s", "--execution.checkpointing.dir", "file:///tmp/cp",
                 "--credit.estimater", "grpo"}));
         assertEquals("credit.estimater: not a Strawless setting; did you mean credit.estimator? the keys are listed in"
                 + " ops/CONFIGURATION.md",
                 e.getMessage());
 
         IllegalArgumentException badValue = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
-                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s",
+                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s", "--execution.checkpointing.dir", "file:///tmp/cp",
                         "--batch.max-trajectories", "many"}));
         assertTrue(badValue.getMessage().startsWith("batch.max-trajectories=many: "), badValue.getMessage());
     }
@@ -53,8 +56,41 @@ class ClusterJobMainTest {
     void flinkKeysInAStrawlessNamespacePass() {
         // The Kubernetes operator's autoscaler settings sit in the same Flink configuration as the job's.
         ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092",
-                "--execution.checkpointing.interval", "10s", "--job.autoscaler.enabled", "true",
+                "--execution.checkpointing.interval", "10s", "--execution.checkpointing.dir", "file:///tmp/cp", "--job.autoscaler.enabled", "true",
                 "--source.reader.close.timeout", "30s"});
+    }
+
+    @Test
+    void checkpointsInTheJobManagersMemoryAreRefusedUnlessChosen() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s"}));
+        assertTrue(e.getMessage().startsWith("execution.checkpointing.dir is not set, so Flink would keep the job's"
+                + " checkpoints in the JobManager's memory"), e.getMessage());
+
+        ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092",
+                "--execution.checkpointing.interval", "10s", "--execution.checkpointing.storage", "jobmanager"});
+    }
+
+    @Test
+    void whatMayRunButLooksWrongIsAWarning() {
+        Configuration cluster = new Configuration();
+        // flink run -D lands in the cluster's configuration, which may hold other jobs' keys: warned, not refused.
+        cluster.setString("bootstrap.servers", "kafka:9092");
+        cluster.setString("topic.partitions", "6");
+        Configuration programArguments = new Configuration();
+        programArguments.setString("kafka.bootstrap-servers", "kafka:9092");
+        programArguments.setString("execution.checkpointing.interval", "10s");
+        programArguments.setString("execution.checkpointing.dir", "file:///tmp/cp");
+        cluster.addAll(programArguments);
+        ClusterJobMain.Job job = ClusterJobMain.prepare(
+                StreamExecutionEnvironment.getExecutionEnvironment(cluster), programArguments);
+
+        assertEquals(3, job.warnings().size(), job.warnings().toString());
+        assertTrue(job.warnings().get(0).startsWith("bootstrap.servers: "), job.warnings().get(0));
+        assertTrue(job.warnings().get(1).startsWith("topic.partitions: not a Strawless setting, and Flink would ignore"
+                + " it; did you mean topics.partitions?"), job.warnings().get(1));
+        assertTrue(job.warnings().get(2).startsWith("pipeline.max-parallelism is not set, so Flink derives it from the"
+                + " parallelism"), job.warnings().get(2));
     }
 
     @Test

@@ -82,9 +82,12 @@ class JobJarIT {
         for (String required : carried.stream().map(JobJarIT::entryOf).toList()) {
             assertTrue(classes.contains(required), required + " is in the job jar");
         }
+        assertTrue(classes.contains(entryOf(KafkaPreflight.class)), "the checks the entry point runs");
         assertEquals(Set.of(), classes.stream().filter(c -> c.startsWith("io/strawless/ops/"))
-                .filter(c -> !c.startsWith("io/strawless/ops/deploy/ClusterJobMain")).collect(Collectors.toSet()),
-                "of the ops module, only the entry point");
+                .filter(c -> !c.startsWith("io/strawless/ops/deploy/ClusterJobMain")
+                        && !c.startsWith("io/strawless/ops/deploy/KafkaPreflight")
+                        && !c.startsWith("io/strawless/ops/KafkaAdmin")).collect(Collectors.toSet()),
+                "of the ops module, only the entry point and what it runs");
         assertEquals(Set.of(), classes.stream().filter(c -> c.startsWith("scala/")).collect(Collectors.toSet()),
                 "no Scala: Aparapi declares scala-library, but none of its classes uses it");
 
@@ -130,6 +133,7 @@ class JobJarIT {
                     // The job's settings the way a user passes them to `flink run`.
                     "-Dkafka.bootstrap-servers=" + kafka.bootstrapServers(),
                     "-Dexecution.checkpointing.interval=1s",
+                    "-Dexecution.checkpointing.dir=" + flinkConf.resolve("checkpoints").toUri(),
                     "-Dsource.starting-offsets=earliest",
                     "-Dsource.stop-timestamp=" + end,
                     JOB_JAR.toString()));

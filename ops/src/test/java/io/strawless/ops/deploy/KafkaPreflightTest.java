@@ -1,0 +1,82 @@
+package io.strawless.ops.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.broker.InProcessKafka;
+import io.strawless.connectors.topics.KafkaUnreachableException;
+import io.strawless.connectors.topics.TopicProvisioner;
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** What the cluster entry point checks of the Kafka cluster before it submits the job, on a real broker. */
+class KafkaPreflightTest {
+
+    @RegisterExtension
+    static final InProcessKafka kafka = new InProcessKafka();
+
+    @Test
+    void missingTopicsAreNamedWithTheCommandThatCreatesThem() {
+        Configuration conf = conf("preflight-missing");
+        TopicProvisioner.ensureTopics(conf, List.of("preflight-missing.steps"));
+
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> KafkaPreflight.check(conf));
+        assertEquals("topics [preflight-missing.outcomes, preflight-missing.verdicts, preflight-missing.batches,"
+                + " preflight-missing.dead-letters, preflight-missing.unscored] do not exist on "
+                + kafka.bootstrapServers() + ": create them with 'strawless topics create' and the job's -D settings"
+                + " (or set kafka.check-before-start=false to start anyway)", e.getMessage());
+
+        TopicProvisioner.ensureTopics(conf);
+        assertEquals(List.of(), KafkaPreflight.check(conf));
+    }
+
+    @Test
+    void aTransactionTimeoutTheBrokerRefusesIsNamed() {
+        Configuration conf = conf("preflight-transactions");
+        TopicProvisioner.ensureTopics(conf);
+        conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(20)); // the broker allows 15 min, as by default
+
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> KafkaPreflight.check(conf));
+        assertTrue(e.getMessage().startsWith("kafka.transaction-timeout (PT20M) exceeds broker "), e.getMessage());
+        assertTrue(e.getMessage().contains("'s transaction.max.timeout.ms (PT15M), which refuses every transaction of"
+                + " the job's sinks"), e.getMessage());
+    }
+
+    @Test
+    void driftIsAWarning() {
+        Configuration conf = conf("preflight-drift");
+        TopicProvisioner.ensureTopics(conf);
+        conf.set(KafkaOptions.TOPIC_PARTITIONS, conf.get(KafkaOptions.TOPIC_PARTITIONS) + 1);
+
+        List<String> warnings = KafkaPreflight.check(conf);
+        assertEquals(6, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).startsWith("topic preflight-drift.steps differs from the configuration: "),
+                warnings.get(0));
+    }
+
+    @Test
+    void anAbsentBrokerIsOneLineThatNamesTheAddress() {
+        Configuration conf = conf("preflight-absent");
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, "localhost:1");
+        conf.set(KafkaOptions.ADMIN_TIMEOUT, Duration.ofSeconds(2));
+        KafkaUnreachableException e = assertThrows(KafkaUnreachableException.class, () -> KafkaPreflight.check(conf));
+        assertTrue(e.getMessage().contains("localhost:1"), e.getMessage());
+    }
+
+    private static Configuration conf(String prefix) {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        conf.set(KafkaOptions.STEPS_TOPIC, prefix + ".steps");
+        conf.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".outcomes");
+        conf.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".verdicts");
+        conf.set(KafkaOptions.BATCHES_TOPIC, prefix + ".batches");
+        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + ".dead-letters");
+        conf.set(KafkaOptions.UNSCORED_TOPIC, prefix + ".unscored");
+        return conf;
+    }
+}
