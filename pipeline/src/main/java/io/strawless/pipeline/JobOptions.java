@@ -73,7 +73,9 @@ public final class JobOptions {
                     .doubleType()
                     .defaultValue(0.9)
                     .withDescription(
-                            "Decay of the per-task streaming baseline used by the outcome estimator, within"
+                            "Decay of the per-task streaming baseline (the outcome estimator's, and that of a"
+                                    + " trajectory alone in its group under credit.singleton-group=task-baseline),"
+                                    + " within"
                                     + " [0, 1]: the"
                                     + " baseline is the running mean of the task's earlier outcomes, turning"
                                     + " into an exponential moving average with weight 1 - decay once"

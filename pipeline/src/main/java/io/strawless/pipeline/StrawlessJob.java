@@ -139,7 +139,9 @@ public final class StrawlessJob {
      * transaction timeout must outlast that worst case.
      *
      * <p>Flink's default checkpoint timeout (10 min) cannot fit the default transaction timeout (15 min, the broker's
-     * largest by default): where the checkpoint timeout is not set, the largest that fits is chosen, and logged.
+     * largest by default): where the checkpoint timeout is not set, the largest that fits is chosen, and logged. It
+     * leaves a {@link #restartMargin} besides: a job that fails after checkpoint N+1 completed but before the sink
+     * committed commits the transaction when it is restored, which must come before the broker aborts it.
      */
     static void requireTransactionsOutliveCheckpoints(StreamExecutionEnvironment env, ReadableConfig conf) {
         CheckpointConfig checkpoints = env.getCheckpointConfig();
@@ -152,12 +154,14 @@ public final class StrawlessJob {
         long checkpointTimeout = checkpoints.getCheckpointTimeout();
         boolean timeoutChosen = conf.getOptional(CheckpointingOptions.CHECKPOINTING_TIMEOUT).isPresent();
         if (!timeoutChosen && longestTransaction(interval, minPause, tolerated, checkpointTimeout) >= transactionTimeout) {
-            long fitting = largestFittingCheckpointTimeout(interval, minPause, tolerated, transactionTimeout);
+            long margin = restartMargin(transactionTimeout);
+            long fitting = largestFittingCheckpointTimeout(interval, minPause, tolerated, transactionTimeout - margin);
             if (fitting >= 1_000) {
-                LOG.info("{} is not set and Flink's default ({}) could outlast a Kafka transaction ({} {}): using {}",
+                LOG.info("{} is not set and Flink's default ({}) could outlast a Kafka transaction ({} {}): using {},"
+                                + " which leaves {} for a restart",
                         CheckpointingOptions.CHECKPOINTING_TIMEOUT.key(), Duration.ofMillis(checkpointTimeout),
                         KafkaOptions.TRANSACTION_TIMEOUT.key(), Duration.ofMillis(transactionTimeout),
-                        Duration.ofMillis(fitting));
+                        Duration.ofMillis(fitting), Duration.ofMillis(margin));
                 checkpoints.setCheckpointTimeout(fitting);
                 checkpointTimeout = fitting;
             }
@@ -177,6 +181,14 @@ public final class StrawlessJob {
                     + " (up to the broker's transaction.max.timeout.ms, 15 min by default) or lower the checkpoint"
                     + " timeout");
         }
+    }
+
+    /**
+     * What a chosen checkpoint timeout leaves of the transaction timeout for a restart: a minute (Flink's
+     * exponential-delay restart strategy waits at most one by default), or a quarter of a shorter transaction timeout.
+     */
+    private static long restartMargin(long transactionTimeout) {
+        return Math.min(Duration.ofMinutes(1).toMillis(), transactionTimeout / 4);
     }
 
     private static long longestTransaction(long interval, long minPause, int tolerated, long checkpointTimeout) {
@@ -234,7 +246,7 @@ public final class StrawlessJob {
         SingleOutputStreamOperator<TrainingBatch> trainingBatches = grouped
                 .keyBy(group -> ScoreAndBatch.bucketOf(group, bucketKeys))
                 .transform("score and batch (" + credit.estimator() + ")", TypeInformation.of(TrainingBatch.class),
-                        new ScoreAndBatchOperator(conf))
+                        new ScoreAndBatchOperator(conf, bucketKeys))
                 .uid("score-and-batch");
 
         // Every output is stamped with when it was made (processing time), not with the event time it carries:
@@ -271,7 +283,7 @@ public final class StrawlessJob {
      * parallelism the savepoint was taken with; set {@code pipeline.max-parallelism} to it when rescaling
      * past 85, where the derived value changes, or the batching buckets share instances again.
      */
-    static int maxParallelism(StreamExecutionEnvironment env) {
+    public static int maxParallelism(StreamExecutionEnvironment env) {
         return env.getMaxParallelism() > 0
                 ? env.getMaxParallelism()
                 : KeyGroupRangeAssignment.computeDefaultMaxParallelism(Math.max(1, env.getParallelism()));

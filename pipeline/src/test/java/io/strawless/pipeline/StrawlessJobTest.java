@@ -118,8 +118,8 @@ class StrawlessJobTest {
         Configuration conf = conf(); // Flink's default checkpoint timeout, 10 min, and the default transaction's, 15 min
         StreamExecutionEnvironment env = env(conf);
         StrawlessJob.buildOnKafka(env, conf);
-        // The largest whole-second T with max(1 s, T) + T < 15 min.
-        assertEquals(Duration.ofMinutes(7).plusSeconds(29).toMillis(), env.getCheckpointConfig().getCheckpointTimeout());
+        // The largest whole-second T with max(1 s, T) + T < 15 min less a minute for a restart.
+        assertEquals(Duration.ofMinutes(6).plusSeconds(59).toMillis(), env.getCheckpointConfig().getCheckpointTimeout());
 
         conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofSeconds(1)); // nothing fits under the interval itself
         assertThrows(IllegalArgumentException.class, () -> StrawlessJob.buildOnKafka(env(conf), conf));

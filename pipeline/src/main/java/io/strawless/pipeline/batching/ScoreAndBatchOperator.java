@@ -4,14 +4,22 @@ import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.schemas.TrainingBatch;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
+import org.apache.flink.api.common.TaskInfo;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.TimerHeapInternalTimer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs {@link ScoreAndBatch} and, with {@code batch.close-at-checkpoint} (the default), closes its pending batches
@@ -38,11 +46,36 @@ public class ScoreAndBatchOperator extends DrainingKeyedProcessOperator<Integer,
 
     private static final long serialVersionUID = 1L;
 
-    private final boolean closeAtCheckpoint;
+    private static final Logger LOG = LoggerFactory.getLogger(ScoreAndBatchOperator.class);
 
-    public ScoreAndBatchOperator(ReadableConfig conf) {
+    private final boolean closeAtCheckpoint;
+    private final int[] bucketKeys;
+
+    /** @param bucketKeys the keys the groups are routed by ({@link ScoreAndBatch#bucketKeys}) */
+    public ScoreAndBatchOperator(ReadableConfig conf, int[] bucketKeys) {
         super(new ScoreAndBatch(conf));
         this.closeAtCheckpoint = conf.get(JobOptions.BATCH_CLOSE_AT_CHECKPOINT);
+        this.bucketKeys = bucketKeys.clone();
+    }
+
+    /**
+     * Why the buckets do not each land on their own subtask at this parallelism and max parallelism, or empty. They
+     * were laid out for the parallelism and max parallelism the job was built with; a restore keeps the savepoint's
+     * max parallelism, whatever the job derives from a new parallelism, and an autoscaler may scale this stage alone.
+     * The batches are still right, but some subtasks then score several buckets and others none.
+     */
+    static Optional<String> bucketLayoutProblem(int[] bucketKeys, int parallelism, int maxParallelism) {
+        Set<Integer> instances = new HashSet<>();
+        for (int key : bucketKeys) {
+            instances.add(KeyGroupRangeAssignment.assignKeyToParallelOperator(key, maxParallelism, parallelism));
+        }
+        if (instances.size() == parallelism && bucketKeys.length == parallelism) {
+            return Optional.empty();
+        }
+        return Optional.of("the " + bucketKeys.length + " batching buckets land on " + instances.size() + " of the "
+                + parallelism + " scoring subtasks (max parallelism " + maxParallelism + "), so the others score"
+                + " nothing: run score-and-batch at the job's parallelism, and set " + PipelineOptions.MAX_PARALLELISM.key()
+                + " to " + maxParallelism + " (what the savepoint keeps) when the job is built");
     }
 
     /**
@@ -54,6 +87,11 @@ public class ScoreAndBatchOperator extends DrainingKeyedProcessOperator<Integer,
     @Override
     public void open() throws Exception {
         super.open();
+        TaskInfo task = getRuntimeContext().getTaskInfo();
+        if (task.getIndexOfThisSubtask() == 0) { // one warning, not one per subtask
+            bucketLayoutProblem(bucketKeys, task.getNumberOfParallelSubtasks(), task.getMaxNumberOfParallelSubtasks())
+                    .ifPresent(LOG::warn);
+        }
         // The timer service KeyedProcessOperator runs the function's timers with.
         InternalTimerService<VoidNamespace> timers =
                 getInternalTimerService("user-timers", VoidNamespaceSerializer.INSTANCE, this);

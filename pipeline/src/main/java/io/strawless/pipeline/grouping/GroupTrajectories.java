@@ -39,7 +39,8 @@ import org.apache.flink.util.OutputTag;
  * Forms the units that are scored together, keyed by task.
  *
  * <p>Keying by task serves both needs: a group (one task sampled several times) always falls under one
- * task, and the per-task streaming baseline of the {@code outcome} estimator is this key's state.
+ * task, and the per-task streaming baseline (of the {@code outcome} estimator, and of a trajectory alone in its group
+ * under {@code credit.singleton-group=task-baseline}) is this key's state.
  * Group-relative estimators wait here until the group has its expected size or its event-time timeout
  * fires (a group of unknown size, without {@code group_size}, waits for its timeout); a member that went another way
  * (STALE, or scored alone without its outcome) counts towards the size, so the group does not wait for it. For the

@@ -1,7 +1,8 @@
 package io.strawless.pipeline.grouping;
 
 /**
- * The streaming per-task baseline of the {@code outcome} estimator: a running mean of the task's
+ * The streaming per-task baseline of the {@code outcome} estimator, and of a trajectory alone in its group under a
+ * group-relative one ({@code credit.singleton-group=task-baseline}): a running mean of the task's
  * outcomes that becomes an exponential moving average (weight {@code 1 - decay}) once enough outcomes
  * were seen, so it starts unbiased and then follows a drifting policy.
  *

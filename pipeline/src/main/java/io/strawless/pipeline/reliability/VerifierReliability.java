@@ -31,9 +31,11 @@ import org.apache.flink.metrics.MetricGroup;
  * {@code ScoreAndBatch.bucketKeys}), so after a restore at another parallelism most buckets are new keys whose
  * models start from the prior, and until they have learnt {@code quarantine.min-learnt-steps} the quarantine
  * judges nothing and the process estimator weights verifiers as configured. The earlier keys' models stay in the
- * state, unread (one small model per earlier bucket), and a restore at that earlier parallelism again takes them up
- * where they stopped. Clearing them would need the bucket keys the job was built with: the runtime parallelism can
- * differ from them (the adaptive scheduler), and a key judged orphaned by it would lose a live model.
+ * state, unread (one small model per earlier bucket), until {@code reliability.model-idle-ttl} of event time without
+ * a batch clears them (their timers: {@code ScoreAndBatch}, and for models restored without one
+ * {@code ScoreAndBatchOperator.open}); a restore at that earlier parallelism before then takes them up where they
+ * stopped. An idle time, not the bucket keys the job was built with, decides: the runtime parallelism can differ
+ * from them (the adaptive scheduler), and a key judged orphaned by it would lose a live model.
  */
 public final class VerifierReliability {
 

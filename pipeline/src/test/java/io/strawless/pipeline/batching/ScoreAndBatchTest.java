@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -86,7 +87,7 @@ class ScoreAndBatchTest {
         conf.set(CreditOptions.BACKEND, "java");
         RecordedMetrics metrics = new RecordedMetrics();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new ScoreAndBatchOperator(conf), bucketOf, Types.INT, metrics.environment());
+                new ScoreAndBatchOperator(conf, new int[] {0}), bucketOf, Types.INT, metrics.environment());
         if (rocksdb) {
             harness.setStateBackend(new EmbeddedRocksDBStateBackend());
         }
@@ -111,6 +112,19 @@ class ScoreAndBatchTest {
             assertEquals(instance, KeyGroupRangeAssignment.assignKeyToParallelOperator(keys[instance], maxParallelism, parallelism),
                     "bucket key " + keys[instance]);
         }
+    }
+
+    @Test
+    void bucketsLaidOutForAnotherMaxParallelismAreReportedWithTheKeyToSet() {
+        // Built at parallelism 96 without pipeline.max-parallelism, the job derives 256; restored from a savepoint
+        // taken at parallelism 4, it runs with the savepoint's 128.
+        int[] derived = ScoreAndBatch.bucketKeys(96, 256);
+        assertEquals(Optional.empty(), ScoreAndBatchOperator.bucketLayoutProblem(derived, 96, 256));
+        String problem = ScoreAndBatchOperator.bucketLayoutProblem(derived, 96, 128).orElseThrow();
+        assertTrue(problem.matches("the 96 batching buckets land on \\d+ of the 96 scoring subtasks \\(max parallelism"
+                + " 128\\), so the others score nothing: .* set pipeline.max-parallelism to 128 .*"), problem);
+        // An autoscaler that scales the scoring stage alone: 4 buckets for 8 subtasks.
+        assertTrue(ScoreAndBatchOperator.bucketLayoutProblem(ScoreAndBatch.bucketKeys(4, 128), 8, 128).isPresent());
     }
 
     /** Prometheus exports a gauge only when its value is a number: each backend gets a 0/1 gauge, labelled. */

@@ -174,7 +174,7 @@ class ScoreAndBatchReliabilityTest {
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
 
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(new ScoreAndBatchOperator(conf), g -> 0, Types.INT);
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new ScoreAndBatchOperator(conf, new int[] {0}), g -> 0, Types.INT);
         harness.initializeState(snapshot);
         harness.open();
         harness.processWatermark(1_000);
