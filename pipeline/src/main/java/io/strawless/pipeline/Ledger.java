@@ -16,6 +16,12 @@ import org.apache.flink.metrics.MetricGroup;
  * is only ever an identical duplicate step or a superseded outcome revision: copies of information
  * that was kept. Counters restart with the job attempt (Flink metrics are not checkpointed); the
  * committed topics are the durable record.
+ *
+ * <p>An operator declares, when it opens, every kind and way it can count ({@link #counting}): those counters
+ * exist from then on, at 0, so that a reconciliation query finds every term of the sum before the first record
+ * takes that way (a series that appears only with its first event leaves {@code in - (batched + ...)} empty). It
+ * declares only those it can count: the counters of one kind and way, summed over the operators, are that kind's
+ * records that went that way.
  */
 public final class Ledger {
 
@@ -52,12 +58,35 @@ public final class Ledger {
         this.group = operatorGroup.addGroup("ledger");
     }
 
+    /** Registers, at 0, the counters of {@code ways} for every kind. */
+    public Ledger counting(Way... ways) {
+        for (Kind kind : Kind.values()) {
+            counting(kind, ways);
+        }
+        return this;
+    }
+
+    /** Registers, at 0, the counters of {@code ways} for {@code kind}. */
+    public Ledger counting(Kind kind, Way... ways) {
+        for (Way way : ways) {
+            counter(kind, way);
+        }
+        return this;
+    }
+
+    /**
+     * Counts {@code records} of {@code kind} that went {@code way}. A way the operator did not declare is
+     * registered at its first record, as a last resort: its series then appears late.
+     */
     public void count(Kind kind, Way way, long records) {
         if (records > 0) {
-            counters.computeIfAbsent(kind, k -> new EnumMap<>(Way.class))
-                    .computeIfAbsent(way, w -> group.addGroup(metricName(kind)).counter(metricName(way)))
-                    .inc(records);
+            counter(kind, way).inc(records);
         }
+    }
+
+    private Counter counter(Kind kind, Way way) {
+        return counters.computeIfAbsent(kind, k -> new EnumMap<>(Way.class))
+                .computeIfAbsent(way, w -> group.addGroup(metricName(kind)).counter(metricName(way)));
     }
 
     /** steps, outcomes, verdicts: the group names under {@code ledger}. */

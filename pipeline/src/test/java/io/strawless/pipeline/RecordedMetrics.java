@@ -1,6 +1,7 @@
 package io.strawless.pipeline;
 
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.metrics.Counter;
@@ -42,5 +43,21 @@ public final class RecordedMetrics {
                 .filter(e -> e.getKey().endsWith("." + name) && e.getValue() instanceof Counter)
                 .mapToLong(e -> ((Counter) e.getValue()).getCount())
                 .sum();
+    }
+
+    /**
+     * The counters registered so far under the group {@code group} (e.g. {@code ledger}), by their name below it
+     * ({@code steps.in}), with their counts.
+     */
+    public Map<String, Long> counters(String group) {
+        Map<String, Long> counters = new TreeMap<>();
+        String infix = "." + group + ".";
+        byIdentifier.forEach((identifier, metric) -> {
+            int at = identifier.indexOf(infix);
+            if (at >= 0 && metric instanceof Counter counter) {
+                counters.merge(identifier.substring(at + infix.length()), counter.getCount(), Long::sum);
+            }
+        });
+        return counters;
     }
 }

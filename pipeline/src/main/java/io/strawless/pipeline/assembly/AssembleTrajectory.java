@@ -188,7 +188,12 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         openTrajectories = metrics.gauge("openTrajectories", new OpenWork());
         deadLetters = new CountersByName(metrics.addGroup("deadLetters"));
         unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
-        ledger = new Ledger(getRuntimeContext().getMetricGroup());
+        // Any kind dead-lettered (a conflicting step or outcome, a step after the terminal one, too many verdicts) or
+        // unscored (timed out with its trajectory, or late); an identical step or an outcome revision dropped.
+        ledger = new Ledger(getRuntimeContext().getMetricGroup())
+                .counting(Way.DEAD_LETTERED, Way.UNSCORED)
+                .counting(Kind.STEPS, Way.DROPPED)
+                .counting(Kind.OUTCOMES, Way.DROPPED);
     }
 
     @Override

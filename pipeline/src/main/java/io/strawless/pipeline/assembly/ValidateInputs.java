@@ -51,7 +51,8 @@ public class ValidateInputs extends ProcessFunction<InputRecord, InputRecord> {
         recordsIn = new CountersByName(decode.addGroup("recordsIn"));
         deadLetters = new CountersByName(decode.addGroup("deadLetters"));
         deadLetterReasons = new CountersByName(decode.addGroup("deadLetterReasons"));
-        ledger = new Ledger(getRuntimeContext().getMetricGroup());
+        // Every input is counted in; any kind dead-lettered, undecodable or breaking a rule.
+        ledger = new Ledger(getRuntimeContext().getMetricGroup()).counting(Way.IN, Way.DEAD_LETTERED);
     }
 
     /**

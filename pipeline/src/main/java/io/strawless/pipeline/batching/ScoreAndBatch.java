@@ -204,7 +204,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         metrics.gauge("backendFallbacks", () -> scorer.fallbacks());
         kernelTimeMs = metrics.histogram("kernelTimeMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         batchLatencyMs = metrics.histogram("batchLatencyMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
-        ledger = new Ledger(getRuntimeContext().getMetricGroup());
+        // Every kind a trajectory carries, batched or routed unscored.
+        ledger = new Ledger(getRuntimeContext().getMetricGroup()).counting(Way.BATCHED, Way.UNSCORED);
         unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
         reliabilityModel = getRuntimeContext().getState(new ValueStateDescriptor<>(RELIABILITY, ReliabilityModel.class));
         modelExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("reliability-expiry", Long.class));

@@ -131,7 +131,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         groupsClosedByTimeout = metrics.counter("groupsClosedByTimeout");
         pendingGroupCount = metrics.gauge("pendingGroups", new OpenWork());
         groupWaitMs = metrics.histogram("groupWaitMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
-        ledger = new Ledger(getRuntimeContext().getMetricGroup());
+        // Every kind a trajectory carries, when grouping routes it unscored.
+        ledger = new Ledger(getRuntimeContext().getMetricGroup()).counting(Way.UNSCORED);
         unscoredByReason = new CountersByName(metrics.addGroup("unscored"));
     }
 
