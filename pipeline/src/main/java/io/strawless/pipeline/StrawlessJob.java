@@ -44,13 +44,16 @@ import org.slf4j.LoggerFactory;
  * The Strawless job, read top-down as the pipeline diagram:
  *
  * <pre>
- * inputs ─ validate ─ keyBy(trajectory) ─ assemble ─ keyBy(task) ─ group ─ keyBy(bucket) ─ score and batch ─> batches
+ * inputs ─ validate ─ keyBy(trajectory) ─ assemble ─ keyBy(task) ─ group ─ keyBy(bucket) ─ score-and-batch ─> batches
  *             └─> dead letters        ├─> dead letters   └─> unscored           └─> unscored
  *                                     └─> unscored
  * </pre>
  *
  * Source and sinks are parameters, so tests can swap them; {@link #buildOnKafka} wires the Kafka ones.
- * Every operator has a stable uid: state survives upgrades from a savepoint.
+ * Every operator has a stable uid: state survives upgrades from a savepoint. Every operator is named after its uid
+ * too: the name is what metric reporters label an operator's metrics with ({@code operator_name} with Prometheus), so
+ * a dashboard filters on the uids that ops/METRICS.md lists, and a setting (the estimator) renames nothing. What
+ * more an operator does is in its description, which the web UI shows.
  */
 public final class StrawlessJob {
 
@@ -232,9 +235,9 @@ public final class StrawlessJob {
         // checkpoint, which is when they become visible (ScoreAndBatchOperator).
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
                 .keyBy(InputRecord::trajectoryId)
-                .transform("assemble trajectories", AssembledTrajectorySerializer.TYPE_INFO,
+                .transform("assemble", AssembledTrajectorySerializer.TYPE_INFO,
                         new MiniBatchAssembler(new AssembleTrajectory(conf), conf))
-                .uid("assemble");
+                .uid("assemble").setDescription("assemble trajectories");
 
         SingleOutputStreamOperator<TrajectoryGroup> grouped = assembled
                 .keyBy(AssembledTrajectory::taskId)
@@ -245,9 +248,9 @@ public final class StrawlessJob {
         int[] bucketKeys = ScoreAndBatch.bucketKeys(Math.max(1, env.getParallelism()), maxParallelism(env));
         SingleOutputStreamOperator<TrainingBatch> trainingBatches = grouped
                 .keyBy(group -> ScoreAndBatch.bucketOf(group, bucketKeys))
-                .transform("score and batch (" + credit.estimator() + ")", TypeInformation.of(TrainingBatch.class),
+                .transform("score-and-batch", TypeInformation.of(TrainingBatch.class),
                         new ScoreAndBatchOperator(conf, bucketKeys))
-                .uid("score-and-batch");
+                .uid("score-and-batch").setDescription("score and batch (" + credit.estimator() + ")");
 
         // Every output is stamped with when it was made (processing time), not with the event time it carries:
         // a drain fires the keyed stages' timers early, so a timer's event time can lie ahead of now, by up to
@@ -256,19 +259,19 @@ public final class StrawlessJob {
         // where the output topics' retention.ms would delete its dead letters and unscored trajectories at once.
         trainingBatches
                 .assignTimestampsAndWatermarks(stampedWith(TrainingBatch::getCreatedAt))
-                .uid("stamp-batches").name("stamp batches")
-                .sinkTo(batches).uid("sink-batches").name("batches");
+                .uid("stamp-batches").name("stamp-batches")
+                .sinkTo(batches).uid("sink-batches").name("sink-batches");
         decoded.getSideOutput(DeadLetters.TAG)
                 .union(assembled.getSideOutput(DeadLetters.TAG))
                 .assignTimestampsAndWatermarks(stampedWith(DeadLetter::getFailedAt))
-                .uid("stamp-dead-letters").name("stamp dead letters")
-                .sinkTo(deadLetters).uid("sink-dead-letters").name("dead letters");
+                .uid("stamp-dead-letters").name("stamp-dead-letters")
+                .sinkTo(deadLetters).uid("sink-dead-letters").name("sink-dead-letters");
         assembled.getSideOutput(AssembleTrajectory.UNSCORED)
                 .union(grouped.getSideOutput(GroupTrajectories.UNSCORED))
                 .union(trainingBatches.getSideOutput(ScoreAndBatch.UNSCORABLE))
                 .assignTimestampsAndWatermarks(stampedWith(UnscoredTrajectory::getRoutedAt))
-                .uid("stamp-unscored").name("stamp unscored")
-                .sinkTo(unscored).uid("sink-unscored").name("unscored");
+                .uid("stamp-unscored").name("stamp-unscored")
+                .sinkTo(unscored).uid("sink-unscored").name("sink-unscored");
     }
 
     /** Stamps each record with a time it carries; the sinks need no watermarks. */

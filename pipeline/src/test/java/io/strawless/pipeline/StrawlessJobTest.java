@@ -15,7 +15,11 @@ import io.strawless.schemas.TerminalKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -42,6 +46,7 @@ import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.streaming.api.graph.StreamNode;
 import org.apache.flink.streaming.api.transformations.OneInputTransformation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -135,6 +140,37 @@ class StrawlessJobTest {
             assertTrue(uids.contains(uid), "missing uid " + uid + " in " + uids);
         }
         assertEquals(uids.size(), uids.stream().distinct().count(), "uids must be unique");
+    }
+
+    /**
+     * Metric reporters label an operator's metrics with its name (Prometheus: {@code operator_name}), so each operator
+     * is named after its uid, whatever the settings (the estimator was in a name once): a dashboard filters on the
+     * uids ops/METRICS.md lists. The sinks' writer and committer are named by Flink after the sink.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"grpo", "rloo", "gae"})
+    void operatorsAreNamedAfterTheirUids(String estimator) {
+        Configuration conf = conf();
+        conf.set(CreditOptions.ESTIMATOR, estimator);
+        StreamExecutionEnvironment env = env(conf);
+        StrawlessJob.buildOnKafka(env, conf);
+
+        Set<Transformation<?>> all = new LinkedHashSet<>();
+        env.getTransformations().forEach(t -> all.addAll(t.getTransitivePredecessors()));
+        for (Transformation<?> t : all) {
+            if (t.getUid() != null) {
+                assertEquals(t.getUid(), t.getName(), "the name of the operator with uid " + t.getUid());
+            }
+        }
+        // The names the operators' metrics carry: the stream graph's operator names, as ops/METRICS.md lists them.
+        Set<String> operatorNames = env.getStreamGraph(false).getStreamNodes().stream()
+                .map(StreamNode::getOperatorName)
+                .collect(Collectors.toCollection(TreeSet::new));
+        assertEquals(new TreeSet<>(List.of("Source: inputs", "validate", "assemble", "group", "score-and-batch",
+                "stamp-batches", "stamp-dead-letters", "stamp-unscored",
+                "sink-batches: Writer", "sink-batches: Committer",
+                "sink-dead-letters: Writer", "sink-dead-letters: Committer",
+                "sink-unscored: Writer", "sink-unscored: Committer")), operatorNames);
     }
 
     /**
