@@ -28,7 +28,6 @@ import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeHint;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -46,10 +45,12 @@ import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Groups wait in state in a format of their own: read back whole, and a savepoint that Flink's POJO serializer
- * wrote (the layout before) is migrated on the heap and on RocksDB, never refused or misread.
+ * Groups wait in state in a format of their own: read back whole, and a savepoint in an earlier version of that
+ * format is migrated on the heap and on RocksDB, never refused or misread. Savepoints of the layout before it (Flink's
+ * POJO serializer) are restored from what that release really wrote, in {@link EarlierReleaseGroupStateTest}.
  */
 class GroupStateSerializersTest {
 
@@ -144,19 +145,18 @@ class GroupStateSerializersTest {
     }
 
     /**
-     * The scoring stage's pending batch as an earlier release kept it (Flink's POJO serializer, or format version 1 of
-     * {@link GroupStateSerializers.OfTrajectoryGroup}); the new stage restores it and scores it.
+     * The scoring stage's pending batch as an earlier release kept it, in format version 1 of
+     * {@link GroupStateSerializers.OfTrajectoryGroup}; the new stage restores it and scores it. (The POJO layout before
+     * it: {@link EarlierReleaseGroupStateTest}.)
      */
     @ParameterizedTest
-    @CsvSource({"hashmap, pojo", "rocksdb, pojo", "hashmap, version1", "rocksdb, version1"})
-    void aPendingBatchOfAnEarlierReleaseIsScoredAfterARestore(String backendName, String layout) throws Exception {
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aPendingBatchOfAnEarlierReleaseIsScoredAfterARestore(String backendName) throws Exception {
         var earlierRelease = new KeyedProcessFunction<Integer, TrajectoryGroup, TrainingBatch>() {
             @Override
             public void processElement(TrajectoryGroup group, Context ctx, Collector<TrainingBatch> out) throws Exception {
-                getRuntimeContext().getListState(layout.equals("pojo")
-                        ? new ListStateDescriptor<>("pending", TrajectoryGroup.class)
-                        : new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup(1)))
-                        .add(group);
+                getRuntimeContext().getListState(
+                        new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup(1))).add(group);
                 getRuntimeContext().getState(new ValueStateDescriptor<>("pending-batch", PendingBatch.class))
                         .update(new PendingBatch(group.trajectoryCount(), 500, 1_000));
                 ctx.timerService().registerProcessingTimeTimer(500);
@@ -199,21 +199,19 @@ class GroupStateSerializersTest {
     }
 
     /**
-     * A group waiting for members in an earlier release's layout (Flink's POJO serializer, or format version 1 or 2
-     * of {@link GroupStateSerializers.OfPendingGroup}) closes when its last member arrives after a restore.
+     * A group waiting for members in an earlier release's layout (format version 1 or 2 of
+     * {@link GroupStateSerializers.OfPendingGroup}) closes when its last member arrives after a restore. (The POJO
+     * layout before them: {@link EarlierReleaseGroupStateTest}.)
      */
     @ParameterizedTest
-    @CsvSource({"hashmap, pojo", "rocksdb, pojo", "hashmap, version1", "rocksdb, version1", "hashmap, version2",
-            "rocksdb, version2"})
+    @CsvSource({"hashmap, version1", "rocksdb, version1", "hashmap, version2", "rocksdb, version2"})
     void aPendingGroupOfAnEarlierReleaseClosesAfterARestore(String backendName, String layout) throws Exception {
         var earlierRelease = new KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>() {
             @Override
             public void processElement(AssembledTrajectory t, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
-                var pending = getRuntimeContext().getMapState(layout.equals("pojo")
-                        ? new MapStateDescriptor<>("pending-groups",
-                                TypeInformation.of(String.class), TypeInformation.of(new TypeHint<PendingGroup>() {}))
-                        : new MapStateDescriptor<>("pending-groups", StringSerializer.INSTANCE,
-                                new GroupStateSerializers.OfPendingGroup(layout.equals("version1") ? 1 : 2)));
+                var pending = getRuntimeContext().getMapState(new MapStateDescriptor<>("pending-groups",
+                        StringSerializer.INSTANCE,
+                        new GroupStateSerializers.OfPendingGroup(layout.equals("version1") ? 1 : 2)));
                 PendingGroup group = pending.get(t.groupId());
                 if (group == null) {
                     group = new PendingGroup(new ArrayList<>(), t.groupSize(), 10_000, new ArrayList<>());
