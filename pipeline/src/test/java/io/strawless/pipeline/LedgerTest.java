@@ -73,7 +73,7 @@ class LedgerTest {
     void scoreAndBatchRegistersEveryKindBatchedAndUnscoredWhenItOpens() throws Exception {
         RecordedMetrics metrics = new RecordedMetrics();
         try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new ScoreAndBatchOperator(conf()), group -> 0, Types.INT, metrics.environment())) {
+                new ScoreAndBatchOperator(conf(), new int[] {0}), group -> 0, Types.INT, metrics.environment())) {
             assertEquals(atZero(everyKind(Way.BATCHED, Way.UNSCORED)), afterOpen(harness, metrics));
         }
     }

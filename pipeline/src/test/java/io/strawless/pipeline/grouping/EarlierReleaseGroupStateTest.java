@@ -222,7 +222,7 @@ class EarlierReleaseGroupStateTest {
             Configuration conf = grpo();
             conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 100);
             conf.set(JobOptions.BATCH_CLOSE_AT_CHECKPOINT, false); // the batch stays pending in the savepoint
-            try (var h = scoring(backendName, new ScoreAndBatchOperator(conf))) {
+            try (var h = scoring(backendName, new ScoreAndBatchOperator(conf, new int[] {0}))) {
                 h.setProcessingTime(BATCH_OPENED);
                 h.open();
                 h.processElement(new StreamRecord<>(closedGroup(List.of(SOLO), 0.0), T0 + 500));
@@ -331,7 +331,7 @@ class EarlierReleaseGroupStateTest {
             String backendName) throws Exception {
         Configuration conf = grpo();
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 100);
-        var restored = scoring(backendName, new ScoreAndBatchOperator(conf));
+        var restored = scoring(backendName, new ScoreAndBatchOperator(conf, new int[] {0}));
         restored.initializeState(fixture("score-and-batch", backendName));
         restored.setProcessingTime(BATCH_OPENED);
         restored.open();
