@@ -49,7 +49,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                     "success", "outcome_revision", "baseline", "steps", "suspect", "weight", "outcome_timed_out",
                     "verifiers_timed_out", "scoring_unit", "unit_size", "terminal"),
             "ScoredStep", List.of("step_index", "trainable", "advantage", "target_return", "reward", "value",
-                    "logprob", "token_ids", "payload_ref", "policy_version"),
+                    "logprob", "token_ids", "payload_ref", "policy_version", "process_reward"),
             "OffsetRange", List.of("topic", "partition", "first_offset", "last_offset"));
 
     private static final byte[] HEADER = AvroBinary.singleObjectHeader(TrainingBatch.getClassSchema());
@@ -72,14 +72,24 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
     private static final int UNIT_BYTES = 2 * (1 + 5);
 
     /**
-     * At most the bytes that the ScoredTrajectory scored from these inputs takes in a batch. Exact but for the
-     * baseline (counted as present) and the scoring unit's id and size (counted as present and 5-byte ints) when
-     * {@code steps} are decoded; for steps that arrive encoded
+     * The bytes of a ScoredStep's process_reward as counted before the batch is scored: where the estimator writes
+     * process rewards, present (the union's branch and a double), since which steps a verdict judged is not known yet;
+     * else null, the branch alone.
+     */
+    private static int processRewardBytes(boolean processRewards) {
+        return processRewards ? 1 + 8 : 1;
+    }
+
+    /**
+     * At most the bytes that the ScoredTrajectory scored from these inputs takes in a batch, {@code processRewards}
+     * saying whether the estimator writes its steps' process rewards. Exact but for the baseline (counted as present),
+     * the scoring unit's id and size (counted as present and 5-byte ints) and, where {@code processRewards}, each
+     * step's process reward (counted as present) when {@code steps} are decoded; for steps that arrive encoded
      * ({@link EncodedSteps}) each step's bound comes from its encoding's length, without decoding it, and exceeds
      * the exact size by what the dropped fields take beyond a byte each (an event time: 5 bytes more).
      */
     public static long trajectoryBytesBound(String trajectoryId, String agentId, String taskId, String groupId,
-            int outcomeRevision, List<StepEvent> steps) {
+            int outcomeRevision, List<StepEvent> steps, boolean processRewards) {
         long bytes = stringBytes(trajectoryId) + stringBytes(agentId) + stringBytes(taskId)
                 + nullableStringBytes(groupId)
                 + 8 // outcome_reward
@@ -92,11 +102,11 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                 + 2; // terminal, present: the union's branch, then the symbol's (one byte for any of three)
         if (steps instanceof EncodedSteps encoded) {
             for (int i = 0; i < encoded.size(); i++) {
-                bytes += scoredStepBytesBound(encoded.encoded(i));
+                bytes += scoredStepBytesBound(encoded.encoded(i), processRewards);
             }
         } else {
             for (StepEvent step : steps) {
-                bytes += scoredStepBytes(step);
+                bytes += scoredStepBytes(step, processRewards);
             }
         }
         return bytes;
@@ -125,8 +135,11 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                 + 6 + verifiers * (varintBytes(maxVerifierIdBytes) + maxVerifierIdBytes + 8);
     }
 
-    /** The exact bytes of the ScoredStep scored from {@code step}. */
-    static int scoredStepBytes(StepEvent step) {
+    /**
+     * The exact bytes of the ScoredStep scored from {@code step}, its process reward counted as present where
+     * {@code processRewards} (see {@link #processRewardBytes}).
+     */
+    static int scoredStepBytes(StepEvent step, boolean processRewards) {
         return varintBytes(step.getStepIndex())
                 + 1 // trainable
                 + CREDIT_BYTES
@@ -135,16 +148,17 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                 + nullableDoubleBytes(step.getLogprob())
                 + nullableIntsBytes(step.getTokenIds())
                 + nullableStringBytes(step.getPayloadRef())
-                + varintBytes(step.getPolicyVersion());
+                + varintBytes(step.getPolicyVersion())
+                + processRewardBytes(processRewards);
     }
 
-    private static int scoredStepBytesBound(byte[] encodedStep) {
+    private static int scoredStepBytesBound(byte[] encodedStep, boolean processRewards) {
         try {
             int body = StepEventCodec.bodyBytesLessIds(encodedStep);
             if (body < 0) { // another schema version: its fields may differ, so decode it (rare)
-                return scoredStepBytes(StepEventCodec.decodeOtherVersion(encodedStep));
+                return scoredStepBytes(StepEventCodec.decodeOtherVersion(encodedStep), processRewards);
             }
-            return body - DROPPED_STEP_FIELDS + CREDIT_BYTES;
+            return body - DROPPED_STEP_FIELDS + CREDIT_BYTES + processRewardBytes(processRewards);
         } catch (IOException e) {
             throw new UncheckedIOException("a step the job encoded itself does not read", e);
         }
@@ -246,5 +260,6 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
         writeNullableInts(step.getTokenIds(), out);
         writeNullableString(step.getPayloadRef(), out);
         out.writeLong(step.getPolicyVersion());
+        writeNullableDouble(step.getProcessReward(), out);
     }
 }

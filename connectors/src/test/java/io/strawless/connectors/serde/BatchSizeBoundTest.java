@@ -40,13 +40,14 @@ class BatchSizeBoundTest {
             }
             String groupId = i % 2 == 0 ? null : id(i, "group");
             int revision = RANDOM.nextInt(100_000);
-            ScoredTrajectory scored = scored(trajectoryId, groupId, revision, steps);
+            boolean processRewards = i / 2 % 2 == 0;
+            ScoredTrajectory scored = scored(trajectoryId, groupId, revision, steps, processRewards);
 
             long exact = trajectoryBytes(scored);
             long decodedBound = TrainingBatchSerializer.trajectoryBytesBound(trajectoryId, "agent-é", "task-1", groupId,
-                    revision, steps);
+                    revision, steps, processRewards);
             long encodedBound = TrainingBatchSerializer.trajectoryBytesBound(trajectoryId, "agent-é", "task-1", groupId,
-                    revision, new EncodedSteps(encoded));
+                    revision, new EncodedSteps(encoded), processRewards);
 
             assertEquals(exact, decodedBound, "trajectory " + i);
             assertTrue(encodedBound >= exact, "trajectory " + i + ": " + encodedBound + " < " + exact);
@@ -66,14 +67,16 @@ class BatchSizeBoundTest {
             List<ScoredTrajectory> trajectories = new ArrayList<>();
             List<OffsetRange> lineage = new ArrayList<>();
             long bound = 0;
+            boolean processRewards = i % 2 == 0;
             for (int t = i % 10 == 0 ? 0 : 1 + RANDOM.nextInt(20); t > 0; t--) {
                 String trajectoryId = id(i * 100 + t, "trajectory");
                 List<StepEvent> steps = new ArrayList<>();
                 for (int s = 1 + RANDOM.nextInt(5); s > 0; s--) {
                     steps.add(step(trajectoryId, steps.size(), i));
                 }
-                trajectories.add(scored(trajectoryId, "g", 0, steps));
-                bound += TrainingBatchSerializer.trajectoryBytesBound(trajectoryId, "agent-é", "task-1", "g", 0, steps);
+                trajectories.add(scored(trajectoryId, "g", 0, steps, processRewards));
+                bound += TrainingBatchSerializer.trajectoryBytesBound(trajectoryId, "agent-é", "task-1", "g", 0, steps,
+                        processRewards);
                 OffsetRange range = new OffsetRange("agent.steps", RANDOM.nextInt(4), (long) RANDOM.nextInt(1 << 30),
                         RANDOM.nextLong() & Long.MAX_VALUE);
                 bound += TrainingBatchSerializer.offsetRangeBytes(range);
@@ -105,15 +108,16 @@ class BatchSizeBoundTest {
     }
 
     /**
-     * What the scoring stage writes for these steps (TrainingBatches.scored), with a baseline, and a scoring unit's
-     * id and size that take the most bytes an int can.
+     * What the scoring stage writes for these steps (TrainingBatches.scored), with a baseline, a scoring unit's id and
+     * size that take the most bytes an int can, and, where {@code processRewards}, a process reward on every step.
      */
-    private static ScoredTrajectory scored(String trajectoryId, String groupId, int revision, List<StepEvent> steps) {
+    private static ScoredTrajectory scored(String trajectoryId, String groupId, int revision, List<StepEvent> steps,
+            boolean processRewards) {
         List<ScoredStep> scored = new ArrayList<>();
         for (StepEvent e : steps) {
             scored.add(new ScoredStep(e.getStepIndex(), e.getTrainable(), RANDOM.nextGaussian(), RANDOM.nextGaussian(),
                     e.getReward(), e.getValue(), e.getLogprob(), e.getTokenIds(), e.getPayloadRef(),
-                    e.getPolicyVersion()));
+                    e.getPolicyVersion(), processRewards ? RANDOM.nextGaussian() : null));
         }
         return new ScoredTrajectory(trajectoryId, "agent-é", "task-1", groupId, 1.0, true, revision, 0.25, scored,
                 false, 1.0, false, false, Integer.MIN_VALUE, Integer.MAX_VALUE, TerminalKind.TRUNCATED);

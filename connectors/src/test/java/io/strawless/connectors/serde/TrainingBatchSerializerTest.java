@@ -73,7 +73,8 @@ class TrainingBatchSerializerTest {
                         (mask & 4) != 0 ? random.nextDouble() : null,
                         (mask & 16) != 0 ? null : tokens,
                         (mask & 32) != 0 ? null : "payload-" + random.nextInt(99),
-                        random.nextLong()));
+                        random.nextLong(),
+                        random.nextBoolean() ? null : random.nextGaussian()));
             }
             trajectories.add(new ScoredTrajectory(
                     "trajectory-" + random.nextInt(1000) + (i % 3 == 0 ? "-ünïcode-✓" : ""),

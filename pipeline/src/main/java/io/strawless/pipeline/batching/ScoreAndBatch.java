@@ -263,10 +263,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         }
     }
 
-    private static long bytesBound(TrajectoryGroup group) {
+    private long bytesBound(TrajectoryGroup group) {
         long bytes = 0;
         for (AssembledTrajectory member : group.members()) {
-            bytes += TrainingBatches.bytesBound(member);
+            bytes += TrainingBatches.bytesBound(member, credit.hasProcessRewards());
         }
         return bytes;
     }

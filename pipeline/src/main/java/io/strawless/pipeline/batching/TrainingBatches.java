@@ -22,12 +22,13 @@ final class TrainingBatches {
     private TrainingBatches() {}
 
     /**
-     * At most the bytes a trajectory adds to the batch it is scored in: its ScoredTrajectory, and its lineage
-     * entries (the batch merges them by partition, so it holds no more than their sum).
+     * At most the bytes a trajectory adds to the batch it is scored in: its ScoredTrajectory, its steps' process
+     * rewards where the estimator writes them ({@code processRewards}), and its lineage entries (the batch merges them
+     * by partition, so it holds no more than their sum).
      */
-    static long bytesBound(AssembledTrajectory t) {
+    static long bytesBound(AssembledTrajectory t, boolean processRewards) {
         long bytes = TrainingBatchSerializer.trajectoryBytesBound(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(),
-                t.outcome().getRevision(), t.steps());
+                t.outcome().getRevision(), t.steps(), processRewards);
         for (OffsetRange range : t.lineage()) {
             bytes += TrainingBatchSerializer.offsetRangeBytes(range);
         }
@@ -71,10 +72,10 @@ final class TrainingBatches {
     }
 
     /**
-     * The output record: the step events' own fields, plus the credit the estimator gave each step. A
-     * {@code suspect} (quarantined under job.suspect-policy=FLAG) keeps its credit but weighs 0. {@code scoringUnit}
-     * names the unit it was scored in ({@code unit} of {@link #creditInput}), {@code unitSize} how many trajectories
-     * its credit was computed with.
+     * The output record: the step events' own fields, plus the credit the estimator gave each step, and the process
+     * reward that went into it where the estimator has them. A {@code suspect} (quarantined under
+     * job.suspect-policy=FLAG) keeps its credit but weighs 0. {@code scoringUnit} names the unit it was scored in
+     * ({@code unit} of {@link #creditInput}), {@code unitSize} how many trajectories its credit was computed with.
      *
      * <p>Built with the all-arguments constructors, in schema order, not with Avro's builders: a builder per
      * step allocated and validated per field, for every step the job outputs.
@@ -82,6 +83,7 @@ final class TrainingBatches {
     static ScoredTrajectory scored(AssembledTrajectory t, Credit credit, Double baseline, boolean suspect,
             int scoringUnit, int unitSize) {
         List<ScoredStep> steps = new ArrayList<>(t.steps().size());
+        double[] processRewards = credit.processRewards();
         for (int i = 0; i < t.steps().size(); i++) {
             StepEvent e = t.steps().get(i);
             steps.add(new ScoredStep(
@@ -94,7 +96,8 @@ final class TrainingBatches {
                     e.getLogprob(), // logprob
                     e.getTokenIds(), // token_ids
                     e.getPayloadRef(), // payload_ref
-                    e.getPolicyVersion())); // policy_version
+                    e.getPolicyVersion(), // policy_version
+                    processRewards == null ? null : orNull(processRewards[i]))); // process_reward
         }
         return new ScoredTrajectory(
                 t.trajectoryId(), // trajectory_id
@@ -117,5 +120,10 @@ final class TrainingBatches {
 
     private static double orNaN(Double value) {
         return value == null ? Double.NaN : value;
+    }
+
+    /** A step the credit has no process reward for (NaN: no verdict judged it) has none in the batch either. */
+    private static Double orNull(double value) {
+        return Double.isNaN(value) ? null : value;
     }
 }

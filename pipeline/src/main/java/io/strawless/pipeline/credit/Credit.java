@@ -6,12 +6,17 @@ package io.strawless.pipeline.credit;
  * @param trajectoryId the trajectory
  * @param advantages per-step advantage, what the policy gradient multiplies
  * @param returns per-step return, the critic's target where the estimator has one (see {@link CreditOptions#ESTIMATOR})
+ * @param processRewards per-step process reward as the recurrence took it (the verifier scores' weighted mean,
+ *     baselined within the group, times credit.process-coef; not the outcome the last trainable step adds), NaN for a
+ *     trainable step no verifier of positive weight scored (the recurrence took 0 for it) and for a step that is not
+ *     trainable; null where the estimator has no process rewards ({@link CreditConfig#hasProcessRewards})
  */
-public record Credit(String trajectoryId, double[] advantages, double[] returns) {
+public record Credit(String trajectoryId, double[] advantages, double[] returns, double[] processRewards) {
 
     /**
      * Whether every advantage and return is a finite number. Finite inputs can still overflow: two rewards near
-     * the largest double sum to infinity, and a group's moments then turn every member's credit into NaN.
+     * the largest double sum to infinity, and a group's moments then turn every member's credit into NaN. A process
+     * reward that overflows makes its step's advantage overflow too.
      */
     public boolean isFinite() {
         for (int s = 0; s < advantages.length; s++) {

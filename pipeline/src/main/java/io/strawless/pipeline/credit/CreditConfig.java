@@ -200,6 +200,14 @@ public record CreditConfig(
         return List.of("gae", "reinforce_pp", "reinforce_pp_baseline", "process").contains(estimator);
     }
 
+    /**
+     * Whether the estimator turns verifier signals into per-step process rewards ({@link Credit#processRewards}, the
+     * batch's process_reward): only {@code process} does.
+     */
+    public boolean hasProcessRewards() {
+        return estimator.equals("process");
+    }
+
     /** Whether the estimator compares trajectories of a group, so the job must gather whole groups. */
     public boolean groupRelative() {
         return switch (estimator) {

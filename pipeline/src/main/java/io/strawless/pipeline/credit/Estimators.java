@@ -127,7 +127,7 @@ final class Estimators implements AutoCloseable {
         } else {
             momentsOf(b, b.process, b.scratchLists.build(b.stepGroup, b.steps, b.episodeGroups));
         }
-        normalize(b, b.process, b.stepGroup, b.steps, b.stepScratch, scale, center, singletonRaw,
+        normalize(b, b.process, b.stepGroup, b.steps, b.baselinedProcess, scale, center, singletonRaw,
                 config.processCoef(), false);
         momentsOf(b, b.score, b.episodes);
         normalize(b, b.score, b.episodeGroup, b.trajectories, b.terminalReward, scale, center, singletonRaw,
@@ -135,7 +135,7 @@ final class Estimators implements AutoCloseable {
         if (center) {
             aloneAgainstTaskBaseline(b, b.terminalReward, config.outcomeCoef());
         }
-        scan(b, b.stepScratch, false, 1.0, b.advantage);
+        scan(b, b.baselinedProcess, false, 1.0, b.advantage);
         if (config.normalize() == Normalize.BATCH) {
             whiten(b);
         }

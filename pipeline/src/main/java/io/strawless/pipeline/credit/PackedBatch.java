@@ -35,6 +35,14 @@ final class PackedBatch {
     /** Process reward: mean of the step's verifier scores, weighted; 0 when {@link #processScored} is 0. */
     double[] process = new double[1];
     int[] processScored = new int[1];
+    /**
+     * The process estimator's step rewards, what its recurrence reads: {@link #process} baselined within its group,
+     * times credit.process-coef (0 where {@link #processScored} is 0). An array of its own, not {@link #stepScratch},
+     * because batch whitening writes that after the recurrence, and {@link #unpack} reports these.
+     */
+    double[] baselinedProcess = new double[1];
+    /** Whether the latest {@link #pack} packed process rewards ({@link CreditConfig#hasProcessRewards}). */
+    boolean processPacked;
     /** 0 for trainable steps, -1 for the others: the micro-batch as one group of steps. */
     int[] trainableGroup = new int[1];
     /**
@@ -92,7 +100,8 @@ final class PackedBatch {
         returnIsAdvantage = false;
         double scale = config.rewardScale();
         // Process rewards and observation groups cost map lookups per step: packed only where used.
-        boolean packProcess = config.estimator().equals("process");
+        boolean packProcess = config.hasProcessRewards();
+        processPacked = packProcess;
         boolean packStates = config.estimator().equals("gigpo");
         Map<String, Integer> groupIndex = new HashMap<>();
         List<Map<String, Integer>> statesByEpisode = new ArrayList<>();
@@ -211,9 +220,21 @@ final class PackedBatch {
         List<Credit> credits = new ArrayList<>(trajectories);
         for (int t = 0; t < trajectories; t++) {
             credits.add(new Credit(batch.get(t).id(), Arrays.copyOfRange(advantage, stepStart[t], stepStart[t + 1]),
-                    Arrays.copyOfRange(returns, stepStart[t], stepStart[t + 1])));
+                    Arrays.copyOfRange(returns, stepStart[t], stepStart[t + 1]),
+                    processPacked ? processRewardsOf(t) : null));
         }
         return credits;
+    }
+
+    /** Trajectory {@code t}'s {@link #baselinedProcess}, NaN for the steps no verdict scored (0 in the recurrence). */
+    private double[] processRewardsOf(int t) {
+        double[] rewards = Arrays.copyOfRange(baselinedProcess, stepStart[t], stepStart[t + 1]);
+        for (int s = 0; s < rewards.length; s++) {
+            if (processScored[stepStart[t] + s] == 0) {
+                rewards[s] = Double.NaN;
+            }
+        }
+        return rewards;
     }
 
     private int stateGroupOf(Step step, Map<String, Integer> statesOfEpisode) {
@@ -244,6 +265,7 @@ final class PackedBatch {
         trainable = grow(trainable, steps);
         process = grow(process, steps);
         processScored = grow(processScored, steps);
+        baselinedProcess = grow(baselinedProcess, steps);
         trainableGroup = grow(trainableGroup, steps);
         stepGroup = grow(stepGroup, steps);
         stateGroup = grow(stateGroup, steps);

@@ -4,6 +4,7 @@ import static io.strawless.pipeline.Events.trajectory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
@@ -245,6 +246,78 @@ class ScoreAndBatchTest {
         assertEquals(0.0, sum, 1e-6, "group-normalised advantages sum to zero");
         assertTrue(scored.get(0).getSteps().get(0).getAdvantage() > 0);
         assertTrue(scored.get(1).getSteps().get(0).getAdvantage() < 0);
+    }
+
+    /**
+     * Under the process estimator each step carries the process reward its recurrence took, computed here by hand from
+     * the verdicts: the mean of its verifier scores weighted by credit.verifier-weights, less the mean and over the
+     * standard deviation of its unit's judged steps (group-norm, ddof 1, epsilon 1e-6 added), times
+     * credit.process-coef; not times credit.reward-scale, and not whitened with the advantages (credit.normalize=batch).
+     * A tool step and a step no verifier judged carry none.
+     */
+    @Test
+    void underTheProcessEstimatorEachJudgedStepCarriesTheProcessRewardThatWentIntoItsCredit() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "process");
+        conf.set(CreditOptions.VERIFIER_WEIGHTS, Map.of("prm", "3", "rater", "1"));
+        conf.set(CreditOptions.PROCESS_COEF, 0.5);
+        conf.set(CreditOptions.REWARD_SCALE, 2.0);
+        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
+        start(conf);
+        harness.processElement(new StreamRecord<>(judgedGroup()));
+        harness.setProcessingTime(1_000);
+
+        List<ScoredTrajectory> scored = harness.extractOutputValues().get(0).getTrajectories();
+        // Weighted means of the judged trainable steps: g0 step 0 (3 * 0.9 + 0.5) / 4 = 0.8; g1 step 0 0.2; g1 step 2
+        // (3 * 0.4 + 0.8) / 4 = 0.5. Their mean is 0.5 and their standard deviation sqrt((0.09 + 0.09 + 0) / 2) = 0.3.
+        double divisor = 0.3 + 1e-6;
+        List<Double> g0 = processRewards(scored.get(0));
+        List<Double> g1 = processRewards(scored.get(1));
+        assertProcessReward(0.5 * (0.8 - 0.5) / divisor, g0.get(0), "g0 " + g0);
+        assertEquals(null, g0.get(1), "a tool step has none, though a verifier scored it");
+        assertEquals(null, g0.get(2), "no verdict judged it");
+        assertProcessReward(0.5 * (0.2 - 0.5) / divisor, g1.get(0), "g1 " + g1);
+        assertEquals(null, g1.get(1));
+        assertProcessReward(0.0, g1.get(2), "g1, judged, and at its unit's mean: " + g1);
+        assertEquals(0.0, scored.get(0).getSteps().get(0).getReward(), "reward stays the agent's own");
+    }
+
+    @Test
+    void anEstimatorThatUsesNoVerifierSignalsCarriesNoProcessReward() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        start(conf);
+        harness.processElement(new StreamRecord<>(judgedGroup()));
+        harness.setProcessingTime(1_000);
+
+        for (ScoredTrajectory t : harness.extractOutputValues().get(0).getTrajectories()) {
+            assertEquals(Arrays.asList(null, null, null), processRewards(t), t.getTrajectoryId());
+        }
+    }
+
+    /** Group g of two (outcomes 1 and 0), whose steps prm and rater judged; the middle step of each is tool output. */
+    private static TrajectoryGroup judgedGroup() {
+        TrajectoryGroup group = group("g", 0.0, 1.0, 0.0);
+        AssembledTrajectory g0 = withVerdicts(group.members().get(0), Events.verdict("g0", 0, "prm", 0.9, 100),
+                Events.verdict("g0", 0, "rater", 0.5, 100), Events.verdict("g0", 1, "prm", 0.7, 100));
+        AssembledTrajectory g1 = withVerdicts(group.members().get(1), Events.verdict("g1", 0, "prm", 0.2, 100),
+                Events.verdict("g1", 2, "prm", 0.4, 100), Events.verdict("g1", 2, "rater", 0.8, 100));
+        return new TrajectoryGroup(List.of(g0, g1), group.baseline());
+    }
+
+    private static AssembledTrajectory withVerdicts(AssembledTrajectory t, VerifierSignal... verdicts) {
+        return new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(), t.groupSize(), t.steps(),
+                t.outcome(), List.of(verdicts), t.lineage());
+    }
+
+    /** {@code actual} is there, and {@code expected} to rounding. */
+    private static void assertProcessReward(double expected, Double actual, String what) {
+        assertNotNull(actual, what + ": no process reward");
+        assertEquals(expected, actual, 1e-12, what);
+    }
+
+    private static List<Double> processRewards(ScoredTrajectory t) {
+        return t.getSteps().stream().map(ScoredStep::getProcessReward).toList();
     }
 
     /**
@@ -649,6 +722,12 @@ class ScoreAndBatchTest {
         assertTrue(steps.get(0).getAdvantage() > steps.get(2).getAdvantage(),
                 "the step judged good gets more credit than the one judged bad: " + steps);
         assertTrue(steps.stream().allMatch(step -> Double.isFinite(step.getAdvantage())));
+        // Its process rewards, baselined over its own two judged steps (0.9 and 0.1: mean 0.5, std sqrt(0.32)).
+        double divisor = Math.sqrt(0.32) + 1e-6;
+        List<Double> processRewards = processRewards(scored);
+        assertProcessReward(0.4 / divisor, processRewards.get(0), "step 0 of " + processRewards);
+        assertEquals(null, processRewards.get(1), "tool output");
+        assertProcessReward(-0.4 / divisor, processRewards.get(2), "step 2 of " + processRewards);
         assertNothingLeft();
     }
 

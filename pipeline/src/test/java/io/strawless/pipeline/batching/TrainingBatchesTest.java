@@ -10,6 +10,7 @@ import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +37,9 @@ class TrainingBatchesTest {
         OutcomeEvent outcome = OutcomeEvent.newBuilder(Events.outcome("t-1", 0.75, 3, 300)).setSuccess(false).build();
         AssembledTrajectory trajectory = new AssembledTrajectory("t-1", "agent-9", "task-8", "group-7", 4,
                 List.of(first, last), outcome, List.of(), List.of());
-        Credit credit = new Credit("t-1", new double[] {1.25, 0.0}, new double[] {2.5, 3.5});
+        // The tool step has no process reward (NaN), which the batch writes as null.
+        Credit credit = new Credit("t-1", new double[] {1.25, 0.0}, new double[] {2.5, 3.5},
+                new double[] {-0.625, Double.NaN});
 
         ScoredTrajectory expected = ScoredTrajectory.newBuilder()
                 .setTrajectoryId("t-1")
@@ -59,6 +62,7 @@ class TrainingBatchesTest {
                                 .setTokenIds(List.of(7, 8, 9))
                                 .setPayloadRef("s3://payloads/0")
                                 .setPolicyVersion(41)
+                                .setProcessReward(-0.625)
                                 .build(),
                         ScoredStep.newBuilder()
                                 .setStepIndex(1)
@@ -76,5 +80,9 @@ class TrainingBatchesTest {
                 .build();
         assertEquals(expected, TrainingBatches.scored(trajectory, credit, 0.125, true, 6, 5));
         assertEquals(1.0, TrainingBatches.scored(trajectory, credit, 0.125, false, 6, 5).getWeight());
+        // An estimator without process rewards: none on any step.
+        Credit withoutProcessRewards = new Credit("t-1", credit.advantages(), credit.returns(), null);
+        assertEquals(Arrays.asList(null, null), TrainingBatches.scored(trajectory, withoutProcessRewards, 0.125, true, 6, 5)
+                .getSteps().stream().map(ScoredStep::getProcessReward).toList());
     }
 }

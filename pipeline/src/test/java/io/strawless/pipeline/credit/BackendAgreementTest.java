@@ -1,6 +1,7 @@
 package io.strawless.pipeline.credit;
 
 import static io.strawless.pipeline.credit.Scoring.assertClose;
+import static io.strawless.pipeline.credit.Scoring.assertSameProcessRewards;
 import static io.strawless.pipeline.credit.Scoring.score;
 
 import java.util.ArrayList;
@@ -57,6 +58,8 @@ class BackendAgreementTest {
                 String what = backend + " " + estimator + " trajectory " + expected.get(t).trajectoryId();
                 assertClose(expected.get(t).advantages(), actual.get(t).advantages(), what + " advantages");
                 assertClose(expected.get(t).returns(), actual.get(t).returns(), what + " returns");
+                assertSameProcessRewards(expected.get(t).processRewards(), actual.get(t).processRewards(),
+                        what + " process rewards");
             }
         }
     }

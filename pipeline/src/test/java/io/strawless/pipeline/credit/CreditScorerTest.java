@@ -172,6 +172,8 @@ class CreditScorerTest {
                     for (int t = 0; t < fresh.size(); t++) {
                         assertClose(fresh.get(t).advantages(), actual.get(t).advantages(), estimator + " reused");
                         assertClose(fresh.get(t).returns(), actual.get(t).returns(), estimator + " reused returns");
+                        Scoring.assertSameProcessRewards(fresh.get(t).processRewards(), actual.get(t).processRewards(),
+                                estimator + " reused process rewards");
                     }
                 }
             }

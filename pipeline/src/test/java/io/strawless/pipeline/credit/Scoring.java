@@ -106,6 +106,23 @@ final class Scoring {
         }
     }
 
+    /** Both without process rewards, or with them on the same steps (NaN: none) and close there. */
+    static void assertSameProcessRewards(double[] expected, double[] actual, String what) {
+        if (expected == null || actual == null) {
+            assertEquals(expected == null, actual == null, what + ": process rewards or none");
+            return;
+        }
+        assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            boolean same = Double.isNaN(expected[i]) ? Double.isNaN(actual[i]) : close(expected[i], actual[i]);
+            if (!same) {
+                fail(what + ": element " + i + " is " + actual[i] + ", expected " + expected[i]
+                        + "\n  expected " + java.util.Arrays.toString(expected)
+                        + "\n  actual   " + java.util.Arrays.toString(actual));
+            }
+        }
+    }
+
     static boolean close(double expected, double actual) {
         return Math.abs(actual - expected) <= TOLERANCE * Math.max(1, Math.abs(expected));
     }

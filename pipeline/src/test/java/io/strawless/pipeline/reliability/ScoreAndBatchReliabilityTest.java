@@ -2,6 +2,7 @@ package io.strawless.pipeline.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.pipeline.JobOptions;
@@ -17,6 +18,7 @@ import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
+import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -246,24 +248,107 @@ class ScoreAndBatchReliabilityTest {
                 .allMatch(t -> t.getUnitSize() == 3), "scored as a unit of three");
     }
 
+    /**
+     * Each step carries the process reward of the scoring its credit came from, computed here from the verdicts and
+     * the reliabilities the batch records (a verifier weighs 2 * reliability - 1, 0 below 0.05, its configured weight
+     * being 1), group-normalised over the judged steps: under FLAG a suspect's over its whole group, the others' over
+     * the group without it.
+     */
+    @Test
+    void underFlagEachStepCarriesTheProcessRewardOfTheScoringItsCreditCameFrom() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, "process");
+        run(conf);
+        TrainingBatch batch = onlyBatch();
+        Map<String, Double> weights = new LinkedHashMap<>();
+        batch.getVerifierReliability().forEach((verifier, reliability) ->
+                weights.put(verifier, 2 * reliability - 1 < 0.05 ? 0.0 : 2 * reliability - 1));
+        assertEquals(0.0, weights.get("stamp"), weights::toString);
+        Map<String, List<Double>> scored = batch.getTrajectories().stream().collect(Collectors.toMap(
+                ScoredTrajectory::getTrajectoryId, t -> t.getSteps().stream().map(ScoredStep::getProcessReward).toList()));
+        Set<String> suspects = batch.getTrajectories().stream().filter(ScoredTrajectory::getSuspect)
+                .map(ScoredTrajectory::getTrajectoryId).collect(Collectors.toSet());
+        assertEquals(GROUPS / HACK_EVERY, suspects.size());
+
+        for (TrajectoryGroup group : fleet()) {
+            List<AssembledTrajectory> others = group.members().stream()
+                    .filter(t -> !suspects.contains(t.trajectoryId())).toList();
+            Map<String, List<Double>> expected = new LinkedHashMap<>(groupNormalisedProcessRewards(group.members(), weights));
+            expected.putAll(groupNormalisedProcessRewards(others, weights)); // the others were scored without the suspects
+            expected.forEach((id, rewards) -> {
+                for (int s = 0; s < STEPS; s++) {
+                    Double actual = scored.get(id).get(s);
+                    if (rewards.get(s) == null) {
+                        assertEquals(null, actual, id + " step " + s);
+                    } else {
+                        assertNotNull(actual, id + " step " + s + ": no process reward");
+                        assertEquals(rewards.get(s), actual, 1e-9, id + " step " + s);
+                    }
+                }
+            });
+        }
+    }
+
+    /**
+     * Each member's per-step process rewards as the process estimator's defaults compute them over {@code unit}: the
+     * weighted mean of a step's scores (null where no verifier of positive weight scored it), less the mean of the
+     * unit's judged steps, over their standard deviation (ddof 1) plus 1e-6.
+     */
+    private static Map<String, List<Double>> groupNormalisedProcessRewards(List<AssembledTrajectory> unit,
+            Map<String, Double> weights) {
+        Map<String, List<Double>> means = new LinkedHashMap<>();
+        List<Double> judged = new ArrayList<>();
+        for (AssembledTrajectory t : unit) {
+            double[] weighted = new double[STEPS];
+            double[] weightSums = new double[STEPS];
+            for (VerifierSignal verdict : t.verdicts()) {
+                double weight = weights.get(verdict.getVerifierId());
+                weighted[verdict.getStepIndex()] += weight * verdict.getScore();
+                weightSums[verdict.getStepIndex()] += weight;
+            }
+            List<Double> stepMeans = new ArrayList<>();
+            for (int s = 0; s < STEPS; s++) {
+                stepMeans.add(weightSums[s] > 0 ? weighted[s] / weightSums[s] : null);
+                if (weightSums[s] > 0) {
+                    judged.add(weighted[s] / weightSums[s]);
+                }
+            }
+            means.put(t.trajectoryId(), stepMeans);
+        }
+        double mean = judged.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double variance = judged.stream().mapToDouble(x -> (x - mean) * (x - mean)).sum() / (judged.size() - 1);
+        double divisor = Math.sqrt(variance) + 1e-6;
+        Map<String, List<Double>> rewards = new LinkedHashMap<>();
+        means.forEach((id, stepMeans) -> rewards.put(id, stepMeans.stream()
+                .map(x -> x == null ? null : (x - mean) / divisor).collect(Collectors.toList())));
+        return rewards;
+    }
+
     @Test
     void theProcessEstimatorIgnoresAVerifierThatAlwaysSaysGood() throws Exception {
         Configuration weighted = processOnly();
         run(weighted);
         Map<String, Double> withLearntWeights = advantages(onlyBatch());
+        Map<String, Double> processRewardsWithLearntWeights = processRewards(onlyBatch());
         harness.close();
 
         Configuration unweighted = processOnly();
         unweighted.set(ReliabilityOptions.WEIGHT_VERIFIERS, false);
         run(unweighted);
         Map<String, Double> withEqualWeights = advantages(onlyBatch());
+        Map<String, Double> processRewardsWithEqualWeights = processRewards(onlyBatch());
 
-        // Steps judged by the stamp alone: with learnt weights it weighs 0, so such a step is unscored (advantage 0).
+        // Steps judged by the stamp alone: with learnt weights it weighs 0, so such a step is unscored (advantage 0,
+        // and no process reward).
         List<String> stampOnly = stepsJudgedOnlyBy("stamp");
         assertFalse(stampOnly.isEmpty());
         for (String step : stampOnly) {
             assertEquals(0.0, withLearntWeights.get(step), 1e-9, step);
             assertTrue(withEqualWeights.get(step) != 0.0, step);
+            assertEquals(null, processRewardsWithLearntWeights.get(step), step);
+            assertNotNull(processRewardsWithEqualWeights.get(step), step + ": no process reward");
+            assertEquals(withEqualWeights.get(step), processRewardsWithEqualWeights.get(step), 1e-9,
+                    step + ": with gamma 0 and no outcome, the process reward is the advantage");
         }
     }
 
@@ -282,6 +367,15 @@ class ScoreAndBatchReliabilityTest {
             t.getSteps().forEach(s -> advantages.put(t.getTrajectoryId() + "/" + s.getStepIndex(), s.getAdvantage()));
         }
         return advantages;
+    }
+
+    /** Process reward of every step, by "trajectory/step" (null values kept). */
+    private static Map<String, Double> processRewards(TrainingBatch batch) {
+        Map<String, Double> rewards = new LinkedHashMap<>();
+        for (ScoredTrajectory t : batch.getTrajectories()) {
+            t.getSteps().forEach(s -> rewards.put(t.getTrajectoryId() + "/" + s.getStepIndex(), s.getProcessReward()));
+        }
+        return rewards;
     }
 
     private static List<String> stepsJudgedOnlyBy(String verifier) {
