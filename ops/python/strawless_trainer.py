@@ -477,6 +477,9 @@ class TrajectoryCredit:
     payload_refs: list  # per step, where its payload is stored (str), or None
     logprobs: object  # float64 array: the behaviour policy's log-probability of each step, NaN where it has none
     policy_versions: object  # int64 array
+    process_rewards: object  # float64 array: the process reward from verifier signals that went into each step's
+    # advantage (process estimator; see process_reward in TrainingBatch.avsc), NaN where there is none: another
+    # estimator, a step no verdict judged or not trainable, a batch written before v5
     weight: float  # multiply the trajectory's loss by it: 1, or 0 for a suspect
     suspect: bool  # quarantined as a likely reward hack (job.suspect-policy=FLAG); its weight is 0
     outcome_timed_out: bool  # scored on verifier signals alone: outcome_reward and success mean nothing
@@ -504,6 +507,8 @@ def trajectories(batch):
             payload_refs=[s["payload_ref"] for s in steps],
             logprobs=_array([math.nan if s["logprob"] is None else s["logprob"] for s in steps], "float64"),
             policy_versions=_array([s["policy_version"] for s in steps], "int64"),
+            process_rewards=_array([math.nan if s["process_reward"] is None else s["process_reward"] for s in steps],
+                                   "float64"),
             weight=trajectory["weight"],
             suspect=trajectory["suspect"],
             outcome_timed_out=trajectory["outcome_timed_out"],
@@ -542,7 +547,7 @@ def main(argv=None):
                         help="stop after this many seconds in all (default: %(default)s)")
     parser.add_argument("--advantages-out", metavar="FILE",
                         help="also write every trajectory's steps (index, advantage, trainable, token ids, logprob,"
-                             " payload_ref), its weight, flags and scoring unit to FILE (JSON)")
+                             " payload_ref, process reward), its weight, flags and scoring unit to FILE (JSON)")
     parser.add_argument("--schemas", default=DEFAULT_SCHEMA_DIR, metavar="DIR",
                         help="directory with TrainingBatch.avsc, SourceOffset.avsc and TerminalKind.avsc (default: the"
                              " repository's)")
@@ -602,6 +607,8 @@ def main(argv=None):
                                        # JSON has no NaN: a step without a logprob is null, as in the batch
                                        "logprobs": [None if math.isnan(lp) else lp for lp in _as_list(t.logprobs)],
                                        "payload_refs": t.payload_refs,
+                                       "process_rewards": [None if math.isnan(r) else r
+                                                           for r in _as_list(t.process_rewards)],
                                        "weight": t.weight, "suspect": t.suspect,
                                        "outcome_timed_out": t.outcome_timed_out,
                                        "verifiers_timed_out": t.verifiers_timed_out, "scoring_unit": t.scoring_unit,

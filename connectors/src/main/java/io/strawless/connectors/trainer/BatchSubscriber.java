@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * {@code trainable=false} carry 0 and are masked), and each trajectory's loss by its
  * {@link io.strawless.schemas.ScoredTrajectory#getWeight weight}: 0 for a
  * {@link io.strawless.schemas.ScoredTrajectory#getSuspect suspect}, which the job keeps in the batch, credit
- * and all, for inspection but not for training ({@code job.suspect-policy=FLAG}).
+ * and all, for inspection but not for training ({@code job.suspect-policy=FLAG}). Under the process estimator a
+ * step's {@link io.strawless.schemas.ScoredStep#getProcessReward process reward} is what its verifiers' verdicts
+ * added to its reward in the recurrence that gave its advantage (null where they added nothing; see the schema).
  *
  * <p>Configuration: {@link KafkaOptions} says where ({@code kafka.bootstrap-servers}, {@code topics.batches},
  * {@code kafka.client.*} for security and any other client setting), {@link TrainerOptions} says which

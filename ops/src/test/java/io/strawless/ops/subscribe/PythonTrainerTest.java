@@ -16,6 +16,7 @@ import io.strawless.connectors.trainer.TrainerOptions;
 import io.strawless.ops.demo.DemoRun;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
@@ -72,8 +73,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Python trainer example (ops/python/strawless_trainer.py) against the in-process broker: after a demo
- * run it reads exactly the batches the Java client reads, with the same per-step advantages, token ids, logprobs
- * and payload references, each aligned with its step, and the same trajectory weights, flags and scoring units,
+ * run it reads exactly the batches the Java client reads, with the same per-step advantages, token ids, logprobs,
+ * payload references and process rewards, each aligned with its step, and the same trajectory weights, flags and scoring units,
  * and never a batch of an aborted transaction; it filters, commits only what it used, and
  * stops at a value that is not a TrainingBatch, naming it. Its reading loop outlives a step longer than
  * max.poll.interval.ms (a warning; the batch comes again) and a second trainer joining the group mid-step.
@@ -107,6 +108,7 @@ class PythonTrainerTest {
         conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 4); // many small batches, spread over the partitions
+        conf.set(CreditOptions.ESTIMATOR, "process"); // per-step process rewards, on the steps verifiers judged
         TopicProvisioner.ensureTopics(conf);
         List<TrainingBatch> published =
                 DemoRun.run(conf, FLEET, line -> {}).output().batches();
@@ -123,7 +125,10 @@ class PythonTrainerTest {
                         .setScoringUnit(1).setTerminal(TerminalKind.TRUNCATED).build(),
                 handMadeTrajectory("flagged-missed-quorum").setVerifiersTimedOut(true).setScoringUnit(2).build()),
                 true);
-        int expectedBatches = published.size() + 2;
+        // Written by the release before process_reward existed: its steps read as having none.
+        writeInTransaction(conf, topic, writtenWith(SchemaHistory.of("TrainingBatch").get(3),
+                handMadeBatch("before-v5", "process")), true);
+        int expectedBatches = published.size() + 3;
 
         Map<String, Credit> javaCredit = readWithJavaClient(conf, expectedBatches);
         Path advantagesFile = temp.resolve("advantages.json");
@@ -153,6 +158,9 @@ class PythonTrainerTest {
         assertTrue(javaCredit.values().stream().anyMatch(credit -> credit.tokenIds().contains(null)
                         && credit.tokenIds().stream().anyMatch(Objects::nonNull)),
                 "trajectories with token ids on some steps and none on others (tool output), to line up");
+        assertTrue(javaCredit.values().stream().anyMatch(credit -> credit.processRewards().contains(null)
+                        && credit.processRewards().stream().anyMatch(Objects::nonNull)),
+                "trajectories with a process reward on some steps and none on others, to line up");
         javaCredit.forEach((trajectory, credit) -> {
             Credit fromPython = pythonCredit.get(trajectory);
             assertEquals(credit.advantages().size(), fromPython.advantages().size(), trajectory + " steps");
@@ -165,6 +173,7 @@ class PythonTrainerTest {
             assertEquals(credit.tokenIds(), fromPython.tokenIds(), trajectory + " token_ids");
             assertEquals(credit.logprobs(), fromPython.logprobs(), trajectory + " logprob");
             assertEquals(credit.payloadRefs(), fromPython.payloadRefs(), trajectory + " payload_ref");
+            assertEquals(credit.processRewards(), fromPython.processRewards(), trajectory + " process_reward");
             assertEquals(credit.weight(), fromPython.weight(), trajectory + " weight");
             assertEquals(credit.suspect(), fromPython.suspect(), trajectory + " suspect");
             assertEquals(credit.outcomeTimedOut(), fromPython.outcomeTimedOut(), trajectory + " outcome_timed_out");
@@ -184,6 +193,9 @@ class PythonTrainerTest {
         assertEquals(Arrays.asList(List.of(11, 12), null, List.of(13)), timedOut.tokenIds(), timedOut::toString);
         assertEquals(Arrays.asList(-0.5, null, -0.25), timedOut.logprobs(), timedOut::toString);
         assertEquals(Arrays.asList(null, "s3://payloads/1", null), timedOut.payloadRefs(), timedOut::toString);
+        assertEquals(Arrays.asList(0.375, null, -0.75), timedOut.processRewards(), timedOut::toString);
+        assertEquals(Arrays.asList(null, null, null),
+                pythonCredit.get("before-v5/before-v5-trajectory").processRewards(), "a v4 batch has none");
         assertEquals(Arrays.asList(1, 1, "TRUNCATED"),
                 Arrays.asList(timedOut.scoringUnit(), timedOut.unitSize(), timedOut.terminal()), timedOut::toString);
 
@@ -579,7 +591,7 @@ class PythonTrainerTest {
 
     /**
      * A successful trajectory of three steps, weight 1 and no flags, scored alone as unit 0: two policy steps with
-     * tokens and a logprob around a tool step that has neither, its output stored by reference.
+     * tokens, a logprob and a process reward around a tool step that has none of them, its output stored by reference.
      */
     private static ScoredTrajectory.Builder handMadeTrajectory(String trajectoryId) {
         List<ScoredStep> steps = List.of(
@@ -590,6 +602,7 @@ class PythonTrainerTest {
                         .setTargetReturn(1)
                         .setTokenIds(List.of(11, 12))
                         .setLogprob(-0.5)
+                        .setProcessReward(0.375)
                         .build(),
                 ScoredStep.newBuilder()
                         .setStepIndex(1)
@@ -605,6 +618,7 @@ class PythonTrainerTest {
                         .setTargetReturn(1)
                         .setTokenIds(List.of(13))
                         .setLogprob(-0.25)
+                        .setProcessReward(-0.75)
                         .build());
         return ScoredTrajectory.newBuilder()
                 .setTrajectoryId(trajectoryId)
@@ -630,8 +644,9 @@ class PythonTrainerTest {
      * none), the weight of its loss, its flags, and its scoring unit.
      */
     private record Credit(List<Integer> stepIndices, List<Double> advantages, List<List<Integer>> tokenIds,
-            List<Double> logprobs, List<String> payloadRefs, double weight, boolean suspect, boolean outcomeTimedOut,
-            boolean verifiersTimedOut, Integer scoringUnit, Integer unitSize, String terminal) {}
+            List<Double> logprobs, List<String> payloadRefs, List<Double> processRewards, double weight,
+            boolean suspect, boolean outcomeTimedOut, boolean verifiersTimedOut, Integer scoringUnit, Integer unitSize,
+            String terminal) {}
 
     /** Credit by "batch id/trajectory id", read with the Java client in its own group. */
     private static Map<String, Credit> readWithJavaClient(Configuration conf, int batches) {
@@ -657,6 +672,7 @@ class PythonTrainerTest {
                                         : new ArrayList<>(step.getTokenIds())).collect(Collectors.toList()),
                                 steps.stream().map(ScoredStep::getLogprob).collect(Collectors.toList()),
                                 steps.stream().map(ScoredStep::getPayloadRef).collect(Collectors.toList()),
+                                steps.stream().map(ScoredStep::getProcessReward).collect(Collectors.toList()),
                                 trajectory.getWeight(), trajectory.getSuspect(), trajectory.getOutcomeTimedOut(),
                                 trajectory.getVerifiersTimedOut(), trajectory.getScoringUnit(), trajectory.getUnitSize(),
                                 trajectory.getTerminal() == null ? null : trajectory.getTerminal().name());
@@ -728,6 +744,7 @@ class PythonTrainerTest {
                     }),
                     perStep(trajectory, "logprobs", JsonNode::asDouble),
                     perStep(trajectory, "payload_refs", JsonNode::asText),
+                    perStep(trajectory, "process_rewards", JsonNode::asDouble),
                     trajectory.required("weight").asDouble(),
                     trajectory.required("suspect").asBoolean(), trajectory.required("outcome_timed_out").asBoolean(),
                     trajectory.required("verifiers_timed_out").asBoolean(),
