@@ -1,6 +1,7 @@
 package io.strawless.ops;
 
 import io.strawless.connectors.StrawlessKafka;
+import io.strawless.connectors.topics.KafkaAdmin;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;

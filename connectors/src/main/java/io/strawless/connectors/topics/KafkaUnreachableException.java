@@ -7,8 +7,8 @@ import org.apache.kafka.common.KafkaException;
 
 /**
  * No broker answered at {@code kafka.bootstrap-servers}; the message names the address and the key to set. Admin
- * clients made with {@link KafkaOptions#adminProperties} give up after {@code kafka.admin-timeout}; every tool that
- * uses one reports a timeout of its first request with this, so that an absent broker reads the same everywhere.
+ * clients made with {@link KafkaAdmin} give up after {@code kafka.admin-timeout}, and {@link KafkaAdmin#await} reports
+ * a call no broker answered with this, so that an absent broker reads the same from every tool.
  * Not for a broker that answered and refused (a setting, a topic, credentials): that error says what it refused.
  */
 public final class KafkaUnreachableException extends IllegalStateException {

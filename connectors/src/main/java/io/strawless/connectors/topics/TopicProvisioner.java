@@ -2,7 +2,6 @@ package io.strawless.connectors.topics;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.topics.TopicStatus.State;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -11,17 +10,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.AuthenticationException;
@@ -30,7 +25,6 @@ import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.InvalidReplicationFactorException;
 import org.apache.kafka.common.errors.PolicyViolationException;
-import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -95,18 +89,7 @@ public final class TopicProvisioner {
 
     private static List<TopicStatus> inspect(Admin admin, ReadableConfig conf, List<String> topics, boolean create)
             throws Exception {
-        Duration timeout = KafkaOptions.adminTimeout(conf);
-        Set<String> existing;
-        try {
-            existing = await(admin.listTopics().names(), timeout);
-        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-            // The first request: no answer in time means no broker there. A later request that times out met a
-            // broker that answered a moment ago, and says so (see withAdmin).
-            if (isTimeout(e)) {
-                throw KafkaUnreachableException.timedOut(conf, e);
-            }
-            throw e;
-        }
+        Set<String> existing = KafkaAdmin.await(conf, admin.listTopics().names());
 
         Set<String> created = new LinkedHashSet<>();
         // Listed or not, a topic the broker says exists is there: a topic created a moment ago (by another
@@ -117,10 +100,10 @@ public final class TopicProvisioner {
                     .filter(topic -> !existing.contains(topic))
                     .map(topic -> newTopic(topic, conf))
                     .toList();
-            Map<String, ? extends Future<Void>> results = admin.createTopics(toCreate).values();
-            for (Map.Entry<String, ? extends Future<Void>> result : results.entrySet()) {
+            Map<String, KafkaFuture<Void>> results = admin.createTopics(toCreate).values();
+            for (Map.Entry<String, KafkaFuture<Void>> result : results.entrySet()) {
                 try {
-                    await(result.getValue(), timeout);
+                    KafkaAdmin.await(conf, result.getValue());
                     created.add(result.getKey());
                 } catch (ExecutionException e) {
                     // Someone else created it since we listed, or the listing did not show it yet: fine, it is
@@ -135,11 +118,11 @@ public final class TopicProvisioner {
 
         List<String> present = topics.stream()
                 .filter(t -> existing.contains(t) || created.contains(t) || alreadyThere.contains(t)).toList();
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = System.nanoTime() + KafkaOptions.adminTimeout(conf).toNanos();
         Map<String, TopicDescription> descriptions = untilKnown(
-                () -> await(admin.describeTopics(present).allTopicNames(), timeout), deadline);
-        Map<ConfigResource, Config> configs = untilKnown(() -> await(admin.describeConfigs(present.stream()
-                .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList()).all(), timeout), deadline);
+                () -> KafkaAdmin.await(conf, admin.describeTopics(present).allTopicNames()), deadline);
+        Map<ConfigResource, Config> configs = untilKnown(() -> KafkaAdmin.await(conf, admin.describeConfigs(present
+                .stream().map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList()).all()), deadline);
 
         List<TopicStatus> statuses = new ArrayList<>();
         for (String topic : topics) {
@@ -255,34 +238,22 @@ public final class TopicProvisioner {
     }
 
     /**
-     * Runs {@code action} with an admin client whose every call gives up after {@code kafka.admin-timeout}, and
-     * turns its failures into one line that says what to set: an absent broker (an address that does not resolve,
-     * no answer to the first request) into {@link KafkaUnreachableException}, a setting the Kafka client refuses
-     * into an error that names the {@code kafka.client.*} passthrough, and anything else into what Kafka said.
+     * Runs {@code action} with an admin client of {@link KafkaAdmin} (whose calls report an absent broker and a
+     * timeout), and turns its other failures into one line: a refused authentication names the {@code
+     * kafka.client.*} settings, anything else says what Kafka said.
      */
     private static <T> T withAdmin(ReadableConfig conf, AdminAction<T> action) {
         String servers = conf.get(KafkaOptions.BOOTSTRAP_SERVERS);
-        Duration timeout = KafkaOptions.adminTimeout(conf);
-        Admin admin;
-        try {
-            admin = Admin.create(KafkaOptions.adminProperties(conf));
-        } catch (KafkaException e) {
-            throw cannotCreateAdmin(conf, e);
-        }
+        Admin admin = KafkaAdmin.create(conf);
         try {
             return action.apply(admin);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while talking to Kafka at " + servers, e);
         } catch (RuntimeException e) {
-            throw e; // our own checks, and the failures inspect names itself
+            throw e; // our own checks, KafkaAdmin's timeouts, and the failures inspect names itself
         } catch (Exception e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            if (isTimeout(e)) {
-                throw new IllegalStateException("Kafka admin request to " + servers + " timed out after "
-                        + timeout.toMillis() + " ms (" + KafkaOptions.ADMIN_TIMEOUT.key() + "), though the broker"
-                        + " answered before: " + KafkaUnreachableException.rootMessage(cause), e);
-            }
             if (cause instanceof AuthenticationException) {
                 throw new IllegalStateException("Kafka at " + servers + " refused the admin client's authentication"
                         + " (check the " + KafkaOptions.CLIENT_PREFIX + "* security settings): "
@@ -291,31 +262,8 @@ public final class TopicProvisioner {
             throw new IllegalStateException("Kafka admin request to " + servers + " failed: "
                     + KafkaUnreachableException.rootMessage(cause), e);
         } finally {
-            admin.close(timeout);
+            admin.close(KafkaOptions.adminTimeout(conf));
         }
-    }
-
-    /**
-     * Why no admin client could be made. The client validates its settings first ({@link ConfigException}, e.g.
-     * {@code kafka.client.security.protocol=SASL_SSLX}); then resolves the bootstrap addresses (a ConfigException
-     * about bootstrap.servers, wrapped); then builds its network client from the security settings (e.g. SASL
-     * without a JAAS config). Only an address that does not resolve means the broker is not reachable.
-     */
-    public static RuntimeException cannotCreateAdmin(ReadableConfig conf, KafkaException e) {
-        for (Throwable cause = e; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
-            if (cause instanceof ConfigException && cause.getMessage() != null
-                    && cause.getMessage().contains(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)) {
-                // bootstrap.servers is kafka.bootstrap-servers: the passthrough refuses it.
-                return KafkaUnreachableException.cannotConnect(conf, e);
-            }
-        }
-        if (e instanceof ConfigException) {
-            // Kafka's message names the setting and the value (it hides password values); the stack adds nothing.
-            return new IllegalArgumentException("bad " + KafkaOptions.CLIENT_PREFIX + "* setting: " + e.getMessage());
-        }
-        return new IllegalStateException("no Kafka admin client could be made for "
-                + conf.get(KafkaOptions.BOOTSTRAP_SERVERS) + " (check the " + KafkaOptions.CLIENT_PREFIX
-                + "* settings): " + KafkaUnreachableException.rootMessage(e), e);
     }
 
     /** Why creating {@code topic} failed, with the option that decides what the broker refused. */
@@ -331,21 +279,12 @@ public final class TopicProvisioner {
                     + KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS.key() + " and " + KafkaOptions.MAX_RECORD_BYTES.key();
         } else if (cause instanceof TopicAuthorizationException || cause instanceof ClusterAuthorizationException) {
             hint = "the client needs CREATE on the topic or the cluster";
-        } else if (cause instanceof TimeoutException) {
-            hint = "no answer within " + KafkaOptions.ADMIN_TIMEOUT.key() + "=" + conf.get(KafkaOptions.ADMIN_TIMEOUT).toMillis()
-                    + " ms";
         } else {
             hint = null;
         }
         return new IllegalStateException("creating topic " + topic + " on " + conf.get(KafkaOptions.BOOTSTRAP_SERVERS)
                 + " failed: " + KafkaUnreachableException.rootMessage(cause) + (hint == null ? "" : " (" + hint + ")"),
                 cause);
-    }
-
-    /** A Kafka client's timeout, or ours waiting for one (see {@link #await}). */
-    private static boolean isTimeout(Exception e) {
-        Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-        return cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException;
     }
 
     /**
@@ -369,10 +308,4 @@ public final class TopicProvisioner {
     private interface AdminCall<T> {
         T get() throws Exception;
     }
-
-    /** Waits a little longer than the admin client's own timeout, so its clearer error wins the race. */
-    private static <T> T await(Future<T> future, Duration timeout) throws Exception {
-        return future.get(timeout.toMillis() + 2_000, TimeUnit.MILLISECONDS);
-    }
-
 }

@@ -2,7 +2,7 @@ package io.strawless.ops.backfill;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
-import io.strawless.ops.KafkaAdmin;
+import io.strawless.connectors.topics.KafkaAdmin;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

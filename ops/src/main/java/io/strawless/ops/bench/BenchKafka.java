@@ -1,7 +1,7 @@
 package io.strawless.ops.bench;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.ops.KafkaAdmin;
+import io.strawless.connectors.topics.KafkaAdmin;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Comparator;

@@ -1,7 +1,7 @@
 package io.strawless.ops.demo;
 
 import io.strawless.connectors.KafkaOptions;
-import io.strawless.ops.KafkaAdmin;
+import io.strawless.connectors.topics.KafkaAdmin;
 import io.strawless.ops.fleet.InputTopic;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

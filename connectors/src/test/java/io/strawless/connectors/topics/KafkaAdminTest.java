@@ -1,12 +1,10 @@
-package io.strawless.ops;
+package io.strawless.connectors.topics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.strawless.connectors.topics.KafkaAdminTimeoutException;
-import io.strawless.connectors.topics.KafkaUnreachableException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.Map;
