@@ -7,6 +7,8 @@ import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -161,20 +163,31 @@ public final class StrawlessOptions {
     private static Map<String, ConfigOption<?>> byKey() {
         Map<String, ConfigOption<?>> options = new LinkedHashMap<>();
         for (Class<?> holder : OPTION_CLASSES) {
-            for (ConfigOption<?> option : declaredBy(holder)) {
-                options.put(option.key(), option);
+            for (Declared declared : declaredBy(holder)) {
+                options.put(declared.option().key(), declared.option());
             }
         }
         return options;
     }
 
-    /** The public static options a class declares, in declaration order. */
-    private static List<ConfigOption<?>> declaredBy(Class<?> holder) {
-        List<ConfigOption<?>> options = new ArrayList<>();
+    /**
+     * An option as its class declares it.
+     *
+     * @param valueType the type of its values, e.g. {@code List<String>}: ConfigOption keeps it to itself
+     */
+    public record Declared(ConfigOption<?> option, Type valueType) {}
+
+    /**
+     * The public static options a class declares, in declaration order: the one list of a class's options, so that
+     * an option added to the class is checked, documented and (credit options) copied without being listed again.
+     */
+    public static List<Declared> declaredBy(Class<?> holder) {
+        List<Declared> options = new ArrayList<>();
         for (Field field : holder.getDeclaredFields()) {
             if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class) {
                 try {
-                    options.add((ConfigOption<?>) field.get(null));
+                    options.add(new Declared((ConfigOption<?>) field.get(null),
+                            ((ParameterizedType) field.getGenericType()).getActualTypeArguments()[0]));
                 } catch (IllegalAccessException e) {
                     throw new IllegalStateException(e);
                 }

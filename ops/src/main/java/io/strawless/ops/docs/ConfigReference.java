@@ -2,9 +2,7 @@ package io.strawless.ops.docs;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.pipeline.StrawlessOptions;
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.lang.reflect.ParameterizedType;
+import io.strawless.pipeline.StrawlessOptions.Declared;
 import java.lang.reflect.Type;
 import java.time.Duration;
 import java.util.List;
@@ -20,7 +18,6 @@ import org.apache.flink.util.TimeUtils;
  */
 public final class ConfigReference {
 
-
     private ConfigReference() {}
 
     public static String markdown() {
@@ -35,28 +32,20 @@ public final class ConfigReference {
         for (Class<?> holder : StrawlessOptions.OPTION_CLASSES) {
             md.append("\n## ").append(holder.getSimpleName()).append("\n\n")
                     .append("| key | type | default | description |\n|---|---|---|---|\n");
-            for (Field field : holder.getDeclaredFields()) {
-                if (Modifier.isStatic(field.getModifiers()) && field.getType() == ConfigOption.class) {
-                    md.append(row(field));
-                }
+            for (Declared declared : StrawlessOptions.declaredBy(holder)) {
+                md.append(row(declared));
             }
         }
         return md.toString();
     }
 
-    private static String row(Field field) {
-        ConfigOption<?> option;
-        try {
-            option = (ConfigOption<?>) field.get(null);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
+    private static String row(Declared declared) {
+        ConfigOption<?> option = declared.option();
         String description = new HtmlFormatter().format(option.description()).replace("|", "\\|").replace("\n", " ");
-        return "| `" + option.key() + "` | " + typeName(field) + " | " + defaultValue(option) + " | " + description + " |\n";
+        return "| `" + option.key() + "` | " + typeName(declared.valueType()) + " | " + defaultValue(option) + " | " + description + " |\n";
     }
 
-    private static String typeName(Field field) {
-        Type type = ((ParameterizedType) field.getGenericType()).getActualTypeArguments()[0];
+    private static String typeName(Type type) {
         if (type instanceof Class<?> c && c.isEnum()) {
             return "enum: " + String.join(", ", java.util.Arrays.stream(c.getEnumConstants()).map(Object::toString).toList());
         }

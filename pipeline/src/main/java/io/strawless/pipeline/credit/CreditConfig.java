@@ -1,6 +1,8 @@
 package io.strawless.pipeline.credit;
 
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StrawlessOptions;
+import io.strawless.pipeline.StrawlessOptions.Declared;
 import io.strawless.pipeline.credit.CreditOptions.EpsilonMode;
 import io.strawless.pipeline.credit.CreditOptions.GigpoEpisodeStats;
 import io.strawless.pipeline.credit.CreditOptions.NonTrainableSteps;
@@ -97,8 +99,8 @@ public record CreditConfig(
      */
     public static CreditConfig from(ReadableConfig conf) {
         Configuration resolved = Presets.conventions(conf.get(CreditOptions.PRESET), conf.get(CreditOptions.ESTIMATOR));
-        for (ConfigOption<?> option : CreditOptions.ALL) {
-            copyIfSet(conf, resolved, option);
+        for (Declared declared : StrawlessOptions.declaredBy(CreditOptions.class)) {
+            copyIfSet(conf, resolved, declared.option());
         }
         CreditConfig credit = new CreditConfig(
                 resolved.get(CreditOptions.ESTIMATOR),

@@ -2,7 +2,6 @@ package io.strawless.pipeline.credit;
 
 import static org.apache.flink.configuration.ConfigOptions.key;
 
-import java.util.List;
 import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 
@@ -178,11 +177,6 @@ public final class CreditOptions {
                     + "verl-agent with compute_mean_std_cross_steps=false); 'step' one entry per trainable step, so a "
                     + "longer trajectory weighs more (verl-agent's default, compute_mean_std_cross_steps, formerly "
                     + "compute_mean_std_cross_all_data; credit.preset=verl).");
-
-    /** Every credit option, for copying and fingerprinting. */
-    public static final List<ConfigOption<?>> ALL = List.of(ESTIMATOR, PRESET, BACKEND, GAMMA, LAMBDA, EPSILON,
-            EPSILON_MODE, STD_DDOF, SINGLETON_GROUP, SCALE_REWARDS, NORMALIZE, REWARD_SCALE, NON_TRAINABLE_STEPS,
-            VERIFIER_WEIGHTS, PROCESS_BASELINE, PROCESS_COEF, OUTCOME_COEF, GIGPO_STEP_WEIGHT, GIGPO_EPISODE_STATS);
 
     private CreditOptions() {}
 
