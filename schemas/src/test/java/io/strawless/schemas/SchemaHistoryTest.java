@@ -8,12 +8,15 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
 import org.apache.avro.SchemaNormalization;
+import org.apache.avro.specific.SpecificData;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -111,6 +114,16 @@ class SchemaHistoryTest {
             }
             default -> { }
         }
+    }
+
+    /** The deserializers read a record by its writer's fingerprint: every version kept, and today's, has a reader. */
+    @ParameterizedTest
+    @MethodSource("contracts")
+    void readersKnowEveryVersionByFingerprint(Schema current) {
+        Set<Long> expected = new HashSet<>();
+        history(current.getName()).forEach(version -> expected.add(SchemaNormalization.parsingFingerprint64(version)));
+        expected.add(SchemaNormalization.parsingFingerprint64(current));
+        assertEquals(expected, SchemaHistory.readers(SpecificData.get().getClass(current)).keySet());
     }
 
     @ParameterizedTest

@@ -2,14 +2,11 @@ package io.strawless.connectors.serde;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.CoderResult;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.Encoder;
 
 /** The parts of Avro's binary encoding that the hand-written codecs ({@link StepEventCodec}, {@link TrainingBatchSerializer}) share. */
@@ -21,16 +18,6 @@ final class AvroBinary {
     static final int PRESENT = 1;
 
     private AvroBinary() {}
-
-    /** Avro single-object encoding's header: the marker bytes C3 01, then the schema's 64-bit fingerprint, little-endian. */
-    static byte[] singleObjectHeader(Schema schema) {
-        return ByteBuffer.allocate(10)
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .put((byte) 0xC3)
-                .put((byte) 0x01)
-                .putLong(SchemaNormalization.parsingFingerprint64(schema))
-                .array();
-    }
 
     static void writeNullableString(String value, Encoder out) throws IOException {
         if (value == null) {

@@ -7,20 +7,12 @@ import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.VerifierSignal;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
-import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -62,34 +54,8 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
         MALFORMED_UTF8
     }
 
-    private static final int HEADER_LENGTH = 10;
-    private static final byte MAGIC_0 = (byte) 0xC3;
-    private static final byte MAGIC_1 = (byte) 0x01;
-
-    /** A writer schema this reader accepts, and the input type it decodes to. */
-    private record Writer(Kind kind, Schema schema, Class<? extends SpecificRecord> type) {}
-
-    /**
-     * The writer schemas this reader accepts, by fingerprint: every version of each input type in its {@link
-     * SchemaHistory}, and the current one. Agents upgrade one by one, and a backfill replays what older ones wrote:
-     * a record of an earlier version is resolved to today's schema, not dead-lettered.
-     */
-    private static final Map<Long, Writer> WRITERS = Stream.of(
-                    writers(Kind.STEP, StepEvent.getClassSchema(), StepEvent.class),
-                    writers(Kind.OUTCOME, OutcomeEvent.getClassSchema(), OutcomeEvent.class),
-                    writers(Kind.VERDICT, VerifierSignal.getClassSchema(), VerifierSignal.class))
-            .flatMap(List::stream)
-            .collect(Collectors.toUnmodifiableMap(w -> SchemaNormalization.parsingFingerprint64(w.schema()),
-                    Function.identity(), (same, again) -> same)); // the history's last version is the current one
-
-    private static List<Writer> writers(Kind kind, Schema current, Class<? extends SpecificRecord> type) {
-        List<Writer> writers = new ArrayList<>();
-        for (Schema version : SchemaHistory.of(current.getName())) {
-            writers.add(new Writer(kind, version, type));
-        }
-        writers.add(new Writer(kind, current, type));
-        return writers;
-    }
+    /** A writer schema this reader accepts: the input type it decodes to, and the reader that resolves it. */
+    private record Writer(Kind kind, SpecificDatumReader<? extends SpecificRecord> reader) {}
 
     /**
      * Steps written with the current schema, nine in ten input records, are read in place by {@link StepEventCodec}
@@ -100,8 +66,13 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
 
     private final Map<String, Set<Kind>> kindsByTopic;
 
-    /** One reader per writer fingerprint, reused for every record (they cache their schema resolution). */
-    private transient Map<Long, SpecificDatumReader<? extends SpecificRecord>> readers;
+    /**
+     * The writer schemas this reader accepts, by fingerprint: every version of each input type in its {@link
+     * SchemaHistory}, and the current one. Agents upgrade one by one, and a backfill replays what older ones wrote:
+     * a record of an earlier version is resolved to today's schema, not dead-lettered. One reader per writer, reused
+     * for every record (they cache their schema resolution).
+     */
+    private transient Map<Long, Writer> writers;
 
     private transient StepEventCodec steps;
 
@@ -117,12 +88,14 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
         steps = new StepEventCodec();
-        readers = new HashMap<>();
-        WRITERS.forEach((fingerprint, writer) -> {
-            // The class's own SpecificData carries its logical-type conversions (timestamps as Instant).
-            SpecificData model = SpecificData.getForClass(writer.type());
-            readers.put(fingerprint, new SpecificDatumReader<>(writer.schema(), model.getSchema(writer.type()), model));
-        });
+        writers = new HashMap<>();
+        accept(Kind.STEP, StepEvent.class);
+        accept(Kind.OUTCOME, OutcomeEvent.class);
+        accept(Kind.VERDICT, VerifierSignal.class);
+    }
+
+    private void accept(Kind kind, Class<? extends SpecificRecord> type) {
+        SchemaHistory.readers(type).forEach((fingerprint, reader) -> writers.put(fingerprint, new Writer(kind, reader)));
     }
 
     @Override
@@ -140,14 +113,14 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
             return deadLetter(record, Rule.UNEXPECTED_TOPIC.name(),
                     "topic " + record.topic() + " is not one of the input topics " + kindsByTopic.keySet());
         }
-        if (value.length < HEADER_LENGTH || value[0] != MAGIC_0 || value[1] != MAGIC_1) {
+        if (!SingleObjectHeader.startsWithHeader(value)) {
             return deadLetter(record, Rule.BAD_HEADER.name(),
-                    "not Avro single-object encoded: expected a 10-byte header starting C3 01, got "
+                    "not Avro single-object encoded: expected " + SingleObjectHeader.EXPECTED + ", got "
                             + value.length + " bytes" + (value.length >= 2
                                     ? String.format(" starting %02X %02X", value[0], value[1]) : ""));
         }
-        long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        Writer writer = WRITERS.get(fingerprint);
+        long fingerprint = SingleObjectHeader.fingerprint(value);
+        Writer writer = writers.get(fingerprint);
         if (writer == null) {
             return deadLetter(record, Rule.UNKNOWN_SCHEMA.name(), String.format(
                     "writer schema fingerprint %016x is not a known version of %s", fingerprint, expected));
@@ -165,10 +138,10 @@ public class InputDeserializer implements KafkaRecordDeserializationSchema<Input
                         record.topic(), record.partition(), record.offset(), record.timestamp(), value, fields);
             }
         }
-        BoundedBinaryDecoder body = new BoundedBinaryDecoder(value, HEADER_LENGTH);
+        BoundedBinaryDecoder body = new BoundedBinaryDecoder(value, SingleObjectHeader.LENGTH);
         SpecificRecord event;
         try {
-            event = fingerprint == CURRENT_STEP ? steps.read(body) : readers.get(fingerprint).read(null, body);
+            event = fingerprint == CURRENT_STEP ? steps.read(body) : writer.reader().read(null, body);
         } catch (BoundedBinaryDecoder.MalformedUtf8Exception e) {
             return deadLetter(record, Rule.MALFORMED_UTF8.name(), writer.kind() + " body: " + e.getMessage());
         } catch (Exception e) {

@@ -50,7 +50,7 @@ public final class StepEventCodec {
             "payload_ref", "observation_key", "terminal", "bootstrap_value");
 
     private static final TerminalKind[] TERMINAL_KINDS = TerminalKind.values();
-    private static final byte[] SINGLE_OBJECT_HEADER = AvroBinary.singleObjectHeader(StepEvent.getClassSchema());
+    private static final byte[] SINGLE_OBJECT_HEADER = SingleObjectHeader.of(StepEvent.getClassSchema());
     /** Steps an earlier release encoded (in a savepoint) or an agent sent in an earlier schema version. */
     private static final BinaryMessageDecoder<StepEvent> OTHER_VERSIONS = SchemaHistory.decoder(StepEvent.class);
 

@@ -52,7 +52,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
                     "logprob", "token_ids", "payload_ref", "policy_version", "process_reward"),
             "OffsetRange", List.of("topic", "partition", "first_offset", "last_offset"));
 
-    private static final byte[] HEADER = AvroBinary.singleObjectHeader(TrainingBatch.getClassSchema());
+    private static final byte[] HEADER = SingleObjectHeader.of(TrainingBatch.getClassSchema());
 
     /** Bytes of a batch's key, its id: a UUID in its 36-character form. */
     public static final int KEY_BYTES = 36;

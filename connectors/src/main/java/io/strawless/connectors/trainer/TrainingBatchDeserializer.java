@@ -1,17 +1,12 @@
 package io.strawless.connectors.trainer;
 
 import io.strawless.connectors.serde.BoundedBinaryDecoder;
+import io.strawless.connectors.serde.SingleObjectHeader;
 import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.TrainingBatch;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.HashMap;
 import java.util.Map;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BadHeaderException;
 import org.apache.avro.message.MissingSchemaException;
-import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -34,23 +29,8 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 final class TrainingBatchDeserializer implements Deserializer<TrainingBatch> {
 
-    private static final int HEADER_LENGTH = 10;
-    private static final byte MAGIC_0 = (byte) 0xC3;
-    private static final byte MAGIC_1 = (byte) 0x01;
-
     /** One reader per writer fingerprint, each resolving that version to today's schema. */
-    private final Map<Long, SpecificDatumReader<TrainingBatch>> readers = new HashMap<>();
-
-    TrainingBatchDeserializer() {
-        SpecificData model = SpecificData.getForClass(TrainingBatch.class);
-        Schema current = model.getSchema(TrainingBatch.class);
-        for (Schema writer : SchemaHistory.of(current.getName())) {
-            readers.put(SchemaNormalization.parsingFingerprint64(writer),
-                    new SpecificDatumReader<>(writer, current, model));
-        }
-        readers.putIfAbsent(SchemaNormalization.parsingFingerprint64(current),
-                new SpecificDatumReader<>(current, current, model));
-    }
+    private final Map<Long, SpecificDatumReader<TrainingBatch>> readers = SchemaHistory.readers(TrainingBatch.class);
 
     @Override
     public TrainingBatch deserialize(String topic, byte[] value) {
@@ -60,16 +40,16 @@ final class TrainingBatchDeserializer implements Deserializer<TrainingBatch> {
         TrainingBatch batch;
         BoundedBinaryDecoder body;
         try {
-            if (value.length < HEADER_LENGTH || value[0] != MAGIC_0 || value[1] != MAGIC_1) {
-                throw new BadHeaderException("expected a 10-byte header starting C3 01");
+            if (!SingleObjectHeader.startsWithHeader(value)) {
+                throw new BadHeaderException("expected " + SingleObjectHeader.EXPECTED);
             }
-            long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            long fingerprint = SingleObjectHeader.fingerprint(value);
             SpecificDatumReader<TrainingBatch> reader = readers.get(fingerprint);
             if (reader == null) {
                 throw new MissingSchemaException(String.format(
                         "writer schema fingerprint %016x is not a known version of TrainingBatch", fingerprint));
             }
-            body = new BoundedBinaryDecoder(value, HEADER_LENGTH);
+            body = new BoundedBinaryDecoder(value, SingleObjectHeader.LENGTH);
             batch = reader.read(null, body);
         } catch (Exception e) {
             // Bad header, unknown writer schema, or a corrupt body: a length or count beyond the bytes left

@@ -1,6 +1,7 @@
 package io.strawless.connectors.serde;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.OutcomeEvent;
@@ -46,6 +47,8 @@ class SingleObjectRoundTripTest {
         assertEquals((byte) 0x01, bytes[1]);
         long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         assertEquals(SchemaNormalization.parsingFingerprint64(record.getSchema()), fingerprint);
+        assertTrue(SingleObjectHeader.startsWithHeader(bytes));
+        assertEquals(fingerprint, SingleObjectHeader.fingerprint(bytes), "the deserializers read the same fingerprint");
         assertEquals(record, decoder.decode(bytes));
     }
 }
