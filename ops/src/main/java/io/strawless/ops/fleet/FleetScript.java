@@ -65,6 +65,21 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
     return records.stream().filter(r -> r.topic() == topic).count();
   }
 
+  /** One to {@code maxLength} random bytes that do not even start like a single-object header. */
+  static byte[] garbage(Random random, int maxLength) {
+    byte[] bytes = new byte[1 + random.nextInt(maxLength)];
+    random.nextBytes(bytes);
+    if (bytes[0] == SINGLE_OBJECT_MARKER) {
+      bytes[0] = 0;
+    }
+    return bytes;
+  }
+
+  /** {@code valid} cut short: at least its first byte, never all of it. */
+  static byte[] truncated(byte[] valid, Random random) {
+    return Arrays.copyOf(valid, 1 + random.nextInt(valid.length - 1));
+  }
+
   private static final class Generator {
     /**
      * A record whose place on the timeline is known (milliseconds after the timeline's start) but whose
@@ -120,9 +135,8 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
         // Now and then a producer bug: a malformed sibling on the same topic at the same time.
         if (random.nextDouble() < settings.malformedShare()) {
           MalformedRecord bad = random.nextBoolean()
-              ? new MalformedRecord(record.topic(), record.key(), garbage(), MalformedRecord.Kind.GARBAGE)
-              : new MalformedRecord(record.topic(), record.key(),
-                  Arrays.copyOf(value, 1 + random.nextInt(value.length - 1)), MalformedRecord.Kind.TRUNCATED);
+              ? new MalformedRecord(record.topic(), record.key(), garbage(random, 64), MalformedRecord.Kind.GARBAGE)
+              : new MalformedRecord(record.topic(), record.key(), truncated(value, random), MalformedRecord.Kind.TRUNCATED);
           malformed.add(bad);
           records.add(new FleetRecord(bad.topic(), time, bad.key(), bad.value()));
         }
@@ -228,15 +242,6 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
         }
       }
       return sent;
-    }
-
-    private byte[] garbage() {
-      byte[] bytes = new byte[1 + random.nextInt(64)];
-      random.nextBytes(bytes);
-      if (bytes[0] == SINGLE_OBJECT_MARKER) {
-        bytes[0] = 0;
-      }
-      return bytes;
     }
 
     private List<Integer> tokens() {

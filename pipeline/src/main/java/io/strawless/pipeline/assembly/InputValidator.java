@@ -24,6 +24,12 @@ public final class InputValidator implements Serializable {
      */
     public static final int MAX_ID_LENGTH = 256;
 
+    /**
+     * Most characters a step's payload_ref may have: it names where the payload is (an object-store key), never holds
+     * it, and like an id it is repeated in the outputs, so the bound keeps a record's size predictable.
+     */
+    public static final int MAX_PAYLOAD_REF_LENGTH = 2048;
+
     /** Names of the rules, as they appear in dead letters and metrics. */
     public enum Rule {
         MISSING_ID,
@@ -47,13 +53,11 @@ public final class InputValidator implements Serializable {
     private final int maxStepIndex;
     private final long maxFutureMillis;
     private final int maxTokens;
-    private final int maxPayloadRefLength;
 
     public InputValidator(ReadableConfig conf) {
         this.maxStepIndex = conf.get(JobOptions.MAX_STEP_INDEX);
         this.maxFutureMillis = conf.get(JobOptions.MAX_FUTURE_EVENT_TIME).toMillis();
         this.maxTokens = conf.get(JobOptions.MAX_TOKENS_PER_STEP);
-        this.maxPayloadRefLength = 2048;
     }
 
     /** Returns the first rule the input breaks, or null when it is valid. */
@@ -99,8 +103,8 @@ public final class InputValidator implements Serializable {
             return new Violation(Rule.OVERSIZED_PAYLOAD, s.tokenCount()
                     + " token ids inline, more than " + maxTokens + " (job.max-tokens-per-step): use payload_ref");
         }
-        if (s.payloadRefLength() > maxPayloadRefLength) {
-            return new Violation(Rule.OVERSIZED_PAYLOAD, "payload_ref longer than " + maxPayloadRefLength + " characters");
+        if (s.payloadRefLength() > MAX_PAYLOAD_REF_LENGTH) {
+            return new Violation(Rule.OVERSIZED_PAYLOAD, "payload_ref longer than " + MAX_PAYLOAD_REF_LENGTH + " characters");
         }
         return future(s.eventTime(), now);
     }

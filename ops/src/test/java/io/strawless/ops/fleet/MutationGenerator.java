@@ -1,5 +1,7 @@
 package io.strawless.ops.fleet;
 
+import io.strawless.connectors.serde.SingleObjectHeader;
+import io.strawless.pipeline.assembly.InputValidator;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
@@ -75,9 +77,6 @@ public final class MutationGenerator {
     }
   }
 
-  /** Largest payload reference the job accepts (InputValidator); beyond it a step is oversized. */
-  private static final int MAX_PAYLOAD_REF_LENGTH = 2048;
-  private static final int HEADER_LENGTH = 10;
   private static final HexFormat HEX = HexFormat.of();
 
   private final Random random;
@@ -128,10 +127,7 @@ public final class MutationGenerator {
     byte[] key = id.getBytes(StandardCharsets.UTF_8);
     InputTopic topic = InputTopic.values()[random.nextInt(InputTopic.values().length)];
     return switch (mutation) {
-      case TRUNCATED -> {
-        byte[] valid = encode(event(topic, id, time));
-        yield new FleetRecord(topic, time, key, Arrays.copyOf(valid, 1 + random.nextInt(valid.length - 1)));
-      }
+      case TRUNCATED -> new FleetRecord(topic, time, key, FleetScript.truncated(encode(event(topic, id, time)), random));
       case FLIPPED_BITS -> {
         byte[] value = encode(event(topic, id, time));
         // One bit in each of one to three bytes: two flips in the id's length byte could shorten it to a
@@ -148,14 +144,10 @@ public final class MutationGenerator {
       }
       case UNKNOWN_FINGERPRINT -> {
         byte[] value = encode(event(topic, id, time));
-        System.arraycopy(bytes(8), 0, value, 2, HEADER_LENGTH - 2);
+        System.arraycopy(bytes(8), 0, value, 2, SingleObjectHeader.LENGTH - 2); // all of the header after C3 01
         yield new FleetRecord(topic, time, key, value);
       }
-      case GARBAGE -> {
-        byte[] value = bytes(1 + random.nextInt(200));
-        value[0] = 0; // never the single-object marker C3
-        yield new FleetRecord(topic, time, key, value);
-      }
+      case GARBAGE -> new FleetRecord(topic, time, key, FleetScript.garbage(random, 200));
       case NULL_VALUE -> new FleetRecord(topic, time, key, null);
       case WRONG_TOPIC -> {
         InputTopic other = InputTopic.values()[(topic.ordinal() + 1 + random.nextInt(2)) % InputTopic.values().length];
@@ -174,7 +166,7 @@ public final class MutationGenerator {
         if (random.nextBoolean()) {
           step.setTokenIds(tokens(maxTokensPerStep + 1 + random.nextInt(16)));
         } else {
-          step.setPayloadRef("s3://fleet/" + "x".repeat(MAX_PAYLOAD_REF_LENGTH + random.nextInt(1024)));
+          step.setPayloadRef("s3://fleet/" + "x".repeat(InputValidator.MAX_PAYLOAD_REF_LENGTH + random.nextInt(1024)));
         }
         yield new FleetRecord(InputTopic.STEPS, time, key, encode(step.build()));
       }
