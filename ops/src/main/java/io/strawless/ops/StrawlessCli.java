@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
             io.strawless.ops.bench.BenchCommand.class,
             io.strawless.ops.backfill.BackfillCommand.class,
             io.strawless.ops.evaluate.EvaluateCommand.class,
-            io.strawless.ops.subscribe.FingerprintCommand.class,
+            io.strawless.ops.score.FingerprintCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class StrawlessCli implements Runnable {

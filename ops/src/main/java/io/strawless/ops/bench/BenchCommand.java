@@ -107,8 +107,6 @@ public final class BenchCommand implements Callable<Integer> {
     /** An agent's trajectory takes about this long: steps 20-200 ms apart, then a pause of up to 500 ms. */
     private static final double SECONDS_PER_TRAJECTORY = (MIN_STEPS + MAX_STEPS) / 2.0 * 0.110 + 0.250;
 
-    private static final int PROFILE_TOP = 15;
-
     @Option(
             names = "--steps",
             paramLabel = "N",

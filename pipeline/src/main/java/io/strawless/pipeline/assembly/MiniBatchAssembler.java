@@ -75,23 +75,26 @@ public final class MiniBatchAssembler extends DrainingKeyedProcessOperator<Strin
     public void open() throws Exception {
         super.open();
         held = new LinkedHashMap<>();
-        maxInputs = configuredSize != null ? configuredSize
-                : defaultSize(getKeyedStateBackend() instanceof HeapKeyedStateBackend);
+        maxInputs = size(configuredSize, getKeyedStateBackend() instanceof HeapKeyedStateBackend);
     }
 
     /** The mini-batch size the job's assembler runs with under {@code conf}: job.mini-batch.size, else the default. */
     public static int size(ReadableConfig conf, boolean heapState) {
-        return conf.getOptional(JobOptions.MINI_BATCH_SIZE).orElse(defaultSize(heapState));
+        return size(conf.getOptional(JobOptions.MINI_BATCH_SIZE).orElse(null), heapState);
+    }
+
+    /** {@code configuredSize} where set, else the default of the state backend (heap state: no mini-batches). */
+    private static int size(Integer configuredSize, boolean heapState) {
+        if (configuredSize != null) {
+            return configuredSize;
+        }
+        return heapState ? 1 : JobOptions.MINI_BATCH_SIZE_OFF_HEAP;
     }
 
     /** How long the assembler holds inputs under {@code conf}: job.mini-batch.allow-latency, else the default. */
     private static Duration allowLatency(ReadableConfig conf) {
         return conf.getOptional(JobOptions.MINI_BATCH_ALLOW_LATENCY).orElse(conf.get(JobOptions.EMIT_ON_COMPLETION)
                 ? JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_COMPLETION : JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK);
-    }
-
-    private static int defaultSize(boolean heapState) {
-        return heapState ? 1 : JobOptions.MINI_BATCH_SIZE_OFF_HEAP;
     }
 
     @Override

@@ -76,11 +76,13 @@ public class ReliabilityModel {
     /** Verified steps learnt from since the model started; the window holds the newest of them. */
     public long learnt;
 
-    /** Adds {@code steps} to the window (which keeps the newest {@code window}) and refits the model. */
+    /**
+     * Adds {@code steps} to the window (which keeps the newest {@code window}) and refits the model.
+     *
+     * @param window at least 1: {@link VerifierReliability} checks {@code reliability.window-steps} once, when the job
+     *     is built
+     */
     public void learn(List<LabelledStep> steps, int window) {
-        if (window < 1) {
-            throw new IllegalArgumentException(ReliabilityOptions.WINDOW_STEPS.key() + " must be at least 1, was " + window);
-        }
         if (judged.length > window) {
             resize(window); // the window was made smaller (a restart with another setting)
         }

@@ -1,4 +1,4 @@
-package io.strawless.ops.subscribe;
+package io.strawless.ops.score;
 
 import io.strawless.ops.ConfigurationOptions;
 import io.strawless.pipeline.StrawlessJob;

@@ -1,4 +1,4 @@
-package io.strawless.ops.subscribe;
+package io.strawless.ops.score;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
