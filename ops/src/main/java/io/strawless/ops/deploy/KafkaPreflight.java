@@ -1,9 +1,9 @@
 package io.strawless.ops.deploy;
 
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.connectors.topics.KafkaAdmin;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.topics.TopicStatus;
-import io.strawless.ops.KafkaAdmin;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
