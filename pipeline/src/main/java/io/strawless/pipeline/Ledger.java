@@ -1,6 +1,7 @@
 package io.strawless.pipeline;
 
 import io.strawless.connectors.serde.InputRecord;
+import io.strawless.pipeline.assembly.AssembledTrajectory;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.flink.metrics.Counter;
@@ -82,6 +83,13 @@ public final class Ledger {
         if (records > 0) {
             counter(kind, way).inc(records);
         }
+    }
+
+    /** Counts every input of {@code trajectory} (its steps, the outcome it received, its verdicts) as gone {@code way}. */
+    public void count(AssembledTrajectory trajectory, Way way) {
+        count(Kind.STEPS, way, trajectory.steps().size());
+        count(Kind.OUTCOMES, way, trajectory.outcomesReceived().size());
+        count(Kind.VERDICTS, way, trajectory.verdicts().size());
     }
 
     private Counter counter(Kind kind, Way way) {

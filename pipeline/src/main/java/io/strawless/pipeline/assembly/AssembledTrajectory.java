@@ -4,8 +4,15 @@ import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.UnscoredReason;
+import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A trajectory whose steps are contiguous from 0 up to a terminal step and whose outcome has arrived:
@@ -53,6 +60,37 @@ public record AssembledTrajectory(
     /** The outcomes that arrived for it: none when it timed out, else the one it is scored with. */
     public List<OutcomeEvent> outcomesReceived() {
         return outcomeTimedOut ? List.of() : List.of(outcome);
+    }
+
+    /**
+     * Each verifier's newest verdict on each step it judged, by step index, then by verifier in the order they first
+     * judged the step; verdicts without a step index (on the whole trajectory) are left out. {@code reading} turns a
+     * verdict into what is kept of it: its score for the credit estimators, whether it called the step good for the
+     * reliability model. One reading of the verdicts for both, so that they count the same verdicts.
+     */
+    public <V> Map<Integer, Map<String, V>> newestVerdictsByStep(Function<VerifierSignal, V> reading) {
+        Map<Integer, Map<String, V>> byStep = new HashMap<>();
+        for (VerifierSignal verdict : verdicts) {
+            if (verdict.getStepIndex() != null) {
+                // Signals are kept in arrival order: a verifier's newer verdict on a step replaces its older one.
+                byStep.computeIfAbsent(verdict.getStepIndex(), k -> new LinkedHashMap<>())
+                        .put(verdict.getVerifierId(), reading.apply(verdict));
+            }
+        }
+        return byStep;
+    }
+
+    /** The record that routes it to the unscored topic, with everything that arrived for it. */
+    public UnscoredTrajectory unscored(UnscoredReason reason, String detail, Instant routedAt) {
+        return UnscoredTrajectory.newBuilder()
+                .setTrajectoryId(trajectoryId)
+                .setReason(reason)
+                .setDetail(detail)
+                .setRoutedAt(routedAt)
+                .setSteps(steps)
+                .setOutcomes(outcomesReceived())
+                .setVerdicts(verdicts)
+                .build();
     }
 
     public long minPolicyVersion() {

@@ -5,7 +5,6 @@ import io.strawless.connectors.serde.TrainingBatchSerializer;
 import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
-import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.InputValidator;
@@ -460,7 +459,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 lineage.merge(new Partition(range.getTopic(), range.getPartition()), new OffsetRange(range.getTopic(),
                         range.getPartition(), range.getFirstOffset(), range.getLastOffset()), ScoreAndBatch::span);
             }
-            count(member, Way.BATCHED);
+            ledger.count(member, Way.BATCHED);
             stepsScored.inc(member.steps().size());
         }
         if (trajectories.isEmpty()) {
@@ -583,25 +582,11 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         return kept.isEmpty() ? null : new TrajectoryGroup(kept, group.baseline());
     }
 
-    /** Counts {@code t} as unscored and says why, with everything that arrived for it. */
+    /** Counts {@code t} as unscored and says why. */
     private UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, long now) {
-        count(t, Way.UNSCORED);
+        ledger.count(t, Way.UNSCORED);
         unscoredByReason.inc(reason.name());
-        return UnscoredTrajectory.newBuilder()
-                .setTrajectoryId(t.trajectoryId())
-                .setReason(reason)
-                .setDetail(detail)
-                .setRoutedAt(Instant.ofEpochMilli(now))
-                .setSteps(t.steps())
-                .setOutcomes(t.outcomesReceived())
-                .setVerdicts(t.verdicts())
-                .build();
-    }
-
-    private void count(AssembledTrajectory t, Way way) {
-        ledger.count(Kind.STEPS, way, t.steps().size());
-        ledger.count(Kind.OUTCOMES, way, t.outcomesReceived().size());
-        ledger.count(Kind.VERDICTS, way, t.verdicts().size());
+        return t.unscored(reason, detail, Instant.ofEpochMilli(now));
     }
 
     private static OffsetRange span(OffsetRange a, OffsetRange b) {

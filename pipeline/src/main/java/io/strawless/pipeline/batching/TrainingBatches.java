@@ -11,8 +11,6 @@ import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.VerifierSignal;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -42,14 +40,7 @@ final class TrainingBatches {
      * id again, or two tasks that both number their groups from 0).
      */
     static Trajectory creditInput(AssembledTrajectory t, double baseline, String unit) {
-        Map<Integer, Map<String, Double>> scoresByStep = new HashMap<>();
-        for (VerifierSignal verdict : t.verdicts()) {
-            if (verdict.getStepIndex() != null) {
-                // Signals are kept in arrival order: a verifier's newer score of a step replaces its older one.
-                scoresByStep.computeIfAbsent(verdict.getStepIndex(), k -> new LinkedHashMap<>())
-                        .put(verdict.getVerifierId(), verdict.getScore());
-            }
-        }
+        Map<Integer, Map<String, Double>> scoresByStep = t.newestVerdictsByStep(VerifierSignal::getScore);
         List<Step> steps = new ArrayList<>(t.steps().size());
         for (StepEvent e : t.steps()) {
             steps.add(new Step(

@@ -3,7 +3,6 @@ package io.strawless.pipeline.grouping;
 import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
-import io.strawless.pipeline.Ledger.Kind;
 import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.OpenWork;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
@@ -11,6 +10,7 @@ import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -349,18 +349,11 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         return maxPolicyLag != null && newest - trajectory.minPolicyVersion() > maxPolicyLag;
     }
 
+    /** Counts {@code t} as unscored and says why. */
     private UnscoredTrajectory unscored(AssembledTrajectory t, UnscoredReason reason, String detail, Context ctx) {
-        count(t, Way.UNSCORED);
+        ledger.count(t, Way.UNSCORED);
         unscoredByReason.inc(reason.name());
-        return UnscoredTrajectory.newBuilder()
-                .setTrajectoryId(t.trajectoryId())
-                .setReason(reason)
-                .setDetail(detail)
-                .setRoutedAt(java.time.Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()))
-                .setSteps(t.steps())
-                .setOutcomes(t.outcomesReceived())
-                .setVerdicts(t.verdicts())
-                .build();
+        return t.unscored(reason, detail, Instant.ofEpochMilli(ctx.timerService().currentProcessingTime()));
     }
 
     /**
@@ -404,12 +397,6 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
         baseline.update(current);
         return unit;
-    }
-
-    private void count(AssembledTrajectory t, Way way) {
-        ledger.count(Kind.STEPS, way, t.steps().size());
-        ledger.count(Kind.OUTCOMES, way, t.outcomesReceived().size());
-        ledger.count(Kind.VERDICTS, way, t.verdicts().size());
     }
 
     /**

@@ -2,10 +2,7 @@ package io.strawless.pipeline.reliability;
 
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.schemas.StepEvent;
-import io.strawless.schemas.VerifierSignal;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,13 +27,8 @@ public record LabelledStep(Map<String, Boolean> saidGood, boolean trajectorySucc
         if (trajectory.outcomeTimedOut()) {
             return List.of(); // its placeholder outcome is no evidence
         }
-        Map<Integer, Map<String, Boolean>> byStep = new HashMap<>();
-        for (VerifierSignal verdict : trajectory.verdicts()) {
-            if (verdict.getStepIndex() != null) {
-                byStep.computeIfAbsent(verdict.getStepIndex(), k -> new LinkedHashMap<>())
-                        .put(verdict.getVerifierId(), verdict.getScore() >= GOOD_SCORE);
-            }
-        }
+        Map<Integer, Map<String, Boolean>> byStep =
+                trajectory.newestVerdictsByStep(verdict -> verdict.getScore() >= GOOD_SCORE);
         if (byStep.isEmpty()) {
             return List.of(); // most trajectories: no step verdict, no need to walk the steps
         }
