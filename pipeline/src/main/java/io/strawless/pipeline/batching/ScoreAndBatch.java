@@ -65,7 +65,8 @@ import org.apache.flink.util.OutputTag;
  * kafka.max-record-bytes}: each group's size in the batch is bounded from its steps' encoded lengths as it
  * arrives ({@link TrainingBatches#bytesBound}), and a group that alone would not fit goes to the unscored output
  * (reason OVERSIZED). A record over the producer's limit would fail the sink, and the job would restore and fail
- * on the same batch again.
+ * on the same batch again. A pending batch restored from a savepoint is counted again when this run first touches
+ * its bucket ({@link #countedPendingBatch}): its count was made by whichever release and settings took the savepoint.
  *
  * <p>Scoring the batch as a unit is what makes batch-level conventions (verl's whitening over the
  * batch) mean what a trainer expects, and gives the kernels enough work per call. The key is a batching
@@ -109,6 +110,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private transient CreditScorer scorer;
     private transient ListState<TrajectoryGroup> pending;
     private transient ValueState<PendingBatch> pendingBatch;
+    /** The buckets this run has touched: their pending batches, if any, are counted with this run's bound. */
+    private transient Set<Integer> bucketsCountedByThisRun;
     private transient ValueState<ReliabilityModel> reliabilityModel;
     /** When the bucket's model is dropped unless a batch comes first (event time); null without a model or event time. */
     private transient ValueState<Long> modelExpiry;
@@ -195,6 +198,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         pending = getRuntimeContext().getListState(
                 new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup()));
         pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>(PENDING_BATCH, PendingBatch.class));
+        bucketsCountedByThisRun = new HashSet<>();
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("credit");
         batches = metrics.counter("batches");
         trajectoriesScored = metrics.counter("trajectoriesScored");
@@ -241,9 +245,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             tooLarge(group, bytes, ctx);
             return;
         }
-        PendingBatch batch = pendingBatch.value();
-        // bytes 0: a batch restored from a release that did not count them; flush splits it by bytes.
-        if (batch != null && (batch.bytes() == 0 || batch.bytes() + bytes > trajectoryBytes)) {
+        PendingBatch batch = countedPendingBatch(ctx);
+        if (batch != null && batch.bytes() + bytes > trajectoryBytes) {
             flush(ctx, batch, out);
             batch = null;
         }
@@ -260,6 +263,27 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         } else {
             pendingBatch.update(batch);
         }
+    }
+
+    /**
+     * The bucket's pending batch, if any, its bytes counted with this run's bound. One restored from a savepoint was
+     * counted by the release and against the {@code kafka.max-record-bytes} and estimator that took it: as 0 before
+     * releases counted them, short of today's bound since TrainingBatch v4 and v5 added bytes to every trajectory and
+     * step, or within a larger limit. Trusted, a batch near the limit would go out past it, and the broker's refusal
+     * would fail the sink on every restore; so the first time this run touches the bucket, it counts the batch again
+     * from its groups, and {@link #flush} splits it if it is now over.
+     */
+    private PendingBatch countedPendingBatch(Context ctx) throws Exception {
+        PendingBatch batch = pendingBatch.value();
+        if (bucketsCountedByThisRun.add(ctx.getCurrentKey()) && batch != null) {
+            long bytes = 0;
+            for (TrajectoryGroup group : pending.get()) {
+                bytes += bytesBound(group);
+            }
+            batch = new PendingBatch(batch.trajectories(), batch.flushAt(), bytes);
+            pendingBatch.update(batch);
+        }
+        return batch;
     }
 
     private long bytesBound(TrajectoryGroup group) {
@@ -290,7 +314,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
             return;
         }
         // The batch's latency, the end of the input, or a checkpoint barrier (ScoreAndBatchOperator).
-        PendingBatch batch = pendingBatch.value();
+        PendingBatch batch = countedPendingBatch(ctx);
         if (batch != null) {
             flush(ctx, batch, out);
         }
@@ -345,9 +369,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         pending.get().forEach(groups::add);
         pending.clear();
         pendingBatch.clear();
-        // A batch restored from a release that did not bound its bytes (bytes 0) may be more than one record takes:
-        // it goes out as several, and a group no batch holds goes to unscored, instead of failing the sink again.
-        List<List<TrajectoryGroup>> parts = batch.bytes() > 0 ? List.of(groups) : withinRecordLimit(groups, ctx);
+        // Only a restored batch, counted again (countedPendingBatch), can be over: it goes out as several records, and
+        // a group no record holds goes to unscored, instead of failing the sink again.
+        List<List<TrajectoryGroup>> parts =
+                batch.bytes() <= trajectoryBytes ? List.of(groups) : withinRecordLimit(groups, ctx);
 
         List<TrajectoryGroup> kept = new ArrayList<>();
         parts.forEach(kept::addAll);
@@ -619,8 +644,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
     /**
      * Size and flush deadline of the batch being filled under this key; {@code bytes} bounds the size of its
-     * trajectories and lineage in the batch (0 in a savepoint taken before it was kept: Flink's record serializer
-     * gives a field it did not write its type's default).
+     * trajectories and lineage in the batch, as the run that counted it bounded them (0 in a savepoint taken before it
+     * was kept: Flink's record serializer gives a field it did not write its type's default). A restored one is
+     * counted again ({@link ScoreAndBatch#countedPendingBatch}).
      */
     public record PendingBatch(int trajectories, long flushAt, long bytes) {}
 }

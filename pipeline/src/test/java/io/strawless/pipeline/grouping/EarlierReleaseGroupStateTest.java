@@ -415,25 +415,21 @@ class EarlierReleaseGroupStateTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"hashmap", "rocksdb"})
-    void aGroupAfterTheRestoreClosesTheWaitingBatchFirst(String backendName) throws Exception {
+    void aGroupAfterTheRestoreJoinsTheWaitingBatchOnceItsBytesAreCounted(String backendName) throws Exception {
         try (var restored = restoredScoring(backendName)) {
             AssembledTrajectory later = member("later-9", null, 1.0, 4, T0 + 5_000);
             restored.setProcessingTime(BATCH_OPENED + 10);
-            // The release did not count a batch's bytes: the restored batch is closed before the next group joins.
+            // The release did not count a batch's bytes: the restored batch is counted when the group comes, and the
+            // group fits beside it.
             restored.processElement(new StreamRecord<>(closedGroup(List.of(later), 0.5), T0 + 5_000));
+            assertEquals(List.of(), restored.extractOutputValues(), "the batch waits for the latency it had");
 
+            restored.setProcessingTime(BATCH_OPENED + BATCH_MAX_LATENCY);
             List<TrainingBatch> batches = restored.extractOutputValues();
             assertEquals(1, batches.size(), "batches: " + batches);
-            assertTheRestoredBatch(batches.get(0));
-            var backend = restored.getOperator().getKeyedStateBackend();
-            try (var keys = backend.getKeys("pending-batch", VoidNamespace.INSTANCE)) {
-                assertEquals(List.of(BUCKET), keys.toList(), "the later group waits in a batch of its own");
-            }
-
-            restored.setProcessingTime(BATCH_OPENED + 10 + BATCH_MAX_LATENCY);
-            batches = restored.extractOutputValues();
-            assertEquals(2, batches.size(), "batches: " + batches);
-            assertScoredWhole(List.of(later), batches.get(1).getTrajectories());
+            List<ScoredTrajectory> scored = batches.get(0).getTrajectories();
+            assertScoredWhole(List.of(SOLO, A, B, C, later), scored);
+            assertEquals(List.of(1, 3, 3, 3, 1), scored.stream().map(ScoredTrajectory::getUnitSize).toList());
             assertNoBatchLeft(restored, backendName);
         }
     }
