@@ -507,7 +507,7 @@ def trajectories(batch):
             payload_refs=[s["payload_ref"] for s in steps],
             logprobs=_array([math.nan if s["logprob"] is None else s["logprob"] for s in steps], "float64"),
             policy_versions=_array([s["policy_version"] for s in steps], "int64"),
-            process_rewards=_array([math.nan if s["process_reward"] is None else s["process_reward"] for s in steps],
+            process_rewards=_array([math.nan if s.get("process_reward") is None else s["process_reward"] for s in steps],
                                    "float64"),
             weight=trajectory["weight"],
             suspect=trajectory["suspect"],

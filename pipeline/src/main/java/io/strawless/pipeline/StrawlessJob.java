@@ -159,6 +159,10 @@ public final class StrawlessJob {
         if (!timeoutChosen && longestTransaction(interval, minPause, tolerated, checkpointTimeout) >= transactionTimeout) {
             long margin = restartMargin(transactionTimeout);
             long fitting = largestFittingCheckpointTimeout(interval, minPause, tolerated, transactionTimeout - margin);
+            if (fitting < 1_000) { // a long interval leaves no room for the margin: fit without it, as before
+                margin = 0;
+                fitting = largestFittingCheckpointTimeout(interval, minPause, tolerated, transactionTimeout);
+            }
             if (fitting >= 1_000) {
                 LOG.info("{} is not set and Flink's default ({}) could outlast a Kafka transaction ({} {}): using {},"
                                 + " which leaves {} for a restart",

@@ -126,6 +126,13 @@ class StrawlessJobTest {
         // The largest whole-second T with max(1 s, T) + T < 15 min less a minute for a restart.
         assertEquals(Duration.ofMinutes(6).plusSeconds(59).toMillis(), env.getCheckpointConfig().getCheckpointTimeout());
 
+        // An interval that leaves no room for the minute's margin: fitted without it, as before the margin.
+        Configuration longInterval = conf();
+        longInterval.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMinutes(14).plusSeconds(30));
+        StreamExecutionEnvironment slow = env(longInterval);
+        StrawlessJob.buildOnKafka(slow, longInterval);
+        assertEquals(Duration.ofSeconds(29).toMillis(), slow.getCheckpointConfig().getCheckpointTimeout());
+
         conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofSeconds(1)); // nothing fits under the interval itself
         assertThrows(IllegalArgumentException.class, () -> StrawlessJob.buildOnKafka(env(conf), conf));
     }

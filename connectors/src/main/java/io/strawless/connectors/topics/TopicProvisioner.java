@@ -127,16 +127,17 @@ public final class TopicProvisioner {
         List<TopicStatus> statuses = new ArrayList<>();
         for (String topic : topics) {
             if (!present.contains(topic)) {
-                statuses.add(new TopicStatus(topic, State.MISSING, "does not exist"));
+                statuses.add(new TopicStatus(topic, State.MISSING, "does not exist", false));
                 continue;
             }
+            List<String> writesFail = new ArrayList<>();
             List<String> drift = drift(topic, descriptions.get(topic),
-                    configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)), conf);
+                    configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic)), conf, writesFail);
             if (!drift.isEmpty()) {
-                statuses.add(new TopicStatus(topic, State.DRIFT, String.join("; ", drift)));
+                statuses.add(new TopicStatus(topic, State.DRIFT, String.join("; ", drift), !writesFail.isEmpty()));
             } else {
                 State state = created.contains(topic) ? State.CREATED : State.EXISTS;
-                statuses.add(new TopicStatus(topic, state, describe(conf)));
+                statuses.add(new TopicStatus(topic, state, describe(conf), false));
             }
         }
         return statuses;
@@ -166,7 +167,13 @@ public final class TopicProvisioner {
         return configs;
     }
 
-    private static List<String> drift(String topic, TopicDescription description, Config config, ReadableConfig conf) {
+    /**
+     * How {@code topic} differs from the configuration; what of it makes writes to the topic fail is also added to
+     * {@code writesFail}: too few replicas for its min.insync.replicas, too small a max.message.bytes for the job's
+     * records, compaction of the dead-letter topic (a dead letter may have no key, which a compacted topic refuses).
+     */
+    private static List<String> drift(String topic, TopicDescription description, Config config, ReadableConfig conf,
+            List<String> writesFail) {
         List<String> drift = new ArrayList<>();
         int partitions = description.partitions().size();
         if (partitions != conf.get(KafkaOptions.TOPIC_PARTITIONS)) {
@@ -181,12 +188,17 @@ public final class TopicProvisioner {
             String actualValue = actual == null ? null : actual.value();
             if (!expected.equals(actualValue)) {
                 drift.add(key + " " + actualValue + ", configured " + expected);
+                if (key.equals(TopicConfig.CLEANUP_POLICY_CONFIG) && topic.equals(conf.get(KafkaOptions.DEAD_LETTERS_TOPIC))
+                        && actualValue != null && actualValue.contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+                    writesFail.add(key);
+                }
             }
         });
         ConfigEntry minInsync = config.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG);
         if (minInsync != null && minInsync.value() != null && Integer.parseInt(minInsync.value()) > replicas) {
             drift.add(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG + " " + minInsync.value() + " exceeds the topic's " + replicas
                     + " replicas: every acks=all write fails with NotEnoughReplicas");
+            writesFail.add(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG);
         }
         if (outputTopics(conf).contains(topic)) {
             // At least, not equal: a topic made for larger records takes the job's too. The value is the topic's
@@ -196,6 +208,7 @@ public final class TopicProvisioner {
             if (actual != null && actual.value() != null && Long.parseLong(actual.value()) < needed) {
                 drift.add(TopicConfig.MAX_MESSAGE_BYTES_CONFIG + " " + actual.value() + ", " + KafkaOptions.MAX_RECORD_BYTES.key()
                         + "=" + KafkaOptions.maxRecordBytes(conf) + " needs at least " + needed);
+                writesFail.add(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
             }
         }
         return drift;

@@ -1,7 +1,13 @@
 package io.strawless.connectors.topics;
 
-/** What the provisioner found (or did) for one topic. */
-public record TopicStatus(String topic, State state, String detail) {
+/**
+ * What the provisioner found (or did) for one topic.
+ *
+ * @param writesFail a drift that makes writes to the topic fail (the job's sinks, or the agents' producers), not
+ *     only differ from the configuration: too few replicas for its min.insync.replicas, too small a max.message.bytes
+ *     for the job's records, a compacted dead-letter topic
+ */
+public record TopicStatus(String topic, State state, String detail, boolean writesFail) {
 
     public enum State {
         /** Did not exist; created as configured. */

@@ -36,12 +36,14 @@ final class InputOffsets implements AutoCloseable {
         }
     }
 
+    private final ReadableConfig conf;
     private final Admin admin;
     private final String groupId;
     private final List<String> topics;
     private volatile List<TopicPartition> partitions;
 
     InputOffsets(ReadableConfig conf) {
+        this.conf = conf;
         this.admin = KafkaAdmin.create(conf);
         this.groupId = conf.get(KafkaOptions.GROUP_ID);
         this.topics = new ArrayList<>();
@@ -52,9 +54,8 @@ final class InputOffsets implements AutoCloseable {
 
     Position position() throws ExecutionException, InterruptedException {
         Map<TopicPartition, Long> ends = offsets(OffsetSpec.latest());
-        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
-                .partitionsToOffsetAndMetadata()
-                .get();
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                KafkaAdmin.await(conf, admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata());
         long committedSum = 0;
         long endSum = 0;
         boolean caughtUp = true;
@@ -82,7 +83,7 @@ final class InputOffsets implements AutoCloseable {
         Map<TopicPartition, OffsetSpec> request =
                 partitions().stream().collect(Collectors.toMap(Function.identity(), partition -> spec));
         Map<TopicPartition, ListOffsetsResultInfo> result =
-                admin.listOffsets(request).all().get();
+                KafkaAdmin.await(conf, admin.listOffsets(request).all());
         Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
         result.forEach((partition, info) -> offsets.put(partition, info.offset()));
         return offsets;
@@ -91,7 +92,7 @@ final class InputOffsets implements AutoCloseable {
     private List<TopicPartition> partitions() throws ExecutionException, InterruptedException {
         if (partitions == null) {
             Map<String, TopicDescription> descriptions =
-                    admin.describeTopics(topics).allTopicNames().get();
+                    KafkaAdmin.await(conf, admin.describeTopics(topics).allTopicNames());
             partitions = descriptions.values().stream()
                     .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
                     .toList();

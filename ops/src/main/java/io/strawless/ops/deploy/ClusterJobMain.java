@@ -6,6 +6,7 @@ import io.strawless.pipeline.StrawlessJob;
 import io.strawless.pipeline.StrawlessOptions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
@@ -59,13 +60,13 @@ public final class ClusterJobMain {
         // overridden by the program arguments.
         Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.addAll(programArguments);
-        requireDurableCheckpoints(conf);
         // Keys outside the Strawless namespaces are refused only where this job's arguments give them: the cluster's
         // configuration (and flink run's -D, which lands in it) may hold keys meant for other jobs, so there the
         // doubtful ones are logged.
         StrawlessJob.buildOnKafka(env, StrawlessOptions.checked(conf, programArguments.keySet()));
         // checked refused those among the program arguments: these came from elsewhere.
         List<String> warnings = new ArrayList<>(StrawlessOptions.doubtfulKeys(conf));
+        checkpointStorageUnseen(conf).ifPresent(warnings::add);
         if (conf.getOptional(PipelineOptions.MAX_PARALLELISM).isEmpty()) {
             warnings.add(PipelineOptions.MAX_PARALLELISM.key() + " is not set, so Flink derives it from the parallelism"
                     + " (" + StrawlessJob.maxParallelism(env) + " now), and a savepoint keeps it for good: set it before"
@@ -76,17 +77,19 @@ public final class ClusterJobMain {
     }
 
     /**
-     * Refuses a job whose checkpoints would stay in the JobManager's memory: that storage refuses more than 5 MB of
-     * state per task, so checkpoints fail once traffic grows (and with them every batch, which commits at a
-     * checkpoint), and a JobManager that fails loses the state.
+     * Why the checkpoint storage may be the JobManager's memory, or empty. That storage refuses more than 5 MB of state
+     * per task, so checkpoints fail once traffic grows (and with them every batch, which commits at a checkpoint), and
+     * a JobManager that fails loses the state. A warning, not a refusal: under {@code flink run} this configuration is
+     * the client's, and a session cluster's own may set the storage.
      */
-    static void requireDurableCheckpoints(Configuration conf) {
-        boolean storageChosen = conf.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).isPresent();
-        if (conf.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty() && !storageChosen) {
-            throw new IllegalArgumentException(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " is not set, so"
-                    + " Flink would keep the job's checkpoints in the JobManager's memory (at most 5 MB of state per"
-                    + " task, lost with the JobManager): set it to durable storage (s3://..., hdfs://..., a shared"
-                    + " volume), or set " + CheckpointingOptions.CHECKPOINT_STORAGE.key() + "=jobmanager to accept that");
+    static Optional<String> checkpointStorageUnseen(Configuration conf) {
+        if (conf.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isPresent()
+                || conf.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).isPresent()) {
+            return Optional.empty();
         }
+        return Optional.of(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " is not set here: unless the cluster's"
+                + " own configuration sets it, Flink keeps the job's checkpoints in the JobManager's memory (at most 5 MB"
+                + " of state per task, lost with the JobManager), and checkpoints, and with them the batches, fail once"
+                + " the state grows; pass --" + CheckpointingOptions.CHECKPOINTS_DIRECTORY.key() + " s3://...");
     }
 }

@@ -61,14 +61,17 @@ class ClusterJobMainTest {
     }
 
     @Test
-    void checkpointsInTheJobManagersMemoryAreRefusedUnlessChosen() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
-                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval", "10s"}));
-        assertTrue(e.getMessage().startsWith("execution.checkpointing.dir is not set, so Flink would keep the job's"
-                + " checkpoints in the JobManager's memory"), e.getMessage());
+    void checkpointsThatMayStayInTheJobManagersMemoryAreAWarning() {
+        ClusterJobMain.Job job = ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092",
+                "--execution.checkpointing.interval", "10s", "--pipeline.max-parallelism", "128"});
+        assertEquals(1, job.warnings().size(), job.warnings().toString());
+        assertTrue(job.warnings().get(0).startsWith("execution.checkpointing.dir is not set here: unless the cluster's"
+                + " own configuration sets it, Flink keeps the job's checkpoints in the JobManager's memory"),
+                job.warnings().get(0));
 
-        ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092",
-                "--execution.checkpointing.interval", "10s", "--execution.checkpointing.storage", "jobmanager"});
+        assertEquals(List.of(), ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092",
+                "--execution.checkpointing.interval", "10s", "--pipeline.max-parallelism", "128",
+                "--execution.checkpointing.storage", "jobmanager"}).warnings());
     }
 
     @Test
