@@ -4,13 +4,19 @@ import io.strawless.connectors.topics.KafkaAdminTimeoutException;
 import io.strawless.connectors.topics.KafkaUnreachableException;
 import io.strawless.ops.demo.DemoCommand;
 import io.strawless.ops.deploy.TopicsCommand;
+import io.strawless.pipeline.StrawlessOptions;
+import io.strawless.pipeline.StrawlessOptions.Declared;
 import java.io.PrintWriter;
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * The {@code strawless} command line. Exit codes: 0 success, 1 failure (for {@code demo}: the counts do not
@@ -48,7 +54,32 @@ public final class StrawlessCli implements Runnable {
 
     /** The configured command line; tests call {@code execute} on it instead of {@link #main}. */
     public static CommandLine commandLine() {
-        return new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure);
+        CommandLine commandLine =
+                new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure);
+        // A flag typed as an enum setting's values (score --estimator takes credit.estimator's) reads them as -D does.
+        for (Class<?> holder : StrawlessOptions.OPTION_CLASSES) {
+            for (Declared declared : StrawlessOptions.declaredBy(holder)) {
+                if (declared.valueType() instanceof Class<?> type && type.isEnum()) {
+                    readAsSetting(commandLine, type, declared.option());
+                }
+            }
+        }
+        return commandLine;
+    }
+
+    /**
+     * Reads a flag of {@code type}, the values of the setting {@code option}, as the configuration reads the setting:
+     * by the names the configuration reference lists, in any case; a name that is none of them is refused with the
+     * key and those names (picocli adds the flag). Picocli's own conversion would list each Java name besides.
+     */
+    private static <T> void readAsSetting(CommandLine commandLine, Class<T> type, ConfigOption<?> option) {
+        commandLine.registerConverter(type, value -> {
+            try {
+                return type.cast(Configuration.fromMap(Map.of(option.key(), value)).get(option));
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(StrawlessOptions.unreadable(option, e));
+            }
+        });
     }
 
     /**

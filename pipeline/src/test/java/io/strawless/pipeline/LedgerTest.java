@@ -33,7 +33,7 @@ class LedgerTest {
 
     private static Configuration conf() {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         return conf;
     }
 

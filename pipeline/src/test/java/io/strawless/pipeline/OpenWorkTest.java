@@ -9,6 +9,7 @@ import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.assembly.AssembleTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.grouping.GroupTrajectories;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -51,7 +52,7 @@ class OpenWorkTest {
     @Test
     void pendingGroupsAreCountedAndRecountedAfterARestore() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         OperatorSubtaskState snapshot;
         GroupTrajectories before = new GroupTrajectories(conf);
         try (var harness = grouping(before)) {

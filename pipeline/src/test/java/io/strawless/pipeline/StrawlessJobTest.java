@@ -8,6 +8,7 @@ import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.InputRecordSerializer;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.schemas.StepEvent;
@@ -50,6 +51,7 @@ import org.apache.flink.streaming.api.graph.StreamNode;
 import org.apache.flink.streaming.api.transformations.OneInputTransformation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class StrawlessJobTest {
@@ -155,8 +157,8 @@ class StrawlessJobTest {
      * uids ops/METRICS.md lists. The sinks' writer and committer are named by Flink after the sink.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"grpo", "rloo", "gae"})
-    void operatorsAreNamedAfterTheirUids(String estimator) {
+    @EnumSource(value = Estimator.class, names = {"GRPO", "RLOO", "GAE"})
+    void operatorsAreNamedAfterTheirUids(Estimator estimator) {
         Configuration conf = conf();
         conf.set(CreditOptions.ESTIMATOR, estimator);
         StreamExecutionEnvironment env = env(conf);
@@ -236,7 +238,7 @@ class StrawlessJobTest {
         long start = System.currentTimeMillis();
 
         Configuration conf = conf();
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         StreamExecutionEnvironment env = env(conf);
         env.setParallelism(1);
         StrawlessJob.build(env, conf,

@@ -40,6 +40,9 @@ class StrawlessOptionsTest {
     void anEnumValueThatDoesNotReadListsTheValuesTheKeyTakes() {
         assertEquals("credit.preset=foo: Could not parse value 'foo' for key 'credit.preset': expected one of: none,"
                 + " verl, trl, openrlhf", refusal("credit.preset", "foo"));
+        assertEquals("credit.estimator=ppo: Could not parse value 'ppo' for key 'credit.estimator': expected one of:"
+                + " outcome, grpo, dr_grpo, rloo, gae, reinforce_pp, reinforce_pp_baseline, process, gigpo",
+                refusal("credit.estimator", "ppo"));
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.strawless.connectors.KafkaOptions;
 import io.strawless.ops.ConfigurationOptions;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -57,9 +58,9 @@ public final class BackfillCommand implements Callable<Integer> {
     private String outputTopic;
 
     @Option(names = "--estimator", paramLabel = "NAME",
-            description = "Credit estimator (credit.estimator), e.g. grpo, rloo, gae, process. Default: as configured"
+            description = "Credit estimator (credit.estimator): ${COMPLETION-CANDIDATES}. Default: as configured"
                     + " with -D, else outcome.")
-    private String estimator;
+    private Estimator estimator;
 
     @Option(names = "--dead-letter-topic", paramLabel = "TOPIC",
             description = "Topic of the dead letters (default: the output topic + .dlq).")
@@ -117,8 +118,7 @@ public final class BackfillCommand implements Callable<Integer> {
             // What the job itself would refuse, refused before any topic is created or group deleted.
             Backfill.checkJob(jobConf);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), ConfigurationOptions.namingFlags(e.getMessage(),
-                    estimator == null ? Map.of() : Map.of(CreditOptions.ESTIMATOR.key(), "--estimator")), e);
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
 
         PrintWriter out = spec.commandLine().getOut();
@@ -130,7 +130,7 @@ public final class BackfillCommand implements Callable<Integer> {
         // the same backfill on a cluster. Other -D values are not echoed: they may hold credentials.
         Map<String, String> cluster = new LinkedHashMap<>();
         cluster.put(KafkaOptions.BOOTSTRAP_SERVERS.key(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
-        cluster.put(CreditOptions.ESTIMATOR.key(), credit.estimator());
+        cluster.put(CreditOptions.ESTIMATOR.key(), credit.estimator().toString());
         cluster.put(CoreOptions.DEFAULT_PARALLELISM.key(), String.valueOf(jobConf.get(CoreOptions.DEFAULT_PARALLELISM)));
         cluster.putAll(plan.ownSettings(live));
         out.println("On a cluster: flink run <these> <the live job's other settings> strawless-job.jar");

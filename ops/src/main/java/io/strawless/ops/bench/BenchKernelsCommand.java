@@ -6,7 +6,9 @@ import io.strawless.ops.ConfigurationOptions;
 import io.strawless.ops.OutputFiles;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.CreditOptions.Backend;
 import io.strawless.pipeline.credit.CreditScorer;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.credit.SyntheticTrajectories;
 import io.strawless.pipeline.credit.Trajectory;
 import java.io.IOException;
@@ -54,13 +56,13 @@ public final class BenchKernelsCommand implements Callable<Integer> {
     private static final JsonMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     @Option(names = "--estimators", split = ",", paramLabel = "E",
-            description = "Estimators to measure (default: all).")
-    private List<String> estimators;
+            description = "Estimators to measure (default: all): any of ${COMPLETION-CANDIDATES}.")
+    private List<Estimator> estimators;
 
     @Option(names = "--backends", split = ",", paramLabel = "B", defaultValue = "opencl,jtp,java",
             description = "Backends to measure (default: ${DEFAULT-VALUE}); opencl is skipped, with a note, where"
                     + " no OpenCL device is found.")
-    private List<String> backends;
+    private List<Backend> backends;
 
     @Option(names = "--shapes", split = ",", paramLabel = "TxS", defaultValue = "10000x50,100000x20",
             converter = ShapeConverter.class,
@@ -104,13 +106,13 @@ public final class BenchKernelsCommand implements Callable<Integer> {
             double endToEndStepsPerSecond, double readBytesPerSecond, double readWriteBytesPerSecond,
             double boundBytesPerSecond, double ratioToBound) {
 
-        static Measurement of(Shape shape, String estimator, CreditScorer scorer, double kernelNanos,
+        static Measurement of(Shape shape, Estimator estimator, CreditScorer scorer, double kernelNanos,
                 double endToEndNanos, MemoryBandwidth.Figures bandwidth) {
             long bytes = KernelTraffic.bytes(estimator, shape.steps(), shape.trajectories());
             double kernelBytesPerSecond = bytes / kernelNanos * 1e9;
-            return new Measurement(shape.toString(), estimator, scorer.backend(), scorer.device(), shape.steps(), bytes,
-                    kernelNanos / 1e6, shape.steps() / kernelNanos * 1e9, kernelBytesPerSecond, endToEndNanos / 1e6,
-                    shape.steps() / endToEndNanos * 1e9, bandwidth.readBytesPerSecond(),
+            return new Measurement(shape.toString(), estimator.toString(), scorer.backend(), scorer.device(),
+                    shape.steps(), bytes, kernelNanos / 1e6, shape.steps() / kernelNanos * 1e9, kernelBytesPerSecond,
+                    endToEndNanos / 1e6, shape.steps() / endToEndNanos * 1e9, bandwidth.readBytesPerSecond(),
                     bandwidth.readWriteBytesPerSecond(),
                     bandwidth.boundBytesPerSecond(), kernelBytesPerSecond / bandwidth.boundBytesPerSecond());
         }
@@ -131,12 +133,12 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         }
         long warmupNanos = (long) (warmupSeconds * 1e9);
         if (estimators == null) {
-            estimators = CreditConfig.ESTIMATORS;
+            estimators = List.of(Estimator.values());
         }
         // Every configuration is resolved first: a bad estimator or key fails now, not after minutes of measuring.
         Map<String, CreditConfig> configs = new HashMap<>();
-        for (String estimator : estimators) {
-            for (String backend : backends) {
+        for (Estimator estimator : estimators) {
+            for (Backend backend : backends) {
                 configs.put(estimator + "/" + backend, config(estimator, backend));
             }
         }
@@ -147,10 +149,10 @@ public final class BenchKernelsCommand implements Callable<Integer> {
             List<Trajectory> batch =
                     SyntheticTrajectories.generate(shape.trajectories(), shape.stepsPerTrajectory(), GROUP_SIZE, SEED);
             MemoryBandwidth memory = new MemoryBandwidth((int) shape.steps());
-            for (String estimator : estimators) {
-                for (String backend : backends) {
+            for (Estimator estimator : estimators) {
+                for (Backend backend : backends) {
                     try (CreditScorer scorer = new CreditScorer(configs.get(estimator + "/" + backend))) {
-                        if (!scorer.backend().equals(backend)) {
+                        if (!scorer.backend().equals(backend.toString())) {
                             String note = shape + " " + estimator + " " + backend + ": skipped, scorer runs on "
                                     + scorer.backend() + " (no OpenCL device found? see ops/bin/install-opencl.sh)";
                             skipped.add(note);
@@ -186,15 +188,14 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         return 0;
     }
 
-    private CreditConfig config(String estimator, String backend) {
-        Map<String, String> settings = new HashMap<>(configuration.toConfiguration().toMap());
-        settings.put(CreditOptions.ESTIMATOR.key(), estimator);
-        settings.put(CreditOptions.BACKEND.key(), backend);
+    private CreditConfig config(Estimator estimator, Backend backend) {
+        Configuration conf = configuration.toConfiguration();
+        conf.set(CreditOptions.ESTIMATOR, estimator);
+        conf.set(CreditOptions.BACKEND, backend);
         try {
-            return CreditConfig.from(Configuration.fromMap(settings));
+            return CreditConfig.from(conf);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), ConfigurationOptions.namingFlags(e.getMessage(), Map.of(
-                    CreditOptions.ESTIMATOR.key(), "--estimators", CreditOptions.BACKEND.key(), "--backends")), e);
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
     }
 

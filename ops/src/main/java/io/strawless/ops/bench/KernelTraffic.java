@@ -1,5 +1,7 @@
 package io.strawless.ops.bench;
 
+import io.strawless.pipeline.credit.Estimator;
+
 /**
  * The bytes an estimator's kernels must move at the least: every packed input they need read once, the
  * advantage and return of every step written once. Group moments, scratch arrays and second passes are left
@@ -15,34 +17,33 @@ final class KernelTraffic {
 
     private KernelTraffic() {}
 
-    static long bytes(String estimator, long steps, long trajectories) {
+    static long bytes(Estimator estimator, long steps, long trajectories) {
         long stepBytes = STEP_BYTES;
         long trajectoryBytes = TRAJECTORY_BYTES;
         switch (estimator) {
             // Advantage and return of the trajectory.
-            case "outcome" -> trajectoryBytes += 2 * Double.BYTES;
+            case OUTCOME -> trajectoryBytes += 2 * Double.BYTES;
             // Score (double) and group (int) of the trajectory.
-            case "grpo", "dr_grpo", "rloo", "reinforce_pp_baseline" -> trajectoryBytes += Double.BYTES + Integer.BYTES;
-            case "gae" -> {
+            case GRPO, DR_GRPO, RLOO, REINFORCE_PP_BASELINE -> trajectoryBytes += Double.BYTES + Integer.BYTES;
+            case GAE -> {
                 // Reward and value of the step; outcome reward and bootstrap value of the trajectory.
                 stepBytes += 2 * Double.BYTES;
                 trajectoryBytes += 2 * Double.BYTES;
             }
-            case "reinforce_pp" -> {
+            case REINFORCE_PP -> {
                 stepBytes += Double.BYTES;
                 trajectoryBytes += Double.BYTES;
             }
             // Process reward (double) and whether it was scored (int); score and group of the trajectory.
-            case "process" -> {
+            case PROCESS -> {
                 stepBytes += Double.BYTES + Integer.BYTES;
                 trajectoryBytes += Double.BYTES + Integer.BYTES;
             }
             // Reward (double) and observation group (int) of the step; score and group of the trajectory.
-            case "gigpo" -> {
+            case GIGPO -> {
                 stepBytes += Double.BYTES + Integer.BYTES;
                 trajectoryBytes += Double.BYTES + Integer.BYTES;
             }
-            default -> throw new IllegalArgumentException("unknown estimator " + estimator);
         }
         return stepBytes * steps + trajectoryBytes * trajectories;
     }

@@ -4,6 +4,7 @@ import io.strawless.ops.fleet.FleetLedger;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
@@ -53,7 +54,7 @@ public record ExactlyOnceCheck(
      * which depends on the order of completion, as the {@code outcome} estimator's does.
      */
     public static void configureOracleCredit(Configuration conf) {
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         conf.set(CreditOptions.SINGLETON_GROUP, CreditOptions.SingletonGroup.RAW);
     }
 

@@ -7,8 +7,8 @@ import io.strawless.ops.OutputFiles;
 import io.strawless.ops.demo.DemoRun;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.FleetSettings.VerifierProfile;
-import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -63,8 +63,9 @@ public final class EvaluateCommand implements Callable<Integer> {
             names = "--estimators",
             split = ",",
             defaultValue = "outcome,grpo,process,gigpo",
-            description = "Estimators to run, comma separated (default: ${DEFAULT-VALUE}).")
-    private List<String> estimators;
+            description = "Estimators to run, comma separated (default: ${DEFAULT-VALUE}): any of"
+                    + " ${COMPLETION-CANDIDATES}.")
+    private List<Estimator> estimators;
 
     @Option(
             names = "--trajectories",
@@ -159,13 +160,8 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         FleetSettings fleet = fleetSettings();
-        Set<String> seen = new HashSet<>();
-        for (String estimator : estimators) {
-            if (!CreditConfig.ESTIMATORS.contains(estimator)) {
-                throw new ParameterException(
-                        spec.commandLine(),
-                        "Invalid value: --estimators: '" + estimator + "' is not one of " + CreditConfig.ESTIMATORS);
-            }
+        Set<Estimator> seen = new HashSet<>();
+        for (Estimator estimator : estimators) {
             if (!seen.add(estimator)) {
                 // Each estimator's run has topics of its own, named after it: a second run would read the first's too.
                 throw new ParameterException(
@@ -177,7 +173,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
         Configuration base = jobConfiguration();
         // Checked before the broker starts, for each estimator: some settings hold for some estimators only.
-        for (String estimator : estimators) {
+        for (Estimator estimator : estimators) {
             try {
                 DemoRun.checkJobSettings(runConfiguration(base, estimator), DemoRun.Faults.NONE);
             } catch (IllegalArgumentException e) {
@@ -192,7 +188,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             base.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             for (int i = 0; i < estimators.size(); i++) {
-                String estimator = estimators.get(i);
+                Estimator estimator = estimators.get(i);
                 out.printf(
                         Locale.ROOT,
                         "[%6.1fs] %-8s (%d/%d) running the fleet through the job%n",
@@ -261,7 +257,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             conf.set(CreditOptions.GAMMA, 0.0);
         }
         if (!conf.contains(CreditOptions.BACKEND)) {
-            conf.set(CreditOptions.BACKEND, "java");
+            conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         }
         conf.set(CoreOptions.DEFAULT_PARALLELISM,
                 ConfigurationOptions.parallelism(spec, parallelism, conf, DEFAULT_PARALLELISM));
@@ -269,7 +265,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     }
 
     /** Each run on topics, consumer group and transactional ids of its own, so runs cannot see each other. */
-    private static Configuration runConfiguration(Configuration base, String estimator) {
+    private static Configuration runConfiguration(Configuration base, Estimator estimator) {
         Configuration conf = new Configuration(base);
         String prefix = "evaluate-" + estimator + ".";
         for (ConfigOption<String> name : List.of(

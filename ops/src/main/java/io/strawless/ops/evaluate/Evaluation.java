@@ -4,6 +4,7 @@ import io.strawless.ops.demo.CreditOutput;
 import io.strawless.ops.fleet.FleetLedger;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
 import io.strawless.ops.fleet.FleetLedger.SentVerdict;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
@@ -32,7 +33,7 @@ import java.util.TreeMap;
  * @param duration           the run, job start to read-back
  */
 public record Evaluation(
-    String estimator,
+    Estimator estimator,
     double stepAuc,
     long scoredTrajectories,
     long scoredSteps,
@@ -78,7 +79,7 @@ public record Evaluation(
   }
 
   /** Grades what the job published ({@code output}) against what the fleet knows ({@code ledger}). */
-  public static Evaluation of(String estimator, FleetLedger ledger, CreditOutput output, Duration duration) {
+  public static Evaluation of(Estimator estimator, FleetLedger ledger, CreditOutput output, Duration duration) {
     List<Double> credit = new ArrayList<>();
     List<Boolean> good = new ArrayList<>();
     Set<String> suspects = new HashSet<>();

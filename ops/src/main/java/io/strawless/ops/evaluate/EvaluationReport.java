@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.strawless.ops.evaluate.Evaluation.VerifierEstimate;
 import io.strawless.ops.fleet.FleetSettings;
+import io.strawless.pipeline.credit.Estimator;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +26,7 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
     /** The run whose reliability and quarantine figures the report leads with. */
     public Evaluation headline() {
         return runs.stream()
-                .filter(r -> r.estimator().equals("process"))
+                .filter(r -> r.estimator() == Estimator.PROCESS)
                 .findFirst()
                 .orElse(runs.get(runs.size() - 1));
     }
@@ -112,7 +113,7 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
             entry.put("quarantine_precision", finite(run.quarantine().precision()));
             entry.put("quarantine_recall", finite(run.quarantine().recall()));
             entry.put("seconds", run.duration().toMillis() / 1000.0);
-            estimators.put(run.estimator(), entry);
+            estimators.put(run.estimator().toString(), entry);
         }
         Evaluation headline = headline();
         Map<String, Object> verifiers = new LinkedHashMap<>();
@@ -127,7 +128,7 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
         json.put("reliability_max_error", finite(headline.reliabilityMaxError()));
         json.put("quarantine_precision", finite(headline.quarantine().precision()));
         json.put("quarantine_recall", finite(headline.quarantine().recall()));
-        json.put("headline_run", headline.estimator());
+        json.put("headline_run", headline.estimator().toString());
         json.put("verifiers", verifiers);
         json.put("quarantine", quarantine);
         json.put("fleet", fleetJson());

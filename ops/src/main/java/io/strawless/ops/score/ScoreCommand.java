@@ -6,7 +6,10 @@ import io.strawless.pipeline.StrawlessOptions;
 import io.strawless.pipeline.credit.Credit;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.CreditOptions.Backend;
+import io.strawless.pipeline.credit.CreditOptions.Preset;
 import io.strawless.pipeline.credit.CreditScorer;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.credit.Trajectory;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -16,7 +19,6 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,17 +57,16 @@ public final class ScoreCommand implements Callable<Integer> {
     private static final int USAGE_OR_INPUT_ERROR = 2;
 
     @Option(names = "--estimator", required = true, paramLabel = "E",
-            description = "Estimator (credit.estimator): ${COMPLETION-CANDIDATES}.",
-            completionCandidates = EstimatorNames.class)
-    private String estimator;
+            description = "Estimator (credit.estimator): ${COMPLETION-CANDIDATES}.")
+    private Estimator estimator;
 
     @Option(names = "--preset", paramLabel = "P",
-            description = "Conventions of a framework (credit.preset): none, verl, trl, openrlhf.")
-    private String preset;
+            description = "Conventions of a framework (credit.preset): ${COMPLETION-CANDIDATES}.")
+    private Preset preset;
 
     @Option(names = "--backend", paramLabel = "B",
-            description = "Where kernels run (credit.backend): auto, opencl, jtp, java.")
-    private String backend;
+            description = "Where kernels run (credit.backend): ${COMPLETION-CANDIDATES}.")
+    private Backend backend;
 
     @Option(names = "--gamma", paramLabel = "G", description = "Discount factor (credit.gamma).")
     private Double gamma;
@@ -184,13 +185,5 @@ public final class ScoreCommand implements Callable<Integer> {
         }
         err.flush();
         return bad ? null : trajectories;
-    }
-
-    /** The estimators, listed in the help. */
-    static final class EstimatorNames implements Iterable<String> {
-        @Override
-        public Iterator<String> iterator() {
-            return CreditConfig.ESTIMATORS.iterator();
-        }
     }
 }

@@ -14,6 +14,7 @@ import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
@@ -65,7 +66,7 @@ class BackfillReplayTest {
         live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         live.set(KafkaOptions.TOPIC_PARTITIONS, 1);
         live.set(CoreOptions.DEFAULT_PARALLELISM, 2);
-        live.set(CreditOptions.ESTIMATOR, "grpo");
+        live.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         DemoRun.Result liveRun = DemoRun.run(live, FLEET, line -> { });
         CreditOutput liveOutput = liveRun.output();
         List<Long> timestamps = liveRun.script().records().stream().map(FleetRecord::timestamp).sorted().toList();
@@ -101,7 +102,7 @@ class BackfillReplayTest {
                 "-D", "credit.estimator=grpo");
         assertEquals(0, exitCode, out.toString());
         Configuration rlooConf = BackfillPlan.of(from, to, "credit.backfill.rloo").jobConfiguration(live);
-        rlooConf.set(CreditOptions.ESTIMATOR, "rloo");
+        rlooConf.set(CreditOptions.ESTIMATOR, Estimator.RLOO);
         CreditOutput rloo = CreditOutput.readCommitted(rlooConf);
         String rlooFingerprint = CreditConfig.from(rlooConf).fingerprint();
         assertEquals(Set.of("rloo " + rlooFingerprint), fingerprints(rloo));

@@ -59,7 +59,7 @@ class BadInputAtVolumeTest {
         conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // the first failure would end the run
         ExactlyOnceCheck.configureOracleCredit(conf);
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         conf.set(JobOptions.MAX_TOKENS_PER_STEP, MAX_TOKENS_PER_STEP);
 
         MixedTraffic traffic = new MutationGenerator(5, MAX_TOKENS_PER_STEP)

@@ -76,7 +76,8 @@ class EvaluateCommandTest {
     void badEstimatorsAndVerifierSpecsAreUsageErrors() {
         Outcome unknown = run("evaluate", "--estimators", "outcome,telepathy");
         assertEquals(2, unknown.exitCode());
-        assertTrue(unknown.err().contains("telepathy"), unknown.err());
+        assertTrue(unknown.err().contains("Invalid value for option '--estimators' (<estimators>): Could not parse"
+                + " value 'telepathy' for key 'credit.estimator': expected one of: outcome, grpo, "), unknown.err());
 
         Outcome badPanel = run("evaluate", "--verifiers", "checker:0.9:0:1.5:100");
         assertEquals(2, badPanel.exitCode());

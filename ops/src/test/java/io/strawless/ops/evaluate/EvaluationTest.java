@@ -8,6 +8,7 @@ import io.strawless.ops.fleet.FleetLedger;
 import io.strawless.ops.fleet.FleetLedger.GroundTruth;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
 import io.strawless.ops.fleet.FleetLedger.SentVerdict;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
@@ -102,7 +103,7 @@ class EvaluationTest {
                 List.of(),
                 List.of());
 
-        Evaluation run = Evaluation.of("process", ledger(), output, Duration.ofSeconds(3));
+        Evaluation run = Evaluation.of(Estimator.PROCESS, ledger(), output, Duration.ofSeconds(3));
 
         // Good steps: a/0 (0.9). Bad: a/1 (0.5), hack/0 (0.5), hack/1 (-1.0): 0.9 beats all three.
         assertEquals(1.0, run.stepAuc());
@@ -135,13 +136,13 @@ class EvaluationTest {
                 List.of(batch(1, Map.of(), scored("a", true, 0.9, 0.5))), List.of(), List.of(quarantined));
 
         Evaluation.QuarantineScore quarantine =
-                Evaluation.of("grpo", ledger(), output, Duration.ZERO).quarantine();
+                Evaluation.of(Estimator.GRPO, ledger(), output, Duration.ZERO).quarantine();
         assertEquals(1, quarantine.caught());
         assertEquals(1, quarantine.falseAlarms());
         assertEquals(0.5, quarantine.precision());
         assertTrue(
                 Double.isNaN(
-                        Evaluation.of("grpo", ledger(), output, Duration.ZERO).reliabilityMaxError()),
+                        Evaluation.of(Estimator.GRPO, ledger(), output, Duration.ZERO).reliabilityMaxError()),
                 "no batch named the verifiers");
     }
 }

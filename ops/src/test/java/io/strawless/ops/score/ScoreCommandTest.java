@@ -179,10 +179,37 @@ class ScoreCommandTest {
         Outcome byKey = score(GAE_PAIR, "--estimator", "gae", "-D", "credit.gamma=1.5");
         assertEquals(List.of("strawless score: credit.gamma must be in [0.0, 1.0], not 1.5"), byKey.errLines());
 
+        Outcome preset = score(GAE_PAIR, "--estimator", "gae", "--preset", "trl");
+        assertEquals(2, preset.exitCode());
+        assertEquals(List.of("strawless score: --preset trl does not define estimator 'gae' (it defines grpo, dr_grpo,"
+                + " rloo); use credit.preset none and set the options explicitly"), preset.errLines());
+    }
+
+    /**
+     * A flag that names an estimator, preset or backend takes the names its key takes, in any case; picocli refuses any
+     * other with the flag and the names, as it refuses a value of the wrong type, before anything is read.
+     */
+    @Test
+    void namedValuesAreReadAsTheirKeysReadThem() throws Exception {
+        Outcome shouted = score(GRPO_GROUP, "--estimator", "GRPO", "--preset", "Verl", "--backend", "JAVA");
+        assertEquals(0, shouted.exitCode(), shouted.err());
+        assertEquals(score(GRPO_GROUP, "--estimator", "grpo", "--preset", "verl", "--backend", "java").out(),
+                shouted.out());
+        assertEquals("strawless score: scored 4 trajectories with grpo-verl-8e2578ac on java", shouted.err().strip());
+
+        Outcome estimator = score(GAE_PAIR, "--estimator", "ppo");
+        assertEquals(2, estimator.exitCode());
+        assertEquals("Invalid value for option '--estimator': Could not parse value 'ppo' for key 'credit.estimator':"
+                + " expected one of: outcome, grpo, dr_grpo, rloo, gae, reinforce_pp, reinforce_pp_baseline, process,"
+                + " gigpo", estimator.errLines().get(0));
         Outcome preset = score(GAE_PAIR, "--estimator", "gae", "--preset", "foo");
         assertEquals(2, preset.exitCode());
-        assertEquals(List.of("strawless score: --preset=foo: Could not parse value 'foo' for key 'credit.preset':"
-                + " expected one of: none, verl, trl, openrlhf"), preset.errLines());
+        assertEquals("Invalid value for option '--preset': Could not parse value 'foo' for key 'credit.preset':"
+                + " expected one of: none, verl, trl, openrlhf", preset.errLines().get(0));
+        Outcome backend = score(GAE_PAIR, "--estimator", "gae", "--backend", "cuda");
+        assertEquals(2, backend.exitCode());
+        assertEquals("Invalid value for option '--backend': Could not parse value 'cuda' for key 'credit.backend':"
+                + " expected one of: auto, opencl, jtp, java", backend.errLines().get(0));
     }
 
     private static void assertSteps(JsonNode line, int[] indices, double[] advantages, double[] returns) {

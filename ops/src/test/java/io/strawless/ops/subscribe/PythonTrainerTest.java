@@ -17,6 +17,7 @@ import io.strawless.ops.demo.DemoRun;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.SchemaHistory;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
@@ -108,7 +109,7 @@ class PythonTrainerTest {
         conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 4); // many small batches, spread over the partitions
-        conf.set(CreditOptions.ESTIMATOR, "process"); // per-step process rewards, on the steps verifiers judged
+        conf.set(CreditOptions.ESTIMATOR, Estimator.PROCESS); // per-step process rewards, on the steps verifiers judged
         TopicProvisioner.ensureTopics(conf);
         List<TrainingBatch> published =
                 DemoRun.run(conf, FLEET, line -> {}).output().batches();

@@ -14,6 +14,7 @@ import io.strawless.pipeline.OpenWork;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import io.strawless.pipeline.assembly.InputValidator.Rule;
 import io.strawless.pipeline.credit.CreditConfig;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.UnscoredReason;
@@ -153,7 +154,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     + " must be at least 0 (0: every verifier signal is dead-lettered), was " + maxVerdicts);
         }
         this.scoreTimedOutOnProcess = conf.get(JobOptions.OUTCOME_TIMEOUT_POLICY) == OutcomeTimeoutPolicy.PROCESS_ONLY
-                && CreditConfig.from(conf).estimator().equals("process");
+                && CreditConfig.from(conf).estimator() == Estimator.PROCESS;
     }
 
     @Override

@@ -153,8 +153,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         String longestBackend = Arrays.stream(KernelExecutor.Backend.values()).map(Object::toString)
                 .max(Comparator.comparingInt(String::length)).orElseThrow();
         return maxRecordBytes - TrainingBatchSerializer.KEY_BYTES
-                - TrainingBatchSerializer.envelopeBytesBound(credit.estimator(), credit.fingerprint(), longestBackend,
-                        ReliabilityModel.MAX_VERIFIERS, 3 * InputValidator.MAX_ID_LENGTH); // at most 3 UTF-8 bytes a char
+                - TrainingBatchSerializer.envelopeBytesBound(credit.estimator().toString(), credit.fingerprint(),
+                        longestBackend, ReliabilityModel.MAX_VERIFIERS,
+                        3 * InputValidator.MAX_ID_LENGTH); // at most 3 UTF-8 bytes a char
     }
 
     /**
@@ -289,7 +290,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private long bytesBound(TrajectoryGroup group) {
         long bytes = 0;
         for (AssembledTrajectory member : group.members()) {
-            bytes += TrainingBatches.bytesBound(member, credit.hasProcessRewards());
+            bytes += TrainingBatches.bytesBound(member, credit.estimator().hasProcessRewards());
         }
         return bytes;
     }
@@ -494,7 +495,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         out.collect(TrainingBatch.newBuilder()
                 .setBatchId(batchId(batched))
                 .setCreatedAt(Instant.ofEpochMilli(now))
-                .setEstimator(credit.estimator())
+                .setEstimator(credit.estimator().toString())
                 .setConfigFingerprint(fingerprint)
                 .setBackend(scorer.backend())
                 .setMinPolicyVersion(minPolicy)

@@ -9,7 +9,7 @@ package io.strawless.pipeline.credit;
  * @param processRewards per-step process reward as the recurrence took it (the verifier scores' weighted mean,
  *     baselined within the group, times credit.process-coef; not the outcome the last trainable step adds), NaN for a
  *     trainable step no verifier of positive weight scored (the recurrence took 0 for it) and for a step that is not
- *     trainable; null where the estimator has no process rewards ({@link CreditConfig#hasProcessRewards})
+ *     trainable; null where the estimator has no process rewards ({@link Estimator#hasProcessRewards})
  */
 public record Credit(String trajectoryId, double[] advantages, double[] returns, double[] processRewards) {
 

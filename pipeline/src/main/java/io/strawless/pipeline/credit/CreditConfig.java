@@ -3,6 +3,7 @@ package io.strawless.pipeline.credit;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessOptions;
 import io.strawless.pipeline.StrawlessOptions.Declared;
+import io.strawless.pipeline.credit.CreditOptions.Backend;
 import io.strawless.pipeline.credit.CreditOptions.EpsilonMode;
 import io.strawless.pipeline.credit.CreditOptions.GigpoEpisodeStats;
 import io.strawless.pipeline.credit.CreditOptions.NonTrainableSteps;
@@ -36,9 +37,9 @@ import org.apache.flink.configuration.ReadableConfig;
  * their defaults, key to value, for the fingerprint alone (see {@link #JOB_SETTINGS}).
  */
 public record CreditConfig(
-        String estimator,
+        Estimator estimator,
         Preset preset,
-        String backend,
+        Backend backend,
         double gamma,
         double lambda,
         double epsilon,
@@ -58,17 +59,7 @@ public record CreditConfig(
         boolean learntVerifierWeights,
         Map<String, String> jobSettings) implements Serializable {
 
-    public static final List<String> ESTIMATORS = List.of(
-            "outcome", "grpo", "dr_grpo", "rloo", "gae", "reinforce_pp", "reinforce_pp_baseline", "process", "gigpo");
-    public static final List<String> BACKENDS = List.of("auto", "opencl", "jtp", "java");
-
     public CreditConfig {
-        if (!ESTIMATORS.contains(estimator)) {
-            throw new IllegalArgumentException("credit.estimator '" + estimator + "' is not one of " + ESTIMATORS);
-        }
-        if (!BACKENDS.contains(backend)) {
-            throw new IllegalArgumentException("credit.backend '" + backend + "' is not one of " + BACKENDS);
-        }
         requireIn("credit.gamma", gamma, 0, 1);
         requireIn("credit.lambda", lambda, 0, 1);
         requireIn("credit.epsilon", epsilon, 0, 1);
@@ -84,10 +75,10 @@ public record CreditConfig(
         // Sorted, so that the fingerprint does not depend on map order.
         verifierWeights = Collections.unmodifiableSortedMap(new TreeMap<>(verifierWeights));
         jobSettings = Collections.unmodifiableSortedMap(new TreeMap<>(jobSettings));
-        if (estimator.equals("gigpo") && scaleRewards == ScaleRewards.BATCH) {
+        if (estimator == Estimator.GIGPO && scaleRewards == ScaleRewards.BATCH) {
             throw new IllegalArgumentException("credit.scale-rewards batch is defined for grpo only, not gigpo");
         }
-        if (estimator.equals("gigpo") && normalize == Normalize.BATCH) {
+        if (estimator == Estimator.GIGPO && normalize == Normalize.BATCH) {
             // Neither verl-agent nor this estimator whitens GiGPO's advantages: accepting it would change nothing.
             throw new IllegalArgumentException("credit.normalize batch is not defined for gigpo");
         }
@@ -181,7 +172,7 @@ public record CreditConfig(
 
     /** Whether the verifier reliability the job learns changes numbers: through the quarantine, or process's weights. */
     private boolean readsReliability(ReadableConfig conf) {
-        return suspectsChangeNumbers(conf) || (estimator.equals("process") && learntVerifierWeights);
+        return suspectsChangeNumbers(conf) || (estimator == Estimator.PROCESS && learntVerifierWeights);
     }
 
     /**
@@ -190,32 +181,16 @@ public record CreditConfig(
      * alone in its unit.
      */
     public boolean usesTaskBaseline(int unitSize) {
-        return estimator.equals("outcome")
+        return estimator == Estimator.OUTCOME
                 || (unitSize == 1 && singletonGroup == SingletonGroup.TASK_BASELINE && groupRelative());
-    }
-
-    /**
-     * Whether credit.normalize=batch whitens the batch's trainable steps (gae, reinforce_pp, reinforce_pp_baseline and
-     * process, as verl's masked_whiten and OpenRLHF do) rather than its trajectories (TRL's normalize_advantages).
-     */
-    public boolean whitensOverSteps() {
-        return List.of("gae", "reinforce_pp", "reinforce_pp_baseline", "process").contains(estimator);
-    }
-
-    /**
-     * Whether the estimator turns verifier signals into per-step process rewards ({@link Credit#processRewards}, the
-     * batch's process_reward): only {@code process} does.
-     */
-    public boolean hasProcessRewards() {
-        return estimator.equals("process");
     }
 
     /** Whether the estimator compares trajectories of a group, so the job must gather whole groups. */
     public boolean groupRelative() {
         return switch (estimator) {
-            case "grpo", "dr_grpo", "rloo", "reinforce_pp_baseline", "gigpo" -> true;
-            case "process" -> processBaseline != ProcessBaseline.NONE;
-            default -> false;
+            case GRPO, DR_GRPO, RLOO, REINFORCE_PP_BASELINE, GIGPO -> true;
+            case PROCESS -> processBaseline != ProcessBaseline.NONE;
+            case OUTCOME, GAE, REINFORCE_PP -> false;
         };
     }
 
@@ -247,7 +222,7 @@ public record CreditConfig(
         StringBuilder canonical = new StringBuilder(creditSettings());
         // Only process reads it, and only its non-default value is named, so that no fingerprint a trainer already
         // filters on changes: the default's is as it was before the setting counted.
-        if (estimator.equals("process") && !learntVerifierWeights) {
+        if (estimator == Estimator.PROCESS && !learntVerifierWeights) {
             canonical.append("learntVerifierWeights=false\n");
         }
         // After the credit settings, and only where set, for the same reason.

@@ -20,9 +20,9 @@ import org.apache.flink.configuration.ConfigOption;
  */
 public final class CreditOptions {
 
-    public static final ConfigOption<String> ESTIMATOR = key("credit.estimator")
-            .stringType()
-            .defaultValue("outcome")
+    public static final ConfigOption<Estimator> ESTIMATOR = key("credit.estimator")
+            .enumType(Estimator.class)
+            .defaultValue(Estimator.OUTCOME)
             .withDescription("How advantages are computed; every step that is not trainable gets advantage 0 and "
                     + "return 0. Terms: a trajectory's score is reward-scale * (outcome + the sum of its steps' "
                     + "rewards); its step rewards are reward-scale * each step's reward, plus reward-scale * outcome "
@@ -53,9 +53,9 @@ public final class CreditOptions {
                     + "'trl' (grpo, dr_grpo, rloo), 'openrlhf' (grpo as group_norm, dr_grpo, rloo, gae, reinforce_pp "
                     + "as reinforce, reinforce_pp_baseline as reinforce_baseline), or 'none' (the defaults below).");
 
-    public static final ConfigOption<String> BACKEND = key("credit.backend")
-            .stringType()
-            .defaultValue("auto")
+    public static final ConfigOption<Backend> BACKEND = key("credit.backend")
+            .enumType(Backend.class)
+            .defaultValue(Backend.AUTO)
             .withDescription("Where kernels run: 'opencl' (GPU, or CPU through PoCL), 'jtp' (Aparapi's Java thread "
                     + "pool), 'java' (plain loops), or 'auto' (measures each available backend once on a synthetic "
                     + "batch at start and picks the fastest). All give the same numbers within float tolerance. If "
@@ -186,6 +186,25 @@ public final class CreditOptions {
         private final String value;
 
         Preset(String value) {
+            this.value = value;
+        }
+
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
+    /**
+     * Where kernels run: a {@link io.strawless.pipeline.kernels.KernelExecutor.Backend}, or {@code auto}, which
+     * measures them and picks one.
+     */
+    public enum Backend {
+        AUTO("auto"), OPENCL("opencl"), JTP("jtp"), JAVA("java");
+
+        private final String value;
+
+        Backend(String value) {
             this.value = value;
         }
 

@@ -1,6 +1,7 @@
 package io.strawless.pipeline.credit;
 
 import com.aparapi.device.OpenCLDevice;
+import io.strawless.pipeline.credit.CreditOptions.Backend;
 import io.strawless.pipeline.kernels.KernelExecutor;
 import io.strawless.pipeline.kernels.KernelExecutor.OpenClFailureException;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ public final class CreditScorer implements AutoCloseable {
      * repeat it while input waits. An OpenCL failure at run time turns an "opencl" pick into "java", so that later
      * scorers do not go back to the failed device.
      */
-    private static final Map<String, String> AUTO_PICKS = new ConcurrentHashMap<>();
+    private static final Map<String, KernelExecutor.Backend> AUTO_PICKS = new ConcurrentHashMap<>();
     private static final String NO_OPENCL_ADVICE =
             "install an OpenCL runtime, e.g. apt-get install pocl-opencl-icd ocl-icd-libopencl1";
 
@@ -152,11 +153,18 @@ public final class CreditScorer implements AutoCloseable {
         estimators.close();
     }
 
-    private KernelExecutor executorFor(String backend) {
+    private KernelExecutor executorFor(Backend setting) {
+        // auto: the backend it picked for these credit settings in this JVM, measuring them the first time.
+        KernelExecutor.Backend backend = switch (setting) {
+            case AUTO -> AUTO_PICKS.computeIfAbsent(config.kernelsKey(), settings -> fastestExecutor().backend());
+            case OPENCL -> KernelExecutor.Backend.OPENCL;
+            case JTP -> KernelExecutor.Backend.JTP;
+            case JAVA -> KernelExecutor.Backend.JAVA;
+        };
         return switch (backend) {
-            case "java" -> KernelExecutor.java();
-            case "jtp" -> KernelExecutor.javaThreadPool();
-            case "opencl" -> {
+            case JAVA -> KernelExecutor.java();
+            case JTP -> KernelExecutor.javaThreadPool();
+            case OPENCL -> {
                 Optional<OpenCLDevice> device = openClDevices.get();
                 if (device.isPresent()) {
                     yield KernelExecutor.openCl(device.get());
@@ -166,9 +174,6 @@ public final class CreditScorer implements AutoCloseable {
                         NO_OPENCL_ADVICE);
                 yield KernelExecutor.java();
             }
-            case "auto" -> executorFor(AUTO_PICKS.computeIfAbsent(
-                    config.kernelsKey(), settings -> fastestExecutor().backend().toString()));
-            default -> throw new IllegalArgumentException("unknown credit.backend " + backend);
         };
     }
 
@@ -184,7 +189,7 @@ public final class CreditScorer implements AutoCloseable {
         estimators = new Estimators(config, KernelExecutor.java());
         // The key leaves the backend out: whichever backend this scorer was configured with, the device failed in
         // this JVM, and credit.backend=auto should not pick it again for these settings.
-        if (AUTO_PICKS.replace(config.kernelsKey(), "opencl", "java")) {
+        if (AUTO_PICKS.replace(config.kernelsKey(), KernelExecutor.Backend.OPENCL, KernelExecutor.Backend.JAVA)) {
             LOG.warn("credit.backend auto picks java from now on for the credit settings of {} in this JVM",
                     config.fingerprint());
         }
@@ -194,7 +199,7 @@ public final class CreditScorer implements AutoCloseable {
      * The backends {@code auto} picked in this JVM, by {@link CreditConfig#kernelsKey}: the cache itself, which tests
      * seed and read (package-private for them only).
      */
-    static Map<String, String> autoPicks() {
+    static Map<String, KernelExecutor.Backend> autoPicks() {
         return AUTO_PICKS;
     }
 

@@ -39,13 +39,12 @@ final class Estimators implements AutoCloseable {
     /** Computes advantages and returns of the packed micro-batch {@code b}. */
     void run(PackedBatch b) {
         switch (config.estimator()) {
-            case "outcome" -> outcome(b);
-            case "grpo", "dr_grpo", "rloo" -> groupRelative(b);
-            case "reinforce_pp_baseline" -> reinforceWithGroupBaseline(b);
-            case "gae", "reinforce_pp" -> discounted(b);
-            case "process" -> process(b);
-            case "gigpo" -> gigpo(b);
-            default -> throw new IllegalStateException("unknown estimator " + config.estimator());
+            case OUTCOME -> outcome(b);
+            case GRPO, DR_GRPO, RLOO -> groupRelative(b);
+            case REINFORCE_PP_BASELINE -> reinforceWithGroupBaseline(b);
+            case GAE, REINFORCE_PP -> discounted(b);
+            case PROCESS -> process(b);
+            case GIGPO -> gigpo(b);
         }
     }
 
@@ -60,9 +59,9 @@ final class Estimators implements AutoCloseable {
     /** GRPO, Dr. GRPO, RLOO: the score against its group, on every trainable step; the return is the advantage. */
     private void groupRelative(PackedBatch b) {
         int scale;
-        if (config.estimator().equals("rloo")) {
+        if (config.estimator() == Estimator.RLOO) {
             scale = NormalizeKernel.SCALE_LEAVE_ONE_OUT;
-        } else if (config.estimator().equals("grpo") && config.scaleRewards() == ScaleRewards.GROUP) {
+        } else if (config.estimator() == Estimator.GRPO && config.scaleRewards() == ScaleRewards.GROUP) {
             scale = NormalizeKernel.SCALE_STD;
         } else {
             scale = NormalizeKernel.SCALE_NONE;
@@ -71,7 +70,7 @@ final class Estimators implements AutoCloseable {
         normalize(b, b.score, b.episodeGroup, b.trajectories, b.trajectoryAdvantage,
                 scale, true, singletonRaw(), 1, false);
         aloneAgainstTaskBaseline(b, b.trajectoryAdvantage, 1);
-        if (config.estimator().equals("grpo") && config.scaleRewards() == ScaleRewards.BATCH) {
+        if (config.estimator() == Estimator.GRPO && config.scaleRewards() == ScaleRewards.BATCH) {
             // TRL scale_rewards='batch': the group-centred score over the std of all scores of the batch.
             momentsOfWholeBatch(b, b.score, b.trajectoryChunks);
             normalize(b, b.trajectoryAdvantage, b.batchGroup, b.trajectories, b.trajectoryScratch,
@@ -99,7 +98,7 @@ final class Estimators implements AutoCloseable {
 
     /** GAE over values, or (reinforce_pp) the discounted return; whitened over the batch's steps when asked. */
     private void discounted(PackedBatch b) {
-        boolean gae = config.estimator().equals("gae");
+        boolean gae = config.estimator() == Estimator.GAE;
         scan(b, b.reward, gae, gae ? config.lambda() : 1.0, b.advantage);
         if (config.normalize() == Normalize.BATCH) {
             whiten(b);
@@ -238,9 +237,9 @@ final class Estimators implements AutoCloseable {
         executor.execute(normalize, items);
     }
 
-    /** credit.normalize=batch: over steps or over trajectories, as {@link CreditConfig#whitensOverSteps} says. */
+    /** credit.normalize=batch: over steps or over trajectories, as {@link Estimator#whitensOverSteps} says. */
     private void whiten(PackedBatch b) {
-        if (config.whitensOverSteps()) {
+        if (config.estimator().whitensOverSteps()) {
             whitenSteps(b);
         } else {
             whitenTrajectories(b);

@@ -12,16 +12,13 @@ import java.util.Map;
  */
 final class InputCheck {
 
-    private static final List<String> NEED_OUTCOME =
-            List.of("outcome", "grpo", "dr_grpo", "rloo", "reinforce_pp_baseline", "gigpo");
-
     private InputCheck() {}
 
     static void validate(Trajectory t, CreditConfig config) {
-        String estimator = config.estimator();
-        requireNumber(t, -1, "outcome", t.outcome(), NEED_OUTCOME.contains(estimator), estimator);
+        Estimator estimator = config.estimator();
+        requireNumber(t, -1, "outcome", t.outcome(), estimator.needsOutcome(), estimator);
         requireNumber(t, -1, "baseline", t.baseline(), false, estimator);
-        boolean needsBootstrap = estimator.equals("gae") && t.terminal() == TerminalKind.TRUNCATED;
+        boolean needsBootstrap = estimator == Estimator.GAE && t.terminal() == TerminalKind.TRUNCATED;
         requireNumber(t, -1, "bootstrapValue", t.bootstrapValue(), needsBootstrap, estimator);
         int previousIndex = Integer.MIN_VALUE;
         for (Step step : t.steps()) {
@@ -34,7 +31,7 @@ final class InputCheck {
             }
             previousIndex = step.index();
             requireNumber(t, step.index(), "reward", step.reward(), false, estimator);
-            boolean needsValue = estimator.equals("gae") && step.trainable();
+            boolean needsValue = estimator == Estimator.GAE && step.trainable();
             requireNumber(t, step.index(), "value", step.value(), needsValue, estimator);
             for (Map.Entry<String, Double> verdict : step.verifierScores().entrySet()) {
                 Double score = verdict.getValue();
@@ -52,7 +49,7 @@ final class InputCheck {
      * never came is scored alone).
      */
     static void validateGroups(List<Trajectory> microBatch, CreditConfig config) {
-        if (!config.estimator().equals("process") || config.processBaseline() == ProcessBaseline.NONE) {
+        if (config.estimator() != Estimator.PROCESS || config.processBaseline() == ProcessBaseline.NONE) {
             return;
         }
         Map<String, Trajectory> withOutcome = new HashMap<>();
@@ -80,13 +77,13 @@ final class InputCheck {
      * nothing to score.)
      */
     static String batchStatisticsUndefined(List<Trajectory> microBatch, CreditConfig config) {
-        String estimator = config.estimator();
         boolean whitened = config.normalize() == CreditOptions.Normalize.BATCH;
-        boolean scaledByBatch = estimator.equals("grpo") && config.scaleRewards() == CreditOptions.ScaleRewards.BATCH;
+        boolean scaledByBatch =
+                config.estimator() == Estimator.GRPO && config.scaleRewards() == CreditOptions.ScaleRewards.BATCH;
         if (!whitened && !scaledByBatch) {
             return null;
         }
-        boolean overSteps = whitened && config.whitensOverSteps();
+        boolean overSteps = whitened && config.estimator().whitensOverSteps();
         int population = 0;
         for (Trajectory t : microBatch) {
             population += overSteps ? (int) t.steps().stream().filter(Step::trainable).count() : 1;
@@ -102,7 +99,7 @@ final class InputCheck {
 
     /** Infinity is never accepted; NaN (absent) only where the estimator can do without the number. */
     private static void requireNumber(Trajectory t, int stepIndex, String field, double value, boolean required,
-                                      String estimator) {
+                                      Estimator estimator) {
         if (Double.isInfinite(value)) {
             throw fail(t, stepIndex, field, "is " + value);
         }

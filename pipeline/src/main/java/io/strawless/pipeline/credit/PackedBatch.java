@@ -41,7 +41,7 @@ final class PackedBatch {
      * because batch whitening writes that after the recurrence, and {@link #unpack} reports these.
      */
     double[] baselinedProcess = new double[1];
-    /** Whether the latest {@link #pack} packed process rewards ({@link CreditConfig#hasProcessRewards}). */
+    /** Whether the latest {@link #pack} packed process rewards ({@link Estimator#hasProcessRewards}). */
     boolean processPacked;
     /** 0 for trainable steps, -1 for the others: the micro-batch as one group of steps. */
     int[] trainableGroup = new int[1];
@@ -100,9 +100,9 @@ final class PackedBatch {
         returnIsAdvantage = false;
         double scale = config.rewardScale();
         // Process rewards and observation groups cost map lookups per step: packed only where used.
-        boolean packProcess = config.hasProcessRewards();
+        boolean packProcess = config.estimator().hasProcessRewards();
         processPacked = packProcess;
-        boolean packStates = config.estimator().equals("gigpo");
+        boolean packStates = config.estimator() == Estimator.GIGPO;
         Map<String, Integer> groupIndex = new HashMap<>();
         List<Map<String, Integer>> statesByEpisode = new ArrayList<>();
         episodeGroups = 0;

@@ -20,7 +20,7 @@ final class Presets {
     private Presets() {}
 
     /** The option values {@code preset} sets for {@code estimator}; rejects estimators the framework does not have. */
-    static Configuration conventions(Preset preset, String estimator) {
+    static Configuration conventions(Preset preset, Estimator estimator) {
         Configuration c = new Configuration();
         switch (preset) {
             case NONE -> { }
@@ -31,28 +31,29 @@ final class Presets {
         return c;
     }
 
-    private static void verl(Configuration c, String estimator) {
+    private static void verl(Configuration c, Estimator estimator) {
         switch (estimator) {
             // compute_grpo_outcome_advantage and friends: torch.std (n-1), (r - mean) / (std + 1e-6), and a group of
             // one gets mean 0, std 1. No whitening.
-            case "grpo", "dr_grpo", "rloo", "gigpo" -> {
+            case GRPO, DR_GRPO, RLOO, GIGPO -> {
                 std(c, 1e-6, EpsilonMode.ADD_STD, 1);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.RAW);
                 c.set(CreditOptions.NORMALIZE, Normalize.NONE);
                 // verl-agent's default GiGPO mode is mean_norm; its episode statistics take every step row of the group
                 // (compute_mean_std_cross_steps, formerly compute_mean_std_cross_all_data, true by default).
-                c.set(CreditOptions.SCALE_REWARDS, estimator.equals("gigpo") ? ScaleRewards.NONE : ScaleRewards.GROUP);
+                c.set(CreditOptions.SCALE_REWARDS,
+                        estimator == Estimator.GIGPO ? ScaleRewards.NONE : ScaleRewards.GROUP);
                 c.set(CreditOptions.GIGPO_EPISODE_STATS, GigpoEpisodeStats.STEP);
             }
             // GAE and REINFORCE++ end in masked_whiten: unbiased variance, (x - mean) * rsqrt(var + 1e-8).
-            case "gae", "reinforce_pp", "reinforce_pp_baseline" -> {
+            case GAE, REINFORCE_PP, REINFORCE_PP_BASELINE -> {
                 whitened(c, 1e-8, EpsilonMode.ADD_VAR, 1);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.RAW);
                 c.set(CreditOptions.NON_TRAINABLE_STEPS, NonTrainableSteps.SKIP);
             }
             // The PRIME recipe: leave-one-out baselines for the implicit process rewards and the verifier outcome,
             // both weighted 5, summed with gamma 1, then masked_whiten.
-            case "process" -> {
+            case PROCESS -> {
                 whitened(c, 1e-8, EpsilonMode.ADD_VAR, 1);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.RAW);
                 c.set(CreditOptions.NON_TRAINABLE_STEPS, NonTrainableSteps.SKIP);
@@ -66,10 +67,10 @@ final class Presets {
         }
     }
 
-    private static void trl(Configuration c, String estimator) {
+    private static void trl(Configuration c, Estimator estimator) {
         switch (estimator) {
             // (r - mean) / (std + 1e-4) with torch.std (n-1); a group of one has std 0 and mean r: advantage 0.
-            case "grpo", "dr_grpo", "rloo" -> {
+            case GRPO, DR_GRPO, RLOO -> {
                 std(c, 1e-4, EpsilonMode.ADD_STD, 1);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.ZERO);
                 c.set(CreditOptions.SCALE_REWARDS, ScaleRewards.GROUP);
@@ -79,11 +80,11 @@ final class Presets {
         }
     }
 
-    private static void openRlhf(Configuration c, String estimator) {
+    private static void openRlhf(Configuration c, Estimator estimator) {
         switch (estimator) {
             // group_norm: (r - mean) / (std + 1e-9), torch.std (n-1). OpenRLHF refuses groups of one
             // (n_samples_per_prompt > 1); this preset gives them 0, what r - mean would be.
-            case "grpo", "dr_grpo", "rloo" -> {
+            case GRPO, DR_GRPO, RLOO -> {
                 std(c, 1e-9, EpsilonMode.ADD_STD, 1);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.ZERO);
                 c.set(CreditOptions.SCALE_REWARDS, ScaleRewards.GROUP);
@@ -91,7 +92,7 @@ final class Presets {
             }
             // gae, reinforce and reinforce_baseline are whitened over action tokens with the biased variance
             // clamped at 1e-8; masked tokens have reward and value 0 and the recursion steps through them.
-            case "gae", "reinforce_pp", "reinforce_pp_baseline" -> {
+            case GAE, REINFORCE_PP, REINFORCE_PP_BASELINE -> {
                 whitened(c, 1e-8, EpsilonMode.CLAMP_VAR, 0);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.ZERO);
                 c.set(CreditOptions.NON_TRAINABLE_STEPS, NonTrainableSteps.ZERO);
@@ -112,7 +113,7 @@ final class Presets {
         c.set(CreditOptions.NORMALIZE, Normalize.BATCH);
     }
 
-    private static IllegalArgumentException unsupported(Preset preset, String estimator, String supported) {
+    private static IllegalArgumentException unsupported(Preset preset, Estimator estimator, String supported) {
         return new IllegalArgumentException("credit.preset " + preset + " does not define estimator '" + estimator
                 + "' (it defines " + supported + "); use credit.preset none and set the options explicitly");
     }

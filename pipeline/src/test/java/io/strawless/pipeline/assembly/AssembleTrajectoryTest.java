@@ -666,7 +666,7 @@ class AssembleTrajectoryTest {
         conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
         conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
         conf.set(JobOptions.OUTCOME_TIMEOUT_POLICY, JobOptions.OutcomeTimeoutPolicy.PROCESS_ONLY);
-        conf.set(io.strawless.pipeline.credit.CreditOptions.ESTIMATOR, "process");
+        conf.set(io.strawless.pipeline.credit.CreditOptions.ESTIMATOR, io.strawless.pipeline.credit.Estimator.PROCESS);
         start(conf);
 
         send(in(step("judged", 0, 100).build()));

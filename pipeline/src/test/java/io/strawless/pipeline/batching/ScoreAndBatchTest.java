@@ -17,6 +17,7 @@ import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.batching.ScoreAndBatch.PendingBatch;
 import io.strawless.pipeline.grouping.GroupStateSerializers;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
@@ -72,7 +73,7 @@ class ScoreAndBatchTest {
     private void start(Configuration conf) throws Exception {
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 3);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
         harness.setProcessingTime(0);
     }
@@ -85,7 +86,7 @@ class ScoreAndBatchTest {
             boolean rocksdb) throws Exception {
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 3);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         RecordedMetrics metrics = new RecordedMetrics();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new ScoreAndBatchOperator(conf, new int[] {0}), bucketOf, Types.INT, metrics.environment());
@@ -237,7 +238,7 @@ class ScoreAndBatchTest {
     @Test
     void groupRelativeEstimatorScoresTheGroupTogether() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         start(conf);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0, 1.0)));
 
@@ -258,7 +259,7 @@ class ScoreAndBatchTest {
     @Test
     void underTheProcessEstimatorEachJudgedStepCarriesTheProcessRewardThatWentIntoItsCredit() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "process");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.PROCESS);
         conf.set(CreditOptions.VERIFIER_WEIGHTS, Map.of("prm", "3", "rater", "1"));
         conf.set(CreditOptions.PROCESS_COEF, 0.5);
         conf.set(CreditOptions.REWARD_SCALE, 2.0);
@@ -285,7 +286,7 @@ class ScoreAndBatchTest {
     @Test
     void anEstimatorThatUsesNoVerifierSignalsCarriesNoProcessReward() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         start(conf);
         harness.processElement(new StreamRecord<>(judgedGroup()));
         harness.setProcessingTime(1_000);
@@ -327,10 +328,10 @@ class ScoreAndBatchTest {
     @Test
     void unitsThatShareAGroupIdAreScoredApart() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 10);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
         harness.setProcessingTime(0);
         TrajectoryGroup closedBySize = group("g", 0.0, 1.0, 0.0);
@@ -371,7 +372,7 @@ class ScoreAndBatchTest {
     @Test
     void aBatchTooSmallForItsStatisticsGoesToUnscored() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "rloo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.RLOO);
         conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH); // whitens over the batch's trajectories
         RecordedMetrics metrics = startOperator(conf, g -> 0, false);
         harness.processElement(new StreamRecord<>(group("u", 0.0, 1.0)));
@@ -388,7 +389,7 @@ class ScoreAndBatchTest {
     @Test
     void aGroupTheEstimatorCannotScoreGoesToUnscoredWhole() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "gae"); // needs per-step values, which these steps lack
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GAE); // needs per-step values, which these steps lack
         RecordedMetrics metrics = startOperator(conf, g -> 0, false);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0)));
         harness.setProcessingTime(500);
@@ -404,7 +405,7 @@ class ScoreAndBatchTest {
     @Test
     void aBaselineIsReportedOnlyWhereTheEstimatorSubtractedOne() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo"); // the group's mean, not the task's streaming baseline
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO); // the group's mean, not the task's streaming baseline
         start(conf);
         harness.processElement(new StreamRecord<>(group("g", 0.6, 1.0, 0.0)));
         harness.setProcessingTime(500);
@@ -415,7 +416,7 @@ class ScoreAndBatchTest {
     @Test
     void aTrajectoryAloneIsScoredAgainstItsTasksBaselineAndSaysSo() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo"); // credit.singleton-group=task-baseline by default
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO); // credit.singleton-group=task-baseline by default
         start(conf);
         harness.processElement(new StreamRecord<>(group("g", 0.6, 1.0, 0.0)));
         harness.processElement(new StreamRecord<>(group("u", 0.25, 1.0)));
@@ -430,7 +431,7 @@ class ScoreAndBatchTest {
     @Test
     void aGroupWhoseCreditOverflowsGoesToUnscoredAndTheRestOfTheBatchOut() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         start(conf);
         // Finite outcomes whose difference is not: the group's moments overflow and every credit of it is NaN.
         harness.processElement(new StreamRecord<>(group("g", 0.0, Double.MAX_VALUE, -Double.MAX_VALUE)));
@@ -475,7 +476,7 @@ class ScoreAndBatchTest {
     void closesBeforeAGroupWouldTakeTheBatchPastTheRecordLimitAndRoutesAGroupNoBatchHoldsToUnscored() throws Exception {
         Configuration conf = new Configuration();
         conf.set(KafkaOptions.MAX_RECORD_BYTES, 262_144);
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         start(conf);
         // About 180 KB a trajectory: two never share a 256 KiB batch.
         harness.processElement(new StreamRecord<>(new TrajectoryGroup(List.of(heavy("a0", "a", 1, 20_000)), 0.0)));
@@ -538,7 +539,7 @@ class ScoreAndBatchTest {
         conf.set(KafkaOptions.MAX_RECORD_BYTES, 262_144);
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 100);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new ScoreAndBatch(conf)), g -> 0, Types.INT);
         harness.initializeState(snapshot);
@@ -612,7 +613,7 @@ class ScoreAndBatchTest {
         conf.set(KafkaOptions.MAX_RECORD_BYTES, 1_048_576);
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 100);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         OperatorSubtaskState snapshot;
         try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT)) {
             h.setProcessingTime(0);
@@ -635,10 +636,10 @@ class ScoreAndBatchTest {
     void batchesFilledByBytesStayWithinTheLimit() throws Exception {
         Configuration conf = new Configuration();
         conf.set(KafkaOptions.MAX_RECORD_BYTES, 262_144);
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 10_000);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
         harness.setProcessingTime(0);
         for (int g = 0; g < 60; g++) {
@@ -709,7 +710,7 @@ class ScoreAndBatchTest {
     @Test
     void aBatchClosedAtACheckpointRoutesWhatItCannotScore() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "gae"); // needs per-step values, which these steps lack
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GAE); // needs per-step values, which these steps lack
         startOperator(conf, g -> 0, false);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1.0, 0.0)));
 
@@ -776,7 +777,7 @@ class ScoreAndBatchTest {
     @Test
     void aTrajectoryWhoseOutcomeTimedOutIsScoredOnItsVerdictsAndMarked() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "process");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.PROCESS);
         start(conf);
         AssembledTrajectory t = trajectory("late", null, 0, 0.0, 1);
         List<VerifierSignal> verdicts = List.of(

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.pipeline.credit.CreditOptions.Backend;
 import io.strawless.pipeline.credit.CreditOptions.EpsilonMode;
 import io.strawless.pipeline.credit.CreditOptions.NonTrainableSteps;
 import io.strawless.pipeline.credit.CreditOptions.Normalize;
@@ -15,7 +16,10 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
@@ -25,8 +29,8 @@ class CreditConfigTest {
     void withoutAPresetEveryOptionHasItsDocumentedDefault() {
         CreditConfig config = CreditConfig.from(new Configuration());
 
-        assertEquals("outcome", config.estimator());
-        assertEquals("auto", config.backend());
+        assertEquals(Estimator.OUTCOME, config.estimator());
+        assertEquals(Backend.AUTO, config.backend());
         assertEquals(1.0, config.gamma());
         assertEquals(1.0, config.lambda());
         assertEquals(1e-6, config.epsilon());
@@ -65,8 +69,8 @@ class CreditConfigTest {
 
     @Test
     void unknownAndOutOfRangeValuesAreRefusedByName() {
-        assertMessage("credit.estimator 'ppo' is not one of", () -> config("java", "ppo"));
-        assertMessage("credit.backend 'cuda' is not one of", () -> config("cuda", "gae"));
+        assertMessage("Could not parse value 'ppo' for key 'credit.estimator'", () -> config("java", "ppo"));
+        assertMessage("Could not parse value 'cuda' for key 'credit.backend'", () -> config("cuda", "gae"));
         assertMessage("credit.gamma must be in [0.0, 1.0], not 1.5", () -> config("java", "gae", "credit.gamma", "1.5"));
         assertMessage("credit.std-ddof must be 0 or 1", () -> config("java", "grpo", "credit.std-ddof", "2"));
         assertMessage("credit.verifier-weights: weight of v1 is not a number",
@@ -74,6 +78,26 @@ class CreditConfigTest {
         assertMessage("Could not parse value", () -> config("java", "grpo", "credit.epsilon-mode", "sometimes"));
         assertMessage("credit.normalize batch is not defined for gigpo",
                 () -> config("java", "gigpo", "credit.normalize", "batch"));
+    }
+
+    /**
+     * The names are what users set and what batches (estimator, config_fingerprint), metrics and logs carry: they
+     * stay as they are. The configuration reads them in any case, as it reads every enum setting.
+     */
+    @Test
+    void estimatorsAndBackendsAreReadByTheirNamesInAnyCase() {
+        assertEquals(List.of("outcome", "grpo", "dr_grpo", "rloo", "gae", "reinforce_pp", "reinforce_pp_baseline",
+                "process", "gigpo"), Arrays.stream(Estimator.values()).map(String::valueOf).toList());
+        assertEquals(List.of("auto", "opencl", "jtp", "java"),
+                Arrays.stream(Backend.values()).map(String::valueOf).toList());
+        for (Estimator estimator : Estimator.values()) {
+            assertEquals(estimator, config("java", estimator.toString()).estimator());
+        }
+        CreditConfig shouted = config("JAVA", "DR_GRPO");
+        assertEquals(Estimator.DR_GRPO, shouted.estimator());
+        assertEquals(Backend.JAVA, shouted.backend());
+        assertEquals(Estimator.REINFORCE_PP_BASELINE, config("Jtp", "Reinforce_PP_Baseline").estimator());
+        assertEquals(config("java", "dr_grpo").fingerprint(), shouted.fingerprint(), "named as the estimator is");
     }
 
     @Test
@@ -105,6 +129,8 @@ class CreditConfigTest {
                 "dr_grpo", "dr_grpo-none-bf4b9e1d", "rloo", "rloo-none-fb169c2c", "gae", "gae-none-c51c537f",
                 "reinforce_pp", "reinforce_pp-none-628d8d83", "reinforce_pp_baseline",
                 "reinforce_pp_baseline-none-dd5760ee", "process", "process-none-1ea3e51d", "gigpo", "gigpo-none-20aae7d3");
+        assertEquals(Arrays.stream(Estimator.values()).map(String::valueOf).collect(Collectors.toSet()),
+                withoutPreset.keySet(), "every estimator");
         withoutPreset.forEach((estimator, fingerprint) ->
                 assertEquals(fingerprint, config("java", estimator).fingerprint(), estimator));
         assertEquals("grpo-verl-8e2578ac", config("java", "grpo", "credit.preset", "verl").fingerprint());

@@ -69,15 +69,16 @@ class CreditScorerTest {
         List<Trajectory> batch = SyntheticTrajectories.generate(50, 8, 5, 2);
         CreditConfig auto = config("auto", "rloo", "credit.gamma", "0.93");
         CreditConfig other = config("auto", "rloo", "credit.gamma", "0.94");
-        Map<String, String> picks = CreditScorer.autoPicks();
-        picks.put(auto.kernelsKey(), "opencl"); // as if the probe had picked the device that then fails
-        picks.put(other.kernelsKey(), "jtp");
+        Map<String, KernelExecutor.Backend> picks = CreditScorer.autoPicks();
+        // As if the probe had picked the device that then fails.
+        picks.put(auto.kernelsKey(), KernelExecutor.Backend.OPENCL);
+        picks.put(other.kernelsKey(), KernelExecutor.Backend.JTP);
         try {
             try (CreditScorer failing = new CreditScorer(auto, KernelExecutor.openCl(refused))) {
                 failing.score(batch);
                 assertEquals(1, failing.fallbacks());
             }
-            assertEquals("java", picks.get(auto.kernelsKey()));
+            assertEquals(KernelExecutor.Backend.JAVA, picks.get(auto.kernelsKey()));
             try (CreditScorer next = new CreditScorer(auto)) {
                 next.score(batch);
                 assertEquals("java", next.backend());
@@ -88,7 +89,7 @@ class CreditScorerTest {
                 failing.score(batch);
                 assertEquals(1, failing.fallbacks());
             }
-            assertEquals("jtp", picks.get(other.kernelsKey()), "only an opencl pick is replaced");
+            assertEquals(KernelExecutor.Backend.JTP, picks.get(other.kernelsKey()), "only an opencl pick is replaced");
         } finally {
             picks.remove(auto.kernelsKey());
             picks.remove(other.kernelsKey());
@@ -162,7 +163,7 @@ class CreditScorerTest {
                 List.of(),
                 SyntheticTrajectories.generate(30, 3, 3, 2),
                 SyntheticTrajectories.generate(700, 9, 7, 4));
-        for (String estimator : CreditConfig.ESTIMATORS) {
+        for (String estimator : RandomBatches.ESTIMATORS) {
             String whiten = estimator.equals("gigpo") ? "none" : "batch"; // the batch moments, where there are any
             try (CreditScorer reused = new CreditScorer(config("java", estimator, "credit.normalize", whiten))) {
                 for (List<Trajectory> batch : batches) {

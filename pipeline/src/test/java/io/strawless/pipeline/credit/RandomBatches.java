@@ -2,6 +2,7 @@ package io.strawless.pipeline.credit;
 
 import io.strawless.schemas.TerminalKind;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,8 @@ import java.util.Random;
  */
 final class RandomBatches {
 
-    static final List<String> ESTIMATORS = CreditConfig.ESTIMATORS;
+    /** Every estimator's name, as a user sets it. */
+    static final List<String> ESTIMATORS = Arrays.stream(Estimator.values()).map(String::valueOf).toList();
 
     private RandomBatches() {}
 

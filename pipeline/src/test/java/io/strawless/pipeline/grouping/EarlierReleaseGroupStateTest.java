@@ -12,6 +12,7 @@ import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectorySerializer;
 import io.strawless.pipeline.batching.ScoreAndBatchOperator;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
@@ -168,8 +169,8 @@ class EarlierReleaseGroupStateTest {
     /** Group-relative credit: members wait for their group. */
     private static Configuration grpo() {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         return conf;
     }
 

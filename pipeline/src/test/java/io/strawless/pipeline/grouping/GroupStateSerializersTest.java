@@ -16,6 +16,7 @@ import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.batching.ScoreAndBatch.PendingBatch;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredTrajectory;
@@ -176,7 +177,7 @@ class GroupStateSerializersTest {
         Configuration conf = new Configuration();
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 100);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(500));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
                 new DrainingKeyedProcessOperator<>(new ScoreAndBatch(conf)), (TrajectoryGroup g) -> 0, Types.INT)) {
             restored.setStateBackend(backend(backendName));
@@ -232,7 +233,7 @@ class GroupStateSerializersTest {
         }
 
         Configuration grpo = new Configuration();
-        grpo.set(CreditOptions.ESTIMATOR, "grpo"); // group-relative: members wait for their group
+        grpo.set(CreditOptions.ESTIMATOR, Estimator.GRPO); // group-relative: members wait for their group
         GroupTrajectories grouping = new GroupTrajectories(grpo);
         try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
                 new DrainingKeyedProcessOperator<>(grouping), AssembledTrajectory::taskId, Types.STRING)) {

@@ -10,6 +10,7 @@ import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -47,7 +48,7 @@ class GroupTrajectoriesTest {
 
     private static Configuration grpo() {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         return conf;
     }
 
@@ -413,7 +414,7 @@ class GroupTrajectoriesTest {
     @Test
     void aMemberScoredWithoutItsOutcomeCountsTowardsItsGroupsSize() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "process"); // with its default group baseline
+        conf.set(CreditOptions.ESTIMATOR, Estimator.PROCESS); // with its default group baseline
         start(conf);
         AssembledTrajectory t = trajectory("t", "g1", 2, 0.0, 1);
         AssembledTrajectory timedOut = new AssembledTrajectory("t", t.agentId(), t.taskId(), "g1", 2, t.steps(),

@@ -10,6 +10,7 @@ import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.batching.ScoreAndBatchOperator;
 import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
 import io.strawless.pipeline.reliability.LabelledSteps.Judge;
 import io.strawless.pipeline.reliability.ReliabilityOptions.SuspectPolicy;
@@ -59,7 +60,7 @@ class ScoreAndBatchReliabilityTest {
     private void run(Configuration conf) throws Exception {
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 10_000);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(100));
-        conf.set(CreditOptions.BACKEND, "java");
+        conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
         conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, 100);
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ScoreAndBatch(conf), g -> 0, Types.INT);
         harness.setProcessingTime(0);
@@ -209,7 +210,7 @@ class ScoreAndBatchReliabilityTest {
     private Map<String, List<Double>> advantagesOfTheUnsuspected(SuspectPolicy policy) throws Exception {
         Configuration conf = new Configuration();
         conf.set(ReliabilityOptions.SUSPECT_POLICY, policy);
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
         run(conf);
         Map<String, List<Double>> advantages = onlyBatch().getTrajectories().stream()
@@ -224,7 +225,7 @@ class ScoreAndBatchReliabilityTest {
     void underTheUnscoredPolicySuspectsLeaveAndTheirGroupIsScoredWithoutThem() throws Exception {
         Configuration conf = new Configuration();
         conf.set(ReliabilityOptions.SUSPECT_POLICY, SuspectPolicy.UNSCORED);
-        conf.set(CreditOptions.ESTIMATOR, "grpo");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         run(conf);
 
         List<UnscoredTrajectory> unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE).stream()
@@ -257,7 +258,7 @@ class ScoreAndBatchReliabilityTest {
     @Test
     void underFlagEachStepCarriesTheProcessRewardOfTheScoringItsCreditCameFrom() throws Exception {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "process");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.PROCESS);
         run(conf);
         TrainingBatch batch = onlyBatch();
         Map<String, Double> weights = new LinkedHashMap<>();
@@ -354,7 +355,7 @@ class ScoreAndBatchReliabilityTest {
 
     private static Configuration processOnly() {
         Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, "process");
+        conf.set(CreditOptions.ESTIMATOR, Estimator.PROCESS);
         conf.set(CreditOptions.GAMMA, 0.0);
         conf.set(CreditOptions.OUTCOME_COEF, 0.0);
         return conf;
