@@ -46,14 +46,7 @@ class TransactionNamingTest {
     /** Writes 60 dead letters over about 3.6 s of checkpoints; returns the transactional ids the broker now keeps. */
     private static Set<String> run(TransactionNaming naming) throws Exception {
         String name = naming.toString();
-        Configuration conf = new Configuration();
-        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, name + ".dlq");
-        conf.set(KafkaOptions.STEPS_TOPIC, name + ".steps");
-        conf.set(KafkaOptions.OUTCOMES_TOPIC, name + ".outcomes");
-        conf.set(KafkaOptions.VERDICTS_TOPIC, name + ".verdicts");
-        conf.set(KafkaOptions.BATCHES_TOPIC, name + ".batches");
-        conf.set(KafkaOptions.UNSCORED_TOPIC, name + ".unscored");
+        Configuration conf = kafka.topicsNamed(name);
         conf.set(KafkaOptions.TOPIC_PARTITIONS, 1);
         conf.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, "naming-" + name);
         conf.set(KafkaOptions.TRANSACTION_NAMING, naming);

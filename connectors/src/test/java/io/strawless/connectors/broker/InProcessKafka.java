@@ -1,5 +1,7 @@
 package io.strawless.connectors.broker;
 
+import io.strawless.connectors.KafkaOptions;
+import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -50,5 +52,22 @@ public final class InProcessKafka implements BeforeAllCallback, AfterAllCallback
     /** {@code host:port} of the running broker. */
     public String bootstrapServers() {
         return broker().bootstrapServers();
+    }
+
+    /**
+     * Settings for this broker whose six topics are named {@code <prefix>.steps}, {@code .outcomes}, {@code .verdicts},
+     * {@code .batches}, {@code .dlq} and {@code .unscored}: unique to one test, so the tests of a class share the broker
+     * without seeing each other's topics.
+     */
+    public Configuration topicsNamed(String prefix) {
+        Configuration conf = new Configuration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, bootstrapServers());
+        conf.set(KafkaOptions.STEPS_TOPIC, prefix + ".steps");
+        conf.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".outcomes");
+        conf.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".verdicts");
+        conf.set(KafkaOptions.BATCHES_TOPIC, prefix + ".batches");
+        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + ".dlq");
+        conf.set(KafkaOptions.UNSCORED_TOPIC, prefix + ".unscored");
+        return conf;
     }
 }

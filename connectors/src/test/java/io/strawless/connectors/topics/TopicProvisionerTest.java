@@ -29,7 +29,7 @@ class TopicProvisionerTest {
 
     @Test
     void provisioningTwiceCreatesOnceThenFindsEverything() {
-        Configuration conf = topicsNamed("idem");
+        Configuration conf = kafka.topicsNamed("idem");
 
         List<TopicStatus> first = TopicProvisioner.ensureTopics(conf);
         List<TopicStatus> second = TopicProvisioner.ensureTopics(conf);
@@ -43,7 +43,7 @@ class TopicProvisionerTest {
 
     @Test
     void checkReportsMissingTopicsAndCreatesNothing() {
-        Configuration conf = topicsNamed("missing");
+        Configuration conf = kafka.topicsNamed("missing");
 
         List<TopicStatus> statuses = TopicProvisioner.check(conf);
 
@@ -53,7 +53,7 @@ class TopicProvisionerTest {
 
     @Test
     void driftIsReportedAndLeftAlone() throws Exception {
-        Configuration conf = topicsNamed("drift");
+        Configuration conf = kafka.topicsNamed("drift");
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic("drift.steps", 1, (short) 1)
                     .configs(Map.of("retention.ms", "3600000")))).all().get();
@@ -77,7 +77,7 @@ class TopicProvisionerTest {
      */
     @Test
     void topicsDeleteOldRecordsAndACompactedOneIsDrift() throws Exception {
-        Configuration conf = topicsNamed("compacted");
+        Configuration conf = kafka.topicsNamed("compacted");
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic("compacted.steps", 4, (short) 1)
                     .configs(Map.of("cleanup.policy", "compact", "retention.ms", "604800000")))).all().get();
@@ -103,7 +103,7 @@ class TopicProvisionerTest {
      */
     @Test
     void minInsyncReplicasAboveTheReplicationFactorIsRefused() throws Exception {
-        Configuration conf = topicsNamed("isr");
+        Configuration conf = kafka.topicsNamed("isr");
         conf.set(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS, 2);
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.ensureTopics(conf));
@@ -118,7 +118,7 @@ class TopicProvisionerTest {
         }
 
         // ensureTopics, not check: a topic created a moment ago may be missing from the broker's listing.
-        TopicStatus steps = TopicProvisioner.ensureTopics(topicsNamed("isr")).get(0);
+        TopicStatus steps = TopicProvisioner.ensureTopics(kafka.topicsNamed("isr")).get(0);
 
         assertEquals(State.DRIFT, steps.state());
         assertTrue(steps.detail().contains("min.insync.replicas 2 exceeds the topic's 1 replicas"), steps.detail());
@@ -127,7 +127,7 @@ class TopicProvisionerTest {
     /** A tool that fills the inputs before the job runs makes them as the job's provisioner would: no DRIFT later. */
     @Test
     void someTopicsAreMadeAsTheWholeSetWouldBe() {
-        Configuration conf = topicsNamed("some");
+        Configuration conf = kafka.topicsNamed("some");
         conf.set(KafkaOptions.TOPIC_RETENTION, Duration.ofDays(1)); // not the broker's default
 
         List<TopicStatus> inputs = TopicProvisioner.ensureTopics(conf, List.of("some.steps", "some.outcomes"));
@@ -147,7 +147,7 @@ class TopicProvisionerTest {
      */
     @Test
     void outputTopicsTakeTheLargestRecordTheJobWrites() throws Exception {
-        Configuration conf = topicsNamed("sized");
+        Configuration conf = kafka.topicsNamed("sized");
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(
                     new NewTopic("sized.batches", 4, (short) 1), // the broker's default: 1048588
@@ -184,7 +184,7 @@ class TopicProvisionerTest {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = socket.getLocalPort();
         }
-        Configuration conf = topicsNamed("nowhere");
+        Configuration conf = kafka.topicsNamed("nowhere");
         conf.set(KafkaOptions.BOOTSTRAP_SERVERS, "127.0.0.1:" + closedPort);
         conf.set(KafkaOptions.ADMIN_TIMEOUT, Duration.ofSeconds(2));
 
@@ -199,7 +199,7 @@ class TopicProvisionerTest {
     /** A setting the Kafka client refuses is not a broker that cannot be reached: the error names the passthrough. */
     @Test
     void aBadClientSettingIsNamedAsSuch() {
-        Configuration conf = topicsNamed("badsetting");
+        Configuration conf = kafka.topicsNamed("badsetting");
         conf.setString("kafka.client.security.protocol", "SASL_SSLX");
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.check(conf));
@@ -208,7 +208,7 @@ class TopicProvisionerTest {
                 "bad kafka.client.* setting: Invalid value SASL_SSLX for configuration security.protocol"), e.getMessage());
         assertEquals(-1, e.getMessage().indexOf('\n'), "one line");
 
-        Configuration nowhere = topicsNamed("badsetting");
+        Configuration nowhere = kafka.topicsNamed("badsetting");
         nowhere.set(KafkaOptions.BOOTSTRAP_SERVERS, "no-such-host.invalid:9092");
         assertThrows(KafkaUnreachableException.class, () -> TopicProvisioner.check(nowhere),
                 "an address that does not resolve is still a broker not reachable");
@@ -217,7 +217,7 @@ class TopicProvisionerTest {
     /** A topic the broker refuses to create is named, with the option to change; the broker answered, so not "unreachable". */
     @Test
     void aReplicationFactorTheClusterCannotMeetNamesTheTopicAndTheOption() {
-        Configuration conf = topicsNamed("rf");
+        Configuration conf = kafka.topicsNamed("rf");
         conf.set(KafkaOptions.TOPIC_REPLICATION_FACTOR, 2); // the embedded cluster has one broker
 
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> TopicProvisioner.ensureTopics(conf));
@@ -226,18 +226,5 @@ class TopicProvisionerTest {
         assertTrue(e.getMessage().matches("creating topic rf\\.\\w+ on " + kafka.bootstrapServers().replace(".", "\\.")
                 + " failed: InvalidReplicationFactorException: .*\\(check topics\\.replication-factor=2: at most the"
                 + " number of brokers\\)"), e.getMessage());
-    }
-
-    /** Topic names unique to one test, so the tests share the broker without seeing each other's topics. */
-    private static Configuration topicsNamed(String prefix) {
-        Configuration conf = new Configuration();
-        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        conf.set(KafkaOptions.STEPS_TOPIC, prefix + ".steps");
-        conf.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".outcomes");
-        conf.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".verdicts");
-        conf.set(KafkaOptions.BATCHES_TOPIC, prefix + ".batches");
-        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + ".dlq");
-        conf.set(KafkaOptions.UNSCORED_TOPIC, prefix + ".unscored");
-        return conf;
     }
 }

@@ -28,12 +28,12 @@ class KafkaPreflightTest {
 
     @Test
     void missingTopicsAreNamedWithTheCommandThatCreatesThem() {
-        Configuration conf = conf("preflight-missing");
+        Configuration conf = kafka.topicsNamed("preflight-missing");
         TopicProvisioner.ensureTopics(conf, List.of("preflight-missing.steps"));
 
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> KafkaPreflight.check(conf));
         assertEquals("topics [preflight-missing.outcomes, preflight-missing.verdicts, preflight-missing.batches,"
-                + " preflight-missing.dead-letters, preflight-missing.unscored] do not exist on "
+                + " preflight-missing.dlq, preflight-missing.unscored] do not exist on "
                 + kafka.bootstrapServers() + ": create them with 'strawless topics create' and the job's -D settings"
                 + " (or set kafka.check-before-start=false to start anyway)", e.getMessage());
 
@@ -43,7 +43,7 @@ class KafkaPreflightTest {
 
     @Test
     void aTransactionTimeoutTheBrokerRefusesIsNamed() {
-        Configuration conf = conf("preflight-transactions");
+        Configuration conf = kafka.topicsNamed("preflight-transactions");
         TopicProvisioner.ensureTopics(conf);
         conf.set(KafkaOptions.TRANSACTION_TIMEOUT, Duration.ofMinutes(20)); // the broker allows 15 min, as by default
 
@@ -55,7 +55,7 @@ class KafkaPreflightTest {
 
     @Test
     void driftIsAWarning() {
-        Configuration conf = conf("preflight-drift");
+        Configuration conf = kafka.topicsNamed("preflight-drift");
         TopicProvisioner.ensureTopics(conf);
         conf.set(KafkaOptions.TOPIC_PARTITIONS, conf.get(KafkaOptions.TOPIC_PARTITIONS) + 1);
 
@@ -67,7 +67,7 @@ class KafkaPreflightTest {
 
     @Test
     void aTopicThatRefusesTheJobsWritesStopsTheJob() throws Exception {
-        Configuration conf = conf("preflight-refuses");
+        Configuration conf = kafka.topicsNamed("preflight-refuses");
         TopicProvisioner.ensureTopics(conf);
         try (Admin admin = KafkaAdmin.create(conf)) {
             // One broker, one replica: a min.insync.replicas of 2 makes every acks=all write fail.
@@ -90,7 +90,7 @@ class KafkaPreflightTest {
     void anAbsentBrokerIsAWarningThatNamesTheAddress() {
         // In application mode the entry point runs again when a JobManager fails over: a broker away at that moment
         // must not fail the recovery.
-        Configuration conf = conf("preflight-absent");
+        Configuration conf = kafka.topicsNamed("preflight-absent");
         conf.set(KafkaOptions.BOOTSTRAP_SERVERS, "localhost:1");
         conf.set(KafkaOptions.ADMIN_TIMEOUT, Duration.ofSeconds(2));
         List<String> warnings = KafkaPreflight.check(conf);
@@ -98,17 +98,5 @@ class KafkaPreflightTest {
         assertTrue(warnings.get(0).contains("localhost:1"), warnings.get(0));
         assertTrue(warnings.get(0).endsWith("(the job starts anyway, its clients retry; nothing was checked)"),
                 warnings.get(0));
-    }
-
-    private static Configuration conf(String prefix) {
-        Configuration conf = new Configuration();
-        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        conf.set(KafkaOptions.STEPS_TOPIC, prefix + ".steps");
-        conf.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".outcomes");
-        conf.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".verdicts");
-        conf.set(KafkaOptions.BATCHES_TOPIC, prefix + ".batches");
-        conf.set(KafkaOptions.DEAD_LETTERS_TOPIC, prefix + ".dead-letters");
-        conf.set(KafkaOptions.UNSCORED_TOPIC, prefix + ".unscored");
-        return conf;
     }
 }
