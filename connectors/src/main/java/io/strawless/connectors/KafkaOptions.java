@@ -223,12 +223,15 @@ public final class KafkaOptions {
                     .defaultValue(true)
                     .withDescription(
                             "Before the job jar's entry point submits the job (flink run, or application mode), check"
-                                    + " that the broker answers within kafka.admin-timeout, that the six topics exist"
-                                    + " (create them with 'strawless topics create'), and that the broker's"
-                                    + " transaction.max.timeout.ms admits kafka.transaction-timeout; each failure is"
-                                    + " one line that names what to change, where the job would otherwise restart"
-                                    + " without end. Set false where the machine that runs 'flink run' cannot reach"
-                                    + " the broker that the cluster reaches.");
+                                    + " that the six topics exist (create them with 'strawless topics create'), that"
+                                    + " none refuses the job's writes (min.insync.replicas above its replicas,"
+                                    + " max.message.bytes below kafka.max-record-bytes, a compacted dead-letter topic),"
+                                    + " and that the broker's transaction.max.timeout.ms admits"
+                                    + " kafka.transaction-timeout; each failure is one line that names what to change,"
+                                    + " where the job would otherwise restart without end. A broker that does not"
+                                    + " answer within kafka.admin-timeout, other drift from the topics.* settings and"
+                                    + " settings the job may not read are warnings. Set false where the machine that"
+                                    + " runs 'flink run' cannot reach the broker that the cluster reaches.");
 
     /**
      * Client settings that a dedicated option (or the exactly-once design) controls, each with what to do instead.
