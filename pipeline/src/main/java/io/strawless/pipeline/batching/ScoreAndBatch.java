@@ -195,7 +195,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         credit = CreditConfig.from(conf);
         fingerprint = credit.fingerprint();
         trajectoryBytes = trajectoryBytes(maxRecordBytes, credit);
-        scorer = new CreditScorer(credit);
+        scorer = new CreditScorer(credit, maxTrajectories);
         pending = getRuntimeContext().getListState(
                 new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup()));
         pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>(PENDING_BATCH, PendingBatch.class));

@@ -5,6 +5,7 @@ import io.strawless.pipeline.credit.CreditOptions.Backend;
 import io.strawless.pipeline.kernels.KernelExecutor;
 import io.strawless.pipeline.kernels.KernelExecutor.OpenClFailureException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,35 +25,54 @@ public final class CreditScorer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CreditScorer.class);
 
-    private static final int PROBE_TRAJECTORIES = 4096;
-    private static final int PROBE_STEPS = 32;
+    /** The micro-batch size {@code auto} measures with where the caller does not say: batch.max-trajectories' default. */
+    public static final int DEFAULT_MICRO_BATCH = 256;
+    private static final int PROBE_STEPS = 16;
     private static final int PROBE_GROUP_SIZE = 8;
-    private static final int PROBE_RUNS = 3;
+    /**
+     * Each backend runs the probe for this long before it is timed: long enough for the JIT to compile java's loops
+     * (a first run is interpreted, and made OpenCL look faster than it is), short enough for a job's start.
+     */
+    private static final long PROBE_WARM_UP_NANOS = 200_000_000L;
+    private static final int PROBE_RUNS = 5;
     /**
      * The backend {@code auto} picked, by the credit settings that decide the kernels' work ({@link
-     * CreditConfig#kernelsKey}), once per JVM: the probe takes seconds (it compiles the OpenCL kernels), and every
-     * subtask of a task manager, and every job the JVM runs after (a restart, a benchmark's next run), would otherwise
-     * repeat it while input waits. An OpenCL failure at run time turns an "opencl" pick into "java", so that later
-     * scorers do not go back to the failed device.
+     * CreditConfig#kernelsKey}) and the micro-batch size, once per JVM ({@link #autoKey}): the probe takes seconds
+     * (it compiles the OpenCL kernels), and every subtask of a task manager, and every job the JVM runs after (a
+     * restart, a benchmark's next run), would otherwise repeat it while input waits. An OpenCL failure at run time
+     * turns an "opencl" pick into "java", so that later scorers do not go back to the failed device.
      */
     private static final Map<String, KernelExecutor.Backend> AUTO_PICKS = new ConcurrentHashMap<>();
     private static final String NO_OPENCL_ADVICE =
             "install an OpenCL runtime, e.g. apt-get install pocl-opencl-icd ocl-icd-libopencl1";
 
     private final CreditConfig config;
+    /** The micro-batch size auto measures with: the job's batch.max-trajectories. */
+    private final int microBatch;
     /** Where an OpenCL device is looked for: {@link KernelExecutor#findOpenClDevice}, but for tests. */
     private final Supplier<Optional<OpenCLDevice>> openClDevices;
     private final PackedBatch batch = new PackedBatch();
     private Estimators estimators;
     private long fallbacks;
 
+    /** A scorer whose micro-batches are about {@link #DEFAULT_MICRO_BATCH} trajectories. */
     public CreditScorer(CreditConfig config) {
-        this(config, KernelExecutor::findOpenClDevice);
+        this(config, DEFAULT_MICRO_BATCH);
+    }
+
+    /**
+     * A scorer whose micro-batches are about {@code microBatch} trajectories: {@code credit.backend=auto} measures
+     * the backends on one of that size, since a kernel launch that costs more than a small batch's loops pays off
+     * only on large ones.
+     */
+    public CreditScorer(CreditConfig config, int microBatch) {
+        this(config, microBatch, KernelExecutor::findOpenClDevice);
     }
 
     /** Looks for its OpenCL device with {@code openClDevices} (tests use it to stand for a machine without one). */
-    CreditScorer(CreditConfig config, Supplier<Optional<OpenCLDevice>> openClDevices) {
+    CreditScorer(CreditConfig config, int microBatch, Supplier<Optional<OpenCLDevice>> openClDevices) {
         this.config = config;
+        this.microBatch = microBatch;
         this.openClDevices = openClDevices;
         this.estimators = new Estimators(config, executorFor(config.backend()));
         LOG.info("Credit scoring with {} on {}", config.fingerprint(), estimators.executor().description());
@@ -61,6 +81,7 @@ public final class CreditScorer implements AutoCloseable {
     /** Scores on {@code executor} whatever {@code config.backend()} says (tests use it to make OpenCL fail). */
     CreditScorer(CreditConfig config, KernelExecutor executor) {
         this.config = config;
+        this.microBatch = DEFAULT_MICRO_BATCH;
         this.openClDevices = KernelExecutor::findOpenClDevice;
         this.estimators = new Estimators(config, executor);
     }
@@ -156,7 +177,7 @@ public final class CreditScorer implements AutoCloseable {
     private KernelExecutor executorFor(Backend setting) {
         // auto: the backend it picked for these credit settings in this JVM, measuring them the first time.
         KernelExecutor.Backend backend = switch (setting) {
-            case AUTO -> AUTO_PICKS.computeIfAbsent(config.kernelsKey(), settings -> fastestExecutor().backend());
+            case AUTO -> AUTO_PICKS.computeIfAbsent(autoKey(config, microBatch), key -> cheapestExecutor().backend());
             case OPENCL -> KernelExecutor.Backend.OPENCL;
             case JTP -> KernelExecutor.Backend.JTP;
             case JAVA -> KernelExecutor.Backend.JAVA;
@@ -189,42 +210,72 @@ public final class CreditScorer implements AutoCloseable {
         estimators = new Estimators(config, KernelExecutor.java());
         // The key leaves the backend out: whichever backend this scorer was configured with, the device failed in
         // this JVM, and credit.backend=auto should not pick it again for these settings.
-        if (AUTO_PICKS.replace(config.kernelsKey(), KernelExecutor.Backend.OPENCL, KernelExecutor.Backend.JAVA)) {
+        if (AUTO_PICKS.replace(autoKey(config, microBatch), KernelExecutor.Backend.OPENCL, KernelExecutor.Backend.JAVA)) {
             LOG.warn("credit.backend auto picks java from now on for the credit settings of {} in this JVM",
                     config.fingerprint());
         }
     }
 
     /**
-     * The backends {@code auto} picked in this JVM, by {@link CreditConfig#kernelsKey}: the cache itself, which tests
-     * seed and read (package-private for them only).
+     * The backends {@code auto} picked in this JVM, by {@link #autoKey}: the cache itself, which tests seed and read
+     * (package-private for them only).
      */
     static Map<String, KernelExecutor.Backend> autoPicks() {
         return AUTO_PICKS;
     }
 
+    /** Under which key {@link #autoPicks} keeps auto's pick for these settings and micro-batch size. */
+    static String autoKey(CreditConfig config, int microBatch) {
+        return config.kernelsKey() + "\nmicro-batch=" + microBatch;
+    }
+
+    /** One backend's time for the probe's micro-batch, and the cores it kept busy meanwhile. */
+    record ProbeTime(KernelExecutor executor, long nanos) {
+        /** What the micro-batch took from the host: a job's subtasks share its cores, so they are the cost. */
+        long coreNanos() {
+            return nanos * executor.hostCores();
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%s %.3f ms x %d core(s)", executor.description(), nanos / 1e6, executor.hostCores());
+        }
+    }
+
+    /** The probe that costs the host the least core time; java when there is none. */
+    static KernelExecutor cheapest(List<ProbeTime> probes) {
+        return probes.stream()
+                .min(Comparator.comparingLong(ProbeTime::coreNanos))
+                .map(ProbeTime::executor)
+                .orElseGet(KernelExecutor::java);
+    }
+
     /**
-     * Measures every available backend once on a synthetic micro-batch (after a first run that translates
-     * and compiles the kernels) and returns the fastest.
+     * Times every available backend on a synthetic micro-batch of the scorer's size, after warming each up (the JIT,
+     * the OpenCL compiler), and returns the one that costs the least core time ({@link #cheapest}). A backend that
+     * spreads a batch over every core (PoCL on a CPU, jtp) is charged for all of them: in a job they are the other
+     * subtasks' cores, so a batch done in half the time on two cores is no cheaper.
      */
-    private KernelExecutor fastestExecutor() {
+    private KernelExecutor cheapestExecutor() {
         List<KernelExecutor> candidates = new ArrayList<>();
         openClDevices.get().ifPresent(device -> candidates.add(KernelExecutor.openCl(device)));
         candidates.add(KernelExecutor.javaThreadPool());
         candidates.add(KernelExecutor.java());
-        List<Trajectory> probe = SyntheticTrajectories.generate(PROBE_TRAJECTORIES, PROBE_STEPS, PROBE_GROUP_SIZE, 1);
+        List<Trajectory> probe = SyntheticTrajectories.generate(microBatch, PROBE_STEPS, PROBE_GROUP_SIZE, 1);
         PackedBatch probeBatch = new PackedBatch();
 
-        KernelExecutor fastest = KernelExecutor.java();
-        long fastestNanos = Long.MAX_VALUE;
+        List<ProbeTime> times = new ArrayList<>();
         List<String> report = new ArrayList<>();
         if (candidates.size() < 3) {
             report.add("opencl unavailable (" + NO_OPENCL_ADVICE + ")");
         }
         for (KernelExecutor candidate : candidates) {
             try (Estimators probeEstimators = new Estimators(config, candidate)) {
-                probeBatch.pack(probe, config);
-                probeEstimators.run(probeBatch);
+                long warmUntil = System.nanoTime() + PROBE_WARM_UP_NANOS;
+                do {
+                    probeBatch.pack(probe, config);
+                    probeEstimators.run(probeBatch);
+                } while (System.nanoTime() < warmUntil);
                 long best = Long.MAX_VALUE;
                 for (int run = 0; run < PROBE_RUNS; run++) {
                     probeBatch.pack(probe, config);
@@ -232,17 +283,17 @@ public final class CreditScorer implements AutoCloseable {
                     probeEstimators.run(probeBatch);
                     best = Math.min(best, System.nanoTime() - start);
                 }
-                report.add(String.format("%s %.2f ms", candidate.description(), best / 1e6));
-                if (best < fastestNanos) {
-                    fastestNanos = best;
-                    fastest = candidate;
-                }
+                ProbeTime time = new ProbeTime(candidate, best);
+                times.add(time);
+                report.add(time.toString());
             } catch (OpenClFailureException e) {
                 report.add(candidate.backend() + " failed: " + e.getMessage());
             }
         }
-        LOG.info("credit.backend auto picked {}: fastest of {} on a synthetic micro-batch of {} trajectories x {} "
-                + "steps (best of {} runs)", fastest.backend(), report, PROBE_TRAJECTORIES, PROBE_STEPS, PROBE_RUNS);
-        return fastest;
+        KernelExecutor cheapest = cheapest(times);
+        LOG.info("credit.backend auto picked {}: least core time of {} on a synthetic micro-batch of {} trajectories "
+                + "x {} steps (best of {} runs after {} ms of warm-up each)", cheapest.backend(), report, microBatch,
+                PROBE_STEPS, PROBE_RUNS, PROBE_WARM_UP_NANOS / 1_000_000);
+        return cheapest;
     }
 }

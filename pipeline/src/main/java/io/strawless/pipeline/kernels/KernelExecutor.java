@@ -122,6 +122,19 @@ public final class KernelExecutor {
         return backend;
     }
 
+    /**
+     * How many of the host's cores one call keeps busy: one for java and for an OpenCL GPU (the calling thread runs
+     * the loops, or waits), every core for jtp and for an OpenCL CPU device (PoCL spreads the work items over a
+     * thread per compute unit). In a job those cores are the other subtasks' too.
+     */
+    public int hostCores() {
+        return switch (backend) {
+            case JAVA -> 1;
+            case JTP -> JTP_THREADS;
+            case OPENCL -> device.getType() == Device.TYPE.CPU ? Math.max(1, device.getMaxComputeUnits()) : 1;
+        };
+    }
+
     /** The backend, with the OpenCL device and platform, e.g. "opencl: pthread-skylake (Portable Computing ...)". */
     public String description() {
         if (device == null) {

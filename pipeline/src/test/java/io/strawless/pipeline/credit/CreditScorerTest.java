@@ -71,14 +71,16 @@ class CreditScorerTest {
         CreditConfig other = config("auto", "rloo", "credit.gamma", "0.94");
         Map<String, KernelExecutor.Backend> picks = CreditScorer.autoPicks();
         // As if the probe had picked the device that then fails.
-        picks.put(auto.kernelsKey(), KernelExecutor.Backend.OPENCL);
-        picks.put(other.kernelsKey(), KernelExecutor.Backend.JTP);
+        String autoKey = CreditScorer.autoKey(auto, CreditScorer.DEFAULT_MICRO_BATCH);
+        String otherKey = CreditScorer.autoKey(other, CreditScorer.DEFAULT_MICRO_BATCH);
+        picks.put(autoKey, KernelExecutor.Backend.OPENCL);
+        picks.put(otherKey, KernelExecutor.Backend.JTP);
         try {
             try (CreditScorer failing = new CreditScorer(auto, KernelExecutor.openCl(refused))) {
                 failing.score(batch);
                 assertEquals(1, failing.fallbacks());
             }
-            assertEquals(KernelExecutor.Backend.JAVA, picks.get(auto.kernelsKey()));
+            assertEquals(KernelExecutor.Backend.JAVA, picks.get(autoKey));
             try (CreditScorer next = new CreditScorer(auto)) {
                 next.score(batch);
                 assertEquals("java", next.backend());
@@ -89,10 +91,10 @@ class CreditScorerTest {
                 failing.score(batch);
                 assertEquals(1, failing.fallbacks());
             }
-            assertEquals(KernelExecutor.Backend.JTP, picks.get(other.kernelsKey()), "only an opencl pick is replaced");
+            assertEquals(KernelExecutor.Backend.JTP, picks.get(otherKey), "only an opencl pick is replaced");
         } finally {
-            picks.remove(auto.kernelsKey());
-            picks.remove(other.kernelsKey());
+            picks.remove(autoKey);
+            picks.remove(otherKey);
         }
     }
 
@@ -131,7 +133,7 @@ class CreditScorerTest {
     @Test
     void openClWithoutAnOpenClRuntimeScoresWithJava() {
         // A machine without an OpenCL runtime, whether or not this one has one.
-        try (CreditScorer scorer = new CreditScorer(config("opencl", "gae"), Optional::empty)) {
+        try (CreditScorer scorer = new CreditScorer(config("opencl", "gae"), CreditScorer.DEFAULT_MICRO_BATCH, Optional::empty)) {
             scorer.score(SyntheticTrajectories.generate(10, 4, 2, 1));
 
             assertEquals("java", scorer.backend());
@@ -140,18 +142,54 @@ class CreditScorerTest {
     }
 
     @Test
-    void autoPicksAnAvailableBackendByMeasurement() {
+    void autoPicksAnAvailableBackendByMeasurementOnTheScorersMicroBatchSize() {
         List<Trajectory> batch = SyntheticTrajectories.generate(200, 10, 4, 3);
-        try (CreditScorer scorer = new CreditScorer(config("auto", "gae", "credit.preset", "verl"))) {
+        CreditConfig auto = config("auto", "gae", "credit.preset", "verl");
+        try (CreditScorer scorer = new CreditScorer(auto, 200)) {
             List<Credit> credits = scorer.score(batch);
 
             assertTrue(List.of("opencl", "jtp", "java").contains(scorer.backend()), scorer.backend());
+            assertEquals(scorer.backend(), CreditScorer.autoPicks().get(CreditScorer.autoKey(auto, 200)).toString());
             assertEquals(0, scorer.fallbacks());
             List<Credit> expected = score("java", batch, "gae", "credit.preset", "verl");
             for (int t = 0; t < batch.size(); t++) {
                 assertClose(expected.get(t).advantages(), credits.get(t).advantages(), "auto vs java");
             }
         }
+    }
+
+    /**
+     * auto charges a backend for every host core it keeps busy: in a job the other subtasks need them. Two cores of
+     * PoCL that finish a batch in two thirds of java's time cost more than java; a GPU that does costs less.
+     */
+    @Test
+    void autoChargesABackendForEveryHostCoreItKeepsBusy() {
+        KernelExecutor java = KernelExecutor.java();
+        KernelExecutor pocl = KernelExecutor.openCl(device(Device.TYPE.CPU, 2));
+        KernelExecutor gpu = KernelExecutor.openCl(device(Device.TYPE.GPU, 132));
+        KernelExecutor jtp = KernelExecutor.javaThreadPool();
+
+        assertEquals(1, java.hostCores());
+        assertEquals(2, pocl.hostCores());
+        assertEquals(1, gpu.hostCores());
+        assertEquals(Runtime.getRuntime().availableProcessors(), jtp.hostCores());
+
+        assertEquals(java, CreditScorer.cheapest(List.of(
+                new CreditScorer.ProbeTime(pocl, 100_000), new CreditScorer.ProbeTime(java, 150_000))));
+        assertEquals(pocl, CreditScorer.cheapest(List.of(
+                new CreditScorer.ProbeTime(pocl, 70_000), new CreditScorer.ProbeTime(java, 150_000))));
+        assertEquals(gpu, CreditScorer.cheapest(List.of(
+                new CreditScorer.ProbeTime(gpu, 100_000), new CreditScorer.ProbeTime(java, 150_000))));
+        assertEquals(java, CreditScorer.cheapest(List.of(
+                new CreditScorer.ProbeTime(jtp, 150_000 / jtp.hostCores() + 1), new CreditScorer.ProbeTime(java, 150_000))));
+        assertEquals(KernelExecutor.Backend.JAVA, CreditScorer.cheapest(List.of()).backend(), "nothing measured");
+    }
+
+    /** A device as the OpenCL runtime describes it, never opened: only its type and compute units are read. */
+    private static OpenCLDevice device(Device.TYPE type, int computeUnits) {
+        OpenCLDevice device = new OpenCLDevice(null, 1L, type);
+        device.setMaxComputeUnits(computeUnits);
+        return device;
     }
 
     /** The packed arrays grow and are reused: a small micro-batch after a large one must not see stale numbers. */
