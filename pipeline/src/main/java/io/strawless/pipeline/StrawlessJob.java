@@ -236,15 +236,16 @@ public final class StrawlessJob {
 
         // The keyed stages fire their timers when a drain ends their input (DrainingKeyedProcessOperator); the
         // assembler applies its inputs in mini-batches (MiniBatchAssembler); pending batches close at every
-        // checkpoint, which is when they become visible (ScoreAndBatchOperator).
+        // checkpoint, which is when they become visible (ScoreAndBatchOperator). String keys are StringKeys: the
+        // bytes of Flink's String serializer, written by a checkpoint in one call per key rather than one per byte.
         SingleOutputStreamOperator<AssembledTrajectory> assembled = decoded
-                .keyBy(InputRecord::trajectoryId)
+                .keyBy(InputRecord::trajectoryId, StringKeys.TYPE)
                 .transform("assemble", AssembledTrajectorySerializer.TYPE_INFO,
                         new MiniBatchAssembler(new AssembleTrajectory(conf), conf))
                 .uid("assemble").setDescription("assemble trajectories");
 
         SingleOutputStreamOperator<TrajectoryGroup> grouped = assembled
-                .keyBy(AssembledTrajectory::taskId)
+                .keyBy(AssembledTrajectory::taskId, StringKeys.TYPE)
                 .transform("group", TrajectoryGroupSerializer.TYPE_INFO,
                         new DrainingKeyedProcessOperator<>(new GroupTrajectories(conf)))
                 .uid("group");

@@ -11,7 +11,6 @@ import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.util.List;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -25,7 +24,7 @@ class DrainingKeyedProcessOperatorTest {
         try (KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness =
                 new KeyedOneInputStreamOperatorTestHarness<>(
                         new DrainingKeyedProcessOperator<>(new AssembleTrajectory(new Configuration())),
-                        InputRecord::trajectoryId, Types.STRING)) {
+                        InputRecord::trajectoryId, StringKeys.TYPE)) {
             harness.open();
             InputRecord step = in(step("waits-for-its-outcome", 0, 1_000).build());
             harness.processElement(new StreamRecord<>(step, 1_000));

@@ -51,7 +51,7 @@ class LedgerTest {
         RecordedMetrics metrics = new RecordedMetrics();
         try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new MiniBatchAssembler(new AssembleTrajectory(conf()), conf()), InputRecord::trajectoryId,
-                Types.STRING, metrics.environment())) {
+                StringKeys.TYPE, metrics.environment())) {
             Set<String> expected = everyKind(Way.DEAD_LETTERED, Way.UNSCORED);
             expected.add("steps.dropped"); // an identical re-delivery
             expected.add("outcomes.dropped"); // a superseded revision, or a copy
@@ -64,7 +64,7 @@ class LedgerTest {
         RecordedMetrics metrics = new RecordedMetrics();
         try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new DrainingKeyedProcessOperator<>(new GroupTrajectories(conf())), AssembledTrajectory::taskId,
-                Types.STRING, metrics.environment())) {
+                StringKeys.TYPE, metrics.environment())) {
             assertEquals(atZero(everyKind(Way.UNSCORED)), afterOpen(harness, metrics));
         }
     }

@@ -12,7 +12,6 @@ import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.grouping.GroupTrajectories;
 import io.strawless.pipeline.grouping.TrajectoryGroup;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -79,12 +78,12 @@ class OpenWorkTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> assembly(
             AssembleTrajectory function) throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(function), InputRecord::trajectoryId, Types.STRING);
+                new DrainingKeyedProcessOperator<>(function), InputRecord::trajectoryId, StringKeys.TYPE);
     }
 
     private static KeyedOneInputStreamOperatorTestHarness<String, AssembledTrajectory, TrajectoryGroup> grouping(
             GroupTrajectories function) throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(function), AssembledTrajectory::taskId, Types.STRING);
+                new DrainingKeyedProcessOperator<>(function), AssembledTrajectory::taskId, StringKeys.TYPE);
     }
 }

@@ -182,6 +182,23 @@ class StrawlessJobTest {
                 "sink-unscored: Writer", "sink-unscored: Committer")), operatorNames);
     }
 
+    /** The string-keyed stages checkpoint their keys with StringKeys' serializer, not Flink's byte-at-a-time one. */
+    @Test
+    void stringKeyedStagesUseStringKeys() {
+        Configuration conf = conf();
+        StreamExecutionEnvironment env = env(conf);
+        StrawlessJob.buildOnKafka(env, conf);
+
+        Map<String, Class<?>> keySerializers = new TreeMap<>();
+        for (StreamNode node : env.getStreamGraph(false).getStreamNodes()) {
+            if (node.getStateKeySerializer() != null) {
+                keySerializers.put(node.getOperatorName(), node.getStateKeySerializer().getClass());
+            }
+        }
+        assertEquals(StringKeys.Serializer.class, keySerializers.get("assemble"));
+        assertEquals(StringKeys.Serializer.class, keySerializers.get("group"));
+    }
+
     /**
      * The score-and-batch stage is keyed by a batching bucket: every parallel instance must get one. The
      * keys 0 .. p-1 would put both buckets of parallelism 2 on the second instance (Flink routes a key by its

@@ -17,6 +17,7 @@ import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.RecordedMetrics;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.StepEvent;
@@ -27,7 +28,6 @@ import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -60,7 +60,7 @@ class AssembleTrajectoryTest {
 
     private void start(Configuration conf) throws Exception {
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new AssembleTrajectory(conf), InputRecord::trajectoryId, Types.STRING);
+                new AssembleTrajectory(conf), InputRecord::trajectoryId, StringKeys.TYPE);
     }
 
     @AfterEach
@@ -352,7 +352,7 @@ class AssembleTrajectoryTest {
         harness.close();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new AssembleTrajectory(shortWaits())), InputRecord::trajectoryId,
-                Types.STRING);
+                StringKeys.TYPE);
         harness.setup(AssembledTrajectorySerializer.TYPE_INFO.createSerializer(new SerializerConfigImpl()));
         harness.open();
 
@@ -557,7 +557,7 @@ class AssembleTrajectoryTest {
         conf.set(JobOptions.VERIFIER_TIMEOUT_POLICY, JobOptions.VerifierTimeoutPolicy.UNSCORED);
         RecordedMetrics metrics = new RecordedMetrics();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new AssembleTrajectory(conf)),
-                InputRecord::trajectoryId, Types.STRING, metrics.environment());
+                InputRecord::trajectoryId, StringKeys.TYPE, metrics.environment());
         harness.open();
 
         send(in(step("t1", 0, 100).build()));

@@ -16,6 +16,7 @@ import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
@@ -28,7 +29,6 @@ import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -192,7 +192,7 @@ class AssemblyStateSerializersTest {
             }
         };
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(earlierRelease), InputRecord::trajectoryId, Types.STRING)) {
+                new DrainingKeyedProcessOperator<>(earlierRelease), InputRecord::trajectoryId, StringKeys.TYPE)) {
             h.setStateBackend(backend(backendName));
             h.open();
             for (int s = 0; s < 3; s++) {
@@ -210,7 +210,7 @@ class AssemblyStateSerializersTest {
         OperatorSubtaskState savepoint = earlierReleasesSavepoint(backendName, layout);
         AssembleTrajectory function = new AssembleTrajectory(new Configuration());
         try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
-                new MiniBatchAssembler(function, new Configuration()), InputRecord::trajectoryId, Types.STRING)) {
+                new MiniBatchAssembler(function, new Configuration()), InputRecord::trajectoryId, StringKeys.TYPE)) {
             restored.setStateBackend(backend(backendName));
             restored.initializeState(savepoint);
             restored.open();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
@@ -22,7 +23,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -132,7 +132,7 @@ class EarlierReleaseStateTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness(
             String backendName, AssembleTrajectory function) throws Exception {
         var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new MiniBatchAssembler(function, new Configuration()), InputRecord::trajectoryId, Types.STRING);
+                new MiniBatchAssembler(function, new Configuration()), InputRecord::trajectoryId, StringKeys.TYPE);
         harness.setStateBackend(backend(backendName));
         return harness;
     }

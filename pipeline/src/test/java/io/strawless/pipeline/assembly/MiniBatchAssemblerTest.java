@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.schemas.StepEvent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +20,6 @@ import java.util.Comparator;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -186,7 +186,7 @@ class MiniBatchAssemblerTest {
 
     private static Outputs run(OneInputStreamOperator<InputRecord, AssembledTrajectory> operator, List<Action> actions,
             boolean rocksdb) throws Exception {
-        try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(operator, InputRecord::trajectoryId, Types.STRING)) {
+        try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(operator, InputRecord::trajectoryId, StringKeys.TYPE)) {
             if (rocksdb) {
                 harness.setStateBackend(new EmbeddedRocksDBStateBackend());
             }
@@ -275,7 +275,7 @@ class MiniBatchAssemblerTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> miniBatches(
             Configuration conf) throws Exception {
         var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, Types.STRING);
+                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, StringKeys.TYPE);
         harness.open();
         return harness;
     }
@@ -294,7 +294,7 @@ class MiniBatchAssemblerTest {
     void byDefaultOnlyRocksDbStateGetsMiniBatches(boolean rocksdb, int held) throws Exception {
         Configuration conf = new Configuration(); // job.mini-batch.size unset
         try (var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, Types.STRING)) {
+                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, StringKeys.TYPE)) {
             if (rocksdb) {
                 harness.setStateBackend(new EmbeddedRocksDBStateBackend());
             }
@@ -412,14 +412,14 @@ class MiniBatchAssemblerTest {
         OperatorSubtaskState snapshot;
         try (var before = new KeyedOneInputStreamOperatorTestHarness<>(
                 new DrainingKeyedProcessOperator<>(new AssembleTrajectory(conf)), InputRecord::trajectoryId,
-                Types.STRING)) {
+                StringKeys.TYPE)) {
             before.setStateBackend(new EmbeddedRocksDBStateBackend());
             before.open();
             before.processElement(new StreamRecord<>(overTheNetwork(in(step("t1", 0, 100).build())), 100));
             snapshot = before.snapshot(1, 1);
         }
         try (var after = new KeyedOneInputStreamOperatorTestHarness<>(
-                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, Types.STRING)) {
+                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, StringKeys.TYPE)) {
             after.setStateBackend(new EmbeddedRocksDBStateBackend());
             after.initializeState(snapshot);
             after.open();
@@ -445,7 +445,7 @@ class MiniBatchAssemblerTest {
             assertTrue(harness.numKeyedStateEntries() >= 3, "both trajectories are in the state");
         }
         try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
-                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, Types.STRING)) {
+                new MiniBatchAssembler(new AssembleTrajectory(conf), conf), InputRecord::trajectoryId, StringKeys.TYPE)) {
             restored.initializeState(snapshot);
             restored.open();
             restored.processWatermark(120);

@@ -12,9 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StringKeys;
 import java.util.List;
 import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.StateBackend;
@@ -47,7 +47,7 @@ class StateBackendsTest {
             AssembleTrajectory function) throws Exception {
         var harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new MiniBatchAssembler(function, new Configuration()), // as the job runs it, in mini-batches
-                InputRecord::trajectoryId, Types.STRING);
+                InputRecord::trajectoryId, StringKeys.TYPE);
         harness.setStateBackend(backend(name));
         return harness;
     }
@@ -135,7 +135,7 @@ class StateBackendsTest {
             }
         };
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(earlierLayout), InputRecord::trajectoryId, Types.STRING)) {
+                new DrainingKeyedProcessOperator<>(earlierLayout), InputRecord::trajectoryId, StringKeys.TYPE)) {
             h.setStateBackend(backend(backendName));
             h.open();
             send(h, in(step("t", 0, 1_000).build()));

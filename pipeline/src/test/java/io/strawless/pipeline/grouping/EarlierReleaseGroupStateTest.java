@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.assembly.AssembledTrajectorySerializer;
 import io.strawless.pipeline.batching.ScoreAndBatchOperator;
@@ -178,7 +179,7 @@ class EarlierReleaseGroupStateTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, AssembledTrajectory, TrajectoryGroup> grouping(
             String backendName, GroupTrajectories function) throws Exception {
         var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(function), AssembledTrajectory::taskId, Types.STRING);
+                new DrainingKeyedProcessOperator<>(function), AssembledTrajectory::taskId, StringKeys.TYPE);
         harness.setStateBackend(backend(backendName));
         return harness;
     }

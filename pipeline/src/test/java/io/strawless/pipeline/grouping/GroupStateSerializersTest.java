@@ -12,6 +12,7 @@ import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.Events;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.batching.ScoreAndBatch.PendingBatch;
@@ -224,7 +225,7 @@ class GroupStateSerializersTest {
         };
         OperatorSubtaskState snapshot;
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(earlierRelease), AssembledTrajectory::taskId, Types.STRING)) {
+                new DrainingKeyedProcessOperator<>(earlierRelease), AssembledTrajectory::taskId, StringKeys.TYPE)) {
             h.setStateBackend(backend(backendName));
             h.open();
             h.processElement(new StreamRecord<>(member("a", "g", 1.0), 100));
@@ -236,7 +237,7 @@ class GroupStateSerializersTest {
         grpo.set(CreditOptions.ESTIMATOR, Estimator.GRPO); // group-relative: members wait for their group
         GroupTrajectories grouping = new GroupTrajectories(grpo);
         try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
-                new DrainingKeyedProcessOperator<>(grouping), AssembledTrajectory::taskId, Types.STRING)) {
+                new DrainingKeyedProcessOperator<>(grouping), AssembledTrajectory::taskId, StringKeys.TYPE)) {
             restored.setStateBackend(backend(backendName));
             restored.initializeState(snapshot);
             restored.open();

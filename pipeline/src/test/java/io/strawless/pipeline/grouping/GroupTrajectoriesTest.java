@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.Estimator;
@@ -17,7 +18,6 @@ import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -38,7 +38,7 @@ class GroupTrajectoriesTest {
         conf(conf);
         conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
         harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new GroupTrajectories(conf), AssembledTrajectory::taskId, Types.STRING);
+                new GroupTrajectories(conf), AssembledTrajectory::taskId, StringKeys.TYPE);
     }
 
     private static void conf(Configuration conf) {
@@ -156,7 +156,7 @@ class GroupTrajectoriesTest {
         conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
         RecordedMetrics metrics = new RecordedMetrics();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new GroupTrajectories(conf)),
-                AssembledTrajectory::taskId, Types.STRING, metrics.environment());
+                AssembledTrajectory::taskId, StringKeys.TYPE, metrics.environment());
         harness.open();
         send(trajectory("a", "g1", 4, 1.0, 1), 100);
         send(trajectory("b", "g1", 4, 0.0, 1), 100);
@@ -272,7 +272,7 @@ class GroupTrajectoriesTest {
         longer.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION * 3 / 2)); // another step: 468 ms
         conf(longer);
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new GroupTrajectories(longer)), AssembledTrajectory::taskId, Types.STRING);
+                new KeyedProcessOperator<>(new GroupTrajectories(longer)), AssembledTrajectory::taskId, StringKeys.TYPE);
         harness.setup();
         harness.initializeState(snapshot);
         harness.open();
