@@ -3,9 +3,7 @@ package io.strawless.pipeline;
 import java.io.IOException;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
-import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
@@ -15,16 +13,17 @@ import org.apache.flink.types.StringValue;
 
 /**
  * The type of the job's string keys (trajectory ids, task ids): a {@link String} whose serializer writes exactly the
- * bytes of Flink's {@link StringSerializer}, in one call instead of one call per byte.
+ * bytes of Flink's {@link StringSerializer}, in one call instead of one call per byte; and {@link #write}, the same
+ * for the strings inside the state's values.
  *
  * <p>Why: the heap state backend writes the key of every state entry and of every timer at every checkpoint, through
  * a {@code DataOutputStream} whose {@code write(int)} takes a lock. Profiled on the bench, writing keys a byte at a time
  * was a quarter of the checkpoint thread's time, and that thread a sixth of the job's CPU.
  *
- * <p>The bytes are the same, so the key's serialized form, which RocksDB uses as the state's own keys, does not change:
- * a savepoint that {@code StringSerializer} wrote restores as it is ({@link Snapshot} says so to Flink's compatibility
- * check). The other way, a savepoint of this build restored by a build that keys by {@code Types.STRING}, Flink
- * refuses, as for any change of the key serializer's class.
+ * <p>The bytes are the same, so nothing a savepoint holds changes: not the keys (RocksDB's own keys are these bytes),
+ * and not the serializer's snapshot either, which is {@code StringSerializer}'s. A savepoint of this build restores
+ * in a build that keys by {@code Types.STRING} and the other way round, and Flink's compatibility check compares
+ * {@code StringSerializer} with itself.
  */
 public final class StringKeys {
 
@@ -38,7 +37,7 @@ public final class StringKeys {
 
         @Override
         public boolean isBasicType() {
-            return true;
+            return false;
         }
 
         @Override
@@ -92,46 +91,53 @@ public final class StringKeys {
         }
     }
 
-    /** {@link StringSerializer}'s format ({@link StringValue#writeString}), written from a buffer. */
+    /** Longer strings go to {@link StringValue#writeString} as they are: not ids, and no 3-bytes-a-char buffer. */
+    private static final int BUFFERED_CHARS = 1 << 16;
+
+    /**
+     * Writes {@code string} as {@link StringValue#writeString} does (what {@link StringSerializer} and {@link
+     * StringValue#readString} expect), from a buffer in one call: for keys, and for the strings inside state values.
+     */
+    public static void write(String string, DataOutputView target) throws IOException {
+        if (string == null || string.length() > BUFFERED_CHARS) {
+            StringValue.writeString(string, target);
+            return;
+        }
+        int chars = string.length();
+        // Allocated per call: checkpoints and task threads write at once, and an id's array is small. At most 5 bytes
+        // for the length, 3 per char.
+        byte[] bytes = new byte[5 + 3 * chars];
+        int at = writeVarLength(chars + 1, bytes, 0);
+        for (int i = 0; i < chars; i++) {
+            char c = string.charAt(i);
+            if (c < 0x80) {
+                bytes[at++] = (byte) c;
+            } else {
+                at = writeVarLength(c, bytes, at);
+            }
+        }
+        target.write(bytes, 0, at);
+    }
+
+    /** StringValue's variable-length form: 7 bits at a time, lowest first, the high bit set on all but the last. */
+    private static int writeVarLength(int value, byte[] bytes, int at) {
+        while (value >= 0x80) {
+            bytes[at++] = (byte) (value | 0x80);
+            value >>>= 7;
+        }
+        bytes[at++] = (byte) value;
+        return at;
+    }
+
+    /** {@link StringSerializer}'s format, written by {@link #write}. */
     public static final class Serializer extends TypeSerializerSingleton<String> {
         private static final long serialVersionUID = 1L;
 
         public static final Serializer INSTANCE = new Serializer();
 
-        /** Most bytes StringValue's variable-length form takes: 5 for the length, 3 per char. */
-        private static int maxBytes(int chars) {
-            return 5 + 3 * chars;
-        }
-
         @Override
         public void serialize(String key, DataOutputView target) throws IOException {
-            if (key == null) {
-                target.write(0);
-                return;
-            }
-            int chars = key.length();
-            // Allocated per call: checkpoints and task threads use the one instance at once, and a key's array is small.
-            byte[] bytes = new byte[maxBytes(chars)];
-            int at = writeVarLength(chars + 1, bytes, 0);
-            for (int i = 0; i < chars; i++) {
-                char c = key.charAt(i);
-                if (c < 0x80) {
-                    bytes[at++] = (byte) c;
-                } else {
-                    at = writeVarLength(c, bytes, at);
-                }
-            }
-            target.write(bytes, 0, at);
-        }
-
-        /** StringValue's variable-length form: 7 bits at a time, lowest first, the high bit set on all but the last. */
-        private static int writeVarLength(int value, byte[] bytes, int at) {
-            while (value >= 0x80) {
-                bytes[at++] = (byte) (value | 0x80);
-                value >>>= 7;
-            }
-            bytes[at++] = (byte) value;
-            return at;
+            write(key, target);
         }
 
         @Override
@@ -174,25 +180,13 @@ public final class StringKeys {
             return -1;
         }
 
+        /**
+         * {@link StringSerializer}'s: the bytes are its, so a savepoint names the serializer every Flink build has, and
+         * a restore reads the state with it, then keeps this one for what it writes.
+         */
         @Override
         public TypeSerializerSnapshot<String> snapshotConfiguration() {
-            return new Snapshot();
-        }
-    }
-
-    /** Compatible as it is with its own snapshots and with {@link StringSerializer}'s: the bytes are the same. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<String> {
-        public Snapshot() {
-            super(() -> Serializer.INSTANCE);
-        }
-
-        @Override
-        public TypeSerializerSchemaCompatibility<String> resolveSchemaCompatibility(
-                TypeSerializerSnapshot<String> oldSnapshot) {
-            if (oldSnapshot.restoreSerializer() instanceof StringSerializer) {
-                return TypeSerializerSchemaCompatibility.compatibleAsIs();
-            }
-            return super.resolveSchemaCompatibility(oldSnapshot);
+            return StringSerializer.INSTANCE.snapshotConfiguration();
         }
     }
 }

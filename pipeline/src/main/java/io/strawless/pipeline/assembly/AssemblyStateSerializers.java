@@ -2,6 +2,7 @@ package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.StateSerializer;
 import io.strawless.connectors.serde.VersionedStateSerializer;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import java.io.IOException;
 import org.apache.flink.core.memory.DataInputView;
@@ -70,7 +71,7 @@ public final class AssemblyStateSerializers {
             InputLineage lineage = p.lineage();
             out.writeInt(lineage.topics().length);
             for (int i = 0; i < lineage.topics().length; i++) {
-                StringValue.writeString(lineage.topics()[i], out);
+                StringKeys.write(lineage.topics()[i], out);
                 out.writeInt(lineage.partitions()[i]);
                 out.writeLong(lineage.firstOffsets()[i]);
                 out.writeLong(lineage.lastOffsets()[i]);

@@ -3,6 +3,7 @@ package io.strawless.pipeline.grouping;
 import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.StateSerializer;
 import io.strawless.connectors.serde.VersionedStateSerializer;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
 import io.strawless.schemas.OffsetRange;
@@ -118,7 +119,7 @@ public final class GroupStateSerializers {
             if (formatVersion >= 2) {
                 out.writeInt(group.diverted().size());
                 for (String trajectoryId : group.diverted()) {
-                    StringValue.writeString(trajectoryId, out);
+                    StringKeys.write(trajectoryId, out);
                 }
             }
             writeMembers(group.members(), formatVersion >= 3, out);
@@ -143,10 +144,10 @@ public final class GroupStateSerializers {
             DataOutputView out) throws IOException {
         out.writeInt(members.size());
         for (AssembledTrajectory t : members) {
-            StringValue.writeString(t.trajectoryId(), out);
-            StringValue.writeString(t.agentId(), out);
-            StringValue.writeString(t.taskId(), out);
-            StringValue.writeString(t.groupId(), out);
+            StringKeys.write(t.trajectoryId(), out);
+            StringKeys.write(t.agentId(), out);
+            StringKeys.write(t.taskId(), out);
+            StringKeys.write(t.groupId(), out);
             out.writeInt(t.groupSize());
             out.writeInt(t.steps().size());
             for (int i = 0; i < t.steps().size(); i++) {

@@ -6,6 +6,7 @@ import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.Ledger.Way;
 import io.strawless.pipeline.OpenWork;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
+import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.schemas.UnscoredReason;
@@ -21,7 +22,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
-import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
@@ -123,7 +123,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         newestPolicyVersion = getRuntimeContext().getState(new ValueStateDescriptor<>("newest-policy-version", Long.class));
         pendingGroups = getRuntimeContext().getMapState(pendingGroupsDescriptor());
         closedGroups = getRuntimeContext().getMapState(
-                new MapStateDescriptor<>("closed-groups", StringSerializer.INSTANCE, LongSerializer.INSTANCE));
+                new MapStateDescriptor<>("closed-groups", StringKeys.Serializer.INSTANCE, LongSerializer.INSTANCE));
         nextForget = getRuntimeContext().getState(new ValueStateDescriptor<>("next-forget", Long.class));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
@@ -138,7 +138,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     private static MapStateDescriptor<String, PendingGroup> pendingGroupsDescriptor() {
         return new MapStateDescriptor<>(
-                "pending-groups", StringSerializer.INSTANCE, new GroupStateSerializers.OfPendingGroup());
+                "pending-groups", StringKeys.Serializer.INSTANCE, new GroupStateSerializers.OfPendingGroup());
     }
 
     @Override

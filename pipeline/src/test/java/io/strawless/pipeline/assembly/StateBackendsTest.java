@@ -15,6 +15,8 @@ import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StringKeys;
 import java.util.List;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.StateBackend;
@@ -27,6 +29,7 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.ExceptionUtils;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -45,9 +48,14 @@ class StateBackendsTest {
 
     private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness(String name,
             AssembleTrajectory function) throws Exception {
+        return harness(name, function, StringKeys.TYPE);
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, AssembledTrajectory> harness(String name,
+            AssembleTrajectory function, TypeInformation<String> keyType) throws Exception {
         var harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new MiniBatchAssembler(function, new Configuration()), // as the job runs it, in mini-batches
-                InputRecord::trajectoryId, StringKeys.TYPE);
+                InputRecord::trajectoryId, keyType);
         harness.setStateBackend(backend(name));
         return harness;
     }
@@ -57,9 +65,13 @@ class StateBackendsTest {
         h.processElement(new StreamRecord<>(overTheNetwork(r), r.timestamp));
     }
 
+    /**
+     * Restored keyed as the job keys (StringKeys) and, as an earlier build or the State Processor API would read the
+     * savepoint, by Flink's own String type: StringKeys writes StringSerializer's bytes and snapshot.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"hashmap", "rocksdb"})
-    void assemblesAcrossARestoreAndClearsState(String backendName) throws Exception {
+    @CsvSource({"hashmap, StringKeys", "rocksdb, StringKeys", "hashmap, Types.STRING", "rocksdb, Types.STRING"})
+    void assemblesAcrossARestoreAndClearsState(String backendName, String restoredKeyType) throws Exception {
         OperatorSubtaskState snapshot;
         try (var h = harness(backendName, new AssembleTrajectory(new Configuration()))) {
             h.open();
@@ -78,7 +90,8 @@ class StateBackendsTest {
         }
 
         AssembleTrajectory function = new AssembleTrajectory(new Configuration());
-        try (var restored = harness(backendName, function)) {
+        TypeInformation<String> keyType = restoredKeyType.equals("StringKeys") ? StringKeys.TYPE : Types.STRING;
+        try (var restored = harness(backendName, function, keyType)) {
             restored.initializeState(snapshot);
             restored.open();
             assertEquals(OPEN, function.openWork().getValue(), "open trajectories recounted from " + backendName);
