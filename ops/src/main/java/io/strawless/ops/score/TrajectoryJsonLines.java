@@ -96,10 +96,14 @@ final class TrajectoryJsonLines {
         line.put("trajectory_id", trajectory.id());
         ArrayNode steps = line.putArray("steps");
         for (int s = 0; s < trajectory.steps().size(); s++) {
-            steps.addObject()
+            ObjectNode step = steps.addObject()
                     .put("index", trajectory.steps().get(s).index())
                     .put("advantage", credit.advantages()[s])
                     .put("return", credit.returns()[s]);
+            // Under process: what the step's verdicts added, as the batch's process_reward; absent where none did.
+            if (credit.processRewards() != null && !Double.isNaN(credit.processRewards()[s])) {
+                step.put("process_reward", credit.processRewards()[s]);
+            }
         }
         try {
             return JSON.writeValueAsString(line);

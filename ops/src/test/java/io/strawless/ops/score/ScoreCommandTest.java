@@ -1,6 +1,7 @@
 package io.strawless.ops.score;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -154,6 +155,28 @@ class ScoreCommandTest {
         List<String> expected = List.of("line 2: trajectory 't2' step 0: value is Infinity",
                 "line 3: trajectory 't3' step 0: value is absent (NaN) but estimator gae needs it");
         assertEquals(expected, outcome.errLines());
+    }
+
+    /**
+     * Under process each step says what its verdicts added (the batch's process_reward): their weighted mean times
+     * credit.process-coef, here without a baseline; a step no verifier scored, and a tool step, have none.
+     */
+    @Test
+    void processStepsCarryTheirProcessReward() throws Exception {
+        String input = """
+                {"trajectory_id": "t1", "outcome": 1.0, "steps": [{"index": 0, "verifier_scores": {"v": 0.8, "w": 0.4}}, {"index": 1}, {"index": 2, "trainable": false, "verifier_scores": {"v": 1.0}}, {"index": 3, "verifier_scores": {"v": 1.0}}]}
+                """;
+        Outcome outcome = score(input, "--estimator", "process", "--backend", "java",
+                "-D", "credit.process-baseline=none", "-D", "credit.process-coef=0.5");
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        JsonNode steps = outcome.lines().get(0).get("steps");
+        assertEquals(0.3, steps.get(0).get("process_reward").asDouble(), TOLERANCE);
+        assertFalse(steps.get(1).has("process_reward"), steps.get(1).toString());
+        assertFalse(steps.get(2).has("process_reward"), steps.get(2).toString());
+        assertEquals(0.5, steps.get(3).get("process_reward").asDouble(), TOLERANCE);
+
+        Outcome grpo = score(GRPO_GROUP, "--estimator", "grpo", "--backend", "java");
+        assertFalse(grpo.out().contains("process_reward"), "no process rewards under other estimators");
     }
 
     @Test
