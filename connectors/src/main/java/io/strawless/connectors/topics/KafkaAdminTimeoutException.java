@@ -17,6 +17,11 @@ public final class KafkaAdminTimeoutException extends IllegalStateException {
         super(message, cause);
     }
 
+    /** This timeout, its message prefixed by what the call was for (e.g. "creating topic credit.batches"). */
+    public KafkaAdminTimeoutException whileDoing(String what) {
+        return new KafkaAdminTimeoutException(what + ": " + getMessage(), getCause());
+    }
+
     /**
      * The exception for an admin call to the cluster of {@code conf} that timed out with {@code timeout}: unreachable
      * where the admin client never had a broker to send the call to ("Timed out waiting for a node assignment",

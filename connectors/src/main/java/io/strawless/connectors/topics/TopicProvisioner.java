@@ -105,6 +105,8 @@ public final class TopicProvisioner {
                 try {
                     KafkaAdmin.await(conf, result.getValue());
                     created.add(result.getKey());
+                } catch (KafkaAdminTimeoutException e) {
+                    throw e.whileDoing("creating topic " + result.getKey());
                 } catch (ExecutionException e) {
                     // Someone else created it since we listed, or the listing did not show it yet: fine, it is
                     // checked below like the rest.

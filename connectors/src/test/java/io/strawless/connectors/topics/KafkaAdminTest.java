@@ -66,5 +66,10 @@ class KafkaAdminTest {
                 + " cluster answered (Call(callName=listOffsets"), e.getMessage());
         assertTrue(e.getMessage().endsWith("raise kafka.admin-timeout if the cluster is slow to answer"),
                 e.getMessage());
+
+        // The provisioner says which topic's creation it was.
+        KafkaAdminTimeoutException creating = ((KafkaAdminTimeoutException) e).whileDoing("creating topic credit.batches");
+        assertEquals("creating topic credit.batches: " + e.getMessage(), creating.getMessage());
+        assertEquals(e.getCause(), creating.getCause());
     }
 }
