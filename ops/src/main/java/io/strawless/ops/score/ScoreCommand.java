@@ -94,11 +94,12 @@ public final class ScoreCommand implements Callable<Integer> {
             err.flush();
             return USAGE_OR_INPUT_ERROR;
         }
-        try (CreditScorer scorer = new CreditScorer(config)) {
-            List<Trajectory> trajectories = readStdin(scorer, err);
-            if (trajectories == null) {
-                return USAGE_OR_INPUT_ERROR;
-            }
+        List<Trajectory> trajectories = readStdin(config, err);
+        if (trajectories == null) {
+            return USAGE_OR_INPUT_ERROR;
+        }
+        // One micro-batch of every trajectory: auto measures the backends on one of that size.
+        try (CreditScorer scorer = new CreditScorer(config, trajectories.size())) {
             List<Credit> credits;
             try {
                 credits = scorer.score(trajectories);
@@ -158,7 +159,7 @@ public final class ScoreCommand implements Callable<Integer> {
      * The trajectories on stdin, each checked by the scorer as it is read; null after reporting every bad line
      * (blank lines are skipped, but counted, so line numbers match an editor's).
      */
-    private static List<Trajectory> readStdin(CreditScorer scorer, PrintWriter err) throws IOException {
+    private static List<Trajectory> readStdin(CreditConfig config, PrintWriter err) throws IOException {
         List<Trajectory> trajectories = new ArrayList<>();
         Map<String, Integer> lineOfId = new HashMap<>();
         boolean bad = false;
@@ -176,7 +177,7 @@ public final class ScoreCommand implements Callable<Integer> {
                     throw new InvalidLineException(
                             "trajectory_id: '" + trajectory.id() + "' is also on line " + firstLine);
                 }
-                scorer.validate(trajectory);
+                CreditScorer.validate(trajectory, config);
                 trajectories.add(trajectory);
             } catch (InvalidLineException | IllegalArgumentException e) {
                 err.println("line " + lineNumber + ": " + e.getMessage());

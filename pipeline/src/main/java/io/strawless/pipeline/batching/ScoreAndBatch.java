@@ -131,6 +131,10 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     public ScoreAndBatch(ReadableConfig conf) {
         this.conf = conf;
         this.maxTrajectories = conf.get(JobOptions.BATCH_MAX_TRAJECTORIES);
+        if (maxTrajectories < 1) {
+            throw new IllegalArgumentException(JobOptions.BATCH_MAX_TRAJECTORIES.key() + " must be positive, was "
+                    + maxTrajectories + ": set how many trajectories a batch holds at most, e.g. 256");
+        }
         this.maxLatencyMillis = conf.get(JobOptions.BATCH_MAX_LATENCY).toMillis();
         this.maxRecordBytes = KafkaOptions.maxRecordBytes(conf);
         this.modelIdleTtlMillis = conf.get(ReliabilityOptions.MODEL_IDLE_TTL).toMillis();

@@ -58,7 +58,7 @@ public final class CreditOptions {
             .defaultValue(Backend.AUTO)
             .withDescription("Where kernels run: 'opencl' (GPU, or CPU through PoCL), 'jtp' (Aparapi's Java thread "
                     + "pool), 'java' (plain loops), or 'auto' (at start, times each available backend on a synthetic "
-                    + "micro-batch of batch.max-trajectories and picks the one that costs the least core time: a "
+                    + "micro-batch of batch.max-trajectories trajectories of 16 steps and picks the one that costs the least core time: a "
                     + "backend that spreads a batch over every core, PoCL on a CPU or jtp, is charged for each, as "
                     + "the job's other subtasks need them). All give the same numbers within float tolerance. If "
                     + "OpenCL fails at run time, scoring falls back to 'java' with one warning.");

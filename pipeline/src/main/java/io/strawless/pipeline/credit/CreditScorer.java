@@ -25,7 +25,10 @@ public final class CreditScorer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CreditScorer.class);
 
-    /** The micro-batch size {@code auto} measures with where the caller does not say: batch.max-trajectories' default. */
+    /**
+     * The micro-batch size {@code auto} measures with where the caller does not say: batch.max-trajectories' default
+     * (which this package cannot name; a test holds the two equal).
+     */
     public static final int DEFAULT_MICRO_BATCH = 256;
     private static final int PROBE_STEPS = 16;
     private static final int PROBE_GROUP_SIZE = 8;
@@ -91,6 +94,11 @@ public final class CreditScorer implements AutoCloseable {
      * cannot be scored: an infinite number, a NaN the estimator needs, steps out of order.
      */
     public void validate(Trajectory trajectory) {
+        validate(trajectory, config);
+    }
+
+    /** As {@link #validate(Trajectory)}, before there is a scorer (one that is made for the trajectories' number). */
+    public static void validate(Trajectory trajectory, CreditConfig config) {
         InputCheck.validate(trajectory, config);
     }
 
@@ -209,8 +217,14 @@ public final class CreditScorer implements AutoCloseable {
         }
         estimators = new Estimators(config, KernelExecutor.java());
         // The key leaves the backend out: whichever backend this scorer was configured with, the device failed in
-        // this JVM, and credit.backend=auto should not pick it again for these settings.
-        if (AUTO_PICKS.replace(autoKey(config, microBatch), KernelExecutor.Backend.OPENCL, KernelExecutor.Backend.JAVA)) {
+        // this JVM, and credit.backend=auto should not pick it again for these settings, at any micro-batch size.
+        boolean replaced = false;
+        for (Map.Entry<String, KernelExecutor.Backend> pick : AUTO_PICKS.entrySet()) {
+            if (pick.getKey().startsWith(autoKeyOfAnySize(config))) {
+                replaced |= AUTO_PICKS.replace(pick.getKey(), KernelExecutor.Backend.OPENCL, KernelExecutor.Backend.JAVA);
+            }
+        }
+        if (replaced) {
             LOG.warn("credit.backend auto picks java from now on for the credit settings of {} in this JVM",
                     config.fingerprint());
         }
@@ -226,7 +240,12 @@ public final class CreditScorer implements AutoCloseable {
 
     /** Under which key {@link #autoPicks} keeps auto's pick for these settings and micro-batch size. */
     static String autoKey(CreditConfig config, int microBatch) {
-        return config.kernelsKey() + "\nmicro-batch=" + microBatch;
+        return autoKeyOfAnySize(config) + microBatch;
+    }
+
+    /** What {@link #autoKey} begins with for these settings, whatever the micro-batch size. */
+    private static String autoKeyOfAnySize(CreditConfig config) {
+        return config.kernelsKey() + "\nmicro-batch=";
     }
 
     /** One backend's time for the probe's micro-batch, and the cores it kept busy meanwhile. */
@@ -251,17 +270,19 @@ public final class CreditScorer implements AutoCloseable {
     }
 
     /**
-     * Times every available backend on a synthetic micro-batch of the scorer's size, after warming each up (the JIT,
-     * the OpenCL compiler), and returns the one that costs the least core time ({@link #cheapest}). A backend that
-     * spreads a batch over every core (PoCL on a CPU, jtp) is charged for all of them: in a job they are the other
-     * subtasks' cores, so a batch done in half the time on two cores is no cheaper.
+     * Times every available backend on a synthetic micro-batch of the scorer's size ({@value #PROBE_STEPS} steps a
+     * trajectory), after warming each up (the JIT, the OpenCL compiler), and returns the one that costs the least core
+     * time ({@link #cheapest}). A backend that spreads a batch over every core (PoCL on a CPU, jtp) is charged for all
+     * of them: in a job they are the other subtasks' cores, so a batch done in half the time on two cores is no
+     * cheaper. A GPU is timed alone, while the other subtasks wait for this pick; in the job they share it.
      */
     private KernelExecutor cheapestExecutor() {
         List<KernelExecutor> candidates = new ArrayList<>();
         openClDevices.get().ifPresent(device -> candidates.add(KernelExecutor.openCl(device)));
         candidates.add(KernelExecutor.javaThreadPool());
         candidates.add(KernelExecutor.java());
-        List<Trajectory> probe = SyntheticTrajectories.generate(microBatch, PROBE_STEPS, PROBE_GROUP_SIZE, 1);
+        List<Trajectory> probe = SyntheticTrajectories.generate(
+                Math.max(microBatch, PROBE_GROUP_SIZE), PROBE_STEPS, PROBE_GROUP_SIZE, 1);
         PackedBatch probeBatch = new PackedBatch();
 
         List<ProbeTime> times = new ArrayList<>();

@@ -44,7 +44,8 @@ public final class KernelExecutor {
 
     private static final Logger LOG = LoggerFactory.getLogger(KernelExecutor.class);
     private static final int OPENCL_WORK_GROUP = 64;
-    private static final int JTP_THREADS = Runtime.getRuntime().availableProcessors();
+    /** The cores this JVM may use: jtp runs a thread on each. */
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
 
     private final Backend backend;
     private final OpenCLDevice device;
@@ -124,14 +125,17 @@ public final class KernelExecutor {
 
     /**
      * How many of the host's cores one call keeps busy: one for java and for an OpenCL GPU (the calling thread runs
-     * the loops, or waits), every core for jtp and for an OpenCL CPU device (PoCL spreads the work items over a
-     * thread per compute unit). In a job those cores are the other subtasks' too.
+     * the loops, or waits), every core this JVM may use for jtp and for an OpenCL CPU device (PoCL spreads the work
+     * items over a thread per compute unit, which counts the machine's cores; a container's CPU limit caps what they
+     * get, as it caps {@code availableProcessors}). In a job those cores are the other subtasks' too.
      */
     public int hostCores() {
         return switch (backend) {
             case JAVA -> 1;
-            case JTP -> JTP_THREADS;
-            case OPENCL -> device.getType() == Device.TYPE.CPU ? Math.max(1, device.getMaxComputeUnits()) : 1;
+            case JTP -> CORES;
+            case OPENCL -> device.getType() == Device.TYPE.CPU
+                    ? Math.max(1, Math.min(device.getMaxComputeUnits(), CORES))
+                    : 1;
         };
     }
 
@@ -158,7 +162,7 @@ public final class KernelExecutor {
             }
             case JTP -> {
                 // One group of one work-item per thread, each with a contiguous share of the items.
-                int threads = Math.min(JTP_THREADS, items);
+                int threads = Math.min(CORES, items);
                 kernel.itemsPerWorkItem = (items + threads - 1) / threads;
                 kernel.restrictTo(JavaDevice.THREAD_POOL);
                 kernel.execute(Range.create(threads, threads));

@@ -2,6 +2,7 @@ package io.strawless.pipeline.batching;
 
 import static io.strawless.pipeline.Events.trajectory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -127,6 +128,17 @@ class ScoreAndBatchTest {
                 + " 128\\), so the others score nothing: .* set pipeline.max-parallelism to 128 .*"), problem);
         // An autoscaler that scales the scoring stage alone: 4 buckets for 8 subtasks.
         assertTrue(ScoreAndBatchOperator.bucketLayoutProblem(ScoreAndBatch.bucketKeys(4, 128), 8, 128).isPresent());
+    }
+
+    /** Refused when the job is built, not in every task's open() (auto's probe is of that size), in a restart loop. */
+    @ParameterizedTest
+    @ValueSource(ints = {0, -1})
+    void aBatchSizeBelowOneIsRefusedWithTheKeyToSet(int size) {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, size);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ScoreAndBatch(conf));
+        assertEquals("batch.max-trajectories must be positive, was " + size + ": set how many trajectories a batch"
+                + " holds at most, e.g. 256", e.getMessage());
     }
 
     /** Prometheus exports a gauge only when its value is a number: each backend gets a 0/1 gauge, labelled. */

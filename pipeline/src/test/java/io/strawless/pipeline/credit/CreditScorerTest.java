@@ -72,8 +72,10 @@ class CreditScorerTest {
         Map<String, KernelExecutor.Backend> picks = CreditScorer.autoPicks();
         // As if the probe had picked the device that then fails.
         String autoKey = CreditScorer.autoKey(auto, CreditScorer.DEFAULT_MICRO_BATCH);
+        String autoKeyOfAnotherSize = CreditScorer.autoKey(auto, 4096); // another job of the JVM, larger batches
         String otherKey = CreditScorer.autoKey(other, CreditScorer.DEFAULT_MICRO_BATCH);
         picks.put(autoKey, KernelExecutor.Backend.OPENCL);
+        picks.put(autoKeyOfAnotherSize, KernelExecutor.Backend.OPENCL);
         picks.put(otherKey, KernelExecutor.Backend.JTP);
         try {
             try (CreditScorer failing = new CreditScorer(auto, KernelExecutor.openCl(refused))) {
@@ -81,6 +83,7 @@ class CreditScorerTest {
                 assertEquals(1, failing.fallbacks());
             }
             assertEquals(KernelExecutor.Backend.JAVA, picks.get(autoKey));
+            assertEquals(KernelExecutor.Backend.JAVA, picks.get(autoKeyOfAnotherSize), "the device failed at any size");
             try (CreditScorer next = new CreditScorer(auto)) {
                 next.score(batch);
                 assertEquals("java", next.backend());
@@ -94,6 +97,7 @@ class CreditScorerTest {
             assertEquals(KernelExecutor.Backend.JTP, picks.get(otherKey), "only an opencl pick is replaced");
         } finally {
             picks.remove(autoKey);
+            picks.remove(autoKeyOfAnotherSize);
             picks.remove(otherKey);
         }
     }
@@ -159,8 +163,9 @@ class CreditScorerTest {
     }
 
     /**
-     * auto charges a backend for every host core it keeps busy: in a job the other subtasks need them. Two cores of
-     * PoCL that finish a batch in two thirds of java's time cost more than java; a GPU that does costs less.
+     * auto charges a backend for every host core it keeps busy: in a job the other subtasks need them. PoCL on the
+     * CPU that finishes a batch faster than java, but by less than the cores it spreads over, costs more than java; a
+     * GPU that finishes it faster costs less.
      */
     @Test
     void autoChargesABackendForEveryHostCoreItKeepsBusy() {
@@ -169,20 +174,30 @@ class CreditScorerTest {
         KernelExecutor gpu = KernelExecutor.openCl(device(Device.TYPE.GPU, 132));
         KernelExecutor jtp = KernelExecutor.javaThreadPool();
 
+        int cores = Runtime.getRuntime().availableProcessors();
         assertEquals(1, java.hostCores());
-        assertEquals(2, pocl.hostCores());
+        assertEquals(Math.min(2, cores), pocl.hostCores());
+        // PoCL counts the machine's cores; a container's CPU limit caps them, as it caps availableProcessors.
+        assertEquals(cores, KernelExecutor.openCl(device(Device.TYPE.CPU, cores * 32)).hostCores());
         assertEquals(1, gpu.hostCores());
         assertEquals(Runtime.getRuntime().availableProcessors(), jtp.hostCores());
 
         assertEquals(java, CreditScorer.cheapest(List.of(
-                new CreditScorer.ProbeTime(pocl, 100_000), new CreditScorer.ProbeTime(java, 150_000))));
+                new CreditScorer.ProbeTime(pocl, 150_000 / pocl.hostCores() + 1), new CreditScorer.ProbeTime(java, 150_000))));
         assertEquals(pocl, CreditScorer.cheapest(List.of(
-                new CreditScorer.ProbeTime(pocl, 70_000), new CreditScorer.ProbeTime(java, 150_000))));
+                new CreditScorer.ProbeTime(pocl, 150_000 / pocl.hostCores() - 1), new CreditScorer.ProbeTime(java, 150_000))));
         assertEquals(gpu, CreditScorer.cheapest(List.of(
                 new CreditScorer.ProbeTime(gpu, 100_000), new CreditScorer.ProbeTime(java, 150_000))));
         assertEquals(java, CreditScorer.cheapest(List.of(
                 new CreditScorer.ProbeTime(jtp, 150_000 / jtp.hostCores() + 1), new CreditScorer.ProbeTime(java, 150_000))));
         assertEquals(KernelExecutor.Backend.JAVA, CreditScorer.cheapest(List.of()).backend(), "nothing measured");
+    }
+
+    /** auto measures on the job's micro-batches where the caller does not say: batch.max-trajectories' default. */
+    @Test
+    void theDefaultMicroBatchIsTheDefaultBatchSize() {
+        assertEquals(io.strawless.pipeline.JobOptions.BATCH_MAX_TRAJECTORIES.defaultValue(),
+                CreditScorer.DEFAULT_MICRO_BATCH);
     }
 
     /** A device as the OpenCL runtime describes it, never opened: only its type and compute units are read. */
