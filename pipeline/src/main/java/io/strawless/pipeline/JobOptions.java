@@ -98,7 +98,8 @@ public final class JobOptions {
                     .withDescription(
                             "A training batch is closed once it holds at least this many trajectories"
                                     + " (whole groups are never split, so a batch may exceed it by one group),"
-                                    + " or before a group would take it past kafka.max-record-bytes.");
+                                    + " or before a group would take it past kafka.max-record-bytes. At least 1 (1 sends"
+                                    + " each group on as it closes).");
 
     public static final ConfigOption<Duration> BATCH_MAX_LATENCY =
             ConfigOptions.key("batch.max-latency")

@@ -96,7 +96,9 @@ public final class StringKeys {
 
     /**
      * Writes {@code string} as {@link StringValue#writeString} does (what {@link StringSerializer} and {@link
-     * StringValue#readString} expect), from a buffer in one call: for keys, and for the strings inside state values.
+     * StringValue#readString} expect), from a buffer in one call: for keys, and for the strings inside state values,
+     * which heap checkpoints write through the locked stream. The network edges' serializers write to an unlocked
+     * buffer, where a byte per call costs little, and keep {@code StringValue}'s own writer.
      */
     public static void write(String string, DataOutputView target) throws IOException {
         if (string == null || string.length() > BUFFERED_CHARS) {

@@ -4,7 +4,6 @@ import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.NetworkRecords;
 import io.strawless.connectors.serde.NetworkSerializer;
 import io.strawless.connectors.serde.StepEventCodec;
-import io.strawless.pipeline.StringKeys;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
@@ -37,10 +36,10 @@ public final class AssembledTrajectorySerializer extends NetworkSerializer<Assem
 
     @Override
     public void serialize(AssembledTrajectory t, DataOutputView out) throws IOException {
-        StringKeys.write(t.trajectoryId(), out);
-        StringKeys.write(t.agentId(), out);
-        StringKeys.write(t.taskId(), out);
-        StringKeys.write(t.groupId(), out);
+        StringValue.writeString(t.trajectoryId(), out);
+        StringValue.writeString(t.agentId(), out);
+        StringValue.writeString(t.taskId(), out);
+        StringValue.writeString(t.groupId(), out);
         out.writeInt(t.groupSize());
         out.writeInt(t.steps().size());
         if (t.steps() instanceof EncodedSteps encoded) { // as they left the assembler's state: copied, not encoded

@@ -133,7 +133,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         this.maxTrajectories = conf.get(JobOptions.BATCH_MAX_TRAJECTORIES);
         if (maxTrajectories < 1) {
             throw new IllegalArgumentException(JobOptions.BATCH_MAX_TRAJECTORIES.key() + " must be positive, was "
-                    + maxTrajectories + ": set how many trajectories a batch holds at most, e.g. 256");
+                    + maxTrajectories + ": set how many trajectories a batch holds at most, e.g. 256 (1 sends each group on as it"
+                    + " closes)");
         }
         this.maxLatencyMillis = conf.get(JobOptions.BATCH_MAX_LATENCY).toMillis();
         this.maxRecordBytes = KafkaOptions.maxRecordBytes(conf);
@@ -573,7 +574,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         for (AssembledTrajectory member : group.members()) {
             Trajectory input = TrainingBatches.creditInput(member, group.baseline(), unit);
             try {
-                scorer.validate(input);
+                CreditScorer.validate(input, credit);
             } catch (IllegalArgumentException e) {
                 for (AssembledTrajectory m : group.members()) {
                     ctx.output(UNSCORABLE, unscored(m, UnscoredReason.UNSCORABLE, credit.estimator() + " cannot score "

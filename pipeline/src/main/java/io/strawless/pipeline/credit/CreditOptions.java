@@ -57,10 +57,10 @@ public final class CreditOptions {
             .enumType(Backend.class)
             .defaultValue(Backend.AUTO)
             .withDescription("Where kernels run: 'opencl' (GPU, or CPU through PoCL), 'jtp' (Aparapi's Java thread "
-                    + "pool), 'java' (plain loops), or 'auto' (at start, times each available backend on a synthetic "
-                    + "micro-batch of batch.max-trajectories trajectories of 16 steps and picks the one that costs the least core time: a "
-                    + "backend that spreads a batch over every core, PoCL on a CPU or jtp, is charged for each, as "
-                    + "the job's other subtasks need them). All give the same numbers within float tolerance. If "
+                    + "pool), 'java' (plain loops), or 'auto' (at start, times opencl and java on a synthetic "
+                    + "micro-batch of batch.max-trajectories trajectories of 16 steps and picks the one that costs the "
+                    + "least core time: PoCL on a CPU spreads a batch over every core, which the job's other subtasks "
+                    + "need, and is charged for each; jtp, which does the same, is never cheaper and is not tried). All give the same numbers within float tolerance. If "
                     + "OpenCL fails at run time, scoring falls back to 'java' with one warning.");
 
     public static final ConfigOption<Double> GAMMA = key("credit.gamma")

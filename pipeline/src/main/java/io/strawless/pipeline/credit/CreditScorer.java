@@ -1,6 +1,7 @@
 package io.strawless.pipeline.credit;
 
 import com.aparapi.device.OpenCLDevice;
+import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions.Backend;
 import io.strawless.pipeline.kernels.KernelExecutor;
 import io.strawless.pipeline.kernels.KernelExecutor.OpenClFailureException;
@@ -9,6 +10,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -25,11 +27,10 @@ public final class CreditScorer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CreditScorer.class);
 
-    /**
-     * The micro-batch size {@code auto} measures with where the caller does not say: batch.max-trajectories' default
-     * (which this package cannot name; a test holds the two equal).
-     */
-    public static final int DEFAULT_MICRO_BATCH = 256;
+    /** The micro-batch size {@code auto} measures with where the caller does not say: the job's default. */
+    public static final int DEFAULT_MICRO_BATCH = JobOptions.BATCH_MAX_TRAJECTORIES.defaultValue();
+    /** The largest micro-batch {@code auto} measures with: enough to tell the backends apart on any larger one. */
+    private static final int PROBE_MAX_TRAJECTORIES = 4096;
     private static final int PROBE_STEPS = 16;
     private static final int PROBE_GROUP_SIZE = 8;
     /**
@@ -46,6 +47,11 @@ public final class CreditScorer implements AutoCloseable {
      * turns an "opencl" pick into "java", so that later scorers do not go back to the failed device.
      */
     private static final Map<String, KernelExecutor.Backend> AUTO_PICKS = new ConcurrentHashMap<>();
+    /**
+     * The credit settings ({@link CreditConfig#kernelsKey}) whose OpenCL kernels failed at run time in this JVM: auto
+     * picks java for them from then on, at any micro-batch size, whatever it measured or will measure.
+     */
+    private static final Set<String> OPENCL_FAILED = ConcurrentHashMap.newKeySet();
     private static final String NO_OPENCL_ADVICE =
             "install an OpenCL runtime, e.g. apt-get install pocl-opencl-icd ocl-icd-libopencl1";
 
@@ -91,13 +97,8 @@ public final class CreditScorer implements AutoCloseable {
 
     /**
      * Throws {@link IllegalArgumentException}, naming trajectory, step and field, if {@code trajectory}
-     * cannot be scored: an infinite number, a NaN the estimator needs, steps out of order.
+     * cannot be scored under {@code config}: an infinite number, a NaN the estimator needs, steps out of order.
      */
-    public void validate(Trajectory trajectory) {
-        validate(trajectory, config);
-    }
-
-    /** As {@link #validate(Trajectory)}, before there is a scorer (one that is made for the trajectories' number). */
     public static void validate(Trajectory trajectory, CreditConfig config) {
         InputCheck.validate(trajectory, config);
     }
@@ -129,7 +130,7 @@ public final class CreditScorer implements AutoCloseable {
 
     private List<Credit> score(List<Trajectory> microBatch, CreditConfig packing) {
         for (Trajectory trajectory : microBatch) {
-            validate(trajectory);
+            validate(trajectory, config);
         }
         InputCheck.validateGroups(microBatch, config);
         String tooSmall = InputCheck.batchStatisticsUndefined(microBatch, config);
@@ -155,7 +156,7 @@ public final class CreditScorer implements AutoCloseable {
      */
     public Runnable kernelsOn(List<Trajectory> microBatch) {
         for (Trajectory trajectory : microBatch) {
-            validate(trajectory);
+            validate(trajectory, config);
         }
         InputCheck.validateGroups(microBatch, config);
         batch.pack(microBatch, config);
@@ -185,7 +186,9 @@ public final class CreditScorer implements AutoCloseable {
     private KernelExecutor executorFor(Backend setting) {
         // auto: the backend it picked for these credit settings in this JVM, measuring them the first time.
         KernelExecutor.Backend backend = switch (setting) {
-            case AUTO -> AUTO_PICKS.computeIfAbsent(autoKey(config, microBatch), key -> cheapestExecutor().backend());
+            case AUTO -> OPENCL_FAILED.contains(config.kernelsKey())
+                    ? KernelExecutor.Backend.JAVA
+                    : AUTO_PICKS.computeIfAbsent(autoKey(config, microBatch), key -> cheapestExecutor().backend());
             case OPENCL -> KernelExecutor.Backend.OPENCL;
             case JTP -> KernelExecutor.Backend.JTP;
             case JAVA -> KernelExecutor.Backend.JAVA;
@@ -216,36 +219,34 @@ public final class CreditScorer implements AutoCloseable {
             LOG.debug("Releasing the failed OpenCL kernels failed too", e);
         }
         estimators = new Estimators(config, KernelExecutor.java());
-        // The key leaves the backend out: whichever backend this scorer was configured with, the device failed in
-        // this JVM, and credit.backend=auto should not pick it again for these settings, at any micro-batch size.
-        boolean replaced = false;
-        for (Map.Entry<String, KernelExecutor.Backend> pick : AUTO_PICKS.entrySet()) {
-            if (pick.getKey().startsWith(autoKeyOfAnySize(config))) {
-                replaced |= AUTO_PICKS.replace(pick.getKey(), KernelExecutor.Backend.OPENCL, KernelExecutor.Backend.JAVA);
-            }
-        }
-        if (replaced) {
+        // Whichever backend this scorer was configured with, the device failed in this JVM, and credit.backend=auto
+        // should not pick it again for these settings.
+        if (OPENCL_FAILED.add(config.kernelsKey())) {
             LOG.warn("credit.backend auto picks java from now on for the credit settings of {} in this JVM",
                     config.fingerprint());
         }
     }
 
     /**
-     * The backends {@code auto} picked in this JVM, by {@link #autoKey}: the cache itself, which tests seed and read
-     * (package-private for them only).
+     * The backends {@code auto} picked in this JVM, by {@link #autoKey}, and the settings whose OpenCL failed: the
+     * caches themselves, which tests seed, read and clear (package-private for them only).
      */
     static Map<String, KernelExecutor.Backend> autoPicks() {
         return AUTO_PICKS;
     }
 
-    /** Under which key {@link #autoPicks} keeps auto's pick for these settings and micro-batch size. */
-    static String autoKey(CreditConfig config, int microBatch) {
-        return autoKeyOfAnySize(config) + microBatch;
+    static Set<String> openClFailures() {
+        return OPENCL_FAILED;
     }
 
-    /** What {@link #autoKey} begins with for these settings, whatever the micro-batch size. */
-    private static String autoKeyOfAnySize(CreditConfig config) {
-        return config.kernelsKey() + "\nmicro-batch=";
+    /** Under which key {@link #autoPicks} keeps auto's pick for these settings and micro-batch size. */
+    static String autoKey(CreditConfig config, int microBatch) {
+        return config.kernelsKey() + "\nmicro-batch=" + probeTrajectories(microBatch);
+    }
+
+    /** How many trajectories auto's probe has for micro-batches of {@code microBatch}. */
+    private static int probeTrajectories(int microBatch) {
+        return Math.min(Math.max(microBatch, PROBE_GROUP_SIZE), PROBE_MAX_TRAJECTORIES);
     }
 
     /** One backend's time for the probe's micro-batch, and the cores it kept busy meanwhile. */
@@ -270,24 +271,24 @@ public final class CreditScorer implements AutoCloseable {
     }
 
     /**
-     * Times every available backend on a synthetic micro-batch of the scorer's size ({@value #PROBE_STEPS} steps a
-     * trajectory), after warming each up (the JIT, the OpenCL compiler), and returns the one that costs the least core
-     * time ({@link #cheapest}). A backend that spreads a batch over every core (PoCL on a CPU, jtp) is charged for all
-     * of them: in a job they are the other subtasks' cores, so a batch done in half the time on two cores is no
-     * cheaper. A GPU is timed alone, while the other subtasks wait for this pick; in the job they share it.
+     * Times opencl, where there is a device, and java on a synthetic micro-batch of the scorer's size (at most {@value
+     * #PROBE_MAX_TRAJECTORIES} trajectories of {@value #PROBE_STEPS} steps), after warming each up (the JIT, the OpenCL
+     * compiler), and returns the one that costs the least core time ({@link #cheapest}). PoCL on a CPU spreads a batch
+     * over every core and is charged for all of them: in a job they are the other subtasks' cores, so a batch done
+     * in half the time on two cores is no cheaper. jtp does the same, never beats java at that price, and is not
+     * tried. A GPU is timed alone, while the other subtasks wait for this pick; in the job they share it.
      */
     private KernelExecutor cheapestExecutor() {
         List<KernelExecutor> candidates = new ArrayList<>();
         openClDevices.get().ifPresent(device -> candidates.add(KernelExecutor.openCl(device)));
-        candidates.add(KernelExecutor.javaThreadPool());
         candidates.add(KernelExecutor.java());
-        List<Trajectory> probe = SyntheticTrajectories.generate(
-                Math.max(microBatch, PROBE_GROUP_SIZE), PROBE_STEPS, PROBE_GROUP_SIZE, 1);
+        int trajectories = probeTrajectories(microBatch);
+        List<Trajectory> probe = SyntheticTrajectories.generate(trajectories, PROBE_STEPS, PROBE_GROUP_SIZE, 1);
         PackedBatch probeBatch = new PackedBatch();
 
         List<ProbeTime> times = new ArrayList<>();
         List<String> report = new ArrayList<>();
-        if (candidates.size() < 3) {
+        if (candidates.size() < 2) {
             report.add("opencl unavailable (" + NO_OPENCL_ADVICE + ")");
         }
         for (KernelExecutor candidate : candidates) {
@@ -313,7 +314,7 @@ public final class CreditScorer implements AutoCloseable {
         }
         KernelExecutor cheapest = cheapest(times);
         LOG.info("credit.backend auto picked {}: least core time of {} on a synthetic micro-batch of {} trajectories "
-                + "x {} steps (best of {} runs after {} ms of warm-up each)", cheapest.backend(), report, microBatch,
+                + "x {} steps (best of {} runs after {} ms of warm-up each)", cheapest.backend(), report, trajectories,
                 PROBE_STEPS, PROBE_RUNS, PROBE_WARM_UP_NANOS / 1_000_000);
         return cheapest;
     }

@@ -138,7 +138,7 @@ class ScoreAndBatchTest {
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, size);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ScoreAndBatch(conf));
         assertEquals("batch.max-trajectories must be positive, was " + size + ": set how many trajectories a batch"
-                + " holds at most, e.g. 256", e.getMessage());
+                + " holds at most, e.g. 256 (1 sends each group on as it closes)", e.getMessage());
     }
 
     /** Prometheus exports a gauge only when its value is a number: each backend gets a 0/1 gauge, labelled. */

@@ -4,6 +4,7 @@ import static io.strawless.pipeline.credit.Scoring.assertClose;
 import static io.strawless.pipeline.credit.Scoring.config;
 import static io.strawless.pipeline.credit.Scoring.score;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,11 +58,11 @@ class CreditScorerTest {
 
     /**
      * {@code auto}'s pick is cached per JVM: after the picked OpenCL device fails at run time, later scorers of
-     * the same settings (a restarted job, the other subtasks) score with java rather than fall back again. A pick
-     * that was not opencl stays as it was.
+     * the same settings (a restarted job, the other subtasks, another job's micro-batch size) score with java rather
+     * than fall back again. Other settings keep their pick.
      */
     @Test
-    void anOpenClFailureAtRunTimeTurnsAutosCachedOpenClPickIntoJava() {
+    void anOpenClFailureAtRunTimeTurnsAutosOpenClPickIntoJavaAtEverySize() {
         Scoring.assumeBackendAvailable("opencl");
         OpenCLDevice real = KernelExecutor.findOpenClDevice().orElseThrow();
         OpenCLDevice refused = new OpenCLDevice(real.getOpenCLPlatform(), 12345L, Device.TYPE.CPU);
@@ -70,35 +71,34 @@ class CreditScorerTest {
         CreditConfig auto = config("auto", "rloo", "credit.gamma", "0.93");
         CreditConfig other = config("auto", "rloo", "credit.gamma", "0.94");
         Map<String, KernelExecutor.Backend> picks = CreditScorer.autoPicks();
-        // As if the probe had picked the device that then fails.
         String autoKey = CreditScorer.autoKey(auto, CreditScorer.DEFAULT_MICRO_BATCH);
         String autoKeyOfAnotherSize = CreditScorer.autoKey(auto, 4096); // another job of the JVM, larger batches
         String otherKey = CreditScorer.autoKey(other, CreditScorer.DEFAULT_MICRO_BATCH);
+        // As if the probes had picked the device that then fails.
         picks.put(autoKey, KernelExecutor.Backend.OPENCL);
         picks.put(autoKeyOfAnotherSize, KernelExecutor.Backend.OPENCL);
-        picks.put(otherKey, KernelExecutor.Backend.JTP);
+        picks.put(otherKey, KernelExecutor.Backend.OPENCL);
         try {
             try (CreditScorer failing = new CreditScorer(auto, KernelExecutor.openCl(refused))) {
                 failing.score(batch);
                 assertEquals(1, failing.fallbacks());
             }
-            assertEquals(KernelExecutor.Backend.JAVA, picks.get(autoKey));
-            assertEquals(KernelExecutor.Backend.JAVA, picks.get(autoKeyOfAnotherSize), "the device failed at any size");
-            try (CreditScorer next = new CreditScorer(auto)) {
-                next.score(batch);
-                assertEquals("java", next.backend());
-                assertEquals(0, next.fallbacks());
+            for (int size : new int[] {CreditScorer.DEFAULT_MICRO_BATCH, 4096, 100}) {
+                try (CreditScorer next = new CreditScorer(auto, size)) {
+                    next.score(batch);
+                    assertEquals("java", next.backend(), "micro-batches of " + size);
+                    assertEquals(0, next.fallbacks());
+                }
             }
-
-            try (CreditScorer failing = new CreditScorer(other, KernelExecutor.openCl(refused))) {
-                failing.score(batch);
-                assertEquals(1, failing.fallbacks());
+            try (CreditScorer untouched = new CreditScorer(other)) {
+                assertEquals("opencl", untouched.backend(), "other settings keep their pick");
             }
-            assertEquals(KernelExecutor.Backend.JTP, picks.get(otherKey), "only an opencl pick is replaced");
         } finally {
             picks.remove(autoKey);
             picks.remove(autoKeyOfAnotherSize);
             picks.remove(otherKey);
+            picks.remove(CreditScorer.autoKey(auto, 100));
+            CreditScorer.openClFailures().remove(auto.kernelsKey());
         }
     }
 
@@ -152,7 +152,7 @@ class CreditScorerTest {
         try (CreditScorer scorer = new CreditScorer(auto, 200)) {
             List<Credit> credits = scorer.score(batch);
 
-            assertTrue(List.of("opencl", "jtp", "java").contains(scorer.backend()), scorer.backend());
+            assertTrue(List.of("opencl", "java").contains(scorer.backend()), scorer.backend());
             assertEquals(scorer.backend(), CreditScorer.autoPicks().get(CreditScorer.autoKey(auto, 200)).toString());
             assertEquals(0, scorer.fallbacks());
             List<Credit> expected = score("java", batch, "gae", "credit.preset", "verl");
@@ -193,11 +193,13 @@ class CreditScorerTest {
         assertEquals(KernelExecutor.Backend.JAVA, CreditScorer.cheapest(List.of()).backend(), "nothing measured");
     }
 
-    /** auto measures on the job's micro-batches where the caller does not say: batch.max-trajectories' default. */
+    /** Probes are of 8 to 4096 trajectories: a batch of millions (strawless score) is probed, and cached, as 4096. */
     @Test
-    void theDefaultMicroBatchIsTheDefaultBatchSize() {
-        assertEquals(io.strawless.pipeline.JobOptions.BATCH_MAX_TRAJECTORIES.defaultValue(),
-                CreditScorer.DEFAULT_MICRO_BATCH);
+    void autoProbesAtMostFourThousandTrajectories() {
+        CreditConfig auto = config("auto", "grpo");
+        assertEquals(CreditScorer.autoKey(auto, 4096), CreditScorer.autoKey(auto, 1_000_000));
+        assertEquals(CreditScorer.autoKey(auto, 8), CreditScorer.autoKey(auto, 0));
+        assertNotEquals(CreditScorer.autoKey(auto, 256), CreditScorer.autoKey(auto, 4096));
     }
 
     /** A device as the OpenCL runtime describes it, never opened: only its type and compute units are read. */
@@ -285,7 +287,7 @@ class CreditScorerTest {
             assertRejected(gae, new Trajectory("t", null, "task", 1.0, TerminalKind.TRUNCATED, Double.NaN, Double.NaN,
                     List.of(new Step(0, 0, 0.5, true, null, Map.of()))), "trajectory 't': bootstrapValue is absent");
             // A tool step needs no value.
-            gae.validate(trajectory(1.0, new Step(0, 0, Double.NaN, false, null, Map.of())));
+            CreditScorer.validate(trajectory(1.0, new Step(0, 0, Double.NaN, false, null, Map.of())), config("java", "gae"));
         }
         try (CreditScorer grpo = new CreditScorer(config("java", "grpo"))) {
             assertRejected(grpo, trajectory(Double.NaN, new Step(0, 0, 0, true, null, Map.of())),
