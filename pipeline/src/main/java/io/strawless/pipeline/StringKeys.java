@@ -1,9 +1,8 @@
 package io.strawless.pipeline;
 
+import io.strawless.connectors.serde.SerializerTypeInfo;
 import java.io.IOException;
-import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
@@ -28,68 +27,9 @@ import org.apache.flink.types.StringValue;
 public final class StringKeys {
 
     /** Pass to {@code keyBy(selector, StringKeys.TYPE)} and to keyed test harnesses. */
-    public static final TypeInformation<String> TYPE = new KeyType();
+    public static final TypeInformation<String> TYPE = SerializerTypeInfo.ofKeys(String.class, Serializer.INSTANCE);
 
     private StringKeys() {}
-
-    private static final class KeyType extends TypeInformation<String> {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public boolean isBasicType() {
-            return false;
-        }
-
-        @Override
-        public boolean isTupleType() {
-            return false;
-        }
-
-        @Override
-        public int getArity() {
-            return 1;
-        }
-
-        @Override
-        public int getTotalFields() {
-            return 1;
-        }
-
-        @Override
-        public Class<String> getTypeClass() {
-            return String.class;
-        }
-
-        @Override
-        public boolean isKeyType() {
-            return true;
-        }
-
-        @Override
-        public TypeSerializer<String> createSerializer(SerializerConfig config) {
-            return Serializer.INSTANCE;
-        }
-
-        @Override
-        public String toString() {
-            return "String (StringKeys)";
-        }
-
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof KeyType;
-        }
-
-        @Override
-        public int hashCode() {
-            return KeyType.class.hashCode();
-        }
-
-        @Override
-        public boolean canEqual(Object other) {
-            return other instanceof KeyType;
-        }
-    }
 
     /** Longer strings go to {@link StringValue#writeString} as they are: not ids, and no 3-bytes-a-char buffer. */
     private static final int BUFFERED_CHARS = 1 << 16;

@@ -1,7 +1,6 @@
 package io.strawless.connectors.serde;
 
 import java.io.IOException;
-import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
@@ -75,74 +74,6 @@ public abstract class NetworkSerializer<T> extends RecordSerializer<T> {
 
     /** Type information whose serializer is a {@link NetworkSerializer}: pass it where a stream's type is declared. */
     public static <T> TypeInformation<T> typeInfo(Class<T> type, NetworkSerializer<T> serializer) {
-        return new NetworkTypeInfo<>(type, serializer);
-    }
-
-    private static final class NetworkTypeInfo<T> extends TypeInformation<T> {
-
-        private static final long serialVersionUID = 1L;
-
-        private final Class<T> type;
-        private final NetworkSerializer<T> prototype;
-
-        NetworkTypeInfo(Class<T> type, NetworkSerializer<T> prototype) {
-            this.type = type;
-            this.prototype = prototype;
-        }
-
-        @Override
-        public boolean isBasicType() {
-            return false;
-        }
-
-        @Override
-        public boolean isTupleType() {
-            return false;
-        }
-
-        @Override
-        public int getArity() {
-            return 1;
-        }
-
-        @Override
-        public int getTotalFields() {
-            return 1;
-        }
-
-        @Override
-        public Class<T> getTypeClass() {
-            return type;
-        }
-
-        @Override
-        public boolean isKeyType() {
-            return false;
-        }
-
-        @Override
-        public TypeSerializer<T> createSerializer(SerializerConfig config) {
-            return prototype.create();
-        }
-
-        @Override
-        public String toString() {
-            return type.getSimpleName() + "(" + prototype.getClass().getSimpleName() + ")";
-        }
-
-        @Override
-        public boolean equals(Object obj) {
-            return obj instanceof NetworkTypeInfo<?> other && other.type == type;
-        }
-
-        @Override
-        public int hashCode() {
-            return type.hashCode();
-        }
-
-        @Override
-        public boolean canEqual(Object obj) {
-            return obj instanceof NetworkTypeInfo;
-        }
+        return SerializerTypeInfo.of(type, serializer);
     }
 }
