@@ -17,6 +17,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The {@code strawless} command line. Exit codes: 0 success, 1 failure (for {@code demo}: the counts do not
@@ -55,7 +56,8 @@ public final class StrawlessCli implements Runnable {
     /** The configured command line; tests call {@code execute} on it instead of {@link #main}. */
     public static CommandLine commandLine() {
         CommandLine commandLine =
-                new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure);
+                new CommandLine(new StrawlessCli()).setExecutionExceptionHandler(StrawlessCli::reportFailure)
+                        .setParameterExceptionHandler(StrawlessCli::reportUsageError);
         // A flag typed as an enum setting's values (score --estimator takes credit.estimator's) reads them as -D does.
         for (Class<?> holder : StrawlessOptions.OPTION_CLASSES) {
             for (Declared declared : StrawlessOptions.declaredBy(holder)) {
@@ -80,6 +82,21 @@ public final class StrawlessCli implements Runnable {
                 throw new TypeConversionException(StrawlessOptions.unreadable(option, e));
             }
         });
+    }
+
+    /**
+     * A flag that is unknown, missing or whose value does not read: picocli's message, which names the flag and what
+     * it takes, any close matches of a mistyped one, and where the usage is; not the whole usage after it, which
+     * buries the one line that says what to fix.
+     */
+    private static int reportUsageError(ParameterException e, String[] args) {
+        CommandLine commandLine = e.getCommandLine();
+        PrintWriter err = commandLine.getErr();
+        err.println(e.getMessage());
+        UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("Try '" + commandLine.getCommandSpec().qualifiedName() + " --help' for usage.");
+        err.flush();
+        return commandLine.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     /**

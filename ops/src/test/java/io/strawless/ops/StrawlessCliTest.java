@@ -26,6 +26,10 @@ class StrawlessCliTest {
         Outcome outcome = run("demo", "--agnets", "5");
         assertEquals(2, outcome.exitCode());
         assertTrue(outcome.err().contains("--agnets"), outcome.err());
+        // The error, the flag meant, and where the usage is: not the whole usage, which would bury them.
+        assertTrue(outcome.err().contains("--agents"), outcome.err());
+        assertTrue(outcome.err().strip().endsWith("Try 'strawless demo --help' for usage."), outcome.err());
+        assertFalse(outcome.err().contains("Usage:"), outcome.err());
     }
 
     @Test

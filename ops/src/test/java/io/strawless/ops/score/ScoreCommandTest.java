@@ -231,8 +231,9 @@ class ScoreCommandTest {
                 + " expected one of: none, verl, trl, openrlhf", preset.errLines().get(0));
         Outcome backend = score(GAE_PAIR, "--estimator", "gae", "--backend", "cuda");
         assertEquals(2, backend.exitCode());
-        assertEquals("Invalid value for option '--backend': Could not parse value 'cuda' for key 'credit.backend':"
-                + " expected one of: auto, opencl, jtp, java", backend.errLines().get(0));
+        assertEquals(List.of("Invalid value for option '--backend': Could not parse value 'cuda' for key"
+                + " 'credit.backend': expected one of: auto, opencl, jtp, java",
+                "Try 'strawless score --help' for usage."), backend.errLines(), "the error, not the usage after it");
     }
 
     private static void assertSteps(JsonNode line, int[] indices, double[] advantages, double[] returns) {
