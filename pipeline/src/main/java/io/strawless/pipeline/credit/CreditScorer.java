@@ -44,7 +44,7 @@ public final class CreditScorer implements AutoCloseable {
      * CreditConfig#kernelsKey}) and the micro-batch size, once per JVM ({@link #autoKey}): the probe takes seconds
      * (it compiles the OpenCL kernels), and every subtask of a task manager, and every job the JVM runs after (a
      * restart, a benchmark's next run), would otherwise repeat it while input waits. An OpenCL failure at run time
-     * turns an "opencl" pick into "java", so that later scorers do not go back to the failed device.
+     * overrides an "opencl" pick ({@link #OPENCL_FAILED}).
      */
     private static final Map<String, KernelExecutor.Backend> AUTO_PICKS = new ConcurrentHashMap<>();
     /**
