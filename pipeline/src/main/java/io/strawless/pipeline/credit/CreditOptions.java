@@ -2,6 +2,7 @@ package io.strawless.pipeline.credit;
 
 import static org.apache.flink.configuration.ConfigOptions.key;
 
+import java.util.Locale;
 import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 
@@ -182,18 +183,20 @@ public final class CreditOptions {
 
     private CreditOptions() {}
 
+    /**
+     * How the settings name a value of the enums below: its constant in lower case, '-' for '_' (CLAMP_VAR_ADD_STD
+     * is clamp-var-add-std). Flink reads an enum setting by its {@code toString}, in any case.
+     */
+    private static String settingName(Enum<?> value) {
+        return value.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
     public enum Preset {
-        NONE("none"), VERL("verl"), TRL("trl"), OPENRLHF("openrlhf");
-
-        private final String value;
-
-        Preset(String value) {
-            this.value = value;
-        }
+        NONE, VERL, TRL, OPENRLHF;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
@@ -202,122 +205,74 @@ public final class CreditOptions {
      * measures them and picks one.
      */
     public enum Backend {
-        AUTO("auto"), OPENCL("opencl"), JTP("jtp"), JAVA("java");
-
-        private final String value;
-
-        Backend(String value) {
-            this.value = value;
-        }
+        AUTO, OPENCL, JTP, JAVA;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
     public enum EpsilonMode {
-        ADD_STD("add-std"), ADD_VAR("add-var"), CLAMP_VAR("clamp-var"), CLAMP_VAR_ADD_STD("clamp-var-add-std");
-
-        private final String value;
-
-        EpsilonMode(String value) {
-            this.value = value;
-        }
+        ADD_STD, ADD_VAR, CLAMP_VAR, CLAMP_VAR_ADD_STD;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
     public enum SingletonGroup {
-        RAW("raw"), ZERO("zero"), TASK_BASELINE("task-baseline");
-
-        private final String value;
-
-        SingletonGroup(String value) {
-            this.value = value;
-        }
+        RAW, ZERO, TASK_BASELINE;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
     public enum ScaleRewards {
-        GROUP("group"), BATCH("batch"), NONE("none");
-
-        private final String value;
-
-        ScaleRewards(String value) {
-            this.value = value;
-        }
+        GROUP, BATCH, NONE;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
     public enum Normalize {
-        NONE("none"), BATCH("batch");
-
-        private final String value;
-
-        Normalize(String value) {
-            this.value = value;
-        }
+        NONE, BATCH;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
     public enum NonTrainableSteps {
-        SKIP("skip"), ZERO("zero");
-
-        private final String value;
-
-        NonTrainableSteps(String value) {
-            this.value = value;
-        }
+        SKIP, ZERO;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
     public enum ProcessBaseline {
-        GROUP_NORM("group-norm"), RLOO("rloo"), NONE("none");
-
-        private final String value;
-
-        ProcessBaseline(String value) {
-            this.value = value;
-        }
+        GROUP_NORM, RLOO, NONE;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 
     public enum GigpoEpisodeStats {
-        TRAJECTORY("trajectory"), STEP("step");
-
-        private final String value;
-
-        GigpoEpisodeStats(String value) {
-            this.value = value;
-        }
+        TRAJECTORY, STEP;
 
         @Override
         public String toString() {
-            return value;
+            return settingName(this);
         }
     }
 }
