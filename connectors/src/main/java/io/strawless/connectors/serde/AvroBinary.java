@@ -84,6 +84,12 @@ final class AvroBinary {
             return 1;
         }
         int bytes = 1 + arrayFramingBytes(values.size());
+        if (values instanceof PackedInts packed) { // as the codec decodes them: no box per token
+            for (int i = 0; i < packed.size(); i++) {
+                bytes += varintBytes(packed.getInt(i));
+            }
+            return bytes;
+        }
         for (int i = 0; i < values.size(); i++) {
             bytes += varintBytes(values.get(i));
         }
@@ -147,9 +153,16 @@ final class AvroBinary {
         out.writeIndex(PRESENT);
         out.writeArrayStart();
         out.setItemCount(values.size());
-        for (int i = 0; i < values.size(); i++) {
-            out.startItem();
-            out.writeInt(values.get(i));
+        if (values instanceof PackedInts packed) { // as the codec decodes them: no box per token
+            for (int i = 0; i < packed.size(); i++) {
+                out.startItem();
+                out.writeInt(packed.getInt(i));
+            }
+        } else {
+            for (int i = 0; i < values.size(); i++) {
+                out.startItem();
+                out.writeInt(values.get(i));
+            }
         }
         out.writeArrayEnd();
     }

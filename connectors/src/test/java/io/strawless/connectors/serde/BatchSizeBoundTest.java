@@ -50,6 +50,9 @@ class BatchSizeBoundTest {
                     revision, new EncodedSteps(encoded), processRewards);
 
             assertEquals(exact, decodedBound, "trajectory " + i);
+            // Steps as the codec decodes them (token ids unboxed, PackedInts) count the same.
+            assertEquals(exact, TrainingBatchSerializer.trajectoryBytesBound(trajectoryId, "agent-é", "task-1",
+                    groupId, revision, List.copyOf(new EncodedSteps(encoded)), processRewards), "trajectory " + i);
             assertTrue(encodedBound >= exact, "trajectory " + i + ": " + encodedBound + " < " + exact);
             // What the bound counts besides the exact size: the dropped fields beyond a byte each, per step.
             long dropped = 0;

@@ -75,6 +75,7 @@ class StepEventCodecTest {
             byte[] encoded = singleObject.toByteArray();
             assertEquals(step, StepEvent.fromByteBuffer(ByteBuffer.wrap(encoded)), "Avro reads it back");
             assertFieldsReadInPlace(step, encoded);
+            assertEquals(step, new StepEventCodec().decode(encoded), "decoded in place");
             blocked += Arrays.equals(encoded, toArray(step.toByteBuffer())) ? 0 : 1;
         }
         assertTrue(blocked > 100, "steps whose tokens were written in sized blocks: " + blocked);
@@ -113,6 +114,26 @@ class StepEventCodecTest {
         byte[] truncated = Arrays.copyOf(encoded, 20); // inside the trajectory id
         IOException failure = assertThrows(IOException.class, () -> StepEventCodec.isTerminal(truncated));
         assertTrue(failure.getMessage().startsWith("corrupt step encoding"), failure.getMessage());
+    }
+
+    @Test
+    void decodingInPlaceFailsAsCorruptOnBytesTheJobNeverWrites() throws Exception {
+        byte[] encoded = new StepEventCodec().encode(randomStep(new Random(41), 3));
+        for (byte[] bad : List.of(Arrays.copyOf(encoded, encoded.length - 1), Arrays.copyOf(encoded, encoded.length + 1),
+                Arrays.copyOf(encoded, 20))) {
+            IOException failure = assertThrows(IOException.class, () -> new StepEventCodec().decode(bad));
+            assertTrue(failure.getMessage().startsWith("corrupt step encoding"), failure.getMessage());
+        }
+    }
+
+    @Test
+    void decodedTokenIdsAreAListOfTheirIntegers() throws Exception {
+        StepEvent step = StepEvent.newBuilder(TestRecords.step("traj-1", 0)).setTokenIds(List.of(7, -1, 1 << 30)).build();
+        List<Integer> tokens = new StepEventCodec().decode(new StepEventCodec().encode(step)).getTokenIds();
+        assertEquals(List.of(7, -1, 1 << 30), tokens);
+        assertEquals(List.of(7, -1, 1 << 30).hashCode(), tokens.hashCode());
+        assertEquals(1 << 30, ((PackedInts) tokens).getInt(2));
+        assertThrows(UnsupportedOperationException.class, () -> tokens.add(1), "immutable, as the step's bytes");
     }
 
     @Test
@@ -342,6 +363,9 @@ class StepEventCodecTest {
                 readInPlace++;
                 assertTrue(decodes, "mangled step " + i + " reads in place but does not decode: " + decoded);
                 assertEquals(StepFields.of((StepEvent) decoded), fields, "mangled step " + i);
+                // What the source passes on as its bytes, the job's stages decode in place: to Avro's own step.
+                StepEvent byAvro = new SpecificDatumReader<>(StepEvent.class).read(null, new BoundedBinaryDecoder(value, 10));
+                assertEquals(byAvro, codec.decode(value), "mangled step " + i + " decoded in place");
             }
         }
         // The mangled bodies that still decode are mostly read in place too (the others: a boolean byte other than
