@@ -34,6 +34,8 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
 
     // AvroSerializer keeps encoder and decoder state: not thread-safe, so create() makes new ones.
     private final AvroSerializer<DeadLetter> deadLetters = new AvroSerializer<>(DeadLetter.class);
+    /** Each record's input topic, one of a few: read as the same string while it repeats. */
+    private transient RepeatedStringValue topics;
 
     @Override
     protected NetworkSerializer<InputRecord> create() {
@@ -70,7 +72,10 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
     @Override
     public InputRecord deserialize(DataInputView source) throws IOException {
         byte kind = source.readByte();
-        String topic = StringValue.readString(source);
+        if (topics == null) {
+            topics = new RepeatedStringValue();
+        }
+        String topic = topics.read(source);
         int partition = source.readInt();
         long offset = source.readLong();
         long timestamp = source.readLong();
