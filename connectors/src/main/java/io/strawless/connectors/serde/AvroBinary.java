@@ -84,14 +84,8 @@ final class AvroBinary {
             return 1;
         }
         int bytes = 1 + arrayFramingBytes(values.size());
-        if (values instanceof PackedInts packed) { // as the codec decodes them: no box per token
-            for (int i = 0; i < packed.size(); i++) {
-                bytes += varintBytes(packed.getInt(i));
-            }
-            return bytes;
-        }
         for (int i = 0; i < values.size(); i++) {
-            bytes += varintBytes(values.get(i));
+            bytes += varintBytes(intAt(values, i));
         }
         return bytes;
     }
@@ -153,17 +147,15 @@ final class AvroBinary {
         out.writeIndex(PRESENT);
         out.writeArrayStart();
         out.setItemCount(values.size());
-        if (values instanceof PackedInts packed) { // as the codec decodes them: no box per token
-            for (int i = 0; i < packed.size(); i++) {
-                out.startItem();
-                out.writeInt(packed.getInt(i));
-            }
-        } else {
-            for (int i = 0; i < values.size(); i++) {
-                out.startItem();
-                out.writeInt(values.get(i));
-            }
+        for (int i = 0; i < values.size(); i++) {
+            out.startItem();
+            out.writeInt(intAt(values, i));
         }
         out.writeArrayEnd();
+    }
+
+    /** A list's int, unboxed where the list is {@link PackedInts} (token ids as the codec decodes them). */
+    private static int intAt(List<Integer> values, int index) {
+        return values instanceof PackedInts packed ? packed.getInt(index) : values.get(index);
     }
 }

@@ -18,6 +18,7 @@ import java.util.List;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.Decoder;
+import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.Encoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.message.BinaryMessageDecoder;
@@ -25,8 +26,9 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * Writes and reads a {@link StepEvent} in Avro's binary encoding, field by field with Avro's own encoder and
- * decoder, without the reflective datum writer and reader.
+ * Writes and reads a {@link StepEvent} in Avro's binary encoding, field by field, without the reflective datum
+ * writer and reader: with Avro's own encoder, and read with a cursor over the bytes (Avro's own decoder where the
+ * bytes are untrusted, or unusual).
  *
  * <p>Why: every step crosses the network three times inside the job (to the assembler, to grouping, to
  * scoring) and waits in the assembler's state, and Avro's generic writer and reader, which look up every field
@@ -71,16 +73,27 @@ public final class StepEventCodec {
      * Reads what {@link #encode} wrote; Avro's resolving decoder reads a step written with another schema version.
      *
      * <p>A step in the current schema is read straight from its bytes, as {@link #fields} reads them, with no
-     * decoder: only the job's own bytes come here (state, the network, what the source passed on after
-     * {@link #fields} accepted it or after it decoded and encoded the step again), so what Avro's reader would take
-     * and this one refuses (an int padded past 5 bytes, a boolean byte other than 0 or 1) never does. Profiled, Avro's
-     * decoder (setting up its buffer, a {@code Utf8} per id, a box per token id) was a quarter of the scoring
-     * stage's time, which decodes every step it scores.
+     * decoder. In JFR profiles of the bench (2026-11-27), Avro's decoder (setting up its buffer, a {@code Utf8} per
+     * id, a box per token id) was a quarter of the scoring stage's samples: it decodes every step it scores. What this
+     * build's source passes on, the cursor reads (it passes on only the bytes {@link #fields} accepts, and encodes
+     * every other step again). Earlier releases passed on whatever Avro's reader accepted, and their savepoints may
+     * hold such steps (a boolean byte other than 0 or 1, an int Avro truncates): the cursor refuses those, and Avro's
+     * decoder reads them as it always did, or every restore would fail.
      */
     public StepEvent decode(byte[] singleObject) throws IOException {
         if (!hasCurrentHeader(singleObject)) {
             return decodeOtherVersion(singleObject);
         }
+        try {
+            return readInPlace(singleObject);
+        } catch (IOException | AvroRuntimeException unusual) {
+            return read(DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
+                    singleObject.length - SINGLE_OBJECT_HEADER.length, null));
+        }
+    }
+
+    /** A step in the current schema, read by the cursor; fails on anything but plainly well-formed bytes. */
+    private StepEvent readInPlace(byte[] singleObject) throws IOException {
         FieldCursor at = new FieldCursor(singleObject);
         StepEvent step = new StepEvent();
         step.setTrajectoryId(trajectoryIds.read(at));
@@ -410,9 +423,11 @@ public final class StepEventCodec {
     }
 
     /**
-     * Reads single fields of a step's Avro body straight from its bytes, skipping the others: no decoder, no
-     * objects. For the few fields a stage needs of a step it passes on (its key, its index, whether it is
-     * terminal, its policy version); a body that ends early or holds an invalid varint fails as corrupt.
+     * Reads the fields of a step's Avro body straight from its bytes, skipping those it is not asked for: no
+     * decoder. For the few fields a stage needs of a step it passes on (its key, its index, whether it is terminal,
+     * its policy version), for the source's checks ({@link #fields}), and for the whole step ({@link #decode}); a
+     * body that ends early, or holds an invalid varint or anything else Avro's writers do not write, fails as
+     * corrupt.
      */
     private static final class FieldCursor {
         private final byte[] bytes;
@@ -486,7 +501,10 @@ public final class StepEventCodec {
             return index;
         }
 
-        /** Not checked as UTF-8 (see {@link #readUtf8}): the job reads in place only steps its source checked. */
+        /**
+         * Not checked as UTF-8 (see {@link #readUtf8}): a malformed sequence decodes to U+FFFD, as Avro's reader
+         * decodes it (the source refuses such steps; an earlier release's savepoint may hold one).
+         */
         String readString() throws IOException {
             int length = length();
             String value = new String(bytes, position, length, StandardCharsets.UTF_8);
