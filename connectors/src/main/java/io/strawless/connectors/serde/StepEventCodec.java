@@ -74,7 +74,7 @@ public final class StepEventCodec {
      *
      * <p>A step in the current schema is read straight from its bytes, as {@link #fields} reads them, with no
      * decoder. In JFR profiles of the bench (2026-11-27), Avro's decoder (setting up its buffer, a {@code Utf8} per
-     * id, a box per token id) was a quarter of the scoring stage's samples: it decodes every step it scores. What this
+     * id, a box per token id) was a fifth of the scoring stage's samples: it decodes every step it scores. What this
      * build's source passes on, the cursor reads (it passes on only the bytes {@link #fields} accepts, and encodes
      * every other step again). Earlier releases passed on whatever Avro's reader accepted, and their savepoints may
      * hold such steps (a boolean byte other than 0 or 1, an int Avro truncates): the cursor refuses those, and Avro's
