@@ -33,7 +33,11 @@ import java.util.List;
  * @param jobStepsPerCpuSecondLessJit the same less the JIT compiler's CPU time, which a job that has run for a while
  *                                    no longer spends ({@link Throughput#stepsPerCpuSecondLessJit}); the goal is read on
  *                                    the whole process
- * @param latencyGoalMs               checkpoint interval + 1 s
+ * @param p50GroupOutcomesToVisibleMs under a group-relative estimator, the latency from the last outcome of the
+ *                                    trajectory's group instead of its own ({@link LatencyProbe.Latency}): what the
+ *                                    job adds once the group's credit can be computed at all; null under the others
+ * @param latencyGoalMs               checkpoint interval + 1 s; the goal is read on the latency from the trajectory's
+ *                                    own outcome
  * @param liveStepsPerSecond          the rate the live fleet sent at ({@code --live-agents})
  * @param liveCpuMicrosPerStep        CPU time per step while the fleet sent live: the process's, less the
  *                                    bench's own fleet and trainer threads ({@link LatencyProbe.Load})
@@ -70,6 +74,8 @@ record BenchReport(
         Double p99LatencyMs,
         Double p50OutcomeToBatchMs,
         Double p99OutcomeToBatchMs,
+        Double p50GroupOutcomesToVisibleMs,
+        Double p99GroupOutcomesToVisibleMs,
         int latencyTrajectories,
         int latencyUnseen,
         long latencyGoalMs,
@@ -166,6 +172,8 @@ record BenchReport(
                 latency.p99Ms(),
                 latency.p50ToBatchMs(),
                 latency.p99ToBatchMs(),
+                latency.p50FromGroupMs(),
+                latency.p99FromGroupMs(),
                 latency.trajectories(),
                 latency.unseen(),
                 checkpointIntervalMs + 1_000,
@@ -265,6 +273,12 @@ record BenchReport(
         out.printf(
                 "  of which outcome arrival to batch created: p50 %s, p99 %s; the rest waits for the checkpoint%n",
                 millis(p50OutcomeToBatchMs), millis(p99OutcomeToBatchMs));
+        if (p50GroupOutcomesToVisibleMs != null || p99GroupOutcomesToVisibleMs != null) {
+            out.printf(
+                    "  from the last outcome of the trajectory's group (its group-relative credit waits for every"
+                            + " member) to batch visible: p50 %s, p99 %s%n",
+                    millis(p50GroupOutcomesToVisibleMs), millis(p99GroupOutcomesToVisibleMs));
+        }
         if (latencyUnseen > 0) {
             out.printf("  %,d measured trajectories never showed up in a visible batch%n", latencyUnseen);
         }

@@ -2,18 +2,24 @@ package io.strawless.ops.bench;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
+import io.strawless.ops.fleet.FleetLedger;
+import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.InputTopic;
+import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +67,12 @@ final class LatencyProbe {
      * @param p50ToBatchMs   outcome arrival to the batch's creation (its {@code created_at}), median: the rest of
      *                       the latency is the wait for the checkpoint that commits it
      * @param p99ToBatchMs   the same, 99th percentile
+     * @param p50FromGroupMs under a group-relative estimator (grpo, dr_grpo, rloo), the last outcome of the
+     *                       trajectory's group reaching Kafka to the batch visible, median: the job scores a group
+     *                       once all its members are complete, so a member that finished early waits for the
+     *                       group's last, which no job could avoid; null under the other estimators, which wait for no
+     *                       group (a trajectory without a group: from its own outcome)
+     * @param p99FromGroupMs the same, 99th percentile
      * @param batches        batches read
      * @param backends       kernel backends the batches name
      * @param load           what the live traffic cost
@@ -72,6 +84,8 @@ final class LatencyProbe {
             Double p99Ms,
             Double p50ToBatchMs,
             Double p99ToBatchMs,
+            Double p50FromGroupMs,
+            Double p99FromGroupMs,
             long batches,
             Set<String> backends,
             Load load) {}
@@ -172,7 +186,7 @@ final class LatencyProbe {
             watcher.join();
         }
         rethrowFailure();
-        return summarise(measured, load);
+        return summarise(measured, script.ledger(), load);
     }
 
     private void send(FleetScript script, CpuWindow window, Progress progress) {
@@ -272,7 +286,7 @@ final class LatencyProbe {
         }
     }
 
-    private Latency summarise(Set<String> measured, Load load) {
+    private Latency summarise(Set<String> measured, FleetLedger ledger, Load load) {
         double[] toVisible = new double[measured.size()];
         double[] toBatch = new double[measured.size()];
         int unseen = 0;
@@ -290,6 +304,9 @@ final class LatencyProbe {
             }
             i++;
         }
+        double[] fromGroup = CreditConfig.from(conf).groupRelative()
+                ? fromGroupOutcomes(measured, ledger, outcomeArrived, visibleAt)
+                : null;
         return new Latency(
                 measured.size(),
                 unseen,
@@ -297,9 +314,48 @@ final class LatencyProbe {
                 percentile(toVisible, 99),
                 percentile(toBatch, 50),
                 percentile(toBatch, 99),
+                fromGroup == null ? null : percentile(fromGroup, 50),
+                fromGroup == null ? null : percentile(fromGroup, 99),
                 batches.get(),
                 new TreeSet<>(backends),
                 load);
+    }
+
+    /**
+     * For each measured trajectory, in order, the time from the last outcome of its group (its own, without a group)
+     * reaching Kafka to its batch being visible; infinite where either is unknown.
+     */
+    static double[] fromGroupOutcomes(Collection<String> measured, FleetLedger ledger, Map<String, Long> arrivedAt,
+            Map<String, Long> visibleAt) {
+        Map<String, List<String>> members = new HashMap<>();
+        for (SentTrajectory sent : ledger.trajectories().values()) {
+            if (sent.groupId() != null) {
+                members.computeIfAbsent(sent.groupId(), group -> new ArrayList<>()).add(sent.trajectoryId());
+            }
+        }
+        double[] latencies = new double[measured.size()];
+        int i = 0;
+        for (String trajectory : measured) {
+            SentTrajectory sent = ledger.trajectories().get(trajectory);
+            List<String> group = sent == null || sent.groupId() == null ? List.of(trajectory) : members.get(sent.groupId());
+            Long visible = visibleAt.get(trajectory);
+            Long groupArrived = lastArrival(group, arrivedAt);
+            latencies[i++] = visible == null || groupArrived == null ? Double.POSITIVE_INFINITY : visible - groupArrived;
+        }
+        return latencies;
+    }
+
+    /** When the last of these trajectories' outcomes reached Kafka; null while one has not (or was never sent). */
+    private static Long lastArrival(List<String> trajectories, Map<String, Long> arrivedAt) {
+        long last = Long.MIN_VALUE;
+        for (String trajectory : trajectories) {
+            Long arrived = arrivedAt.get(trajectory);
+            if (arrived == null) {
+                return null;
+            }
+            last = Math.max(last, arrived);
+        }
+        return last;
     }
 
     /** Nearest-rank percentile; null when there are no values or it falls on an infinite one. */
