@@ -425,9 +425,10 @@ public final class StepEventCodec {
     /**
      * Reads the fields of a step's Avro body straight from its bytes, skipping those it is not asked for: no
      * decoder. For the few fields a stage needs of a step it passes on (its key, its index, whether it is terminal,
-     * its policy version), for the source's checks ({@link #fields}), and for the whole step ({@link #decode}); a
-     * body that ends early, or holds an invalid varint or anything else Avro's writers do not write, fails as
-     * corrupt.
+     * its policy version), for the source's checks ({@link #fields}), and for the whole step ({@link #decode}). A
+     * body that ends early, or holds an invalid varint or anything else Avro's writers do not write, fails: with an
+     * IOException ("corrupt step encoding"), or Avro's own AvroRuntimeException for a union branch that is neither
+     * null nor the value. {@link #fields} then declines the step and {@link #decode} hands it to Avro's decoder.
      */
     private static final class FieldCursor {
         private final byte[] bytes;

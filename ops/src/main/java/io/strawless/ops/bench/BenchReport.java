@@ -33,7 +33,7 @@ import java.util.List;
  * @param jobStepsPerCpuSecondLessJit the same less the JIT compiler's CPU time, which a job that has run for a while
  *                                    no longer spends ({@link Throughput#stepsPerCpuSecondLessJit}); the goal is read on
  *                                    the whole process
- * @param p50GroupOutcomesToVisibleMs under a group-relative estimator, the latency from the last outcome of the
+ * @param p50GroupLastOutcomeToVisibleMs under a group-relative estimator, the latency from the last outcome of the
  *                                    trajectory's group instead of its own ({@link LatencyProbe.Latency}): what the
  *                                    job adds once the group's credit can be computed at all; null under the others
  * @param latencyGoalMs               checkpoint interval + 1 s; the goal is read on the latency from the trajectory's
@@ -74,8 +74,8 @@ record BenchReport(
         Double p99LatencyMs,
         Double p50OutcomeToBatchMs,
         Double p99OutcomeToBatchMs,
-        Double p50GroupOutcomesToVisibleMs,
-        Double p99GroupOutcomesToVisibleMs,
+        Double p50GroupLastOutcomeToVisibleMs,
+        Double p99GroupLastOutcomeToVisibleMs,
         int latencyTrajectories,
         int latencyUnseen,
         long latencyGoalMs,
@@ -273,11 +273,11 @@ record BenchReport(
         out.printf(
                 "  of which outcome arrival to batch created: p50 %s, p99 %s; the rest waits for the checkpoint%n",
                 millis(p50OutcomeToBatchMs), millis(p99OutcomeToBatchMs));
-        if (p50GroupOutcomesToVisibleMs != null || p99GroupOutcomesToVisibleMs != null) {
+        if (p50GroupLastOutcomeToVisibleMs != null || p99GroupLastOutcomeToVisibleMs != null) {
             out.printf(
                     "  from the last outcome of the trajectory's group (its group-relative credit waits for every"
                             + " member) to batch visible: p50 %s, p99 %s%n",
-                    millis(p50GroupOutcomesToVisibleMs), millis(p99GroupOutcomesToVisibleMs));
+                    millis(p50GroupLastOutcomeToVisibleMs), millis(p99GroupLastOutcomeToVisibleMs));
         }
         if (latencyUnseen > 0) {
             out.printf("  %,d measured trajectories never showed up in a visible batch%n", latencyUnseen);

@@ -67,11 +67,11 @@ final class LatencyProbe {
      * @param p50ToBatchMs   outcome arrival to the batch's creation (its {@code created_at}), median: the rest of
      *                       the latency is the wait for the checkpoint that commits it
      * @param p99ToBatchMs   the same, 99th percentile
-     * @param p50FromGroupMs under a group-relative estimator (grpo, dr_grpo, rloo), the last outcome of the
-     *                       trajectory's group reaching Kafka to the batch visible, median: the job scores a group
-     *                       once all its members are complete, so a member that finished early waits for the
-     *                       group's last, which no job could avoid; null under the other estimators, which wait for no
-     *                       group (a trajectory without a group: from its own outcome)
+     * @param p50FromGroupMs under a group-relative estimator ({@link CreditConfig#groupRelative}), the last outcome
+     *                       of the trajectory's group reaching Kafka to the batch visible, median: the job scores a
+     *                       group once all its members are complete (or at {@code job.group-timeout}), so a member that
+     *                       finished early waits for the group's last, which no job could avoid; null under the other
+     *                       estimators, which wait for no group (a trajectory without a group: from its own outcome)
      * @param p99FromGroupMs the same, 99th percentile
      * @param batches        batches read
      * @param backends       kernel backends the batches name
@@ -155,16 +155,13 @@ final class LatencyProbe {
         return FleetScript.generate(fleet, Instant.ofEpochMilli(startMillis + length));
     }
 
-    /** Sends {@code script} live and measures the trajectories whose outcome comes at least {@code tail} before its end. */
+    /**
+     * Sends {@code script} live and measures the trajectories whose outcome comes at least {@code tail} before its end
+     * (under a group-relative estimator: whose group's last outcome does, since the group is scored only then).
+     */
     Latency measure(FleetScript script, Duration tail, List<TopicPartition> batchPartitions, Progress progress)
             throws Exception {
-        long last = script.records().get(script.records().size() - 1).timestamp();
-        Set<String> measured = new HashSet<>();
-        for (FleetRecord record : script.records()) {
-            if (record.topic() == InputTopic.OUTCOMES && record.timestamp() <= last - tail.toMillis()) {
-                measured.add(new String(record.key(), StandardCharsets.UTF_8));
-            }
-        }
+        Set<String> measured = measurable(script, tail, CreditConfig.from(conf).groupRelative());
         Thread watcher = new Thread(() -> watch(batchPartitions), OWN_THREADS + "trainer");
         watcher.setDaemon(true);
         watcher.start();
@@ -187,6 +184,40 @@ final class LatencyProbe {
         }
         rethrowFailure();
         return summarise(measured, script.ledger(), load);
+    }
+
+    /**
+     * The trajectories whose scoring the script's records settle: those whose outcome (with {@code groupRelative},
+     * the last outcome of their group) comes at least {@code tail} before the script's end. Event time moves only
+     * while inputs come, so what waits for the watermark waits for later records; a member that finished early
+     * in a group whose last member finishes in the tail would be timed by when the fleet stops.
+     */
+    static Set<String> measurable(FleetScript script, Duration tail, boolean groupRelative) {
+        long cutoff = script.records().get(script.records().size() - 1).timestamp() - tail.toMillis();
+        Map<String, Long> outcomeAt = new HashMap<>();
+        for (FleetRecord record : script.records()) {
+            if (record.topic() == InputTopic.OUTCOMES) {
+                outcomeAt.merge(new String(record.key(), StandardCharsets.UTF_8), record.timestamp(), Math::max);
+            }
+        }
+        Map<String, Long> groupDoneAt = new HashMap<>();
+        for (SentTrajectory sent : script.ledger().trajectories().values()) {
+            Long outcome = outcomeAt.get(sent.trajectoryId());
+            if (sent.groupId() != null) { // a member without an outcome: its group is never done
+                groupDoneAt.merge(sent.groupId(), outcome == null ? Long.MAX_VALUE : outcome, Math::max);
+            }
+        }
+        Set<String> measurable = new HashSet<>();
+        for (Map.Entry<String, Long> outcome : outcomeAt.entrySet()) {
+            SentTrajectory sent = script.ledger().trajectories().get(outcome.getKey());
+            long settledAt = groupRelative && sent != null && sent.groupId() != null
+                    ? groupDoneAt.get(sent.groupId())
+                    : outcome.getValue();
+            if (settledAt <= cutoff) {
+                measurable.add(outcome.getKey());
+            }
+        }
+        return measurable;
     }
 
     private void send(FleetScript script, CpuWindow window, Progress progress) {
@@ -322,8 +353,10 @@ final class LatencyProbe {
     }
 
     /**
-     * For each measured trajectory, in order, the time from the last outcome of its group (its own, without a group)
-     * reaching Kafka to its batch being visible; infinite where either is unknown.
+     * For each measured trajectory, in order, the time from the last outcome of its group (its own, without a group,
+     * or where the fleet's ledger does not know it) reaching Kafka to its batch being visible; infinite where either
+     * is unknown, which includes a group with a member whose outcome never came (the live phase sends every outcome;
+     * the job would score the others at the group's timeout).
      */
     static double[] fromGroupOutcomes(Collection<String> measured, FleetLedger ledger, Map<String, Long> arrivedAt,
             Map<String, Long> visibleAt) {
