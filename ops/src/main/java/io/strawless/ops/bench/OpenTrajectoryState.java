@@ -28,7 +28,10 @@ import org.apache.kafka.common.TopicPartition;
  */
 final class OpenTrajectoryState {
 
-    /** Their ids are renamed so that they cannot meet the latency phase's trajectories, which the same fleet makes. */
+    /**
+     * Their ids, and their groups' ids, are renamed so that they cannot meet the latency phase's trajectories and
+     * groups, which the same fleet makes (an open member that timed out could otherwise count in a live group).
+     */
     private static final String ID_PREFIX = "open-";
 
     private OpenTrajectoryState() {}
@@ -68,6 +71,7 @@ final class OpenTrajectoryState {
                 StepEvent step = StepEvent.fromByteBuffer(value);
                 id = ID_PREFIX + step.getTrajectoryId();
                 step.setTrajectoryId(id);
+                step.setGroupId(step.getGroupId() == null ? null : ID_PREFIX + step.getGroupId());
                 renamed = step.toByteBuffer();
             } else {
                 VerifierSignal verdict = VerifierSignal.fromByteBuffer(value);
