@@ -172,7 +172,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     + " without the savepoint: it resumes from the offsets the old job committed"
                     + " (source.starting-offsets=committed-or-earliest, the default)", e);
         }
-        verdicts = getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class));
+        verdicts = getRuntimeContext().getListState(
+                new ListStateDescriptor<>("verdicts", AssemblyStateSerializers.OfVerdict.INSTANCE));
         progress = getRuntimeContext().getState(
                 new ValueStateDescriptor<>(PROGRESS, new AssemblyStateSerializers.OfProgress()));
         finished = getRuntimeContext().getState(

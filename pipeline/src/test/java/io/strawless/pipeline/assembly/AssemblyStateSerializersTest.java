@@ -22,6 +22,8 @@ import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
+import io.strawless.schemas.VerifierSignal;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -31,6 +33,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.formats.avro.typeutils.AvroSerializer;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
@@ -102,6 +107,34 @@ class AssemblyStateSerializersTest {
             p = p.withDeadline(phase, deadline).withTimer(random.nextBoolean() ? deadline : Long.MIN_VALUE);
         }
         return p;
+    }
+
+    @Test
+    void verdictsAreWrittenAsFlinkAvrosSerializerWritesThemAndReadEitherWay() throws Exception {
+        // The verdicts' state was flink-avro's AvroSerializer: the same bytes, so savepoints restore in either
+        // direction (EarlierReleaseStateTest restores a frozen one with a verdict in it).
+        AvroSerializer<VerifierSignal> avro = new AvroSerializer<>(VerifierSignal.class);
+        AssemblyStateSerializers.OfVerdict ours = AssemblyStateSerializers.OfVerdict.INSTANCE;
+        Random random = new Random(47);
+        String[] ids = {"", "traj-1", "ünï-✓", "\ud83d\ude00 emoji", "x".repeat(300)};
+        for (int i = 0; i < 400; i++) {
+            VerifierSignal verdict = new VerifierSignal(ids[random.nextInt(ids.length)],
+                    i % 3 == 0 ? null : random.nextInt(), ids[random.nextInt(ids.length)], random.nextGaussian(),
+                    i % 4 == 0 ? null : random.nextDouble(), Instant.ofEpochMilli(random.nextLong() >> 20));
+            DataOutputSerializer byAvro = new DataOutputSerializer(64);
+            avro.serialize(verdict, byAvro);
+            DataOutputSerializer byUs = new DataOutputSerializer(64);
+            ours.serialize(verdict, byUs);
+            assertArrayEquals(byAvro.getCopyOfBuffer(), byUs.getCopyOfBuffer(), "verdict " + i);
+            assertEquals(verdict, ours.deserialize(new DataInputDeserializer(byAvro.getCopyOfBuffer())));
+            assertEquals(verdict, avro.deserialize(new DataInputDeserializer(byUs.getCopyOfBuffer())));
+            VerifierSignal copy = ours.copy(verdict);
+            assertEquals(verdict, copy);
+            assertNotSame(verdict, copy, "a copy the snapshot may keep while the task changes the original");
+        }
+        assertEquals(avro.snapshotConfiguration().getClass(), ours.snapshotConfiguration().getClass());
+        assertTrue(ours.snapshotConfiguration().resolveSchemaCompatibility(avro.snapshotConfiguration())
+                .isCompatibleAsIs(), "an earlier release's verdicts restore as they are");
     }
 
     @Test
