@@ -179,11 +179,12 @@ public final class AssemblyStateSerializers {
                 buffer.putInt(PRESENT).putInt(verdict.getStepIndex());
             }
             buffer.putInt(verifierId.length).put(verifierId);
-            buffer.putDouble(verdict.getScore());
+            // doubleToLongBits, as DataOutput.writeDouble writes it: one NaN for every NaN.
+            buffer.putLong(Double.doubleToLongBits(verdict.getScore()));
             if (verdict.getConfidence() == null) {
                 buffer.putInt(NULL);
             } else {
-                buffer.putInt(PRESENT).putDouble(verdict.getConfidence());
+                buffer.putInt(PRESENT).putLong(Double.doubleToLongBits(verdict.getConfidence()));
             }
             buffer.putLong(verdict.getEventTime().toEpochMilli());
             out.write(buffer.array(), 0, buffer.position());
@@ -243,7 +244,7 @@ public final class AssemblyStateSerializers {
          */
         @Override
         public TypeSerializerSnapshot<VerifierSignal> snapshotConfiguration() {
-            return new AvroSerializer<>(VerifierSignal.class).snapshotConfiguration();
+            return new AvroSerializer<>(VerifierSignal.class).snapshotConfiguration(); // once per checkpoint
         }
 
         private static String readString(DataInputView in) throws IOException {

@@ -120,7 +120,8 @@ class AssemblyStateSerializersTest {
         for (int i = 0; i < 400; i++) {
             VerifierSignal verdict = new VerifierSignal(ids[random.nextInt(ids.length)],
                     i % 3 == 0 ? null : random.nextInt(), ids[random.nextInt(ids.length)], random.nextGaussian(),
-                    i % 4 == 0 ? null : random.nextDouble(), Instant.ofEpochMilli(random.nextLong() >> 20));
+                    i % 4 == 0 ? null : i % 4 == 1 ? Double.longBitsToDouble(0x7ff8_0000_0000_0001L) // a NaN with a payload
+                            : random.nextDouble(), Instant.ofEpochMilli(random.nextLong() >> 20));
             DataOutputSerializer byAvro = new DataOutputSerializer(64);
             avro.serialize(verdict, byAvro);
             DataOutputSerializer byUs = new DataOutputSerializer(64);

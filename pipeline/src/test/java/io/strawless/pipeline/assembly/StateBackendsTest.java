@@ -13,7 +13,10 @@ import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.DrainingKeyedProcessOperator;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StringKeys;
+import io.strawless.schemas.VerifierSignal;
+import java.time.Instant;
 import java.util.List;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -162,6 +165,44 @@ class StateBackendsTest {
             });
             assertTrue(refused.getMessage().contains("state \"steps\"") && refused.getMessage().contains("--drain"),
                     ExceptionUtils.stringifyException(refused));
+        }
+    }
+
+    /**
+     * The verdicts this build keeps (AssemblyStateSerializers.OfVerdict) read back where a build before it, or the
+     * State Processor API, declares them as flink-avro does (ListStateDescriptor of VerifierSignal.class).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void verdictsThisBuildKeepsReadAsFlinkAvroKeptThem(String backendName) throws Exception {
+        VerifierSignal withConfidence = new VerifierSignal("t", 0, "judge-ü", 0.75, 0.5, Instant.ofEpochMilli(1_100));
+        VerifierSignal withoutConfidence = new VerifierSignal("t", null, "judge-2", 0.25, null, Instant.ofEpochMilli(1_200));
+        OperatorSubtaskState snapshot;
+        try (var h = harness(backendName, new AssembleTrajectory(new Configuration()))) {
+            h.open();
+            send(h, in(step("t", 0, 1_000).build()));
+            send(h, InputRecord.ofVerdict("agent.verdicts", 0, 1, 1_100, withConfidence));
+            send(h, InputRecord.ofVerdict("agent.verdicts", 0, 2, 1_200, withoutConfidence));
+            h.setProcessingTime(JobOptions.MINI_BATCH_ALLOW_LATENCY_ON_WATERMARK.toMillis()); // the mini-batch applied
+            try (var keys = h.getOperator().getKeyedStateBackend().getKeys("verdicts", VoidNamespace.INSTANCE)) {
+                assertEquals(List.of("t"), keys.toList(), "the verdicts are in the assembler's keyed state");
+            }
+            snapshot = h.snapshot(1, 1);
+        }
+        var asFlinkAvroReadsThem = new KeyedProcessFunction<String, InputRecord, VerifierSignal>() {
+            @Override
+            public void processElement(InputRecord input, Context ctx, Collector<VerifierSignal> out) throws Exception {
+                getRuntimeContext().getListState(new ListStateDescriptor<>("verdicts", VerifierSignal.class)).get()
+                        .forEach(out::collect);
+            }
+        };
+        try (var restored = new KeyedOneInputStreamOperatorTestHarness<>(
+                new DrainingKeyedProcessOperator<>(asFlinkAvroReadsThem), InputRecord::trajectoryId, Types.STRING)) {
+            restored.setStateBackend(backend(backendName));
+            restored.initializeState(snapshot);
+            restored.open();
+            send(restored, in(step("t", 1, 1_300).build()));
+            assertEquals(List.of(withConfidence, withoutConfidence), restored.extractOutputValues());
         }
     }
 }
