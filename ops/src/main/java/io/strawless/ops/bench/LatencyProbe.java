@@ -126,6 +126,8 @@ final class LatencyProbe {
     private static final Predicate<String> OWN_THREAD = thread -> thread.contains(OWN_THREADS);
 
     private final ReadableConfig conf;
+    /** Whether the job's estimator scores a group only once all its members are complete. */
+    private final boolean groupRelative;
     private final Map<String, Long> outcomeArrived = new ConcurrentHashMap<>();
     private final Map<String, Long> visibleAt = new ConcurrentHashMap<>();
     private final Map<String, Long> createdAt = new ConcurrentHashMap<>();
@@ -143,6 +145,7 @@ final class LatencyProbe {
 
     LatencyProbe(ReadableConfig conf) {
         this.conf = conf;
+        this.groupRelative = CreditConfig.from(conf).groupRelative();
     }
 
     /**
@@ -161,7 +164,7 @@ final class LatencyProbe {
      */
     Latency measure(FleetScript script, Duration tail, List<TopicPartition> batchPartitions, Progress progress)
             throws Exception {
-        Set<String> measured = measurable(script, tail, CreditConfig.from(conf).groupRelative());
+        Set<String> measured = measurable(script, tail, groupRelative);
         Thread watcher = new Thread(() -> watch(batchPartitions), OWN_THREADS + "trainer");
         watcher.setDaemon(true);
         watcher.start();
@@ -200,21 +203,14 @@ final class LatencyProbe {
                 outcomeAt.merge(new String(record.key(), StandardCharsets.UTF_8), record.timestamp(), Math::max);
             }
         }
-        Map<String, Long> groupDoneAt = new HashMap<>();
-        for (SentTrajectory sent : script.ledger().trajectories().values()) {
-            Long outcome = outcomeAt.get(sent.trajectoryId());
-            if (sent.groupId() != null) { // a member without an outcome: its group is never done
-                groupDoneAt.merge(sent.groupId(), outcome == null ? Long.MAX_VALUE : outcome, Math::max);
-            }
-        }
+        Map<String, List<String>> members = membersByGroup(script.ledger());
         Set<String> measurable = new HashSet<>();
-        for (Map.Entry<String, Long> outcome : outcomeAt.entrySet()) {
-            SentTrajectory sent = script.ledger().trajectories().get(outcome.getKey());
-            long settledAt = groupRelative && sent != null && sent.groupId() != null
-                    ? groupDoneAt.get(sent.groupId())
-                    : outcome.getValue();
-            if (settledAt <= cutoff) {
-                measurable.add(outcome.getKey());
+        for (String trajectory : outcomeAt.keySet()) {
+            Long settledAt = groupRelative
+                    ? lastOutcome(groupOf(trajectory, script.ledger(), members), outcomeAt)
+                    : outcomeAt.get(trajectory);
+            if (settledAt != null && settledAt <= cutoff) {
+                measurable.add(trajectory);
             }
         }
         return measurable;
@@ -335,7 +331,7 @@ final class LatencyProbe {
             }
             i++;
         }
-        double[] fromGroup = CreditConfig.from(conf).groupRelative()
+        double[] fromGroup = groupRelative
                 ? fromGroupOutcomes(measured, ledger, outcomeArrived, visibleAt)
                 : null;
         return new Latency(
@@ -360,29 +356,39 @@ final class LatencyProbe {
      */
     static double[] fromGroupOutcomes(Collection<String> measured, FleetLedger ledger, Map<String, Long> arrivedAt,
             Map<String, Long> visibleAt) {
+        Map<String, List<String>> members = membersByGroup(ledger);
+        double[] latencies = new double[measured.size()];
+        int i = 0;
+        for (String trajectory : measured) {
+            Long visible = visibleAt.get(trajectory);
+            Long groupArrived = lastOutcome(groupOf(trajectory, ledger, members), arrivedAt);
+            latencies[i++] = visible == null || groupArrived == null ? Double.POSITIVE_INFINITY : visible - groupArrived;
+        }
+        return latencies;
+    }
+
+    /** The trajectory ids of each group the fleet sent. */
+    private static Map<String, List<String>> membersByGroup(FleetLedger ledger) {
         Map<String, List<String>> members = new HashMap<>();
         for (SentTrajectory sent : ledger.trajectories().values()) {
             if (sent.groupId() != null) {
                 members.computeIfAbsent(sent.groupId(), group -> new ArrayList<>()).add(sent.trajectoryId());
             }
         }
-        double[] latencies = new double[measured.size()];
-        int i = 0;
-        for (String trajectory : measured) {
-            SentTrajectory sent = ledger.trajectories().get(trajectory);
-            List<String> group = sent == null || sent.groupId() == null ? List.of(trajectory) : members.get(sent.groupId());
-            Long visible = visibleAt.get(trajectory);
-            Long groupArrived = lastArrival(group, arrivedAt);
-            latencies[i++] = visible == null || groupArrived == null ? Double.POSITIVE_INFINITY : visible - groupArrived;
-        }
-        return latencies;
+        return members;
     }
 
-    /** When the last of these trajectories' outcomes reached Kafka; null while one has not (or was never sent). */
-    private static Long lastArrival(List<String> trajectories, Map<String, Long> arrivedAt) {
+    /** The members of the trajectory's group; itself alone without a group, or where the ledger does not know it. */
+    private static List<String> groupOf(String trajectory, FleetLedger ledger, Map<String, List<String>> members) {
+        SentTrajectory sent = ledger.trajectories().get(trajectory);
+        return sent == null || sent.groupId() == null ? List.of(trajectory) : members.get(sent.groupId());
+    }
+
+    /** The latest of these trajectories' outcome times in {@code outcomeAt}; null where one has none. */
+    private static Long lastOutcome(List<String> trajectories, Map<String, Long> outcomeAt) {
         long last = Long.MIN_VALUE;
         for (String trajectory : trajectories) {
-            Long arrived = arrivedAt.get(trajectory);
+            Long arrived = outcomeAt.get(trajectory);
             if (arrived == null) {
                 return null;
             }
