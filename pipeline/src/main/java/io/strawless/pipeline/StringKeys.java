@@ -1,6 +1,7 @@
 package io.strawless.pipeline;
 
 import io.strawless.connectors.serde.SerializerTypeInfo;
+import io.strawless.connectors.serde.StringValues;
 import java.io.IOException;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
@@ -12,8 +13,8 @@ import org.apache.flink.types.StringValue;
 
 /**
  * The type of the job's string keys (trajectory ids, task ids): a {@link String} whose serializer writes exactly the
- * bytes of Flink's {@link StringSerializer}, in one call instead of one call per byte; and {@link #write}, the same
- * for the strings inside the state's values.
+ * bytes of Flink's {@link StringSerializer}, in one call instead of one call per byte ({@link StringValues#write},
+ * which the state's values use for their strings too).
  *
  * <p>Why: the heap state backend writes the key of every state entry and of every timer at every checkpoint, through
  * a {@code DataOutputStream} whose {@code write(int)} takes a lock. Profiled on the bench, writing keys a byte at a time
@@ -29,49 +30,9 @@ public final class StringKeys {
     /** Pass to {@code keyBy(selector, StringKeys.TYPE)} and to keyed test harnesses. */
     public static final TypeInformation<String> TYPE = SerializerTypeInfo.ofKeys(String.class, Serializer.INSTANCE);
 
-    /** Longer strings go to {@link StringValue#writeString} as they are: not ids, and no 3-bytes-a-char buffer. */
-    private static final int BUFFERED_CHARS = 1 << 16;
-
     private StringKeys() {}
 
-    /**
-     * Writes {@code string} as {@link StringValue#writeString} does (what {@link StringSerializer} and {@link
-     * StringValue#readString} expect), from a buffer in one call: for keys, and for the strings inside state values,
-     * which heap checkpoints write through the locked stream. The network edges' serializers write to an unlocked
-     * buffer, where a byte per call costs little, and keep {@code StringValue}'s own writer.
-     */
-    public static void write(String string, DataOutputView target) throws IOException {
-        if (string == null || string.length() > BUFFERED_CHARS) {
-            StringValue.writeString(string, target);
-            return;
-        }
-        int chars = string.length();
-        // Allocated per call: checkpoints and task threads write at once, and an id's array is small. At most 5 bytes
-        // for the length, 3 per char.
-        byte[] bytes = new byte[5 + 3 * chars];
-        int at = writeVarLength(chars + 1, bytes, 0);
-        for (int i = 0; i < chars; i++) {
-            char c = string.charAt(i);
-            if (c < 0x80) {
-                bytes[at++] = (byte) c;
-            } else {
-                at = writeVarLength(c, bytes, at);
-            }
-        }
-        target.write(bytes, 0, at);
-    }
-
-    /** StringValue's variable-length form: 7 bits at a time, lowest first, the high bit set on all but the last. */
-    private static int writeVarLength(int value, byte[] bytes, int at) {
-        while (value >= 0x80) {
-            bytes[at++] = (byte) (value | 0x80);
-            value >>>= 7;
-        }
-        bytes[at++] = (byte) value;
-        return at;
-    }
-
-    /** {@link StringSerializer}'s format, written by {@link #write}. */
+    /** {@link StringSerializer}'s format, written by {@link StringValues#write}. */
     public static final class Serializer extends TypeSerializerSingleton<String> {
         private static final long serialVersionUID = 1L;
 
@@ -79,7 +40,7 @@ public final class StringKeys {
 
         @Override
         public void serialize(String key, DataOutputView target) throws IOException {
-            write(key, target);
+            StringValues.write(key, target);
         }
 
         @Override

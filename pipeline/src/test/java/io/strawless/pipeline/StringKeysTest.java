@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.connectors.serde.StringValues;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,11 +55,11 @@ class StringKeysTest {
     void stringsInsideValuesAreWrittenTheSameWay() throws IOException {
         for (String string : keys()) {
             DataOutputSerializer ours = new DataOutputSerializer(16);
-            StringKeys.write(string, ours);
+            StringValues.write(string, ours);
             assertArrayEquals(bytes(string, false), ours.getCopyOfBuffer(), () -> string.length() + " chars");
         }
         DataOutputSerializer nothing = new DataOutputSerializer(1);
-        StringKeys.write(null, nothing);
+        StringValues.write(null, nothing);
         assertArrayEquals(new byte[] {0}, nothing.getCopyOfBuffer(), "null, as StringValue writes it");
     }
 

@@ -35,7 +35,7 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
     // AvroSerializer keeps encoder and decoder state: not thread-safe, so create() makes new ones.
     private final AvroSerializer<DeadLetter> deadLetters = new AvroSerializer<>(DeadLetter.class);
     /** Each record's input topic, one of a few: read as the same string while it repeats. */
-    private transient RepeatedStringValue topics;
+    private transient StringValues.Repeated topics;
 
     @Override
     protected NetworkSerializer<InputRecord> create() {
@@ -73,7 +73,7 @@ public final class InputRecordSerializer extends NetworkSerializer<InputRecord> 
     public InputRecord deserialize(DataInputView source) throws IOException {
         byte kind = source.readByte();
         if (topics == null) {
-            topics = new RepeatedStringValue();
+            topics = new StringValues.Repeated();
         }
         String topic = topics.read(source);
         int partition = source.readInt();

@@ -1,8 +1,8 @@
 package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.StateSerializer;
+import io.strawless.connectors.serde.StringValues;
 import io.strawless.connectors.serde.VersionedStateSerializer;
-import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssemblyProgress.Phase;
 import io.strawless.schemas.VerifierSignal;
 import java.io.IOException;
@@ -79,7 +79,7 @@ public final class AssemblyStateSerializers {
             InputLineage lineage = p.lineage();
             out.writeInt(lineage.topics().length);
             for (int i = 0; i < lineage.topics().length; i++) {
-                StringKeys.write(lineage.topics()[i], out);
+                StringValues.write(lineage.topics()[i], out);
                 out.writeInt(lineage.partitions()[i]);
                 out.writeLong(lineage.firstOffsets()[i]);
                 out.writeLong(lineage.lastOffsets()[i]);

@@ -2,8 +2,8 @@ package io.strawless.pipeline.grouping;
 
 import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.StateSerializer;
+import io.strawless.connectors.serde.StringValues;
 import io.strawless.connectors.serde.VersionedStateSerializer;
-import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
 import io.strawless.schemas.OffsetRange;
@@ -119,7 +119,7 @@ public final class GroupStateSerializers {
             if (formatVersion >= 2) {
                 out.writeInt(group.diverted().size());
                 for (String trajectoryId : group.diverted()) {
-                    StringKeys.write(trajectoryId, out);
+                    StringValues.write(trajectoryId, out);
                 }
             }
             writeMembers(group.members(), formatVersion >= 3, out);
@@ -144,10 +144,10 @@ public final class GroupStateSerializers {
             DataOutputView out) throws IOException {
         out.writeInt(members.size());
         for (AssembledTrajectory t : members) {
-            StringKeys.write(t.trajectoryId(), out);
-            StringKeys.write(t.agentId(), out);
-            StringKeys.write(t.taskId(), out);
-            StringKeys.write(t.groupId(), out);
+            StringValues.write(t.trajectoryId(), out);
+            StringValues.write(t.agentId(), out);
+            StringValues.write(t.taskId(), out);
+            StringValues.write(t.groupId(), out);
             out.writeInt(t.groupSize());
             out.writeInt(t.steps().size());
             for (int i = 0; i < t.steps().size(); i++) {

@@ -12,7 +12,7 @@ import org.apache.flink.types.StringValue;
 import org.junit.jupiter.api.Test;
 
 /** Reads back what StringValue wrote, whatever the string, and the same instance while a string repeats. */
-class RepeatedStringValueTest {
+class StringValuesTest {
 
     @Test
     void readsWhatStringValueWritesAndKeepsARepeat() throws Exception {
@@ -30,7 +30,7 @@ class RepeatedStringValueTest {
             StringValue.writeString(string, out);
         }
         DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
-        RepeatedStringValue reader = new RepeatedStringValue();
+        StringValues.Repeated reader = new StringValues.Repeated();
         String before = "-";
         for (String expected : strings) {
             String read = reader.read(in);
