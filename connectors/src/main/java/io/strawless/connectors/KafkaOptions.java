@@ -225,7 +225,7 @@ public final class KafkaOptions {
                             "Before the job jar's entry point submits the job (flink run, or application mode), check"
                                     + " that the six topics exist (create them with 'strawless topics create'), that"
                                     + " none refuses the job's writes (min.insync.replicas above its replicas,"
-                                    + " max.message.bytes below kafka.max-record-bytes, a compacted dead-letter topic),"
+                                    + " max.message.bytes below kafka.max-record-bytes + 1024, a compacted dead-letter topic),"
                                     + " and that the broker's transaction.max.timeout.ms admits"
                                     + " kafka.transaction-timeout; each failure is one line that names what to change,"
                                     + " where the job would otherwise restart without end. A broker that does not"

@@ -100,9 +100,10 @@ public final class CreditOptions {
             .enumType(SingletonGroup.class)
             .defaultValue(SingletonGroup.TASK_BASELINE)
             .withDescription("A group of one trajectory (also one without a group id): 'task-baseline' scores it against "
-                    + "its task's streaming baseline, as the outcome estimator scores every trajectory (its score, the "
-                    + "outcome plus any step rewards, minus the running mean of the task's earlier outcomes, "
-                    + "baseline.decay; 0 before the task's first outcome; not divided by a std), so that ungrouped "
+                    + "its task's streaming baseline: its score (the outcome plus any step rewards, so it differs from "
+                    + "the outcome estimator's outcome - baseline where steps have rewards) minus the running mean of "
+                    + "the task's earlier outcomes (baseline.decay; 0 before the task's first outcome), not divided by "
+                    + "a std, so that ungrouped "
                     + "traffic gets a baseline too; 'raw' takes mean 0 and std 1, "
                     + "so it keeps its own score (verl); 'zero' gives it advantage 0 (TRL, verl's vectorized RLOO). "
                     + "The presets set raw or zero, as their frameworks do. "

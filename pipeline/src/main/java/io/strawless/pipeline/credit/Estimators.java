@@ -283,7 +283,8 @@ final class Estimators implements AutoCloseable {
 
     /**
      * credit.singleton-group=task-baseline: a trajectory alone in its group has no group to compare with, so its
-     * score is compared with its task's streaming baseline, as the outcome estimator does (on the host: one
+     * score (step rewards included, unlike the outcome estimator's outcome) is compared with its task's streaming
+     * baseline (on the host: one
      * subtraction per lone trajectory, the same on every backend).
      */
     private void aloneAgainstTaskBaseline(PackedBatch b, double[] out, double coefficient) {
