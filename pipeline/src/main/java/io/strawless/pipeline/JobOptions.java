@@ -62,7 +62,8 @@ public final class JobOptions {
                     .defaultValue(Duration.ofMinutes(5))
                     .withDescription(
                             "Event time a group-relative estimator waits, after a group's first completed"
-                                    + " trajectory, for the rest of the group (its group_size). Then the"
+                                    + " trajectory (after the watermark, where that trajectory completed behind it),"
+                                    + " for the rest of the group (its group_size). Then the"
                                     + " group closes with the trajectories that came (job.partial-groups says"
                                     + " whether they are scored); a member that started before its group closed"
                                     + " and completes after goes to the unscored topic as LATE (one that started"

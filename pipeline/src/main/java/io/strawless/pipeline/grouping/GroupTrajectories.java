@@ -208,7 +208,10 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             return;
         }
         if (group == null) {
-            long deadline = ctx.timestamp() + groupTimeoutMillis;
+            // From the watermark at least, as closed() counts: a first member that completed behind it (an input late
+            // within its trajectory's wait, or a drain) would otherwise open a group whose wait was over already, and
+            // its siblings, completing as they should, would all be LATE.
+            long deadline = plus(Math.max(ctx.timestamp(), ctx.timerService().currentWatermark()), groupTimeoutMillis);
             ctx.timerService().registerEventTimeTimer(deadline);
             group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline, new ArrayList<>());
             pendingGroupCount.opened();
@@ -282,9 +285,12 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                 baselineExpiry.clear();
                 newestPolicyVersion.clear();
             } else {
-                // Groups still wait under this task: keep its state one more TTL.
-                baselineExpiry.update(timestamp + baselineTtlMillis);
-                ctx.timerService().registerEventTimeTimer(timestamp + baselineTtlMillis);
+                // Groups still wait under this task: keep its state one more TTL, from the watermark. From the timer's
+                // time instead, a watermark far ahead (a drain's end of time) would fire it again and again, a TTL
+                // at a time, until it passed the groups' deadlines.
+                long later = plus(ctx.timerService().currentWatermark(), baselineTtlMillis);
+                baselineExpiry.update(later);
+                ctx.timerService().registerEventTimeTimer(later);
             }
         }
     }
@@ -308,7 +314,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     /** When a group closed at {@code closedAt} is forgotten: on a multiple of the step, so that timers are shared. */
     private long forgetAt(long closedAt) {
-        return roundUp(closedAt + closedGroupRetentionMillis, forgetStepMillis);
+        return roundUp(plus(closedAt, closedGroupRetentionMillis), forgetStepMillis);
     }
 
     private void forgetClosedGroups(long now, TimerService timers) throws Exception {
@@ -367,7 +373,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
      */
     private void touchTaskState(Context ctx) throws Exception {
         Long expiry = baselineExpiry.value();
-        long next = roundUp(ctx.timestamp() + baselineTtlMillis, expiryStepMillis);
+        long next = roundUp(plus(ctx.timestamp(), baselineTtlMillis), expiryStepMillis);
         if (expiry != null && expiry >= next) {
             return;
         }
@@ -375,9 +381,18 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         baselineExpiry.update(next);
     }
 
+    /** Rounded up to a multiple of {@code step}; the end of time stays where it is. */
     private static long roundUp(long time, long step) {
         long rounded = Math.floorDiv(time, step) * step;
-        return rounded < time ? rounded + step : rounded;
+        return rounded >= time ? rounded : rounded > Long.MAX_VALUE - step ? Long.MAX_VALUE : rounded + step;
+    }
+
+    /**
+     * {@code time + duration}, saturating: when a drain has pushed the watermark to the end of time ({@code
+     * Long.MAX_VALUE}), what is due after it is due then too, not at a time that wrapped around to the distant past.
+     */
+    private static long plus(long time, long duration) {
+        return time > Long.MAX_VALUE - duration ? Long.MAX_VALUE : time + duration;
     }
 
     /**

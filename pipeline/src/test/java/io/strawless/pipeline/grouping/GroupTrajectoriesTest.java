@@ -6,18 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.pipeline.JobOptions;
-import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.JobOptions.PartialGroupPolicy;
+import io.strawless.pipeline.RecordedMetrics;
 import io.strawless.pipeline.StringKeys;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.Estimator;
-import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.StepEvent;
+import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -26,6 +27,7 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 class GroupTrajectoriesTest {
 
@@ -236,6 +238,40 @@ class GroupTrajectoriesTest {
         assertTrue(unscored().stream().allMatch(u -> u.getReason() == UnscoredReason.LATE));
         assertTrue(unscored().get(0).getDetail().contains("group g1 had already closed"), unscored().get(0).getDetail());
         assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aGroupWhoseFirstMemberCompletedBehindTheWatermarkWaitsItsTimeoutFromTheWatermark() throws Exception {
+        // The first member completed at event time 100 (its outcome came late within its own wait), when the
+        // watermark was at 10,000 already: its group waits job.group-timeout from the watermark, not from 100, so
+        // its sibling, completing at 10,500, joins it instead of coming LATE to a group closed at once.
+        start(grpo());
+        harness.processWatermark(10_000);
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        harness.processWatermark(10_001);
+        assertTrue(groups().isEmpty(), "the group waits");
+        send(trajectory("b", "g1", 2, 0.0, 1), 10_500);
+
+        assertEquals(List.of(List.of("a", "b")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertTrue(unscored().isEmpty(), unscored().toString());
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS) // a task expiry that stepped a TTL at a time to the end of time hung
+    void aGroupOpenedWhenADrainHasEndedTimeClosesThenAndLeavesNothing() throws Exception {
+        // After a drain's watermark (the end of time) nothing wraps around to the distant past: the lone member's
+        // group closes, is remembered and forgotten at the end of time, and the task's state goes with it.
+        start(grpo());
+        harness.processWatermark(Long.MAX_VALUE);
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        harness.processWatermark(Long.MAX_VALUE);
+
+        assertEquals(List.of(List.of("a")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertEquals(0, harness.numKeyedStateEntries(), "task state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
     }
 
     @Test
