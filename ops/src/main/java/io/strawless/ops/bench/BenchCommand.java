@@ -16,6 +16,7 @@ import io.strawless.ops.fleet.SyntheticFleet;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessJob;
 import io.strawless.pipeline.assembly.MiniBatchAssembler;
+import io.strawless.pipeline.credit.CreditOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -449,6 +450,7 @@ public final class BenchCommand implements Callable<Integer> {
                 MiniBatchAssembler.size(base, base.get(StateBackendOptions.STATE_BACKEND).equalsIgnoreCase("hashmap")),
                 checkpoints.toMillis(),
                 rounds,
+                base.get(CreditOptions.ESTIMATOR).toString(),
                 agents,
                 tokensPerStep,
                 input.ends().size(),

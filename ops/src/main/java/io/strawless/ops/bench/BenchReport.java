@@ -33,6 +33,10 @@ import java.util.List;
  * @param jobStepsPerCpuSecondLessJit the same less the JIT compiler's CPU time, which a job that has run for a while
  *                                    no longer spends ({@link Throughput#stepsPerCpuSecondLessJit}); the goal is read on
  *                                    the whole process
+ * @param estimator                   the job's {@code credit.estimator}
+ * @param groupRelative               whether that estimator, so configured, scores a group once all its members are
+ *                                    complete ({@code CreditConfig#groupRelative}): the group latencies below are
+ *                                    measured then only
  * @param p50GroupLastOutcomeToVisibleMs under a group-relative estimator, the latency from the last outcome of the
  *                                    trajectory's group instead of its own ({@link LatencyProbe.Latency}): what the
  *                                    job adds once the group's credit can be computed at all; null under the others
@@ -63,6 +67,7 @@ record BenchReport(
         int partitions,
         long checkpointIntervalMs,
         int rounds,
+        String estimator,
         int headlineParallelism,
         double passthroughStepsPerSecond,
         double jobStepsPerSecond,
@@ -74,6 +79,7 @@ record BenchReport(
         Double p99LatencyMs,
         Double p50OutcomeToBatchMs,
         Double p99OutcomeToBatchMs,
+        boolean groupRelative,
         Double p50GroupLastOutcomeToVisibleMs,
         Double p99GroupLastOutcomeToVisibleMs,
         int latencyTrajectories,
@@ -124,6 +130,7 @@ record BenchReport(
             int miniBatchSize,
             long checkpointIntervalMs,
             int rounds,
+            String estimator,
             int agents,
             int tokensPerStep,
             int partitions,
@@ -161,6 +168,7 @@ record BenchReport(
                 partitions,
                 checkpointIntervalMs,
                 rounds,
+                estimator,
                 bestJob.parallelism(),
                 bestPassthrough.stepsPerSecond(),
                 bestJob.stepsPerSecond(),
@@ -172,6 +180,7 @@ record BenchReport(
                 latency.p99Ms(),
                 latency.p50ToBatchMs(),
                 latency.p99ToBatchMs(),
+                latency.groupRelative(),
                 latency.p50FromGroupMs(),
                 latency.p99FromGroupMs(),
                 latency.trajectories(),
@@ -273,7 +282,7 @@ record BenchReport(
         out.printf(
                 "  of which outcome arrival to batch created: p50 %s, p99 %s; the rest waits for the checkpoint%n",
                 millis(p50OutcomeToBatchMs), millis(p99OutcomeToBatchMs));
-        if (p50GroupLastOutcomeToVisibleMs != null || p99GroupLastOutcomeToVisibleMs != null) {
+        if (groupRelative) {
             out.printf(
                     "  from the last outcome of the trajectory's group (its group-relative credit waits for every"
                             + " member) to batch visible: p50 %s, p99 %s%n",

@@ -73,6 +73,8 @@ final class LatencyProbe {
      *                       finished early waits for the group's last, which no job could avoid; null under the other
      *                       estimators, which wait for no group (a trajectory without a group: from its own outcome)
      * @param p99FromGroupMs the same, 99th percentile
+     * @param groupRelative  whether the job's estimator is group-relative, so that the two above are measured (they
+     *                       are null there too when a percentile falls on a trajectory never seen)
      * @param batches        batches read
      * @param backends       kernel backends the batches name
      * @param load           what the live traffic cost
@@ -86,6 +88,7 @@ final class LatencyProbe {
             Double p99ToBatchMs,
             Double p50FromGroupMs,
             Double p99FromGroupMs,
+            boolean groupRelative,
             long batches,
             Set<String> backends,
             Load load) {}
@@ -343,6 +346,7 @@ final class LatencyProbe {
                 percentile(toBatch, 99),
                 fromGroup == null ? null : percentile(fromGroup, 50),
                 fromGroup == null ? null : percentile(fromGroup, 99),
+                groupRelative,
                 batches.get(),
                 new TreeSet<>(backends),
                 load);

@@ -96,6 +96,8 @@ class BenchCommandTest {
         assertTrue(0 < p50 && p50 <= p99, report.toString());
         assertTrue(report.get("p99_outcome_to_batch_ms").asDouble() <= p99, "a batch is made before it is visible");
         // A group's last outcome comes no earlier than its member's own.
+        assertEquals("grpo", report.get("estimator").asText());
+        assertTrue(report.get("group_relative").asBoolean(), report.toString());
         assertTrue(report.get("p50_group_last_outcome_to_visible_ms").isNumber(), report.toString());
         assertTrue(report.get("p50_group_last_outcome_to_visible_ms").asDouble() <= p50, report.toString());
         assertTrue(report.get("p99_group_last_outcome_to_visible_ms").asDouble() <= p99, report.toString());
