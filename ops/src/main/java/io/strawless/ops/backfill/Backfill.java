@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -260,7 +261,7 @@ public final class Backfill {
     }
 
     /**
-     * The output topics are created where missing, and must be empty; then the backfill's consumer group is
+     * The output topics must be empty where they exist, and are created where missing; then the backfill's consumer group is
      * deleted ({@link #forgetEarlierRuns}). A topic that differs from the {@code topics.*} settings is reported to
      * {@code log}, one line each, and used as it is, except an output topic too small for the records the job
      * writes: the job would fail on its first large record, after writing part of its output, so the backfill
@@ -285,6 +286,11 @@ public final class Backfill {
                 jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC));
         Configuration outputConf = new Configuration(jobConf);
         outputConf.set(KafkaOptions.TOPIC_RETENTION, outputRetention);
+        try (Admin admin = KafkaAdmin.create(jobConf)) {
+            // Before any topic is made: a refusal leaves the cluster as it was (not the other output topics made).
+            Set<String> existing = KafkaAdmin.await(jobConf, admin.listTopics().names());
+            requireEmpty(jobConf, admin, outputs.stream().filter(existing::contains).toList());
+        }
         List<TopicStatus> statuses = new ArrayList<>(TopicProvisioner.ensureTopics(jobConf, inputs));
         statuses.addAll(TopicProvisioner.ensureTopics(outputConf, outputs));
         List<TopicStatus> tooSmall = new ArrayList<>();
@@ -308,7 +314,6 @@ public final class Backfill {
                     + KafkaOptions.MAX_RECORD_BYTES.key());
         }
         try (Admin admin = KafkaAdmin.create(jobConf)) {
-            requireEmpty(jobConf, admin, outputs);
             forgetEarlierRuns(jobConf, admin, log);
         }
     }
@@ -354,6 +359,9 @@ public final class Backfill {
     /** A second run into the same topics would make every trajectory appear twice to a trainer. */
     private static void requireEmpty(ReadableConfig conf, Admin admin, List<String> topics)
             throws ExecutionException, InterruptedException {
+        if (topics.isEmpty()) {
+            return;
+        }
         List<TopicPartition> partitions = KafkaAdmin.await(conf, admin.describeTopics(topics).allTopicNames())
                 .values().stream()
                 .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))

@@ -87,11 +87,14 @@ final class InputRange implements AutoCloseable {
             ListOffsetsOptions committedOnly = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
             Map<TopicPartition, Long> earliest = offsets(list(partitions, OffsetSpec.earliest(), committedOnly));
             this.lookedUpAt = Instant.now();
+            // One snapshot of the ends bounds both lookups: each taken with a lookup of its own, a record that came in
+            // between could put a partition's start past its stop, or skip a record of the range.
+            Map<TopicPartition, Long> ends = offsets(list(partitions, OffsetSpec.latest(), committedOnly));
             Map<TopicPartition, ListOffsetsResultInfo> atFrom =
                     list(partitions, OffsetSpec.forTimestamp(from.toEpochMilli()), committedOnly);
-            this.starts = offsetsAt(partitions, atFrom);
+            this.starts = offsetsAt(partitions, atFrom, ends, null);
             this.stops = offsetsAt(partitions, list(partitions, OffsetSpec.forTimestamp(to.toEpochMilli()),
-                    committedOnly));
+                    committedOnly), ends, starts);
             this.retentionGaps = retentionGaps(partitions, earliest, atFrom);
             // Its own group name, never committed to: it only looks at single records.
             Properties consumerProperties = StrawlessKafka.consumerProperties(jobConf, groupId + "-progress");
@@ -204,17 +207,19 @@ final class InputRange implements AutoCloseable {
 
     /**
      * The first offset at or after a time in each partition, from the answer {@code atTime} to a lookup by that
-     * time; its end where no record is that late.
+     * time, and no later than its end in {@code ends}, which it takes where no record is that late (or the record came
+     * after the ends were read); no earlier than {@code notBefore}'s offset, where given (a stop, never before its
+     * start).
      */
-    private Map<TopicPartition, Long> offsetsAt(
-            List<TopicPartition> partitions, Map<TopicPartition, ListOffsetsResultInfo> atTime)
-            throws ExecutionException, InterruptedException {
-        Map<TopicPartition, Long> ends = offsets(list(partitions, OffsetSpec.latest(),
-                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)));
+    private static Map<TopicPartition, Long> offsetsAt(List<TopicPartition> partitions,
+            Map<TopicPartition, ListOffsetsResultInfo> atTime, Map<TopicPartition, Long> ends,
+            Map<TopicPartition, Long> notBefore) {
         Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
         for (TopicPartition partition : partitions) {
-            long offset = atTime.get(partition).offset();
-            offsets.put(partition, offset < 0 ? ends.get(partition) : offset);
+            long found = atTime.get(partition).offset();
+            long end = ends.get(partition);
+            long offset = found < 0 ? end : Math.min(found, end);
+            offsets.put(partition, notBefore == null ? offset : Math.max(offset, notBefore.get(partition)));
         }
         return offsets;
     }

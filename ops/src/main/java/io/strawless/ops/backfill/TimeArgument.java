@@ -44,15 +44,27 @@ public final class TimeArgument implements ITypeConverter<Instant> {
             return Instant.ofEpochMilli(millis);
         }
         try {
-            return OffsetDateTime.parse(text).toInstant(); // also takes the Z of an instant
+            return kafkaTime(OffsetDateTime.parse(text).toInstant(), value); // also takes the Z of an instant
         } catch (DateTimeParseException notADateTime) {
             try {
-                return LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant();
+                return kafkaTime(LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant(), value);
             } catch (DateTimeParseException notADate) {
                 throw new TypeConversionException("'" + value + "' is not a time: use epoch milliseconds, an ISO-8601"
                         + " instant (2025-11-25T16:00:00Z), a date-time with offset (2025-11-25T17:00:00+01:00) or a"
                         + " date (2025-11-25, midnight UTC)");
             }
         }
+    }
+
+    /**
+     * {@code time}, where a Kafka timestamp can be it: epoch milliseconds from 1970 on (Kafka reads -1 and -2 in an
+     * offset lookup as "latest" and "earliest", and a later time than a long holds would overflow).
+     */
+    private static Instant kafkaTime(Instant time, String value) {
+        if (time.isBefore(Instant.EPOCH) || time.isAfter(Instant.ofEpochMilli(Long.MAX_VALUE))) {
+            throw new TypeConversionException("'" + value + "' lies outside the times Kafka records hold (epoch"
+                    + " milliseconds from 1970-01-01T00:00:00Z on)");
+        }
+        return time;
     }
 }

@@ -171,6 +171,14 @@ class BackfillChecksTest {
         assertEquals(2, outcome.exitCode(), outcome.all());
         assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
         assertFalse(topicExists("tt.out"), "no output topic created");
+
+        // A topics.* setting the provisioner refuses, met when the backfill first asks Kafka: a usage error too, as
+        // for 'strawless topics', naming the key.
+        Outcome topics = backfill("tt", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                "--output-topic", "tt.out", "-D", "topics.min-insync-replicas=2");
+        assertEquals(2, topics.exitCode(), topics.all());
+        assertTrue(topics.err().startsWith("-D topics.min-insync-replicas=2"), topics.err());
+        assertFalse(topicExists("tt.out"), "no output topic created");
         try (Admin admin = admin()) {
             assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size(),
                     "the group is still there");

@@ -48,6 +48,11 @@ class BackfillPlanTest {
         assertEquals(FROM, TimeArgument.parse("2025-11-25T17:00:00+01:00"));
         assertEquals(Instant.parse("2025-11-25T00:00:00Z"), TimeArgument.parse("2025-11-25"));
         assertThrows(TypeConversionException.class, () -> TimeArgument.parse("yesterday"));
+        // Outside what a Kafka timestamp holds: before 1970 (-1 and -2 ms mean latest and earliest to a lookup), or
+        // beyond a long's epoch milliseconds.
+        assertThrows(TypeConversionException.class, () -> TimeArgument.parse("1969-12-31T23:59:59.998Z"));
+        assertThrows(TypeConversionException.class, () -> TimeArgument.parse("+999999999-12-31"));
+        assertEquals(Instant.EPOCH, TimeArgument.parse("1970-01-01"));
     }
 
     /** Epoch seconds read as milliseconds fall in January 1970: refused, with what to do instead. */

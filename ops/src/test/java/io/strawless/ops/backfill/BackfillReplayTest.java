@@ -1,6 +1,7 @@
 package io.strawless.ops.backfill;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,8 +38,11 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -186,6 +190,35 @@ class BackfillReplayTest {
                 tooSmall.getMessage());
         assertTrue(log.contains("warning: output topic drift.small.unscored: DRIFT max.message.bytes 500000,"
                 + " kafka.max-record-bytes=1000000 needs at least 1001024"), log.toString());
+    }
+
+    /** An output topic that holds records refuses the backfill before it makes any topic: the cluster stays as it was. */
+    @Test
+    void anOutputTopicThatHoldsRecordsIsRefusedBeforeAnyTopicIsMade() throws Exception {
+        Configuration live = new Configuration();
+        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        live.set(KafkaOptions.STEPS_TOPIC, "held.steps");
+        live.set(KafkaOptions.OUTCOMES_TOPIC, "held.outcomes");
+        live.set(KafkaOptions.VERDICTS_TOPIC, "held.verdicts");
+        BackfillPlan plan = BackfillPlan.of(Instant.EPOCH, Instant.now(), "held.backfill");
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(plan.outputTopic(), 1, (short) 1))).all().get();
+        }
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.<String, Object>of(
+                "bootstrap.servers", kafka.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(plan.outputTopic(), new byte[] {1})).get();
+        }
+
+        IllegalStateException held = assertThrows(IllegalStateException.class,
+                () -> Backfill.prepareTopics(plan.jobConfiguration(live), line -> {}));
+
+        assertTrue(held.getMessage().startsWith("output topic held.backfill already holds 1 records"), held.getMessage());
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            Set<String> topics = admin.listTopics().names().get();
+            for (String made : List.of("held.steps", plan.deadLetterTopic(), plan.unscoredTopic())) {
+                assertFalse(topics.contains(made), made + " was made");
+            }
+        }
     }
 
     /**
