@@ -101,7 +101,8 @@ public final class StrawlessCli implements Runnable {
 
     /**
      * A failed run prints what went wrong and why, one line per cause, rather than a stack trace; a broker that
-     * cannot be reached is one line that says what to set.
+     * cannot be reached is one line that says what to set. A refusal (an illegal state or argument: an output topic
+     * that holds records, a setting that cannot work) is its message alone: the class name says nothing to a user.
      */
     private static int reportFailure(Exception failure, CommandLine commandLine, ParseResult parseResult) {
         PrintWriter err = commandLine.getErr();
@@ -112,7 +113,10 @@ public final class StrawlessCli implements Runnable {
                 return commandLine.getCommandSpec().exitCodeOnExecutionException();
             }
         }
-        err.println(commandLine.getCommandSpec().qualifiedName() + " failed: " + failure);
+        boolean refusal = (failure instanceof IllegalStateException || failure instanceof IllegalArgumentException)
+                && failure.getMessage() != null;
+        err.println(commandLine.getCommandSpec().qualifiedName() + " failed: "
+                + (refusal ? failure.getMessage() : failure.toString()));
         for (Throwable cause = failure.getCause(); cause != null; cause = cause.getCause()) {
             err.println("  caused by: " + cause);
         }

@@ -45,14 +45,7 @@ public final class FingerprintCommand implements Callable<Integer> {
         String fingerprint;
         try {
             Configuration conf = configuration.toConfiguration();
-            // The job's checks, not only the credit settings': a baseline.decay of 1.5 would have a fingerprint
-            // that no batch ever carries, since the job refuses to start with it. They refuse a job without
-            // checkpoints, whose interval changes no number: one is lent where none is given.
-            Configuration checked = new Configuration(conf);
-            if (!checked.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
-                checked.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(10));
-            }
-            StrawlessJob.checkSettings(checked);
+            checkAsTheJobDoes(conf);
             fingerprint = CreditConfig.from(conf).fingerprint();
         } catch (IllegalArgumentException e) { // a setting the job refuses
             PrintWriter err = spec.commandLine().getErr();
@@ -64,5 +57,19 @@ public final class FingerprintCommand implements Callable<Integer> {
         out.println(fingerprint);
         out.flush();
         return 0;
+    }
+
+    /**
+     * Refuses, with an {@link IllegalArgumentException} naming the key, what the job would refuse to start with: not
+     * only the credit settings' checks, since a baseline.decay of 1.5 would have a fingerprint that no batch ever
+     * carries. The job also refuses to run without checkpoints, whose interval changes no number: one is lent where
+     * none is given.
+     */
+    static void checkAsTheJobDoes(Configuration conf) {
+        Configuration checked = new Configuration(conf);
+        if (!checked.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
+            checked.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(10));
+        }
+        StrawlessJob.checkSettings(checked);
     }
 }

@@ -87,8 +87,12 @@ public final class ScoreCommand implements Callable<Integer> {
         CreditConfig config;
         Map<String, String> flags = new LinkedHashMap<>();
         try {
-            // Checked as -D values are (a value that does not read says what the key takes), then as the scorer reads it.
-            config = CreditConfig.from(StrawlessOptions.checked(creditConfiguration(flags)));
+            // Checked as -D values are (a value that does not read says what the key takes), then as the job checks
+            // them (the fingerprint printed counts settings the scorer does not read, such as baseline.decay: one the
+            // job refuses would name numbers no batch carries), then as the scorer reads it.
+            Configuration settings = StrawlessOptions.checked(creditConfiguration(flags));
+            FingerprintCommand.checkAsTheJobDoes(settings);
+            config = CreditConfig.from(settings);
         } catch (IllegalArgumentException e) {
             err.println("strawless score: " + ConfigurationOptions.namingFlags(e.getMessage(), flags));
             err.flush();

@@ -202,6 +202,14 @@ class ScoreCommandTest {
         Outcome byKey = score(GAE_PAIR, "--estimator", "gae", "-D", "credit.gamma=1.5");
         assertEquals(List.of("strawless score: credit.gamma must be in [0.0, 1.0], not 1.5"), byKey.errLines());
 
+        // A setting the scorer does not read but the fingerprint counts is refused as the job refuses it: the printed
+        // fingerprint would name numbers no batch carries.
+        Outcome decay = score(GAE_PAIR, "--estimator", "outcome", "-D", "baseline.decay=1.5");
+        assertEquals(2, decay.exitCode());
+        assertEquals(1, decay.errLines().size(), decay.errLines().toString());
+        assertTrue(decay.errLines().get(0).startsWith("strawless score: ")
+                && decay.errLines().get(0).contains("baseline.decay"), decay.errLines().toString());
+
         Outcome preset = score(GAE_PAIR, "--estimator", "gae", "--preset", "trl");
         assertEquals(2, preset.exitCode());
         assertEquals(List.of("strawless score: --preset trl does not define estimator 'gae' (it defines grpo, dr_grpo,"
