@@ -3,6 +3,7 @@ package io.strawless.ops;
 import io.strawless.pipeline.StrawlessOptions;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import picocli.CommandLine.Model.CommandSpec;
@@ -71,6 +72,17 @@ public final class ConfigurationOptions {
     /** Whether a key that ends at {@code end} of {@code message} ends there, not in the middle of a longer key. */
     private static boolean endsAKey(String message, int end) {
         return end == message.length() || " =:'".indexOf(message.charAt(end)) >= 0;
+    }
+
+    /**
+     * Refuses {@code -D} of a key the command sets itself (the demo's broker address is its in-process broker's): a
+     * value given would be replaced without a word. {@code instead} says what to use.
+     */
+    public static void refuseOwnSetting(CommandSpec spec, Configuration conf, ConfigOption<?> option, String instead) {
+        if (conf.contains(option)) {
+            throw new ParameterException(spec.commandLine(), "-D " + option.key() + " is set by '"
+                    + spec.qualifiedName() + "' itself: " + instead);
+        }
     }
 
     /**

@@ -154,6 +154,9 @@ public final class DemoCommand implements Callable<Integer> {
         DemoRun.Faults faults = faults();
         DemoRun.Result result;
         Configuration conf = configuration.toConfiguration();
+        ConfigurationOptions.refuseOwnSetting(spec, conf, KafkaOptions.BOOTSTRAP_SERVERS, "the demo runs on a broker of its"
+                + " own; to measure the job on yours use 'strawless bench -D " + KafkaOptions.BOOTSTRAP_SERVERS.key()
+                + "=...', to run it there deploy it (README, Deploy)");
         int parallelism = ConfigurationOptions.parallelism(spec, this.parallelism, conf, 2);
         if (faults.any()) {
             useOracleCredit(conf);

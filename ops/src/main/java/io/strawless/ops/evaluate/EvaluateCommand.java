@@ -253,6 +253,10 @@ public final class EvaluateCommand implements Callable<Integer> {
     /** -D settings, with the evaluation's defaults where they are not set. */
     private Configuration jobConfiguration() {
         Configuration conf = configuration.toConfiguration();
+        ConfigurationOptions.refuseOwnSetting(spec, conf, KafkaOptions.BOOTSTRAP_SERVERS,
+                "the evaluation runs on a broker of its own");
+        ConfigurationOptions.refuseOwnSetting(spec, conf, CreditOptions.ESTIMATOR,
+                "it runs each estimator of --estimators");
         if (!conf.contains(CreditOptions.GAMMA)) {
             conf.set(CreditOptions.GAMMA, 0.0);
         }

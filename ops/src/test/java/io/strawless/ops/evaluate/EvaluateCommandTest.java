@@ -82,5 +82,15 @@ class EvaluateCommandTest {
         Outcome badPanel = run("evaluate", "--verifiers", "checker:0.9:0:1.5:100");
         assertEquals(2, badPanel.exitCode());
         assertTrue(badPanel.err().contains("--verifiers: coverage of checker"), badPanel.err());
+
+        // Settings the command makes itself would be replaced without a word: refused, saying what to use.
+        Outcome estimator = run("evaluate", "-D", "credit.estimator=gae");
+        assertEquals(2, estimator.exitCode());
+        assertTrue(estimator.err().startsWith("-D credit.estimator is set by 'strawless evaluate' itself: it runs each"
+                + " estimator of --estimators"), estimator.err());
+        Outcome broker = run("demo", "-D", "kafka.bootstrap-servers=kafka:9092");
+        assertEquals(2, broker.exitCode());
+        assertTrue(broker.err().startsWith("-D kafka.bootstrap-servers is set by 'strawless demo' itself: the demo runs"
+                + " on a broker of its own"), broker.err());
     }
 }
