@@ -184,7 +184,8 @@ public final class KafkaOptions {
                     .defaultValue(StartingOffsets.COMMITTED_OR_EARLIEST)
                     .withDescription(
                             "Where the input source starts when the job starts without a checkpoint or"
-                                    + " savepoint (a restore always resumes from the checkpointed offsets).");
+                                    + " savepoint (a restore always resumes from the checkpointed offsets, or, where"
+                                    + " retention deleted one meanwhile, from the earliest record left, in every mode).");
 
     public static final ConfigOption<Long> START_TIMESTAMP =
             ConfigOptions.key("source.start-timestamp")
@@ -246,6 +247,8 @@ public final class KafkaOptions {
             Map.entry("max.request.size", "set " + MAX_RECORD_BYTES.key()),
             // The source builder sets it after the passthrough properties, so a passthrough value would be ignored.
             Map.entry("partition.discovery.interval.ms", "set " + PARTITION_DISCOVERY_INTERVAL.key()),
+            // The source builder sets it from source.starting-offsets (the earliest record left, in every mode).
+            Map.entry("auto.offset.reset", "set " + STARTING_OFFSETS.key()),
             Map.entry("enable.idempotence", "Kafka transactions need it on"),
             Map.entry("key.serializer", "the job's records are its own Avro bytes"),
             Map.entry("value.serializer", "the job's records are its own Avro bytes"),

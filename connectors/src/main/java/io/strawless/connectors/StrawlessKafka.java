@@ -8,6 +8,7 @@ import io.strawless.connectors.serde.OutputRecordSerializer;
 import io.strawless.schemas.DeadLetter;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredTrajectory;
+import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -60,9 +61,8 @@ public final class StrawlessKafka {
      * A bounded source over the input topics that reads each partition from {@code starts} up to
      * {@code stops} (offsets, exclusive), e.g. a backfill's range, looked up once so that the job reads what
      * was counted. Where a start offset is no longer retained (retention deleted it, before or while the job
-     * runs) the partition goes on from its earliest retained record, not from its end: a timestamp start
-     * makes the connector reset to the end (auto.offset.reset=latest), which skips the rest of the range
-     * without a word. A partition in neither map (one added since they were looked up) is not read.
+     * runs) the partition goes on from its earliest retained record, not from its end (see
+     * {@link ThenFromTheEarliestLeft}). A partition in neither map (one added since they were looked up) is not read.
      */
     // flink-connector-kafka 5.0 still takes Kafka's OffsetResetStrategy, deprecated since Kafka 4.0.
     @SuppressWarnings("deprecation")
@@ -168,8 +168,8 @@ public final class StrawlessKafka {
         StartingOffsets mode = conf.get(KafkaOptions.STARTING_OFFSETS);
         Optional<Long> start = conf.getOptional(KafkaOptions.START_TIMESTAMP);
         if (mode == StartingOffsets.TIMESTAMP) {
-            return OffsetsInitializer.timestamp(start.orElseThrow(() -> new IllegalArgumentException(
-                    KafkaOptions.STARTING_OFFSETS.key() + "=timestamp needs " + KafkaOptions.START_TIMESTAMP.key())));
+            return new ThenFromTheEarliestLeft(OffsetsInitializer.timestamp(start.orElseThrow(() -> new IllegalArgumentException(
+                    KafkaOptions.STARTING_OFFSETS.key() + "=timestamp needs " + KafkaOptions.START_TIMESTAMP.key()))));
         }
         if (start.isPresent()) {
             // Refuse rather than silently ignore a start the user asked for.
@@ -179,9 +179,31 @@ public final class StrawlessKafka {
         return switch (mode) {
             case COMMITTED_OR_EARLIEST -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
             case EARLIEST -> OffsetsInitializer.earliest();
-            case LATEST -> OffsetsInitializer.latest();
+            case LATEST -> new ThenFromTheEarliestLeft(OffsetsInitializer.latest());
             case TIMESTAMP -> throw new AssertionError("handled above");
         };
+    }
+
+    /**
+     * Where {@code start} says the job starts; and where a position it restored is no longer in the log (retention
+     * deleted it while the job was down or behind), at the earliest record left, as with the other modes.
+     *
+     * <p>Why: the source's builder makes a starting mode's reset strategy the consumer's {@code auto.offset.reset}
+     * for the job's whole life, and Flink's latest and timestamp modes reset to the end: a restored job would skip
+     * every record still kept, without a word, rather than only those retention took.
+     */
+    @SuppressWarnings("deprecation")
+    record ThenFromTheEarliestLeft(OffsetsInitializer start) implements OffsetsInitializer {
+        @Override
+        public Map<TopicPartition, Long> getPartitionOffsets(
+                Collection<TopicPartition> partitions, PartitionOffsetsRetriever retriever) {
+            return start.getPartitionOffsets(partitions, retriever);
+        }
+
+        @Override
+        public OffsetResetStrategy getAutoOffsetResetStrategy() {
+            return OffsetResetStrategy.EARLIEST;
+        }
     }
 
     private static <T> KafkaSink<T> exactlyOnceSink(

@@ -7,12 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions.StartingOffsets;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer.PartitionOffsetsRetriever;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -181,6 +188,52 @@ class KafkaOptionsTest {
         assertEquals(Duration.ofMinutes(15), new Configuration().get(KafkaOptions.TRANSACTION_TIMEOUT));
         assertEquals(Duration.ofDays(7), conf.get(KafkaOptions.TOPIC_RETENTION));
         assertEquals("localhost:9092", conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+    }
+
+    /**
+     * Every mode resets to the earliest record left where a restored position was deleted: the source's builder makes
+     * the start's reset strategy the consumer's auto.offset.reset for good, and Flink's latest and timestamp modes
+     * would skip to the end. Their starts are theirs.
+     */
+    @Test
+    @SuppressWarnings("deprecation")
+    void everyStartGoesOnFromTheEarliestRecordLeftWhereARestoredPositionIsGone() {
+        for (StartingOffsets mode : StartingOffsets.values()) {
+            Map<String, String> settings = new HashMap<>(Map.of("source.starting-offsets", mode.toString()));
+            if (mode == StartingOffsets.TIMESTAMP) {
+                settings.put("source.start-timestamp", "1000");
+            }
+            assertEquals(OffsetResetStrategy.EARLIEST,
+                    StrawlessKafka.startingOffsets(Configuration.fromMap(settings)).getAutoOffsetResetStrategy(), mode.toString());
+        }
+        TopicPartition partition = new TopicPartition("steps", 0);
+        OffsetsInitializer timestamp = StrawlessKafka.startingOffsets(Configuration.fromMap(
+                Map.of("source.starting-offsets", "timestamp", "source.start-timestamp", "1000")));
+        Map<TopicPartition, Long> starts = timestamp.getPartitionOffsets(List.of(partition), new PartitionOffsetsRetriever() {
+            @Override
+            public Map<TopicPartition, Long> committedOffsets(Collection<TopicPartition> partitions) {
+                throw new AssertionError("a timestamp start reads no committed offsets");
+            }
+
+            @Override
+            public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
+                return Map.of(partition, 50L);
+            }
+
+            @Override
+            public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
+                return Map.of(partition, 0L);
+            }
+
+            @Override
+            public Map<TopicPartition, OffsetAndTimestamp> offsetsForTimes(Map<TopicPartition, Long> timestamps) {
+                assertEquals(Map.of(partition, 1000L), timestamps);
+                return Map.of(partition, new OffsetAndTimestamp(7L, 1000L));
+            }
+        });
+        assertEquals(Map.of(partition, 7L), starts, "the start is the timestamp's");
+        assertThrows(IllegalArgumentException.class, () -> KafkaOptions.clientProperties(
+                Configuration.fromMap(Map.of("kafka.client.auto.offset.reset", "latest"))));
     }
 
     @Test
