@@ -33,7 +33,10 @@ public final class JobOptions {
                     .defaultValue(Duration.ofSeconds(10))
                     .withDescription(
                             "A source partition that sends nothing for this long is marked idle, so one"
-                                    + " quiet partition does not hold the watermark back.");
+                                    + " quiet partition does not hold the watermark back. Records it sends later"
+                                    + " may then be behind the watermark, and come late; so where agents write their inputs in Kafka transactions, keep it above"
+                                    + " their producers' transaction.timeout.ms (a read_committed source sees nothing"
+                                    + " of a partition while a transaction on it is open).");
 
     public static final ConfigOption<Duration> OUTCOME_TIMEOUT =
             ConfigOptions.key("job.outcome-timeout")
