@@ -1,5 +1,6 @@
 package io.strawless.ops;
 
+import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.StrawlessKafka;
 import io.strawless.connectors.topics.KafkaAdmin;
 import java.time.Duration;
@@ -31,6 +32,8 @@ public final class CommittedRecords {
 
     /** How long to wait for the markers of just-committed transactions to reach every partition. */
     private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(30);
+    /** How long the read may make no progress before it gives up (a broker gone away), rather than wait forever. */
+    private static final Duration STALL_LIMIT = Duration.ofSeconds(60);
 
     private CommittedRecords() {}
 
@@ -52,7 +55,19 @@ public final class CommittedRecords {
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
             consumer.assign(ends.keySet());
             consumer.seekToBeginning(ends.keySet());
-            while (ends.entrySet().stream().anyMatch(end -> consumer.position(end.getKey()) < end.getValue())) {
+            long lastLeft = -1;
+            Instant lastProgress = Instant.now();
+            long left;
+            while ((left = ends.entrySet().stream()
+                    .mapToLong(end -> Math.max(0, end.getValue() - consumer.position(end.getKey()))).sum()) > 0) {
+                if (left != lastLeft) {
+                    lastLeft = left;
+                    lastProgress = Instant.now();
+                } else if (Duration.between(lastProgress, Instant.now()).compareTo(STALL_LIMIT) > 0) {
+                    throw new IllegalStateException("reading " + topics + " at " + conf.get(KafkaOptions.BOOTSTRAP_SERVERS)
+                            + " made no progress for " + STALL_LIMIT.toSeconds() + " s with " + left + " records left to"
+                            + " their committed end (is the broker still there?)");
+                }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     // A transaction committed after the ends were taken is not part of what is counted.
                     if (record.offset() < ends.get(new TopicPartition(record.topic(), record.partition()))) {

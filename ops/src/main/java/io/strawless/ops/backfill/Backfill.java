@@ -199,7 +199,14 @@ public final class Backfill {
             log.accept(progressLine(new InputRange.Position(read, range.target(), range.to()), range.to())
                     + "; job finished");
             Optional<String> incomplete = shortfall(read, range);
-            OutputTally output = OutputTally.read(jobConf);
+            OutputTally output;
+            try {
+                output = OutputTally.read(jobConf);
+            } catch (RuntimeException | ExecutionException e) {
+                // Said plainly: a run that failed before its job finished would be run again, and this one must not.
+                throw new IllegalStateException("the job finished and its output is committed, but counting it failed: "
+                        + e.getMessage() + " (its topics hold the backfill's output: do not run it into them again)", e);
+            }
             return new Result(range.recordsByTopic(), read, incomplete, output,
                     Duration.ofMillis(finished.getNetRuntime()), Duration.between(start, Instant.now()));
         }
