@@ -247,8 +247,9 @@ public final class KafkaOptions {
             Map.entry("max.request.size", "set " + MAX_RECORD_BYTES.key()),
             // The source builder sets it after the passthrough properties, so a passthrough value would be ignored.
             Map.entry("partition.discovery.interval.ms", "set " + PARTITION_DISCOVERY_INTERVAL.key()),
-            // The source builder sets it from source.starting-offsets (the earliest record left, in every mode).
-            Map.entry("auto.offset.reset", "set " + STARTING_OFFSETS.key()),
+            // The source builder sets it from the starting mode's reset strategy.
+            Map.entry("auto.offset.reset", "the input source goes on from the earliest record left where a position is"
+                    + " gone, in every mode; " + STARTING_OFFSETS.key() + " sets where a fresh start begins"),
             Map.entry("enable.idempotence", "Kafka transactions need it on"),
             Map.entry("key.serializer", "the job's records are its own Avro bytes"),
             Map.entry("value.serializer", "the job's records are its own Avro bytes"),

@@ -61,8 +61,9 @@ public final class StrawlessKafka {
      * A bounded source over the input topics that reads each partition from {@code starts} up to
      * {@code stops} (offsets, exclusive), e.g. a backfill's range, looked up once so that the job reads what
      * was counted. Where a start offset is no longer retained (retention deleted it, before or while the job
-     * runs) the partition goes on from its earliest retained record, not from its end (see
-     * {@link ThenFromTheEarliestLeft}). A partition in neither map (one added since they were looked up) is not read.
+     * runs) the partition goes on from its earliest retained record, not from its end (its reset strategy, which the
+     * unbounded source's modes get from {@link ThenFromTheEarliestLeft}). A partition in neither map (one added since
+     * they were looked up) is not read.
      */
     // flink-connector-kafka 5.0 still takes Kafka's OffsetResetStrategy, deprecated since Kafka 4.0.
     @SuppressWarnings("deprecation")

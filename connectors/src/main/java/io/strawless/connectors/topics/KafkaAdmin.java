@@ -31,6 +31,18 @@ public final class KafkaAdmin {
     }
 
     /**
+     * Refuses, as {@link #create} would, a {@code kafka.client.*} value the admin client does not accept, without
+     * making one (no thread, nothing asked of a broker): for the checks a command makes before it changes anything.
+     */
+    public static void checkSettings(ReadableConfig conf) {
+        try {
+            new AdminClientConfig(KafkaOptions.adminProperties(conf));
+        } catch (ConfigException e) {
+            throw cannotCreate(conf, e);
+        }
+    }
+
+    /**
      * The value of an admin call to the cluster of {@code conf}; its timeout as {@link KafkaUnreachableException} where
      * no broker answered, else as {@link KafkaAdminTimeoutException} (see {@link KafkaAdminTimeoutException#of}). No
      * timeout of its own: the client's {@code default.api.timeout.ms} (set from {@code kafka.admin-timeout}) ends

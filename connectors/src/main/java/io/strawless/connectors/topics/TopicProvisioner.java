@@ -226,7 +226,7 @@ public final class TopicProvisioner {
      * replication factor makes every acks=all write (the job's transactional sinks, the fleet's producers) fail
      * with NotEnoughReplicas.
      */
-    private static void checkSettings(ReadableConfig conf) {
+    public static void checkSettings(ReadableConfig conf) {
         short factor = replicationFactor(conf);
         int minInsync = conf.get(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS);
         if (minInsync < 1) {

@@ -135,7 +135,8 @@ public final class Backfill {
     /**
      * Builds the job of {@code jobConf} on an environment that is never run: the settings the job refuses
      * (checkpointing off, a {@code kafka.transaction-timeout} shorter than a checkpoint may take, a bad
-     * mini-batch size, ...) throw here, before anything is asked of Kafka.
+     * mini-batch size, ...) throw here, before anything is asked of Kafka, and so do the {@code topics.*} and
+     * {@code kafka.client.*} values the topics and the admin client would refuse.
      *
      * @throws IllegalArgumentException naming the key
      */
@@ -144,13 +145,15 @@ public final class Backfill {
         StrawlessJob.requireCheckpointInterval(jobConf);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
         StrawlessJob.buildOnKafka(env, jobConf, inputSource(jobConf, Map.of(), Map.of()));
+        // What the backfill's topics and admin calls would refuse once they ask Kafka, refused now.
+        TopicProvisioner.checkSettings(jobConf);
+        KafkaAdmin.checkSettings(jobConf);
     }
 
     /**
-     * The job's source: from the range's first offsets, as counted, to its stops. Not from {@code
-     * source.start-timestamp}: a timestamp start makes the connector reset a partition whose position retention
-     * deleted to its end, and the rest of the range would be skipped without a word (see {@link
-     * StrawlessKafka#boundedInputSource}).
+     * The job's source: from the range's first offsets, as counted, to its stops, so that it reads what the progress
+     * lines count (a lookup of {@code source.start-timestamp} of its own could find other offsets); a partition whose
+     * start retention deleted goes on from its earliest record left ({@link StrawlessKafka#boundedInputSource}).
      */
     static KafkaSource<InputRecord> inputSource(
             ReadableConfig jobConf, Map<TopicPartition, Long> starts, Map<TopicPartition, Long> stops) {
@@ -272,8 +275,9 @@ public final class Backfill {
      * deleted ({@link #forgetEarlierRuns}). A topic that differs from the {@code topics.*} settings is reported to
      * {@code log}, one line each, and used as it is, except an output topic too small for the records the job
      * writes: the job would fail on its first large record, after writing part of its output, so the backfill
-     * stops before it starts. The first of the backfill's steps that change the cluster: everything that can
-     * refuse the backfill without them comes before.
+     * stops before it starts (after the missing topics were made: the provisioner reads a topic's settings as it
+     * checks it). The first of the backfill's steps that change the cluster: everything else that can refuse the
+     * backfill comes before.
      */
     static void prepareTopics(Configuration jobConf, Consumer<String> log)
             throws ExecutionException, InterruptedException {

@@ -149,10 +149,6 @@ public final class BackfillCommand implements Callable<Integer> {
             });
         } catch (Backfill.Refused refused) {
             return fail(refused.getMessage());
-        } catch (IllegalArgumentException e) {
-            // The provisioner's checks of the topics.* settings, and a kafka.client.* value the admin client refuses,
-            // met when the backfill first asks Kafka: a setting to change (exit code 2), as for 'strawless topics'.
-            throw new ParameterException(spec.commandLine(), "-D " + e.getMessage(), e);
         }
         printSummary(out, plan, result);
         if (result.incomplete().isPresent()) {

@@ -172,12 +172,17 @@ class BackfillChecksTest {
         assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
         assertFalse(topicExists("tt.out"), "no output topic created");
 
-        // A topics.* setting the provisioner refuses, met when the backfill first asks Kafka: a usage error too, as
-        // for 'strawless topics', naming the key.
+        // So are a topics.* setting the provisioner refuses and a kafka.client.* value the admin client refuses, as
+        // for 'strawless topics', naming the key, before anything is asked of Kafka.
         Outcome topics = backfill("tt", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
                 "--output-topic", "tt.out", "-D", "topics.min-insync-replicas=2");
         assertEquals(2, topics.exitCode(), topics.all());
-        assertTrue(topics.err().startsWith("-D topics.min-insync-replicas=2"), topics.err());
+        assertTrue(topics.err().startsWith("topics.min-insync-replicas=2 exceeds"), topics.err());
+        Outcome client = backfill("tt", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                "--output-topic", "tt.out", "-D", "kafka.client.security.protocol=BANANA");
+        assertEquals(2, client.exitCode(), client.all());
+        assertTrue(client.err().startsWith("bad kafka.client.* setting:") && client.err().contains("security.protocol"),
+                client.err());
         assertFalse(topicExists("tt.out"), "no output topic created");
         try (Admin admin = admin()) {
             assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size(),

@@ -259,10 +259,12 @@ class GroupTrajectoriesTest {
     }
 
     @Test
-    @Timeout(value = 60, unit = TimeUnit.SECONDS) // a task expiry that stepped a TTL at a time to the end of time hung
+    // A task expiry that stepped a TTL at a time to the end of time hung inside Flink's timer loop, which no interrupt
+    // stops: the timeout runs the test in a thread of its own, so that the test fails instead.
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void aGroupOpenedWhenADrainHasEndedTimeClosesThenAndLeavesNothing() throws Exception {
-        // After a drain's watermark (the end of time) nothing wraps around to the distant past: the lone member's
-        // group closes, is remembered and forgotten at the end of time, and the task's state goes with it.
+        // A member that completes after a drain's watermark (the end of time): its group opens with its wait over at
+        // once, closes, is remembered and forgotten at the end of time, and the task's state goes with it.
         start(grpo());
         harness.processWatermark(Long.MAX_VALUE);
         send(trajectory("a", "g1", 2, 1.0, 1), 100);
