@@ -301,30 +301,28 @@ public final class Backfill {
             // Before any topic is made: a refusal leaves the cluster as it was (not the other output topics made).
             Set<String> existing = KafkaAdmin.await(jobConf, admin.listTopics().names());
             requireEmpty(jobConf, admin, outputs.stream().filter(existing::contains).toList());
-        }
-        List<TopicStatus> statuses = new ArrayList<>(TopicProvisioner.ensureTopics(jobConf, inputs));
-        statuses.addAll(TopicProvisioner.ensureTopics(outputConf, outputs));
-        List<TopicStatus> tooSmall = new ArrayList<>();
-        for (TopicStatus status : statuses) {
-            if (status.ok()) {
-                continue;
+            List<TopicStatus> statuses = new ArrayList<>(TopicProvisioner.ensureTopics(jobConf, inputs));
+            statuses.addAll(TopicProvisioner.ensureTopics(outputConf, outputs));
+            List<TopicStatus> tooSmall = new ArrayList<>();
+            for (TopicStatus status : statuses) {
+                if (status.ok()) {
+                    continue;
+                }
+                boolean output = outputs.contains(status.topic());
+                log.accept("warning: %s topic %s: %s %s".formatted(
+                        output ? "output" : "input", status.topic(), status.state(), status.detail()));
+                // The provisioner names max.message.bytes in a DRIFT only when the topic cannot take the job's largest
+                // record; the other differences (partitions, replicas, retention) do not stop a replay.
+                if (output && status.detail().contains(TopicConfig.MAX_MESSAGE_BYTES_CONFIG)) {
+                    tooSmall.add(status);
+                }
             }
-            boolean output = outputs.contains(status.topic());
-            log.accept("warning: %s topic %s: %s %s".formatted(
-                    output ? "output" : "input", status.topic(), status.state(), status.detail()));
-            // The provisioner names max.message.bytes in a DRIFT only when the topic cannot take the job's largest
-            // record; the other differences (partitions, replicas, retention) do not stop a replay.
-            if (output && status.detail().contains(TopicConfig.MAX_MESSAGE_BYTES_CONFIG)) {
-                tooSmall.add(status);
+            if (!tooSmall.isEmpty()) {
+                throw new IllegalStateException("output topics " + tooSmall.stream().map(TopicStatus::topic).toList()
+                        + " cannot take the records the job writes (" + tooSmall.get(0).detail() + "): choose other"
+                        + " output topics, raise their " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + ", or lower -D "
+                        + KafkaOptions.MAX_RECORD_BYTES.key());
             }
-        }
-        if (!tooSmall.isEmpty()) {
-            throw new IllegalStateException("output topics " + tooSmall.stream().map(TopicStatus::topic).toList()
-                    + " cannot take the records the job writes (" + tooSmall.get(0).detail() + "): choose other"
-                    + " output topics, raise their " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + ", or lower -D "
-                    + KafkaOptions.MAX_RECORD_BYTES.key());
-        }
-        try (Admin admin = KafkaAdmin.create(jobConf)) {
             forgetEarlierRuns(jobConf, admin, log);
         }
     }
