@@ -155,11 +155,7 @@ class BackfillReplayTest {
      */
     @Test
     void driftIsReportedAndAnOutputTopicTooSmallForTheJobsRecordsStopsTheBackfill() throws Exception {
-        Configuration live = new Configuration();
-        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        live.set(KafkaOptions.STEPS_TOPIC, "drift.steps");
-        live.set(KafkaOptions.OUTCOMES_TOPIC, "drift.outcomes");
-        live.set(KafkaOptions.VERDICTS_TOPIC, "drift.verdicts");
+        Configuration live = liveReading("drift");
         BackfillPlan plan = BackfillPlan.of(Instant.EPOCH, Instant.now(), "drift.backfill");
         try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
             admin.createTopics(List.of(
@@ -195,11 +191,7 @@ class BackfillReplayTest {
     /** An output topic that holds records refuses the backfill before it makes any topic: the cluster stays as it was. */
     @Test
     void anOutputTopicThatHoldsRecordsIsRefusedBeforeAnyTopicIsMade() throws Exception {
-        Configuration live = new Configuration();
-        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        live.set(KafkaOptions.STEPS_TOPIC, "held.steps");
-        live.set(KafkaOptions.OUTCOMES_TOPIC, "held.outcomes");
-        live.set(KafkaOptions.VERDICTS_TOPIC, "held.verdicts");
+        Configuration live = liveReading("held");
         BackfillPlan plan = BackfillPlan.of(Instant.EPOCH, Instant.now(), "held.backfill");
         try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(plan.outputTopic(), 1, (short) 1))).all().get();
@@ -227,12 +219,8 @@ class BackfillReplayTest {
      */
     @Test
     void outputTopicsAreCreatedWithTheOutputRetention() throws Exception {
-        Configuration live = new Configuration();
-        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        Configuration live = liveReading("kept");
         live.set(KafkaOptions.TOPIC_PARTITIONS, 1);
-        live.set(KafkaOptions.STEPS_TOPIC, "kept.steps");
-        live.set(KafkaOptions.OUTCOMES_TOPIC, "kept.outcomes");
-        live.set(KafkaOptions.VERDICTS_TOPIC, "kept.verdicts");
         live.set(KafkaOptions.TOPIC_RETENTION, Duration.ofDays(3));
         try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
             admin.createTopics(List.of(
@@ -298,5 +286,15 @@ class BackfillReplayTest {
                 .collect(Collectors.toMap(UnscoredTrajectory::getTrajectoryId, u -> u.getSteps().size(), (a, b) -> {
                     throw new AssertionError("a trajectory timed out twice");
                 }, TreeMap::new));
+    }
+
+    /** The live job's settings on the test's broker, its input topics {@code <prefix>.steps}, outcomes and verdicts. */
+    private static Configuration liveReading(String prefix) {
+        Configuration live = new Configuration();
+        live.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        live.set(KafkaOptions.STEPS_TOPIC, prefix + ".steps");
+        live.set(KafkaOptions.OUTCOMES_TOPIC, prefix + ".outcomes");
+        live.set(KafkaOptions.VERDICTS_TOPIC, prefix + ".verdicts");
+        return live;
     }
 }
