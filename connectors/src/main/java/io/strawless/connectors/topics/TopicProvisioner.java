@@ -222,11 +222,15 @@ public final class TopicProvisioner {
     }
 
     /**
-     * Refuses topic settings no topic can work with, before anything is created: a min.insync.replicas above the
-     * replication factor makes every acks=all write (the job's transactional sinks, the fleet's producers) fail
-     * with NotEnoughReplicas.
+     * Refuses topic settings no topic can work with, before anything is created: no partitions, no replicas, or a
+     * min.insync.replicas above the replication factor, which makes every acks=all write (the job's transactional
+     * sinks, the fleet's producers) fail with NotEnoughReplicas.
      */
     public static void checkSettings(ReadableConfig conf) {
+        int partitions = conf.get(KafkaOptions.TOPIC_PARTITIONS);
+        if (partitions < 1) {
+            throw new IllegalArgumentException(KafkaOptions.TOPIC_PARTITIONS.key() + " must be >= 1, was " + partitions);
+        }
         short factor = replicationFactor(conf);
         int minInsync = conf.get(KafkaOptions.TOPIC_MIN_INSYNC_REPLICAS);
         if (minInsync < 1) {

@@ -111,6 +111,10 @@ class TopicProvisionerTest {
         assertTrue(e.getMessage().startsWith("topics.min-insync-replicas=2 exceeds topics.replication-factor=1"),
                 e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.check(conf));
+        Configuration noPartitions = kafka.topicsNamed("isr");
+        noPartitions.set(KafkaOptions.TOPIC_PARTITIONS, 0);
+        assertEquals("topics.partitions must be >= 1, was 0", assertThrows(IllegalArgumentException.class,
+                () -> TopicProvisioner.checkSettings(noPartitions)).getMessage());
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             assertTrue(admin.listTopics().names().get().stream().noneMatch(t -> t.startsWith("isr.")), "nothing created");
             admin.createTopics(List.of(new NewTopic("isr.steps", 4, (short) 1)
