@@ -4,6 +4,7 @@ import io.strawless.connectors.serde.EncodedSteps;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StepEventCodec;
 import io.strawless.pipeline.CountersByName;
+import io.strawless.pipeline.EventTimes;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.JobOptions.OutcomeTimeoutPolicy;
 import io.strawless.pipeline.JobOptions.VerifierTimeoutPolicy;
@@ -737,7 +738,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private void finish(Context ctx, AssemblyProgress current, byte[] scoredOutcome, long at) throws Exception {
         long from = Math.max(at, ctx.timerService().currentWatermark());
         // Saturating: when a drain has pushed the watermark to the end of time, the marker is due at once.
-        long forgetAt = from > Long.MAX_VALUE - finishedRetentionMillis ? Long.MAX_VALUE : from + finishedRetentionMillis;
+        long forgetAt = EventTimes.plus(from, finishedRetentionMillis);
         if (current.timer() != Long.MIN_VALUE && current.timer() != at) {
             ctx.timerService().deleteEventTimeTimer(current.timer());
         }

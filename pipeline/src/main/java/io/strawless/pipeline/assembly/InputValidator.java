@@ -2,6 +2,7 @@ package io.strawless.pipeline.assembly;
 
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StepFields;
+import io.strawless.pipeline.EventTimes;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.TerminalKind;
@@ -160,7 +161,7 @@ public final class InputValidator implements Serializable {
 
     /** The latest event time accepted at {@code now}: {@code job.max-future-event-time} ahead, at most the end of time. */
     public static long latestAccepted(long now, long maxFutureMillis) {
-        return maxFutureMillis > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + maxFutureMillis;
+        return EventTimes.plus(now, maxFutureMillis);
     }
 
     private Violation future(long eventTime, long now) {

@@ -1,5 +1,7 @@
 package io.strawless.pipeline.grouping;
 
+import static io.strawless.pipeline.EventTimes.plus;
+
 import io.strawless.pipeline.CountersByName;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.Ledger;
@@ -384,15 +386,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     /** Rounded up to a multiple of {@code step}; the end of time stays where it is. */
     private static long roundUp(long time, long step) {
         long rounded = Math.floorDiv(time, step) * step;
-        return rounded >= time ? rounded : rounded > Long.MAX_VALUE - step ? Long.MAX_VALUE : rounded + step;
-    }
-
-    /**
-     * {@code time + duration}, saturating: when a drain has pushed the watermark to the end of time ({@code
-     * Long.MAX_VALUE}), what is due after it is due then too, not at a time that wrapped around to the distant past.
-     */
-    private static long plus(long time, long duration) {
-        return time > Long.MAX_VALUE - duration ? Long.MAX_VALUE : time + duration;
+        return rounded >= time ? rounded : plus(rounded, step);
     }
 
     /**
