@@ -311,7 +311,11 @@ public final class JobOptions {
                     .withDescription("Optional staleness filter: a trajectory whose oldest step's policy_version"
                             + " is more than this behind the newest version seen for its task goes to the unscored"
                             + " topic (STALE) instead of a batch; its group stops waiting for it (it counts towards"
-                            + " group_size, and the group is short of it: see job.partial-groups). Unset: no filter.");
+                            + " group_size, and the group is short of it: see job.partial-groups). The newest version is"
+                            + " the highest any of the task's trajectories carried, and is forgotten with the task's"
+                            + " baseline (baseline.ttl): one step with a far too high version makes the task's later"
+                            + " trajectories stale until then, and their unscored records name the trajectory that"
+                            + " brought it. 0 or more; unset: no filter, and no versions kept.");
 
     public static final ConfigOption<Integer> INJECT_FAILURES =
             ConfigOptions.key("debug.inject-failures")

@@ -259,7 +259,7 @@ public final class StepEventCodec {
             if (!grouped) {
                 groupSize = null; // see StepFields#groupSize
             }
-            at.readLong(); // policy_version
+            long policyVersion = at.readLong();
             long eventTime = at.readLong();
             at.readBoolean(); // trainable: 0 or 1, else corrupt
             Double value = at.readNullableDouble();
@@ -281,7 +281,7 @@ public final class StepEventCodec {
                 return null;
             }
             return new StepFields(trajectoryId, stepIndex, trajectoryId.isBlank() || agentIdBlank || taskIdBlank,
-                    longestId, groupSize, eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue,
+                    longestId, groupSize, policyVersion, eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue,
                     tokenCount, payloadRefLength);
         } catch (IOException | AvroRuntimeException e) {
             return null;

@@ -12,6 +12,7 @@ import io.strawless.schemas.TerminalKind;
  * @param longestId the length in chars of its longest id (trajectory, agent, task, group, observation key)
  * @param groupSize its {@code group_size}, null without one or without a {@code group_id}: a size without a group
  *     means nothing to grouping, and a producer whose integers cannot be null (proto3, Go) writes 0 there
+ * @param policyVersion its {@code policy_version}
  * @param tokenCount how many token ids the step carries inline (0 without any)
  * @param payloadRefLength the length of {@code payload_ref} in chars (0 without one)
  */
@@ -21,6 +22,7 @@ public record StepFields(
         boolean idMissing,
         int longestId,
         Integer groupSize,
+        long policyVersion,
         long eventTime,
         TerminalKind terminal,
         Double value,
@@ -39,6 +41,7 @@ public record StepFields(
                         Math.max(length(step.getTaskId()),
                                 Math.max(length(step.getGroupId()), length(step.getObservationKey())))),
                 step.getGroupId() != null ? step.getGroupSize() : null,
+                step.getPolicyVersion(),
                 step.getEventTime().toEpochMilli(),
                 step.getTerminal(),
                 step.getValue(),

@@ -37,6 +37,7 @@ public final class InputValidator implements Serializable {
         OVERSIZED_ID,
         INVALID_STEP_INDEX,
         INVALID_GROUP_SIZE,
+        INVALID_POLICY_VERSION,
         NON_FINITE_NUMBER,
         SCORE_OUT_OF_RANGE,
         MISSING_BOOTSTRAP_VALUE,
@@ -89,6 +90,12 @@ public final class InputValidator implements Serializable {
             return new Violation(Rule.INVALID_GROUP_SIZE, "group_size " + s.groupSize() + " is less than 1: it is the"
                     + " number of trajectories the group waits for; leave it null when that is not known (the group"
                     + " then closes after job.group-timeout)");
+        }
+        if (s.policyVersion() < 0) {
+            // Versions count up from 0 (the field's default); job.max-policy-lag subtracts them, and a batch reports
+            // their range to the trainer, which reads a negative one as nothing it ever published.
+            return new Violation(Rule.INVALID_POLICY_VERSION, "policy_version " + s.policyVersion()
+                    + " is negative: send the version of the policy that produced the step, 0 or more");
         }
         Violation number = finite("reward", s.reward());
         if (number == null) number = finite("value", s.value());

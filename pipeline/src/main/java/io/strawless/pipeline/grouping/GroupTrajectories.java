@@ -84,7 +84,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     /** The earliest time a closed group of the task is due to be forgotten; null when none is remembered. */
     private transient ValueState<Long> nextForget;
     private transient ValueState<Long> baselineExpiry;
+    /** Under job.max-policy-lag only: the newest policy_version seen for the task, and the trajectory it came with. */
     private transient ValueState<Long> newestPolicyVersion;
+    private transient ValueState<String> newestPolicyVersionFrom;
 
     private transient Counter groupsClosedBySize;
     private transient Counter groupsClosedByTimeout;
@@ -115,6 +117,10 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         this.forgetStepMillis = Math.max(1, closedGroupRetentionMillis / 16);
         this.partialGroups = conf.get(JobOptions.PARTIAL_GROUPS);
         this.maxPolicyLag = conf.getOptional(JobOptions.MAX_POLICY_LAG).orElse(null);
+        if (maxPolicyLag != null && maxPolicyLag < 0) {
+            throw new IllegalArgumentException(JobOptions.MAX_POLICY_LAG.key() + " must be 0 or more, was "
+                    + maxPolicyLag + ": it is how many versions behind the task's newest a trajectory may be");
+        }
     }
 
     @Override
@@ -123,6 +129,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         baseline = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline", TaskBaseline.class));
         baselineExpiry = getRuntimeContext().getState(new ValueStateDescriptor<>("baseline-expiry", Long.class));
         newestPolicyVersion = getRuntimeContext().getState(new ValueStateDescriptor<>("newest-policy-version", Long.class));
+        newestPolicyVersionFrom = getRuntimeContext().getState(
+                new ValueStateDescriptor<>("newest-policy-version-from", StringKeys.Serializer.INSTANCE));
         pendingGroups = getRuntimeContext().getMapState(pendingGroupsDescriptor());
         closedGroups = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("closed-groups", StringKeys.Serializer.INSTANCE, LongSerializer.INSTANCE));
@@ -161,9 +169,12 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         touchTaskState(ctx);
         boolean waitedFor = groupRelative && trajectory.groupId() != null;
         if (isStale(trajectory)) {
+            // Names the trajectory that brought the newest version: one step with a wrong, far too high version makes
+            // every later trajectory of its task stale, and this is where an operator sees which producer sent it.
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, "oldest policy_version "
                     + trajectory.minPolicyVersion() + " is more than " + maxPolicyLag + " behind "
-                    + newestPolicyVersion.value() + " (job.max-policy-lag)", ctx));
+                    + newestPolicyVersion.value() + ", the newest of the task, first seen in trajectory "
+                    + newestPolicyVersionFrom.value() + " (job.max-policy-lag)", ctx));
             if (waitedFor) {
                 account(trajectory, true, ctx, out);
             }
@@ -286,6 +297,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                 baseline.clear();
                 baselineExpiry.clear();
                 newestPolicyVersion.clear();
+                newestPolicyVersionFrom.clear();
             } else {
                 // Groups still wait under this task: keep its state one more TTL, from the watermark. From the timer's
                 // time instead, a watermark far ahead (a drain's end of time) would fire it again and again, a TTL
@@ -348,13 +360,18 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     }
 
     private boolean isStale(AssembledTrajectory trajectory) throws Exception {
+        if (maxPolicyLag == null) {
+            return false; // no filter: the versions are not kept
+        }
         Long newest = newestPolicyVersion.value();
         long candidate = trajectory.maxPolicyVersion();
         if (newest == null || candidate > newest) {
             newestPolicyVersion.update(candidate);
+            newestPolicyVersionFrom.update(trajectory.trajectoryId());
             newest = candidate;
         }
-        return maxPolicyLag != null && newest - trajectory.minPolicyVersion() > maxPolicyLag;
+        // Versions are 0 or more (INVALID_POLICY_VERSION): the difference cannot wrap.
+        return newest - trajectory.minPolicyVersion() > maxPolicyLag;
     }
 
     /** Counts {@code t} as unscored and says why. */

@@ -51,6 +51,8 @@ class InputValidatorTest {
         assertEquals(Rule.INVALID_STEP_INDEX, check(in(step("t1", 10_001, NOW).build())).rule());
         assertEquals(Rule.INVALID_STEP_INDEX, check(in(verdict("t1", -3, "v", 0.5, NOW))).rule());
         assertEquals(Rule.MISSING_ID, check(in(step("", 0, NOW).build())).rule());
+        assertEquals(Rule.INVALID_POLICY_VERSION, check(in(step("t1", 0, NOW).setPolicyVersion(-1).build())).rule());
+        assertNull(check(in(step("t1", 0, NOW).setPolicyVersion(Long.MAX_VALUE).build())));
         assertEquals(Rule.MISSING_ID, check(in(verdict("t1", 0, " ", 0.5, NOW))).rule());
 
         Violation nan = check(in(step("t1", 0, NOW).setReward(Double.NaN).build()));

@@ -345,7 +345,7 @@ class GroupTrajectoriesTest {
     }
 
     @Test
-    void baselineSettingsThatCannotWorkAreRefused() {
+    void groupingSettingsThatCannotWorkAreRefused() {
         Configuration ttl = new Configuration();
         ttl.set(JobOptions.BASELINE_TTL, Duration.ZERO);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new GroupTrajectories(ttl)).getMessage()
@@ -354,6 +354,10 @@ class GroupTrajectoriesTest {
         decay.set(JobOptions.BASELINE_DECAY, 1.5);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new GroupTrajectories(decay)).getMessage()
                 .startsWith("baseline.decay must be within [0, 1]"));
+        Configuration lag = new Configuration();
+        lag.set(JobOptions.MAX_POLICY_LAG, -1L);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GroupTrajectories(lag)).getMessage()
+                .startsWith("job.max-policy-lag must be 0 or more"));
     }
 
     @Test
@@ -369,6 +373,8 @@ class GroupTrajectoriesTest {
         assertEquals(List.of("new", "ok"), groups().stream().map(g -> g.members().get(0).trajectoryId()).toList());
         assertEquals(UnscoredReason.STALE, unscored().get(0).getReason());
         assertEquals("old", unscored().get(0).getTrajectoryId());
+        assertEquals("oldest policy_version 7 is more than 2 behind 10, the newest of the task, first seen in"
+                + " trajectory new (job.max-policy-lag)", unscored().get(0).getDetail());
         assertNothingLeftAfterTtl();
     }
 
