@@ -90,6 +90,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     private transient Counter groupsClosedBySize;
     private transient Counter groupsClosedByTimeout;
+    /** Members whose group_size disagreed with the size their group took from its first member. */
+    private transient Counter groupSizeConflicts;
     /** Groups waiting for members, over all tasks of this subtask. */
     private transient OpenWork pendingGroupCount;
     /** Event time from a group's first member to its close. */
@@ -139,6 +141,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
         groupsClosedBySize = metrics.counter("groupsClosedBySize");
         groupsClosedByTimeout = metrics.counter("groupsClosedByTimeout");
+        groupSizeConflicts = metrics.counter("groupSizeConflicts");
         pendingGroupCount = metrics.gauge("pendingGroups", new OpenWork());
         groupWaitMs = metrics.histogram("groupWaitMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         // Every kind a trajectory carries, when grouping routes it unscored.
@@ -228,6 +231,11 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             ctx.timerService().registerEventTimeTimer(deadline);
             group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline, new ArrayList<>());
             pendingGroupCount.opened();
+        } else if (trajectory.groupSize() != group.expectedSize()) {
+            // The group keeps the size its first member announced: its producers disagree, and no later member can
+            // undo a close the first one's size caused. Counted, so that the LATE or partial groups it leads to have
+            // a cause an operator can see.
+            groupSizeConflicts.inc();
         }
         if (diverted) {
             group.diverted().add(trajectory.trajectoryId());

@@ -43,6 +43,17 @@ class GroupTrajectoriesTest {
                 new GroupTrajectories(conf), AssembledTrajectory::taskId, StringKeys.TYPE);
     }
 
+    /** As {@link #start}, in a harness whose metrics the test reads. */
+    private RecordedMetrics startWithMetrics(Configuration conf) throws Exception {
+        conf(conf);
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
+        RecordedMetrics metrics = new RecordedMetrics();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new GroupTrajectories(conf)),
+                AssembledTrajectory::taskId, StringKeys.TYPE, metrics.environment());
+        harness.open();
+        return metrics;
+    }
+
     private static void conf(Configuration conf) {
         conf.set(JobOptions.BASELINE_TTL, Duration.ofMillis(TTL));
         conf.set(JobOptions.GROUP_TIMEOUT, Duration.ofMillis(GROUP_TIMEOUT));
@@ -154,12 +165,7 @@ class GroupTrajectoriesTest {
     void partialGroupGoesToUnscoredWhenThePolicySaysSo() throws Exception {
         Configuration conf = grpo();
         conf.set(JobOptions.PARTIAL_GROUPS, PartialGroupPolicy.UNSCORED);
-        conf(conf);
-        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
-        RecordedMetrics metrics = new RecordedMetrics();
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new GroupTrajectories(conf)),
-                AssembledTrajectory::taskId, StringKeys.TYPE, metrics.environment());
-        harness.open();
+        RecordedMetrics metrics = startWithMetrics(conf);
         send(trajectory("a", "g1", 4, 1.0, 1), 100);
         send(trajectory("b", "g1", 4, 0.0, 1), 100);
 
@@ -170,6 +176,19 @@ class GroupTrajectoriesTest {
         assertTrue(unscored().get(0).getDetail().contains("2 of 4"), unscored().get(0).getDetail());
         // Counted by reason where they leave, as the assembler counts its own.
         assertEquals(2, metrics.count("grouping.unscored.INCOMPLETE"));
+        assertNothingLeftAfterTtl();
+    }
+
+    @Test
+    void aMemberWhoseGroupSizeDisagreesIsCountedAndTheFirstMembersSizeHolds() throws Exception {
+        RecordedMetrics metrics = startWithMetrics(grpo());
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        send(trajectory("b", "g1", 3, 0.0, 1), 101);
+
+        assertEquals(List.of(List.of("a", "b")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertEquals(1, metrics.count("grouping.groupSizeConflicts"));
+        assertEquals(1, metrics.count("grouping.groupsClosedBySize"));
         assertNothingLeftAfterTtl();
     }
 
