@@ -57,6 +57,8 @@ import org.apache.kafka.common.errors.GroupIdNotFoundException;
 public final class Backfill {
 
     private static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(3);
+    /** How a line of the log that warns begins: the command prints those on standard error. */
+    static final String WARNING = "warning: ";
     /** An output retention that keeps records forever: Kafka's retention.ms -1. */
     public static final Duration FOREVER = Duration.ofMillis(-1);
     private static final int BAR_WIDTH = 24;
@@ -222,13 +224,13 @@ public final class Backfill {
      */
     static void checkRange(InputRange range, boolean allowRetentionGap, Consumer<String> log) {
         if (range.to().isAfter(range.lookedUpAt())) {
-            log.accept(("warning: --to %s is later than now (%s): the backfill reads the records the topics held now,"
+            log.accept((WARNING + "--to %s is later than now (%s): the backfill reads the records the topics held now,"
                     + " up to their ends; records produced from now on are not read, whatever their timestamps")
                     .formatted(range.to(), range.lookedUpAt().truncatedTo(ChronoUnit.SECONDS)));
         }
         List<InputRange.RetentionGap> gaps = range.retentionGaps();
         for (InputRange.RetentionGap gap : gaps) {
-            log.accept(("warning: input topic %s holds records only from %s on in partitions %s (retention deleted the"
+            log.accept((WARNING + "input topic %s holds records only from %s on in partitions %s (retention deleted the"
                     + " earlier ones): the range starts there, not at --from %s")
                     .formatted(gap.topic(), gap.completeFrom(), gap.partitions(), range.from()));
         }
@@ -309,7 +311,7 @@ public final class Backfill {
                     continue;
                 }
                 boolean output = outputs.contains(status.topic());
-                log.accept("warning: %s topic %s: %s %s".formatted(
+                log.accept(WARNING + "%s topic %s: %s %s".formatted(
                         output ? "output" : "input", status.topic(), status.state(), status.detail()));
                 // The provisioner names max.message.bytes in a DRIFT only when the topic cannot take the job's largest
                 // record; the other differences (partitions, replicas, retention) do not stop a replay.
@@ -356,7 +358,7 @@ public final class Backfill {
             KafkaAdmin.await(conf, admin.deleteConsumerGroups(List.of(group)).all());
         } catch (ExecutionException e) {
             if (e.getCause() instanceof GroupAuthorizationException) {
-                log.accept(("warning: not allowed to delete the backfill's consumer group %s (grant DELETE on group %s):"
+                log.accept((WARNING + "not allowed to delete the backfill's consumer group %s (grant DELETE on group %s):"
                         + " the progress line may start where an earlier backfill into %s stopped; the job reads its"
                         + " whole range either way").formatted(group, group, conf.get(KafkaOptions.BATCHES_TOPIC)));
             } else if (!(e.getCause() instanceof GroupIdNotFoundException)) {

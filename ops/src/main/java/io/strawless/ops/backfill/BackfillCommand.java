@@ -143,9 +143,12 @@ public final class BackfillCommand implements Callable<Integer> {
 
         Backfill.Result result;
         try {
+            // Warnings on standard error, as the refusals: a script that keeps the progress and summary sees them.
+            PrintWriter err = spec.commandLine().getErr();
             result = Backfill.run(jobConf, allowRetentionGap, retention, line -> {
-                out.println(line);
-                out.flush();
+                PrintWriter to = line.startsWith(Backfill.WARNING) ? err : out;
+                to.println(line);
+                to.flush();
             });
         } catch (Backfill.Refused refused) {
             return fail(refused.getMessage());

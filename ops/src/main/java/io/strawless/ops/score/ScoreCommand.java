@@ -98,6 +98,12 @@ public final class ScoreCommand implements Callable<Integer> {
             err.flush();
             return USAGE_OR_INPUT_ERROR;
         }
+        if (System.console() != null) {
+            // Run from a terminal with nothing piped in, it would seem to hang.
+            err.println("strawless score: reading trajectories, one JSON line each, from stdin until it ends"
+                    + " (Ctrl-D); pipe a file in, e.g. strawless score ... < trajectories.jsonl");
+            err.flush();
+        }
         List<Trajectory> trajectories = readStdin(config, err);
         if (trajectories == null) {
             return USAGE_OR_INPUT_ERROR;

@@ -64,20 +64,21 @@ class BackfillChecksTest {
                 "--output-topic", "gap.out");
 
         assertEquals(1, refused.exitCode(), refused.all());
-        assertTrue(refused.out().contains("warning: input topic gap.steps holds records only from "
+        assertTrue(refused.err().contains("warning: input topic gap.steps holds records only from "
                 + first.plusSeconds(4) + " on in partitions [0] (retention deleted the earlier ones): the range starts"
-                + " there, not at --from " + first), refused.out());
+                + " there, not at --from " + first), refused.err());
         assertEquals("strawless backfill: --from " + first + " is earlier than the input topics still hold (see the"
                 + " warnings): records of the range may have been deleted by retention. Pass --from "
                 + first.plusSeconds(4) + " or later, or --allow-retention-gap to replay what is left",
-                refused.err().strip());
+                refused.lastErrorLine());
         assertFalse(topicExists("gap.out"), "refused before the output topics are created");
 
         Outcome allowed = backfill("gap", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
                 "--output-topic", "gap.out", "--allow-retention-gap");
 
         assertEquals(0, allowed.exitCode(), allowed.all());
-        assertTrue(allowed.out().contains("warning: input topic gap.steps holds records only from"), allowed.out());
+        assertTrue(allowed.err().contains("warning: input topic gap.steps holds records only from"), allowed.err());
+        assertFalse(allowed.out().contains("warning:"), "warnings on standard error only");
         assertTrue(allowed.out().contains("Backfill finished: 6 input records replayed, of 6 in the range"),
                 allowed.out());
 
@@ -142,12 +143,12 @@ class BackfillChecksTest {
                 now.plus(1, ChronoUnit.HOURS).toString(), "--output-topic", "empty.out");
 
         assertEquals(1, outcome.exitCode(), outcome.all());
-        assertTrue(outcome.out().contains("warning: --to " + now.plus(1, ChronoUnit.HOURS) + " is later than now"),
-                outcome.out());
+        assertTrue(outcome.err().contains("warning: --to " + now.plus(1, ChronoUnit.HOURS) + " is later than now"),
+                outcome.err());
         assertEquals("strawless backfill: no input records in [empty.steps, empty.outcomes, empty.verdicts] between"
                 + " --from " + now.minus(1, ChronoUnit.HOURS) + " and --to " + now.plus(1, ChronoUnit.HOURS)
                 + ": check the range (Kafka timestamps, the producers' create times) and kafka.bootstrap-servers",
-                outcome.err().strip());
+                outcome.lastErrorLine());
         assertFalse(topicExists("empty.out"), "refused before the output topics are created");
     }
 
@@ -259,6 +260,12 @@ class BackfillChecksTest {
     private record Outcome(int exitCode, String out, String err) {
         String all() {
             return out + "\n" + err;
+        }
+
+        /** The refusal: the last line on standard error, after any warnings. */
+        String lastErrorLine() {
+            String[] lines = err.strip().split("\n");
+            return lines[lines.length - 1];
         }
     }
 
