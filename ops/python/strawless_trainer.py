@@ -11,11 +11,14 @@ numpy): the i-th entry of t.advantages, t.trainable, t.token_ids, t.logprobs, ..
     for batch in training_batches(consumer, decoder, batch_filter(settings)):
         for t in trajectories(batch):
             mask = torch.from_numpy(t.trainable)
+            if not mask.any():
+                continue  # no step the policy produced (tool output only): the mean would be NaN
             advantages = torch.from_numpy(t.advantages)[mask]
             logprobs = policy_logprobs(t.token_ids)[mask]   # your policy's log-probability of each step's tokens
             loss = -(advantages * logprobs).mean() * t.weight   # your policy-gradient step (t.logprobs: the
                                                                 # behaviour policy's, for an importance ratio)
-        # leaving the loop body normally acknowledges the batch: its offset is committed
+        # leaving the loop body normally acknowledges the batch: its offset is committed; a break or
+        # return out of the batch loop does not (pass max_batches= or deadline= to stop after a batch)
 
 A trajectory's `weight` is 0 when the job flagged it as a likely reward hack (`suspect`): it stays in the
 batch, credit and all, so that it can be inspected, but must not move the policy.
@@ -289,8 +292,8 @@ def training_batches(consumer, decoder, select, max_batches=None, deadline=None)
     those it returns None for are skipped.
 
     A batch is acknowledged when the caller asks for the next one (its loop body finished): only then is
-    its offset committed. If the loop body raises, nothing more is committed and a restarted trainer gets
-    that batch again. Batches the filter drops are committed as they pass. Stops after `max_batches`
+    its offset committed. If the loop body raises, or leaves the loop (break, return), nothing more is
+    committed and a restarted trainer gets that batch again: stop with `max_batches` or `deadline`. Batches the filter drops are committed as they pass. Stops after `max_batches`
     batches (the last one committed) or at `deadline` (time.monotonic()); runs forever without both.
 
     `consumer` is best a TrainerConsumer (a plain Consumer works too). A commit the group refuses because

@@ -3,6 +3,7 @@ package io.strawless.ops.docs;
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.pipeline.StrawlessOptions;
 import io.strawless.pipeline.StrawlessOptions.Declared;
+import io.strawless.pipeline.credit.CreditConfig;
 import java.lang.reflect.Type;
 import java.time.Duration;
 import java.util.List;
@@ -41,7 +42,14 @@ public final class ConfigReference {
 
     private static String row(Declared declared) {
         ConfigOption<?> option = declared.option();
-        String description = new HtmlFormatter().format(option.description()).replace("|", "\\|").replace("\n", " ");
+        String description = new HtmlFormatter().format(option.description()).replace("|", "\\|").replace("\n", " ")
+                + switch (CreditConfig.inFingerprint(option)) {
+                    case NO -> "";
+                    case ALWAYS -> " *In the batches' `config_fingerprint`.*";
+                    case WHERE_IT_CHANGES_THE_NUMBERS ->
+                            " *In the batches' `config_fingerprint` where it changes the estimator's numbers and is not"
+                                    + " at its default.*";
+                };
         return "| `" + option.key() + "` | " + typeName(declared.valueType()) + " | " + defaultValue(option) + " | " + description + " |\n";
     }
 

@@ -15,7 +15,8 @@ public record Credit(String trajectoryId, double[] advantages, double[] returns,
 
     /**
      * Whether every advantage and return is a finite number. Finite inputs can still overflow: two rewards near
-     * the largest double sum to infinity, and a group's moments then turn every member's credit into NaN. A process
+     * the largest double sum to infinity, and a group's moments then turn every member's credit into NaN (so does a
+     * group whose sum of squared deviations overflows, though its mean does not). A process
      * reward that overflows makes its step's advantage overflow too.
      */
     public boolean isFinite() {

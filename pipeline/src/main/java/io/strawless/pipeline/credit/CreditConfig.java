@@ -212,6 +212,24 @@ public record CreditConfig(
         return verifierWeights.getOrDefault(verifier, 1.0);
     }
 
+    /** How a setting counts in {@link #fingerprint}: the configuration reference says it of each. */
+    public enum InFingerprint {
+        NO,
+        /** Every credit setting but the backend, resolved, whatever the estimator. */
+        ALWAYS,
+        /** A setting outside {@code credit.*}: where it changes the estimator's numbers and is not at its default. */
+        WHERE_IT_CHANGES_THE_NUMBERS
+    }
+
+    public static InFingerprint inFingerprint(ConfigOption<?> option) {
+        if (option.key().startsWith("credit.")) {
+            return option.equals(CreditOptions.BACKEND) ? InFingerprint.NO : InFingerprint.ALWAYS;
+        }
+        return JOB_SETTINGS.containsKey(option) || option.equals(ReliabilityOptions.WEIGHT_VERIFIERS)
+                ? InFingerprint.WHERE_IT_CHANGES_THE_NUMBERS
+                : InFingerprint.NO;
+    }
+
     /**
      * Stable name of what the numbers mean, e.g. {@code grpo-verl-3f2a9c1b}: estimator, preset and a hash of
      * every resolved setting, and of every job setting that changes this estimator's numbers where it is not at its

@@ -52,7 +52,12 @@ public final class CreditOptions {
             .withDescription("Conventions that reproduce a framework's numbers: 'verl' (grpo, dr_grpo, rloo, gae, "
                     + "reinforce_pp, reinforce_pp_baseline, process as verl's PRIME recipe, gigpo as verl-agent), "
                     + "'trl' (grpo, dr_grpo, rloo), 'openrlhf' (grpo as group_norm, dr_grpo, rloo, gae, reinforce_pp "
-                    + "as reinforce, reinforce_pp_baseline as reinforce_baseline), or 'none' (the defaults below).");
+                    + "as reinforce, reinforce_pp_baseline as reinforce_baseline), or 'none' (the defaults below). A "
+                    + "step is a turn: where a framework weighs tokens (verl's and OpenRLHF's whitening takes the mean "
+                    + "and variance over every response token), the presets weigh each step once, the framework's "
+                    + "number where a step is one token. OpenRLHF's reinforce_baseline discounts its baselined score "
+                    + "by its gamma; reinforce_pp_baseline does not discount (they agree at gamma 1, OpenRLHF's "
+                    + "default).");
 
     public static final ConfigOption<Backend> BACKEND = key("credit.backend")
             .enumType(Backend.class)
@@ -103,7 +108,8 @@ public final class CreditOptions {
                     + "its task's streaming baseline: its score (the outcome plus any step rewards, so it differs from "
                     + "the outcome estimator's outcome - baseline where steps have rewards) minus the running mean of "
                     + "the task's earlier outcomes (baseline.decay; 0 before the task's first outcome), not divided by "
-                    + "a std, so that ungrouped "
+                    + "a group's std (credit.scale-rewards=batch and credit.normalize=batch scale it with the rest of "
+                    + "the batch), so that ungrouped "
                     + "traffic gets a baseline too; 'raw' takes mean 0 and std 1, "
                     + "so it keeps its own score (verl); 'zero' gives it advantage 0 (TRL, verl's vectorized RLOO). "
                     + "The presets set raw or zero, as their frameworks do. "
@@ -133,14 +139,18 @@ public final class CreditOptions {
     public static final ConfigOption<Double> REWARD_SCALE = key("credit.reward-scale")
             .doubleType()
             .defaultValue(1.0)
-            .withDescription("Multiplies outcomes and step rewards before anything else.");
+            .withDescription("Multiplies outcomes and step rewards before anything else; not verifier scores:"
+                    + " credit.process-coef weighs the process rewards against the outcome.");
 
     public static final ConfigOption<NonTrainableSteps> NON_TRAINABLE_STEPS = key("credit.non-trainable-steps")
             .enumType(NonTrainableSteps.class)
             .defaultValue(NonTrainableSteps.SKIP)
             .withDescription("How recurrences treat steps that are not trainable: 'skip' as if absent, with no reward, "
-                    + "value or discount step, as verl skips masked tokens; 'zero' with reward and value 0 while the "
-                    + "discount still steps through them, as OpenRLHF does.");
+                    + "value or discount step, as verl's GAE skips masked tokens; 'zero' with reward and value 0 while"
+                    + " the discount still steps through them, as OpenRLHF does; 'reset' as the end of what comes"
+                    + " before them: the recurrence restarts from 0, so no reward after a tool step (the outcome"
+                    + " included) reaches the steps before it, as verl's REINFORCE++ multiplies its running return by"
+                    + " the response mask (the verl preset's reinforce_pp).");
 
     public static final ConfigOption<Map<String, String>> VERIFIER_WEIGHTS = key("credit.verifier-weights")
             .mapType()
@@ -251,7 +261,7 @@ public final class CreditOptions {
     }
 
     public enum NonTrainableSteps {
-        SKIP, ZERO;
+        SKIP, ZERO, RESET;
 
         @Override
         public String toString() {

@@ -172,7 +172,11 @@ final class Estimators implements AutoCloseable {
         scan.gamma = config.gamma();
         scan.lambda = lambda;
         scan.useValues = useValues ? 1 : 0;
-        scan.stepThroughNonTrainable = config.nonTrainableSteps() == NonTrainableSteps.ZERO ? 1 : 0;
+        scan.nonTrainable = switch (config.nonTrainableSteps()) {
+            case SKIP -> 0;
+            case ZERO -> 1;
+            case RESET -> 2;
+        };
         scan.advantage = advantageOut;
         scan.ret = b.ret;
         executor.execute(scan, b.trajectories);

@@ -45,11 +45,14 @@ final class Presets {
                         estimator == Estimator.GIGPO ? ScaleRewards.NONE : ScaleRewards.GROUP);
                 c.set(CreditOptions.GIGPO_EPISODE_STATS, GigpoEpisodeStats.STEP);
             }
-            // GAE and REINFORCE++ end in masked_whiten: unbiased variance, (x - mean) * rsqrt(var + 1e-8).
+            // GAE and REINFORCE++ end in masked_whiten: unbiased variance, (x - mean) * rsqrt(var + 1e-8). GAE carries
+            // its recurrence across masked tokens; compute_reinforce_plus_plus_outcome_advantage multiplies its running
+            // return by the response mask, which restarts it at a tool turn as at the end of the response.
             case GAE, REINFORCE_PP, REINFORCE_PP_BASELINE -> {
                 whitened(c, 1e-8, EpsilonMode.ADD_VAR, 1);
                 c.set(CreditOptions.SINGLETON_GROUP, SingletonGroup.RAW);
-                c.set(CreditOptions.NON_TRAINABLE_STEPS, NonTrainableSteps.SKIP);
+                c.set(CreditOptions.NON_TRAINABLE_STEPS,
+                        estimator == Estimator.REINFORCE_PP ? NonTrainableSteps.RESET : NonTrainableSteps.SKIP);
             }
             // The PRIME recipe: leave-one-out baselines for the implicit process rewards and the verifier outcome,
             // both weighted 5, summed with gamma 1, then masked_whiten.

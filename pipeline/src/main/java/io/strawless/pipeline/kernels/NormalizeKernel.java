@@ -62,7 +62,11 @@ public final class NormalizeKernel extends CreditKernel {
                 } else if (scale == SCALE_LEAVE_ONE_OUT) {
                     divisor = (n - 1.0) / n;
                 }
-                if (divisor != 0) {
+                if (divisor - divisor != 0) {
+                    // The variance overflowed (infinite, or NaN): a quotient would be 0, finite and meaningless, where
+                    // this product is not, and the scorer refuses credit that is not a finite number.
+                    normalized = centered * divisor;
+                } else if (divisor != 0) {
                     normalized = centered / divisor;
                 }
             } else if (singletonRaw == 1) {

@@ -5,9 +5,10 @@ package io.strawless.pipeline.kernels;
  * advantage estimation (Schulman et al. 2015, eq. 16). With values off and {@code lambda = 1} it is
  * the plain discounted return that REINFORCE++, process rewards and GiGPO need.
  *
- * <p>Non-trainable steps (tool output) either vanish from the recurrence as masked tokens do in verl
- * (no reward, no value, no discount step), or count as reward 0 and value 0 while the discount still
- * steps through them, as in OpenRLHF. Either way their advantage and return are 0.
+ * <p>Non-trainable steps (tool output) vanish from the recurrence as masked tokens do in verl's GAE (no reward,
+ * no value, no discount step), count as reward 0 and value 0 while the discount still steps through them, as in
+ * OpenRLHF, or end the recurrence, which restarts from 0 before them, as verl's REINFORCE++ multiplies its running
+ * return by the response mask. Whichever, their advantage and return are 0.
  */
 public final class ScanKernel extends CreditKernel {
 
@@ -28,8 +29,11 @@ public final class ScanKernel extends CreditKernel {
     public double gamma;
     public double lambda;
     public int useValues;
-    /** 0: skip non-trainable steps (verl); 1: step through them with reward and value 0 (OpenRLHF). */
-    public int stepThroughNonTrainable;
+    /**
+     * 0: skip non-trainable steps (verl's GAE); 1: step through them with reward and value 0 (OpenRLHF); 2: restart
+     * the recurrence before them (verl's REINFORCE++).
+     */
+    public int nonTrainable;
     // Outputs, per step.
     public double[] advantage;
     /** advantage + value: the lambda-return, the critic's target. */
@@ -59,8 +63,11 @@ public final class ScanKernel extends CreditKernel {
                 advantage[s] = gae;
                 ret[s] = gae + v;
             } else {
-                if (stepThroughNonTrainable == 1) {
+                if (nonTrainable == 1) {
                     gae = gamma * nextValue + gamma * lambda * gae;
+                    nextValue = 0;
+                } else if (nonTrainable == 2) {
+                    gae = 0;
                     nextValue = 0;
                 }
                 advantage[s] = 0;

@@ -448,6 +448,8 @@ class ScoreAndBatchTest {
         // Finite outcomes whose difference is not: the group's moments overflow and every credit of it is NaN.
         harness.processElement(new StreamRecord<>(group("g", 0.0, Double.MAX_VALUE, -Double.MAX_VALUE)));
         harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0, 0.0)));
+        // A mean that does not overflow and a sum of squares that does: divided by it, each credit would be 0.
+        harness.processElement(new StreamRecord<>(group("k", 0.0, 1e155, -1e155)));
         harness.setProcessingTime(500);
 
         List<TrainingBatch> batches = harness.extractOutputValues();
@@ -455,7 +457,7 @@ class ScoreAndBatchTest {
         assertEquals(List.of("h0", "h1"), batches.get(0).getTrajectories().stream()
                 .map(ScoredTrajectory::getTrajectoryId).toList());
         var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
-        assertEquals(List.of("g0", "g1"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
+        assertEquals(List.of("g0", "g1", "k0", "k1"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
         assertTrue(unscored.stream().allMatch(r -> r.getValue().getReason() == UnscoredReason.UNSCORABLE
                 && r.getValue().getDetail().contains("not a finite number")));
         assertNothingLeft();

@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.credit.CreditConfig.InFingerprint;
 import io.strawless.pipeline.credit.CreditOptions.Backend;
 import io.strawless.pipeline.credit.CreditOptions.EpsilonMode;
 import io.strawless.pipeline.credit.CreditOptions.NonTrainableSteps;
 import io.strawless.pipeline.credit.CreditOptions.Normalize;
 import io.strawless.pipeline.credit.CreditOptions.SingletonGroup;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
@@ -20,6 +23,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
@@ -112,6 +116,20 @@ class CreditConfigTest {
                 .fingerprint());
         assertEquals(config("java", "process", "credit.verifier-weights", "a:1,b:2").fingerprint(),
                 config("java", "process", "credit.verifier-weights", "b:2,a:1").fingerprint(), "map order");
+    }
+
+    /** What the configuration reference says of each setting: which count in the fingerprint, and how. */
+    @Test
+    void eachSettingSaysWhetherItCountsInTheFingerprint() {
+        assertEquals(InFingerprint.NO, CreditConfig.inFingerprint(CreditOptions.BACKEND));
+        assertEquals(InFingerprint.ALWAYS, CreditConfig.inFingerprint(CreditOptions.GAMMA));
+        assertEquals(InFingerprint.ALWAYS, CreditConfig.inFingerprint(CreditOptions.GIGPO_STEP_WEIGHT));
+        for (ConfigOption<?> counted : List.of(JobOptions.BASELINE_DECAY, JobOptions.BASELINE_TTL,
+                ReliabilityOptions.MODEL_IDLE_TTL, ReliabilityOptions.WINDOW_STEPS, ReliabilityOptions.WEIGHT_VERIFIERS)) {
+            assertEquals(InFingerprint.WHERE_IT_CHANGES_THE_NUMBERS, CreditConfig.inFingerprint(counted), counted.key());
+        }
+        assertEquals(InFingerprint.NO, CreditConfig.inFingerprint(JobOptions.MAX_POLICY_LAG));
+        assertEquals(InFingerprint.NO, CreditConfig.inFingerprint(ReliabilityOptions.SUSPECT_POLICY));
     }
 
     /**

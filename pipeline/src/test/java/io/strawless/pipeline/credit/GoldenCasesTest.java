@@ -129,6 +129,31 @@ class GoldenCasesTest {
         }
     }
 
+    /**
+     * verl's REINFORCE++ multiplies its running return by the response mask, so a tool turn in the middle of a
+     * response restarts the return: no reward after it reaches the turns before. Not in the shared golden file, whose
+     * masks are all at the end; the numbers are verl's loop and masked_whiten run in numpy on these inputs (gamma 0.9).
+     * The verl preset reproduces them; without it the return carries across the tool step (skip).
+     */
+    @ParameterizedTest
+    @MethodSource("io.strawless.pipeline.credit.Scoring#backends")
+    void verlsReinforcePlusPlusRestartsItsReturnAtAToolStep(String backend) {
+        List<Trajectory> batch = List.of(
+                trajectory("a", null, Double.NaN, new double[] {0, 0.5, 0, 1}, null, trainable(1, 0, 1, 1)),
+                trajectory("b", null, Double.NaN, new double[] {0.2, 0, 0.3, 0}, null, trainable(1, 1, 0, 1)));
+
+        List<Credit> verl = score(backend, batch, "reinforce_pp", "credit.preset", "verl", "credit.gamma", "0.9");
+
+        assertClose(new double[] {0, 0, 0.9, 1}, verl.get(0).returns(), "returns a");
+        assertClose(new double[] {0.2, 0, 0, 0}, verl.get(1).returns(), "returns b");
+        assertClose(new double[] {-0.741166, 0, 1.16469, 1.376452}, verl.get(0).advantages(), "advantages a");
+        assertClose(new double[] {-0.317643, -0.741166, 0, -0.741166}, verl.get(1).advantages(), "advantages b");
+
+        List<Credit> skip = score(backend, batch, "reinforce_pp", "credit.preset", "verl", "credit.gamma", "0.9",
+                "credit.non-trainable-steps", "skip");
+        assertClose(new double[] {0.81, 0, 0.9, 1}, skip.get(0).returns(), "returns a, carried across the tool step");
+    }
+
     @ParameterizedTest
     @MethodSource("io.strawless.pipeline.credit.Scoring#backends")
     void grpoInEachFramework(String backend) {
@@ -298,8 +323,24 @@ class GoldenCasesTest {
             batch.add(new Trajectory("t" + i, "q", "task", in.get("acc (verifier outcome)").get(i).asDouble(),
                     TerminalKind.TERMINATED, Double.NaN, Double.NaN, steps));
         }
-        expectSteps(c, "advantages (masked_whiten)", "returns (gamma=1 reverse cumsum)", masks,
-                score(backend, batch, "process", "credit.preset", "verl"));
+        List<Credit> credits = score(backend, batch, "process", "credit.preset", "verl");
+        expectSteps(c, "advantages (masked_whiten)", "returns (gamma=1 reverse cumsum)", masks, credits);
+        // What the recurrence summed: each step's process reward as the batch reports it, and on the last trainable
+        // step the baselined outcome, reward_gt_coef 5 times the outcome's leave-one-out difference.
+        double[] acc = doubles(in.get("acc (verifier outcome)"));
+        for (int i = 0; i < 2; i++) {
+            double[] combined = credits.get(i).processRewards().clone();
+            int last = -1;
+            for (int s = 0; s < combined.length; s++) {
+                if (masks[i][s] == 1) {
+                    last = s;
+                } else {
+                    combined[s] = 0; // not trainable: no process reward (NaN), 0 in verl's masked tensor
+                }
+            }
+            combined[last] += 5 * (acc[i] - acc[1 - i]);
+            assertClose(doubles(c.get("combined_token_reward").get(i)), combined, "combined reward " + i);
+        }
     }
 
     @ParameterizedTest
