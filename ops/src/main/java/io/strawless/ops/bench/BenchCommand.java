@@ -270,7 +270,7 @@ public final class BenchCommand implements Callable<Integer> {
                             MemorySize.ofMebiBytes((long) MANAGED_MEMORY_PER_SLOT_MB * slots));
                 }
                 try (BenchCluster cluster = BenchCluster.start(conf, slots)) {
-                    report = measure(cluster, conf, prefix, kafka, progress, out, loadAverage, savepoints);
+                    report = measure(cluster, conf, prefix, kafka, progress, out, loadAverage, savepoints, ownBroker);
                 }
                 report.print(out);
                 if (json != null) {
@@ -389,7 +389,8 @@ public final class BenchCommand implements Callable<Integer> {
             Progress progress,
             PrintWriter out,
             double loadAverage,
-            Path savepoints)
+            Path savepoints,
+            boolean inProcessBroker)
             throws Exception {
         Duration checkpoints = base.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
         int highest = Collections.max(parallelisms);
@@ -445,6 +446,7 @@ public final class BenchCommand implements Callable<Integer> {
         return BenchReport.of(
                 Runtime.getRuntime().availableProcessors(),
                 loadAverage,
+                inProcessBroker,
                 base.get(StateBackendOptions.STATE_BACKEND),
                 base.get(TaskManagerOptions.MANAGED_MEMORY_SIZE).getMebiBytes() / highest,
                 MiniBatchAssembler.size(base, base.get(StateBackendOptions.STATE_BACKEND).equalsIgnoreCase("hashmap")),

@@ -12,11 +12,13 @@ import java.util.List;
 
 /**
  * What {@code strawless bench} found, as one JSON object (snake_case keys) and as the table it prints. The
- * headline figures compare the best job run with the best passthrough run: the job against the ceiling of the
- * same machine, measured in the same run on the same records.
+ * headline figures compare the job at its fastest parallelism with the passthrough at that same parallelism: the
+ * job against the ceiling of the same machine, measured in the same run on the same records.
  *
  * @param loadAverage                 the system's load average when the bench started: other processes share
  *                                    the cores, so compare ratios and CPU time per step, not wall-clock rates
+ * @param inProcessBroker             whether the bench ran its own broker, whose threads the process CPU figures
+ *                                    then include; with {@code -D kafka.bootstrap-servers} they leave the broker out
  * @param stateBackend                {@code state.backend.type} of the jobs (hashmap: the heap; rocksdb)
  * @param managedMemoryMbPerSlot      the task manager's managed memory per slot, where RocksDB keeps its
  *                                    write buffers and block cache
@@ -29,7 +31,7 @@ import java.util.List;
  * @param passthroughStepsPerSecond   the passthrough's rate at that parallelism, in the middle of its run ({@link
  *                                    SustainedRate}), as every rate here
  * @param jobStepsPerCpuSecond        steps per second of CPU time of the whole process (the in-process broker
- *                                    included) in the fastest job run: the "per core" rate
+ *                                    included, where there is one) in the fastest job run: the "per core" rate
  * @param jobStepsPerCpuSecondLessJit the same less the JIT compiler's CPU time, which a job that has run for a while
  *                                    no longer spends ({@link Throughput#stepsPerCpuSecondLessJit}); the goal is read on
  *                                    the whole process
@@ -53,10 +55,13 @@ import java.util.List;
  * @param liveSettledCpuByThread      what it went to
  * @param stateBytesPerOpenTrajectory checkpointed state per trajectory still waiting for its outcome
  * @param backend                     the kernel backend the batches name (comma separated if several)
+ * @param warnings                    what makes a figure above less than it seems, in words: a middle too short
+ *                                    to hold the contenders' commits, a job that batched few of the steps it read
  */
 record BenchReport(
         int cores,
         double loadAverage,
+        boolean inProcessBroker,
         String stateBackend,
         long managedMemoryMbPerSlot,
         int miniBatchSize,
@@ -96,7 +101,8 @@ record BenchReport(
         int openTrajectories,
         String backend,
         List<Run> runs,
-        List<Profile.Summary> profiles) {
+        List<Profile.Summary> profiles,
+        List<String> warnings) {
 
     /** The goal the issue sets for the job's rate per core. */
     static final double STEPS_PER_CORE_GOAL = 60_000;
@@ -122,9 +128,13 @@ record BenchReport(
             long batchedSteps,
             List<CpuWindow.ThreadCpu> cpuByThread) {}
 
+    /** Below this share of its steps in batches, a job's rate counts much work that ended elsewhere. */
+    static final double BATCHED_SHARE_WARNING = 0.9;
+
     static BenchReport of(
             int cores,
             double loadAverage,
+            boolean inProcessBroker,
             String stateBackend,
             long managedMemoryMbPerSlot,
             int miniBatchSize,
@@ -158,6 +168,7 @@ record BenchReport(
         return new BenchReport(
                 cores,
                 loadAverage,
+                inProcessBroker,
                 stateBackend,
                 managedMemoryMbPerSlot,
                 miniBatchSize,
@@ -197,7 +208,38 @@ record BenchReport(
                 openTrajectories,
                 String.join(",", latency.backends()),
                 runs,
-                profiles);
+                profiles,
+                warnings(passthrough, job, checkpointIntervalMs));
+    }
+
+    /**
+     * Both contenders pay for committing: the job at each checkpoint, the passthrough at each transaction, once per
+     * checkpoint interval. A middle shorter than two intervals holds at most one commit, so its rate and CPU time
+     * leave out most of that cost, and the contender whose middle is shorter gains (a fast passthrough's, on a
+     * fast machine, may hold none). And the job's rate counts every step it read, also those that went to the
+     * dead-letter or unscored topics.
+     */
+    private static List<String> warnings(List<Throughput> passthrough, List<Throughput> job, long checkpointIntervalMs) {
+        List<String> warnings = new ArrayList<>();
+        double shortest = 2 * checkpointIntervalMs / 1000.0;
+        for (List<Throughput> runs : List.of(passthrough, job)) {
+            for (Throughput t : runs) {
+                if (t.middle().seconds() < shortest) {
+                    warnings.add(("the %s's measured middle at p%d lasted %.1f s, less than two commit intervals (%,d ms"
+                            + " each): its figures leave out most of the cost of committing; raise --steps").formatted(
+                            t.contender(), t.parallelism(), t.middle().seconds(), checkpointIntervalMs));
+                }
+            }
+        }
+        for (Throughput t : job) {
+            double batched = t.batchedSteps() / (double) t.steps();
+            if (batched < BATCHED_SHARE_WARNING) {
+                warnings.add(("the job at p%d put %.0f%% of the steps into batches; the rest went to the dead-letter"
+                        + " or unscored topics, and its rate counts every step it read").formatted(
+                        t.parallelism(), 100 * batched));
+            }
+        }
+        return warnings;
     }
 
     private static Run run(Throughput t, Throughput passthrough) {
@@ -266,7 +308,8 @@ record BenchReport(
                 RATIO_GOAL,
                 verdict(ratioToPassthrough >= RATIO_GOAL));
         out.printf(
-                "Job steps per CPU-second (whole process, broker included): %,.0f (goal >= %,.0f per core: %s)%n",
+                "Job steps per CPU-second (whole process, %s): %,.0f (goal >= %,.0f per core: %s)%n",
+                inProcessBroker ? "broker included" : "the broker runs elsewhere and is not counted",
                 jobStepsPerCpuSecond, STEPS_PER_CORE_GOAL, verdict(jobStepsPerCpuSecond >= STEPS_PER_CORE_GOAL));
         out.printf(
                 "  less the JIT compiler's CPU time, which a job that has run a while no longer spends: %,.0f%n",
@@ -305,6 +348,9 @@ record BenchReport(
                 "State per open trajectory: %,.0f bytes (savepoint difference over %,d open trajectories)%n",
                 stateBytesPerOpenTrajectory, openTrajectories);
         out.printf("Kernel backend: %s%n", backend.isEmpty() ? "(no batch seen)" : backend);
+        for (String warning : warnings) {
+            out.println("Warning: " + warning);
+        }
         out.flush();
     }
 

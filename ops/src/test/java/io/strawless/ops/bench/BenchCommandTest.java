@@ -124,6 +124,12 @@ class BenchCommandTest {
         assertEquals(1, report.get("mini_batch_size").asInt(), "no mini-batches on the heap, by default");
         assertEquals(100, report.get("agents").asInt(), "the demo's fleet, by default");
         assertEquals(40, report.get("tokens_per_step").asInt());
+        assertTrue(report.get("in_process_broker").asBoolean(), report.toString());
+        // A smoke run's middles last a fraction of a second, fewer than two commit intervals: the report says so.
+        JsonNode warnings = report.get("warnings");
+        assertTrue(warnings.isArray() && warnings.size() > 0, report.toString());
+        assertTrue(warnings.get(0).asText().contains("less than two commit intervals"), warnings.toString());
+        assertTrue(out.toString().contains("Warning: the passthrough's measured middle at p1 lasted"), out.toString());
 
         assertEquals(2, report.get("rounds").asInt());
         JsonNode runs = report.get("runs");
