@@ -242,6 +242,10 @@ def batch_filter(settings):
     fingerprint = settings["trainer.config-fingerprint"]
     min_version = _optional_int(settings, "trainer.min-policy-version")
     max_version = _optional_int(settings, "trainer.max-policy-version")
+    if min_version is not None and max_version is not None and min_version > max_version:
+        # Every unit would fall outside, and every batch be committed past unread.
+        raise ValueError(f"-D trainer.min-policy-version={min_version} is above -D trainer.max-policy-version="
+                         f"{max_version}: no batch could pass; swap or widen them")
 
     def within_bounds(trajectory):
         return all((min_version is None or step["policy_version"] >= min_version)

@@ -219,8 +219,8 @@ public final class StepEventCodec {
                 at.skip(8);
             }
         }
-        if (at.union() == PRESENT) { // token_ids
-            at.skipIntArray();
+        if (at.union() == PRESENT) { // token_ids: item by item, as Avro's decoder reads them, not by a block's size
+            at.countInts();
         }
         for (int strings = 0; strings < 2; strings++) { // payload_ref, observation_key
             if (at.union() == PRESENT) {
@@ -400,7 +400,12 @@ public final class StepEventCodec {
         }
         step.setPayloadRef(readNullableString(in));
         step.setObservationKey(readNullableString(in));
-        step.setTerminal(TERMINAL_KINDS[in.readEnum()]);
+        int terminal = in.readEnum();
+        if (terminal < 0 || terminal >= TERMINAL_KINDS.length) {
+            // As Avro's own reader names it, not as an index out of bounds.
+            throw new AvroRuntimeException("Malformed data. Enum index " + terminal + " of TerminalKind out of range");
+        }
+        step.setTerminal(TERMINAL_KINDS[terminal]);
         step.setBootstrapValue(readNullableDouble(in));
         return step;
     }
@@ -651,23 +656,6 @@ public final class StepEventCodec {
 
         boolean atEnd() {
             return position == bytes.length;
-        }
-
-        /** An array of ints, block by block; a negative count is followed by the block's size in bytes. */
-        void skipIntArray() throws IOException {
-            for (long count = readLong(); count != 0; count = readLong()) {
-                if (count < 0) {
-                    long size = readLong();
-                    if (size < 0 || size > bytes.length - position) {
-                        throw corrupt("an array block of " + size + " bytes");
-                    }
-                    skip((int) size);
-                } else {
-                    for (long i = 0; i < count; i++) {
-                        readLong();
-                    }
-                }
-            }
         }
 
         void skip(int length) throws IOException {

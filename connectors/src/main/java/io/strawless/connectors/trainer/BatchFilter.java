@@ -25,6 +25,14 @@ record BatchFilter(
         Optional<Long> maxPolicyVersion) {
 
     static BatchFilter of(ReadableConfig conf) {
+        Optional<Long> min = conf.getOptional(TrainerOptions.MIN_POLICY_VERSION);
+        Optional<Long> max = conf.getOptional(TrainerOptions.MAX_POLICY_VERSION);
+        if (min.isPresent() && max.isPresent() && min.get() > max.get()) {
+            // Every unit would fall outside, and every batch be committed past unread.
+            throw new IllegalArgumentException(TrainerOptions.MIN_POLICY_VERSION.key() + "=" + min.get() + " is above "
+                    + TrainerOptions.MAX_POLICY_VERSION.key() + "=" + max.get() + ": no batch could pass; swap or"
+                    + " widen them");
+        }
         return new BatchFilter(
                 conf.getOptional(TrainerOptions.ESTIMATOR),
                 conf.getOptional(TrainerOptions.CONFIG_FINGERPRINT),

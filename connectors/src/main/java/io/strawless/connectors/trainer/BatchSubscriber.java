@@ -138,7 +138,7 @@ public final class BatchSubscriber implements AutoCloseable {
             filteredOutTrajectories += trajectories - wanted.map(batch -> batch.getTrajectories().size()).orElse(0);
             if (wanted.isPresent()) {
                 Delivery delivery = new Delivery(wanted.get(), partition, record.offset());
-                partitionProgress.unacknowledged.add(delivery);
+                partitionProgress.unacknowledged.add(delivery.receipt());
                 deliveries.add(delivery);
             } else {
                 filteredOut++;
@@ -210,9 +210,9 @@ public final class BatchSubscriber implements AutoCloseable {
         offsets.forEach((partition, offset) -> progress.get(partition).committed = offset.offset());
     }
 
-    /** Delivered batches of one partition, in offset order, from the first one not yet acknowledged. */
+    /** Receipts of the batches delivered from one partition, in offset order, from the first not yet acknowledged. */
     private static final class PartitionProgress {
-        final ArrayDeque<Delivery> unacknowledged = new ArrayDeque<>();
+        final ArrayDeque<Delivery.Receipt> unacknowledged = new ArrayDeque<>();
         long committed = -1;
 
         long nextUnacknowledgedOffset(KafkaConsumer<?, ?> consumer, TopicPartition partition) {
@@ -221,7 +221,7 @@ public final class BatchSubscriber implements AutoCloseable {
             }
             // Offsets of committed batches are not contiguous (transaction markers, aborted records), so
             // "everything delivered is acknowledged" commits the consumer's position, not last offset + 1.
-            return unacknowledged.isEmpty() ? consumer.position(partition) : unacknowledged.peek().offset();
+            return unacknowledged.isEmpty() ? consumer.position(partition) : unacknowledged.peek().offset;
         }
     }
 

@@ -12,14 +12,31 @@ public final class Delivery {
 
     private final TrainingBatch batch;
     private final TopicPartition partition;
-    private final long offset;
-    // Set by the trainer, possibly from another thread; read by the subscriber's polling thread.
-    private volatile boolean acknowledged;
+    private final Receipt receipt;
 
     Delivery(TrainingBatch batch, TopicPartition partition, long offset) {
         this.batch = batch;
         this.partition = partition;
-        this.offset = offset;
+        this.receipt = new Receipt(offset);
+    }
+
+    /**
+     * What the subscriber keeps of a delivery until it may commit past it: the offset and whether it was used, not
+     * the batch. Behind one batch never acknowledged, the subscriber keeps every later one's receipt; holding the
+     * batches instead would keep every batch read since in memory.
+     */
+    static final class Receipt {
+        final long offset;
+        // Set by the trainer, possibly from another thread; read by the subscriber's polling thread.
+        private volatile boolean acknowledged;
+
+        private Receipt(long offset) {
+            this.offset = offset;
+        }
+
+        boolean acknowledged() {
+            return acknowledged;
+        }
     }
 
     public TrainingBatch batch() {
@@ -35,7 +52,11 @@ public final class Delivery {
     }
 
     public long offset() {
-        return offset;
+        return receipt.offset;
+    }
+
+    Receipt receipt() {
+        return receipt;
     }
 
     /**
@@ -43,15 +64,12 @@ public final class Delivery {
      * subscriber's next {@link BatchSubscriber#poll} or {@link BatchSubscriber#close}.
      */
     public void ack() {
-        acknowledged = true;
-    }
-
-    boolean acknowledged() {
-        return acknowledged;
+        receipt.acknowledged = true;
     }
 
     @Override
     public String toString() {
-        return "Delivery{" + partition + "@" + offset + ", batch " + batch.getBatchId() + (acknowledged ? ", acked}" : "}");
+        return "Delivery{" + partition + "@" + receipt.offset + ", batch " + batch.getBatchId()
+                + (receipt.acknowledged() ? ", acked}" : "}");
     }
 }

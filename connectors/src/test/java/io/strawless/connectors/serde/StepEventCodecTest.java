@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
@@ -344,6 +345,43 @@ class StepEventCodecTest {
             encoder.flush();
             assertEquals(StepFields.of(step), StepEventCodec.fields(blocked.toByteArray()), "blocked step " + i);
         }
+    }
+
+    /**
+     * A block of token ids whose byte size is wrong: Avro's decoder reads the items and ignores the size, so every
+     * reader of the step here must too, or the terminal flag read in place would differ from the decoded step's.
+     */
+    @Test
+    void aTokenBlockWhoseByteSizeIsWrongIsReadItemByItemEverywhere() throws Exception {
+        byte[] header = Arrays.copyOf(new StepEventCodec().encode(
+                StepEvent.newBuilder().setTrajectoryId("t").setStepIndex(0).setAgentId("a").setTaskId("k")
+                        .setEventTime(Instant.EPOCH).build()), 10);
+        byte[] body = {
+            2, 't', 0, 2, 'a', 2, 'k', 0, 0, 0, 0, 1, 0, 0, 0, // ids, no group, versions, trainable, no numbers
+            2, 1, 8, 8, 0, // token_ids: a block of -1 items said to take 4 bytes, the item 4 (one byte), the end
+            2, 8, 'a', 'b', 'c', 'd', 0, 0, 0 // payload_ref "abcd", no observation_key, terminal NONE, no bootstrap
+        };
+        byte[] step = new byte[header.length + body.length];
+        System.arraycopy(header, 0, step, 0, header.length);
+        System.arraycopy(body, 0, step, header.length, body.length);
+
+        StepEvent decoded = new StepEventCodec().decode(step);
+        assertEquals(List.of(4), decoded.getTokenIds());
+        assertEquals("abcd", decoded.getPayloadRef());
+        assertEquals(TerminalKind.NONE, decoded.getTerminal());
+        assertFalse(StepEventCodec.isTerminal(step));
+        assertEquals(StepFields.of(decoded), StepEventCodec.fields(step));
+    }
+
+    /** A terminal kind past the enum's symbols is Avro's error, as the decoder names it, not an index's. */
+    @Test
+    void aTerminalKindOutOfRangeFailsAsAvroSays() throws Exception {
+        byte[] step = new StepEventCodec().encode(StepEvent.newBuilder().setTrajectoryId("t").setStepIndex(0)
+                .setAgentId("a").setTaskId("k").setEventTime(Instant.EPOCH).build());
+        step[step.length - 2] = 14; // terminal 7; the last byte is bootstrap_value's null
+        Exception e = assertThrows(Exception.class, () -> new StepEventCodec().decode(step));
+        assertTrue(e instanceof AvroRuntimeException && e.getMessage().contains("Enum index 7"),
+                e.toString());
     }
 
     @Test

@@ -237,6 +237,17 @@ class BatchSubscriberTest {
     }
 
     @Test
+    void policyBoundsThatNoBatchCouldPassAreRefused() {
+        Configuration conf = subscriberOn("unused");
+        conf.set(TrainerOptions.MIN_POLICY_VERSION, 50L);
+        conf.set(TrainerOptions.MAX_POLICY_VERSION, 40L);
+
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new BatchSubscriber(conf));
+        assertTrue(refused.getMessage().startsWith("trainer.min-policy-version=50 is above trainer.max-policy-version=40"),
+                refused.getMessage());
+    }
+
+    @Test
     void theJobsOwnGroupIsRefused() {
         Configuration conf = subscriberOn("unused");
         conf.set(TrainerOptions.GROUP_ID, conf.get(KafkaOptions.GROUP_ID));

@@ -319,6 +319,12 @@ class PythonTrainerTest {
         assertEquals(2, jobsGroup.exitCode(), jobsGroup.stderr());
         assertTrue(jobsGroup.stderr().contains("trainer.group-id=strawless is the job's own group"), jobsGroup.stderr());
 
+        PythonRun crossedBounds = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "-D", "trainer.min-policy-version=50", "-D", "trainer.max-policy-version=40", "--timeout", "5");
+        assertEquals(2, crossedBounds.exitCode(), crossedBounds.stderr());
+        assertTrue(crossedBounds.stderr().contains("-D trainer.min-policy-version=50 is above -D"
+                + " trainer.max-policy-version=40"), crossedBounds.stderr());
+
         PythonRun noHistory = runPythonExample(temp, "-D", "kafka.bootstrap-servers=" + kafka.bootstrapServers(),
                 "--schema-history", temp.resolve("nowhere").toString(), "--timeout", "5");
         assertEquals(2, noHistory.exitCode(), noHistory.stderr());

@@ -1,8 +1,8 @@
 package io.strawless.pipeline.credit;
 
 import io.strawless.pipeline.credit.CreditOptions.GigpoEpisodeStats;
-import io.strawless.pipeline.credit.CreditOptions.NonTrainableSteps;
 import io.strawless.pipeline.credit.CreditOptions.Normalize;
+import io.strawless.pipeline.credit.CreditOptions.Preset;
 import io.strawless.pipeline.credit.CreditOptions.ProcessBaseline;
 import io.strawless.pipeline.credit.CreditOptions.ScaleRewards;
 import io.strawless.pipeline.credit.CreditOptions.SingletonGroup;
@@ -93,7 +93,8 @@ final class Estimators implements AutoCloseable {
         if (config.normalize() == Normalize.BATCH) {
             whiten(b);
         }
-        b.returnIsAdvantage = true;
+        // verl returns its advantages as the returns; OpenRLHF keeps the baselined score, before whitening.
+        b.returnIsAdvantage = config.preset() != Preset.OPENRLHF;
     }
 
     /** GAE over values, or (reinforce_pp) the discounted return; whitened over the batch's steps when asked. */

@@ -281,8 +281,16 @@ class GoldenCasesTest {
             List<Credit> credits = score(backend, batch, "reinforce_pp_baseline", "credit.preset",
                     framework.toLowerCase());
             for (int i = 0; i < scores.length; i++) {
-                assertClose(masked(doubles(c.get(framework).get(i)), stepMasks[i]), credits.get(i).advantages(),
-                        framework + " trajectory " + i);
+                double[] advantages = masked(doubles(c.get(framework).get(i)), stepMasks[i]);
+                assertClose(advantages, credits.get(i).advantages(), framework + " trajectory " + i);
+                // verl returns its whitened scores as the returns too; OpenRLHF's returns are the cumulative returns
+                // of the baselined score, before its trainer whitens the advantages (gamma 1: the score less the
+                // group's mean, 0.5, on every action token).
+                double[] returns = new double[stepMasks[i].length];
+                for (int s = 0; s < returns.length; s++) {
+                    returns[s] = framework.equals("verl") ? advantages[s] : stepMasks[i][s] * (scores[i] - 0.5);
+                }
+                assertClose(returns, credits.get(i).returns(), framework + " returns of trajectory " + i);
             }
         }
     }
