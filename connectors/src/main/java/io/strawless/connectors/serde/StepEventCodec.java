@@ -402,8 +402,9 @@ public final class StepEventCodec {
         step.setObservationKey(readNullableString(in));
         int terminal = in.readEnum();
         if (terminal < 0 || terminal >= TERMINAL_KINDS.length) {
-            // As Avro's own reader names it, not as an index out of bounds.
-            throw new AvroRuntimeException("Malformed data. Enum index " + terminal + " of TerminalKind out of range");
+            // Named for what it is, where an index out of bounds would name the codec's array.
+            throw new AvroRuntimeException("terminal kind " + terminal + " is not one of TerminalKind's "
+                    + TERMINAL_KINDS.length + " symbols");
         }
         step.setTerminal(TERMINAL_KINDS[terminal]);
         step.setBootstrapValue(readNullableDouble(in));

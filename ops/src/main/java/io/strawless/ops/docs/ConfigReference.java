@@ -46,6 +46,8 @@ public final class ConfigReference {
                 + switch (CreditConfig.inFingerprint(option)) {
                     case NO -> "";
                     case ALWAYS -> " *In the batches' `config_fingerprint`.*";
+                    case UNDER_GROUP_RELATIVE_ESTIMATORS ->
+                            " *In the batches' `config_fingerprint` under the group-relative estimators.*";
                     case WHERE_IT_CHANGES_THE_NUMBERS ->
                             " *In the batches' `config_fingerprint` where it changes the estimator's numbers and is not"
                                     + " at its default.*";

@@ -13,6 +13,7 @@ import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.credit.Trajectory;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
+import java.io.Console;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -98,7 +99,7 @@ public final class ScoreCommand implements Callable<Integer> {
             err.flush();
             return USAGE_OR_INPUT_ERROR;
         }
-        if (System.console() != null) {
+        if (interactive()) {
             // Run from a terminal with nothing piped in, it would seem to hang.
             err.println("strawless score: reading trajectories, one JSON line each, from stdin until it ends"
                     + " (Ctrl-D); pipe a file in, e.g. strawless score ... < trajectories.jsonl");
@@ -141,6 +142,25 @@ public final class ScoreCommand implements Callable<Integer> {
             err.flush();
         }
         return 0;
+    }
+
+    /**
+     * Whether the command runs at a terminal. Before Java 22 a console exists only when stdin and stdout both are
+     * one; from Java 22 one may exist without (JDK-8308591), and {@code Console.isTerminal} (22 and later, read by
+     * reflection: the code is built for 17) says whether it is one.
+     */
+    private static boolean interactive() {
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException before22) {
+            return true;
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
     }
 
     /**

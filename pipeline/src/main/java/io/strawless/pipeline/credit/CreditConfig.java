@@ -215,15 +215,23 @@ public record CreditConfig(
     /** How a setting counts in {@link #fingerprint}: the configuration reference says it of each. */
     public enum InFingerprint {
         NO,
-        /** Every credit setting but the backend, resolved, whatever the estimator. */
+        /** Every credit setting but the backend and credit.singleton-group, resolved, whatever the estimator. */
         ALWAYS,
+        /** credit.singleton-group: an estimator without groups is named with raw, whatever the setting. */
+        UNDER_GROUP_RELATIVE_ESTIMATORS,
         /** A setting outside {@code credit.*}: where it changes the estimator's numbers and is not at its default. */
         WHERE_IT_CHANGES_THE_NUMBERS
     }
 
     public static InFingerprint inFingerprint(ConfigOption<?> option) {
+        if (option.equals(CreditOptions.BACKEND)) {
+            return InFingerprint.NO;
+        }
+        if (option.equals(CreditOptions.SINGLETON_GROUP)) {
+            return InFingerprint.UNDER_GROUP_RELATIVE_ESTIMATORS;
+        }
         if (option.key().startsWith("credit.")) {
-            return option.equals(CreditOptions.BACKEND) ? InFingerprint.NO : InFingerprint.ALWAYS;
+            return InFingerprint.ALWAYS;
         }
         return JOB_SETTINGS.containsKey(option) || option.equals(ReliabilityOptions.WEIGHT_VERIFIERS)
                 ? InFingerprint.WHERE_IT_CHANGES_THE_NUMBERS
@@ -242,6 +250,11 @@ public record CreditConfig(
         // filters on changes: the default's is as it was before the setting counted.
         if (estimator == Estimator.PROCESS && !learntVerifierWeights) {
             canonical.append("learntVerifierWeights=false\n");
+        }
+        // Its returns became the baselined score before whitening, as OpenRLHF's, on 2026-11-27: no setting changed,
+        // so this names the rule, and batches of before and after carry different fingerprints.
+        if (estimator == Estimator.REINFORCE_PP_BASELINE && preset == Preset.OPENRLHF) {
+            canonical.append("returns=baselined-score\n");
         }
         // After the credit settings, and only where set, for the same reason.
         jobSettings.forEach((key, value) -> canonical.append(key).append('=').append(value).append('\n'));

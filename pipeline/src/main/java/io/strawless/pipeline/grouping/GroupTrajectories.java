@@ -176,8 +176,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             // every later trajectory of its task stale, and this is where an operator sees which producer sent it.
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, "oldest policy_version "
                     + trajectory.minPolicyVersion() + " is more than " + maxPolicyLag + " behind "
-                    + newestPolicyVersion.value() + ", the newest of the task, first seen in trajectory "
-                    + newestPolicyVersionFrom.value() + " (job.max-policy-lag)", ctx));
+                    + newestPolicyVersion.value() + ", the newest of the task, " + newestFrom() + " (job.max-policy-lag)",
+                    ctx));
             if (waitedFor) {
                 account(trajectory, true, ctx, out);
             }
@@ -360,6 +360,12 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             // Registered already, unless job.finished-retention changed since the groups closed (a restore).
             timers.registerEventTimeTimer(next);
         }
+    }
+
+    private String newestFrom() throws Exception {
+        String from = newestPolicyVersionFrom.value();
+        // State restored from a release that kept the version alone, until a newer version comes.
+        return from != null ? "first seen in trajectory " + from : "recorded by an earlier release, without the trajectory that brought it";
     }
 
     /** When the trajectory began: the event time of its first step. */

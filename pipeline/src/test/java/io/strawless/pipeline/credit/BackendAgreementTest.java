@@ -30,7 +30,9 @@ class BackendAgreementTest {
         variants.add(new String[] {"gae", "credit.preset", "verl", "credit.gamma", "0.99", "credit.lambda", "0.95"});
         variants.add(new String[] {"gae", "credit.preset", "openrlhf", "credit.gamma", "0.99", "credit.lambda", "0.95"});
         variants.add(new String[] {"reinforce_pp", "credit.preset", "openrlhf", "credit.gamma", "0.9"});
+        variants.add(new String[] {"reinforce_pp", "credit.preset", "verl", "credit.gamma", "0.9"}); // reset
         variants.add(new String[] {"reinforce_pp_baseline", "credit.preset", "verl"});
+        variants.add(new String[] {"reinforce_pp_baseline", "credit.preset", "openrlhf"});
         variants.add(new String[] {"process", "credit.preset", "verl"});
         variants.add(new String[] {"process", "credit.process-baseline", "none", "credit.gamma", "0.95",
                 "credit.verifier-weights", "v1:2,v2:0.5"});

@@ -124,6 +124,12 @@ class CreditConfigTest {
         assertEquals(InFingerprint.NO, CreditConfig.inFingerprint(CreditOptions.BACKEND));
         assertEquals(InFingerprint.ALWAYS, CreditConfig.inFingerprint(CreditOptions.GAMMA));
         assertEquals(InFingerprint.ALWAYS, CreditConfig.inFingerprint(CreditOptions.GIGPO_STEP_WEIGHT));
+        assertEquals(InFingerprint.UNDER_GROUP_RELATIVE_ESTIMATORS,
+                CreditConfig.inFingerprint(CreditOptions.SINGLETON_GROUP));
+        assertEquals(config("java", "gae").fingerprint(), config("java", "gae", "credit.singleton-group", "zero")
+                .fingerprint(), "not under an estimator without groups");
+        assertNotEquals(config("java", "grpo").fingerprint(), config("java", "grpo", "credit.singleton-group", "zero")
+                .fingerprint());
         for (ConfigOption<?> counted : List.of(JobOptions.BASELINE_DECAY, JobOptions.BASELINE_TTL,
                 ReliabilityOptions.MODEL_IDLE_TTL, ReliabilityOptions.WINDOW_STEPS, ReliabilityOptions.WEIGHT_VERIFIERS)) {
             assertEquals(InFingerprint.WHERE_IT_CHANGES_THE_NUMBERS, CreditConfig.inFingerprint(counted), counted.key());
@@ -155,6 +161,12 @@ class CreditConfigTest {
         assertEquals("process-verl-4a841495", config("java", "process", "credit.preset", "verl").fingerprint());
         assertEquals("process-none-274e640b",
                 config("java", "process", "reliability.weight-verifiers", "false").fingerprint());
+        // Changed on 2026-11-27 with their numbers: the verl preset's reinforce_pp restarts its return at a tool
+        // step (credit.non-trainable-steps=reset), the openrlhf preset's reinforce_pp_baseline returns the baselined
+        // score before whitening (it was reinforce_pp_baseline-openrlhf-b6d627c8).
+        assertEquals("reinforce_pp-verl-5ca1b3cd", config("java", "reinforce_pp", "credit.preset", "verl").fingerprint());
+        assertEquals("reinforce_pp_baseline-openrlhf-6676a3b3",
+                config("java", "reinforce_pp_baseline", "credit.preset", "openrlhf").fingerprint());
     }
 
     /**

@@ -4,6 +4,7 @@ import static io.strawless.pipeline.credit.Scoring.assertClose;
 import static io.strawless.pipeline.credit.Scoring.config;
 import static io.strawless.pipeline.credit.Scoring.score;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,12 +14,14 @@ import com.aparapi.device.OpenCLDevice;
 import io.strawless.pipeline.kernels.KernelExecutor;
 import io.strawless.schemas.TerminalKind;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class CreditScorerTest {
 
@@ -262,6 +265,21 @@ class CreditScorerTest {
         for (String ddof : new String[] {"0", "1"}) {
             List<Credit> credits = score(backend, group, "grpo", "credit.epsilon", "0", "credit.std-ddof", ddof);
             assertClose(new double[] {0, 0, 0}, Scoring.firstStepAdvantages(credits), "ddof " + ddof);
+        }
+    }
+
+    /**
+     * A group whose mean is finite and whose sum of squared deviations is not: divided by that std every credit would
+     * be 0, finite and meaningless; on every backend it is not a finite number, which the job sends to unscored.
+     */
+    @ParameterizedTest
+    @MethodSource("io.strawless.pipeline.credit.Scoring#backends")
+    void aGroupWhoseVarianceOverflowsGetsCreditThatIsNotFinite(String backend) {
+        List<Trajectory> group = List.of(
+                Scoring.trajectory("a", "g", 1e155, new double[2], null, Scoring.allTrainable(2)),
+                Scoring.trajectory("b", "g", -1e155, new double[2], null, Scoring.allTrainable(2)));
+        for (Credit credit : score(backend, group, "grpo")) {
+            assertFalse(credit.isFinite(), credit.trajectoryId() + " " + Arrays.toString(credit.advantages()));
         }
     }
 
