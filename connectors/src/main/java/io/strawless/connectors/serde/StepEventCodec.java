@@ -281,8 +281,8 @@ public final class StepEventCodec {
                 return null;
             }
             return new StepFields(trajectoryId, stepIndex, trajectoryId.isBlank() || agentIdBlank || taskIdBlank,
-                    longestId, groupSize, policyVersion, eventTime, TERMINAL_KINDS[terminal], value, reward, logprob, bootstrapValue,
-                    tokenCount, payloadRefLength);
+                    longestId, groupSize, policyVersion, eventTime, TERMINAL_KINDS[terminal], value, reward, logprob,
+                    bootstrapValue, tokenCount, payloadRefLength);
         } catch (IOException | AvroRuntimeException e) {
             return null;
         }

@@ -243,8 +243,8 @@ class BatchSubscriberTest {
         conf.set(TrainerOptions.MAX_POLICY_VERSION, 40L);
 
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new BatchSubscriber(conf));
-        assertTrue(refused.getMessage().startsWith("trainer.min-policy-version=50 is above trainer.max-policy-version=40"),
-                refused.getMessage());
+        assertTrue(refused.getMessage().startsWith(
+                "trainer.min-policy-version=50 is above trainer.max-policy-version=40"), refused.getMessage());
     }
 
     @Test
