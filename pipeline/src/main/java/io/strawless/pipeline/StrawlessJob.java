@@ -31,6 +31,7 @@ import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.CheckpointConfig;
@@ -96,8 +97,8 @@ public final class StrawlessJob {
     }
 
     /**
-     * The settings without which the exactly-once sinks lose or never publish output: checkpointing on, and
-     * transactions that outlive a checkpoint.
+     * The settings without which the exactly-once sinks lose, repeat or never publish output: checkpointing on, in
+     * exactly-once mode, and transactions that outlive a checkpoint.
      *
      * @throws IllegalArgumentException naming the key to change
      */
@@ -109,6 +110,15 @@ public final class StrawlessJob {
             throw new IllegalArgumentException(
                     "Checkpointing is off, so no batch would ever be committed: set "
                             + CheckpointingOptions.CHECKPOINTING_INTERVAL.key() + " (e.g. 10s)");
+        }
+        CheckpointingMode mode = conf.getOptional(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE)
+                .orElse(env.getCheckpointConfig().getCheckpointingConsistencyMode());
+        if (mode != CheckpointingMode.EXACTLY_ONCE) {
+            // Barriers are not aligned at the keyed stages: after a restore, inputs counted in the checkpoint are
+            // applied again, and the transactional sinks commit what they made twice.
+            throw new IllegalArgumentException(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE.key() + " is "
+                    + mode + ": the job's output is exactly once only with EXACTLY_ONCE checkpoints (the default);"
+                    + " remove the setting or set EXACTLY_ONCE");
         }
         requireTransactionsOutliveCheckpoints(env, conf);
     }

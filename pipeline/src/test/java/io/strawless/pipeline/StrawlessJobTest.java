@@ -43,6 +43,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.dag.Transformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -99,6 +100,16 @@ class StrawlessJobTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> StrawlessJob.buildOnKafka(env(conf), conf));
         assertTrue(e.getMessage().startsWith("quarantine.min-good-share-on-failure must be above 0.5"), e.getMessage());
+    }
+
+    @Test
+    void refusesCheckpointsThatAreNotExactlyOnce() {
+        Configuration conf = conf();
+        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.AT_LEAST_ONCE);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StrawlessJob.buildOnKafka(env(conf), conf));
+        assertTrue(e.getMessage().startsWith("execution.checkpointing.mode is AT_LEAST_ONCE: the job's output is"
+                + " exactly once only with EXACTLY_ONCE checkpoints"), e.getMessage());
     }
 
     @Test

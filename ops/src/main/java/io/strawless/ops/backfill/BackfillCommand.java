@@ -140,11 +140,21 @@ public final class BackfillCommand implements Callable<Integer> {
         Duration retention = outputRetention != null ? outputRetention : jobConf.get(KafkaOptions.TOPIC_RETENTION);
         out.printf("New output topics keep records %s (--output-retention)%n", RetentionArgument.describe(retention));
         out.flush();
+        // The live job's settings are passed as they are, and a backfill replaces a few: said, not done silently.
+        PrintWriter err = spec.commandLine().getErr();
+        Map<String, String> given = live.toMap();
+        plan.ownSettings(live).forEach((key, value) -> {
+            if (given.containsKey(key) && !given.get(key).equals(value)) {
+                err.println(Backfill.WARNING + "-D " + key + "=" + given.get(key) + " is replaced by " + value
+                        + " for the backfill (its range, topics and ids are its own; it reads to the range's end"
+                        + " without idleness, and does not restart: see README, Backfill)");
+            }
+        });
+        err.flush();
 
         Backfill.Result result;
         try {
             // Warnings on standard error, as the refusals: a script that keeps the progress and summary sees them.
-            PrintWriter err = spec.commandLine().getErr();
             result = Backfill.run(jobConf, allowRetentionGap, retention, line -> {
                 PrintWriter to = line.startsWith(Backfill.WARNING) ? err : out;
                 to.println(line);

@@ -36,7 +36,6 @@ import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.util.FileUtils;
 import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
@@ -244,7 +243,6 @@ public final class BenchCommand implements Callable<Integer> {
         if (!conf.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
             conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL);
         }
-        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         conf.set(KafkaOptions.STARTING_OFFSETS, StartingOffsets.EARLIEST);
         checkJobSettings(conf);
 

@@ -7,6 +7,7 @@ import io.strawless.ops.OutputFiles;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
+import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -38,7 +39,7 @@ import picocli.CommandLine.Spec;
                     + " MiniCluster, lets a synthetic agent fleet send steps, outcomes and verifier signals (with some"
                     + " malformed records and some outcomes that never come), stops the job with a draining savepoint,"
                     + " reads the output topics as a trainer would (read_committed) and checks that every input record"
-                    + " is accounted for. -D kafka.bootstrap-servers is ignored: the demo always uses its own broker.",
+                    + " is accounted for. -D kafka.bootstrap-servers is refused: the demo always uses its own broker.",
             "With --inject-failures or --savepoint-resume it is an exactly-once drill: it also prints how many scored"
                     + " steps were lost, duplicated or got another advantage than the oracle's.",
             "Exit code 0 when the counts reconcile (and the drill finds no difference), 1 when they do not (or the"
@@ -157,6 +158,8 @@ public final class DemoCommand implements Callable<Integer> {
         ConfigurationOptions.refuseOwnSetting(spec, conf, KafkaOptions.BOOTSTRAP_SERVERS, "the demo runs on a broker of its"
                 + " own; to measure the job on yours use 'strawless bench -D " + KafkaOptions.BOOTSTRAP_SERVERS.key()
                 + "=...', to run it there deploy it (README, Deploy)");
+        ConfigurationOptions.refuseOwnSetting(spec, conf, JobOptions.INJECT_FAILURES,
+                "use --inject-failures N, which also checks the run's books for it");
         int parallelism = ConfigurationOptions.parallelism(spec, this.parallelism, conf, 2);
         if (faults.any()) {
             useOracleCredit(conf);

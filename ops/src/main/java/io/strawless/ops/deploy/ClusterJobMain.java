@@ -33,6 +33,9 @@ public final class ClusterJobMain {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterJobMain.class);
 
+    /** What ParameterTool stores for a flag given without a value. */
+    private static final String NO_VALUE = "__NO_VALUE_KEY";
+
     private ClusterJobMain() {}
 
     public static void main(String[] args) throws Exception {
@@ -48,7 +51,20 @@ public final class ClusterJobMain {
     record Job(StreamExecutionEnvironment env, String name, Configuration conf, List<String> warnings) {}
 
     static Job prepare(String[] args) {
+        for (String arg : args) {
+            if (arg.startsWith("-") && arg.contains("=")) {
+                // ParameterTool takes "--k=v" (or "-Dk=v" after the jar) for a key "k=v" with no value, which no
+                // check would then name: the setting would be dropped without a word.
+                throw new IllegalArgumentException("program argument " + arg + ": give a setting as two arguments,"
+                        + " --key value (flink run takes -Dkey=value only before the jar)");
+            }
+        }
         Configuration programArguments = ParameterTool.fromArgs(args).getConfiguration();
+        programArguments.toMap().forEach((key, value) -> {
+            if (NO_VALUE.equals(value)) {
+                throw new IllegalArgumentException("program argument --" + key + " has no value: --" + key + " value");
+            }
+        });
         // Before the environment is made: Flink refuses a short interval there, in words that name no key.
         StrawlessJob.requireCheckpointInterval(programArguments);
         return prepare(StreamExecutionEnvironment.getExecutionEnvironment(programArguments), programArguments);

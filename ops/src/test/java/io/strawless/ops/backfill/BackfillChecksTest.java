@@ -133,16 +133,22 @@ class BackfillChecksTest {
         assertEquals(1, err.toString().strip().lines().count(), err.toString());
     }
 
-    /** An empty range is refused before anything is created; a --to later than now is a warning. */
+    /**
+     * An empty range is refused before anything is created; a --to later than now is a warning, and so is a live
+     * setting the backfill replaces.
+     */
     @Test
     void anEmptyRangeIsRefusedAndAToLaterThanNowIsAWarning() throws Exception {
         inputs("empty", 0);
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS); // the resolution of Kafka timestamps
 
         Outcome outcome = backfill("empty", "--from", now.minus(1, ChronoUnit.HOURS).toString(), "--to",
-                now.plus(1, ChronoUnit.HOURS).toString(), "--output-topic", "empty.out");
+                now.plus(1, ChronoUnit.HOURS).toString(), "--output-topic", "empty.out",
+                "-D", "job.source-idleness=30s");
 
         assertEquals(1, outcome.exitCode(), outcome.all());
+        assertTrue(outcome.err().contains("warning: -D job.source-idleness=30s is replaced by 365d for the backfill"),
+                outcome.err());
         assertTrue(outcome.err().contains("warning: --to " + now.plus(1, ChronoUnit.HOURS) + " is later than now"),
                 outcome.err());
         assertEquals("strawless backfill: no input records in [empty.steps, empty.outcomes, empty.verdicts] between"

@@ -22,6 +22,20 @@ class ClusterJobMainTest {
     }
 
     @Test
+    void aSettingGivenInOneArgumentOrWithoutAValueIsRefused() {
+        IllegalArgumentException joined = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--state.backend.type=rocksdb"}));
+        assertEquals("program argument --state.backend.type=rocksdb: give a setting as two arguments, --key value"
+                + " (flink run takes -Dkey=value only before the jar)", joined.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "-Dcredit.estimator=grpo"}));
+
+        IllegalArgumentException empty = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--credit.estimator"}));
+        assertEquals("program argument --credit.estimator has no value: --credit.estimator value", empty.getMessage());
+    }
+
+    @Test
     void programArgumentsConfigureTheJob() {
         ClusterJobMain.Job job = ClusterJobMain.prepare(new String[] {
                 "--kafka.bootstrap-servers", "kafka:9092",

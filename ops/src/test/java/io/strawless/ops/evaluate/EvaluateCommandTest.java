@@ -92,5 +92,9 @@ class EvaluateCommandTest {
         assertEquals(2, broker.exitCode());
         assertTrue(broker.err().startsWith("-D kafka.bootstrap-servers is set by 'strawless demo' itself: the demo runs"
                 + " on a broker of its own"), broker.err());
+        Outcome failures = run("demo", "-D", "debug.inject-failures=2");
+        assertEquals(2, failures.exitCode());
+        assertTrue(failures.err().startsWith("-D debug.inject-failures is set by 'strawless demo' itself: use"
+                + " --inject-failures N"), failures.err());
     }
 }
