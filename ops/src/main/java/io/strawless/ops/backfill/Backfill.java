@@ -8,6 +8,7 @@ import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.topics.TopicStatus;
 import io.strawless.ops.LocalCheckpoints;
 import io.strawless.ops.demo.JobMetrics;
+import io.strawless.ops.deploy.KafkaPreflight;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.StrawlessJob;
 import java.nio.file.Files;
@@ -182,6 +183,15 @@ public final class Backfill {
             checkRange(range, allowRetentionGap, log);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
             StrawlessJob.buildOnKafka(env, jobConf, inputSource(jobConf, range.starts(), range.stops()));
+            // As the cluster's entry point checks it: a limit below the timeout fails every transaction, after the
+            // topics were made.
+            List<String> unchecked = new ArrayList<>();
+            try {
+                KafkaPreflight.checkTransactionLimit(jobConf, unchecked);
+            } catch (IllegalStateException e) {
+                throw new Refused(e.getMessage());
+            }
+            unchecked.forEach(warning -> log.accept(WARNING + warning));
             prepareTopics(jobConf, outputRetention, log);
             log.accept("reading %,d input records %s from %s to %s".formatted(
                     range.target(), range.recordsByTopic(), range.from(), range.to()));

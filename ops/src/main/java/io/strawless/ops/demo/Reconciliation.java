@@ -2,6 +2,7 @@ package io.strawless.ops.demo;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.strawless.ops.fleet.InputTopic;
+import io.strawless.schemas.UnscoredReason;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.configuration.ReadableConfig;
@@ -13,6 +14,11 @@ import org.apache.flink.configuration.ReadableConfig;
  * <p>Steps and outcomes can be counted on the output side (a scored trajectory lists its steps and used one
  * outcome). Verifier signals cannot: a batch does not list the signals that went into it, so the verdict
  * topic is not part of the balance.
+ *
+ * <p>It counts the records as the demo's fleet sends them: no identical copies and no outcome revisions, which the
+ * job drops and counts (its books, {@code ledger.<kind>.dropped}, balance with them; this topic-side count has no
+ * place for them). A LATE_REVISION record carries the outcome that was scored as well as the late revision: only the
+ * revision counts here, the scored one is in its batch.
  */
 public record Reconciliation(Balance steps, Balance outcomes) {
 
@@ -48,6 +54,8 @@ public record Reconciliation(Balance steps, Balance outcomes) {
             // A trajectory scored without its outcome (job.outcome-timeout-policy=PROCESS_ONLY) used none.
             output.scoredTrajectories().filter(t -> !t.getOutcomeTimedOut()).count(),
             output.deadLettersFrom(outcomes),
-            output.unscored().stream().mapToLong(u -> u.getOutcomes().size()).sum()));
+            output.unscored().stream()
+                .mapToLong(u -> u.getReason() == UnscoredReason.LATE_REVISION ? 1 : u.getOutcomes().size())
+                .sum()));
   }
 }

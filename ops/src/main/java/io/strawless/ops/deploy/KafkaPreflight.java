@@ -33,7 +33,7 @@ import org.apache.kafka.common.errors.AuthorizationException;
  * recovery: the job's clients retry), and settings the job's principal may not read (DESCRIBE_CONFIGS, which the
  * job itself does not need).
  */
-final class KafkaPreflight {
+public final class KafkaPreflight {
 
     static final String BROKER_TRANSACTION_LIMIT = "transaction.max.timeout.ms";
 
@@ -103,7 +103,13 @@ final class KafkaPreflight {
         }
     }
 
-    private static void checkTransactionLimit(ReadableConfig conf, List<String> warnings) {
+    /**
+     * Refuses a {@code kafka.transaction-timeout} above a broker's {@code transaction.max.timeout.ms}, which would
+     * refuse every transaction of the sinks; adds a warning where the brokers' settings cannot be read.
+     *
+     * @throws IllegalStateException naming the key and the broker's limit
+     */
+    public static void checkTransactionLimit(ReadableConfig conf, List<String> warnings) {
         Duration transactionTimeout = conf.get(KafkaOptions.TRANSACTION_TIMEOUT);
         try (Admin admin = KafkaAdmin.create(conf)) {
             Collection<Node> nodes = KafkaAdmin.await(conf, admin.describeCluster().nodes());

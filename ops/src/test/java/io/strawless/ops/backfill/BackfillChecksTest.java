@@ -191,6 +191,15 @@ class BackfillChecksTest {
         assertTrue(client.err().startsWith("bad kafka.client.* setting:") && client.err().contains("security.protocol"),
                 client.err());
         assertFalse(topicExists("tt.out"), "no output topic created");
+
+        // A transaction timeout the broker refuses (its transaction.max.timeout.ms, 15 min) would fail every
+        // transaction after the topics were made: refused before, as the cluster's entry point refuses it.
+        Outcome limit = backfill("tt", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                "--output-topic", "tt.out", "-D", "kafka.transaction-timeout=20min");
+        assertEquals(1, limit.exitCode(), limit.all());
+        assertTrue(limit.lastErrorLine().startsWith("strawless backfill: kafka.transaction-timeout (PT20M) exceeds"
+                + " broker"), limit.err());
+        assertFalse(topicExists("tt.out"), "no output topic created");
         try (Admin admin = admin()) {
             assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size(),
                     "the group is still there");
