@@ -7,6 +7,14 @@ set -u
 
 PACKAGES="pocl-opencl-icd ocl-icd-libopencl1 clinfo"
 
+apt_update() {
+  for _ in $(seq 60); do
+    apt-get update && return 0
+    sleep 5
+  done
+  return 1
+}
+
 # Exits 0 where the tests may skip, 1 in CI, where they must run.
 give_up() {
   if [ -n "${CI:-}" ]; then
@@ -48,10 +56,10 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-opencl: no OpenCL device found; installing ${PACKAGES}"
   export DEBIAN_FRONTEND=noninteractive
   # shellcheck disable=SC2086
-  # Waits for another apt (unattended upgrades on a fresh VM) instead of failing on its lock.
+  # The installs wait for another apt's lock (unattended upgrades on a fresh VM); an update does not, so it is
+  # tried again for up to five minutes.
   if apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${PACKAGES} \
-     || { apt-get -o DPkg::Lock::Timeout=300 update \
-          && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${PACKAGES}; }; then
+     || { apt_update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${PACKAGES}; }; then
     if has_opencl_device; then
       clinfo -l
       exit 0

@@ -43,10 +43,18 @@ fi
 echo "install-python-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # A stale package index makes the install fail with 404s; refresh once and retry.
-# Waits for another apt (unattended upgrades on a fresh VM) instead of failing on its lock.
+# The installs wait for another apt's lock (unattended upgrades on a fresh VM); an update does not, so it is tried
+# again for up to five minutes.
 lock=(-o DPkg::Lock::Timeout=300)
+apt_update() {
+  for _ in $(seq 60); do
+    apt-get update && return 0
+    sleep 5
+  done
+  return 1
+}
 if ! apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; then
-  if ! { apt-get "${lock[@]}" update && apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; }; then
+  if ! { apt_update && apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; }; then
     echo "install-python-deps: apt-get could not install ${missing[*]}; the Python trainer test will skip" >&2
     give_up
   fi

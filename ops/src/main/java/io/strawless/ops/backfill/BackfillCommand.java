@@ -142,14 +142,10 @@ public final class BackfillCommand implements Callable<Integer> {
         out.flush();
         // The live job's settings are passed as they are, and a backfill replaces a few: said, not done silently.
         PrintWriter err = spec.commandLine().getErr();
-        Map<String, String> given = live.toMap();
-        plan.ownSettings(live).forEach((key, value) -> {
-            if (given.containsKey(key) && !given.get(key).equals(value)) {
-                err.println(Backfill.WARNING + "-D " + key + "=" + given.get(key) + " is replaced by " + value
-                        + " for the backfill (its range, topics and ids are its own; it reads to the range's end"
-                        + " without idleness, and does not restart: see README, Backfill)");
-            }
-        });
+        Map<String, String> own = plan.ownSettings(live);
+        plan.replacedSettings(live).forEach((key, given) -> err.println(Backfill.WARNING + "-D " + key + "=" + given
+                + " is replaced by " + own.get(key) + " for the backfill (its range, topics and ids are its own; it"
+                + " reads to the range's end without idleness, and does not restart: see README, Backfill)"));
         err.flush();
 
         Backfill.Result result;

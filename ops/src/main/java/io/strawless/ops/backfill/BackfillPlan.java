@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ConfigOption;
@@ -104,6 +106,35 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
      */
     public Map<String, String> ownSettings(Configuration live) {
         Map<String, String> settings = new LinkedHashMap<>();
+        ownOptions(live).forEach((option, value) -> settings.put(option.key(), value));
+        return settings;
+    }
+
+    /**
+     * The live settings this backfill replaces with values of its own, key to the value given, compared as the job
+     * reads them ({@code 365 d} is {@code 365d}, {@code streaming} is {@code STREAMING}).
+     */
+    public Map<String, String> replacedSettings(Configuration live) {
+        Map<String, String> replaced = new LinkedHashMap<>();
+        ownOptions(live).forEach((option, value) -> {
+            if (live.contains(option) && !sameSetting(option, live, Configuration.fromMap(Map.of(option.key(), value)))) {
+                replaced.put(option.key(), live.toMap().get(option.key()));
+            }
+        });
+        return replaced;
+    }
+
+    private static boolean sameSetting(ConfigOption<?> option, Configuration a, Configuration b) {
+        if (option.equals(RestartStrategyOptions.RESTART_STRATEGY)) { // Flink's aliases of no restarts
+            List<String> none = List.of("none", "off", "disable");
+            return none.contains(a.get(RestartStrategyOptions.RESTART_STRATEGY).toLowerCase(Locale.ROOT))
+                    && none.contains(b.get(RestartStrategyOptions.RESTART_STRATEGY).toLowerCase(Locale.ROOT));
+        }
+        return Objects.equals(a.get(option), b.get(option));
+    }
+
+    private Map<ConfigOption<?>, String> ownOptions(Configuration live) {
+        Map<ConfigOption<?>, String> settings = new LinkedHashMap<>();
         put(settings, KafkaOptions.STARTING_OFFSETS, StartingOffsets.TIMESTAMP.toString());
         put(settings, KafkaOptions.START_TIMESTAMP, Long.toString(from.toEpochMilli()));
         put(settings, KafkaOptions.STOP_TIMESTAMP, Long.toString(to.toEpochMilli()));
@@ -123,7 +154,7 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
         return settings;
     }
 
-    private static void put(Map<String, String> settings, ConfigOption<?> option, String value) {
-        settings.put(option.key(), value);
+    private static void put(Map<ConfigOption<?>, String> settings, ConfigOption<?> option, String value) {
+        settings.put(option, value);
     }
 }

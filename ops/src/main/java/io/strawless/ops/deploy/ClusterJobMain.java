@@ -62,7 +62,8 @@ public final class ClusterJobMain {
         Configuration programArguments = ParameterTool.fromArgs(args).getConfiguration();
         programArguments.toMap().forEach((key, value) -> {
             if (NO_VALUE.equals(value)) {
-                throw new IllegalArgumentException("program argument --" + key + " has no value: --" + key + " value");
+                throw new IllegalArgumentException("program argument --" + key + " has no value: --" + key + " value"
+                        + " (a value may not begin with '-' unless it is a number)");
             }
         });
         // Before the environment is made: Flink refuses a short interval there, in words that name no key.

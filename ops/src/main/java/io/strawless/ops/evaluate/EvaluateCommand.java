@@ -7,6 +7,7 @@ import io.strawless.ops.OutputFiles;
 import io.strawless.ops.demo.DemoRun;
 import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.FleetSettings.VerifierProfile;
+import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
@@ -257,6 +258,8 @@ public final class EvaluateCommand implements Callable<Integer> {
                 "the evaluation runs on a broker of its own");
         ConfigurationOptions.refuseOwnSetting(spec, conf, CreditOptions.ESTIMATOR,
                 "it runs each estimator of --estimators");
+        ConfigurationOptions.refuseOwnSetting(spec, conf, JobOptions.INJECT_FAILURES,
+                "an evaluation runs without failures; for a drill, 'strawless demo --inject-failures N'");
         if (!conf.contains(CreditOptions.GAMMA)) {
             conf.set(CreditOptions.GAMMA, 0.0);
         }

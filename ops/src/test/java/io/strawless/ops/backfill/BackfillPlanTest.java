@@ -136,6 +136,24 @@ class BackfillPlanTest {
         assertEquals(Duration.ofSeconds(30), job.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
         assertEquals(Duration.ofMinutes(7), job.get(JobOptions.OUTCOME_TIMEOUT));
         assertNotEquals(live.get(KafkaOptions.GROUP_ID), job.get(KafkaOptions.GROUP_ID));
+        assertEquals(Map.of(), BackfillPlan.of(FROM, TO, "credit.backfill").replacedSettings(live),
+                "none of the backfill's own keys was given");
+    }
+
+    /** A live setting the backfill replaces is named; one equal to the backfill's as the job reads it is not. */
+    @Test
+    void theLiveSettingsABackfillReplacesAreNamed() {
+        Configuration live = new Configuration();
+        live.setString("job.source-idleness", "30 s");
+        live.setString("restart-strategy.type", "fixed-delay");
+        live.setString("execution.runtime-mode", "streaming");
+
+        assertEquals(Map.of("job.source-idleness", "30 s", "restart-strategy.type", "fixed-delay"),
+                BackfillPlan.of(FROM, TO, "credit.backfill").replacedSettings(live));
+
+        live.setString("job.source-idleness", "365 d");
+        live.setString("restart-strategy.type", "disable");
+        assertEquals(Map.of(), BackfillPlan.of(FROM, TO, "credit.backfill").replacedSettings(live));
     }
 
     @Test

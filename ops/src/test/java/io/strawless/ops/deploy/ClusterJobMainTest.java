@@ -32,7 +32,8 @@ class ClusterJobMainTest {
 
         IllegalArgumentException empty = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
                 new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--credit.estimator"}));
-        assertEquals("program argument --credit.estimator has no value: --credit.estimator value", empty.getMessage());
+        assertEquals("program argument --credit.estimator has no value: --credit.estimator value (a value may not"
+                + " begin with '-' unless it is a number)", empty.getMessage());
     }
 
     @Test
