@@ -7,22 +7,8 @@ set -u
 
 PACKAGES="pocl-opencl-icd ocl-icd-libopencl1 clinfo"
 
-apt_update() {
-  for _ in $(seq 60); do
-    apt-get update && return 0
-    sleep 5
-  done
-  return 1
-}
-
-# Exits 0 where the tests may skip, 1 in CI, where they must run.
-give_up() {
-  if [ -n "${CI:-}" ]; then
-    echo "install-opencl: CI is set, and the OpenCL tests must not skip there: failing." >&2
-    exit 1
-  fi
-  exit 0
-}
+# shellcheck source=ops/bin/apt-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-common.sh"
 
 has_opencl_device() {
   command -v clinfo >/dev/null 2>&1 && clinfo -l 2>/dev/null | grep -q 'Device'
@@ -56,8 +42,6 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-opencl: no OpenCL device found; installing ${PACKAGES}"
   export DEBIAN_FRONTEND=noninteractive
   # shellcheck disable=SC2086
-  # The installs wait for another apt's lock (unattended upgrades on a fresh VM); an update does not, so it is
-  # tried again for up to five minutes.
   if apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${PACKAGES} \
      || { apt_update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${PACKAGES}; }; then
     if has_opencl_device; then
@@ -66,10 +50,10 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     fi
   fi
   echo "install-opencl: WARNING: installation did not produce an OpenCL device; OpenCL tests will skip."
-  give_up
+  give_up install-opencl
 fi
 
 echo "install-opencl: no OpenCL device and no root apt-get here. Install an OpenCL runtime, e.g. on Debian/Ubuntu:"
 echo "  sudo apt-get install -y ${PACKAGES}"
 echo "OpenCL tests will skip until then."
-give_up
+give_up install-opencl

@@ -9,18 +9,13 @@ set -uo pipefail
 
 packages=(python3 python3-confluent-kafka python3-avro python3-numpy)
 
-give_up() {
-  if [ -n "${CI:-}" ]; then
-    echo "install-python-deps: CI is set, and the Python trainer test must not skip there: failing." >&2
-    exit 1
-  fi
-  exit 0
-}
+# shellcheck source=ops/bin/apt-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-common.sh"
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   echo "install-python-deps: no apt/dpkg here; install for /usr/bin/python3: confluent-kafka, avro, numpy" \
     "(on Debian/Ubuntu: apt-get install -y ${packages[*]})" >&2
-  give_up
+  give_up install-python-deps
 fi
 
 missing=()
@@ -37,26 +32,18 @@ fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-python-deps: missing ${missing[*]}; as root run: apt-get install -y ${missing[*]}" >&2
-  give_up
+  give_up install-python-deps
 fi
 
 echo "install-python-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # A stale package index makes the install fail with 404s; refresh once and retry.
-# The installs wait for another apt's lock (unattended upgrades on a fresh VM); an update does not, so it is tried
-# again for up to five minutes.
+# An install waits for another apt's lock (unattended upgrades on a fresh VM); apt_update retries.
 lock=(-o DPkg::Lock::Timeout=300)
-apt_update() {
-  for _ in $(seq 60); do
-    apt-get update && return 0
-    sleep 5
-  done
-  return 1
-}
 if ! apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; then
   if ! { apt_update && apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; }; then
     echo "install-python-deps: apt-get could not install ${missing[*]}; the Python trainer test will skip" >&2
-    give_up
+    give_up install-python-deps
   fi
 fi
 exit 0
