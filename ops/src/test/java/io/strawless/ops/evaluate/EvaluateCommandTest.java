@@ -74,27 +74,26 @@ class EvaluateCommandTest {
 
     @Test
     void badEstimatorsAndVerifierSpecsAreUsageErrors() {
-        Outcome unknown = run("evaluate", "--estimators", "outcome,telepathy");
-        assertEquals(2, unknown.exitCode());
-        assertTrue(unknown.err().contains("Invalid value for option '--estimators' (<estimators>): Could not parse"
-                + " value 'telepathy' for key 'credit.estimator': expected one of: outcome, grpo, "), unknown.err());
-
-        Outcome badPanel = run("evaluate", "--verifiers", "checker:0.9:0:1.5:100");
-        assertEquals(2, badPanel.exitCode());
-        assertTrue(badPanel.err().contains("--verifiers: coverage of checker"), badPanel.err());
+        assertUsageError("Invalid value for option '--estimators' (<estimators>): Could not parse value 'telepathy'"
+                + " for key 'credit.estimator': expected one of: outcome, grpo, ",
+                "evaluate", "--estimators", "outcome,telepathy");
+        assertUsageError("--verifiers: coverage of checker", "evaluate", "--verifiers", "checker:0.9:0:1.5:100");
 
         // Settings the command makes itself would be replaced without a word: refused, saying what to use.
-        Outcome estimator = run("evaluate", "-D", "credit.estimator=gae");
-        assertEquals(2, estimator.exitCode());
-        assertTrue(estimator.err().startsWith("-D credit.estimator is set by 'strawless evaluate' itself: it runs each"
-                + " estimator of --estimators"), estimator.err());
-        Outcome broker = run("demo", "-D", "kafka.bootstrap-servers=kafka:9092");
-        assertEquals(2, broker.exitCode());
-        assertTrue(broker.err().startsWith("-D kafka.bootstrap-servers is set by 'strawless demo' itself: the demo runs"
-                + " on a broker of its own"), broker.err());
-        Outcome failures = run("demo", "-D", "debug.inject-failures=2");
-        assertEquals(2, failures.exitCode());
-        assertTrue(failures.err().startsWith("-D debug.inject-failures is set by 'strawless demo' itself: use"
-                + " --inject-failures N"), failures.err());
+        assertUsageError("-D credit.estimator is set by 'strawless evaluate' itself: it runs each estimator of"
+                + " --estimators", "evaluate", "-D", "credit.estimator=gae");
+        assertUsageError("-D debug.inject-failures is set by 'strawless evaluate' itself: an evaluation runs without"
+                + " failures", "evaluate", "-D", "debug.inject-failures=2");
+        assertUsageError("-D kafka.bootstrap-servers is set by 'strawless demo' itself: the demo runs on a broker of"
+                + " its own", "demo", "-D", "kafka.bootstrap-servers=kafka:9092");
+        assertUsageError("-D debug.inject-failures is set by 'strawless demo' itself: use --inject-failures N",
+                "demo", "-D", "debug.inject-failures=2");
+    }
+
+    /** Exit code 2, and standard error that says {@code expected} (picocli prefixes some messages). */
+    private static void assertUsageError(String expected, String... args) {
+        Outcome outcome = run(args);
+        assertEquals(2, outcome.exitCode(), outcome.err());
+        assertTrue(outcome.err().contains(expected), outcome.err());
     }
 }
