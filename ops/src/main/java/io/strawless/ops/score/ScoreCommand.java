@@ -109,6 +109,12 @@ public final class ScoreCommand implements Callable<Integer> {
         if (trajectories == null) {
             return USAGE_OR_INPUT_ERROR;
         }
+        if (trajectories.isEmpty()) {
+            // Nothing to score: no backend is opened (auto would time OpenCL and Java on a batch of none).
+            err.printf("strawless score: no trajectories on stdin, nothing scored (%s)%n", config.fingerprint());
+            err.flush();
+            return 0;
+        }
         // One micro-batch of every trajectory: auto measures the backends on one of that size.
         try (CreditScorer scorer = new CreditScorer(config, trajectories.size())) {
             List<Credit> credits;

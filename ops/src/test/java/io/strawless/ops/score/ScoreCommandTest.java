@@ -94,6 +94,15 @@ class ScoreCommandTest {
     }
 
     @Test
+    void noInputIsNoErrorAndOpensNoBackend() throws Exception {
+        Outcome outcome = score("\n", "--estimator", "grpo", "--backend", "opencl");
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        assertEquals("", outcome.out());
+        assertEquals(List.of("strawless score: no trajectories on stdin, nothing scored (grpo-none-f391d24e)"),
+                outcome.errLines());
+    }
+
+    @Test
     void aCreditThatOverflowsIsRefusedRatherThanWrittenAsNaN() throws Exception {
         String input = """
                 {"trajectory_id": "t1", "group_id": "g", "outcome": 1.7976931348623157e308, "steps": [{}]}
