@@ -10,6 +10,13 @@ apt_update() {
   return 1
 }
 
+# apt_install PACKAGE...: installs them, waiting for another apt's lock; with a stale package index it updates the
+# index once and tries again.
+apt_install() {
+  apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@" \
+    || { apt_update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@"; }
+}
+
 # give_up INSTALLER: on a developer's machine the tests that need what it installs skip (exit 0); in CI (CI set)
 # they must not skip in a green build (exit 1).
 give_up() {

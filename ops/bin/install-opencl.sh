@@ -42,8 +42,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-opencl: no OpenCL device found; installing ${PACKAGES}"
   export DEBIAN_FRONTEND=noninteractive
   # shellcheck disable=SC2086
-  if apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${PACKAGES} \
-     || { apt_update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${PACKAGES}; }; then
+  if apt_install ${PACKAGES}; then
     if has_opencl_device; then
       clinfo -l
       exit 0

@@ -37,13 +37,8 @@ fi
 
 echo "install-python-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# A stale package index makes the install fail with 404s; refresh once and retry.
-# An install waits for another apt's lock (unattended upgrades on a fresh VM); apt_update retries.
-lock=(-o DPkg::Lock::Timeout=300)
-if ! apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; then
-  if ! { apt_update && apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"; }; then
-    echo "install-python-deps: apt-get could not install ${missing[*]}; the Python trainer test will skip" >&2
-    give_up install-python-deps
-  fi
+if ! apt_install "${missing[@]}"; then
+  echo "install-python-deps: apt-get could not install ${missing[*]}; the Python trainer test will skip" >&2
+  give_up install-python-deps
 fi
 exit 0

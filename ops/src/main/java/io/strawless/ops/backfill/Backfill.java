@@ -187,7 +187,7 @@ public final class Backfill {
             // topics were made.
             List<String> unchecked = new ArrayList<>();
             try {
-                KafkaPreflight.checkTransactionLimit(jobConf, unchecked);
+                KafkaPreflight.checkTransactionLimit(jobConf, range.admin(), unchecked);
             } catch (IllegalStateException e) {
                 throw new Refused(e.getMessage());
             }

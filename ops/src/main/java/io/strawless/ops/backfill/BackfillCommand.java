@@ -128,11 +128,12 @@ public final class BackfillCommand implements Callable<Integer> {
                 credit.estimator(), credit.fingerprint(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
         // The address, the estimator and the parallelism, then the backfill's own keys: with the live job's other settings, this is
         // the same backfill on a cluster. Other -D values are not echoed: they may hold credentials.
+        Map<String, String> own = plan.ownSettings(live);
         Map<String, String> cluster = new LinkedHashMap<>();
         cluster.put(KafkaOptions.BOOTSTRAP_SERVERS.key(), jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS));
         cluster.put(CreditOptions.ESTIMATOR.key(), credit.estimator().toString());
         cluster.put(CoreOptions.DEFAULT_PARALLELISM.key(), String.valueOf(jobConf.get(CoreOptions.DEFAULT_PARALLELISM)));
-        cluster.putAll(plan.ownSettings(live));
+        cluster.putAll(own);
         out.println("On a cluster: flink run <these> <the live job's other settings> strawless-job.jar");
         out.println("  " + cluster.entrySet().stream()
                 .map(e -> "-D" + e.getKey() + "=" + e.getValue())
@@ -142,7 +143,6 @@ public final class BackfillCommand implements Callable<Integer> {
         out.flush();
         // The live job's settings are passed as they are, and a backfill replaces a few: said, not done silently.
         PrintWriter err = spec.commandLine().getErr();
-        Map<String, String> own = plan.ownSettings(live);
         plan.replacedSettings(live).forEach((key, given) -> err.println(Backfill.WARNING + "-D " + key + "=" + given
                 + " is replaced by " + own.get(key) + " for the backfill (its range, topics and ids are its own; it"
                 + " reads to the range's end without idleness, and does not restart: see README, Backfill)"));

@@ -116,9 +116,10 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
      */
     public Map<String, String> replacedSettings(Configuration live) {
         Map<String, String> replaced = new LinkedHashMap<>();
+        Map<String, String> given = live.toMap();
         ownOptions(live).forEach((option, value) -> {
             if (live.contains(option) && !sameSetting(option, live, Configuration.fromMap(Map.of(option.key(), value)))) {
-                replaced.put(option.key(), live.toMap().get(option.key()));
+                replaced.put(option.key(), given.get(option.key()));
             }
         });
         return replaced;
@@ -135,26 +136,22 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
 
     private Map<ConfigOption<?>, String> ownOptions(Configuration live) {
         Map<ConfigOption<?>, String> settings = new LinkedHashMap<>();
-        put(settings, KafkaOptions.STARTING_OFFSETS, StartingOffsets.TIMESTAMP.toString());
-        put(settings, KafkaOptions.START_TIMESTAMP, Long.toString(from.toEpochMilli()));
-        put(settings, KafkaOptions.STOP_TIMESTAMP, Long.toString(to.toEpochMilli()));
-        put(settings, KafkaOptions.BATCHES_TOPIC, outputTopic);
-        put(settings, KafkaOptions.DEAD_LETTERS_TOPIC, deadLetterTopic);
-        put(settings, KafkaOptions.UNSCORED_TOPIC, unscoredTopic);
-        put(settings, KafkaOptions.GROUP_ID, live.get(KafkaOptions.GROUP_ID) + "-backfill-" + outputTopic);
-        put(settings, KafkaOptions.TRANSACTIONAL_ID_PREFIX,
+        settings.put(KafkaOptions.STARTING_OFFSETS, StartingOffsets.TIMESTAMP.toString());
+        settings.put(KafkaOptions.START_TIMESTAMP, Long.toString(from.toEpochMilli()));
+        settings.put(KafkaOptions.STOP_TIMESTAMP, Long.toString(to.toEpochMilli()));
+        settings.put(KafkaOptions.BATCHES_TOPIC, outputTopic);
+        settings.put(KafkaOptions.DEAD_LETTERS_TOPIC, deadLetterTopic);
+        settings.put(KafkaOptions.UNSCORED_TOPIC, unscoredTopic);
+        settings.put(KafkaOptions.GROUP_ID, live.get(KafkaOptions.GROUP_ID) + "-backfill-" + outputTopic);
+        settings.put(KafkaOptions.TRANSACTIONAL_ID_PREFIX,
                 live.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX) + "-backfill-" + outputTopic);
-        put(settings, JobOptions.JOB_NAME, live.get(JobOptions.JOB_NAME) + "-backfill-" + outputTopic);
-        put(settings, ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING.name());
-        put(settings, JobOptions.SOURCE_IDLENESS, NO_IDLENESS.toDays() + "d");
-        put(settings, RestartStrategyOptions.RESTART_STRATEGY, "none");
+        settings.put(JobOptions.JOB_NAME, live.get(JobOptions.JOB_NAME) + "-backfill-" + outputTopic);
+        settings.put(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING.name());
+        settings.put(JobOptions.SOURCE_IDLENESS, NO_IDLENESS.toDays() + "d");
+        settings.put(RestartStrategyOptions.RESTART_STRATEGY, "none");
         if (!live.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
-            put(settings, CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL.toSeconds() + "s");
+            settings.put(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL.toSeconds() + "s");
         }
         return settings;
-    }
-
-    private static void put(Map<ConfigOption<?>, String> settings, ConfigOption<?> option, String value) {
-        settings.put(option, value);
     }
 }

@@ -110,6 +110,11 @@ final class InputRange implements AutoCloseable {
         }
     }
 
+    /** The admin client the range reads the topics with, open until it closes: for other questions to the cluster. */
+    Admin admin() {
+        return admin;
+    }
+
     /** The range of the backfill configured in {@code jobConf}, as the input topics hold it now. */
     static InputRange of(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
         return new InputRange(jobConf);

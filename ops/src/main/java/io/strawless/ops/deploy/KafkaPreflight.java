@@ -103,15 +103,21 @@ public final class KafkaPreflight {
         }
     }
 
+    private static void checkTransactionLimit(ReadableConfig conf, List<String> warnings) {
+        try (Admin admin = KafkaAdmin.create(conf)) {
+            checkTransactionLimit(conf, admin, warnings);
+        }
+    }
+
     /**
      * Refuses a {@code kafka.transaction-timeout} above a broker's {@code transaction.max.timeout.ms}, which would
      * refuse every transaction of the sinks; adds a warning where the brokers' settings cannot be read.
      *
      * @throws IllegalStateException naming the key and the broker's limit
      */
-    public static void checkTransactionLimit(ReadableConfig conf, List<String> warnings) {
+    public static void checkTransactionLimit(ReadableConfig conf, Admin admin, List<String> warnings) {
         Duration transactionTimeout = conf.get(KafkaOptions.TRANSACTION_TIMEOUT);
-        try (Admin admin = KafkaAdmin.create(conf)) {
+        try {
             Collection<Node> nodes = KafkaAdmin.await(conf, admin.describeCluster().nodes());
             for (Node node : nodes) {
                 ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, node.idString());
