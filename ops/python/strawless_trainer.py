@@ -5,6 +5,11 @@ Adapt it: keep `training_batches` and `trajectories`, replace the summary in `ma
 step. Each trajectory comes with its steps as aligned sequences, numpy arrays where numeric (lists without
 numpy): the i-th entry of t.advantages, t.trainable, t.token_ids, t.logprobs, ... is the same step's.
 
+    from strawless_trainer import (BatchDecoder, TrainerConsumer, batch_filter, consumer_config,
+                                   load_training_batch_schema, parse_settings, trajectories, training_batches)
+
+    settings = parse_settings(["kafka.bootstrap-servers=kafka:9092", "trainer.group-id=my-trainer",
+                               "trainer.estimator=grpo"])   # the -D key=value settings, over DEFAULTS
     consumer = TrainerConsumer(consumer_config(settings))   # read_committed, manual commits
     consumer.subscribe([settings["topics.batches"]])
     decoder = BatchDecoder(load_training_batch_schema())
@@ -50,8 +55,12 @@ Reading rules, the same as the Java client (io.strawless.connectors.trainer.Batc
 
 Settings use the keys of the Java options, as -D key=value (kafka.bootstrap-servers, topics.batches,
 trainer.group-id, trainer.estimator, trainer.config-fingerprint, trainer.min-policy-version,
-trainer.max-policy-version, kafka.client.<any librdkafka property> for security settings). The policy-version
-bounds remove whole scoring units from a batch rather than drop it (batch_filter).
+trainer.max-policy-version, kafka.client.<any librdkafka property> for security settings); parse_settings
+turns them into the dict the functions above take, every key set (DEFAULTS where not given). The policy-version
+bounds remove whole scoring units from a batch rather than drop it (batch_filter). A dropped batch is committed
+past, so batch_filter refuses a filter no batch of the job could pass (an empty value, a fingerprint not of the
+job's shape, crossed bounds), compares the estimator by name in any case, '-' or '_' alike (GRPO, dr-grpo), and
+warns once for each estimator and fingerprint a batch it drops carries.
 
 Only Debian's packages for /usr/bin/python3: python3-confluent-kafka, python3-avro, python3-numpy
 (optional). ops/bin/install-python-deps.sh installs them.
@@ -64,6 +73,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import time
 
@@ -98,6 +108,10 @@ SCHEMA_FILES = ("SourceOffset.avsc", "TerminalKind.avsc", "TrainingBatch.avsc")
 # Every TrainingBatch schema a Strawless release wrote, v1.avsc, v2.avsc, ... (each one self-contained).
 DEFAULT_HISTORY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "src", "main",
                                    "resources", "schema-history", "TrainingBatch")
+
+# The shape of the config_fingerprint the job writes (CreditConfig#fingerprint), e.g. dr_grpo-verl-8e2578ac: the
+# estimator's name, the preset's, and the first 4 bytes of a SHA-256 in hex. The Java client checks the same.
+FINGERPRINT = re.compile(r"[a-z][a-z0-9_]*-[a-z][a-z0-9-]*-[0-9a-f]{8}")
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 HEADER_LENGTH = 10
@@ -237,9 +251,21 @@ def batch_filter(settings):
     whole scoring units from it, as the Java client does: a batch mixes the groups of many tasks, so one trajectory
     of an older policy must not cost the others beside it their training, and a unit's credit is relative to all
     of its members, so none is delivered without the others. What is left is returned as a new dict, its
-    min/max_policy_version those of its steps; a batch left empty is None."""
-    estimator = settings["trainer.estimator"]
-    fingerprint = settings["trainer.config-fingerprint"]
+    min/max_policy_version those of its steps; a batch left empty is None.
+
+    A batch it drops is committed past: a filter that matches none of the job's batches would skip them all. So a
+    value no batch could match raises ValueError (an empty one, a fingerprint not of the job's shape, crossed
+    bounds), the estimator is compared by name (estimator_name: GRPO and dr-grpo are the job's grpo and dr_grpo),
+    and the first batch dropped for each estimator and fingerprint it carries is logged as a warning naming them
+    and the filter (logger "strawless_trainer")."""
+    estimator = _non_empty(settings, "trainer.estimator", "estimator")
+    estimator = None if estimator is None else estimator_name(estimator)
+    fingerprint = _non_empty(settings, "trainer.config-fingerprint", "configuration")
+    if fingerprint is not None and not FINGERPRINT.fullmatch(fingerprint):
+        raise ValueError(f"-D trainer.config-fingerprint={fingerprint} is not a fingerprint the job writes"
+                         " (<estimator>-<preset>-<8 hex digits>, e.g. grpo-verl-8e2578ac), so no batch could pass:"
+                         " copy a batch's config_fingerprint or what 'strawless fingerprint -D key=value ...' prints"
+                         " for the job's settings")
     min_version = _optional_int(settings, "trainer.min-policy-version")
     max_version = _optional_int(settings, "trainer.max-policy-version")
     if min_version is not None and max_version is not None and min_version > max_version:
@@ -251,9 +277,22 @@ def batch_filter(settings):
         return all((min_version is None or step["policy_version"] >= min_version)
                    and (max_version is None or step["policy_version"] <= max_version) for step in trajectory["steps"])
 
+    wanted = ", ".join(f"{key}={value}" for key, value in (("trainer.estimator", estimator),
+                                                          ("trainer.config-fingerprint", fingerprint))
+                       if value is not None)
+    dropped = set()  # the (estimator, config_fingerprint) pairs of the batches dropped so far: each is warned once
+
     def select(batch):
         if ((estimator is not None and batch["estimator"] != estimator)
                 or (fingerprint is not None and batch["config_fingerprint"] != fingerprint)):
+            carried = (batch["estimator"], batch["config_fingerprint"])
+            if carried not in dropped:
+                dropped.add(carried)
+                LOG.warning("dropping the batches of estimator %s with config_fingerprint %s (the first: batch %s):"
+                            " the filters want %s. Said once per estimator and fingerprint; a trainer that gets no"
+                            " batch at all has filters that match none of the job's (compare its credit.estimator,"
+                            " and what 'strawless fingerprint' prints for its settings)", *carried, batch["batch_id"],
+                            wanted)
             return None
         units = [_unit_of(t, i) for i, t in enumerate(batch["trajectories"])]
         outside = {unit for unit, t in zip(units, batch["trajectories"]) if not within_bounds(t)}
@@ -268,6 +307,19 @@ def batch_filter(settings):
                 "max_policy_version": max(versions, default=batch["max_policy_version"])}
 
     return select
+
+
+def estimator_name(name):
+    """An estimator as the job names it in a batch: in lower case, words joined by '_' (dr_grpo). The job's own
+    setting takes any case (credit.estimator=DR_GRPO), and its other enum settings join words by '-'."""
+    return name.lower().replace("-", "_")
+
+
+def _non_empty(settings, key, any_what):
+    value = settings[key]
+    if value is not None and not value.strip():
+        raise ValueError(f"-D {key}= is empty, which no batch matches: set it, or leave it out to take any {any_what}")
+    return value
 
 
 def _unit_of(trajectory, index):
@@ -297,8 +349,9 @@ def training_batches(consumer, decoder, select, max_batches=None, deadline=None)
 
     A batch is acknowledged when the caller asks for the next one (its loop body finished): only then is
     its offset committed. If the loop body raises, or leaves the loop (break, return), nothing more is
-    committed and a restarted trainer gets that batch again: stop with `max_batches` or `deadline`. Batches the filter drops are committed as they pass. Stops after `max_batches`
-    batches (the last one committed) or at `deadline` (time.monotonic()); runs forever without both.
+    committed and a restarted trainer gets that batch again: stop with `max_batches` or `deadline`. Batches
+    the filter drops are committed as they pass. Stops after `max_batches` batches (the last one committed)
+    or at `deadline` (time.monotonic()); runs forever without both.
 
     `consumer` is best a TrainerConsumer (a plain Consumer works too). A commit the group refuses because
     this trainer is no longer its member (a training step outlasted max.poll.interval.ms) is a warning, not

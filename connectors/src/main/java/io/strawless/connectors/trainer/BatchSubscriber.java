@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import org.apache.avro.message.MissingSchemaException;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -61,7 +62,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Filters ({@link TrainerOptions}): {@code trainer.estimator} and {@code trainer.config-fingerprint} drop whole
  * batches; the policy-version bounds drop whole scoring units from a batch (a unit is never delivered in part), and
- * a batch left empty. {@link #filteredOut} and {@link #filteredOutTrajectories} count what they dropped.
+ * a batch left empty. {@link #filteredOut} and {@link #filteredOutTrajectories} count what they dropped. The
+ * estimator is compared by name in any case, '-' or '_' alike ({@code GRPO}, {@code dr-grpo}); settings no batch of
+ * the job could pass are refused (an empty value, a fingerprint not of the job's shape, crossed bounds), and the first
+ * batch dropped for each estimator and fingerprint it carries is logged as a warning naming both sides.
  *
  * <p>Commits: per partition, the group's offset is that of the first delivered batch not yet acknowledged
  * (all acknowledged: the position after the last one). Batches the filters drop count as acknowledged.
@@ -73,7 +77,8 @@ import org.slf4j.LoggerFactory;
  * batches before it, then throws Kafka's {@link RecordDeserializationException}, which names the partition
  * and offset. The subscriber stays on that record (polling again throws again) until {@link #skip} moves
  * past it. The job writes nothing else to the batches topic, so this means a foreign writer or a writer
- * schema this client does not know (update the client).
+ * schema this client does not know: {@link #isUnknownSchema} tells the latter, most likely a batch of a newer
+ * release, which must not be skipped (update the client and restart the trainer).
  *
  * <p>Like {@link KafkaConsumer}, not thread-safe: call {@link #poll}, {@link #skip} and {@link #close} from
  * one thread. {@link Delivery#ack()} may be called from any thread.
@@ -149,12 +154,29 @@ public final class BatchSubscriber implements AutoCloseable {
 
     /**
      * Moves past the record {@code undecodable} names; it counts as acknowledged. Skipping loses whatever
-     * that record was, so a trainer should log or store {@code undecodable.valueBuffer()} first.
+     * that record was, so a trainer should log or store {@code undecodable.valueBuffer()} first, and never skip one
+     * for which {@link #isUnknownSchema} holds.
      */
     public void skip(RecordDeserializationException undecodable) {
         TopicPartition partition = undecodable.topicPartition();
         consumer.seek(partition, undecodable.offset() + 1);
         progress.computeIfAbsent(partition, p -> new PartitionProgress());
+    }
+
+    /**
+     * Whether {@code undecodable}, as {@link #poll} threw it, is a value in Avro single-object encoding whose writer
+     * schema this client does not know: most likely a TrainingBatch of a newer Strawless release than the client's
+     * (a foreign writer's single-object record looks the same). Do not {@link #skip} such a batch: update the client
+     * (its schema history) and restart the trainer, which reads it then. Kafka wraps the deserializer's exception,
+     * which wraps Avro's, so the exception's own cause does not tell.
+     */
+    public static boolean isUnknownSchema(RecordDeserializationException undecodable) {
+        for (Throwable cause = undecodable.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof MissingSchemaException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Batches the {@code trainer.*} filters dropped whole since this subscriber started. */

@@ -10,7 +10,8 @@ import org.apache.flink.configuration.ConfigOptions;
  * Python example ({@code ops/python/strawless_trainer.py}) takes the same keys as {@code -D key=value}.
  *
  * <p>The filters drop batches, or scoring units from a batch, before they reach the caller; a dropped batch counts as
- * acknowledged.
+ * acknowledged, so a filter that matches none of the job's batches would skip them all: the subscriber refuses a
+ * value no batch could match and warns of the batches a filter drops, once for each estimator and fingerprint.
  */
 public final class TrainerOptions {
 
@@ -28,7 +29,8 @@ public final class TrainerOptions {
                     .stringType()
                     .noDefaultValue()
                     .withDescription(
-                            "Only deliver batches scored by this credit estimator (outcome, grpo, gae, ...)."
+                            "Only deliver batches scored by this credit estimator (outcome, grpo, dr_grpo, gae,"
+                                    + " ...), named in any case, '-' or '_' alike (GRPO, dr-grpo). Empty is refused."
                                     + " Unset: any estimator.");
 
     public static final ConfigOption<String> CONFIG_FINGERPRINT =
@@ -40,7 +42,8 @@ public final class TrainerOptions {
                                     + " config_fingerprint: the estimator, its credit.* settings, and the job's"
                                     + " settings that change its numbers where they are not at their defaults)."
                                     + " 'strawless fingerprint -D key=value ...' prints it for the job's settings."
-                                    + " Unset: any configuration.");
+                                    + " A value not of the job's shape, <estimator>-<preset>-<8 hex digits> (e.g."
+                                    + " grpo-verl-8e2578ac), is refused. Unset: any configuration.");
 
     public static final ConfigOption<Long> MIN_POLICY_VERSION =
             ConfigOptions.key("trainer.min-policy-version")

@@ -25,7 +25,8 @@ import org.apache.kafka.common.serialization.Deserializer;
  * <p>A value that does not decode fails with a {@link SerializationException} naming the topic and the reason;
  * the Kafka consumer turns it into a {@link org.apache.kafka.common.errors.RecordDeserializationException} naming
  * the partition and offset (the {@code Deserializer} interface is never told them), after handing out the
- * records before it.
+ * records before it. A writer schema it does not know is Avro's {@link MissingSchemaException} in that
+ * exception's causes: {@link BatchSubscriber#isUnknownSchema} looks for it there.
  */
 final class TrainingBatchDeserializer implements Deserializer<TrainingBatch> {
 

@@ -1,12 +1,12 @@
 package io.strawless.connectors.trainer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.connectors.broker.InProcessKafka;
-import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
 import io.strawless.schemas.TrainingBatch;
@@ -43,6 +43,9 @@ class BatchSubscriberTest {
 
     /** Only bounds a broken test; every wait below ends as soon as its records arrive. */
     private static final Duration PATIENCE = Duration.ofSeconds(30);
+
+    /** The config_fingerprint of the batches below, of the shape the job writes. */
+    private static final String FINGERPRINT = "grpo-verl-8e2578ac";
 
     @RegisterExtension
     static final InProcessKafka kafka = new InProcessKafka();
@@ -96,20 +99,21 @@ class BatchSubscriberTest {
         }
     }
 
+    /** The estimator is named as the job's own setting may name it: in capitals, as the batches do not. */
     @Test
     void filtersDropBatchesBeforeTheTrainerAndCountThemAsAcknowledged() throws Exception {
         Configuration conf = subscriberOn("filters");
-        conf.set(TrainerOptions.ESTIMATOR, "grpo");
-        conf.set(TrainerOptions.CONFIG_FINGERPRINT, "fp-a");
+        conf.set(TrainerOptions.ESTIMATOR, "GRPO");
+        conf.set(TrainerOptions.CONFIG_FINGERPRINT, FINGERPRINT);
         conf.set(TrainerOptions.MIN_POLICY_VERSION, 3L);
         conf.set(TrainerOptions.MAX_POLICY_VERSION, 5L);
         produce("filters",
-                batch("keep-1", "grpo", "fp-a", 3, 5),
-                batch("other-estimator", "gae", "fp-a", 3, 5),
-                batch("other-config", "grpo", "fp-b", 3, 5),
-                batch("too-old", "grpo", "fp-a", 2, 4),
-                batch("keep-2", "grpo", "fp-a", 4, 4),
-                batch("too-new", "grpo", "fp-a", 4, 6));
+                batch("keep-1", "grpo", FINGERPRINT, 3, 5),
+                batch("other-estimator", "gae", FINGERPRINT, 3, 5),
+                batch("other-config", "grpo", "grpo-verl-00000000", 3, 5),
+                batch("too-old", "grpo", FINGERPRINT, 2, 4),
+                batch("keep-2", "grpo", FINGERPRINT, 4, 4),
+                batch("too-new", "grpo", FINGERPRINT, 4, 6));
 
         try (BatchSubscriber filtered = new BatchSubscriber(conf)) {
             List<Delivery> deliveries = new ArrayList<>();
@@ -190,13 +194,18 @@ class BatchSubscriberTest {
         }
     }
 
+    /**
+     * A batch of a newer release than the client's (a writer schema it does not know) is told apart from a value
+     * that is not a batch at all by {@link BatchSubscriber#isUnknownSchema}: the one a trainer must not skip.
+     */
     @Test
     void aValueThatIsNotATrainingBatchIsReportedWithItsOffsetUntilSkipped() throws Exception {
         Configuration conf = subscriberOn("undecodable");
-        OffsetRange otherRecordType = new OffsetRange("agent.steps", 0, 1L, 2L);
         try (KafkaProducer<byte[], byte[]> producer = producer(null)) {
             send(producer, "undecodable", encode(batch("good-0")));
-            send(producer, "undecodable", otherRecordType.toByteBuffer().array()); // single-object, unknown fingerprint
+            // Single-object encoded, by a writer schema this client does not know.
+            send(producer, "undecodable", TrainingBatchDeserializerTest.writtenWith(
+                    TrainingBatchDeserializerTest.newerReleasesSchema(), batch("newer")));
             send(producer, "undecodable", "not avro at all".getBytes(StandardCharsets.UTF_8));
             send(producer, "undecodable", encode(batch("good-1")));
         }
@@ -209,6 +218,7 @@ class BatchSubscriberTest {
             assertEquals(1, unknownSchema.offset());
             assertTrue(unknownSchema.getCause().getMessage().contains("not a TrainingBatch"),
                     unknownSchema.getCause().getMessage());
+            assertTrue(BatchSubscriber.isUnknownSchema(unknownSchema), "a newer release's batch: update, do not skip");
 
             RecordDeserializationException again = assertThrows(RecordDeserializationException.class,
                     () -> subscriber.poll(Duration.ofMillis(200)), "the subscriber stays on the bad record");
@@ -217,6 +227,7 @@ class BatchSubscriberTest {
             subscriber.skip(again);
             RecordDeserializationException garbage = pollUntilUndecodable(subscriber, deliveries);
             assertEquals(2, garbage.offset());
+            assertFalse(BatchSubscriber.isUnknownSchema(garbage), "not Avro at all");
             subscriber.skip(garbage);
             deliveries.addAll(pollUntil(subscriber, 1));
             assertEquals(List.of("good-0", "good-1"), ids(deliveries));
@@ -298,7 +309,7 @@ class BatchSubscriberTest {
     }
 
     private static TrainingBatch batch(String id) {
-        return batch(id, "grpo", "fp-a", 1, 1);
+        return batch(id, "grpo", FINGERPRINT, 1, 1);
     }
 
     /** A batch of one trajectory, whose two steps come from {@code minPolicy} and {@code maxPolicy}. */
@@ -307,7 +318,7 @@ class BatchSubscriberTest {
     }
 
     private static TrainingBatch batch(String id, List<ScoredTrajectory> trajectories) {
-        return batch(id, "grpo", "fp-a", trajectories);
+        return batch(id, "grpo", FINGERPRINT, trajectories);
     }
 
     private static TrainingBatch batch(String id, String estimator, String fingerprint,

@@ -63,12 +63,16 @@ class TrainingBatchDeserializerTest {
         }
     }
 
+    /** A TrainingBatch schema as a release after this client's might write it: one field more. */
+    static Schema newerReleasesSchema() {
+        return new Schema.Parser().parse(TrainingBatch.getClassSchema().toString()
+                .replaceFirst("\"fields\":\\[", "\"fields\":[{\"name\":\"extra\",\"type\":\"int\",\"default\":0},"));
+    }
+
     @Test
     void aSchemaNoReleaseWroteIsRefusedWithTheReason() {
-        Schema unknown = new Schema.Parser().parse(TrainingBatch.getClassSchema().toString()
-                .replaceFirst("\"fields\":\\[", "\"fields\":[{\"name\":\"extra\",\"type\":\"int\",\"default\":0},"));
-        SerializationException e = assertThrows(SerializationException.class,
-                () -> new TrainingBatchDeserializer().deserialize("credit.batches", writtenWith(unknown, batch())));
+        SerializationException e = assertThrows(SerializationException.class, () -> new TrainingBatchDeserializer()
+                .deserialize("credit.batches", writtenWith(newerReleasesSchema(), batch())));
         assertTrue(e.getMessage().contains("MissingSchemaException"), e.getMessage());
     }
 

@@ -78,7 +78,8 @@ import org.junit.jupiter.api.io.TempDir;
  * payload references and process rewards, each aligned with its step, and the same trajectory weights, flags and scoring units,
  * and never a batch of an aborted transaction; it filters, commits only what it used, and
  * stops at a value that is not a TrainingBatch, naming it. Its reading loop outlives a step longer than
- * max.poll.interval.ms (a warning; the batch comes again) and a second trainer joining the group mid-step.
+ * max.poll.interval.ms (a warning; the batch comes again) and a second trainer joining the group mid-step. The
+ * broker-free Python tests (src/test/python/test_*.py) run here too.
  */
 @ExtendWith(PythonTrainerTest.PythonPackages.class)
 class PythonTrainerTest {
@@ -89,6 +90,8 @@ class PythonTrainerTest {
     private static final Path SCRIPT = Path.of("python", "strawless_trainer.py");
     /** The example's reading loop with a slow first training step (src/test/python). */
     private static final Path SLOW_TRAINER = Path.of("src", "test", "python", "slow_first_step.py");
+    /** The broker-free Python tests, test_*.py: filter settings, and what the reading loop commits. */
+    private static final Path PYTHON_TESTS = Path.of("src", "test", "python");
     private static final String INSTALL_HINT = "run ops/bin/install-python-deps.sh (as root) to install them";
 
     /** A small fleet: a dozen batches over the four partitions, quick to score. */
@@ -310,6 +313,17 @@ class PythonTrainerTest {
         assertEquals(1, summary.get("filtered_out").asInt(), "all-stale");
         assertEquals(1 + 2 + 1, summary.get("filtered_out_trajectories").asInt(), python.stdout());
         assertEquals(5, committedOffset("python-policy-units", topic), "every batch acknowledged");
+    }
+
+    /** Run here so that they run wherever this class does: in CI, which must not skip it. */
+    @Test
+    void theBrokerFreePythonTestsPass(@TempDir Path temp) throws Exception {
+        PythonRun tests = runPython(temp, List.of("-m", "unittest", "discover", "-s", PYTHON_TESTS.toString(), "-p",
+                "test_*.py"));
+
+        assertEquals(0, tests.exitCode(), tests.stderr());
+        assertTrue(tests.stderr().lines().anyMatch(line -> line.matches("Ran [1-9][0-9]* tests? in .*")),
+                "no Python test ran: " + tests.stderr());
     }
 
     @Test
@@ -700,8 +714,15 @@ class PythonTrainerTest {
     }
 
     private static PythonRun runPython(Path temp, Path script, String... arguments) throws Exception {
-        List<String> command = new ArrayList<>(List.of(PYTHON, script.toString()));
-        command.addAll(List.of(arguments));
+        List<String> scriptAndArguments = new ArrayList<>(List.of(script.toString()));
+        scriptAndArguments.addAll(List.of(arguments));
+        return runPython(temp, scriptAndArguments);
+    }
+
+    /** Runs {@link #PYTHON} with {@code arguments} until it stops by itself, within {@link #PATIENCE}. */
+    private static PythonRun runPython(Path temp, List<String> arguments) throws Exception {
+        List<String> command = new ArrayList<>(List.of(PYTHON));
+        command.addAll(arguments);
         Path stdout = Files.createTempFile(temp, "python", ".out");
         Path stderr = Files.createTempFile(temp, "python", ".err");
         Process python = new ProcessBuilder(command)
@@ -710,7 +731,8 @@ class PythonTrainerTest {
                 .start();
         if (!python.waitFor(PATIENCE.toSeconds() + 30, TimeUnit.SECONDS)) {
             python.destroyForcibly();
-            throw new AssertionError("the Python example did not stop by itself; stderr: " + Files.readString(stderr));
+            throw new AssertionError("Python " + arguments.get(0) + " did not stop by itself; stderr: "
+                    + Files.readString(stderr));
         }
         return new PythonRun(python.exitValue(), Files.readString(stdout), Files.readString(stderr));
     }
