@@ -10,6 +10,8 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.avro.Schema;
@@ -75,20 +77,44 @@ class SchemaHistoryTest {
     }
 
     /**
-     * The fingerprint leaves defaults out, yet a default decides what older records read as: a field that v1 lacks
-     * reads as its default in today's schema. Changing one (say, a weight's 1.0 to 0.0) must be a new version too.
+     * The fingerprint leaves defaults and logical types out, yet both decide what older records read as: a field that
+     * v1 lacks reads as its default in today's schema, and a long written as timestamp-millis read as
+     * timestamp-micros is a thousand times off. Changing either must be a new version too.
      */
     @ParameterizedTest
     @MethodSource("contracts")
-    void newestHistoryVersionHasTheCurrentDefaults(Schema current) {
+    void newestHistoryVersionHasTheCurrentDefaultsAndLogicalTypes(Schema current) {
         List<Schema> history = history(current.getName());
-        List<String> differences = new ArrayList<>();
-        compareDefaults(current.getName(), history.get(history.size() - 1), current, differences);
-        assertTrue(differences.isEmpty(), current.getName() + " changed its defaults since v" + history.size()
-                + " (save the current schema as v" + (history.size() + 1) + ".avsc): " + differences);
+        List<String> differences = differencesBeyondTheFingerprint(history.get(history.size() - 1), current);
+        assertTrue(differences.isEmpty(), current.getName() + " changed its defaults or logical types since v"
+                + history.size() + " (save the current schema as v" + (history.size() + 1) + ".avsc): " + differences);
     }
 
-    private static void compareDefaults(String path, Schema kept, Schema current, List<String> differences) {
+    /** Every contract with a timestamp: all but OffsetRange. */
+    static Stream<Schema> contractsWithTimestamps() {
+        return contracts().filter(contract -> contract.toString().contains("timestamp-millis"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("contractsWithTimestamps")
+    void aChangedLogicalTypeIsCaught(Schema current) {
+        // Guards the guard.
+        Schema changed = new Schema.Parser().parse(current.toString().replace("timestamp-millis", "timestamp-micros"));
+        assertFalse(differencesBeyondTheFingerprint(current, changed).isEmpty(), current.getName());
+    }
+
+    private static List<String> differencesBeyondTheFingerprint(Schema kept, Schema current) {
+        List<String> differences = new ArrayList<>();
+        compare(current.getName(), kept, current, differences);
+        return differences;
+    }
+
+    private static void compare(String path, Schema kept, Schema current, List<String> differences) {
+        String keptLogical = kept.getLogicalType() == null ? null : kept.getLogicalType().getName();
+        String currentLogical = current.getLogicalType() == null ? null : current.getLogicalType().getName();
+        if (!Objects.equals(keptLogical, currentLogical)) {
+            differences.add(path + ": logical type " + keptLogical + " -> " + currentLogical);
+        }
         switch (current.getType()) {
             case RECORD -> {
                 for (Schema.Field field : current.getFields()) {
@@ -102,19 +128,47 @@ class SchemaHistoryTest {
                                     .equals(String.valueOf(keptField.defaultVal())))) {
                         differences.add(at + ": " + keptField.defaultVal() + " -> " + field.defaultVal());
                     }
-                    compareDefaults(at, keptField.schema(), field.schema(), differences);
+                    compare(at, keptField.schema(), field.schema(), differences);
                 }
             }
-            case ARRAY -> compareDefaults(path + "[]", kept.getElementType(), current.getElementType(), differences);
-            case MAP -> compareDefaults(path + "{}", kept.getValueType(), current.getValueType(), differences);
+            case ARRAY -> compare(path + "[]", kept.getElementType(), current.getElementType(), differences);
+            case MAP -> compare(path + "{}", kept.getValueType(), current.getValueType(), differences);
             case UNION -> {
                 for (int i = 0; i < current.getTypes().size() && i < kept.getTypes().size(); i++) {
-                    compareDefaults(path, kept.getTypes().get(i), current.getTypes().get(i), differences);
+                    compare(path, kept.getTypes().get(i), current.getTypes().get(i), differences);
                 }
             }
             default -> { }
         }
     }
+
+    /**
+     * Data written with a kept version is read by that version's fingerprint: a version edited in place after data
+     * was written with it leaves that data unreadable (dead letters in the job, a stop in the trainers). Each kept
+     * version's fingerprint is therefore pinned here when it is added, and never changes.
+     */
+    @ParameterizedTest
+    @MethodSource("contracts")
+    void keptVersionsAreNeverEdited(Schema current) {
+        List<Schema> history = history(current.getName());
+        List<String> found = new ArrayList<>();
+        history.forEach(v -> found.add(Long.toHexString(SchemaNormalization.parsingFingerprint64(v))));
+        List<String> pinned = PINNED_FINGERPRINTS.getOrDefault(current.getName(), List.of());
+        assertEquals(pinned, found.subList(0, Math.min(pinned.size(), found.size())), current.getName()
+                + ": a kept version was edited; restore it, and save the change as a new version");
+        assertEquals(pinned.size(), found.size(), current.getName() + ": pin the new version's fingerprint in"
+                + " PINNED_FINGERPRINTS: " + found);
+    }
+
+    private static final Map<String, List<String>> PINNED_FINGERPRINTS = Map.of(
+            "StepEvent", List.of("1d29ea4929317802"),
+            "OutcomeEvent", List.of("6aea3eecd7ccf82c"),
+            "VerifierSignal", List.of("559bbe70c672c61f"),
+            "TrainingBatch", List.of(
+                    "f168c3f96b5a09d4", "3282928c4d9bbd8a", "29b8dc678c1d163d", "4505b7b289100a84", "87cfeb56bcf7b397"),
+            "DeadLetter", List.of("3d67c2a6d6f7c8b8"),
+            "UnscoredTrajectory", List.of("aca57179886044fa", "c8fa079bc55cde4c", "e8feece9a0231eb6"),
+            "OffsetRange", List.of("2cc3d3ba45fb045e"));
 
     /** The deserializers read a record by its writer's fingerprint: every version kept, and today's, has a reader. */
     @ParameterizedTest

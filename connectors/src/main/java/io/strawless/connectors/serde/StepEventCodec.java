@@ -612,13 +612,16 @@ public final class StepEventCodec {
                     throw corrupt("an array block of " + count + " items");
                 }
                 if (size + count > values.length) {
-                    values = Arrays.copyOf(values, size + (int) count);
+                    // Doubling, as Avro's own reader grows its list: grown by each block alone, many small blocks
+                    // cost the square of the token count. Never past what the remaining bytes can hold.
+                    long grown = Math.max(size + count, Math.min(2L * values.length, size + bytes.length - position));
+                    values = Arrays.copyOf(values, (int) grown);
                 }
                 for (long i = 0; i < count; i++) {
                     values[size++] = readInt();
                 }
             }
-            return new PackedInts(values);
+            return new PackedInts(size == values.length ? values : Arrays.copyOf(values, size));
         }
 
         Double readNullableDouble() throws IOException {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.schemas.StepEvent;
@@ -11,9 +12,11 @@ import io.strawless.schemas.TerminalKind;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.apache.avro.AvroRuntimeException;
@@ -164,6 +167,52 @@ class StepEventCodecTest {
             assertFieldsReadInPlace(step, encoded);
             assertEquals(step, new StepEventCodec().decode(encoded), "step " + i);
         }
+    }
+
+    /**
+     * A legal step whose token ids come one per block: the decoder grew its array by each block, copying it once per
+     * token (tens of gigabytes here, minutes of a scoring subtask's time at every decode). Doubling makes it linear.
+     */
+    @Test
+    void manyOneItemBlocksDecodeInLinearTime() throws Exception {
+        int tokens = 300_000;
+        StepEvent step = StepEvent.newBuilder(TestRecords.step("traj-1", 0))
+                .setTokenIds(Collections.nCopies(tokens, 5)).build();
+        byte[] oneBlock = new StepEventCodec().encode(step);
+        // The array as the encoder writes it: count 300,000 (zigzag varint 0xC0 0xCF 0x24), the items (5: 0x0A), end.
+        byte[] block = new byte[3 + tokens + 1];
+        block[0] = (byte) 0xC0;
+        block[1] = (byte) 0xCF;
+        block[2] = (byte) 0x24;
+        Arrays.fill(block, 3, 3 + tokens, (byte) 0x0A);
+        int at = indexOf(oneBlock, block);
+        assertTrue(at > 0, "the token block is where the encoder wrote it");
+        ByteArrayOutputStream oneItemBlocks = new ByteArrayOutputStream();
+        oneItemBlocks.write(oneBlock, 0, at);
+        for (int i = 0; i < tokens; i++) {
+            oneItemBlocks.write(0x02); // a block of one item
+            oneItemBlocks.write(0x0A);
+        }
+        oneItemBlocks.write(oneBlock, at + 3 + tokens, oneBlock.length - at - 3 - tokens);
+        byte[] encoded = oneItemBlocks.toByteArray();
+
+        StepEvent decoded = assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> new StepEventCodec().decode(encoded));
+        assertEquals(step, decoded);
+        assertFieldsReadInPlace(step, encoded);
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     @Test
