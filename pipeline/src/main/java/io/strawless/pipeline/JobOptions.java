@@ -165,7 +165,8 @@ public final class JobOptions {
                     .durationType()
                     .defaultValue(Duration.ZERO)
                     .withDescription("How far behind the watermark an input may be and still open a new"
-                            + " trajectory. Inputs for open trajectories are always used; later ones, and any"
+                            + " trajectory; the trajectory's timeouts then count from the watermark, not from its"
+                            + " inputs' event times. Inputs for open trajectories are always used; later ones, and any"
                             + " input for a trajectory already scored or timed out, go to the unscored topic"
                             + " (LATE, or LATE_REVISION for an outcome revision after scoring).");
 
@@ -287,7 +288,9 @@ public final class JobOptions {
                             + " its steps, it is scored on its signals alone, as a group of its own, with"
                             + " outcome_timed_out=true in the batch (it teaches the verifier reliabilities nothing and is"
                             + " never a quarantine suspect); without such a signal (a verdict of the whole trajectory"
-                            + " gives no step a process reward), or under another estimator, it is unscored as before.");
+                            + " gives no step a process reward), or under another estimator, it is unscored as before."
+                            + " Short of job.required-verifiers, it is treated as job.verifier-timeout-policy says:"
+                            + " scored with verifiers_timed_out=true, or unscored (INCOMPLETE).");
 
     /** What to do with a group whose timeout fired before all its members completed. */
     public enum PartialGroupPolicy {
@@ -309,13 +312,15 @@ public final class JobOptions {
                     .longType()
                     .noDefaultValue()
                     .withDescription("Optional staleness filter: a trajectory whose oldest step's policy_version"
-                            + " is more than this behind the newest version seen for its task goes to the unscored"
-                            + " topic (STALE) instead of a batch; its group stops waiting for it (it counts towards"
+                            + " is more than this behind the newest version seen for its task (judged when it"
+                            + " completes, and again when its group closes) goes to the unscored topic (STALE)"
+                            + " instead of a batch; its group stops waiting for it (it counts towards"
                             + " group_size, and the group is short of it: see job.partial-groups). The newest version is"
-                            + " the highest any of the task's trajectories carried, and is forgotten with the task's"
-                            + " baseline (baseline.ttl): one step with a far too high version makes the task's later"
-                            + " trajectories stale until then, and their unscored records name the trajectory that"
-                            + " brought it. 0 or more; unset: no filter, and no versions kept.");
+                            + " the highest any of the task's trajectories carried; when no trajectory has carried it"
+                            + " for baseline.ttl of event time, the next trajectory's newest version takes its place."
+                            + " So one step with a far too high version makes the task's later trajectories stale for"
+                            + " that long, and their unscored records name the trajectory that brought it. 0 or more;"
+                            + " unset: no filter, and no versions kept.");
 
     public static final ConfigOption<Integer> INJECT_FAILURES =
             ConfigOptions.key("debug.inject-failures")

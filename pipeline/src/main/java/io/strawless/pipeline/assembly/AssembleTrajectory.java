@@ -354,11 +354,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * required verdicts are, and the watermark reaching its newest input once it is complete.
      */
     private AssemblyProgress nextWait(Context ctx, AssemblyProgress current) throws Exception {
+        // Waits count from the watermark where it is ahead of the inputs: a trajectory let in by job.allowed-lateness
+        // would otherwise get a deadline already passed and time out at the next watermark, its peers still coming.
+        long waitFrom = Math.max(current.latestEventTime(), ctx.timerService().currentWatermark());
         if (!current.stepsComplete()) {
-            return moveDeadline(ctx, current, Phase.OPEN, current.latestEventTime() + inactivityTimeoutMillis);
+            return moveDeadline(ctx, current, Phase.OPEN, EventTimes.plus(waitFrom, inactivityTimeoutMillis));
         }
         if (!current.hasOutcome()) {
-            return moveDeadline(ctx, current, Phase.OPEN, current.latestEventTime() + outcomeTimeoutMillis);
+            return moveDeadline(ctx, current, Phase.OPEN, EventTimes.plus(waitFrom, outcomeTimeoutMillis));
         }
         if (verifiersComplete()) {
             return moveDeadline(ctx, current, Phase.READY, current.latestEventTime());
@@ -366,7 +369,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (current.phase() == Phase.AWAITING_VERIFIERS) {
             return current; // the verifier timeout is not pushed by further inputs
         }
-        return moveDeadline(ctx, current, Phase.AWAITING_VERIFIERS, current.latestEventTime() + verifierTimeoutMillis);
+        return moveDeadline(ctx, current, Phase.AWAITING_VERIFIERS, EventTimes.plus(waitFrom, verifierTimeoutMillis));
     }
 
     private AssemblyProgress addStep(InputRecord input, AssemblyProgress current, Context ctx) throws Exception {
@@ -550,8 +553,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
         List<String> byVerifier = new ArrayList<>();
         stepsLackingByVerifier.forEach((verifier, count) -> byVerifier.add(verifier + " on " + count));
-        return lacking + " of " + trainable + " trainable steps lack required verdicts after " + verifierTimeoutMillis
-                + " ms (job.verifier-timeout): missing " + String.join(", ", byVerifier);
+        return lacking + " of " + trainable + " trainable steps lack required verdicts (missing "
+                + String.join(", ", byVerifier) + ")";
     }
 
     /**
@@ -620,7 +623,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (current.phase() == Phase.AWAITING_VERIFIERS) {
             verifierTimeouts.inc();
             if (unscoredOnVerifierTimeout) {
-                routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, missingVerdicts(), timestamp);
+                routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, missingVerdicts() + " after "
+                        + verifierTimeoutMillis + " ms (job.verifier-timeout)", timestamp);
             } else {
                 emit(ctx, current, true, out); // scored with the verdicts that came, and marked so
             }
@@ -633,7 +637,17 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             detail = "outcome or verdicts arrived but no step within " + inactivityTimeoutMillis + " ms";
         } else if (current.stepsComplete()) {
             if (scoreTimedOutOnProcess && current.verdictCount() > 0 && judgesATrainableStep(current)) {
-                emitWithoutOutcome(ctx, current, timestamp, out);
+                // Scored on its verdicts alone, so the quorum they must meet holds here as after an outcome.
+                boolean quorum = verifiersComplete();
+                if (!quorum) {
+                    verifierTimeouts.inc();
+                }
+                if (!quorum && unscoredOnVerifierTimeout) {
+                    routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, "no outcome within " + outcomeTimeoutMillis
+                            + " ms (job.outcome-timeout), and " + missingVerdicts(), timestamp);
+                } else {
+                    emitWithoutOutcome(ctx, current, !quorum, timestamp, out);
+                }
                 return;
             }
             reason = UnscoredReason.OUTCOME_TIMEOUT;
@@ -687,7 +701,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * with a placeholder outcome (reward 0) that stands for none. Its marker remembers no outcome, so a late
      * outcome is routed LATE.
      */
-    private void emitWithoutOutcome(Context ctx, AssemblyProgress current, long timestamp,
+    private void emitWithoutOutcome(Context ctx, AssemblyProgress current, boolean verifiersTimedOut, long timestamp,
             Collector<AssembledTrajectory> out) throws Exception {
         EncodedSteps ordered = orderedEncodedSteps();
         OutcomeEvent none = OutcomeEvent.newBuilder()
@@ -697,8 +711,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 .setSource("none: outcome timed out")
                 .setEventTime(Instant.ofEpochMilli(timestamp))
                 .build();
-        // Without an outcome it never waited for verifiers (AWAITING_VERIFIERS follows the outcome).
-        out.collect(trajectory(current, ordered, none, true, false));
+        out.collect(trajectory(current, ordered, none, true, verifiersTimedOut));
         outcomeTimeoutsScored.inc();
         finish(ctx, current, null, timestamp);
     }

@@ -15,6 +15,7 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -84,9 +85,13 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     /** The earliest time a closed group of the task is due to be forgotten; null when none is remembered. */
     private transient ValueState<Long> nextForget;
     private transient ValueState<Long> baselineExpiry;
-    /** Under job.max-policy-lag only: the newest policy_version seen for the task, and the trajectory it came with. */
+    /**
+     * Under job.max-policy-lag only: the newest policy_version seen for the task, the trajectory it came with, and
+     * the event time until which it holds unless a trajectory carries it again.
+     */
     private transient ValueState<Long> newestPolicyVersion;
     private transient ValueState<String> newestPolicyVersionFrom;
+    private transient ValueState<Long> newestPolicyVersionUntil;
 
     private transient Counter groupsClosedBySize;
     private transient Counter groupsClosedByTimeout;
@@ -133,6 +138,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         newestPolicyVersion = getRuntimeContext().getState(new ValueStateDescriptor<>("newest-policy-version", Long.class));
         newestPolicyVersionFrom = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("newest-policy-version-from", StringKeys.Serializer.INSTANCE));
+        newestPolicyVersionUntil = getRuntimeContext().getState(
+                new ValueStateDescriptor<>("newest-policy-version-until", Long.class));
         pendingGroups = getRuntimeContext().getMapState(pendingGroupsDescriptor());
         closedGroups = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("closed-groups", StringKeys.Serializer.INSTANCE, LongSerializer.INSTANCE));
@@ -171,13 +178,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
         touchTaskState(ctx);
         boolean waitedFor = groupRelative && trajectory.groupId() != null;
-        if (isStale(trajectory)) {
-            // Names the trajectory that brought the newest version: one step with a wrong, far too high version makes
-            // every later trajectory of its task stale, and this is where an operator sees which producer sent it.
-            ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, "oldest policy_version "
-                    + trajectory.minPolicyVersion() + " is more than " + maxPolicyLag + " behind "
-                    + newestPolicyVersion.value() + ", the newest of the task, " + newestFrom() + " (job.max-policy-lag)",
-                    ctx));
+        if (isStale(trajectory, ctx.timestamp())) {
+            ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, staleDetail(trajectory), ctx));
             if (waitedFor) {
                 account(trajectory, true, ctx, out);
             }
@@ -260,6 +262,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
      */
     private void release(String groupId, PendingGroup group, boolean atTimeout, Context ctx,
             Collector<TrajectoryGroup> out) throws Exception {
+        divertMembersThatWentStale(group, ctx);
         if (group.members().isEmpty()) {
             return; // every member went another way
         }
@@ -306,6 +309,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
                 baselineExpiry.clear();
                 newestPolicyVersion.clear();
                 newestPolicyVersionFrom.clear();
+                newestPolicyVersionUntil.clear();
             } else {
                 // Groups still wait under this task: keep its state one more TTL, from the watermark. From the timer's
                 // time instead, a watermark far ahead (a drain's end of time) would fire it again and again, a TTL
@@ -362,6 +366,33 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
     }
 
+    /**
+     * A member is judged stale when it completes, against the newest version then; one that completed before a newer
+     * version came, and waited for its group, is judged again when the group closes, so that what is scored does not
+     * depend on the order in which members complete.
+     */
+    private void divertMembersThatWentStale(PendingGroup group, Context ctx) throws Exception {
+        Long newest = maxPolicyLag == null ? null : newestPolicyVersion.value();
+        if (newest == null) {
+            return;
+        }
+        for (Iterator<AssembledTrajectory> members = group.members().iterator(); members.hasNext(); ) {
+            AssembledTrajectory member = members.next();
+            if (newest - member.minPolicyVersion() > maxPolicyLag) {
+                ctx.output(UNSCORED, unscored(member, UnscoredReason.STALE, staleDetail(member), ctx));
+                members.remove();
+                group.diverted().add(member.trajectoryId());
+            }
+        }
+    }
+
+    private String staleDetail(AssembledTrajectory trajectory) throws Exception {
+        // Names the trajectory that brought the newest version: one step with a wrong, far too high version makes
+        // every later trajectory of its task stale, and this is where an operator sees which producer sent it.
+        return "oldest policy_version " + trajectory.minPolicyVersion() + " is more than " + maxPolicyLag + " behind "
+                + newestPolicyVersion.value() + ", the newest of the task, " + newestFrom() + " (job.max-policy-lag)";
+    }
+
     private String newestFrom() throws Exception {
         String from = newestPolicyVersionFrom.value();
         // State restored from a release that kept the version alone, until a newer version comes.
@@ -373,19 +404,49 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         return trajectory.steps().get(0).getEventTime().toEpochMilli();
     }
 
-    private boolean isStale(AssembledTrajectory trajectory) throws Exception {
+    /**
+     * Whether the trajectory's oldest step is more than job.max-policy-lag behind the task's newest version. The
+     * newest version holds for baseline.ttl of event time after the last trajectory that carried it: a far too high
+     * version that no trajectory carries again is forgotten then, though the task's traffic (stale trajectories
+     * included) keeps the task's baseline alive.
+     */
+    private boolean isStale(AssembledTrajectory trajectory, long timestamp) throws Exception {
         if (maxPolicyLag == null) {
             return false; // no filter: the versions are not kept
         }
         Long newest = newestPolicyVersion.value();
         long candidate = trajectory.maxPolicyVersion();
+        if (newest != null && candidate < newest && newestHeldUntil(timestamp) < timestamp) {
+            newest = null; // no trajectory carried it for a TTL: this one's newest version takes its place
+        }
         if (newest == null || candidate > newest) {
             newestPolicyVersion.update(candidate);
             newestPolicyVersionFrom.update(trajectory.trajectoryId());
+            newestPolicyVersionUntil.update(holdUntil(timestamp));
             newest = candidate;
+        } else if (candidate == newest && newestHeldUntil(timestamp) < holdUntil(timestamp)) {
+            newestPolicyVersionUntil.update(holdUntil(timestamp));
         }
         // Versions are 0 or more (INVALID_POLICY_VERSION): the difference cannot wrap.
         return newest - trajectory.minPolicyVersion() > maxPolicyLag;
+    }
+
+    /**
+     * Until when the newest version holds, from a trajectory that carried it at {@code timestamp}: rounded up to a
+     * sixteenth of the TTL, so that a busy task writes it once per step, not per trajectory.
+     */
+    private long holdUntil(long timestamp) {
+        return roundUp(plus(timestamp, baselineTtlMillis), expiryStepMillis);
+    }
+
+    /** State of a release that kept no such time holds for a TTL from the first trajectory that reads it. */
+    private long newestHeldUntil(long timestamp) throws Exception {
+        Long until = newestPolicyVersionUntil.value();
+        if (until == null) {
+            until = holdUntil(timestamp);
+            newestPolicyVersionUntil.update(until);
+        }
+        return until;
     }
 
     /** Counts {@code t} as unscored and says why. */

@@ -26,7 +26,10 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import io.strawless.schemas.VerifierSignal;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -36,6 +39,8 @@ import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class AssembleTrajectoryTest {
 
@@ -309,6 +314,41 @@ class AssembleTrajectoryTest {
         assertEquals(0, harness.numEventTimeTimers());
     }
 
+    /**
+     * A trajectory let in by job.allowed-lateness waits its timeouts from the watermark: counted from its own event
+     * times, its deadline had passed when it opened, and the next watermark split it into an INCOMPLETE record and
+     * LATE fragments while its inputs were still coming.
+     */
+    @Test
+    void aTrajectoryLetInByTheAllowedLatenessWaitsItsTimeoutsFromTheWatermark() throws Exception {
+        harness.close();
+        Configuration conf = shortWaits();
+        conf.set(JobOptions.ALLOWED_LATENESS, Duration.ofMillis(10_000));
+        conf.set(JobOptions.INACTIVITY_TIMEOUT, Duration.ofMillis(1_000));
+        start(conf);
+        harness.processWatermark(100_000);
+
+        send(in(step("replayed", 0, 95_000).build()));
+        harness.processWatermark(100_001);
+        send(in(terminalStep("replayed", 1, 95_010)));
+        harness.processWatermark(100_002);
+        send(in(outcome("replayed", 1.0, 0, 95_020)));
+        harness.processWatermark(100_003);
+
+        assertEquals(List.of(), unscored().stream().map(UnscoredTrajectory::getReason).toList());
+        assertEquals(List.of("replayed"), harness.extractOutputValues().stream()
+                .map(AssembledTrajectory::trajectoryId).toList());
+        assertEquals(2, harness.extractOutputValues().get(0).steps().size());
+
+        send(in(step("abandoned", 0, 95_000).build()));
+        harness.processWatermark(100_003 + 1_000);
+        assertEquals(List.of(UnscoredReason.INCOMPLETE), unscored().stream().map(UnscoredTrajectory::getReason)
+                .toList(), "its inactivity timeout, counted from the watermark it opened behind");
+        harness.processWatermark(1_000_000); // both markers' retention passes
+        assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
+    }
+
     @Test
     void allowedLatenessOpensTrajectoriesBeforeTheFirstWatermarkAndWithinItsBound() throws Exception {
         harness.close();
@@ -577,8 +617,8 @@ class AssembleTrajectoryTest {
         assertEquals(1, unscored().size());
         UnscoredTrajectory u = unscored().get(0);
         assertEquals(UnscoredReason.INCOMPLETE, u.getReason());
-        assertEquals("2 of 3 trainable steps lack required verdicts after " + VERIFIER_TIMEOUT
-                + " ms (job.verifier-timeout): missing prm on 1, tests on 2", u.getDetail());
+        assertEquals("2 of 3 trainable steps lack required verdicts (missing prm on 1, tests on 2) after "
+                + VERIFIER_TIMEOUT + " ms (job.verifier-timeout)", u.getDetail());
         assertEquals(List.of(0, 1, 2, 3), u.getSteps().stream().map(StepEvent::getStepIndex).toList());
         assertEquals(1, u.getOutcomes().size());
         assertEquals(3, u.getVerdicts().size());
@@ -695,6 +735,61 @@ class AssembleTrajectoryTest {
 
         send(in(outcome("judged", 1.0, 0, 120 + TIMEOUT + 10)));
         assertEquals(UnscoredReason.LATE, unscored().get(3).getReason(), "its outcome, after all, is late");
+        harness.processWatermark(1_000_000); // both markers' retention passes
+        assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
+    }
+
+    /**
+     * A trajectory scored on its verdicts alone must meet job.required-verifiers as one with an outcome must: short
+     * of them, it goes to the unscored topic under job.verifier-timeout-policy=UNSCORED, and is marked
+     * verifiers_timed_out under SCORE. It escaped the quorum before, and told the trainer it had met it.
+     */
+    @ParameterizedTest
+    @EnumSource(JobOptions.VerifierTimeoutPolicy.class)
+    void aTrajectoryScoredWithoutItsOutcomeMustMeetTheVerifierQuorumToo(JobOptions.VerifierTimeoutPolicy policy)
+            throws Exception {
+        harness.close();
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.OUTCOME_TIMEOUT, Duration.ofMillis(TIMEOUT));
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(RETENTION));
+        conf.set(JobOptions.OUTCOME_TIMEOUT_POLICY, JobOptions.OutcomeTimeoutPolicy.PROCESS_ONLY);
+        conf.set(JobOptions.REQUIRED_VERIFIERS, List.of("prm"));
+        conf.set(JobOptions.VERIFIER_TIMEOUT_POLICY, policy);
+        conf.set(io.strawless.pipeline.credit.CreditOptions.ESTIMATOR, io.strawless.pipeline.credit.Estimator.PROCESS);
+        RecordedMetrics metrics = new RecordedMetrics();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new AssembleTrajectory(conf)),
+                InputRecord::trajectoryId, StringKeys.TYPE, metrics.environment());
+        harness.open();
+
+        send(in(step("quorate", 0, 100).build()));
+        send(in(terminalStep("quorate", 1, 110)));
+        send(in(verdict("quorate", 0, "prm", 0.9, 120)));
+        send(in(verdict("quorate", 1, "prm", 0.2, 120)));
+        send(in(step("short", 0, 100).build()));
+        send(in(terminalStep("short", 1, 110)));
+        send(in(verdict("short", 0, "other", 0.9, 120))); // judged, but not by the required verifier
+        harness.processWatermark(120 + TIMEOUT);
+
+        Map<String, AssembledTrajectory> emitted = new HashMap<>();
+        harness.extractOutputValues().forEach(t -> emitted.put(t.trajectoryId(), t));
+        assertTrue(emitted.get("quorate").outcomeTimedOut());
+        assertFalse(emitted.get("quorate").verifiersTimedOut(), "its required verifier judged every trainable step");
+        assertEquals(1, metrics.count("assembly.verifierTimeouts"), "the short one missed its quorum");
+        if (policy == JobOptions.VerifierTimeoutPolicy.UNSCORED) {
+            assertEquals(Set.of("quorate"), emitted.keySet());
+            assertEquals(1, unscored().size());
+            UnscoredTrajectory u = unscored().get(0);
+            assertEquals("short", u.getTrajectoryId());
+            assertEquals(UnscoredReason.INCOMPLETE, u.getReason());
+            assertEquals("no outcome within " + TIMEOUT + " ms (job.outcome-timeout), and 2 of 2 trainable steps"
+                    + " lack required verdicts (missing prm on 2)", u.getDetail());
+            assertEquals(1, u.getVerdicts().size(), "with its verdict");
+        } else {
+            assertEquals(Set.of("quorate", "short"), emitted.keySet());
+            assertTrue(emitted.get("short").verifiersTimedOut(), "scored, and marked as short of its quorum");
+            assertTrue(unscored().isEmpty());
+        }
         harness.processWatermark(1_000_000); // both markers' retention passes
         assertEquals(0, harness.numKeyedStateEntries(), "keyed state left behind");
         assertEquals(0, harness.numEventTimeTimers(), "timers left behind");

@@ -17,6 +17,7 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
@@ -397,6 +398,41 @@ class GroupTrajectoriesTest {
         assertNothingLeftAfterTtl();
     }
 
+    /**
+     * One trajectory with a far too high policy_version makes its task's later trajectories stale for baseline.ttl,
+     * not for as long as the task has traffic: the stale trajectories kept the task's state alive, and with it the
+     * bad version, before. A version that trajectories keep carrying holds on.
+     */
+    @Test
+    void aFarTooHighPolicyVersionIsForgottenATtlAfterTheLastTrajectoryThatCarriedIt() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        start(conf);
+
+        send(trajectory("typo", null, 0, 1.0, 1_000_000), 100);
+        long time = 100;
+        List<String> collected = new ArrayList<>();
+        while (time < 100 + 3 * TTL) {
+            time += 500;
+            send(trajectory("t" + time, null, 0, 1.0, 5), time);
+            harness.processWatermark(time);
+        }
+        groups().forEach(g -> collected.add(g.members().get(0).trajectoryId()));
+
+        assertEquals("typo", collected.get(0));
+        String firstCollectedAgain = collected.get(1);
+        long at = Long.parseLong(firstCollectedAgain.substring(1));
+        assertTrue(at > 100 + TTL && at <= 100 + TTL + TTL / 16 + 500,
+                "stale for one TTL (up to a sixteenth more) after the bad version, then scored: from " + at);
+        assertEquals((100 + 3 * TTL - at) / 500 + 1, collected.size() - 1, "every trajectory after that one");
+        assertTrue(unscored().stream().allMatch(u -> u.getReason() == UnscoredReason.STALE));
+
+        // The version the task's trajectories carry now holds for as long as they keep carrying it.
+        send(trajectory("old", null, 0, 1.0, 2), time + 1);
+        assertEquals("old", unscored().get(unscored().size() - 1).getTrajectoryId());
+        assertNothingLeftAfterTtl();
+    }
+
     /** A group of 3 under job.max-policy-lag=2: two fresh members, one stale (policy 7 against 10). */
     private void sendAGroupWithAStaleMember() throws Exception {
         send(trajectory("a", "g1", 3, 1.0, 10), 100);
@@ -421,6 +457,29 @@ class GroupTrajectoriesTest {
         assertEquals(1, groups().size());
         assertEquals(List.of(UnscoredReason.STALE, UnscoredReason.STALE),
                 unscored().stream().map(UnscoredTrajectory::getReason).toList());
+        assertNothingLeftAfterTtl();
+    }
+
+    /**
+     * A member that completed before its task's newest version came is judged again when its group closes: scored,
+     * it would depend on the order in which members complete whether the trainer gets an off-policy trajectory.
+     */
+    @Test
+    void aMemberThatWentStaleWhileItsGroupWaitedIsNotScored() throws Exception {
+        Configuration conf = grpo();
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        start(conf);
+
+        send(trajectory("c", "g1", 3, 0.5, 7), 100); // the newest version of the task so far
+        send(trajectory("a", "g1", 3, 1.0, 10), 105);
+        send(trajectory("b", "g1", 3, 0.0, 10), 110);
+
+        assertEquals(List.of(List.of("a", "b")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertEquals(List.of("c"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId).toList());
+        assertEquals(UnscoredReason.STALE, unscored().get(0).getReason());
+        assertEquals("oldest policy_version 7 is more than 2 behind 10, the newest of the task, first seen in"
+                + " trajectory a (job.max-policy-lag)", unscored().get(0).getDetail());
         assertNothingLeftAfterTtl();
     }
 
