@@ -216,10 +216,11 @@ record BenchReport(
      * Both contenders pay for committing: the job at each checkpoint, the passthrough at each transaction, once per
      * checkpoint interval. A middle shorter than two intervals holds at most one commit, so its rate and CPU time
      * leave out most of that cost, and the contender whose middle is shorter gains (a fast passthrough's, on a
-     * fast machine, may hold none). And the job's rate counts every step it read, also those that went to the
-     * dead-letter or unscored topics.
+     * fast machine, may hold none). And the job's rate counts every step it read, also those that did not reach a
+     * batch: dead-lettered, unscored, or still open in the job's state when the run ended (the bench stops the job
+     * without draining it; its figures have the batched steps only).
      */
-    private static List<String> warnings(List<Throughput> passthrough, List<Throughput> job, long checkpointIntervalMs) {
+    static List<String> warnings(List<Throughput> passthrough, List<Throughput> job, long checkpointIntervalMs) {
         List<String> warnings = new ArrayList<>();
         double shortest = 2 * checkpointIntervalMs / 1000.0;
         for (List<Throughput> runs : List.of(passthrough, job)) {
@@ -235,7 +236,8 @@ record BenchReport(
             double batched = t.batchedSteps() / (double) t.steps();
             if (batched < BATCHED_SHARE_WARNING) {
                 warnings.add(("the job at p%d put %.0f%% of the steps into batches; the rest went to the dead-letter"
-                        + " or unscored topics, and its rate counts every step it read").formatted(
+                        + " or unscored topics or were still open in its state when the run ended (the bench does not"
+                        + " drain the job), and its rate counts every step it read").formatted(
                         t.parallelism(), 100 * batched));
             }
         }

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -42,8 +43,8 @@ import picocli.CommandLine.Spec;
                     + " is accounted for. -D kafka.bootstrap-servers is refused: the demo always uses its own broker.",
             "With --inject-failures or --savepoint-resume it is an exactly-once drill: it also prints how many scored"
                     + " steps were lost, duplicated or got another advantage than the oracle's.",
-            "Exit code 0 when the counts reconcile (and the drill finds no difference), 1 when they do not (or the"
-                    + " run fails), 2 for bad usage."
+            "Exit code 0 when the counts reconcile, the job's own books agree with the broker (and the drill finds no"
+                    + " difference), 1 when they do not (or the run fails), 2 for bad usage."
         })
 public final class DemoCommand implements Callable<Integer> {
 
@@ -112,7 +113,8 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Exactly-once drill: fail the job's tasks N times in the first half of the input; the restart"
                     + " strategy (fixed-delay unless set with -D) restores the last checkpoint each time. The job then scores"
                     + " with grpo, and the committed batches are checked step by step against an oracle computed from what"
-                    + " the fleet sent (default: ${DEFAULT-VALUE}).")
+                    + " the fleet sent; a -D setting the oracle does not model (credit.*, timeouts, job.partial-groups...)"
+                    + " is refused (default: ${DEFAULT-VALUE}).")
     private int injectFailures;
 
     @Option(
@@ -159,10 +161,13 @@ public final class DemoCommand implements Callable<Integer> {
                 + " own; to measure the job on yours use 'strawless bench -D " + KafkaOptions.BOOTSTRAP_SERVERS.key()
                 + "=...', to run it there deploy it (README, Deploy)");
         ConfigurationOptions.refuseOwnSetting(spec, conf, JobOptions.INJECT_FAILURES,
-                "use --inject-failures N, which also checks the run's books for it");
+                "use --inject-failures N, which also checks that the job restarted N times and that its committed"
+                        + " batches match an oracle's");
+        // For the commands --keep-broker prints, as given: before the demo adds its own settings.
+        Map<String, String> given = conf.toMap();
         int parallelism = ConfigurationOptions.parallelism(spec, this.parallelism, conf, 2);
         if (faults.any()) {
-            useOracleCredit(conf);
+            useOracle(conf);
         }
         try {
             DemoRun.checkJobSettings(conf, faults); // before the broker starts
@@ -188,34 +193,16 @@ public final class DemoCommand implements Callable<Integer> {
             summary.print(out);
             writeJson(summary, out);
             if (keepBroker) {
-                keepServing(kafka, script, out);
+                keepServing(kafka, script, given, out);
             }
         }
         return summary.passed() ? 0 : 1;
     }
 
     /** Blocks until the JVM is told to stop (Ctrl-C), then closes the broker (which deletes its data). */
-    private static void keepServing(EmbeddedKafka kafka, FleetScript script, PrintWriter out)
-            throws InterruptedException, IOException {
-        long first = script.records().stream()
-                .mapToLong(FleetRecord::timestamp)
-                .min()
-                .orElse(0);
-        long last = script.records().stream()
-                .mapToLong(FleetRecord::timestamp)
-                .max()
-                .orElse(0);
-        out.printf(
-                "%nThe broker stays up at %s with the demo's topics until Ctrl-C. In another terminal:%n",
-                kafka.bootstrapServers());
-        out.printf(
-                "  ops/strawless backfill -D kafka.bootstrap-servers=%s --from %s --to %s \\%n"
-                        + "      --estimator rloo --output-topic credit.batches.rloo%n",
-                kafka.bootstrapServers(), Instant.ofEpochMilli(first), Instant.ofEpochMilli(last + 1));
-        out.printf(
-                "  /usr/bin/python3 ops/python/strawless_trainer.py -D kafka.bootstrap-servers=%s \\%n"
-                        + "      -D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer --timeout 10%n",
-                kafka.bootstrapServers());
+    private static void keepServing(EmbeddedKafka kafka, FleetScript script, Map<String, String> given,
+            PrintWriter out) throws InterruptedException, IOException {
+        out.print(followUpCommands(kafka.bootstrapServers(), script, given));
         out.flush();
         CountDownLatch stopping = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
@@ -240,6 +227,56 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The commands that read the kept broker: a backfill of the fleet's whole timeline with the run's {@code -D}
+     * settings (its topic names among them), and the Python trainer on the backfill's output, which reads nothing
+     * else of the run's settings (and refuses keys it does not know). {@code kafka.client.*} values are not printed,
+     * as nowhere else: they may hold credentials; a line says to add them.
+     *
+     * @param given the {@code -D} settings the demo was given
+     */
+    static String followUpCommands(String bootstrapServers, FleetScript script, Map<String, String> given) {
+        long first = script.records().stream()
+                .mapToLong(FleetRecord::timestamp)
+                .min()
+                .orElse(0);
+        long last = script.records().stream()
+                .mapToLong(FleetRecord::timestamp)
+                .max()
+                .orElse(0);
+        String continued = " \\" + System.lineSeparator() + "      ";
+        StringBuilder backfill = new StringBuilder(
+                "  ops/strawless backfill -D kafka.bootstrap-servers=%s --from %s --to %s".formatted(
+                        bootstrapServers, Instant.ofEpochMilli(first), Instant.ofEpochMilli(last + 1)))
+                .append(continued).append("--estimator rloo --output-topic credit.batches.rloo");
+        boolean clientSettingsLeftOut = false;
+        for (Map.Entry<String, String> setting : given.entrySet()) {
+            if (setting.getKey().startsWith(KafkaOptions.CLIENT_PREFIX)) {
+                clientSettingsLeftOut = true;
+            } else {
+                backfill.append(continued).append("-D ").append(shellWord(setting.getKey() + "=" + setting.getValue()));
+            }
+        }
+        StringBuilder commands = new StringBuilder()
+                .append("%nThe broker stays up at %s with the demo's topics until Ctrl-C. In another terminal:%n"
+                        .formatted(bootstrapServers))
+                .append(backfill).append(System.lineSeparator());
+        if (clientSettingsLeftOut) {
+            commands.append("    (and the run's -D %s* settings, left out here: they may hold credentials)%n"
+                    .formatted(KafkaOptions.CLIENT_PREFIX));
+        }
+        return commands.append("  /usr/bin/python3 ops/python/strawless_trainer.py -D kafka.bootstrap-servers=%s"
+                        .formatted(bootstrapServers))
+                .append(continued).append("-D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer"
+                        + " --timeout 10").append(System.lineSeparator())
+                .toString();
+    }
+
+    /** {@code word} as one shell word: as it is where it holds no character the shell reads, else single-quoted. */
+    private static String shellWord(String word) {
+        return word.matches("[A-Za-z0-9_.,:/=@%+-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
+    }
+
     private DemoRun.Faults faults() {
         if (injectFailures < 0) {
             throw new ParameterException(
@@ -249,17 +286,16 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * A drill is checked against an oracle that knows one estimator's numbers; credit settings would change
-     * them, so they are refused rather than ignored. The backend may be chosen: all give the same numbers.
+     * A drill is checked against an oracle that models the job with grpo and otherwise its defaults: settings that
+     * would change which trajectories reach a batch, or their numbers, are refused rather than reported as
+     * differences after the run. The backend may be chosen: all give the same numbers.
      */
-    private void useOracleCredit(Configuration conf) {
-        for (String key : conf.keySet()) {
-            if (key.startsWith("credit.") && !key.equals(CreditOptions.BACKEND.key())) {
-                throw new ParameterException(
-                        spec.commandLine(),
-                        "-D " + key + " cannot be combined with --inject-failures"
-                                + " or --savepoint-resume: the drill scores with grpo and its default conventions, which its oracle knows");
-            }
+    private void useOracle(Configuration conf) {
+        try {
+            ExactlyOnceCheck.requireModelled(conf);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for the exactly-once drill"
+                    + " (--inject-failures, --savepoint-resume): " + e.getMessage(), e);
         }
         ExactlyOnceCheck.configureOracleCredit(conf);
     }

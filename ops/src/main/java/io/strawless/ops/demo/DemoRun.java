@@ -183,9 +183,7 @@ public final class DemoRun {
         ingest = Duration.between(fleetStart, Instant.now());
         progress.counting(false);
         if (metrics.restarts() < faults.injectedFailures()) {
-          throw new IllegalStateException("only " + metrics.restarts() + " of " + faults.injectedFailures()
-              + " injected failures happened before the job had read all input: lower "
-              + JobOptions.INJECT_FAILURE_AFTER.key());
+          throw tooFewRestarts(metrics, faults.injectedFailures());
         }
 
         progress.phase("draining the job (stop with savepoint): open trajectories time out, last transactions commit");
@@ -293,12 +291,24 @@ public final class DemoRun {
         return position.committed();
       }
       if (position.caughtUp()) {
-        throw new IllegalStateException("the job read all input before it had failed " + failures
-            + " times (" + metrics.restarts() + " restarts): lower " + JobOptions.INJECT_FAILURE_AFTER.key());
+        throw tooFewRestarts(metrics, failures);
       }
       failIfEnded(job, "the job ended before the savepoint");
       Thread.sleep(250);
     }
+  }
+
+  /**
+   * Why the job read all its input with fewer restarts than {@code failures} counted: too few failures happened
+   * before the end, or the restarts were never reported.
+   */
+  static IllegalStateException tooFewRestarts(JobMetrics metrics, int failures) {
+    if (!metrics.countsRestarts()) {
+      return new IllegalStateException("the job's metrics were not reported, so its restarts cannot be counted: "
+          + JobMetrics.NOT_REPORTED_FIX);
+    }
+    return new IllegalStateException("only " + metrics.restarts() + " of " + failures + " injected failures happened"
+        + " before the job had read all input: lower " + JobOptions.INJECT_FAILURE_AFTER.key());
   }
 
   /**

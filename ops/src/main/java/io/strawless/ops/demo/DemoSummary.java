@@ -1,5 +1,6 @@
 package io.strawless.ops.demo;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,7 +11,9 @@ import io.strawless.ops.fleet.FleetSettings;
 import io.strawless.ops.fleet.InputTopic;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -32,6 +35,8 @@ import org.apache.flink.configuration.ReadableConfig;
  * @param wallSeconds        the whole run: broker and job start-up, fleet, drain, read-back
  * @param reconciled         whether every step and outcome is accounted for
  * @param metricBooks        the job's own ledger counters by input kind; empty after a restart or resume
+ * @param metricBookProblems where the books disagree with the broker's count of their input topic or with the
+ *                           dead-letter topic, one line each; empty where they agree or no books are shown
  * @param injectedFailures   task failures injected ({@code --inject-failures})
  * @param savepointResume    whether the job was stopped with a savepoint midway and resumed
  * @param restarts           restarts the job's restart strategy made
@@ -59,6 +64,7 @@ public record DemoSummary(
     boolean reconciled,
     List<Reconciliation.Balance> reconciliation,
     List<JobMetrics.Book> metricBooks,
+    List<String> metricBookProblems,
     int injectedFailures,
     boolean savepointResume,
     long restarts,
@@ -100,22 +106,62 @@ public record DemoSummary(
         result.reconciliation().holds(),
         result.reconciliation().balances(),
         result.metricBooks(),
+        metricBookProblems(result.metricBooks(), result.recordsIn(), output.deadLetters().size(), conf),
         result.faults().injectedFailures(),
         result.faults().savepointResume(),
         result.restarts(),
         result.resumedAfter(),
-        result.faults().any() ? ExactlyOnceCheck.of(ledger, output, conf) : null,
+        result.faults().any() ? ExactlyOnceCheck.of(ledger, output) : null,
         fleet,
         parallelism);
   }
 
   /**
-   * Whether the run showed what it should: every input accounted for, the job's own books balanced, and
-   * after injected faults, the batches exactly as the oracle expects with every injected failure done.
+   * Where the job's books disagree with what the broker holds: each book's {@code in} with the records on its input
+   * topic, their dead letters with the dead-letter topic. Books of zeros beside input records mean the books were
+   * never filled: the job's metrics did not reach the demo's reporter.
+   *
+   * @param books     the job's books; none (nothing to compare) after a restart or resume
+   * @param recordsIn records on each input topic, by topic name
    */
+  static List<String> metricBookProblems(List<JobMetrics.Book> books, Map<String, Long> recordsIn, long deadLetters,
+      ReadableConfig conf) {
+    long records = recordsIn.values().stream().mapToLong(Long::longValue).sum();
+    if (books.isEmpty() || records == 0) {
+      return List.of();
+    }
+    if (books.stream().allMatch(book -> book.in() == 0)) {
+      return List.of("the job's metrics were not reported: its books are empty, the input topics hold %,d records (%s)"
+          .formatted(records, JobMetrics.NOT_REPORTED_FIX));
+    }
+    List<String> problems = new ArrayList<>();
+    for (JobMetrics.Book book : books) {
+      // A book is named after its input kind, as the input topic is (Ledger.metricName).
+      String topic = InputTopic.valueOf(book.input().toUpperCase(Locale.ROOT)).name(conf);
+      long onTopic = recordsIn.getOrDefault(topic, 0L);
+      if (book.in() != onTopic) {
+        problems.add("the job's books count %,d %s in, the broker holds %,d on %s".formatted(
+            book.in(), book.input(), onTopic, topic));
+      }
+    }
+    long inBooks = books.stream().mapToLong(JobMetrics.Book::deadLettered).sum();
+    if (inBooks != deadLetters) {
+      problems.add("the job's books count %,d dead letters, the dead-letter topic holds %,d".formatted(
+          inBooks, deadLetters));
+    }
+    return problems;
+  }
+
+  /**
+   * Whether the run showed what it should: every input accounted for, the job's own books balanced and in
+   * agreement with the broker, and after injected faults, the batches exactly as the oracle expects with every
+   * injected failure done.
+   */
+  @JsonProperty("passed")
   public boolean passed() {
     return reconciled
         && metricBooks.stream().allMatch(JobMetrics.Book::holds)
+        && metricBookProblems.isEmpty()
         && (exactlyOnce == null || exactlyOnce.passed() && restarts >= injectedFailures);
   }
 
@@ -172,6 +218,7 @@ public record DemoSummary(
         out.printf("  %-18s %,10d = %,d + %,d + %,d + %,d   %s%n", book.input(), book.in(), book.batched(),
             book.deadLettered(), book.unscored(), book.dropped(), book.holds() ? "ok" : "MISMATCH");
       }
+      metricBookProblems.forEach(problem -> out.println("FAIL  " + problem));
     }
     out.println();
   }

@@ -2,7 +2,7 @@ package io.strawless.ops.demo;
 
 import io.strawless.ops.fleet.FleetLedger;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
-import io.strawless.pipeline.credit.CreditConfig;
+import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.reliability.ReliabilityOptions;
@@ -13,10 +13,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.ReadableConfig;
 
 /**
  * Exactly-once, checked step by step: the committed batches against an oracle that knows only what the
@@ -32,6 +33,10 @@ import org.apache.flink.configuration.ReadableConfig;
  * topics at different speeds), so comparing it would report differences that are not errors. The oracle
  * shares no code with the job.
  *
+ * <p>The oracle models the job with its default settings but for the credit ({@link #configureOracleCredit}):
+ * {@link #requireModelled} refuses, before a run, every setting that would change which of the fleet's
+ * trajectories reach a batch or how they are scored.
+ *
  * @param expectedSteps        steps the oracle expects in the batches
  * @param lostSteps            expected steps in no committed batch
  * @param duplicatedSteps      extra copies of expected steps (a step in two batches counts once here)
@@ -43,6 +48,41 @@ public record ExactlyOnceCheck(
 
     /** Kernels compute in double precision; the oracle sums in another order. */
     public static final double TOLERANCE = 1e-9;
+
+    private static final String WAITS = "the oracle expects every trajectory whose outcome the fleet sent in a batch,"
+            + " which the default waits allow for (a shorter wait can turn some away as late or timed out)";
+    private static final String LIMITS = "the oracle expects every step of a trajectory with an outcome in a batch"
+            + " (a lower limit can dead-letter some, and their trajectories then go unscored)";
+
+    /** A setting the oracle assumes at its default, and why it cannot check a run with another value. */
+    private record AssumedDefault(ConfigOption<?> option, String why) {
+        /** The value the oracle assumes: the default, or unset (null) for an option without one. */
+        Object assumed() {
+            return option.hasDefaultValue() ? option.defaultValue() : null;
+        }
+    }
+
+    /**
+     * The job's settings the oracle assumes at their defaults. The quarantine's and the reliability model's are
+     * not among them: the oracle reads which trajectories were suspects from the batches, whatever decided it.
+     * Nor is {@code job.outcome-timeout-policy}: under grpo a trajectory without outcome is unscored either way.
+     */
+    private static final List<AssumedDefault> ASSUMED_DEFAULTS = List.of(
+            new AssumedDefault(ReliabilityOptions.SUSPECT_POLICY,
+                    "the oracle reads the suspects from the batches, where only FLAG keeps them"),
+            new AssumedDefault(JobOptions.PARTIAL_GROUPS,
+                    "the oracle scores a group that lost a member's outcome with the members that came"),
+            new AssumedDefault(JobOptions.MAX_POLICY_LAG,
+                    "the oracle expects no trajectory unscored as STALE"),
+            new AssumedDefault(JobOptions.REQUIRED_VERIFIERS,
+                    "the oracle expects a trajectory complete with its steps and outcome, whatever its verdicts"),
+            new AssumedDefault(JobOptions.OUTCOME_TIMEOUT, WAITS),
+            new AssumedDefault(JobOptions.INACTIVITY_TIMEOUT, WAITS),
+            new AssumedDefault(JobOptions.GROUP_TIMEOUT, WAITS),
+            new AssumedDefault(JobOptions.MAX_OUT_OF_ORDERNESS, WAITS),
+            new AssumedDefault(JobOptions.SOURCE_IDLENESS, WAITS),
+            new AssumedDefault(JobOptions.MAX_STEP_INDEX, LIMITS),
+            new AssumedDefault(JobOptions.MAX_TOKENS_PER_STEP, LIMITS));
 
     public boolean passed() {
         return lostSteps == 0 && duplicatedSteps == 0 && mismatchedAdvantages == 0 && unexpectedSteps == 0;
@@ -59,23 +99,36 @@ public record ExactlyOnceCheck(
     }
 
     /**
-     * @throws IllegalArgumentException when {@code conf} scores with other credit settings than
-     *                                  {@link #configureOracleCredit} sets, or sends suspects to the unscored topic
+     * Refuses, before a run, the settings the oracle does not model: any credit setting but the backend (all give
+     * the same numbers; the others would be replaced by {@link #configureOracleCredit}), and the
+     * {@link #ASSUMED_DEFAULTS} at another value.
+     *
+     * @param given the settings given for the run, before {@link #configureOracleCredit}
+     * @throws IllegalArgumentException naming the first such setting, why the oracle cannot check it, and the fix
      */
-    public static ExactlyOnceCheck of(FleetLedger ledger, CreditOutput output, ReadableConfig conf) {
-        Configuration oracle = new Configuration();
-        configureOracleCredit(oracle);
-        String expectedCredit = CreditConfig.from(oracle).fingerprint();
-        if (!CreditConfig.from(conf).fingerprint().equals(expectedCredit)) {
-            throw new IllegalArgumentException("the exactly-once oracle knows " + expectedCredit
-                    + " only, the job scored with " + CreditConfig.from(conf).fingerprint());
+    public static void requireModelled(Configuration given) {
+        Map<String, String> values = given.toMap();
+        for (String key : given.keySet()) {
+            if (key.startsWith("credit.") && !key.equals(CreditOptions.BACKEND.key())) {
+                throw new IllegalArgumentException("-D " + key + "=" + values.get(key) + ": the drill scores with grpo"
+                        + " and its default conventions, which its oracle knows; leave " + key + " out (of the credit"
+                        + " settings only " + CreditOptions.BACKEND.key() + " may be given)");
+            }
         }
-        // Which trajectories were suspects it reads from the batches, where only FLAG leaves them (the fingerprint
-        // leaves the policy out: it changes no number of a trajectory in a batch).
-        if (conf.get(ReliabilityOptions.SUSPECT_POLICY) != ReliabilityOptions.SuspectPolicy.FLAG) {
-            throw new IllegalArgumentException("the exactly-once oracle knows job.suspect-policy=FLAG only, the job"
-                    + " ran with " + conf.get(ReliabilityOptions.SUSPECT_POLICY));
+        for (AssumedDefault setting : ASSUMED_DEFAULTS) {
+            if (!Objects.equals(given.get(setting.option()), setting.assumed())) {
+                String key = setting.option().key();
+                throw new IllegalArgumentException("-D " + key + "=" + values.get(key) + ": " + setting.why()
+                        + "; leave " + key + " out");
+            }
         }
+    }
+
+    /**
+     * Checks {@code output} against the oracle. The job must have run with settings {@link #requireModelled}
+     * accepts and {@link #configureOracleCredit} completed.
+     */
+    public static ExactlyOnceCheck of(FleetLedger ledger, CreditOutput output) {
         // Which trajectories the quarantine suspected depends on what its reliability model had learnt when their
         // batch was scored, so on the order of processing: the oracle takes that from the batches' flags.
         Set<String> suspects = output.scoredTrajectories().filter(ScoredTrajectory::getSuspect)

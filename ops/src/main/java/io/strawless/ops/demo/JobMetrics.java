@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Metric;
@@ -37,6 +38,9 @@ public final class JobMetrics implements AutoCloseable {
 
     /** Name of the reporter in the Flink configuration ({@code metrics.reporter.<name>.*}). */
     static final String REPORTER_NAME = "strawless-demo";
+    /** What to do where the job's metrics never reach the books. */
+    static final String NOT_REPORTED_FIX = "-D " + MetricOptions.REPORTERS_LIST.key() + " must name " + REPORTER_NAME
+            + ", or be left unset";
     /** Reporter setting that says which run's books a MiniCluster's reporter fills. */
     private static final String RUN_SETTING = "run";
 
@@ -84,6 +88,14 @@ public final class JobMetrics implements AutoCloseable {
         return restartGauges.values().stream()
                 .mapToLong(gauge -> ((Number) gauge.getValue()).longValue())
                 .sum();
+    }
+
+    /**
+     * Whether a job of the run has reported its restart count: not where the reporter is left out (by {@code
+     * metrics.reporters}), and then {@link #restarts()} reads 0 whatever happened.
+     */
+    public boolean countsRestarts() {
+        return !restartGauges.isEmpty();
     }
 
     /** Restarts of {@code job} so far. */

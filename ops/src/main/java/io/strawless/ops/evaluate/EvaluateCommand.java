@@ -65,7 +65,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             split = ",",
             defaultValue = "outcome,grpo,process,gigpo",
             description = "Estimators to run, comma separated (default: ${DEFAULT-VALUE}): any of"
-                    + " ${COMPLETION-CANDIDATES}.")
+                    + " ${COMPLETION-CANDIDATES} but gae, which needs a critic's values that the fleet does not send.")
     private List<Estimator> estimators;
 
     @Option(
@@ -167,6 +167,12 @@ public final class EvaluateCommand implements Callable<Integer> {
                 // Each estimator's run has topics of its own, named after it: a second run would read the first's too.
                 throw new ParameterException(
                         spec.commandLine(), "Invalid value: --estimators: '" + estimator + "' is named twice");
+            }
+            if (estimator == Estimator.GAE) {
+                // The job would unscore every trajectory, and the run would end with nothing to grade.
+                throw new ParameterException(spec.commandLine(), "Invalid value: --estimators: '" + estimator
+                        + "' needs each trainable step's value (a critic's V(s)), which the evaluation's fleet does not"
+                        + " send: leave it out of --estimators");
             }
         }
         if (json != null && !json.equals("-")) {

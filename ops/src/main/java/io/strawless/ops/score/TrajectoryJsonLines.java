@@ -30,9 +30,9 @@ import java.util.Set;
  * NONE}). Each step, all optional: {@code index} (integer, by default its position), {@code reward}, {@code
  * value} (numbers), {@code trainable} (boolean, default true), {@code observation_key} (string), {@code
  * verifier_scores} (object of verifier id to number). Whether an absent number is acceptable depends on the
- * estimator, and the scorer says so. {@code NaN} and {@code Infinity} parse (Python's json writes them); the
- * scorer rejects infinities. Unknown fields are rejected, so that a misspelt field cannot silently read as
- * absent.
+ * estimator, and the scorer says so. An explicit {@code NaN} or {@code Infinity} (Python's json writes them) is
+ * rejected with its field, as the job dead-letters a number that is not finite: it is not read as absent. Unknown
+ * fields are rejected, so that a misspelt field cannot silently read as absent.
  *
  * <p>Output: {@code {"trajectory_id": ..., "steps": [{"index": ..., "advantage": ..., "return": ...}]}}.
  */
@@ -152,11 +152,7 @@ final class TrajectoryJsonLines {
         for (Iterator<String> verifiers = scores.fieldNames(); verifiers.hasNext(); ) {
             String verifier = verifiers.next();
             JsonNode score = scores.get(verifier);
-            if (!score.isNumber()) {
-                throw new InvalidLineException(path + ".verifier_scores." + verifier + ": expected a number, got "
-                        + quote(score));
-            }
-            parsed.put(verifier, score.doubleValue());
+            parsed.put(verifier, finite(score, path + ".verifier_scores." + verifier, "leave the verifier out"));
         }
         return parsed;
     }
@@ -175,14 +171,25 @@ final class TrajectoryJsonLines {
                 + ", got " + quote(terminal));
     }
 
-    /** The number in {@code parent.field}, NaN when absent or null. */
+    /** The number in {@code parent.field}, NaN (the scorer's "none") when absent or null. */
     private static double number(JsonNode parent, String field, String path) throws InvalidLineException {
         JsonNode node = parent.get(field);
-        if (!isPresent(node)) {
-            return Double.NaN;
-        }
+        return isPresent(node) ? finite(node, path, "leave the field out or write null") : Double.NaN;
+    }
+
+    /**
+     * The finite number {@code node} holds: an explicit NaN would read as absent, and the job dead-letters both.
+     *
+     * @param none how the input says "no number" there
+     */
+    private static double finite(JsonNode node, String path, String none) throws InvalidLineException {
         if (!node.isNumber()) {
             throw new InvalidLineException(path + ": expected a number, got " + quote(node));
+        }
+        if (!Double.isFinite(node.doubleValue())) {
+            // Its value unquoted: the JSON writer would quote a number that is not finite ("NaN").
+            throw new InvalidLineException(path + ": expected a finite number, got " + node.asText()
+                    + " (for none, " + none + ")");
         }
         return node.doubleValue();
     }

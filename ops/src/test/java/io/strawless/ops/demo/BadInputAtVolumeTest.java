@@ -70,7 +70,7 @@ class BadInputAtVolumeTest {
 
         assertEquals(0, result.restarts(), "the job never failed");
 
-        ExactlyOnceCheck check = ExactlyOnceCheck.of(good, output, conf);
+        ExactlyOnceCheck check = ExactlyOnceCheck.of(good, output);
         assertTrue(check.passed(), check.toString());
         assertEquals(good.validSteps(), check.expectedSteps(), "every good trajectory had its outcome");
 

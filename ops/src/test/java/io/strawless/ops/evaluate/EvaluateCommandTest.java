@@ -78,6 +78,10 @@ class EvaluateCommandTest {
                 + " for key 'credit.estimator': expected one of: outcome, grpo, ",
                 "evaluate", "--estimators", "outcome,telepathy");
         assertUsageError("--verifiers: coverage of checker", "evaluate", "--verifiers", "checker:0.9:0:1.5:100");
+        // gae needs a critic's values, which the fleet never sends: every trajectory would go unscored.
+        assertUsageError("Invalid value: --estimators: 'gae' needs each trainable step's value (a critic's V(s)),"
+                + " which the evaluation's fleet does not send: leave it out of --estimators",
+                "evaluate", "--estimators", "grpo,gae");
 
         // Settings the command makes itself would be replaced without a word: refused, saying what to use.
         assertUsageError("-D credit.estimator is set by 'strawless evaluate' itself: it runs each estimator of"
@@ -86,7 +90,8 @@ class EvaluateCommandTest {
                 + " failures", "evaluate", "-D", "debug.inject-failures=2");
         assertUsageError("-D kafka.bootstrap-servers is set by 'strawless demo' itself: the demo runs on a broker of"
                 + " its own", "demo", "-D", "kafka.bootstrap-servers=kafka:9092");
-        assertUsageError("-D debug.inject-failures is set by 'strawless demo' itself: use --inject-failures N",
+        assertUsageError("-D debug.inject-failures is set by 'strawless demo' itself: use --inject-failures N, which"
+                + " also checks that the job restarted N times and that its committed batches match an oracle's",
                 "demo", "-D", "debug.inject-failures=2");
     }
 

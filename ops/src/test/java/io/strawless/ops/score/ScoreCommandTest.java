@@ -152,17 +152,33 @@ class ScoreCommandTest {
         assertEquals("line 7: trajectory 't7': outcome is absent (NaN) but estimator outcome needs it", errors.get(5));
     }
 
+    /**
+     * An explicit NaN or infinity is refused with its field, as the job dead-letters it (NON_FINITE_NUMBER): NaN is
+     * not read as "none", which is said by leaving the field out or null.
+     */
     @Test
-    void numbersTheScorerRejectsAreNamedWithTheirLine() throws Exception {
+    void nonFiniteNumbersAreRefusedWithTheirFieldAndNullMeansNone() throws Exception {
         String input = """
                 {"trajectory_id": "t1", "steps": [{"reward": 0.0, "value": 0.5}]}
                 {"trajectory_id": "t2", "steps": [{"reward": 0.0, "value": 1e999}]}
-                {"trajectory_id": "t3", "steps": [{"reward": NaN, "value": NaN}]}
+                {"trajectory_id": "t3", "steps": [{"reward": NaN, "value": 0.5}]}
+                {"trajectory_id": "t4", "outcome": -Infinity, "steps": [{"reward": 0.0, "value": 0.5}]}
+                {"trajectory_id": "t5", "steps": [{"reward": 0.0, "value": 0.5, "verifier_scores": {"v": NaN}}]}
+                {"trajectory_id": "t6", "steps": [{"reward": 0.0, "value": null}]}
                 """;
         Outcome outcome = score(input, "--estimator", "gae", "--backend", "java");
         assertEquals(2, outcome.exitCode());
-        List<String> expected = List.of("line 2: trajectory 't2' step 0: value is Infinity",
-                "line 3: trajectory 't3' step 0: value is absent (NaN) but estimator gae needs it");
+        assertEquals("", outcome.out());
+        List<String> expected = List.of(
+                "line 2: steps[0].value: expected a finite number, got Infinity (for none, leave the field out or"
+                        + " write null)",
+                "line 3: steps[0].reward: expected a finite number, got NaN (for none, leave the field out or write"
+                        + " null)",
+                "line 4: outcome: expected a finite number, got -Infinity (for none, leave the field out or write"
+                        + " null)",
+                "line 5: steps[0].verifier_scores.v: expected a finite number, got NaN (for none, leave the verifier"
+                        + " out)",
+                "line 6: trajectory 't6' step 0: value is absent (NaN) but estimator gae needs it");
         assertEquals(expected, outcome.errLines());
     }
 
