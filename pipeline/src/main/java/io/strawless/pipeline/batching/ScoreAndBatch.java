@@ -108,6 +108,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     /** The bytes a batch's trajectories may take: {@code kafka.max-record-bytes} less the key and the envelope. */
     private transient long trajectoryBytes;
     private transient CreditScorer scorer;
+    /** Whether the estimator's statistics span the whole batch (credit.normalize or credit.scale-rewards=batch). */
+    private transient boolean pooledOverTheBatch;
     private transient ListState<TrajectoryGroup> pending;
     private transient ValueState<PendingBatch> pendingBatch;
     /** The buckets this run has touched: their pending batches, if any, are counted with this run's bound. */
@@ -201,6 +203,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         fingerprint = credit.fingerprint();
         trajectoryBytes = trajectoryBytes(maxRecordBytes, credit);
         scorer = new CreditScorer(credit, maxTrajectories);
+        pooledOverTheBatch = credit.normalize() == CreditOptions.Normalize.BATCH
+                || credit.scaleRewards() == CreditOptions.ScaleRewards.BATCH;
         pending = getRuntimeContext().getListState(
                 new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup()));
         pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>(PENDING_BATCH, PendingBatch.class));
@@ -450,6 +454,33 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
         long scoringStart = System.nanoTime();
         List<Credit> credits = new ArrayList<>(score(inputs, model));
+        if (pooledOverTheBatch && !credits.stream().allMatch(Credit::isFinite)) {
+            Set<Integer> overflowing = unitsThatOverflowAlone(inputs, units, model);
+            if (!overflowing.isEmpty() && overflowing.size() < new HashSet<>(units).size()) {
+                // One group's numbers too large for the arithmetic make the batch's statistics, and so every credit
+                // in it, non-finite: that group goes to unscored, and the rest of the batch is scored without it.
+                for (int i = members.size() - 1; i >= 0; i--) {
+                    if (overflowing.contains(units.get(i))) {
+                        ctx.output(UNSCORABLE, unscored(members.get(i), UnscoredReason.UNSCORABLE, credit.estimator()
+                                + " gave its group a credit that is not a finite number on its own: a reward, value or"
+                                + " outcome is too large for the arithmetic (the rest of its batch was scored without"
+                                + " it)", now));
+                        members.remove(i);
+                        inputs.remove(i);
+                        units.remove(i);
+                        taskBaselines.remove(i);
+                    }
+                }
+                Optional<String> restTooSmall = scorer.batchTooSmall(inputs);
+                if (restTooSmall.isPresent()) {
+                    for (AssembledTrajectory member : members) {
+                        ctx.output(UNSCORABLE, unscored(member, UnscoredReason.UNSCORABLE, restTooSmall.get(), now));
+                    }
+                    return;
+                }
+                credits = new ArrayList<>(score(inputs, model));
+            }
+        }
         int[] unitSizes = unitSizes(inputs);
         Optional<String> tooSmallWithoutSuspects = flagged.isEmpty() ? Optional.empty()
                 : rescoreWithoutSuspects(credits, unitSizes, members, inputs, flagged, model);
@@ -544,6 +575,25 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     }
 
     /**
+     * The scoring units of {@code inputs} ({@code units}: each input's) whose credit is not finite even when scored on
+     * their own. Only on the path where a batch's pooled statistics came out non-finite: one scoring call per unit. A
+     * unit too small to score alone under the batch's statistics is not counted.
+     */
+    private Set<Integer> unitsThatOverflowAlone(List<Trajectory> inputs, List<Integer> units, ReliabilityModel model) {
+        Map<Integer, List<Trajectory>> byUnit = new LinkedHashMap<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            byUnit.computeIfAbsent(units.get(i), unit -> new ArrayList<>()).add(inputs.get(i));
+        }
+        Set<Integer> overflowing = new HashSet<>();
+        byUnit.forEach((unit, alone) -> {
+            if (scorer.batchTooSmall(alone).isEmpty() && !score(alone, model).stream().allMatch(Credit::isFinite)) {
+                overflowing.add(unit);
+            }
+        });
+        return overflowing;
+    }
+
+    /**
      * How many trajectories each of {@code inputs} was scored with, scored in one call: those that share its group
      * key (the estimators pool their statistics), or 1 without one (scored alone).
      */
@@ -627,8 +677,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     }
 
     /**
-     * Derived from the content: the same inputs scored with the same configuration get the same id, so a batch
-     * replayed after a restore keeps its id. The inputs' offsets count, not only the trajectory ids: a trajectory
+     * Derived from the content: the same inputs scored with the same configuration get the same id (a batch replayed
+     * after a restore keeps its id only where the same groups share it again, which depends on timing). The inputs'
+     * offsets count, not only the trajectory ids: a trajectory
      * sent again after the job forgot it (job.finished-retention) is new content, and a trainer that drops batches
      * it has seen by id must not drop it.
      */

@@ -463,6 +463,32 @@ class ScoreAndBatchTest {
         assertNothingLeft();
     }
 
+    /**
+     * Under statistics over the whole batch, one group whose numbers overflow made every credit of its batch
+     * non-finite, and sent trajectories of other agents and tasks to unscored with it: now it goes alone.
+     */
+    @Test
+    void aGroupThatOverflowsTheBatchsStatisticsGoesToUnscoredAloneAndTheRestIsScoredWithoutIt() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
+        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
+        start(conf);
+        harness.processElement(new StreamRecord<>(group("g", 0.0, 1e160, -1e160)));
+        harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0, 0.0))); // the batch holds both (3 or more)
+
+        List<TrainingBatch> batches = harness.extractOutputValues();
+        assertEquals(1, batches.size());
+        assertEquals(List.of("h0", "h1"), batches.get(0).getTrajectories().stream()
+                .map(ScoredTrajectory::getTrajectoryId).toList());
+        assertTrue(batches.get(0).getTrajectories().stream()
+                .allMatch(t -> t.getSteps().stream().allMatch(step -> Double.isFinite(step.getAdvantage()))));
+        var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
+        assertEquals(List.of("g1", "g0"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
+        assertTrue(unscored.stream().allMatch(r -> r.getValue().getDetail().contains("the rest of its batch was"
+                + " scored without it")));
+        assertNothingLeft();
+    }
+
     /** A trajectory whose steps carry {@code tokensPerStep} token ids each, as the job hands it on: encoded. */
     private static AssembledTrajectory heavy(String id, String group, int groupSize, int tokensPerStep) throws Exception {
         AssembledTrajectory t = trajectory(id, group, groupSize, 1.0, 3);
