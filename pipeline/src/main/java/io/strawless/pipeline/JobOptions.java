@@ -165,8 +165,10 @@ public final class JobOptions {
                     .durationType()
                     .defaultValue(Duration.ZERO)
                     .withDescription("How far behind the watermark an input may be and still open a new"
-                            + " trajectory; the trajectory's timeouts then count from the watermark, not from its"
-                            + " inputs' event times. Inputs for open trajectories are always used; later ones, and any"
+                            + " trajectory. Inputs for open trajectories are always used; an input behind the"
+                            + " watermark (let in by this, or late for its open trajectory) makes the trajectory's"
+                            + " timeouts count from the watermark, not from its event time. Inputs further behind that"
+                            + " would open one, and any"
                             + " input for a trajectory already scored or timed out, go to the unscored topic"
                             + " (LATE, or LATE_REVISION for an outcome revision after scoring).");
 
@@ -319,7 +321,8 @@ public final class JobOptions {
                             + " the highest any of the task's trajectories carried; when no trajectory has carried it"
                             + " for baseline.ttl of event time, the next trajectory's newest version takes its place."
                             + " So one step with a far too high version makes the task's later trajectories stale for"
-                            + " that long, and their unscored records name the trajectory that brought it. 0 or more;"
+                            + " that long, and the members of its groups still waiting when they close; their unscored"
+                            + " records name the trajectory that brought it. 0 or more;"
                             + " unset: no filter, and no versions kept.");
 
     public static final ConfigOption<Integer> INJECT_FAILURES =

@@ -171,19 +171,19 @@ class StepEventCodecTest {
 
     /**
      * A legal step whose token ids come one per block: the decoder grew its array by each block, copying it once per
-     * token (tens of gigabytes here, minutes of a scoring subtask's time at every decode). Doubling makes it linear.
+     * token (a million tokens: half a trillion ints copied, hours at every decode). Doubling makes it linear.
      */
     @Test
     void manyOneItemBlocksDecodeInLinearTime() throws Exception {
-        int tokens = 300_000;
+        int tokens = 1_000_000;
         StepEvent step = StepEvent.newBuilder(TestRecords.step("traj-1", 0))
                 .setTokenIds(Collections.nCopies(tokens, 5)).build();
         byte[] oneBlock = new StepEventCodec().encode(step);
-        // The array as the encoder writes it: count 300,000 (zigzag varint 0xC0 0xCF 0x24), the items (5: 0x0A), end.
-        byte[] block = new byte[3 + tokens + 1];
-        block[0] = (byte) 0xC0;
-        block[1] = (byte) 0xCF;
-        block[2] = (byte) 0x24;
+        // The array as the encoder writes it: count 1,000,000 (zigzag varint 0x80 0x89 0x7A), the items (5: 0x0A).
+        byte[] block = new byte[3 + tokens];
+        block[0] = (byte) 0x80;
+        block[1] = (byte) 0x89;
+        block[2] = (byte) 0x7A;
         Arrays.fill(block, 3, 3 + tokens, (byte) 0x0A);
         int at = indexOf(oneBlock, block);
         assertTrue(at > 0, "the token block is where the encoder wrote it");
@@ -196,7 +196,8 @@ class StepEventCodecTest {
         oneItemBlocks.write(oneBlock, at + 3 + tokens, oneBlock.length - at - 3 - tokens);
         byte[] encoded = oneItemBlocks.toByteArray();
 
-        StepEvent decoded = assertTimeoutPreemptively(Duration.ofSeconds(20),
+        // Milliseconds when linear; the old growth would take hours on any machine.
+        StepEvent decoded = assertTimeoutPreemptively(Duration.ofSeconds(30),
                 () -> new StepEventCodec().decode(encoded));
         assertEquals(step, decoded);
         assertFieldsReadInPlace(step, encoded);

@@ -48,7 +48,8 @@ import picocli.CommandLine.Spec;
                     + " some trajectories hack their reward (they succeed although nearly all their steps are bad). The"
                     + " truth stays with the evaluator: the job sees only the records. For each estimator the fleet runs"
                     + " through the real job (in-process Kafka broker, Flink MiniCluster, as in 'strawless demo'), and the"
-                    + " committed batches are graded: step-level AUC of the advantages against step quality, the verifier"
+                    + " committed batches are graded: step-level AUC of the advantages against step quality (over the"
+                    + " policy steps of trajectories with a weight above 0: a flagged suspect's teach nothing), the verifier"
                     + " reliabilities the job learnt online against the true ones, and the quarantine's precision and recall"
                     + " on the reward hacks.",
             "Unless set with -D, the job runs with credit.gamma=0, so that a step's credit is its own and not the"

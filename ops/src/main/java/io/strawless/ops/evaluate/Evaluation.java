@@ -23,10 +23,12 @@ import java.util.TreeMap;
  * How one estimator's run did against the fleet's ground truth, which only the evaluator sees.
  *
  * @param estimator          the credit estimator the job ran
- * @param stepAuc            step-level AUC of the advantages of every scored policy step against its hidden
- *                           quality (see {@link StepAuc}); NaN when nothing was scored
+ * @param stepAuc            step-level AUC of the advantages against the hidden quality, over the policy steps a
+ *                           trainer trains on: those of every trajectory in a committed batch with a weight above 0
+ *                           (a suspect flagged by the quarantine weighs 0, and its credit teaches nothing; see
+ *                           {@link StepAuc}); NaN when nothing was scored
  * @param scoredTrajectories trajectories in committed batches
- * @param scoredSteps        policy steps among them: the steps the AUC ranks
+ * @param scoredSteps        the policy steps the AUC ranks
  * @param verifiers          each verifier's true reliability next to the one the job had learnt by its last batch
  * @param quarantine         the suspects the job marked (flagged in a batch, or unscored as SUSPECT) against the
  *                           reward hacks it could have caught (those whose outcome was sent)
@@ -89,7 +91,7 @@ public record Evaluation(
         trajectories++;
         SentTrajectory sent = ledger.trajectories().get(scored.getTrajectoryId());
         for (ScoredStep step : scored.getSteps()) {
-          if (step.getTrainable()) {
+          if (step.getTrainable() && scored.getWeight() > 0) {
             credit.add(step.getAdvantage());
             good.add(sent.truth().goodSteps().get(step.getStepIndex()));
           }

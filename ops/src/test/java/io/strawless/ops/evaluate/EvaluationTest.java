@@ -105,10 +105,10 @@ class EvaluationTest {
 
         Evaluation run = Evaluation.of(Estimator.PROCESS, ledger(), output, Duration.ofSeconds(3));
 
-        // Good steps: a/0 (0.9). Bad: a/1 (0.5), hack/0 (0.5), hack/1 (-1.0): 0.9 beats all three.
+        // Good steps: a/0 (0.9). Bad: a/1 (0.5); the suspect's weigh 0, so a trainer learns nothing from them.
         assertEquals(1.0, run.stepAuc());
         assertEquals(2, run.scoredTrajectories());
-        assertEquals(4, run.scoredSteps());
+        assertEquals(2, run.scoredSteps());
 
         // The checker called its one good step (a/0) good and two of its three bad steps bad: sensitivity 1,
         // specificity 2/3. The stamp judged bad steps only, so its balanced accuracy is undefined.
@@ -123,6 +123,32 @@ class EvaluationTest {
         assertEquals(1, quarantine.hacks(), "a hack whose outcome never came could not be judged");
         assertEquals(1.0, quarantine.precision());
         assertEquals(1.0, quarantine.recall());
+    }
+
+    /**
+     * A suspect's credit teaches nothing (it weighs 0), so it does not count: a hack's bad steps with high credit
+     * dragged every estimator's AUC down under job.suspect-policy=FLAG, and not under UNSCORED, though a trainer gets
+     * the same signal either way.
+     */
+    @Test
+    void stepsThatWeighNothingAreNotRanked() {
+        CreditOutput flagged = new CreditOutput(
+                List.of(batch(1, Map.of(), scored("a", false, 0.9, 0.5), scored("hack", true, 2.0, 2.0))),
+                List.of(),
+                List.of());
+        CreditOutput unscored = new CreditOutput(
+                List.of(batch(1, Map.of(), scored("a", false, 0.9, 0.5))),
+                List.of(),
+                List.of(UnscoredTrajectory.newBuilder()
+                        .setTrajectoryId("hack")
+                        .setReason(UnscoredReason.SUSPECT)
+                        .setRoutedAt(Instant.EPOCH)
+                        .build()));
+
+        Evaluation underFlag = Evaluation.of(Estimator.GRPO, ledger(), flagged, Duration.ZERO);
+        assertEquals(1.0, underFlag.stepAuc());
+        assertEquals(Evaluation.of(Estimator.GRPO, ledger(), unscored, Duration.ZERO).stepAuc(), underFlag.stepAuc());
+        assertEquals(2, underFlag.scoredSteps());
     }
 
     @Test

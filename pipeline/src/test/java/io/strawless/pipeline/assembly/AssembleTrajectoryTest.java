@@ -341,6 +341,8 @@ class AssembleTrajectoryTest {
         assertEquals(2, harness.extractOutputValues().get(0).steps().size());
 
         send(in(step("abandoned", 0, 95_000).build()));
+        harness.processWatermark(100_004); // its deadline from its own event time (96,000) has passed
+        assertEquals(List.of(), unscored(), "still waiting for its next step");
         harness.processWatermark(100_003 + 1_000);
         assertEquals(List.of(UnscoredReason.INCOMPLETE), unscored().stream().map(UnscoredTrajectory::getReason)
                 .toList(), "its inactivity timeout, counted from the watermark it opened behind");

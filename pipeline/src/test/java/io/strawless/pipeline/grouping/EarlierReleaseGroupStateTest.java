@@ -256,7 +256,7 @@ class EarlierReleaseGroupStateTest {
             GroupTrajectories function, String backendName) throws Exception {
         var backend = h.getOperator().getKeyedStateBackend();
         for (String state : List.of("pending-groups", "closed-groups", "next-forget", "baseline", "baseline-expiry",
-                "newest-policy-version", "newest-policy-version-from")) {
+                "newest-policy-version", "newest-policy-version-from", "newest-policy-version-until")) {
             try (var keys = backend.getKeys(state, VoidNamespace.INSTANCE)) {
                 assertEquals(0, keys.count(), state + " left on " + backendName);
             }
