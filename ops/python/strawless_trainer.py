@@ -113,6 +113,9 @@ DEFAULT_HISTORY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "
 # estimator's name, the preset's, and the first 4 bytes of a SHA-256 in hex. The Java client checks the same.
 FINGERPRINT = re.compile(r"[a-z][a-z0-9_]*-[a-z][a-z0-9-]*-[0-9a-f]{8}")
 
+# The names the job writes in a batch's estimator (the pipeline's Estimator; PythonTrainerTest keeps them equal).
+ESTIMATORS = ("outcome", "grpo", "dr_grpo", "rloo", "gae", "reinforce_pp", "reinforce_pp_baseline", "process", "gigpo")
+
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 HEADER_LENGTH = 10
 
@@ -254,18 +257,26 @@ def batch_filter(settings):
     min/max_policy_version those of its steps; a batch left empty is None.
 
     A batch it drops is committed past: a filter that matches none of the job's batches would skip them all. So a
-    value no batch could match raises ValueError (an empty one, a fingerprint not of the job's shape, crossed
-    bounds), the estimator is compared by name (estimator_name: GRPO and dr-grpo are the job's grpo and dr_grpo),
+    value no batch could match raises ValueError (an empty one, an estimator the job does not have, a fingerprint not
+    of the job's shape or of another estimator than the estimator filter's, crossed bounds), the estimator is compared by name (estimator_name: GRPO and dr-grpo are the job's grpo and dr_grpo),
     and the first batch dropped for each estimator and fingerprint it carries is logged as a warning naming them
     and the filter (logger "strawless_trainer")."""
-    estimator = _non_empty(settings, "trainer.estimator", "estimator")
-    estimator = None if estimator is None else estimator_name(estimator)
+    given = _non_empty(settings, "trainer.estimator", "estimator")
+    estimator = None if given is None else estimator_name(given)
+    if estimator is not None and estimator not in ESTIMATORS:
+        raise ValueError(f"-D trainer.estimator={given} names no estimator of the job, so no batch could pass: use one"
+                         f" of {', '.join(ESTIMATORS)}")
     fingerprint = _non_empty(settings, "trainer.config-fingerprint", "configuration")
     if fingerprint is not None and not FINGERPRINT.fullmatch(fingerprint):
         raise ValueError(f"-D trainer.config-fingerprint={fingerprint} is not a fingerprint the job writes"
                          " (<estimator>-<preset>-<8 hex digits>, e.g. grpo-verl-8e2578ac), so no batch could pass:"
                          " copy a batch's config_fingerprint or what 'strawless fingerprint -D key=value ...' prints"
                          " for the job's settings")
+    if estimator is not None and fingerprint is not None and not fingerprint.startswith(estimator + "-"):
+        # The fingerprint begins with the estimator's name: a batch cannot match both.
+        raise ValueError(f"-D trainer.config-fingerprint={fingerprint} is the fingerprint of another estimator than"
+                         f" -D trainer.estimator={estimator}, so no batch could pass: set one of them, or both of the"
+                         " same estimator")
     min_version = _optional_int(settings, "trainer.min-policy-version")
     max_version = _optional_int(settings, "trainer.max-policy-version")
     if min_version is not None and max_version is not None and min_version > max_version:

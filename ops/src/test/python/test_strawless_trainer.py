@@ -126,6 +126,21 @@ class FilterSettingsTest(unittest.TestCase):
                 select = batch_filter(parse_settings([f"trainer.config-fingerprint={right}"]))
                 self.assertIsNotNone(select(batch("b", fingerprint=right)))
 
+    def test_filters_that_no_batch_could_pass_are_refused(self):
+        """A misspelt estimator, or a fingerprint of another estimator than the filter's, matches no batch."""
+        for unknown in ("gpro", " grpo", "ppo"):
+            with self.subTest(estimator=unknown), self.assertRaises(ValueError) as refused:
+                batch_filter(parse_settings([f"trainer.estimator={unknown}"]))
+            self.assertTrue(str(refused.exception).startswith(
+                f"-D trainer.estimator={unknown} names no estimator of the job"), refused.exception)
+        with self.assertRaises(ValueError) as crossed:
+            batch_filter(parse_settings(["trainer.estimator=reinforce_pp",
+                                         "trainer.config-fingerprint=reinforce_pp_baseline-openrlhf-6676a3b3"]))
+        self.assertIn("is the fingerprint of another estimator than -D trainer.estimator=reinforce_pp",
+                      str(crossed.exception))
+        select = batch_filter(parse_settings(["trainer.estimator=GRPO", f"trainer.config-fingerprint={FINGERPRINT}"]))
+        self.assertIsNotNone(select(batch("b", "grpo")))
+
     def test_the_estimator_is_compared_by_name_in_any_case_or_separator(self):
         """The job takes credit.estimator in any case and writes the name in lower case, words joined by '_'."""
         self.assertIsNotNone(batch_filter(parse_settings(["trainer.estimator=GRPO"]))(batch("b", "grpo")))

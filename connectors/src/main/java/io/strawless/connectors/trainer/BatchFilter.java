@@ -71,11 +71,19 @@ final class BatchFilter {
                     + " grpo-verl-8e2578ac), so no batch could pass: copy a batch's config_fingerprint or what"
                     + " 'strawless fingerprint -D key=value ...' prints for the job's settings");
         }
-        return new BatchFilter(
-                nonEmpty(conf, TrainerOptions.ESTIMATOR, "estimator").map(BatchFilter::estimatorName),
-                fingerprint,
-                min,
-                max);
+        Optional<String> estimator = nonEmpty(conf, TrainerOptions.ESTIMATOR, "estimator").map(BatchFilter::estimatorName);
+        if (estimator.isPresent() && !TrainerOptions.ESTIMATORS.contains(estimator.get())) {
+            throw new IllegalArgumentException(TrainerOptions.ESTIMATOR.key() + "=" + conf.get(TrainerOptions.ESTIMATOR)
+                    + " names no estimator of the job, so no batch could pass: use one of "
+                    + String.join(", ", TrainerOptions.ESTIMATORS));
+        }
+        if (estimator.isPresent() && fingerprint.isPresent() && !fingerprint.get().startsWith(estimator.get() + "-")) {
+            // The fingerprint begins with the estimator's name: a batch cannot match both.
+            throw new IllegalArgumentException(TrainerOptions.CONFIG_FINGERPRINT.key() + "=" + fingerprint.get()
+                    + " is the fingerprint of another estimator than " + TrainerOptions.ESTIMATOR.key() + "="
+                    + estimator.get() + ", so no batch could pass: set one of them, or both of the same estimator");
+        }
+        return new BatchFilter(estimator, fingerprint, min, max);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.strawless.connectors.trainer;
 
+import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -14,6 +15,13 @@ import org.apache.flink.configuration.ConfigOptions;
  * value no batch could match and warns of the batches a filter drops, once for each estimator and fingerprint.
  */
 public final class TrainerOptions {
+
+    /**
+     * The names the job writes in a batch's {@code estimator}: the pipeline's {@code Estimator}s, which this module
+     * cannot see (a test there keeps the two lists equal). A filter on another name would drop every batch.
+     */
+    public static final List<String> ESTIMATORS = List.of(
+            "outcome", "grpo", "dr_grpo", "rloo", "gae", "reinforce_pp", "reinforce_pp_baseline", "process", "gigpo");
 
     public static final ConfigOption<String> GROUP_ID =
             ConfigOptions.key("trainer.group-id")
@@ -30,7 +38,8 @@ public final class TrainerOptions {
                     .noDefaultValue()
                     .withDescription(
                             "Only deliver batches scored by this credit estimator (outcome, grpo, dr_grpo, gae,"
-                                    + " ...), named in any case, '-' or '_' alike (GRPO, dr-grpo). Empty is refused."
+                                    + " ...), named in any case, '-' or '_' alike (GRPO, dr-grpo). Empty, or a name the"
+                                    + " job does not have, is refused."
                                     + " Unset: any estimator.");
 
     public static final ConfigOption<String> CONFIG_FINGERPRINT =

@@ -40,6 +40,23 @@ class BatchFilterTest {
         }
     }
 
+    /** A misspelt estimator, or a fingerprint of another estimator than the filter's, matches no batch. */
+    @Test
+    void filtersThatNoBatchCouldPassAreRefused() {
+        for (String unknown : List.of("gpro", " grpo", "ppo")) {
+            IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                    () -> BatchFilter.of(filterOn(unknown, null)), unknown);
+            assertEquals("trainer.estimator=" + unknown + " names no estimator of the job, so no batch could pass: use"
+                    + " one of outcome, grpo, dr_grpo, rloo, gae, reinforce_pp, reinforce_pp_baseline, process, gigpo",
+                    refused.getMessage());
+        }
+        IllegalArgumentException crossed = assertThrows(IllegalArgumentException.class,
+                () -> BatchFilter.of(filterOn("reinforce_pp", "reinforce_pp_baseline-openrlhf-6676a3b3")));
+        assertTrue(crossed.getMessage().startsWith("trainer.config-fingerprint=reinforce_pp_baseline-openrlhf-6676a3b3"
+                + " is the fingerprint of another estimator than trainer.estimator=reinforce_pp"), crossed.getMessage());
+        assertTrue(BatchFilter.of(filterOn("GRPO", FINGERPRINT)).apply(batch("b", "grpo", FINGERPRINT)).isPresent());
+    }
+
     /** The job writes {@code <estimator>-<preset>-<8 hex digits>} (CreditConfig#fingerprint), in lower case. */
     @Test
     void aFingerprintNotOfTheJobsShapeIsRefused() {

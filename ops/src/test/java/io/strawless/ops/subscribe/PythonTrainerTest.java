@@ -45,6 +45,8 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -313,6 +315,20 @@ class PythonTrainerTest {
         assertEquals(1, summary.get("filtered_out").asInt(), "all-stale");
         assertEquals(1 + 2 + 1, summary.get("filtered_out_trajectories").asInt(), python.stdout());
         assertEquals(5, committedOffset("python-policy-units", topic), "every batch acknowledged");
+    }
+
+    /**
+     * Both clients refuse a trainer.estimator the job does not have (it would drop every batch); neither can see the
+     * pipeline's estimators, so each keeps their names, and here they are held to the job's.
+     */
+    @Test
+    void bothClientsKnowTheJobsEstimators() throws IOException {
+        List<String> job = Arrays.stream(Estimator.values()).map(Estimator::toString).toList();
+        assertEquals(job, TrainerOptions.ESTIMATORS, "Java");
+        Matcher python = Pattern.compile("(?m)^ESTIMATORS = \\(([^)]*)\\)").matcher(Files.readString(SCRIPT));
+        assertTrue(python.find(), "no ESTIMATORS tuple in " + SCRIPT);
+        assertEquals(job, Arrays.stream(python.group(1).split(",")).map(name -> name.strip().replace("\"", ""))
+                .filter(name -> !name.isEmpty()).toList(), "Python");
     }
 
     /** Run here so that they run wherever this class does: in CI, which must not skip it. */
