@@ -110,6 +110,8 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     private transient CreditScorer scorer;
     /** Whether the estimator's statistics span the whole batch (credit.normalize or credit.scale-rewards=batch). */
     private transient boolean pooledOverTheBatch;
+    /** Scores without statistics over the batch, to find a unit that overflows them; made the first time one does. */
+    private transient CreditScorer unpooledScorer;
     private transient ListState<TrajectoryGroup> pending;
     private transient ValueState<PendingBatch> pendingBatch;
     /** The buckets this run has touched: their pending batches, if any, are counted with this run's bound. */
@@ -245,6 +247,9 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     public void close() throws Exception {
         if (scorer != null) {
             scorer.close();
+        }
+        if (unpooledScorer != null) {
+            unpooledScorer.close();
         }
     }
 
@@ -575,22 +580,36 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     }
 
     /**
-     * The scoring units of {@code inputs} ({@code units}: each input's) whose credit is not finite even when scored on
-     * their own. Only on the path where a batch's pooled statistics came out non-finite: one scoring call per unit. A
-     * unit too small to score alone under the batch's statistics is not counted.
+     * The scoring units of {@code inputs} ({@code units}: each input's) whose credit, scored on their own and without
+     * the batch's statistics, is not finite or has a square that is not: their numbers overflow what the batch pools.
+     * Only on the path where a batch's pooled statistics came out non-finite: one scoring call per unit, in Java.
      */
     private Set<Integer> unitsThatOverflowAlone(List<Trajectory> inputs, List<Integer> units, ReliabilityModel model) {
+        if (unpooledScorer == null) {
+            unpooledScorer = new CreditScorer(credit.withoutBatchStatistics(), maxTrajectories);
+        }
         Map<Integer, List<Trajectory>> byUnit = new LinkedHashMap<>();
         for (int i = 0; i < inputs.size(); i++) {
             byUnit.computeIfAbsent(units.get(i), unit -> new ArrayList<>()).add(inputs.get(i));
         }
         Set<Integer> overflowing = new HashSet<>();
         byUnit.forEach((unit, alone) -> {
-            if (scorer.batchTooSmall(alone).isEmpty() && !score(alone, model).stream().allMatch(Credit::isFinite)) {
+            if (!score(unpooledScorer, alone, model).stream().allMatch(ScoreAndBatch::squaresFinite)) {
                 overflowing.add(unit);
             }
         });
         return overflowing;
+    }
+
+    private static boolean squaresFinite(Credit credit) {
+        for (int s = 0; s < credit.advantages().length; s++) {
+            double advantage = credit.advantages()[s];
+            double target = credit.returns()[s];
+            if (!Double.isFinite(advantage * advantage) || !Double.isFinite(target * target)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -609,9 +628,13 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
     /** Scores {@code inputs} in one call, with the verifier weights the reliability model has learnt where it is used. */
     private List<Credit> score(List<Trajectory> inputs, ReliabilityModel model) {
+        return score(scorer, inputs, model);
+    }
+
+    private List<Credit> score(CreditScorer with, List<Trajectory> inputs, ReliabilityModel model) {
         return reliability.verifierWeights(model, credit)
-                .map(weights -> scorer.score(inputs, weights))
-                .orElseGet(() -> scorer.score(inputs));
+                .map(weights -> with.score(inputs, weights))
+                .orElseGet(() -> with.score(inputs));
     }
 
     /**

@@ -201,6 +201,17 @@ public record CreditConfig(
                 gigpoStepWeight, gigpoEpisodeStats, learntVerifierWeights, jobSettings);
     }
 
+    /**
+     * This configuration with no statistics over the whole batch (credit.normalize=none, credit.scale-rewards batch
+     * as none), in plain Java: each scoring unit's credit as it is before the batch pools them.
+     */
+    public CreditConfig withoutBatchStatistics() {
+        return new CreditConfig(estimator, preset, Backend.JAVA, gamma, lambda, epsilon, epsilonMode, stdDdof,
+                singletonGroup, scaleRewards == ScaleRewards.BATCH ? ScaleRewards.NONE : scaleRewards, Normalize.NONE,
+                rewardScale, nonTrainableSteps, verifierWeights, processBaseline, processCoef, outcomeCoef,
+                gigpoStepWeight, gigpoEpisodeStats, learntVerifierWeights, jobSettings);
+    }
+
     private CreditConfig withJobSettings(Map<String, String> settings) {
         return new CreditConfig(estimator, preset, backend, gamma, lambda, epsilon, epsilonMode, stdDdof, singletonGroup,
                 scaleRewards, normalize, rewardScale, nonTrainableSteps, verifierWeights, processBaseline, processCoef,

@@ -489,6 +489,26 @@ class ScoreAndBatchTest {
         assertNothingLeft();
     }
 
+    /** The same for a unit of one trajectory, which cannot be scored alone under the batch's statistics. */
+    @Test
+    void aSingleTrajectoryThatOverflowsTheBatchsStatisticsGoesToUnscoredAlone() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, Estimator.OUTCOME);
+        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
+        start(conf);
+        harness.processElement(new StreamRecord<>(group("g", 0.0, 1e200)));
+        harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0)));
+        harness.processElement(new StreamRecord<>(group("k", 0.0, 0.0))); // the third: the batch is full
+
+        List<TrainingBatch> batches = harness.extractOutputValues();
+        assertEquals(1, batches.size());
+        assertEquals(List.of("h0", "k0"), batches.get(0).getTrajectories().stream()
+                .map(ScoredTrajectory::getTrajectoryId).toList());
+        var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
+        assertEquals(List.of("g0"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
+        assertNothingLeft();
+    }
+
     /** A trajectory whose steps carry {@code tokensPerStep} token ids each, as the job hands it on: encoded. */
     private static AssembledTrajectory heavy(String id, String group, int groupSize, int tokensPerStep) throws Exception {
         AssembledTrajectory t = trajectory(id, group, groupSize, 1.0, 3);
