@@ -436,11 +436,12 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         Set<String> flagged = new HashSet<>();
         for (int unit = 0; unit < groups.size(); unit++) {
             TrajectoryGroup screened = screen(groups.get(unit), model, flagged, ctx, now);
-            List<Trajectory> groupInputs = screened == null ? null : creditInputs(screened, Integer.toString(unit), ctx, now);
-            if (groupInputs != null) {
-                members.addAll(screened.members());
-                inputs.addAll(groupInputs);
-                for (AssembledTrajectory member : screened.members()) {
+            Scorable scorable = screened == null ? null : creditInputs(screened, flagged, Integer.toString(unit), ctx,
+                    now);
+            if (scorable != null) {
+                members.addAll(scorable.members());
+                inputs.addAll(scorable.inputs());
+                for (AssembledTrajectory member : scorable.members()) {
                     units.add(unit);
                     taskBaselines.add(screened.baseline());
                 }
@@ -637,27 +638,43 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
                 .orElseGet(() -> with.score(inputs));
     }
 
+    /** A group's members as they are scored, and their inputs for the estimator, in the same order. */
+    private record Scorable(List<AssembledTrajectory> members, List<Trajectory> inputs) {}
+
     /**
-     * The group's inputs for the estimator, or null when one member cannot be scored by it (say, gae
-     * without values): then the whole group goes to the unscored output, since scoring the rest would
-     * change every member's group-relative credit.
+     * The group's members and inputs for the estimator, or null when one member cannot be scored by it (say, gae
+     * without values): then the whole group goes to the unscored output, since scoring the rest would change every
+     * member's group-relative credit. A suspect flagged under job.suspect-policy=FLAG is the exception: it is left out
+     * of the others' statistics anyway, so it goes alone, as under UNSCORED it would have gone before scoring.
      */
-    private List<Trajectory> creditInputs(TrajectoryGroup group, String unit, Context ctx, long now) {
+    private Scorable creditInputs(TrajectoryGroup group, Set<String> flagged, String unit, Context ctx, long now) {
+        List<AssembledTrajectory> members = new ArrayList<>(group.trajectoryCount());
         List<Trajectory> inputs = new ArrayList<>(group.trajectoryCount());
+        List<AssembledTrajectory> unscoredAlone = new ArrayList<>();
         for (AssembledTrajectory member : group.members()) {
             Trajectory input = TrainingBatches.creditInput(member, group.baseline(), unit);
             try {
                 CreditScorer.validate(input, credit);
             } catch (IllegalArgumentException e) {
+                if (flagged.remove(member.trajectoryId())) {
+                    unscoredAlone.add(member);
+                    ctx.output(UNSCORABLE, unscored(member, UnscoredReason.UNSCORABLE, credit.estimator()
+                            + " cannot score it: " + e.getMessage() + " (a suspect, scored apart from its group)",
+                            now));
+                    continue;
+                }
                 for (AssembledTrajectory m : group.members()) {
-                    ctx.output(UNSCORABLE, unscored(m, UnscoredReason.UNSCORABLE, credit.estimator() + " cannot score "
-                            + (m == member ? "it" : "its group") + ": " + e.getMessage(), now));
+                    if (!unscoredAlone.contains(m)) {
+                        ctx.output(UNSCORABLE, unscored(m, UnscoredReason.UNSCORABLE, credit.estimator()
+                                + " cannot score " + (m == member ? "it" : "its group") + ": " + e.getMessage(), now));
+                    }
                 }
                 return null;
             }
+            members.add(member);
             inputs.add(input);
         }
-        return inputs;
+        return members.isEmpty() ? null : new Scorable(members, inputs);
     }
 
     /**

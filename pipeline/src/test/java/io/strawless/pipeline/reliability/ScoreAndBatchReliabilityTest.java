@@ -16,6 +16,7 @@ import io.strawless.pipeline.reliability.LabelledSteps.Judge;
 import io.strawless.pipeline.reliability.ReliabilityOptions.SuspectPolicy;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
+import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TrainingBatch;
 import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
@@ -37,6 +38,8 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The score-and-batch stage learns verifier reliability from its batches, weights verifiers and quarantines. */
 class ScoreAndBatchReliabilityTest {
@@ -58,6 +61,10 @@ class ScoreAndBatchReliabilityTest {
 
     /** Sends the fleet's groups as one batch and flushes it. */
     private void run(Configuration conf) throws Exception {
+        run(conf, fleet());
+    }
+
+    private void run(Configuration conf, List<TrajectoryGroup> groups) throws Exception {
         conf.set(JobOptions.BATCH_MAX_TRAJECTORIES, 10_000);
         conf.set(JobOptions.BATCH_MAX_LATENCY, Duration.ofMillis(100));
         conf.set(CreditOptions.BACKEND, CreditOptions.Backend.JAVA);
@@ -67,7 +74,7 @@ class ScoreAndBatchReliabilityTest {
         if (harnessWatermark != null) {
             harness.processWatermark(harnessWatermark);
         }
-        for (TrajectoryGroup group : fleet()) {
+        for (TrajectoryGroup group : groups) {
             harness.processElement(new StreamRecord<>(group));
         }
         harness.setProcessingTime(100);
@@ -219,6 +226,42 @@ class ScoreAndBatchReliabilityTest {
                         t -> t.getSteps().stream().map(ScoredStep::getAdvantage).toList()));
         harness.close();
         return advantages;
+    }
+
+    /**
+     * Under FLAG a suspect is left out of its group's statistics, so one the estimator cannot score (gae without a
+     * critic's values) goes to the unscored topic alone: it took its group with it, where under UNSCORED, the suspect
+     * gone before scoring, the group was scored. The policy decides what a suspect becomes, not what its group does.
+     */
+    @ParameterizedTest
+    @EnumSource(SuspectPolicy.class)
+    void aSuspectTheEstimatorCannotScoreDoesNotTakeItsGroupWithIt(SuspectPolicy policy) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.SUSPECT_POLICY, policy);
+        conf.set(CreditOptions.ESTIMATOR, Estimator.GAE);
+        List<TrajectoryGroup> valuedButTheHacks = new ArrayList<>();
+        for (TrajectoryGroup group : fleet()) {
+            List<AssembledTrajectory> members = new ArrayList<>();
+            for (AssembledTrajectory t : group.members()) {
+                members.add(t.trajectoryId().startsWith("hack-") ? t : new AssembledTrajectory(t.trajectoryId(),
+                        t.agentId(), t.taskId(), t.groupId(), t.groupSize(), t.steps().stream()
+                                .map(step -> StepEvent.newBuilder(step).setValue(0.5).build()).toList(),
+                        t.outcome(), t.verdicts(), t.lineage()));
+            }
+            valuedButTheHacks.add(new TrajectoryGroup(members, group.baseline()));
+        }
+        run(conf, valuedButTheHacks);
+
+        List<UnscoredTrajectory> unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE).stream()
+                .map(StreamRecord::getValue).toList();
+        assertEquals(GROUPS / HACK_EVERY, unscored.size(),
+                unscored.stream().map(UnscoredTrajectory::getTrajectoryId).toList().toString());
+        assertTrue(unscored.stream().allMatch(u -> u.getTrajectoryId().startsWith("hack-")));
+        assertTrue(unscored.stream().allMatch(u -> u.getReason() == (policy == SuspectPolicy.FLAG
+                ? UnscoredReason.UNSCORABLE : UnscoredReason.SUSPECT)));
+        TrainingBatch batch = onlyBatch();
+        assertEquals(GROUPS * GROUP_SIZE - GROUPS / HACK_EVERY, batch.getTrajectories().size());
+        assertFalse(batch.getTrajectories().stream().anyMatch(ScoredTrajectory::getSuspect));
     }
 
     @Test
