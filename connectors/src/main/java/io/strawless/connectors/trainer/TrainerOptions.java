@@ -18,7 +18,7 @@ public final class TrainerOptions {
 
     /**
      * The names the job writes in a batch's {@code estimator}: the pipeline's {@code Estimator}s, which this module
-     * cannot see (a test there keeps the two lists equal). A filter on another name would drop every batch.
+     * cannot see (PythonTrainerTest in ops holds this list, and the Python client's, to the pipeline's). A filter on another name would drop every batch.
      */
     public static final List<String> ESTIMATORS = List.of(
             "outcome", "grpo", "dr_grpo", "rloo", "gae", "reinforce_pp", "reinforce_pp_baseline", "process", "gigpo");

@@ -108,8 +108,6 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     /** The bytes a batch's trajectories may take: {@code kafka.max-record-bytes} less the key and the envelope. */
     private transient long trajectoryBytes;
     private transient CreditScorer scorer;
-    /** Whether the estimator's statistics span the whole batch (credit.normalize or credit.scale-rewards=batch). */
-    private transient boolean pooledOverTheBatch;
     /** Scores without statistics over the batch, to find a unit that overflows them; made the first time one does. */
     private transient CreditScorer unpooledScorer;
     private transient ListState<TrajectoryGroup> pending;
@@ -205,8 +203,6 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         fingerprint = credit.fingerprint();
         trajectoryBytes = trajectoryBytes(maxRecordBytes, credit);
         scorer = new CreditScorer(credit, maxTrajectories);
-        pooledOverTheBatch = credit.normalize() == CreditOptions.Normalize.BATCH
-                || credit.scaleRewards() == CreditOptions.ScaleRewards.BATCH;
         pending = getRuntimeContext().getListState(
                 new ListStateDescriptor<>("pending", new GroupStateSerializers.OfTrajectoryGroup()));
         pendingBatch = getRuntimeContext().getState(new ValueStateDescriptor<>(PENDING_BATCH, PendingBatch.class));
@@ -460,7 +456,7 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
         long scoringStart = System.nanoTime();
         List<Credit> credits = new ArrayList<>(score(inputs, model));
-        if (pooledOverTheBatch && !credits.stream().allMatch(Credit::isFinite)) {
+        if (credit.poolsOverTheBatch() && !credits.stream().allMatch(Credit::isFinite)) {
             Set<Integer> overflowing = unitsThatOverflowAlone(inputs, units, model);
             if (!overflowing.isEmpty() && overflowing.size() < new HashSet<>(units).size()) {
                 // One group's numbers too large for the arithmetic make the batch's statistics, and so every credit
@@ -581,36 +577,23 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     }
 
     /**
-     * The scoring units of {@code inputs} ({@code units}: each input's) whose credit, scored on their own and without
-     * the batch's statistics, is not finite or has a square that is not: their numbers overflow what the batch pools.
-     * Only on the path where a batch's pooled statistics came out non-finite: one scoring call per unit, in Java.
+     * The scoring units of {@code inputs} ({@code units}: each input's) whose credit without the batch's statistics is
+     * not finite or has a square that is not: their numbers overflow what the batch pools. Without those statistics
+     * the units share nothing, so one call scores each as on its own. Only on the path where a batch's pooled
+     * statistics came out non-finite, in Java.
      */
     private Set<Integer> unitsThatOverflowAlone(List<Trajectory> inputs, List<Integer> units, ReliabilityModel model) {
         if (unpooledScorer == null) {
             unpooledScorer = new CreditScorer(credit.withoutBatchStatistics(), maxTrajectories);
         }
-        Map<Integer, List<Trajectory>> byUnit = new LinkedHashMap<>();
-        for (int i = 0; i < inputs.size(); i++) {
-            byUnit.computeIfAbsent(units.get(i), unit -> new ArrayList<>()).add(inputs.get(i));
-        }
+        List<Credit> unpooled = score(unpooledScorer, inputs, model);
         Set<Integer> overflowing = new HashSet<>();
-        byUnit.forEach((unit, alone) -> {
-            if (!score(unpooledScorer, alone, model).stream().allMatch(ScoreAndBatch::squaresFinite)) {
-                overflowing.add(unit);
-            }
-        });
-        return overflowing;
-    }
-
-    private static boolean squaresFinite(Credit credit) {
-        for (int s = 0; s < credit.advantages().length; s++) {
-            double advantage = credit.advantages()[s];
-            double target = credit.returns()[s];
-            if (!Double.isFinite(advantage * advantage) || !Double.isFinite(target * target)) {
-                return false;
+        for (int i = 0; i < inputs.size(); i++) {
+            if (!unpooled.get(i).squaresFinite()) {
+                overflowing.add(units.get(i));
             }
         }
-        return true;
+        return overflowing;
     }
 
     /**

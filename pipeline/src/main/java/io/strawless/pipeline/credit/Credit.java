@@ -27,4 +27,14 @@ public record Credit(String trajectoryId, double[] advantages, double[] returns,
         }
         return true;
     }
+
+    /** Whether every number's square is finite too: one that is not overflows statistics pooled with others. */
+    public boolean squaresFinite() {
+        for (int s = 0; s < advantages.length; s++) {
+            if (!Double.isFinite(advantages[s] * advantages[s]) || !Double.isFinite(returns[s] * returns[s])) {
+                return false;
+            }
+        }
+        return true;
+    }
 }

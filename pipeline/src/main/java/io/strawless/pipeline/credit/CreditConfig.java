@@ -201,6 +201,11 @@ public record CreditConfig(
                 gigpoStepWeight, gigpoEpisodeStats, learntVerifierWeights, jobSettings);
     }
 
+    /** Whether statistics span the whole batch: whitening by credit.normalize, or grpo scaling by its std. */
+    public boolean poolsOverTheBatch() {
+        return normalize == Normalize.BATCH || (estimator == Estimator.GRPO && scaleRewards == ScaleRewards.BATCH);
+    }
+
     /**
      * This configuration with no statistics over the whole batch (credit.normalize=none, credit.scale-rewards batch
      * as none), in plain Java: each scoring unit's credit as it is before the batch pools them.

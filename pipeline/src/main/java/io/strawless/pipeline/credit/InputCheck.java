@@ -77,12 +77,10 @@ final class InputCheck {
      * nothing to score.)
      */
     static String batchStatisticsUndefined(List<Trajectory> microBatch, CreditConfig config) {
-        boolean whitened = config.normalize() == CreditOptions.Normalize.BATCH;
-        boolean scaledByBatch =
-                config.estimator() == Estimator.GRPO && config.scaleRewards() == CreditOptions.ScaleRewards.BATCH;
-        if (!whitened && !scaledByBatch) {
+        if (!config.poolsOverTheBatch()) {
             return null;
         }
+        boolean whitened = config.normalize() == CreditOptions.Normalize.BATCH;
         boolean overSteps = whitened && config.estimator().whitensOverSteps();
         int population = 0;
         for (Trajectory t : microBatch) {

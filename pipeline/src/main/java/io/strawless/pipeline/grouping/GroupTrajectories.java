@@ -378,7 +378,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
         for (Iterator<AssembledTrajectory> members = group.members().iterator(); members.hasNext(); ) {
             AssembledTrajectory member = members.next();
-            if (newest - member.minPolicyVersion() > maxPolicyLag) {
+            if (behind(newest, member)) {
                 ctx.output(UNSCORED, unscored(member, UnscoredReason.STALE, staleDetail(member), ctx));
                 members.remove();
                 group.diverted().add(member.trajectoryId());
@@ -427,6 +427,11 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         } else if (candidate == newest && newestHeldUntil(timestamp) < holdUntil(timestamp)) {
             newestPolicyVersionUntil.update(holdUntil(timestamp));
         }
+        return behind(newest, trajectory);
+    }
+
+    /** Whether the trajectory's oldest step is more than job.max-policy-lag behind {@code newest}. */
+    private boolean behind(long newest, AssembledTrajectory trajectory) {
         // Versions are 0 or more (INVALID_POLICY_VERSION): the difference cannot wrap.
         return newest - trajectory.minPolicyVersion() > maxPolicyLag;
     }
