@@ -452,14 +452,10 @@ class ScoreAndBatchTest {
         harness.processElement(new StreamRecord<>(group("k", 0.0, 1e155, -1e155)));
         harness.setProcessingTime(500);
 
-        List<TrainingBatch> batches = harness.extractOutputValues();
-        assertEquals(1, batches.size());
-        assertEquals(List.of("h0", "h1"), batches.get(0).getTrajectories().stream()
-                .map(ScoredTrajectory::getTrajectoryId).toList());
-        var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
-        assertEquals(List.of("g0", "g1", "k0", "k1"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
-        assertTrue(unscored.stream().allMatch(r -> r.getValue().getReason() == UnscoredReason.UNSCORABLE
-                && r.getValue().getDetail().contains("not a finite number")));
+        assertEquals(List.of("h0", "h1"), idsInTheOnlyBatch());
+        assertEquals(List.of("g0", "g1", "k0", "k1"), unscoredIds());
+        assertTrue(harness.getSideOutput(ScoreAndBatch.UNSCORABLE).stream().allMatch(r -> r.getValue().getReason()
+                == UnscoredReason.UNSCORABLE && r.getValue().getDetail().contains("not a finite number")));
         assertNothingLeft();
     }
 
@@ -476,16 +472,12 @@ class ScoreAndBatchTest {
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1e160, -1e160)));
         harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0, 0.0))); // the batch holds both (3 or more)
 
-        List<TrainingBatch> batches = harness.extractOutputValues();
-        assertEquals(1, batches.size());
-        assertEquals(List.of("h0", "h1"), batches.get(0).getTrajectories().stream()
-                .map(ScoredTrajectory::getTrajectoryId).toList());
-        assertTrue(batches.get(0).getTrajectories().stream()
+        assertEquals(List.of("h0", "h1"), idsInTheOnlyBatch());
+        assertTrue(harness.extractOutputValues().get(0).getTrajectories().stream()
                 .allMatch(t -> t.getSteps().stream().allMatch(step -> Double.isFinite(step.getAdvantage()))));
-        var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
-        assertEquals(List.of("g1", "g0"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
-        assertTrue(unscored.stream().allMatch(r -> r.getValue().getDetail().contains("the rest of its batch was"
-                + " scored without it")));
+        assertEquals(List.of("g1", "g0"), unscoredIds());
+        assertTrue(harness.getSideOutput(ScoreAndBatch.UNSCORABLE).stream().allMatch(r -> r.getValue().getDetail()
+                .contains("the rest of its batch was scored without it")));
         assertNothingLeft();
     }
 
@@ -500,13 +492,21 @@ class ScoreAndBatchTest {
         harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0)));
         harness.processElement(new StreamRecord<>(group("k", 0.0, 0.0))); // the third: the batch is full
 
+        assertEquals(List.of("h0", "k0"), idsInTheOnlyBatch());
+        assertEquals(List.of("g0"), unscoredIds());
+        assertNothingLeft();
+    }
+
+    /** The trajectories of the one batch the harness has emitted, in batch order. */
+    private List<String> idsInTheOnlyBatch() {
         List<TrainingBatch> batches = harness.extractOutputValues();
         assertEquals(1, batches.size());
-        assertEquals(List.of("h0", "k0"), batches.get(0).getTrajectories().stream()
-                .map(ScoredTrajectory::getTrajectoryId).toList());
-        var unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE);
-        assertEquals(List.of("g0"), unscored.stream().map(r -> r.getValue().getTrajectoryId()).toList());
-        assertNothingLeft();
+        return batches.get(0).getTrajectories().stream().map(ScoredTrajectory::getTrajectoryId).toList();
+    }
+
+    private List<String> unscoredIds() {
+        return harness.getSideOutput(ScoreAndBatch.UNSCORABLE).stream().map(r -> r.getValue().getTrajectoryId())
+                .toList();
     }
 
     /** A trajectory whose steps carry {@code tokensPerStep} token ids each, as the job hands it on: encoded. */
