@@ -465,10 +465,7 @@ class ScoreAndBatchTest {
      */
     @Test
     void aGroupThatOverflowsTheBatchsStatisticsGoesToUnscoredAloneAndTheRestIsScoredWithoutIt() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
-        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
-        start(conf);
+        startWhitenedOverTheBatch(Estimator.GRPO);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1e160, -1e160)));
         harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0, 0.0))); // the batch holds both (3 or more)
 
@@ -484,10 +481,7 @@ class ScoreAndBatchTest {
     /** The same for a unit of one trajectory, which cannot be scored alone under the batch's statistics. */
     @Test
     void aSingleTrajectoryThatOverflowsTheBatchsStatisticsGoesToUnscoredAlone() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(CreditOptions.ESTIMATOR, Estimator.OUTCOME);
-        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
-        start(conf);
+        startWhitenedOverTheBatch(Estimator.OUTCOME);
         harness.processElement(new StreamRecord<>(group("g", 0.0, 1e200)));
         harness.processElement(new StreamRecord<>(group("h", 0.0, 1.0)));
         harness.processElement(new StreamRecord<>(group("k", 0.0, 0.0))); // the third: the batch is full
@@ -495,6 +489,14 @@ class ScoreAndBatchTest {
         assertEquals(List.of("h0", "k0"), idsInTheOnlyBatch());
         assertEquals(List.of("g0"), unscoredIds());
         assertNothingLeft();
+    }
+
+    /** Starts the operator with {@code estimator} and credit.normalize=batch: statistics pooled over each batch. */
+    private void startWhitenedOverTheBatch(Estimator estimator) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(CreditOptions.ESTIMATOR, estimator);
+        conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
+        start(conf);
     }
 
     /** The trajectories of the one batch the harness has emitted, in batch order. */

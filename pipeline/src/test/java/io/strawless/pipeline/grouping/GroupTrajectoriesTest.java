@@ -66,6 +66,12 @@ class GroupTrajectoriesTest {
         return conf;
     }
 
+    /** {@code conf} with job.max-policy-lag=2: a trajectory more than 2 versions behind its task's newest is stale. */
+    private static Configuration policyLagOf2(Configuration conf) {
+        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        return conf;
+    }
+
     @AfterEach
     void tearDown() throws Exception {
         if (harness != null) {
@@ -382,9 +388,7 @@ class GroupTrajectoriesTest {
 
     @Test
     void staleTrajectoriesAreRoutedToUnscored() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
-        start(conf);
+        start(policyLagOf2(new Configuration()));
 
         send(trajectory("new", null, 0, 1.0, 10), 100);
         send(trajectory("ok", null, 0, 1.0, 8), 101);
@@ -405,9 +409,7 @@ class GroupTrajectoriesTest {
      */
     @Test
     void aFarTooHighPolicyVersionIsForgottenATtlAfterTheLastTrajectoryThatCarriedIt() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
-        start(conf);
+        start(policyLagOf2(new Configuration()));
 
         send(trajectory("typo", null, 0, 1.0, 1_000_000), 100);
         long time = 100;
@@ -443,9 +445,7 @@ class GroupTrajectoriesTest {
 
     @Test
     void aStaleMemberCountsTowardsItsGroupsSize() throws Exception {
-        Configuration conf = grpo();
-        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
-        start(conf);
+        start(policyLagOf2(grpo()));
 
         sendAGroupWithAStaleMember();
 
@@ -466,9 +466,7 @@ class GroupTrajectoriesTest {
      */
     @Test
     void aMemberThatWentStaleWhileItsGroupWaitedIsNotScored() throws Exception {
-        Configuration conf = grpo();
-        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
-        start(conf);
+        start(policyLagOf2(grpo()));
 
         send(trajectory("c", "g1", 3, 0.5, 7), 100); // the newest version of the task so far
         send(trajectory("a", "g1", 3, 1.0, 10), 105);
@@ -485,8 +483,7 @@ class GroupTrajectoriesTest {
 
     @Test
     void aGroupShortOfAStaleMemberIsPartial() throws Exception {
-        Configuration conf = grpo();
-        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
+        Configuration conf = policyLagOf2(grpo());
         conf.set(JobOptions.PARTIAL_GROUPS, PartialGroupPolicy.UNSCORED);
         start(conf);
 
@@ -503,9 +500,7 @@ class GroupTrajectoriesTest {
 
     @Test
     void aStaleMemberThatComesFirstIsCountedAndAStaleDuplicateOnce() throws Exception {
-        Configuration conf = grpo();
-        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
-        start(conf);
+        start(policyLagOf2(grpo()));
         send(trajectory("x", "g0", 1, 1.0, 10), 90); // the task's newest policy: 10
 
         send(trajectory("c", "g1", 3, 0.5, 7), 100);
@@ -520,9 +515,7 @@ class GroupTrajectoriesTest {
 
     @Test
     void aGroupWhoseEveryMemberIsStaleClosesWithNothingToScore() throws Exception {
-        Configuration conf = grpo();
-        conf.set(JobOptions.MAX_POLICY_LAG, 2L);
-        start(conf);
+        start(policyLagOf2(grpo()));
         send(trajectory("x", "g0", 1, 1.0, 10), 90);
         send(trajectory("c", "g1", 2, 0.5, 7), 100);
         send(trajectory("d", "g1", 2, 0.5, 7), 100);
