@@ -69,6 +69,49 @@ class BatchSubscriberTest {
     }
 
     /**
+     * Two trainers in one group: when the second joins, the batches the first acknowledged stay committed and the
+     * others are delivered again, each once, to whichever member owns its partition now. An acknowledgement of a
+     * batch delivered before the rebalance moves nothing: the new owner trains on that batch and commits it.
+     */
+    @Test
+    void aRebalanceKeepsTheAcknowledgedBatchesAndHandsOverTheRest() throws Exception {
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic("rebalance", 2, (short) 1))).all().get();
+        }
+        Configuration conf = subscriberOn("rebalance");
+        produceTo("rebalance", 0, batch("p0-b0"), batch("p0-b1"));
+        produceTo("rebalance", 1, batch("p1-b0"), batch("p1-b1"));
+
+        try (BatchSubscriber first = new BatchSubscriber(conf)) {
+            List<Delivery> beforeRebalance = pollUntil(first, 4);
+            beforeRebalance.stream().filter(delivery -> delivery.batch().getBatchId().endsWith("b0"))
+                    .forEach(Delivery::ack);
+            try (BatchSubscriber second = new BatchSubscriber(conf)) {
+                // One thread drives both members: each poll lets its member take part in the rebalance.
+                List<Delivery> again = new ArrayList<>();
+                Instant deadline = Instant.now().plus(PATIENCE);
+                while (again.size() < 2) {
+                    assertTrue(Instant.now().isBefore(deadline), "after the rebalance only " + ids(again) + " came");
+                    again.addAll(first.poll(Duration.ofMillis(100)));
+                    again.addAll(second.poll(Duration.ofMillis(100)));
+                }
+                beforeRebalance.forEach(Delivery::ack); // late: these partitions were handed over in between
+                for (int i = 0; i < 5; i++) { // nothing else comes, and the late acknowledgements commit nothing
+                    again.addAll(first.poll(Duration.ofMillis(100)));
+                    again.addAll(second.poll(Duration.ofMillis(100)));
+                }
+                assertEquals(List.of("p0-b1", "p1-b1"), ids(again).stream().sorted().toList());
+                assertEquals(Map.of(0, 1L, 1, 1L), committedOffsets("rebalance"));
+
+                again.forEach(Delivery::ack);
+                first.poll(Duration.ofMillis(100));
+                second.poll(Duration.ofMillis(100));
+                assertEquals(Map.of(0, 2L, 1, 2L), committedOffsets("rebalance"));
+            }
+        }
+    }
+
+    /**
      * A trainer that spends longer on a poll's batches than max.poll.interval.ms loses its partitions and its
      * commits, and gets the same batches again: one batch a poll keeps a slow trainer (here 1 s a batch, 4
      * batches, a 3 s interval) in the group, and every batch is trained on once.
@@ -364,6 +407,24 @@ class BatchSubscriberTest {
         try (KafkaProducer<byte[], byte[]> producer = producer(null)) {
             for (TrainingBatch batch : batches) {
                 send(producer, topic, encode(batch));
+            }
+        }
+    }
+
+    /** The offsets the group {@code <topic>-trainer} committed, by partition. */
+    private static Map<Integer, Long> committedOffsets(String topic) throws Exception {
+        try (Admin admin = admin()) {
+            Map<Integer, Long> offsets = new HashMap<>();
+            admin.listConsumerGroupOffsets(topic + "-trainer").partitionsToOffsetAndMetadata().get()
+                    .forEach((partition, offset) -> offsets.put(partition.partition(), offset.offset()));
+            return offsets;
+        }
+    }
+
+    private static void produceTo(String topic, int partition, TrainingBatch... batches) throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = producer(null)) {
+            for (TrainingBatch batch : batches) {
+                producer.send(new ProducerRecord<>(topic, partition, null, encode(batch))).get();
             }
         }
     }
