@@ -363,7 +363,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (!current.hasOutcome()) {
             return moveDeadline(ctx, current, Phase.OPEN, EventTimes.plus(waitFrom, outcomeTimeoutMillis));
         }
-        if (verifiersComplete()) {
+        if (verdictGaps().complete()) {
             return moveDeadline(ctx, current, Phase.READY, current.latestEventTime());
         }
         if (current.phase() == Phase.AWAITING_VERIFIERS) {
@@ -494,43 +494,22 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         throw new IllegalStateException("step " + index + " is marked as arrived but is not in state");
     }
 
-    private boolean verifiersComplete() throws Exception {
+    /**
+     * Which required verifiers have not judged which trainable steps: none, or in words for the unscored record of a
+     * trajectory that timed out waiting for them (an operator can tell a verifier that is down, missing on every
+     * step, from one that lags).
+     */
+    private VerdictGaps verdictGaps() throws Exception {
         if (requiredVerifiers.isEmpty()) {
-            return true;
+            return VerdictGaps.NONE;
         }
-        Set<String> judged = judgedSteps();
-        for (byte[] encoded : steps.get()) {
-            StepEvent step = stepCodec.decode(encoded);
-            if (step.getTrainable()) {
-                for (String verifier : requiredVerifiers) {
-                    if (!judged.contains(step.getStepIndex() + "/" + verifier)) {
-                        return false;
-                    }
-                }
-            }
-        }
-        return true;
-    }
-
-    /** "step index/verifier id" of every verdict of a step that arrived, the session's included. */
-    private Set<String> judgedSteps() throws Exception {
         writeAppends();
-        Set<String> judged = new HashSet<>();
+        Set<String> judged = new HashSet<>(); // "step index/verifier id" of every verdict, the session's included
         for (VerifierSignal v : verdicts.get()) {
             if (v.getStepIndex() != null) {
                 judged.add(v.getStepIndex() + "/" + v.getVerifierId());
             }
         }
-        return judged;
-    }
-
-    /**
-     * Which required verifiers have not judged which trainable steps, in words, for the unscored record of a
-     * trajectory that timed out waiting for them: an operator can tell a verifier that is down (missing on every
-     * step) from one that lags.
-     */
-    private String missingVerdicts() throws Exception {
-        Set<String> judged = judgedSteps();
         SortedMap<String, Integer> stepsLackingByVerifier = new TreeMap<>();
         int trainable = 0;
         int lacking = 0;
@@ -551,10 +530,25 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 lacking++;
             }
         }
-        List<String> byVerifier = new ArrayList<>();
-        stepsLackingByVerifier.forEach((verifier, count) -> byVerifier.add(verifier + " on " + count));
-        return lacking + " of " + trainable + " trainable steps lack required verdicts (missing "
-                + String.join(", ", byVerifier) + ")";
+        return new VerdictGaps(trainable, lacking, stepsLackingByVerifier);
+    }
+
+    /** How many of a trajectory's trainable steps lack a verdict of a required verifier, and which verifiers'. */
+    private record VerdictGaps(int trainable, int lacking, SortedMap<String, Integer> stepsLackingByVerifier) {
+
+        static final VerdictGaps NONE = new VerdictGaps(0, 0, new TreeMap<>());
+
+        boolean complete() {
+            return lacking == 0;
+        }
+
+        @Override
+        public String toString() {
+            List<String> byVerifier = new ArrayList<>();
+            stepsLackingByVerifier.forEach((verifier, count) -> byVerifier.add(verifier + " on " + count));
+            return lacking + " of " + trainable + " trainable steps lack required verdicts (missing "
+                    + String.join(", ", byVerifier) + ")";
+        }
     }
 
     /**
@@ -623,7 +617,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (current.phase() == Phase.AWAITING_VERIFIERS) {
             verifierTimeouts.inc();
             if (unscoredOnVerifierTimeout) {
-                routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, missingVerdicts() + " after "
+                routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, verdictGaps() + " after "
                         + verifierTimeoutMillis + " ms (job.verifier-timeout)", timestamp);
             } else {
                 emit(ctx, current, true, out); // scored with the verdicts that came, and marked so
@@ -638,13 +632,14 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         } else if (current.stepsComplete()) {
             if (scoreTimedOutOnProcess && current.verdictCount() > 0 && judgesATrainableStep(current)) {
                 // Scored on its verdicts alone, so the quorum they must meet holds here as after an outcome.
-                boolean quorum = verifiersComplete();
+                VerdictGaps gaps = verdictGaps();
+                boolean quorum = gaps.complete();
                 if (!quorum) {
                     verifierTimeouts.inc();
                 }
                 if (!quorum && unscoredOnVerifierTimeout) {
                     routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, "no outcome within " + outcomeTimeoutMillis
-                            + " ms (job.outcome-timeout), and " + missingVerdicts(), timestamp);
+                            + " ms (job.outcome-timeout), and " + gaps, timestamp);
                 } else {
                     emitWithoutOutcome(ctx, current, !quorum, timestamp, out);
                 }
