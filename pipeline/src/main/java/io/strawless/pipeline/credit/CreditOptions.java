@@ -51,7 +51,8 @@ public final class CreditOptions {
             .enumType(Preset.class)
             .defaultValue(Preset.NONE)
             .withDescription("Conventions that reproduce a framework's numbers: 'verl' (grpo, dr_grpo, rloo, gae, "
-                    + "reinforce_pp, reinforce_pp_baseline, process as verl's PRIME recipe, gigpo as verl-agent), "
+                    + "reinforce_pp, reinforce_pp_baseline, process as verl's PRIME recipe, gigpo's advantages as "
+                    + "verl-agent's, whose returns repeat them where gigpo's return is the discounted step return), "
                     + "'trl' (grpo, dr_grpo, rloo), 'openrlhf' (grpo as group_norm, dr_grpo, rloo, gae, reinforce_pp "
                     + "as reinforce, reinforce_pp_baseline as reinforce_baseline), or 'none' (the defaults below). A "
                     + "step is a turn: where a framework weighs tokens (verl's and OpenRLHF's whitening takes the mean "
@@ -151,7 +152,10 @@ public final class CreditOptions {
                     + " the discount still steps through them, as OpenRLHF does; 'reset' as the end of what comes"
                     + " before them: the recurrence restarts from 0, so no reward after a tool step (the outcome"
                     + " included) reaches the steps before it, as verl's REINFORCE++ multiplies its running return by"
-                    + " the response mask (the verl preset's reinforce_pp).");
+                    + " the response mask (the verl preset's reinforce_pp). In every mode a reward reported on a"
+                    + " non-trainable step reaches no recurrence (as verl loses one on a masked token), though the"
+                    + " outcome estimators' scores sum every step's reward: agents report it on the trainable step"
+                    + " whose action earned it.");
 
     public static final ConfigOption<Map<String, String>> VERIFIER_WEIGHTS = key("credit.verifier-weights")
             .mapType()

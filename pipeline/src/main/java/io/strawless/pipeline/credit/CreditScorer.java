@@ -173,7 +173,10 @@ public final class CreditScorer implements AutoCloseable {
         return estimators.executor().description();
     }
 
-    /** How many times this scorer fell back from OpenCL to java (0 or 1): expose it as a metric. */
+    /**
+     * Whether this scorer fell back from OpenCL to java (0 or 1), or started on java under {@code auto} because
+     * OpenCL failed earlier in this JVM for the same settings: expose it as a metric.
+     */
     public long fallbacks() {
         return fallbacks;
     }
@@ -184,9 +187,15 @@ public final class CreditScorer implements AutoCloseable {
     }
 
     private KernelExecutor executorFor(Backend setting) {
-        // auto: the backend it picked for these credit settings in this JVM, measuring them the first time.
+        // auto: the backend it picked for these credit settings in this JVM, measuring them the first time; java
+        // where OpenCL failed for them before, counted as a fallback, so that the gauge of a task restarted after
+        // the failure still says the device is broken.
+        boolean demoted = setting == Backend.AUTO && OPENCL_FAILED.contains(config.kernelsKey());
+        if (demoted) {
+            fallbacks++;
+        }
         KernelExecutor.Backend backend = switch (setting) {
-            case AUTO -> OPENCL_FAILED.contains(config.kernelsKey())
+            case AUTO -> demoted
                     ? KernelExecutor.Backend.JAVA
                     : AUTO_PICKS.computeIfAbsent(autoKey(config, microBatch), key -> cheapestExecutor().backend());
             case OPENCL -> KernelExecutor.Backend.OPENCL;

@@ -97,6 +97,9 @@ public final class KernelExecutor {
                 }
                 return OpenCLDevice.listDevices(null).stream().findFirst();
             } catch (RuntimeException | LinkageError noRuntime) {
+                // Mostly no OpenCL loader or platform installed, which the scorer's warning says how to fix; the
+                // cause tells an installed runtime that fails (a broken ICD, a library of another architecture).
+                LOG.info("no OpenCL device: the runtime could not be queried: {}", noRuntime.toString());
                 return Optional.empty();
             }
         }
@@ -181,10 +184,21 @@ public final class KernelExecutor {
             throw new OpenClFailureException(kernel.getClass().getSimpleName() + " failed on " + device.getName(), e);
         }
         if (!kernel.isRunningCL()) {
-            throw new OpenClFailureException(kernel.getClass().getSimpleName() + " ran on "
-                    + kernel.getTargetDevice().getShortDescription() + " instead of OpenCL device " + device.getName()
-                    + " (failed devices: " + KernelManager.instance().getPreferences(kernel).getFailedDevices() + ")",
-                    null);
+            throw new OpenClFailureException(kernel.getClass().getSimpleName() + " ran on " + fallbackDevice(kernel)
+                    + " instead of OpenCL device " + device.getName(), null);
+        }
+    }
+
+    /**
+     * Where Aparapi ran a kernel it could not run on OpenCL, and the devices it gave up on, in words. Built with
+     * care: the failure must reach the scorer, which falls back to java, not an exception from describing it.
+     */
+    private static String fallbackDevice(CreditKernel kernel) {
+        try {
+            return kernel.getTargetDevice().getShortDescription() + " (failed devices: "
+                    + KernelManager.instance().getPreferences(kernel).getFailedDevices() + ")";
+        } catch (RuntimeException e) {
+            return "another device (" + e + " while asking which)";
         }
     }
 

@@ -102,7 +102,8 @@ class OpenClExecutionTest {
     @Test
     void scoringSubtasksMayCompileAndRunKernelsAtTheSameTime() throws Exception {
         // Two scoring subtasks in one task manager open, compile and run their kernels concurrently: Aparapi's
-        // native side crashed the JVM (SIGSEGV) under that until KernelExecutor serialised OpenCL calls.
+        // native side crashed the JVM (SIGSEGV) under that until the device was discovered once per JVM
+        // (KernelExecutor.DeviceDiscovery) and libjsig chained LLVM's signal handlers; kernel calls are not locked.
         int threads = 4;
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
