@@ -457,16 +457,19 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
         long scoringStart = System.nanoTime();
         List<Credit> credits = new ArrayList<>(score(inputs, model));
         if (credit.poolsOverTheBatch() && !credits.stream().allMatch(Credit::isFinite)) {
-            Set<Integer> overflowing = unitsThatOverflowAlone(inputs, units, model);
-            if (!overflowing.isEmpty() && overflowing.size() < new HashSet<>(units).size()) {
+            Set<Integer> overflowing = membersThatOverflowAlone(members, inputs, units, flagged, model);
+            if (!overflowing.isEmpty() && overflowing.size() < members.size()) {
                 // One group's numbers too large for the arithmetic make the batch's statistics, and so every credit
-                // in it, non-finite: that group goes to unscored, and the rest of the batch is scored without it.
+                // in it, non-finite: that group (or a flagged suspect alone) goes to unscored, and the rest of the
+                // batch is scored without it.
                 for (int i = members.size() - 1; i >= 0; i--) {
-                    if (overflowing.contains(units.get(i))) {
+                    if (overflowing.contains(i)) {
+                        boolean suspect = flagged.remove(members.get(i).trajectoryId());
                         ctx.output(UNSCORABLE, unscored(members.get(i), UnscoredReason.UNSCORABLE, credit.estimator()
-                                + " gave its group a credit that is not a finite number on its own: a reward, value or"
-                                + " outcome is too large for the arithmetic (the rest of its batch was scored without"
-                                + " it)", now));
+                                + " gave " + (suspect ? "it" : "its group") + " a credit that is not a finite number"
+                                + " on its own: a reward, value or outcome is too large for the arithmetic (the rest of"
+                                + " its batch was scored without it" + (suspect ? "; a suspect, scored apart from its"
+                                + " group" : "") + ")", now));
                         members.remove(i);
                         inputs.remove(i);
                         units.remove(i);
@@ -577,20 +580,40 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
     }
 
     /**
-     * The scoring units of {@code inputs} ({@code units}: each input's) whose credit without the batch's statistics is
-     * not finite or has a square that is not: their numbers overflow what the batch pools. Without those statistics
-     * the units share nothing, so one call scores each as on its own. Only on the path where a batch's pooled
-     * statistics came out non-finite, in Java.
+     * The positions of the members whose scoring unit ({@code units}: each input's) has a credit without the batch's
+     * statistics that is not finite or has a square that is not: their numbers overflow what the batch pools. Without
+     * those statistics the units share nothing, so one call scores each as on its own. A suspect flagged under
+     * job.suspect-policy=FLAG is a unit of its own here: its group is scored without it in the end
+     * ({@link #rescoreWithoutSuspects}), as under UNSCORED, where it leaves before scoring, so its numbers must not
+     * take its group to unscored. Only on the path where a batch's pooled statistics came out non-finite, in Java.
      */
-    private Set<Integer> unitsThatOverflowAlone(List<Trajectory> inputs, List<Integer> units, ReliabilityModel model) {
+    private Set<Integer> membersThatOverflowAlone(List<AssembledTrajectory> members, List<Trajectory> inputs,
+            List<Integer> units, Set<String> flagged, ReliabilityModel model) {
         if (unpooledScorer == null) {
             unpooledScorer = new CreditScorer(credit.withoutBatchStatistics(), maxTrajectories);
         }
-        List<Credit> unpooled = score(unpooledScorer, inputs, model);
-        Set<Integer> overflowing = new HashSet<>();
-        for (int i = 0; i < inputs.size(); i++) {
+        List<Integer> searchUnits = new ArrayList<>(units);
+        List<Trajectory> searchInputs = new ArrayList<>(inputs);
+        for (int i = 0; i < members.size(); i++) {
+            if (flagged.contains(members.get(i).trajectoryId())) {
+                int ownUnit = -1 - i; // the groups' units are their positions in the batch, from 0
+                Trajectory input = inputs.get(i);
+                searchUnits.set(i, ownUnit);
+                searchInputs.set(i, new Trajectory(input.id(), Integer.toString(ownUnit), input.taskId(),
+                        input.outcome(), input.terminal(), input.bootstrapValue(), input.baseline(), input.steps()));
+            }
+        }
+        List<Credit> unpooled = score(unpooledScorer, searchInputs, model);
+        Set<Integer> overflowingUnits = new HashSet<>();
+        for (int i = 0; i < searchInputs.size(); i++) {
             if (!unpooled.get(i).squaresFinite()) {
-                overflowing.add(units.get(i));
+                overflowingUnits.add(searchUnits.get(i));
+            }
+        }
+        Set<Integer> overflowing = new HashSet<>();
+        for (int i = 0; i < searchUnits.size(); i++) {
+            if (overflowingUnits.contains(searchUnits.get(i))) {
+                overflowing.add(i);
             }
         }
         return overflowing;

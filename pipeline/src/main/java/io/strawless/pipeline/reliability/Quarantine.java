@@ -16,11 +16,16 @@ import org.apache.flink.configuration.ReadableConfig;
  *
  * <p>The share is the posterior mean of the trajectory's rate g of good steps, under a uniform prior: each
  * judged step's verdicts have probability {@code g * P(verdicts | good) + (1 - g) * P(verdicts | bad)}, with
- * the sensitivities and specificities the {@link ReliabilityModel} has learnt. So an unreliable verifier's
- * verdict barely moves it, one that always says "good" does not move it at all, and a trajectory with few
- * judged steps stays near 1/2: the rule needs no separate minimum of evidence. The thresholds are kept off 1/2
- * (below it on success, above it on failure), which no evidence at all would otherwise reach; and a trajectory
- * without a single verdict of a verifier the model knows is not judged at all.
+ * the sensitivities and specificities the {@link ReliabilityModel} has learnt. With a perfect verifier, k steps
+ * judged good of n give (k + 1) / (n + 2); less reliable verdicts pull it toward 1/2, and those of a verifier that
+ * always says "good" do not move it at all. So the thresholds are the minimum of evidence, and no separate one is
+ * needed: no verdict leaves the share at 1/2, which they are kept off (below it on success, above it on failure);
+ * one judged step keeps it between 1/3 and 2/3, whatever its verdicts; and how many verdicts of what reliability
+ * condemn follows from them (the examples on the options, which {@code QuarantineTest} computes). Every verifier
+ * the model knows counts, however few of the window's steps it judged (the process estimator's learnt weights
+ * wait for min-learnt-steps of them, {@link VerifierReliability#verifierWeights}): beside an established verifier,
+ * a new one's verdicts barely move the share, and alone they weigh what its fit, still near the prior, says. A
+ * trajectory without a single verdict of a verifier the model knows is not judged at all.
  */
 public final class Quarantine {
 

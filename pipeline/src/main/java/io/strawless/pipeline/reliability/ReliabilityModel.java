@@ -121,6 +121,17 @@ public class ReliabilityModel {
         return Collections.unmodifiableSortedMap(reliabilities);
     }
 
+    /** How many of the window's steps each verifier judged, by its index in {@link #verifiers}. */
+    public int[] stepsJudged() {
+        int[] steps = new int[verifiers.length];
+        for (int i = 0; i < size; i++) {
+            for (long bits = judged[i]; bits != 0; bits &= bits - 1) {
+                steps[Long.numberOfTrailingZeros(bits)]++;
+            }
+        }
+        return steps;
+    }
+
     /** Sensitivity + specificity - 1 of {@code verifier}, at least 0; NaN when the model does not know it. */
     public double informativeness(String verifier) {
         int v = indexOf(verifier);

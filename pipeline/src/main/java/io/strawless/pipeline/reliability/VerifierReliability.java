@@ -49,7 +49,10 @@ public final class VerifierReliability {
     private final int window;
     private final boolean weightVerifiers;
     private final long minLearntSteps;
-    /** The newest estimate of each verifier, read by the metric reporter's thread. */
+    /**
+     * The newest estimate of each verifier: that of whichever of the subtask's buckets learnt last (NaN where its
+     * model does not know the verifier). Read by the metric reporter's thread.
+     */
     private final Map<String, Double> latest = new ConcurrentHashMap<>();
     private MetricGroup gauges;
 
@@ -60,6 +63,14 @@ public final class VerifierReliability {
         }
         this.weightVerifiers = conf.get(ReliabilityOptions.WEIGHT_VERIFIERS);
         this.minLearntSteps = ReliabilityOptions.minLearntSteps(conf);
+        if (window < minLearntSteps) {
+            // A verifier's learnt weight waits until it judged that many of the window's steps: it never would.
+            throw new IllegalArgumentException(ReliabilityOptions.WINDOW_STEPS.key() + " (" + window + ") must be at"
+                    + " least " + ReliabilityOptions.MIN_LEARNT_STEPS.key() + " (" + minLearntSteps + "): a verifier"
+                    + " is weighted by its learnt reliability only once it judged that many of the window's steps."
+                    + " Raise " + ReliabilityOptions.WINDOW_STEPS.key() + " or lower "
+                    + ReliabilityOptions.MIN_LEARNT_STEPS.key() + ".");
+        }
     }
 
     /** Registers the reliability gauges under {@code group} (as {@code reliability.<verifier id>}). */
@@ -88,17 +99,24 @@ public final class VerifierReliability {
      * The process estimator's verifier weights: each verifier's {@code credit.verifier-weights} entry times its
      * learnt informativeness (0 below {@value #MIN_INFORMATIVENESS}); empty, for the configured weights, when
      * {@code reliability.weight-verifiers} is off or the model has learnt fewer than {@code
-     * quarantine.min-learnt-steps} steps (its informativeness would be the prior's, 0.4, or a fit to a handful of
-     * steps, possibly 0). A verifier the model does not know keeps its configured weight.
+     * quarantine.min-learnt-steps} steps. The gate is per verifier too: one that judged fewer than {@code
+     * quarantine.min-learnt-steps} of the window's steps keeps its configured weight, as one the model does not know
+     * does. Its informativeness would be the prior's, 0.4, or a fit to a handful of its own verdicts: a new verifier
+     * that always says "good" comes out at 0.4 to 0.6 from five steps, where its established twin weighs 0.
      */
     public Optional<Map<String, Double>> verifierWeights(ReliabilityModel model, CreditConfig credit) {
         if (!weightVerifiers || model.learnt < minLearntSteps) {
             return Optional.empty();
         }
         Map<String, Double> weights = new TreeMap<>(credit.verifierWeights());
-        for (String verifier : model.verifiers) {
-            double informativeness = model.informativeness(verifier);
-            weights.put(verifier, informativeness < MIN_INFORMATIVENESS ? 0 : credit.verifierWeight(verifier) * informativeness);
+        int[] stepsJudged = model.stepsJudged();
+        for (int v = 0; v < model.verifiers.length; v++) {
+            if (stepsJudged[v] >= minLearntSteps) {
+                String verifier = model.verifiers[v];
+                double informativeness = model.informativeness(verifier);
+                weights.put(verifier, informativeness < MIN_INFORMATIVENESS ? 0
+                        : credit.verifierWeight(verifier) * informativeness);
+            }
         }
         return Optional.of(weights);
     }

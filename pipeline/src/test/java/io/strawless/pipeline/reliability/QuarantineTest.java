@@ -70,7 +70,7 @@ class QuarantineTest {
     }
 
     @Test
-    void unreliableOrUninformativeVerdictsCondemnNobody() {
+    void fewUnreliableOrUninformativeVerdictsCondemnNobody() {
         assertTrue(judge(trajectory("stamp-only", true, repeat(Map.of("stamp", true), 8))).isEmpty());
         assertTrue(judge(trajectory("rater-only", true, repeat(Map.of("rater", false), 4))).isEmpty(),
                 "four verdicts of a 60% verifier are not strong evidence");
@@ -144,6 +144,67 @@ class QuarantineTest {
         assertTrue(suspicion.isPresent());
         assertTrue(suspicion.get().startsWith("succeeded, but the verdicts on its 5 judged steps"), suspicion.get());
         assertTrue(judge(trajectory("newcomer-only", true, repeat(Map.of("newcomer", false), 8))).isEmpty());
+    }
+
+    /**
+     * The examples that the quarantine's options (ReliabilityOptions) and the README give, computed through the real
+     * rule with the model learnt from the panel, whose checker is right 95% of the time and rater 61%: the share
+     * each puts on a trajectory, to two places, and whether it is a suspect at the default thresholds.
+     */
+    @Test
+    void theDocumentedExamplesHold() {
+        assertEquals(0.95, model.reliabilities().get("checker"), 0.005);
+        assertEquals(0.61, model.reliabilities().get("rater"), 0.005);
+        assertExample("checker", true, 0, 2, 0.26, true);
+        assertExample("checker", true, 1, 2, 0.38, false);
+        assertExample("rater", true, 0, 8, 0.25, true);
+        assertExample("rater", true, 0, 4, 0.35, false);
+        assertExample("checker", false, 10, 0, 0.91, true);
+        assertExample("checker", false, 9, 1, 0.85, false);
+    }
+
+    /**
+     * A trajectory with {@code good} steps that {@code verifier} alone called good and {@code bad} it called bad:
+     * the share of good steps its verdicts imply, and whether the default thresholds make it a suspect.
+     */
+    private static void assertExample(String verifier, boolean success, int good, int bad, double share,
+            boolean suspect) {
+        var verdicts = new ArrayList<Map<String, Boolean>>(repeat(Map.of(verifier, true), good));
+        verdicts.addAll(repeat(Map.of(verifier, false), bad));
+        AssembledTrajectory t = trajectory("example", success, verdicts);
+        String example = (success ? "success" : "failure") + ", " + verifier + ": " + good + " good, " + bad + " bad";
+        assertEquals(share, Quarantine.goodShare(LabelledStep.of(t), model), 0.005, example);
+        assertEquals(suspect, judge(t).isPresent(), example);
+    }
+
+    /**
+     * What holds whatever the verifiers, as the options say: one judged step keeps the share between 1/3 and 2/3, so
+     * at the default 0.33 a suspect success has two judged steps at least; and a suspect failure at the default 0.9
+     * has eight at least, since seven judged good by a perfect verifier put it at 8/9 (and nine, at 10/11, do).
+     */
+    @Test
+    void oneStepNeverCondemnsASuccessNorFewerThanEightAFailure() {
+        ReliabilityModel perfect = new ReliabilityModel();
+        perfect.verifiers = new String[] {"oracle"};
+        perfect.sensitivity = new double[] {1 - 1e-12};
+        perfect.specificity = new double[] {1 - 1e-12};
+        Configuration anyModel = new Configuration();
+        anyModel.set(ReliabilityOptions.MIN_LEARNT_STEPS, 0); // a model made by hand has learnt no step
+        Quarantine quarantine = new Quarantine(anyModel);
+
+        var oneBad = trajectory("one bad", true, List.of(Map.of("oracle", false)));
+        assertTrue(Quarantine.goodShare(LabelledStep.of(oneBad), perfect) >= 1.0 / 3);
+        assertTrue(quarantine.suspicion(oneBad, perfect).isEmpty());
+        var oneGood = trajectory("one good", false, List.of(Map.of("oracle", true)));
+        assertTrue(Quarantine.goodShare(LabelledStep.of(oneGood), perfect) <= 2.0 / 3);
+        assertTrue(quarantine.suspicion(trajectory("two bad", true, repeat(Map.of("oracle", false), 2)), perfect)
+                .isPresent());
+
+        var sevenGood = trajectory("seven good", false, repeat(Map.of("oracle", true), 7));
+        assertEquals(8.0 / 9, Quarantine.goodShare(LabelledStep.of(sevenGood), perfect), 1e-4);
+        assertTrue(quarantine.suspicion(sevenGood, perfect).isEmpty());
+        assertTrue(quarantine.suspicion(trajectory("nine good", false, repeat(Map.of("oracle", true), 9)), perfect)
+                .isPresent());
     }
 
     @Test

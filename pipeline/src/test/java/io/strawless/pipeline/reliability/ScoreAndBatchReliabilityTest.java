@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.strawless.pipeline.Events;
 import io.strawless.pipeline.JobOptions;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import io.strawless.pipeline.batching.ScoreAndBatch;
@@ -215,17 +216,60 @@ class ScoreAndBatchReliabilityTest {
     }
 
     private Map<String, List<Double>> advantagesOfTheUnsuspected(SuspectPolicy policy) throws Exception {
+        return advantagesOfTheUnsuspected(policy, fleet());
+    }
+
+    /** The advantages of {@code groups}' batched trajectories but the suspects: grpo, whitened over the batch. */
+    private Map<String, List<Double>> advantagesOfTheUnsuspected(SuspectPolicy policy, List<TrajectoryGroup> groups)
+            throws Exception {
         Configuration conf = new Configuration();
         conf.set(ReliabilityOptions.SUSPECT_POLICY, policy);
         conf.set(CreditOptions.ESTIMATOR, Estimator.GRPO);
         conf.set(CreditOptions.NORMALIZE, CreditOptions.Normalize.BATCH);
-        run(conf);
+        run(conf, groups);
         Map<String, List<Double>> advantages = onlyBatch().getTrajectories().stream()
                 .filter(t -> !t.getSuspect())
                 .collect(Collectors.toMap(ScoredTrajectory::getTrajectoryId,
                         t -> t.getSteps().stream().map(ScoredStep::getAdvantage).toList()));
         harness.close();
         return advantages;
+    }
+
+    /**
+     * A suspect whose numbers overflow the statistics pooled over the batch goes to unscored alone. Under FLAG the
+     * suspects stay in the batch's first scoring, and the search for the group that overflows took the suspect's
+     * whole group to unscored, where under UNSCORED, the suspect gone before scoring, the group was scored. Its
+     * group-mates get the advantages they get where the hacks' outcomes are ordinary and the suspects leave.
+     */
+    @ParameterizedTest
+    @EnumSource(SuspectPolicy.class)
+    void aSuspectWhoseNumbersOverflowTheBatchsStatisticsDoesNotTakeItsGroupWithIt(SuspectPolicy policy)
+            throws Exception {
+        Map<String, List<Double>> ordinary = advantagesOfTheUnsuspected(SuspectPolicy.UNSCORED);
+        List<TrajectoryGroup> hugeHacks = new ArrayList<>();
+        for (TrajectoryGroup group : fleet()) {
+            hugeHacks.add(new TrajectoryGroup(group.members().stream().map(t -> !t.trajectoryId().startsWith("hack-")
+                    ? t : new AssembledTrajectory(t.trajectoryId(), t.agentId(), t.taskId(), t.groupId(),
+                            t.groupSize(), t.steps(), Events.outcome(t.trajectoryId(), 1e200, 0, 300), t.verdicts(),
+                            t.lineage())).toList(), group.baseline()));
+        }
+
+        Map<String, List<Double>> withHugeHacks = advantagesOfTheUnsuspected(policy, hugeHacks);
+
+        List<UnscoredTrajectory> unscored = harness.getSideOutput(ScoreAndBatch.UNSCORABLE).stream()
+                .map(StreamRecord::getValue).toList();
+        assertEquals(GROUPS / HACK_EVERY, unscored.size(),
+                unscored.stream().map(UnscoredTrajectory::getTrajectoryId).toList().toString());
+        assertTrue(unscored.stream().allMatch(u -> u.getTrajectoryId().startsWith("hack-")));
+        assertTrue(unscored.stream().allMatch(u -> policy == SuspectPolicy.FLAG
+                ? u.getReason() == UnscoredReason.UNSCORABLE && u.getDetail().contains("a suspect, scored apart")
+                : u.getReason() == UnscoredReason.SUSPECT), unscored.get(0).getDetail());
+        assertEquals(ordinary.keySet(), withHugeHacks.keySet());
+        for (String id : ordinary.keySet()) {
+            for (int s = 0; s < STEPS; s++) {
+                assertEquals(ordinary.get(id).get(s), withHugeHacks.get(id).get(s), 1e-9, id + " step " + s);
+            }
+        }
     }
 
     /**

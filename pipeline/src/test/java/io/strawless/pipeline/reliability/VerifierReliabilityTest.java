@@ -69,6 +69,7 @@ class VerifierReliabilityTest {
     void aForgottenVerifiersGaugeSaysNaN() {
         Configuration conf = new Configuration();
         conf.set(ReliabilityOptions.WINDOW_STEPS, 8);
+        conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, 8);
         VerifierReliability reliability = new VerifierReliability(conf);
         Gauges gauges = new Gauges();
         reliability.registerMetrics(gauges);
@@ -124,5 +125,61 @@ class VerifierReliabilityTest {
 
         conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, -1);
         assertThrows(IllegalArgumentException.class, () -> new VerifierReliability(conf));
+    }
+
+    /**
+     * The gate is per verifier too: a verifier id that appears once the model has warmed up keeps its configured
+     * weight until it has judged quarantine.min-learnt-steps of the window's steps. Its informativeness before that
+     * is a fit to a handful of its own verdicts: a new verifier that always says "good" came out at 0.23 from these
+     * five steps (a weight of 0.69), where its established twin, the stamp, weighs 0.
+     */
+    @Test
+    void aNewVerifierKeepsItsConfiguredWeightUntilItHasJudgedMinLearntStepsItself() {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, 20);
+        conf.set(CreditOptions.VERIFIER_WEIGHTS, Map.of("newcomer", "3"));
+        VerifierReliability reliability = new VerifierReliability(conf);
+        CreditConfig credit = CreditConfig.from(conf);
+        ReliabilityModel model = reliability.learn(null, groups(50)); // 200 steps of the checker and the stamp
+
+        model = reliability.learn(model, newcomerSaysGood(5));
+        Map<String, Double> weights = reliability.verifierWeights(model, credit).orElseThrow();
+        assertEquals(3.0, weights.get("newcomer"), "5 of its own verdicts are no evidence: its configured weight");
+        assertEquals(0.0, weights.get("stamp"), "its established twin");
+        assertEquals(model.informativeness("checker"), weights.get("checker"), 1e-12, "learnt");
+
+        model = reliability.learn(model, newcomerSaysGood(14));
+        assertEquals(3.0, reliability.verifierWeights(model, credit).orElseThrow().get("newcomer"), "19 steps");
+
+        model = reliability.learn(model, newcomerSaysGood(1));
+        double informativeness = model.informativeness("newcomer");
+        assertEquals(informativeness < VerifierReliability.MIN_INFORMATIVENESS ? 0 : 3 * informativeness,
+                reliability.verifierWeights(model, credit).orElseThrow().get("newcomer"), 1e-12,
+                "from quarantine.min-learnt-steps of its own verdicts on, learnt");
+        assertTrue(informativeness < 0.2, "and an always-good verifier's is low: " + informativeness);
+    }
+
+    /**
+     * Groups of one trajectory of one step each, alternately successful and failed, which the checker judges like
+     * the outcome and the newcomer calls good.
+     */
+    private static List<TrajectoryGroup> newcomerSaysGood(int steps) {
+        List<TrajectoryGroup> groups = new java.util.ArrayList<>();
+        for (int s = 0; s < steps; s++) {
+            boolean good = s % 2 == 0;
+            groups.add(new TrajectoryGroup(List.of(QuarantineTest.trajectory("n" + s, good,
+                    List.of(Map.of("checker", good, "newcomer", true)))), 0));
+        }
+        return groups;
+    }
+
+    @Test
+    void aWindowSmallerThanMinLearntStepsIsRefusedWithBothKeys() {
+        Configuration conf = new Configuration();
+        conf.set(ReliabilityOptions.WINDOW_STEPS, 100);
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> new VerifierReliability(conf));
+        assertTrue(refused.getMessage().startsWith("reliability.window-steps (100) must be at least"
+                + " quarantine.min-learnt-steps (200)"), refused.getMessage());
     }
 }
