@@ -3,6 +3,7 @@ package io.strawless.connectors;
 import static org.apache.flink.configuration.description.TextElement.text;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,6 +20,8 @@ import org.apache.flink.util.TimeUtils;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * Every Kafka setting Strawless reads, in one place: the embedded demo, a cluster deployment and a
@@ -37,7 +40,8 @@ public final class KafkaOptions {
             ConfigOptions.key("kafka.bootstrap-servers")
                     .stringType()
                     .defaultValue("localhost:9092")
-                    .withDescription("Kafka bootstrap servers (host:port, comma separated).");
+                    .withDescription("Kafka bootstrap servers (host:port, comma separated). The job jar's entry"
+                            + " point refuses to start without it: the default is never a cluster's broker.");
 
     public static final ConfigOption<String> GROUP_ID =
             ConfigOptions.key("kafka.group-id")
@@ -71,7 +75,8 @@ public final class KafkaOptions {
                     .defaultValue("credit.batches")
                     .withDescription(
                             "Output topic of TrainingBatch records, keyed by batch id, written in"
-                                    + " Kafka transactions (read it with isolation.level=read_committed).");
+                                    + " Kafka transactions (read it with isolation.level=read_committed). Each output"
+                                    + " topic must differ from the other two and from the input topics.");
 
     public static final ConfigOption<String> DEAD_LETTERS_TOPIC =
             ConfigOptions.key("topics.dead-letters")
@@ -79,7 +84,8 @@ public final class KafkaOptions {
                     .defaultValue("credit.dlq")
                     .withDescription(
                             "Output topic of DeadLetter records (inputs that could not be decoded or that broke a"
-                                    + " rule, with the rule's name in error_class), keyed by the original record key.");
+                                    + " rule, with the rule's name in error_class), keyed by the original record key."
+                                    + " Never an input topic: the job would read its dead letters back.");
 
     public static final ConfigOption<String> UNSCORED_TOPIC =
             ConfigOptions.key("topics.unscored")
@@ -153,6 +159,13 @@ public final class KafkaOptions {
     /** Kafka's default {@code message.max.bytes} (and so every topic's {@code max.message.bytes} unless set). */
     public static final int KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
+    /** The passthrough key of the producers' {@code buffer.memory}: a producer refuses a record larger than it. */
+    private static final String BUFFER_MEMORY_KEY = CLIENT_PREFIX + ProducerConfig.BUFFER_MEMORY_CONFIG;
+
+    /** Kafka's default {@code buffer.memory} of a producer. */
+    private static final long KAFKA_DEFAULT_BUFFER_MEMORY =
+            (Long) ProducerConfig.configDef().defaultValues().get(ProducerConfig.BUFFER_MEMORY_CONFIG);
+
     public static final ConfigOption<Integer> MAX_RECORD_BYTES =
             ConfigOptions.key("kafka.max-record-bytes")
                     .intType()
@@ -164,7 +177,9 @@ public final class KafkaOptions {
                                     + " OVERSIZED); an unscored trajectory or a dead letter over it is written without"
                                     + " its token ids (then without its steps, outcomes and verdicts) or without the"
                                     + " original record's bytes, and says so. The job's producers get a"
-                                    + " max.request.size " + RECORD_OVERHEAD_BYTES + " bytes above it, and the output"
+                                    + " max.request.size " + RECORD_OVERHEAD_BYTES + " bytes above it, which must not"
+                                    + " exceed their buffer.memory (kafka.client.buffer.memory, by default Kafka's "
+                                    + KAFKA_DEFAULT_BUFFER_MEMORY + "), and the output"
                                     + " topics need a max.message.bytes as large: the provisioner creates them so,"
                                     + " and reports a smaller one as DRIFT. The default fits Kafka's default limits"
                                     + " (message.max.bytes " + KAFKA_DEFAULT_MAX_MESSAGE_BYTES + "). At least 262144.");
@@ -327,16 +342,72 @@ public final class KafkaOptions {
     private KafkaOptions() {}
 
     /**
-     * {@code kafka.max-record-bytes}, checked: a batch must have room for trajectories besides its envelope (up to 50 KB).
+     * {@code kafka.max-record-bytes}, checked: a batch must have room for trajectories besides its envelope (up to
+     * 50 KB); and the producers' {@code max.request.size}, {@value #RECORD_OVERHEAD_BYTES} bytes above it, must be an
+     * int no larger than their {@code buffer.memory}, or Kafka's producer refuses the largest records with a
+     * RecordTooLargeException, which fails the sink's transaction on every restart.
      *
-     * @throws IllegalArgumentException when it is below 262144
+     * @throws IllegalArgumentException naming the key, when it is below 262144 or leaves no such max.request.size
      */
     public static int maxRecordBytes(ReadableConfig conf) {
         int bytes = conf.get(MAX_RECORD_BYTES);
         if (bytes < 262_144) {
             throw new IllegalArgumentException(MAX_RECORD_BYTES.key() + " must be at least 262144, was " + bytes);
         }
+        if (bytes > Integer.MAX_VALUE - RECORD_OVERHEAD_BYTES) {
+            throw new IllegalArgumentException(MAX_RECORD_BYTES.key() + " must be at most "
+                    + (Integer.MAX_VALUE - RECORD_OVERHEAD_BYTES) + ", was " + bytes + ": the producers'"
+                    + " max.request.size, " + RECORD_OVERHEAD_BYTES + " bytes above it, is an int");
+        }
+        long bufferMemory = producerBufferMemory(conf);
+        if (bytes + RECORD_OVERHEAD_BYTES > bufferMemory) {
+            throw new IllegalArgumentException(MAX_RECORD_BYTES.key() + " (" + bytes + ") + " + RECORD_OVERHEAD_BYTES
+                    + " must not exceed the producers' buffer.memory, " + bufferMemory + " (" + BUFFER_MEMORY_KEY
+                    + ", Kafka's default where not set): Kafka's producer refuses a larger record"
+                    + " (RecordTooLargeException), and the job would restart without end; lower "
+                    + MAX_RECORD_BYTES.key() + " or raise " + BUFFER_MEMORY_KEY);
+        }
         return bytes;
+    }
+
+    /** The producers' {@code buffer.memory}: {@code kafka.client.buffer.memory} where set, else Kafka's default. */
+    private static long producerBufferMemory(ReadableConfig conf) {
+        String given = conf.toMap().get(BUFFER_MEMORY_KEY);
+        if (given == null) {
+            return KAFKA_DEFAULT_BUFFER_MEMORY;
+        }
+        try {
+            // As the producer reads it; it would refuse a value that does not parse only once the job runs.
+            return (Long) ConfigDef.parseType(ProducerConfig.BUFFER_MEMORY_CONFIG, given, ConfigDef.Type.LONG);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(BUFFER_MEMORY_KEY + "=" + given + ": not a number of bytes"
+                    + " (e.g. 67108864)", e);
+        }
+    }
+
+    /**
+     * Refuses an output topic ({@code topics.batches}, {@code topics.dead-letters}, {@code topics.unscored}) that is
+     * another output topic or an input topic; the input topics may share one topic, by design. Dead letters written to
+     * an input topic would be read back and dead-lettered again without end, a trainer reading batches would stop on
+     * a record of another type, and the provisioner and the preflight, which check each topic once, would check
+     * fewer topics without a word.
+     *
+     * @throws IllegalArgumentException naming both keys
+     */
+    public static void requireSeparateOutputTopics(ReadableConfig conf) {
+        List<ConfigOption<String>> before = new ArrayList<>(List.of(STEPS_TOPIC, OUTCOMES_TOPIC, VERDICTS_TOPIC));
+        for (ConfigOption<String> output : List.of(BATCHES_TOPIC, DEAD_LETTERS_TOPIC, UNSCORED_TOPIC)) {
+            String topic = conf.get(output);
+            for (ConfigOption<String> other : before) {
+                if (conf.get(other).equals(topic)) {
+                    throw new IllegalArgumentException(output.key() + " and " + other.key() + " are both " + topic
+                            + ": each output topic must differ from the other output topics and from the input topics"
+                            + " (the job would read its own output, or mix two kinds of record on one topic); give "
+                            + output.key() + " a topic of its own");
+                }
+            }
+            before.add(output);
+        }
     }
 
     /**
@@ -480,7 +551,7 @@ public final class KafkaOptions {
     public enum StartingOffsets implements DescribedEnum {
         COMMITTED_OR_EARLIEST(
                 "committed-or-earliest",
-                "the group's committed offsets; partitions without one start at the earliest offset"),
+                "the group's committed offsets, and the earliest offset of a partition without one"),
         EARLIEST("earliest", "the earliest retained offset of every partition"),
         LATEST("latest", "the end of every partition (only records produced from now on)"),
         TIMESTAMP("timestamp", "the first record at or after source.start-timestamp");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.strawless.connectors.KafkaOptions.StartingOffsets;
+import io.strawless.connectors.topics.TopicProvisioner;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
@@ -157,6 +158,35 @@ class KafkaOptionsTest {
         Configuration tiny = Configuration.fromMap(Map.of("kafka.max-record-bytes", "1000"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KafkaOptions.maxRecordBytes(tiny));
         assertEquals("kafka.max-record-bytes must be at least 262144, was 1000", e.getMessage());
+    }
+
+    /**
+     * Each output topic shared with another output or with an input is refused, naming both keys; the inputs may share
+     * one. The provisioner refuses the same settings, rather than create and check five topics for six.
+     */
+    @Test
+    void eachOutputTopicIsATopicOfItsOwn() {
+        Map<String, String> outputs = Map.of("topics.batches", "b", "topics.dead-letters", "d", "topics.unscored", "u");
+        for (String output : outputs.keySet()) {
+            for (String other : List.of("topics.steps", "topics.outcomes", "topics.verdicts", "topics.batches",
+                    "topics.dead-letters", "topics.unscored")) {
+                if (other.equals(output)) {
+                    continue;
+                }
+                Map<String, String> settings = new HashMap<>(outputs);
+                settings.put(output, "shared");
+                settings.put(other, "shared");
+                Configuration conf = Configuration.fromMap(settings);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> KafkaOptions.requireSeparateOutputTopics(conf), output + " and " + other);
+                assertTrue(e.getMessage().contains(output) && e.getMessage().contains(other), e.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> TopicProvisioner.checkSettings(conf));
+            }
+        }
+        Configuration oneInputTopic = Configuration.fromMap(
+                Map.of("topics.steps", "events", "topics.outcomes", "events", "topics.verdicts", "events"));
+        KafkaOptions.requireSeparateOutputTopics(oneInputTopic);
+        TopicProvisioner.checkSettings(oneInputTopic);
     }
 
     /** At 0 (or under a millisecond, which the admin client reads as 0) every admin call times out at once. */

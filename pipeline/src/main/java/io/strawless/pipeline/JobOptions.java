@@ -34,9 +34,11 @@ public final class JobOptions {
                     .withDescription(
                             "A source partition that sends nothing for this long is marked idle, so one"
                                     + " quiet partition does not hold the watermark back. Records it sends later"
-                                    + " may then be behind the watermark, and come late; so where agents write their inputs in Kafka transactions, keep it above"
-                                    + " their producers' transaction.timeout.ms (a read_committed source sees nothing"
-                                    + " of a partition while a transaction on it is open).");
+                                    + " may then be behind the watermark, and come late; so where agents write their"
+                                    + " inputs in Kafka transactions, keep it above their producers'"
+                                    + " transaction.timeout.ms (a read_committed source sees nothing of a partition"
+                                    + " while a transaction on it is open). Above 0: to never mark a partition idle,"
+                                    + " set a duration longer than the job will run (e.g. 365d, as a backfill does).");
 
     public static final ConfigOption<Duration> OUTCOME_TIMEOUT =
             ConfigOptions.key("job.outcome-timeout")

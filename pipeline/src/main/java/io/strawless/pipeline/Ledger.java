@@ -3,6 +3,7 @@ package io.strawless.pipeline;
 import io.strawless.connectors.serde.InputRecord;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
 import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -97,14 +98,17 @@ public final class Ledger {
                 .computeIfAbsent(way, w -> group.addGroup(metricName(kind)).counter(metricName(way)));
     }
 
-    /** steps, outcomes, verdicts: the group names under {@code ledger}. */
+    /**
+     * steps, outcomes, verdicts: the group names under {@code ledger}. In {@link Locale#ROOT}, as every name below:
+     * the JVM's own locale would rename them on some hosts (Turkish lower-cases I to a dotless ı: "ın", "verdıcts").
+     */
     public static String metricName(Kind kind) {
-        return kind.name().toLowerCase();
+        return kind.name().toLowerCase(Locale.ROOT);
     }
 
     /** in, batched, deadLettered, unscored, dropped: the counter names. */
     public static String metricName(Way way) {
-        String[] parts = way.name().toLowerCase().split("_");
+        String[] parts = way.name().toLowerCase(Locale.ROOT).split("_");
         return parts.length == 1 ? parts[0] : parts[0] + Character.toUpperCase(parts[1].charAt(0)) + parts[1].substring(1);
     }
 }

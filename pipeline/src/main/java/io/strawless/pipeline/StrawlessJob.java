@@ -89,6 +89,7 @@ public final class StrawlessJob {
 
     private static void buildWithKafkaSinks(
             StreamExecutionEnvironment env, ReadableConfig conf, Source<InputRecord, ?, ?> inputs) {
+        KafkaOptions.requireSeparateOutputTopics(conf);
         build(env, conf,
                 inputs,
                 StrawlessKafka.batchSink(conf),
@@ -321,7 +322,21 @@ public final class StrawlessJob {
         long maxFutureMillis = conf.get(JobOptions.MAX_FUTURE_EVENT_TIME).toMillis();
         return WatermarkStrategy.<InputRecord>forGenerator(context -> new NeverAheadOfTheClock(outOfOrder))
                 .withTimestampAssigner((input, kafkaTimestamp) -> eventTimeOf(input, kafkaTimestamp, maxFutureMillis))
-                .withIdleness(conf.get(JobOptions.SOURCE_IDLENESS));
+                .withIdleness(sourceIdleness(conf));
+    }
+
+    /**
+     * {@code job.source-idleness}, checked: Flink refuses one that is not above 0 in words that name no key
+     * ("idleTimeout must be greater than zero").
+     */
+    private static Duration sourceIdleness(ReadableConfig conf) {
+        Duration idleness = conf.get(JobOptions.SOURCE_IDLENESS);
+        if (idleness.isZero() || idleness.isNegative()) {
+            throw new IllegalArgumentException(JobOptions.SOURCE_IDLENESS.key() + " must be above 0, was "
+                    + TimeUtils.formatWithHighestUnit(idleness) + ": to never mark a quiet partition idle, set a"
+                    + " duration longer than the job will run (e.g. 365d)");
+        }
+        return idleness;
     }
 
     /**

@@ -12,6 +12,7 @@ import io.strawless.pipeline.assembly.ValidateInputs;
 import io.strawless.pipeline.batching.ScoreAndBatchOperator;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.grouping.GroupTrajectories;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -43,6 +44,23 @@ class LedgerTest {
         try (var harness = new OneInputStreamOperatorTestHarness<>(
                 new ProcessOperator<>(new ValidateInputs(conf())), metrics.environment())) {
             assertEquals(atZero(everyKind(Way.IN, Way.DEAD_LETTERED)), afterOpen(harness, metrics));
+        }
+    }
+
+    /** Turkish lower-cases I to a dotless ı: named in the JVM's locale, "verdicts.in" would be "verdıcts.ın". */
+    @Test
+    void theBooksAreNamedAlikeWhateverTheJvmsLocale() throws Exception {
+        Locale before = Locale.getDefault();
+        Locale.setDefault(Locale.forLanguageTag("tr"));
+        try {
+            RecordedMetrics metrics = new RecordedMetrics();
+            try (var harness = new OneInputStreamOperatorTestHarness<>(
+                    new ProcessOperator<>(new ValidateInputs(conf())), metrics.environment())) {
+                assertEquals(Set.of("steps.in", "outcomes.in", "verdicts.in", "steps.deadLettered",
+                        "outcomes.deadLettered", "verdicts.deadLettered"), afterOpen(harness, metrics).keySet());
+            }
+        } finally {
+            Locale.setDefault(before);
         }
     }
 

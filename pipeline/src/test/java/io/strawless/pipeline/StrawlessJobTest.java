@@ -131,6 +131,70 @@ class StrawlessJobTest {
         assertThrows(IllegalArgumentException.class, () -> StrawlessJob.buildOnKafka(env(conf), conf));
     }
 
+    /**
+     * Dead letters written to an input topic would be read back and dead-lettered again without end; unscored records
+     * on the batches topic would stop a trainer. The input topics may share one topic.
+     */
+    @Test
+    void refusesAnOutputTopicThatIsAnotherOutputOrAnInputNamingBothKeys() {
+        Configuration deadLettersOnSteps = conf();
+        deadLettersOnSteps.set(KafkaOptions.DEAD_LETTERS_TOPIC, "agent.steps");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StrawlessJob.checkSettings(deadLettersOnSteps));
+        assertTrue(e.getMessage().startsWith("topics.dead-letters and topics.steps are both agent.steps: each output"
+                + " topic must differ from the other output topics and from the input topics"), e.getMessage());
+
+        Configuration unscoredOnBatches = conf();
+        unscoredOnBatches.set(KafkaOptions.UNSCORED_TOPIC, "credit.batches");
+        e = assertThrows(IllegalArgumentException.class, () -> StrawlessJob.checkSettings(unscoredOnBatches));
+        assertTrue(e.getMessage().startsWith("topics.unscored and topics.batches are both credit.batches"),
+                e.getMessage());
+
+        Configuration oneInputTopic = conf();
+        oneInputTopic.set(KafkaOptions.STEPS_TOPIC, "agent.events");
+        oneInputTopic.set(KafkaOptions.OUTCOMES_TOPIC, "agent.events");
+        oneInputTopic.set(KafkaOptions.VERDICTS_TOPIC, "agent.events");
+        StrawlessJob.checkSettings(oneInputTopic);
+    }
+
+    /**
+     * Kafka's producer refuses a record larger than its buffer.memory (RecordTooLargeException), and the producers'
+     * max.request.size, 1024 bytes above kafka.max-record-bytes, is an int.
+     */
+    @Test
+    void refusesARecordSizeTheProducersCannotSendNamingBothKeys() {
+        Configuration beyondTheBuffer = conf();
+        beyondTheBuffer.set(KafkaOptions.MAX_RECORD_BYTES, 64 * 1024 * 1024);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StrawlessJob.checkSettings(beyondTheBuffer));
+        assertEquals("kafka.max-record-bytes (67108864) + 1024 must not exceed the producers' buffer.memory, 33554432"
+                + " (kafka.client.buffer.memory, Kafka's default where not set): Kafka's producer refuses a larger"
+                + " record (RecordTooLargeException), and the job would restart without end; lower"
+                + " kafka.max-record-bytes or raise kafka.client.buffer.memory", e.getMessage());
+
+        beyondTheBuffer.setString("kafka.client.buffer.memory", Integer.toString(64 * 1024 * 1024 + 1024));
+        StrawlessJob.checkSettings(beyondTheBuffer);
+        beyondTheBuffer.setString("kafka.client.buffer.memory", Integer.toString(64 * 1024 * 1024 + 1023));
+        assertThrows(IllegalArgumentException.class, () -> StrawlessJob.checkSettings(beyondTheBuffer));
+
+        Configuration overflowing = conf();
+        overflowing.set(KafkaOptions.MAX_RECORD_BYTES, Integer.MAX_VALUE);
+        overflowing.setString("kafka.client.buffer.memory", Long.toString(Long.MAX_VALUE));
+        e = assertThrows(IllegalArgumentException.class, () -> StrawlessJob.checkSettings(overflowing));
+        assertTrue(e.getMessage().startsWith("kafka.max-record-bytes must be at most 2147482623, was 2147483647"),
+                e.getMessage());
+    }
+
+    /** Flink refuses an idleness of 0 in words that name no key ("idleTimeout must be greater than zero"). */
+    @Test
+    void refusesASourceIdlenessOfZeroNamingTheKey() {
+        Configuration conf = conf();
+        conf.set(JobOptions.SOURCE_IDLENESS, Duration.ZERO);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StrawlessJob.checkSettings(conf));
+        assertTrue(e.getMessage().startsWith("job.source-idleness must be above 0, was 0 ms"), e.getMessage());
+    }
+
     @Test
     void anUnsetCheckpointTimeoutIsChosenToFitTheTransactions() {
         Configuration conf = conf(); // Flink's default checkpoint timeout, 10 min, and the default transaction's, 15 min

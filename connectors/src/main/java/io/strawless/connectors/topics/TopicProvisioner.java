@@ -75,7 +75,7 @@ public final class TopicProvisioner {
         return withAdmin(conf, admin -> inspect(admin, conf, topicNames(conf), false));
     }
 
-    /** The configured topic names, in a stable order, each once. */
+    /** The configured topic names, in a stable order, each once (the input topics may share one). */
     public static List<String> topicNames(ReadableConfig conf) {
         Set<String> names = new LinkedHashSet<>(List.of(
                 conf.get(KafkaOptions.STEPS_TOPIC),
@@ -222,11 +222,13 @@ public final class TopicProvisioner {
     }
 
     /**
-     * Refuses topic settings no topic can work with, before anything is created: no partitions, no replicas, or a
+     * Refuses topic settings no topic can work with, before anything is created: no partitions, no replicas, a
      * min.insync.replicas above the replication factor, which makes every acks=all write (the job's transactional
-     * sinks, the fleet's producers) fail with NotEnoughReplicas.
+     * sinks, the fleet's producers) fail with NotEnoughReplicas, or an output topic that is another of the six
+     * ({@link KafkaOptions#requireSeparateOutputTopics}), which the job refuses too.
      */
     public static void checkSettings(ReadableConfig conf) {
+        KafkaOptions.requireSeparateOutputTopics(conf);
         int partitions = conf.get(KafkaOptions.TOPIC_PARTITIONS);
         if (partitions < 1) {
             throw new IllegalArgumentException(KafkaOptions.TOPIC_PARTITIONS.key() + " must be >= 1, was " + partitions);

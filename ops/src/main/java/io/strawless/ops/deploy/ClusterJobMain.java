@@ -16,10 +16,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Entry point of the shaded job jar for {@code flink run}. Settings come from the cluster's Flink
- * configuration and from program arguments {@code --key value} (program arguments win), with the same keys
- * as everywhere else, checked as on the command line (a misspelt Strawless key stops the job before it
- * starts), e.g.:
+ * Entry point of the shaded job jar for {@code flink run} and application mode. Settings come from the Flink
+ * configuration this entry point runs with and from program arguments {@code --key value} (program arguments win),
+ * with the same keys as everywhere else, checked as on the command line (a misspelt Strawless key stops the job
+ * before it starts). Under {@code flink run} the entry point runs in the client, so that configuration is the
+ * client's (the config.yaml of the Flink installation that runs {@code flink run}) with its {@code -Dkey=value}, not
+ * a session cluster's own; in application mode it runs in the JobManager, with the cluster's configuration (e.g.
+ * {@code FlinkDeployment.spec.flinkConfiguration}). {@code kafka.bootstrap-servers} must be set, e.g.:
  *
  * <pre>
  * flink run strawless-job.jar --kafka.bootstrap-servers kafka:9092 --execution.checkpointing.interval 10s \
@@ -71,13 +74,20 @@ public final class ClusterJobMain {
         return prepare(StreamExecutionEnvironment.getExecutionEnvironment(programArguments), programArguments);
     }
 
-    /** {@link #prepare(String[])} in {@code env}, whose configuration is the cluster's (and flink run's -D). */
+    /**
+     * {@link #prepare(String[])} in {@code env}, whose configuration is the one the entry point runs with: the
+     * client's and flink run's -D, or in application mode the cluster's.
+     *
+     * @throws IllegalArgumentException naming the key, where {@code kafka.bootstrap-servers} is not set or the job
+     *     refuses a setting
+     */
     static Job prepare(StreamExecutionEnvironment env, Configuration programArguments) {
-        // The job reads its own keys (kafka.*, topics.*, job.*, ...) from one configuration: the cluster's,
+        // The job reads its own keys (kafka.*, topics.*, job.*, ...) from one configuration: the environment's,
         // overridden by the program arguments.
         Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.addAll(programArguments);
-        // Keys outside the Strawless namespaces are refused only where this job's arguments give them: the cluster's
+        requireBootstrapServers(conf);
+        // Keys outside the Strawless namespaces are refused only where this job's arguments give them: the Flink
         // configuration (and flink run's -D, which lands in it) may hold keys meant for other jobs, so there the
         // doubtful ones are logged.
         StrawlessJob.buildOnKafka(env, StrawlessOptions.checked(conf, programArguments.keySet()));
@@ -91,6 +101,23 @@ public final class ClusterJobMain {
                     + " 85 leaves some scoring subtasks several batching buckets and others none");
         }
         return new Job(env, conf.get(JobOptions.JOB_NAME), conf, warnings);
+    }
+
+    /**
+     * Refuses a configuration without {@code kafka.bootstrap-servers}: its default, localhost, is never the broker of a
+     * job on a cluster, and the preflight only warns where no broker answers (it must not fail a JobManager's
+     * recovery), so the job would start and never reach one. The commands keep the default, for a broker nearby.
+     */
+    private static void requireBootstrapServers(Configuration conf) {
+        if (conf.getOptional(KafkaOptions.BOOTSTRAP_SERVERS).isEmpty()) {
+            String key = KafkaOptions.BOOTSTRAP_SERVERS.key();
+            throw new IllegalArgumentException(key + " is not set, and its default ("
+                    + KafkaOptions.BOOTSTRAP_SERVERS.defaultValue() + ") is never a cluster's broker: pass --" + key
+                    + " host:port after the jar, or -D" + key + "=host:port before it (flink run), or set it in the"
+                    + " Flink configuration this entry point reads: under flink run the client's config.yaml, not"
+                    + " the session cluster's; in application mode the cluster's (FlinkDeployment.spec"
+                    + ".flinkConfiguration)");
+        }
     }
 
     /**

@@ -6,9 +6,13 @@ import io.strawless.pipeline.StrawlessOptions.Declared;
 import io.strawless.pipeline.credit.CreditConfig;
 import java.lang.reflect.Type;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.DescribedEnum;
+import org.apache.flink.configuration.description.Description;
 import org.apache.flink.configuration.description.HtmlFormatter;
 import org.apache.flink.util.TimeUtils;
 
@@ -42,7 +46,8 @@ public final class ConfigReference {
 
     private static String row(Declared declared) {
         ConfigOption<?> option = declared.option();
-        String description = new HtmlFormatter().format(option.description()).replace("|", "\\|").replace("\n", " ")
+        String description = (new HtmlFormatter().format(option.description())
+                + valueDescriptions(declared.valueType())).replace("|", "\\|").replace("\n", " ")
                 + switch (CreditConfig.inFingerprint(option)) {
                     case NO -> "";
                     case ALWAYS -> " *In the batches' `config_fingerprint`.*";
@@ -55,9 +60,23 @@ public final class ConfigReference {
         return "| `" + option.key() + "` | " + typeName(declared.valueType()) + " | " + defaultValue(option) + " | " + description + " |\n";
     }
 
+    /**
+     * What each value of a {@link DescribedEnum} means, as " Values: `a`: ...; `b`: ...", else nothing: Flink keeps
+     * those descriptions on the enum's values, not in the option's description.
+     */
+    private static String valueDescriptions(Type type) {
+        if (!(type instanceof Class<?> c) || !DescribedEnum.class.isAssignableFrom(c)) {
+            return "";
+        }
+        return Arrays.stream(c.getEnumConstants())
+                .map(value -> "`" + value + "`: " + new HtmlFormatter().format(
+                        Description.builder().text("%s", ((DescribedEnum) value).getDescription()).build()))
+                .collect(Collectors.joining("; ", " Values: ", "."));
+    }
+
     private static String typeName(Type type) {
         if (type instanceof Class<?> c && c.isEnum()) {
-            return "enum: " + String.join(", ", java.util.Arrays.stream(c.getEnumConstants()).map(Object::toString).toList());
+            return "enum: " + String.join(", ", Arrays.stream(c.getEnumConstants()).map(Object::toString).toList());
         }
         return type instanceof Class<?> c ? c.getSimpleName() : type.getTypeName().replaceAll("java\\.(lang|util)\\.", "");
     }

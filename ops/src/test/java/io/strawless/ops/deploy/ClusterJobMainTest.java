@@ -111,6 +111,23 @@ class ClusterJobMainTest {
                 + " parallelism"), job.warnings().get(2));
     }
 
+    /** The default, localhost, is never a cluster's broker; the preflight would only warn that none answers. */
+    @Test
+    void refusesToRunWithoutBootstrapServersNamingTheKeyAndWhereToSetIt() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                new String[] {"--execution.checkpointing.interval", "10s", "--pipeline.max-parallelism", "128"}));
+        assertTrue(e.getMessage().startsWith("kafka.bootstrap-servers is not set, and its default (localhost:9092) is"
+                + " never a cluster's broker: pass --kafka.bootstrap-servers host:port after the jar"), e.getMessage());
+        assertTrue(e.getMessage().contains("under flink run the client's config.yaml"), e.getMessage());
+
+        // Set in the configuration the entry point runs with (flink run -D, or the cluster's in application mode).
+        Configuration flinkConfiguration = new Configuration();
+        flinkConfiguration.setString("kafka.bootstrap-servers", "kafka:9092");
+        flinkConfiguration.setString("execution.checkpointing.interval", "10s");
+        ClusterJobMain.prepare(StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration),
+                new Configuration());
+    }
+
     @Test
     void refusesToRunWithoutCheckpointing() {
         assertThrows(IllegalArgumentException.class,

@@ -30,4 +30,20 @@ class ConfigReferenceTest {
             assertTrue(generated.contains("`" + key + "`"), key);
         }
     }
+
+    /** Flink keeps what an enum's values mean on the values, out of the option's own description. */
+    @Test
+    void whatEachValueOfAnEnumMeansIsInItsOptionsRow() {
+        String naming = row("kafka.transaction-naming");
+        assertTrue(naming.contains("`incrementing`: a new transactional id per checkpoint, subtask and sink"), naming);
+        assertTrue(naming.contains("`pooling`: reuses a few ids per subtask and sink"), naming);
+        assertTrue(naming.contains("not the other way round"), naming);
+        String start = row("source.starting-offsets");
+        assertTrue(start.contains("`timestamp`: the first record at or after source.start-timestamp"), start);
+    }
+
+    private static String row(String key) {
+        return ConfigReference.markdown().lines().filter(line -> line.startsWith("| `" + key + "` |")).findFirst()
+                .orElseThrow(() -> new AssertionError("no row for " + key));
+    }
 }

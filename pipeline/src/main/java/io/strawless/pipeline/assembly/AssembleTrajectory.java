@@ -27,6 +27,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.SortedMap;
@@ -569,7 +570,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
         routeUnscored(ctx, UnscoredReason.LATE, (scored != null ? "trajectory already emitted for scoring"
                 : "trajectory already timed out")
-                + "; this " + input.kind().name().toLowerCase() + " came after", input, null);
+                + "; this " + input.kind().name().toLowerCase(Locale.ROOT) + " came after", input, null);
     }
 
     /**
