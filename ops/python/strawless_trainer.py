@@ -597,6 +597,22 @@ def _as_list(array):
 
 # --- command line ---------------------------------------------------------------------------------------
 
+def output_file_problem(path):
+    """Why `path` cannot be written, or None: its directory is missing or read-only, or it is a directory or a
+    read-only file (the same checks as the Java commands' output files)."""
+    absolute = os.path.abspath(path)
+    directory = os.path.dirname(absolute)
+    if not os.path.isdir(directory):
+        return f"directory {directory} does not exist"
+    if not os.access(directory, os.W_OK):
+        return f"directory {directory} is not writable"
+    if os.path.isdir(absolute):
+        return "it is a directory; name a file"
+    if os.path.exists(absolute) and not os.access(absolute, os.W_OK):
+        return "the file is not writable"
+    return None
+
+
 def parse_settings(definitions):
     settings = dict(DEFAULTS)
     for definition in definitions:
@@ -633,6 +649,14 @@ def main(argv=None):
     if not writers:
         parser.error(f"--schema-history {args.schema_history}: no v1.avsc there; point it at a copy of"
                      f" schemas/src/main/resources/schema-history/TrainingBatch")
+    missing = [name for name in SCHEMA_FILES if not os.path.isfile(os.path.join(args.schemas, name))]
+    if missing:
+        parser.error(f"--schemas {args.schemas}: no {', '.join(missing)} there; point it at a copy of"
+                     f" schemas/src/main/avro")
+    # Checked before the consumer joins the group: every batch read is committed as it is used, so a file that
+    # could not be written at the end would lose what was read, and a rerun in the same group would not get it back.
+    if args.advantages_out and (problem := output_file_problem(args.advantages_out)):
+        parser.error(f"--advantages-out {args.advantages_out}: {problem}")
     try:
         settings = parse_settings(args.definitions)
         config = consumer_config(settings)
@@ -644,8 +668,15 @@ def main(argv=None):
     # one line each; the summary alone goes to stdout, and a fatal error is stderr's last line.
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
     decoder = BatchDecoder(load_training_batch_schema(args.schemas), writers)
-    consumer = TrainerConsumer(config)
-    consumer.subscribe([settings["topics.batches"]])
+    try:
+        consumer = TrainerConsumer(config)
+    except KafkaException as e:  # a setting librdkafka refuses (a misspelt key, a Java-only one): nothing was read
+        refusal = (e.args[0].str() if e.args and isinstance(e.args[0], KafkaError) else repr(e)).rstrip(".")
+        print(json.dumps({"error": "kafka",
+                          "reason": f"{refusal}; the {CLIENT_PREFIX}* keys are librdkafka's properties (e.g."
+                                    f" {CLIENT_PREFIX}sasl.username and {CLIENT_PREFIX}sasl.password, not Java's"
+                                    " sasl.jaas.config): fix or remove that -D setting"}), file=sys.stderr)
+        return 2
     summary = {"topic": settings["topics.batches"], "group": settings["trainer.group-id"], "batches": 0,
                "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0,
                "zero_weight_trajectories": 0}
@@ -661,6 +692,7 @@ def main(argv=None):
 
     started = time.monotonic()
     try:
+        consumer.subscribe([settings["topics.batches"]])
         for batch in training_batches(consumer, decoder, counted, args.max_batches,
                                       started + args.timeout):
             summary["batches"] += 1

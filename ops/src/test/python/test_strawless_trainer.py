@@ -8,16 +8,23 @@ poll, commit and subscribe are answered by the test. PythonTrainerTest runs them
 Debian's /usr/bin/python3, with python3-confluent-kafka and python3-avro (ops/bin/install-python-deps.sh).
 """
 
+import contextlib
+import io
+import json
+import logging
 import os
 import sys
+import tempfile
 import time
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "python"))
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition  # noqa: E402
 
-from strawless_trainer import (  # noqa: E402  (found through the path above)
+import strawless_trainer  # noqa: E402  (found through the path above)
+from strawless_trainer import (  # noqa: E402
     TrainerConsumer, batch_filter, consumer_config, parse_settings, training_batches)
 
 TOPIC = "credit.batches"
@@ -259,6 +266,68 @@ class RebalanceTest(ConsumerTestCase):
             consumer = self.read_one_batch_while_the_group_rebalances(NoBroker)
         self.assertIn("could not be committed, so they will be delivered again", logged.output[0])
         self.assertFalse(hasattr(consumer, "acknowledgements"))
+
+
+class CommandLineTest(unittest.TestCase):
+    """The command commits every batch as it reads it: what it would fail on afterwards (the file it writes, the
+    schemas it decodes with) is refused before its consumer joins the group, else a rerun in the same group would not
+    get those batches back. A client setting librdkafka refuses ends it in the documented JSON line, exit code 2."""
+
+    def run_main(self, *args):
+        """main's exit code and stderr, with the consumers it made (or tried to) in self.consumers."""
+        self.consumers = []
+        consumers = self.consumers
+
+        class Counted(TrainerConsumer):
+            def __init__(self, config):
+                consumers.append(config)
+                super().__init__(config)
+
+        # main configures logging on the stderr it sees: leave the root logger as it was for the other tests.
+        root = logging.getLogger()
+        self.addCleanup(setattr, root, "handlers", list(root.handlers))
+        stderr = io.StringIO()
+        with mock.patch.object(strawless_trainer, "TrainerConsumer", Counted), contextlib.redirect_stderr(stderr):
+            try:
+                code = strawless_trainer.main(["-D", "kafka.bootstrap-servers=localhost:1", "--timeout", "1", *args])
+            except SystemExit as e:  # parser.error
+                code = e.code
+        return code, stderr.getvalue()
+
+    def test_an_advantages_file_that_cannot_be_written_is_refused_before_a_consumer_is_made(self):
+        with tempfile.TemporaryDirectory() as directory:
+            unwritable = os.path.join(directory, "no-such-dir", "advantages.json")
+            code, stderr = self.run_main("--advantages-out", unwritable)
+            self.assertEqual(2, code, stderr)
+            self.assertIn(f"--advantages-out {unwritable}: directory {os.path.dirname(unwritable)} does not exist",
+                          stderr)
+            code, stderr = self.run_main("--advantages-out", directory)
+            self.assertEqual(2, code, stderr)
+            self.assertIn(f"--advantages-out {directory}: it is a directory; name a file", stderr)
+        self.assertEqual([], self.consumers, "no consumer, so nothing read and committed")
+
+    def test_a_schemas_directory_without_the_schemas_is_refused_before_a_consumer_is_made(self):
+        with tempfile.TemporaryDirectory() as empty:
+            code, stderr = self.run_main("--schemas", empty)
+        self.assertEqual(2, code, stderr)
+        self.assertIn(f"--schemas {empty}: no SourceOffset.avsc, TerminalKind.avsc, TrainingBatch.avsc there", stderr)
+        self.assertEqual([], self.consumers)
+
+    def test_a_client_setting_librdkafka_refuses_is_one_json_line_and_exit_code_2(self):
+        # The Java client's JAAS setting (README's Java example) and a misspelt key: librdkafka refuses both when
+        # the consumer is made.
+        for setting, refusal in (("kafka.client.sasl.jaas.config=x", "Java JAAS configuration is not supported"),
+                                 ("kafka.client.sasl.usrname=x", 'No such configuration property: "sasl.usrname"')):
+            with self.subTest(setting=setting):
+                code, stderr = self.run_main("-D", setting)
+                self.assertEqual(2, code, stderr)
+                lines = stderr.splitlines()
+                self.assertEqual(1, len(lines), stderr)
+                error = json.loads(lines[0])
+                self.assertEqual("kafka", error["error"], stderr)
+                self.assertIn(refusal, error["reason"])
+                self.assertIn("kafka.client.sasl.username", error["reason"], "the fix: librdkafka's key")
+                self.assertEqual(1, len(self.consumers), "tried once, and refused")
 
 
 if __name__ == "__main__":

@@ -365,6 +365,28 @@ class StrawlessCliTest {
         }
     }
 
+    /**
+     * What the topics and the admin client would refuse once the broker is up is refused before it starts, as the job's
+     * own settings are: a min.insync.replicas above the replication factor used to fail the demo after the broker.
+     */
+    @Test
+    void demoAndEvaluateCheckTheTopicAndClientSettingsBeforeTheBrokerStarts() {
+        for (String command : List.of("demo", "evaluate")) {
+            Outcome outcome = run(command, "-D", "topics.min-insync-replicas=2");
+            assertEquals(2, outcome.exitCode(), command + ": " + outcome.err());
+            assertTrue(outcome.err().contains("Invalid value: -D topics.min-insync-replicas=2 exceeds"
+                    + " topics.replication-factor=1"), command + ": " + outcome.err());
+            assertFalse(outcome.out().contains("Starting the in-process Kafka broker"), command + ": " + outcome.out());
+
+            Outcome protocol = run(command, "-D", "kafka.client.security.protocol=SASL_SSLX");
+            assertEquals(2, protocol.exitCode(), command + ": " + protocol.err());
+            assertTrue(protocol.err().contains("Invalid value: -D bad kafka.client.* setting: Invalid value SASL_SSLX"
+                    + " for configuration security.protocol"), command + ": " + protocol.err());
+            assertFalse(protocol.out().contains("Starting the in-process Kafka broker"),
+                    command + ": " + protocol.out());
+        }
+    }
+
     @Test
     void flinkAndKafkaClientKeysPass() {
         // Refused for another reason (the time range), so the keys themselves were accepted.

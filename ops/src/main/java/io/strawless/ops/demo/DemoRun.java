@@ -1,5 +1,6 @@
 package io.strawless.ops.demo;
 
+import io.strawless.connectors.topics.KafkaAdmin;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.ops.LocalCheckpoints;
 import io.strawless.ops.fleet.FleetRecord;
@@ -207,12 +208,16 @@ public final class DemoRun {
   }
 
   /**
-   * Throws an {@link IllegalArgumentException} that names the key where the job would refuse {@code conf}, without
-   * starting anything: the commands call it before their broker starts, so that a bad setting is a usage error at
-   * once rather than a failure after the broker, the topics and the fleet's records.
+   * Throws an {@link IllegalArgumentException} that names the key where the job would refuse {@code conf}, or the
+   * topics ({@code topics.*}) or the admin client ({@code kafka.client.*}) would, without starting anything: the
+   * commands call it before their broker starts, so that a bad setting is a usage error at once rather than a
+   * failure after the broker, the topics and the fleet's records.
    */
   public static void checkJobSettings(Configuration conf, Faults faults) {
-    StrawlessJob.checkSettings(withCheckpointDefault(conf, faults));
+    Configuration jobConf = withCheckpointDefault(conf, faults);
+    StrawlessJob.checkSettings(jobConf);
+    TopicProvisioner.checkSettings(jobConf);
+    KafkaAdmin.checkSettings(jobConf);
   }
 
   private static Configuration withCheckpointDefault(Configuration conf, Faults faults) {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.strawless.connectors.KafkaOptions;
+import io.strawless.ops.DockerPreconditions;
 import io.strawless.ops.demo.CreditOutput;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
 import io.strawless.ops.fleet.FleetScript;
@@ -20,6 +22,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -32,12 +36,14 @@ import org.testcontainers.junit.jupiter.Testcontainers;
 
 /**
  * ops/deploy/compose.yaml as a user starts it: Kafka, the topics, Flink with the job; then a synthetic fleet
- * sends from the host and a trainer reads the batches. Needs Docker with the compose plugin, and the
- * published ports (29092, 8081, 9249, 9250) free on the machine; skipped without Docker.
+ * sends from the host and a trainer reads the batches. Needs Docker with the compose plugin, the stack's images
+ * (pulled first) and the host ports it publishes (29092, 8081, 9249, 9250) free; skipped where one of them is
+ * missing, and failed for that in CI ({@link DockerPreconditions}).
  */
 @Testcontainers(disabledWithoutDocker = true)
 class ComposeStackIT {
 
+    private static final File COMPOSE_FILE = new File("deploy/compose.yaml");
     private static final FleetSettings FLEET = new FleetSettings(10, 6, 120, 4, 3, 8, 0.02, 0.05, 0.2, 3);
     private static final Duration JOB_START_LIMIT = Duration.ofMinutes(5);
     private static final Duration OUTPUT_LIMIT = Duration.ofMinutes(3);
@@ -47,7 +53,10 @@ class ComposeStackIT {
         assumeTrue(composePluginPresent(), "docker compose is not installed");
         assumeTrue(DockerClientFactory.instance().dockerHostIpAddress().matches("localhost|127\\.0\\.0\\.1"),
                 "the stack advertises Kafka at localhost:29092: it needs a local Docker");
-        ComposeContainer stack = new ComposeContainer(new File("deploy/compose.yaml")).withRemoveVolumes(true);
+        JsonNode services = new ObjectMapper(new YAMLFactory()).readTree(COMPOSE_FILE).path("services");
+        DockerPreconditions.requireFreePorts(hostPorts(services));
+        DockerPreconditions.requireImages(images(services));
+        ComposeContainer stack = new ComposeContainer(COMPOSE_FILE).withRemoveVolumes(true);
         try {
             stack.start();
             awaitRunningJob();
@@ -96,6 +105,20 @@ class ComposeStackIT {
             Thread.sleep(1_000);
         }
         throw new AssertionError("no running job within " + JOB_START_LIMIT.toMinutes() + " min");
+    }
+
+    /** The host side of each service's published ports ("29092:29092", "9250:9249"). */
+    private static int[] hostPorts(JsonNode services) {
+        List<Integer> ports = new ArrayList<>();
+        services.forEach(service -> service.path("ports").forEach(
+                mapping -> ports.add(Integer.parseInt(mapping.asText().split(":")[0]))));
+        return ports.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static String[] images(JsonNode services) {
+        Set<String> images = new TreeSet<>();
+        services.forEach(service -> images.add(service.path("image").asText()));
+        return images.toArray(String[]::new);
     }
 
     private static boolean composePluginPresent() throws InterruptedException {

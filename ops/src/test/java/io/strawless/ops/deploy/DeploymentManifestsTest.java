@@ -111,6 +111,30 @@ class DeploymentManifestsTest {
     }
 
     /**
+     * Both run the job's JVMs with the JDK's signal chaining preloaded, as ops/strawless and the tests do: an OpenCL
+     * runtime built on LLVM (PoCL) in the image would otherwise replace the JVM's SIGSEGV handler and crash it later.
+     * The path is the JDK's in the flink image both build on (eclipse-temurin's JAVA_HOME, /opt/java/openjdk).
+     */
+    @Test
+    void bothDeploymentsPreloadTheJdksSignalChaining() throws IOException {
+        String libjsig = "/opt/java/openjdk/lib/libjsig.so";
+        JsonNode container = YAML.readTree(DEPLOY.resolve("flink-deployment.yaml").toFile())
+                .path("spec").path("podTemplate").path("spec").path("containers").get(0);
+        List<String> preloads = new ArrayList<>();
+        container.path("env").forEach(variable -> {
+            if (variable.path("name").asText().equals("LD_PRELOAD")) {
+                preloads.add(variable.path("value").asText());
+            }
+        });
+        assertEquals(List.of(libjsig), preloads, container.toString());
+
+        JsonNode services = YAML.readTree(DEPLOY.resolve("compose.yaml").toFile()).path("services");
+        for (String flink : List.of("jobmanager", "taskmanager")) {
+            assertEquals(libjsig, services.path(flink).path("environment").path("LD_PRELOAD").asText(), flink);
+        }
+    }
+
+    /**
      * The launcher and the compose stack run the CLI jar by the one name the build gives it. With a version in the
      * name, a build after a version bump left two jars in target/: the launcher's glob picked the older, and the
      * compose stack's expanded to two arguments.
