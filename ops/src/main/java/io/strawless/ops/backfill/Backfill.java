@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,6 +32,8 @@ import java.util.stream.Collectors;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -49,8 +52,8 @@ import org.apache.kafka.common.errors.GroupIdNotFoundException;
  *
  * <p>It ends by itself: once every source partition reaches its stop offset the sources finish, the
  * watermark jumps to the end of time so that every event-time wait still open times out as it would have
- * live, and the final checkpoint (Flink checkpoints after tasks finish, on by default) commits the last
- * Kafka transactions before the job reports FINISHED.
+ * live, and the final checkpoint (Flink checkpoints after tasks finish, which the backfill pins on: {@link
+ * BackfillPlan#ownSettings}) commits the last Kafka transactions before the job reports FINISHED.
  *
  * <p>It never restarts (see {@link BackfillPlan#ownSettings}): a failed backfill fails, and is run again into
  * fresh topics.
@@ -63,20 +66,37 @@ public final class Backfill {
     /** An output retention that keeps records forever: Kafka's retention.ms -1. */
     public static final Duration FOREVER = Duration.ofMillis(-1);
     private static final int BAR_WIDTH = 24;
+    private static final String FREE_PORT =
+            "the local MiniCluster serves its REST API on a free port (the cluster's may be taken here)";
+    /**
+     * Settings of a cluster's deployment that a local MiniCluster would take up to the backfill's harm, each with why
+     * the local run leaves it out: a key, and the keys below it ({@code high-availability.*}).
+     */
+    private static final Map<String, String> CLUSTER_SETTINGS = Map.of(
+            TaskManagerOptions.NUM_TASK_SLOTS.key(), "the local MiniCluster would have that many slots instead of one"
+                    + " per parallel task, and a job with more parallel tasks than slots waits for slots that never"
+                    + " come, then fails (set the parallelism with --parallelism instead)",
+            "high-availability", "a local run has no high-availability services to reach, nor needs them (it does not"
+                    + " restart)",
+            RestOptions.PORT.key(), FREE_PORT,
+            RestOptions.BIND_PORT.key(), FREE_PORT);
 
     private Backfill() {}
 
     /**
-     * @param recordsIn  input records in the range, by topic (offsets: with transactional producers they include
-     *                   commit markers and aborted records, which no reader sees)
-     * @param recordsRead input records the job read (its books' {@code ledger.*.in})
-     * @param incomplete why the output lacks records of the range, in one line; empty when it does not
-     * @param output     what the backfill wrote, read committed
-     * @param jobRuntime how long the job ran (from submission to FINISHED)
-     * @param wall       the whole run: checks, job, read-back
+     * @param recordsIn    input records in the range, by topic (offsets: with transactional producers they include
+     *                     commit markers and aborted records, which no reader sees)
+     * @param recordsRead  input records the job read (its books' {@code ledger.*.in})
+     * @param books        the job's books, by input kind
+     * @param incomplete   why the output lacks records of the range, in one line; empty when it does not
+     * @param bookProblems what the books say is wrong ({@link #bookProblems}), one line each; empty when nothing is
+     * @param output       what the backfill wrote, read committed
+     * @param jobRuntime   how long the job ran (from submission to FINISHED)
+     * @param wall         the whole run: checks, job, read-back
      */
-    public record Result(Map<String, Long> recordsIn, long recordsRead, Optional<String> incomplete,
-            OutputTally output, Duration jobRuntime, Duration wall) {
+    public record Result(Map<String, Long> recordsIn, long recordsRead, List<JobMetrics.Book> books,
+            Optional<String> incomplete, List<String> bookProblems, OutputTally output, Duration jobRuntime,
+            Duration wall) {
 
         /** Input records in the range. */
         public long rangeRecords() {
@@ -86,6 +106,14 @@ public final class Backfill {
         /** Input records read, per second of job runtime. */
         public double recordsPerSecond() {
             return recordsRead / Math.max(0.001, jobRuntime.toMillis() / 1000.0);
+        }
+
+        /** Why the backfill failed although its job finished, one line each; empty when it did not. */
+        public List<String> problems() {
+            List<String> problems = new ArrayList<>();
+            incomplete.ifPresent(problems::add);
+            problems.addAll(bookProblems);
+            return problems;
         }
     }
 
@@ -129,7 +157,7 @@ public final class Backfill {
             Consumer<String> log) throws Exception {
         Path workDir = Files.createTempDirectory("strawless-backfill");
         try {
-            return runLocally(localConfiguration(jobConf, workDir), allowRetentionGap, outputRetention, log);
+            return runLocally(localConfiguration(jobConf, workDir, log), allowRetentionGap, outputRetention, log);
         } finally {
             FileUtils.deleteDirectoryQuietly(workDir.toFile());
         }
@@ -165,13 +193,30 @@ public final class Backfill {
 
     /**
      * {@code jobConf} as the local MiniCluster runs it: with checkpoints under {@code workDir} unless it names
-     * a directory (see {@link LocalCheckpoints#defaultDirectory}). Not among the plan's own settings: on a
-     * cluster checkpoints belong on the cluster's durable storage, not in a local temporary directory.
+     * a directory (see {@link LocalCheckpoints#defaultDirectory}), and without the settings of a cluster's deployment
+     * that a local run cannot honour ({@link #CLUSTER_SETTINGS}), a warning line each to {@code log}. Not among the
+     * plan's own settings: on a cluster checkpoints belong on the cluster's durable storage, not in a local temporary
+     * directory, and the cluster's settings are its own.
      */
-    static Configuration localConfiguration(Configuration jobConf, Path workDir) {
+    static Configuration localConfiguration(Configuration jobConf, Path workDir, Consumer<String> log) {
         Configuration local = new Configuration(jobConf);
+        for (String key : new TreeSet<>(jobConf.keySet())) {
+            // The key alone: a value (a ZooKeeper ACL's, say) may be a credential.
+            clusterSetting(key).ifPresent(why -> {
+                local.removeKey(key);
+                log.accept(WARNING + "-D " + key + " is left out: " + why);
+            });
+        }
         LocalCheckpoints.defaultDirectory(local, workDir.resolve("checkpoints"));
         return local;
+    }
+
+    /** Why the local run leaves {@code key} out, where it is one of {@link #CLUSTER_SETTINGS}. */
+    private static Optional<String> clusterSetting(String key) {
+        return CLUSTER_SETTINGS.entrySet().stream()
+                .filter(setting -> key.equals(setting.getKey()) || key.startsWith(setting.getKey() + "."))
+                .map(Map.Entry::getValue)
+                .findFirst();
     }
 
     private static Result runLocally(Configuration jobConf, boolean allowRetentionGap, Duration outputRetention,
@@ -209,11 +254,14 @@ public final class Backfill {
             } finally {
                 ticker.shutdownNow();
             }
+            // First: records deleted from now on had all been read.
+            range.jobFinished();
             // A backfill never restarts, so its books are those of its one attempt.
-            long read = metrics.books(job.getJobID()).stream().mapToLong(JobMetrics.Book::in).sum();
+            List<JobMetrics.Book> books = metrics.books(job.getJobID());
+            long read = books.stream().mapToLong(JobMetrics.Book::in).sum();
             log.accept(progressLine(new InputRange.Position(read, range.target(), range.to()), range.to())
                     + "; job finished");
-            Optional<String> incomplete = shortfall(read, range);
+            Optional<String> incomplete = shortfall(range);
             OutputTally output;
             try {
                 output = OutputTally.read(jobConf);
@@ -222,7 +270,8 @@ public final class Backfill {
                 throw new IllegalStateException("the job finished and its output is committed, but counting it failed: "
                         + e.getMessage() + " (its topics hold the backfill's output: do not run it into them again)", e);
             }
-            return new Result(range.recordsByTopic(), read, incomplete, output,
+            return new Result(range.recordsByTopic(), read, books, incomplete,
+                    bookProblems(books, range.target(), output.deadLetters()), output,
                     Duration.ofMillis(finished.getNetRuntime()), Duration.between(start, Instant.now()));
         }
     }
@@ -259,36 +308,59 @@ public final class Backfill {
     }
 
     /**
-     * Why the job read fewer records than the range held, when records of the range were deleted while it ran
-     * (the source then goes on from the earliest record left, and never sees the deleted ones). Without such a
-     * deletion a smaller count is no loss: transactional producers' commit markers and aborted records take
-     * offsets of the range that no reader sees.
+     * Why the output lacks records of the range: some were deleted (by retention, a DeleteRecords) before the job read
+     * them ({@link InputRange#deletedUnread}), and its source went on from the earliest record left. Records deleted
+     * after the job read them cost nothing, and neither do the commit markers and aborted records of transactional
+     * producers, which take offsets of the range that no reader sees.
      */
-    static Optional<String> shortfall(long read, InputRange range) throws ExecutionException, InterruptedException {
-        if (read >= range.target()) {
-            return Optional.empty();
-        }
-        Map<TopicPartition, Long> deleted = range.deletedSinceLookup();
+    static Optional<String> shortfall(InputRange range) {
+        Map<TopicPartition, Long> deleted = range.deletedUnread();
         if (deleted.isEmpty()) {
             return Optional.empty();
         }
+        long records = deleted.values().stream().mapToLong(Long::longValue).sum();
         String where = deleted.entrySet().stream().limit(3)
-                .map(e -> "%s from offset %d, the range from %d".formatted(
-                        e.getKey(), e.getValue(), range.starts().get(e.getKey())))
-                .collect(Collectors.joining("; ")) + (deleted.size() > 3 ? "; ..." : "");
-        return Optional.of(("the job read %,d of the %,d input records in the range, %,d fewer: records of the range"
-                + " were deleted while it ran (retention?), now %s. Its output lacks them: replay a later --from,"
-                + " or raise the input topics' retention.ms, into a fresh output topic")
-                .formatted(read, range.target(), range.target() - read, where));
+                .map(e -> "%,d in %s".formatted(e.getValue(), e.getKey()))
+                .collect(Collectors.joining(", ")) + (deleted.size() > 3 ? ", ..." : "");
+        return Optional.of(("up to %,d input records of the range were deleted before the job read them (retention?):"
+                + " %s. Its output lacks them: replay a later --from, or raise the input topics' retention.ms, into a"
+                + " fresh output topic").formatted(records, where));
+    }
+
+    /**
+     * What the job's books say is wrong, one line each: books of zeros beside the range's records (its metrics never
+     * reached them, and nothing else is judged), a book that does not balance (an input that left the job by no way,
+     * or by two), or dead letters that differ from the dead-letter topic's (one the job counted but did not commit).
+     *
+     * @param rangeRecords the offsets of the range
+     * @param deadLetters  the records of the backfill's dead-letter topic
+     */
+    static List<String> bookProblems(List<JobMetrics.Book> books, long rangeRecords, long deadLetters) {
+        Optional<String> notReported = JobMetrics.notReported(books, rangeRecords);
+        if (notReported.isPresent()) {
+            return List.of(notReported.get());
+        }
+        List<String> problems = new ArrayList<>();
+        for (JobMetrics.Book book : books) {
+            if (!book.holds()) {
+                problems.add(("the job's books do not balance for %s: %,d in, %,d out (%,d batched + %,d dead-lettered"
+                        + " + %,d unscored + %,d dropped)").formatted(book.input(), book.in(),
+                        book.batched() + book.deadLettered() + book.unscored() + book.dropped(), book.batched(),
+                        book.deadLettered(), book.unscored(), book.dropped()));
+            }
+        }
+        JobMetrics.deadLettersDiffer(books, deadLetters).ifPresent(problems::add);
+        return problems;
     }
 
     /**
      * The output topics must be empty where they exist, and are created where missing; then the backfill's consumer group is
      * deleted ({@link #forgetEarlierRuns}). A topic that differs from the {@code topics.*} settings is reported to
-     * {@code log}, one line each, and used as it is, except an output topic too small for the records the job
-     * writes: the job would fail on its first large record, after writing part of its output, so the backfill
-     * stops before it starts (after the missing topics were made: the provisioner reads a topic's settings as it
-     * checks it). The first of the backfill's steps that change the cluster: everything else that can refuse the
+     * {@code log}, one line each, and used as it is, except an output topic that refuses the job's writes (too small
+     * for its records, a min.insync.replicas above its replicas, a compacted dead-letter topic: see {@link
+     * TopicStatus#writesFail}): the job would fail on its first such write, after writing part of its output, so the
+     * backfill stops before it starts (after the missing topics were made: the provisioner reads a topic's settings as
+     * it checks it). The first of the backfill's steps that change the cluster: everything else that can refuse the
      * backfill comes before.
      */
     static void prepareTopics(Configuration jobConf, Consumer<String> log)
@@ -303,8 +375,7 @@ public final class Backfill {
      */
     static void prepareTopics(Configuration jobConf, Duration outputRetention, Consumer<String> log)
             throws ExecutionException, InterruptedException {
-        List<String> inputs = List.of(jobConf.get(KafkaOptions.STEPS_TOPIC), jobConf.get(KafkaOptions.OUTCOMES_TOPIC),
-                jobConf.get(KafkaOptions.VERDICTS_TOPIC)).stream().distinct().toList();
+        List<String> inputs = InputRange.topics(jobConf);
         List<String> outputs = List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
                 jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC));
         Configuration outputConf = new Configuration(jobConf);
@@ -315,7 +386,7 @@ public final class Backfill {
             requireEmpty(jobConf, admin, outputs.stream().filter(existing::contains).toList());
             List<TopicStatus> statuses = new ArrayList<>(TopicProvisioner.ensureTopics(jobConf, inputs));
             statuses.addAll(TopicProvisioner.ensureTopics(outputConf, outputs));
-            List<TopicStatus> tooSmall = new ArrayList<>();
+            List<TopicStatus> refusing = new ArrayList<>();
             for (TopicStatus status : statuses) {
                 if (status.ok()) {
                     continue;
@@ -323,17 +394,20 @@ public final class Backfill {
                 boolean output = outputs.contains(status.topic());
                 log.accept(WARNING + "%s topic %s: %s %s".formatted(
                         output ? "output" : "input", status.topic(), status.state(), status.detail()));
-                // The provisioner names max.message.bytes in a DRIFT only when the topic cannot take the job's largest
-                // record; the other differences (partitions, replicas, retention) do not stop a replay.
-                if (output && status.detail().contains(TopicConfig.MAX_MESSAGE_BYTES_CONFIG)) {
-                    tooSmall.add(status);
+                // The other differences (partitions, replicas, retention) do not stop a replay, and the backfill
+                // writes no input topic.
+                if (output && status.writesFail()) {
+                    refusing.add(status);
                 }
             }
-            if (!tooSmall.isEmpty()) {
-                throw new IllegalStateException("output topics " + tooSmall.stream().map(TopicStatus::topic).toList()
-                        + " cannot take the records the job writes (" + tooSmall.get(0).detail() + "): choose other"
-                        + " output topics, raise their " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + ", or lower -D "
-                        + KafkaOptions.MAX_RECORD_BYTES.key());
+            if (!refusing.isEmpty()) {
+                boolean tooSmall = refusing.stream()
+                        .anyMatch(status -> status.detail().contains(TopicConfig.MAX_MESSAGE_BYTES_CONFIG));
+                throw new IllegalStateException("output topics " + refusing.stream().map(TopicStatus::topic).toList()
+                        + " cannot take the records the job writes (" + refusing.stream().map(TopicStatus::detail)
+                        .collect(Collectors.joining("; ")) + "): choose other output topics, or change these"
+                        + " (kafka-configs.sh)"
+                        + (tooSmall ? " or lower -D " + KafkaOptions.MAX_RECORD_BYTES.key() : ""));
             }
             forgetEarlierRuns(jobConf, admin, log);
         }
@@ -341,14 +415,15 @@ public final class Backfill {
 
     /** The input topics must exist: there is nothing to replay otherwise. Asks Kafka, changes nothing. */
     static void requireInputTopics(Configuration jobConf) {
-        List<String> inputs = List.of(jobConf.get(KafkaOptions.STEPS_TOPIC), jobConf.get(KafkaOptions.OUTCOMES_TOPIC),
-                jobConf.get(KafkaOptions.VERDICTS_TOPIC));
+        List<String> inputs = InputRange.topics(jobConf);
         List<String> missing = TopicProvisioner.check(jobConf).stream()
                 .filter(status -> status.state() == TopicStatus.State.MISSING && inputs.contains(status.topic()))
                 .map(TopicStatus::topic).toList();
         if (!missing.isEmpty()) {
             throw new IllegalStateException("input topics " + missing + " do not exist at "
-                    + jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS) + ": nothing to replay");
+                    + jobConf.get(KafkaOptions.BOOTSTRAP_SERVERS) + ": nothing to replay. Pass the live job's -D "
+                    + KafkaOptions.STEPS_TOPIC.key() + ", -D " + KafkaOptions.OUTCOMES_TOPIC.key() + " and -D "
+                    + KafkaOptions.VERDICTS_TOPIC.key() + " (the topics it reads)");
         }
     }
 

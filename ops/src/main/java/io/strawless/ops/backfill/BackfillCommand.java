@@ -2,6 +2,7 @@ package io.strawless.ops.backfill;
 
 import io.strawless.connectors.KafkaOptions;
 import io.strawless.ops.ConfigurationOptions;
+import io.strawless.ops.demo.JobMetrics;
 import io.strawless.pipeline.credit.CreditConfig;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.Estimator;
@@ -35,12 +36,15 @@ import picocli.CommandLine.Spec;
                         + " in [--from, --to), in streaming mode so that its timeouts fire as they did live, and"
                         + " writes exactly once to --output-topic (and to its own dead-letter and unscored topics)."
                         + " Pass the live job's settings with -D (at least -D kafka.bootstrap-servers=HOST:PORT): the"
-                        + " replay then scores as the live job did. It uses a consumer group and transactional ids of"
-                        + " its own, prints a progress line every few seconds, ends by itself and prints what it"
-                        + " wrote.",
+                        + " replay then scores as the live job did. Settings of the cluster's deployment that a local"
+                        + " run cannot honour (taskmanager.numberOfTaskSlots, high-availability.*, rest.port,"
+                        + " rest.bind-port) are left out, with a warning each. It uses a consumer group and"
+                        + " transactional ids of its own, prints a progress line every few seconds, ends by itself and"
+                        + " prints what it wrote and the job's books.",
                 "Exit code 0 when the backfill finished, 1 when it failed, found no records in the range, found that"
-                        + " retention has deleted its start (see --allow-retention-gap) or that records of the range"
-                        + " were deleted while it ran; 2 for bad usage (flags, settings)."})
+                        + " retention has deleted its start (see --allow-retention-gap), that records of the range"
+                        + " were deleted before its job read them, or that the job's books do not balance or disagree"
+                        + " with its dead-letter topic; 2 for bad usage (flags, settings)."})
 public final class BackfillCommand implements Callable<Integer> {
 
     @Option(names = "--from", required = true, converter = TimeArgument.class, paramLabel = "TIME",
@@ -145,7 +149,8 @@ public final class BackfillCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         plan.replacedSettings(live).forEach((key, given) -> err.println(Backfill.WARNING + "-D " + key + "=" + given
                 + " is replaced by " + own.get(key) + " for the backfill (its range, topics and ids are its own; it"
-                + " reads to the range's end without idleness, and does not restart: see README, Backfill)"));
+                + " reads to the range's end without idleness, does not restart, and commits the end of its output in a"
+                + " checkpoint after its tasks finish: see README, Backfill)"));
         err.flush();
 
         Backfill.Result result;
@@ -160,8 +165,8 @@ public final class BackfillCommand implements Callable<Integer> {
             return fail(refused.getMessage());
         }
         printSummary(out, plan, result);
-        if (result.incomplete().isPresent()) {
-            return fail(result.incomplete().get());
+        if (!result.problems().isEmpty()) {
+            return fail(String.join("; ", result.problems()));
         }
         return 0;
     }
@@ -206,6 +211,11 @@ public final class BackfillCommand implements Callable<Integer> {
         }
         out.printf("  %-32s %,d dead letters%n", plan.deadLetterTopic(), output.deadLetters());
         out.printf("  %-32s %,d unscored %s%n", plan.unscoredTopic(), output.unscored(), output.unscoredByReason());
+        out.println("The job's books: in = batched + dead-lettered + unscored + dropped");
+        for (JobMetrics.Book book : result.books()) {
+            out.printf("  %-32s %,d = %,d + %,d + %,d + %,d   %s%n", book.input(), book.in(), book.batched(),
+                    book.deadLettered(), book.unscored(), book.dropped(), book.holds() ? "ok" : "MISMATCH");
+        }
         out.printf("Throughput  %,.0f input records/s (job ran %.1f s); wall time %.1f s%n",
                 result.recordsPerSecond(), result.jobRuntime().toMillis() / 1000.0, result.wall().toMillis() / 1000.0);
         out.flush();

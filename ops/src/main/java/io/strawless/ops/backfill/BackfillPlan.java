@@ -11,11 +11,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.FallbackKey;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 
@@ -49,10 +52,6 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
                 throw new IllegalArgumentException("output topic names must not be blank");
             }
         }
-        if (List.of(outputTopic, deadLetterTopic, unscoredTopic).stream().distinct().count() < 3) {
-            throw new IllegalArgumentException("the batches, dead-letter and unscored topics must differ, were "
-                    + List.of(outputTopic, deadLetterTopic, unscoredTopic));
-        }
     }
 
     /** The dead-letter and unscored topics named after the batches topic: {@code T.dlq} and {@code T.unscored}. */
@@ -69,6 +68,7 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
      *     checkpoint (see {@link #ownSettings})
      */
     public Configuration jobConfiguration(Configuration live) {
+        // That the three differ from each other the job checks itself, as for every run (KafkaOptions).
         List<String> liveTopics = TopicProvisioner.topicNames(live);
         for (String topic : List.of(outputTopic, deadLetterTopic, unscoredTopic)) {
             if (liveTopics.contains(topic)) {
@@ -98,6 +98,10 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
      * transactions of the live job (and keeps the live ids' prefix, which Kafka ACLs are often granted on).
      * Checkpointing defaults to {@link #DEFAULT_CHECKPOINT_INTERVAL}. Nothing secret is among them.
      *
+     * <p>Checkpoints after tasks finish stay on (Flink's default): the job's sinks commit the output written since the
+     * last checkpoint in the checkpoint taken once the sources have finished, and without it that end of the output
+     * is never committed.
+     *
      * <p>No restarts: in flink-connector-kafka 5.0.0 a bounded Kafka source restored from a checkpoint never
      * learns that no more partitions will come (FLINK-31006, fix proposed in apache/flink-connector-kafka#318),
      * so a backfill restarted after its first checkpoint reads to its stop offsets and then waits forever. A
@@ -111,15 +115,18 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
     }
 
     /**
-     * The live settings this backfill replaces with values of its own, key to the value given, compared as the job
-     * reads them ({@code 365 d} is {@code 365d}, {@code streaming} is {@code STREAMING}).
+     * The live settings this backfill replaces with values of its own, key to the value given (under the key or a
+     * deprecated one), compared as the job reads them ({@code 365 d} is {@code 365d}, {@code streaming} is {@code
+     * STREAMING}).
      */
     public Map<String, String> replacedSettings(Configuration live) {
         Map<String, String> replaced = new LinkedHashMap<>();
         Map<String, String> given = live.toMap();
         ownOptions(live).forEach((option, value) -> {
             if (live.contains(option) && !sameSetting(option, live, Configuration.fromMap(Map.of(option.key(), value)))) {
-                replaced.put(option.key(), given.get(option.key()));
+                Stream<String> keys = Stream.concat(Stream.of(option.key()),
+                        StreamSupport.stream(option.fallbackKeys().spliterator(), false).map(FallbackKey::getKey));
+                replaced.put(option.key(), keys.filter(given::containsKey).map(given::get).findFirst().orElseThrow());
             }
         });
         return replaced;
@@ -149,6 +156,7 @@ public record BackfillPlan(Instant from, Instant to, String outputTopic, String 
         settings.put(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING.name());
         settings.put(JobOptions.SOURCE_IDLENESS, NO_IDLENESS.toDays() + "d");
         settings.put(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        settings.put(CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH, "true");
         if (!live.contains(CheckpointingOptions.CHECKPOINTING_INTERVAL)) {
             settings.put(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL.toSeconds() + "s");
         }

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
@@ -38,12 +39,18 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * source.stop-timestamp} (the end of the partition where no record is that late), both as a read_committed
  * reader sees them. The job's source commits its position to the backfill's consumer group on each completed
  * checkpoint, so the position reported here is "read and checkpointed".
+ *
+ * <p>Records of the range that retention (or a DeleteRecords) deletes before the job reads them are lost to it: its
+ * source goes on from the earliest record left. Each look at the position ({@link #position}, and {@link
+ * #jobFinished} at the end) notes the offsets deleted since the last look that lay at or past where the job had then
+ * not read yet ({@link #deletedUnread}). Records deleted after the job read them cost nothing.
  */
 final class InputRange implements AutoCloseable {
 
     /**
-     * @param read        input records read and checkpointed
-     * @param target      input records in the range
+     * @param read        offsets of the range read and checkpointed, with the commit markers and aborted records that
+     *                    follow the last record read
+     * @param target      offsets in the range: its input records, and the commit markers and aborted records among them
      * @param reachedUpTo about how far in time the job has read: the Kafka timestamp of the last record read
      *                    in the partition that is furthest behind
      */
@@ -74,6 +81,14 @@ final class InputRange implements AutoCloseable {
     private final Map<TopicPartition, Long> starts;
     private final Map<TopicPartition, Long> stops;
     private final List<RetentionGap> retentionGaps;
+    /**
+     * As of the last look, per partition: the first offset that may hold a record the job has not read (where its
+     * position was, past the commit markers and aborted records that followed it), and the log start offset.
+     */
+    private final Map<TopicPartition, Long> unreadFrom;
+    private final Map<TopicPartition, Long> logStarts;
+    /** Per partition, how many offsets of the range were deleted, at most, before the job read them. */
+    private final Map<TopicPartition, Long> deletedUnread = new LinkedHashMap<>();
 
     private InputRange(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
         this.conf = jobConf;
@@ -82,8 +97,7 @@ final class InputRange implements AutoCloseable {
         this.groupId = jobConf.get(KafkaOptions.GROUP_ID);
         this.admin = KafkaAdmin.create(jobConf);
         try {
-            List<TopicPartition> partitions = partitionsOf(List.of(jobConf.get(KafkaOptions.STEPS_TOPIC),
-                    jobConf.get(KafkaOptions.OUTCOMES_TOPIC), jobConf.get(KafkaOptions.VERDICTS_TOPIC)));
+            List<TopicPartition> partitions = partitionsOf(topics(jobConf));
             ListOffsetsOptions committedOnly = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
             Map<TopicPartition, Long> earliest = offsets(list(partitions, OffsetSpec.earliest(), committedOnly));
             this.lookedUpAt = Instant.now();
@@ -96,6 +110,8 @@ final class InputRange implements AutoCloseable {
             this.stops = offsetsAt(partitions, list(partitions, OffsetSpec.forTimestamp(to.toEpochMilli()),
                     committedOnly), ends, starts);
             this.retentionGaps = retentionGaps(partitions, earliest, atFrom);
+            this.unreadFrom = new HashMap<>(starts);
+            this.logStarts = new HashMap<>(earliest);
             // Its own group name, never committed to: it only looks at single records.
             Properties consumerProperties = StrawlessKafka.consumerProperties(jobConf, groupId + "-progress");
             consumerProperties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -118,6 +134,12 @@ final class InputRange implements AutoCloseable {
     /** The range of the backfill configured in {@code jobConf}, as the input topics hold it now. */
     static InputRange of(ReadableConfig jobConf) throws ExecutionException, InterruptedException {
         return new InputRange(jobConf);
+    }
+
+    /** The input topics of {@code jobConf}, each once: one topic may carry several input kinds. */
+    static List<String> topics(ReadableConfig jobConf) {
+        return List.of(jobConf.get(KafkaOptions.STEPS_TOPIC), jobConf.get(KafkaOptions.OUTCOMES_TOPIC),
+                jobConf.get(KafkaOptions.VERDICTS_TOPIC)).stream().distinct().toList();
     }
 
     /** Input records in the range, by topic. */
@@ -159,46 +181,138 @@ final class InputRange implements AutoCloseable {
         return retentionGaps;
     }
 
-    /** How far the job has read and checkpointed. Synchronized: the progress line and the run both ask. */
+    /**
+     * How far the job has read and checkpointed, noting the records deleted since the last look that it had not read
+     * ({@link #deletedUnread}). Synchronized: the progress line and the run both ask.
+     */
     synchronized Position position() throws ExecutionException, InterruptedException {
+        // The committed offsets first, the log starts last (in noteDeletions): see there why.
         Map<TopicPartition, OffsetAndMetadata> committed =
                 KafkaAdmin.await(conf, admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata());
-        long read = 0;
         Map<TopicPartition, Long> unfinished = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> stop : stops.entrySet()) {
             TopicPartition partition = stop.getKey();
             long start = starts.get(partition);
             OffsetAndMetadata mark = committed.get(partition);
             long position = Math.max(start, Math.min(stop.getValue(), mark == null ? start : mark.offset()));
-            read += position - start;
-            if (position < stop.getValue()) {
+            // A position short of its stop with only markers after it (found at an earlier look) has read it all.
+            if (position < stop.getValue() && unreadFrom.get(partition) < stop.getValue()) {
                 unfinished.put(partition, position);
             }
         }
-        return new Position(read, target(), reachedUpTo(unfinished));
+        Peek peek = peek(unfinished);
+        Map<TopicPartition, Long> unread = new HashMap<>(stops);
+        unread.putAll(peek.unreadFrom());
+        noteDeletions(unread);
+        long read = 0;
+        for (Map.Entry<TopicPartition, Long> start : starts.entrySet()) {
+            read += unreadFrom.get(start.getKey()) - start.getValue();
+        }
+        return new Position(read, target(), reachedUpTo(peek.lastRead()));
     }
 
-    /** The earliest, over the unfinished partitions, of the timestamp of the last record read. */
-    private Instant reachedUpTo(Map<TopicPartition, Long> unfinished) {
+    /** The job has read every partition to its stop: records deleted from now on cost it nothing. */
+    synchronized void jobFinished() throws ExecutionException, InterruptedException {
+        noteDeletions(stops);
+    }
+
+    /**
+     * Per partition, up to how many offsets of the range were deleted before the job read them, as of the last look;
+     * empty when none were. "Up to": the job may have read some of them between two looks, and a deleted stretch may
+     * have held commit markers, which no reader sees; but a record it had not read is never missed.
+     */
+    synchronized Map<TopicPartition, Long> deletedUnread() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(deletedUnread));
+    }
+
+    /**
+     * Notes what was deleted since the last look that the job may not have read: the offsets from where it had then
+     * not read yet (or the log start then, if later) up to where the log starts now, within the range. A record it
+     * lost lies there: deleted after the last look read the log starts, and not read before it went, it had not been
+     * read when that look read the job's committed position, just before; and from that position up to {@code
+     * unreadFrom} the look found no record, only commit markers and aborted records.
+     *
+     * @param unreadNow per partition, where the job may not have read yet
+     */
+    private void noteDeletions(Map<TopicPartition, Long> unreadNow) throws ExecutionException, InterruptedException {
+        List<TopicPartition> partitions = List.copyOf(starts.keySet());
+        Map<TopicPartition, Long> logStartsNow = offsets(list(partitions, OffsetSpec.earliest(),
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)));
+        for (TopicPartition partition : partitions) {
+            long unreadThen = Math.max(unreadFrom.get(partition), logStarts.get(partition));
+            long deletedTo = Math.min(logStartsNow.get(partition), stops.get(partition));
+            if (deletedTo > unreadThen) {
+                deletedUnread.merge(partition, deletedTo - unreadThen, Long::sum);
+            }
+            unreadFrom.merge(partition, unreadNow.get(partition), Math::max);
+            logStarts.merge(partition, logStartsNow.get(partition), Math::max);
+        }
+    }
+
+    /**
+     * @param unreadFrom per partition peeked at, the first offset at or after the job's position that holds a record
+     * @param lastRead   per partition peeked at that the job has started, the Kafka timestamp of the last record read
+     */
+    private record Peek(Map<TopicPartition, Long> unreadFrom, Map<TopicPartition, Long> lastRead) {}
+
+    /**
+     * Where the job's position in each of {@code positions}' partitions (short of their stops) is followed by a record:
+     * the first offset at or after it that a read_committed reader sees, or the stop where none is before it. Commit
+     * markers and aborted records take offsets that no reader sees: a position just before them has read all there
+     * was. Where the answer does not come in time, as far as the peek got (no record short of it).
+     */
+    private Peek peek(Map<TopicPartition, Long> positions) {
+        Map<TopicPartition, Long> unread = new HashMap<>();
+        Map<TopicPartition, Long> lastRead = new HashMap<>();
+        if (positions.isEmpty()) {
+            return new Peek(unread, lastRead);
+        }
+        peeker.assign(positions.keySet());
+        // From the last record read, where there is one: its timestamp says how far in time the job has got.
+        positions.forEach((partition, position) ->
+                peeker.seek(partition, position > starts.get(partition) ? position - 1 : position));
+        long deadline = System.nanoTime() + PEEK_TIMEOUT.toNanos();
+        try {
+            while (unread.size() < positions.size() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> record : peeker.poll(Duration.ofMillis(200))) {
+                    TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+                    if (record.offset() < positions.get(partition)) {
+                        lastRead.put(partition, record.timestamp());
+                    } else {
+                        unread.putIfAbsent(partition, Math.min(record.offset(), stops.get(partition)));
+                    }
+                }
+                for (TopicPartition partition : positions.keySet()) {
+                    long stop = stops.get(partition);
+                    if (!unread.containsKey(partition) && peeker.position(partition, PEEK_TIMEOUT) >= stop) {
+                        unread.put(partition, stop); // only markers and aborted records were left
+                    }
+                }
+                peeker.pause(unread.keySet());
+            }
+            positions.forEach((partition, position) -> unread.computeIfAbsent(partition,
+                    p -> Math.max(position, Math.min(peeker.position(p, PEEK_TIMEOUT), stops.get(p)))));
+        } finally {
+            peeker.resume(peeker.paused()); // a partition left paused would answer no later peek
+        }
+        return new Peek(unread, lastRead);
+    }
+
+    /**
+     * About how far in time the job has read: the earliest, over the partitions it has not finished, of the timestamp
+     * of the last record read.
+     */
+    private Instant reachedUpTo(Map<TopicPartition, Long> lastRead) {
+        List<TopicPartition> unfinished = stops.keySet().stream()
+                .filter(partition -> unreadFrom.get(partition) < stops.get(partition)).toList();
         if (unfinished.isEmpty()) {
             return to;
         }
-        if (unfinished.entrySet().stream().anyMatch(p -> p.getValue().equals(starts.get(p.getKey())))) {
+        if (unfinished.stream().anyMatch(partition -> unreadFrom.get(partition).equals(starts.get(partition)))) {
             return from; // some partition is not started yet
         }
-        peeker.assign(unfinished.keySet());
-        unfinished.forEach((partition, position) -> peeker.seek(partition, position - 1));
-        Map<TopicPartition, Long> lastRead = new HashMap<>();
-        long deadline = System.nanoTime() + PEEK_TIMEOUT.toNanos();
-        while (lastRead.size() < unfinished.size() && System.nanoTime() < deadline) {
-            for (ConsumerRecord<byte[], byte[]> record : peeker.poll(Duration.ofMillis(200))) {
-                TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-                lastRead.putIfAbsent(partition, record.timestamp());
-                peeker.pause(List.of(partition));
-            }
-        }
-        peeker.resume(peeker.paused());
-        return lastRead.values().stream().min(Long::compare).map(Instant::ofEpochMilli).orElse(from);
+        return unfinished.stream().map(lastRead::get).filter(Objects::nonNull).min(Long::compare)
+                .map(Instant::ofEpochMilli).orElse(from);
     }
 
     private List<TopicPartition> partitionsOf(List<String> topics) throws ExecutionException, InterruptedException {
@@ -251,24 +365,6 @@ final class InputRange implements AutoCloseable {
         gapPartitions.forEach((topic, numbers) -> gaps.add(
                 new RetentionGap(topic, numbers, Instant.ofEpochMilli(completeFrom.get(topic)))));
         return gaps;
-    }
-
-    /**
-     * The partitions whose log now starts past their start offset: records of the range were deleted after it
-     * was looked up (retention, a DeleteRecords), and the job may have skipped them. Their log start offsets.
-     */
-    Map<TopicPartition, Long> deletedSinceLookup() throws ExecutionException, InterruptedException {
-        List<TopicPartition> partitions = List.copyOf(starts.keySet());
-        Map<TopicPartition, Long> earliest = offsets(list(partitions, OffsetSpec.earliest(),
-                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)));
-        Map<TopicPartition, Long> deleted = new LinkedHashMap<>();
-        for (TopicPartition partition : partitions) {
-            long start = starts.get(partition);
-            if (start < stops.get(partition) && earliest.get(partition) > start) {
-                deleted.put(partition, earliest.get(partition));
-            }
-        }
-        return deleted;
     }
 
     private Map<TopicPartition, ListOffsetsResultInfo> list(

@@ -6,8 +6,9 @@ import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.connectors.topics.TopicProvisioner;
 import io.strawless.connectors.topics.TopicStatus;
 import io.strawless.ops.ConfigurationOptions;
-import io.strawless.ops.OutputFiles;
 import io.strawless.ops.LocalCheckpoints;
+import io.strawless.ops.OutputFiles;
+import io.strawless.ops.demo.JobMetrics;
 import io.strawless.ops.fleet.FleetRecord;
 import io.strawless.ops.fleet.FleetScript;
 import io.strawless.ops.fleet.FleetSettings;
@@ -34,6 +35,7 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.util.FileUtils;
@@ -47,7 +49,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code strawless bench}: the job end to end, against the ceiling of the same machine. Every run gets fresh
- * topics and consumer groups under one prefix, so runs never see each other's records or offsets.
+ * topics and consumer groups under one prefix, so runs never see each other's records or offsets, and they are
+ * deleted once its figures are taken.
  */
 @Command(
         name = "bench",
@@ -57,13 +60,15 @@ import picocli.CommandLine.Spec;
         description = {
             "Preloads the synthetic fleet's records (steps, with outcomes, verifier signals and a few malformed"
                     + " records in the demo's ratios) into the in-process broker, or into the cluster named by"
-                    + " -D kafka.bootstrap-servers (then no broker is started, and the bench deletes its topics and"
-                    + " groups at the end). Then, on the same records, for each parallelism: (a) a passthrough with plain"
-                    + " Kafka clients (read_committed consumers, transactional producers committing with the consumers'"
-                    + " positions once per checkpoint interval, the job's partitions and client settings), and (b) the"
-                    + " job with exactly-once checkpoints and sinks, from the earliest offsets. A run's rate and CPU time per"
-                    + " step are those of its middle, from a tenth to nine tenths of the input read: its end waits for"
-                    + " a commit (up to a checkpoint interval), its start for the JIT compiler. A run ends when its"
+                    + " -D kafka.bootstrap-servers (then no broker is started, and the bench deletes the rest of its"
+                    + " topics and groups at the end). Each run's output topics and consumer group are deleted once"
+                    + " its figures are taken. Then, on the same records, for each parallelism: (a) a passthrough with"
+                    + " plain Kafka clients (read_committed consumers, transactional producers committing with the"
+                    + " consumers' positions once per checkpoint interval, the job's partitions and client settings),"
+                    + " and (b) the job with exactly-once checkpoints and sinks, from the earliest offsets. A run's"
+                    + " rate and CPU time per step are those of its middle, from a tenth to nine tenths of the steps"
+                    + " read: its end waits for a commit (up to a checkpoint interval), its start for the JIT"
+                    + " compiler. A run ends when its"
                     + " output is committed (the passthrough's consumer group has committed every end offset; the"
                     + " job has completed a checkpoint that began after it read the last record).",
             "Then a live phase on fresh topics, with the job at the highest parallelism: the state of open"
@@ -194,7 +199,7 @@ public final class BenchCommand implements Callable<Integer> {
                     + " -XX:FlightRecorderOptions:stackdepth=256; Flink's stacks are deeper, so totals of outer methods"
                     + " come out low without it. Recorded runs are a little slower (about 5-20%% here; the recorder"
                     + " starts before the warm-up, whose JIT work its start redoes): take rates from a run"
-                    + " without --profile.")
+                    + " without --profile; the report warns when its headline figures come from a recorded run.")
     private Path profile;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as one JSON object to FILE.")
@@ -300,8 +305,11 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Records on the input topics of one prefix, read by each contender from the start. */
-    private record Preloaded(Configuration conf, Map<TopicPartition, Long> ends, long steps) {}
+    /**
+     * Records on the input topics of one prefix, read by each contender from the start: {@code steps} steps among the
+     * {@code stepRecords} records of the steps topic.
+     */
+    private record Preloaded(Configuration conf, Map<TopicPartition, Long> ends, long steps, long stepRecords) {}
 
     private Preloaded preload(
             Configuration base, String inputPrefix, int stepCount, long fleetSeed, BenchKafka kafka, Progress progress)
@@ -332,7 +340,7 @@ public final class BenchCommand implements Callable<Integer> {
                 .sum();
         // The malformed siblings on the steps topic are records, not steps: the job dead-letters them.
         long malformedSteps = script.ledger().malformed().stream().filter(m -> m.topic() == InputTopic.STEPS).count();
-        return new Preloaded(conf, ends, stepRecords - malformedSteps);
+        return new Preloaded(conf, ends, stepRecords - malformedSteps, stepRecords);
     }
 
     private Throughput passthrough(
@@ -347,10 +355,11 @@ public final class BenchCommand implements Callable<Integer> {
                         conf.get(KafkaOptions.GROUP_ID),
                         output,
                         conf.get(CheckpointingOptions.CHECKPOINTING_INTERVAL))
-                .run(p, input.ends(), input.steps(), kafka, progress);
+                .run(p, input.ends(), input.steps(), input.stepRecords(), kafka, progress);
         progress.line(
                 "%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s",
                 run, pass.stepsPerSecond(), pass.cpuMicrosPerStep(), pass.describeThreads());
+        kafka.deleteRun(List.of(output), conf.get(KafkaOptions.GROUP_ID));
         return pass;
     }
 
@@ -368,14 +377,15 @@ public final class BenchCommand implements Callable<Integer> {
         Configuration conf = forRun(input.conf(), prefix, run, p);
         provision(conf);
         progress.line("%s: starting", run);
-        JobThroughput.Result result =
-                JobThroughput.run(cluster, conf, p, input.ends(), input.steps(), progress, profileFile, out);
+        JobThroughput.Result result = JobThroughput.run(
+                cluster, conf, p, input.ends(), input.steps(), input.stepRecords(), progress, profileFile, out);
         progress.line(
                 "%s: %,.0f steps/s, %.1f us CPU per step; CPU by thread:%s",
                 run,
                 result.throughput().stepsPerSecond(),
                 result.throughput().cpuMicrosPerStep(),
                 result.throughput().describeThreads());
+        kafka.deleteRun(outputTopics(conf), conf.get(KafkaOptions.GROUP_ID));
         return result;
     }
 
@@ -541,6 +551,13 @@ public final class BenchCommand implements Callable<Integer> {
                     + ": the bench runs both contenders at each --parallelism; set that instead (e.g. --parallelism "
                     + conf.get(CoreOptions.DEFAULT_PARALLELISM) + ")");
         }
+        if (!JobMetrics.reportedUnder(conf)) {
+            // The job's progress (records read, checkpoints, restarts) reaches the bench only through that reporter:
+            // without it the first run would wait for a first record that is never counted.
+            throw new ParameterException(spec.commandLine(), "-D " + MetricOptions.REPORTERS_LIST.key() + "="
+                    + conf.get(MetricOptions.REPORTERS_LIST) + ": the bench counts the job's records through its own"
+                    + " metric reporter; " + JobMetrics.NOT_REPORTED_FIX);
+        }
         int maxTokens = conf.get(JobOptions.MAX_TOKENS_PER_STEP);
         if (tokensPerStep > maxTokens) {
             // Every policy step would be a dead letter (OVERSIZED_PAYLOAD): the job's figures would be the dead
@@ -585,6 +602,13 @@ public final class BenchCommand implements Callable<Integer> {
                         "topic " + status.topic() + ": " + status.state() + " " + status.detail());
             }
         }
+    }
+
+    /** The topics a job run writes to: its own, which the next run does not read. */
+    private static List<String> outputTopics(Configuration conf) {
+        List<String> outputs = new ArrayList<>(TopicProvisioner.topicNames(conf));
+        outputs.removeAll(inputTopics(conf));
+        return outputs;
     }
 
     private static List<String> inputTopics(Configuration conf) {

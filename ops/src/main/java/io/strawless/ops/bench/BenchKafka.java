@@ -122,6 +122,21 @@ final class BenchKafka implements AutoCloseable {
         }
     }
 
+    /**
+     * Deletes one run's output topics and its consumer group once its figures are taken, so that a bench's disk use
+     * and page cache stay those of one run's output, however many rounds it runs. Its transactional ids are left to
+     * expire, as the broker does with every idle one.
+     */
+    void deleteRun(Collection<String> outputTopics, String group) throws ExecutionException, InterruptedException {
+        await(admin.deleteTopics(outputTopics).all());
+        // A group that never committed an offset does not exist, and deleting it would fail.
+        boolean committed = await(admin.listGroups().all()).stream()
+                .anyMatch(listing -> listing.groupId().equals(group));
+        if (committed) {
+            await(admin.deleteConsumerGroups(List.of(group)).all());
+        }
+    }
+
     /** Deletes the topics and consumer groups whose names start with {@code prefix}: a bench leaves no trace. */
     void deleteAll(String prefix) throws ExecutionException, InterruptedException {
         List<String> topics = await(admin.listTopics().names()).stream()

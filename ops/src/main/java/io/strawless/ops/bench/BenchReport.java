@@ -56,7 +56,8 @@ import java.util.List;
  * @param stateBytesPerOpenTrajectory checkpointed state per trajectory still waiting for its outcome
  * @param backend                     the kernel backend the batches name (comma separated if several)
  * @param warnings                    what makes a figure above less than it seems, in words: a middle too short
- *                                    to hold the contenders' commits, a job that batched few of the steps it read
+ *                                    to hold the contenders' commits, a job that batched few of the steps it read,
+ *                                    headline figures from a run that JFR recorded
  */
 record BenchReport(
         int cores,
@@ -152,12 +153,7 @@ record BenchReport(
             List<Profile.Summary> profiles) {
         // The job at its best parallelism against the passthrough at that same parallelism: the best of each,
         // taken apart, could compare a job at 2 with a passthrough at 1.
-        int best = 0;
-        for (int i = 1; i < job.size(); i++) {
-            if (job.get(i).stepsPerSecond() > job.get(best).stepsPerSecond()) {
-                best = i;
-            }
-        }
+        int best = headline(job);
         Throughput bestJob = job.get(best);
         Throughput bestPassthrough = passthrough.get(best);
         List<Run> runs = new ArrayList<>();
@@ -212,13 +208,25 @@ record BenchReport(
                 warnings(passthrough, job, checkpointIntervalMs));
     }
 
+    /** Which of {@code job}'s runs the headline figures are: the fastest. */
+    private static int headline(List<Throughput> job) {
+        int best = 0;
+        for (int i = 1; i < job.size(); i++) {
+            if (job.get(i).stepsPerSecond() > job.get(best).stepsPerSecond()) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
     /**
      * Both contenders pay for committing: the job at each checkpoint, the passthrough at each transaction, once per
      * checkpoint interval. A middle shorter than two intervals holds at most one commit, so its rate and CPU time
      * leave out most of that cost, and the contender whose middle is shorter gains (a fast passthrough's, on a
      * fast machine, may hold none). And the job's rate counts every step it read, also those that did not reach a
      * batch: dead-lettered, unscored, or still open in the job's state when the run ended (the bench stops the job
-     * without draining it; its figures have the batched steps only).
+     * without draining it; its figures have the batched steps only). And --profile records the last round's job
+     * runs, which with one round (or as the median of three) are the runs the headline figures come from.
      */
     static List<String> warnings(List<Throughput> passthrough, List<Throughput> job, long checkpointIntervalMs) {
         List<String> warnings = new ArrayList<>();
@@ -240,6 +248,12 @@ record BenchReport(
                         + " drain the job), and its rate counts every step it read").formatted(
                         t.parallelism(), 100 * batched));
             }
+        }
+        Throughput headline = job.get(headline(job));
+        if (headline.profiled()) {
+            warnings.add(("the headline figures come from the job's run at p%d that Java Flight Recorder recorded"
+                    + " (--profile), which slows a run by about 5-20%%: its rate, ratio and CPU time per step carry"
+                    + " that; take them from a run without --profile").formatted(headline.parallelism()));
         }
         return warnings;
     }
@@ -279,7 +293,7 @@ record BenchReport(
                     rounds);
         }
         out.printf(
-                "steps/s and CPU: the middle of each run (%.0f%% to %.0f%% of the input read); run s: first record"
+                "steps/s and CPU: the middle of each run (%.0f%% to %.0f%% of the steps read); run s: first record"
                         + " read to output committed%n",
                 100 * SustainedRate.FROM, 100 * SustainedRate.TO);
         String row = "%-12s %4s %12s %10s %10s %12s %14s %14s%n";

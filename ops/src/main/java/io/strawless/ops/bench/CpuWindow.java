@@ -24,9 +24,9 @@ final class CpuWindow {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final int TOP_THREADS = 8;
     /** The JVM's garbage collector threads (G1's), found by their names in /proc on Linux. */
-    private static final String GC_THREADS = "(JVM: garbage collector)";
+    static final String GC_THREADS = "(JVM: garbage collector)";
     /** The JVM's JIT compiler threads. */
-    private static final String JIT_THREADS = "(JVM: JIT compiler)";
+    static final String JIT_THREADS = "(JVM: JIT compiler)";
     /**
      * Process CPU time no live Java thread, and on Linux no GC or JIT thread, accounts for: other JVM threads,
      * native threads (PoCL's, when kernels run on OpenCL) and threads that ended within the window.
@@ -34,6 +34,9 @@ final class CpuWindow {
     static final String OTHER_THREADS = "(native, other JVM and ended threads)";
     /** Where the kernel lists this process's threads, each with its name and CPU time. */
     private static final Path TASKS = Path.of("/proc/self/task");
+
+    /** A GC or JIT thread of the JVM: its group ({@link #GC_THREADS}, {@link #JIT_THREADS}) and CPU nanoseconds. */
+    record JvmThread(String group, long cpuNanos) {}
 
     /** CPU seconds the threads of one name spent in the window; digits in names are folded to #. */
     record ThreadCpu(String threads, double cpuSeconds) {}
@@ -47,7 +50,7 @@ final class CpuWindow {
     private final long wallStart = System.nanoTime();
     private final long cpuStart = OS.getProcessCpuTime();
     private final Map<Long, Long> threadCpuStart = threadCpu();
-    private final Map<String, Long> jvmCpuStart = jvmThreadCpu();
+    private final Map<Long, JvmThread> jvmThreadsAtStart = jvmThreads(TASKS);
 
     static CpuWindow open() {
         return new CpuWindow();
@@ -79,11 +82,9 @@ final class CpuWindow {
                 javaThreads += spent;
             }
         }
-        Map<String, Long> jvmCpu = jvmThreadCpu();
-        for (Map.Entry<String, Long> jvm : jvmCpu.entrySet()) {
-            long spent = Math.max(0, jvm.getValue() - jvmCpuStart.getOrDefault(jvm.getKey(), 0L));
-            byName.put(jvm.getKey(), spent);
-            javaThreads += spent;
+        for (Map.Entry<String, Long> jvm : jvmCpuBetween(jvmThreadsAtStart, jvmThreads(TASKS)).entrySet()) {
+            byName.put(jvm.getKey(), jvm.getValue());
+            javaThreads += jvm.getValue();
         }
         byName.put(OTHER_THREADS, Math.max(0, (long) (cpuSeconds * 1e9) - javaThreads));
         for (String name : List.copyOf(byName.keySet())) {
@@ -114,14 +115,34 @@ final class CpuWindow {
     }
 
     /**
-     * CPU nanoseconds of the JVM's own GC and JIT threads, which no Java API lists, from each thread's name and
-     * scheduler statistics in /proc (Linux; elsewhere nothing, and they stay in {@link #OTHER_THREADS}). A GC or
-     * JIT thread that ends within the window takes its time with it: counts here are lower bounds.
+     * CPU nanoseconds the JVM's GC and JIT threads spent between two snapshots of {@link #jvmThreads}, by group,
+     * thread by thread: the JVM starts and ends compiler threads as the compile queue grows and shrinks, so a group's
+     * total can fall while its threads work. A thread that started in between counts whole; one that ended in between
+     * is missing from {@code end}, and its time in the window, which /proc no longer shows, falls to
+     * {@link #OTHER_THREADS}: the groups' counts are lower bounds.
      */
-    private static Map<String, Long> jvmThreadCpu() {
-        Map<String, Long> cpu = new HashMap<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(TASKS)) {
-            for (Path task : tasks) {
+    static Map<String, Long> jvmCpuBetween(Map<Long, JvmThread> start, Map<Long, JvmThread> end) {
+        Map<String, Long> spent = new HashMap<>();
+        end.forEach((id, thread) -> {
+            JvmThread before = start.get(id);
+            // A thread's CPU time only grows: less, or another group, is a new thread that reuses an ended one's id.
+            boolean same = before != null
+                    && before.group().equals(thread.group())
+                    && before.cpuNanos() <= thread.cpuNanos();
+            spent.merge(thread.group(), thread.cpuNanos() - (same ? before.cpuNanos() : 0), Long::sum);
+        });
+        return spent;
+    }
+
+    /**
+     * The JVM's own GC and JIT threads, which no Java API lists, by thread id, from each thread's name and scheduler
+     * statistics under {@code tasks} ({@code /proc/self/task} on Linux; elsewhere none, and their time stays in
+     * {@link #OTHER_THREADS}).
+     */
+    static Map<Long, JvmThread> jvmThreads(Path tasks) {
+        Map<Long, JvmThread> threads = new HashMap<>();
+        try (DirectoryStream<Path> listing = Files.newDirectoryStream(tasks)) {
+            for (Path task : listing) {
                 try {
                     String name = Files.readString(task.resolve("comm")).strip();
                     String group = name.startsWith("GC Thread") || name.startsWith("G1 ")
@@ -132,7 +153,9 @@ final class CpuWindow {
                     if (group != null) {
                         // schedstat: nanoseconds on a CPU, nanoseconds waiting for one, time slices.
                         String schedstat = Files.readString(task.resolve("schedstat"));
-                        cpu.merge(group, Long.parseLong(schedstat.substring(0, schedstat.indexOf(' '))), Long::sum);
+                        threads.put(
+                                Long.parseLong(task.getFileName().toString()),
+                                new JvmThread(group, Long.parseLong(schedstat.substring(0, schedstat.indexOf(' ')))));
                     }
                 } catch (IOException | RuntimeException e) {
                     // The thread ended between the listing and the read.
@@ -141,7 +164,7 @@ final class CpuWindow {
         } catch (IOException e) {
             return Map.of();
         }
-        return cpu;
+        return threads;
     }
 
     private static Map<Long, Long> threadCpu() {

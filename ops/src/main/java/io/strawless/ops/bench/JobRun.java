@@ -74,6 +74,14 @@ final class JobRun implements AutoCloseable {
                 .sum();
     }
 
+    /** Records of the steps topic the job has read so far (its ledger's steps "in" counters). */
+    long stepRecordsIn() {
+        return metrics.books(client.getJobID()).stream()
+                .filter(book -> book.input().equals(Ledger.metricName(Ledger.Kind.STEPS)))
+                .mapToLong(JobMetrics.Book::in)
+                .sum();
+    }
+
     /** Checkpoints the job has completed so far. */
     long completedCheckpoints() {
         return metrics.completedCheckpoints(client.getJobID());

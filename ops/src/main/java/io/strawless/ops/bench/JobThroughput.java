@@ -1,5 +1,6 @@
 package io.strawless.ops.bench;
 
+import io.strawless.ops.demo.JobMetrics;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,6 +31,8 @@ final class JobThroughput {
     private JobThroughput() {}
 
     /**
+     * @param steps       steps on the steps topic
+     * @param stepRecords records on the steps topic, the steps' malformed siblings included
      * @param profileFile where to write a JFR recording of the window, or null for none; its summary is printed
      */
     static Result run(
@@ -38,22 +41,20 @@ final class JobThroughput {
             int parallelism,
             Map<TopicPartition, Long> ends,
             long steps,
+            long stepRecords,
             Progress progress,
             Path profileFile,
             PrintWriter out)
             throws Exception {
         try (JobRun job = JobRun.start(cluster, jobConf)) {
-            progress.line("job p%d running; waiting for its first record", parallelism);
-            while (job.recordsIn() == 0) {
-                job.failIfEnded();
-                Thread.sleep(20);
-            }
+            String who = "job p" + parallelism;
+            progress.line("%s running; waiting for its first record", who);
+            awaitFirstRecord(job, who);
             Profile profile = profileFile == null ? null : Profile.start();
             long runStart = System.nanoTime();
             long records = ends.values().stream().mapToLong(Long::longValue).sum();
-            String who = "job p" + parallelism;
             SustainedRate.Measured middle =
-                    SustainedRate.measure(job::recordsIn, records, job::failIfEnded, progress, who);
+                    SustainedRate.measure(job::stepRecordsIn, stepRecords, job::failIfEnded, progress, who);
             awaitAllRead(job, records, progress, who);
             // The checkpoint in progress now may have begun before the last record; the one after it did not.
             long checkpointsWhenRead = job.completedCheckpoints();
@@ -69,7 +70,35 @@ final class JobThroughput {
             }
             long batchedSteps = job.batchedSteps();
             return new Result(
-                    new Throughput("job", parallelism, steps, records, seconds, middle, batchedSteps), summary);
+                    new Throughput(
+                            "job",
+                            parallelism,
+                            steps,
+                            stepRecords,
+                            records,
+                            seconds,
+                            middle,
+                            batchedSteps,
+                            profile != null),
+                    summary);
+        }
+    }
+
+    /**
+     * Waits for the job's ledger to count its first input record. The ledger's counters reach the bench only through
+     * the {@link JobMetrics} reporter; {@code BenchCommand} refuses a {@code metrics.reporters} without it, and this
+     * limit stops a job that reads nothing all the same, rather than waiting for ever.
+     */
+    private static void awaitFirstRecord(JobRun job, String who) throws Exception {
+        long deadline = System.nanoTime() + STALL_LIMIT.toNanos();
+        while (job.recordsIn() == 0) {
+            job.failIfEnded();
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(who + " counted no input record in its ledger within "
+                        + STALL_LIMIT.toSeconds() + " s of running: its source read nothing from the preloaded"
+                        + " topics, or its metrics did not reach the bench (" + JobMetrics.NOT_REPORTED_FIX + ")");
+            }
+            Thread.sleep(20);
         }
     }
 

@@ -37,16 +37,19 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 final class Passthrough {
 
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+    /** As long as the job's first record may take: no input record by then, and the copy has failed. */
+    private static final Duration FIRST_RECORD_LIMIT = Duration.ofSeconds(120);
 
     private final ReadableConfig conf;
     private final String group;
     private final String outputTopic;
+    private final String stepsTopic;
     private final Duration commitInterval;
     private final CountDownLatch firstRecord = new CountDownLatch(1);
     /** Workers keep their clients (and the clients' threads) until then, so that their CPU time is counted. */
     private final CountDownLatch windowClosed = new CountDownLatch(1);
-    /** Records the workers have read so far. */
-    private final AtomicLong recordsRead = new AtomicLong();
+    /** Records of the steps topic the workers have read so far: the run's middle is set on them. */
+    private final AtomicLong stepRecordsRead = new AtomicLong();
 
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
@@ -58,11 +61,23 @@ final class Passthrough {
         this.conf = conf;
         this.group = group;
         this.outputTopic = outputTopic;
+        this.stepsTopic = conf.get(KafkaOptions.STEPS_TOPIC);
         this.commitInterval = commitInterval;
     }
 
-    /** Copies every record of {@code ends}' partitions up to its end offset and returns what the copy took. */
-    Throughput run(int parallelism, Map<TopicPartition, Long> ends, long steps, BenchKafka kafka, Progress progress)
+    /**
+     * Copies every record of {@code ends}' partitions up to its end offset and returns what the copy took.
+     *
+     * @param steps       steps on the steps topic
+     * @param stepRecords records on the steps topic, the steps' malformed siblings included
+     */
+    Throughput run(
+            int parallelism,
+            Map<TopicPartition, Long> ends,
+            long steps,
+            long stepRecords,
+            BenchKafka kafka,
+            Progress progress)
             throws Exception {
         List<Thread> workers = new ArrayList<>();
         List<TopicPartition> partitions = new ArrayList<>(ends.keySet());
@@ -77,15 +92,22 @@ final class Passthrough {
             workers.add(worker);
         }
         workers.forEach(Thread::start);
+        String who = "passthrough p" + parallelism;
         try {
+            long deadline = System.nanoTime() + FIRST_RECORD_LIMIT.toNanos();
             while (!firstRecord.await(20, TimeUnit.MILLISECONDS)) {
                 rethrowFailure();
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(who + " read no input record within "
+                            + FIRST_RECORD_LIMIT.toSeconds() + " s of its consumers starting: the preloaded topics "
+                            + ends.keySet().stream().map(TopicPartition::topic).distinct().sorted().toList()
+                            + " gave nothing at " + conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
+                }
             }
             long runStart = System.nanoTime();
             long records = ends.values().stream().mapToLong(Long::longValue).sum();
-            String who = "passthrough p" + parallelism;
             SustainedRate.Measured middle =
-                    SustainedRate.measure(recordsRead::get, records, this::rethrowFailure, progress, who);
+                    SustainedRate.measure(stepRecordsRead::get, stepRecords, this::rethrowFailure, progress, who);
             kafka.awaitCaughtUp(group, ends, this::rethrowFailure, progress, who);
             double seconds = (System.nanoTime() - runStart) / 1e9;
             windowClosed.countDown();
@@ -93,7 +115,8 @@ final class Passthrough {
                 worker.join();
             }
             rethrowFailure();
-            return new Throughput("passthrough", parallelism, steps, records, seconds, middle, steps);
+            return new Throughput(
+                    "passthrough", parallelism, steps, stepRecords, records, seconds, middle, steps, false);
         } finally {
             windowClosed.countDown();
             workers.forEach(Thread::interrupt);
@@ -107,18 +130,24 @@ final class Passthrough {
             consumer.assign(share.keySet());
             consumer.seekToBeginning(share.keySet());
             producer.beginTransaction();
-            long nextCommit = System.nanoTime() + commitInterval.toNanos();
+            CommitSchedule commits = new CommitSchedule(System.nanoTime(), commitInterval);
             while (!Thread.currentThread().isInterrupted()) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
                 if (!records.isEmpty()) {
                     firstRecord.countDown();
-                    recordsRead.addAndGet(records.count());
+                }
+                for (TopicPartition partition : records.partitions()) {
+                    if (partition.topic().equals(stepsTopic)) {
+                        stepRecordsRead.addAndGet(records.records(partition).size());
+                    }
                 }
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     producer.send(
                             new ProducerRecord<>(outputTopic, null, record.timestamp(), record.key(), record.value()));
                 }
-                if (System.nanoTime() >= nextCommit) {
+                long now = System.nanoTime();
+                if (commits.due(now)) {
+                    commits.committing(now);
                     Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>();
                     boolean done = true;
                     for (Map.Entry<TopicPartition, Long> end : share.entrySet()) {
@@ -133,7 +162,6 @@ final class Passthrough {
                         return;
                     }
                     producer.beginTransaction();
-                    nextCommit += commitInterval.toNanos();
                 }
             }
         } catch (Throwable e) {
@@ -166,6 +194,32 @@ final class Passthrough {
         properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         return properties;
+    }
+
+    /**
+     * When a worker commits: once per interval, the next one an interval after the last one began. A worker that
+     * fell behind (a long poll, a slow commit, a busy machine) commits once and goes on, as Flink, which does not
+     * queue the checkpoints it missed, would; scheduled at fixed times instead, it committed back to back until it
+     * had caught up with them, paying for commits that the job would not have made.
+     */
+    static final class CommitSchedule {
+        private final long intervalNanos;
+        private long nextNanos;
+
+        /** The first commit is due an interval after {@code startNanos} ({@link System#nanoTime}). */
+        CommitSchedule(long startNanos, Duration interval) {
+            this.intervalNanos = interval.toNanos();
+            this.nextNanos = startNanos + intervalNanos;
+        }
+
+        boolean due(long nowNanos) {
+            return nowNanos - nextNanos >= 0;
+        }
+
+        /** A commit begins at {@code nowNanos}: the next is due an interval later. */
+        void committing(long nowNanos) {
+            nextNanos = nowNanos + intervalNanos;
+        }
     }
 
     /** Partitions dealt round-robin to {@code workers} workers (fewer when there are fewer partitions). */

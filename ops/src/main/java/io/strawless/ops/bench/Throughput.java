@@ -4,28 +4,35 @@ import java.util.List;
 
 /**
  * One contender's pass over the preloaded records. Its rate and CPU time per step are those of the middle of the
- * run ({@link SustainedRate}); steps are converted from records in the input's own proportion.
+ * run ({@link SustainedRate}), measured on the records of the steps topic: the three input topics are not read in
+ * proportion (a consumer fetches per partition, and the outcomes' and verdicts' smaller partitions drain early),
+ * so the input's overall share of steps would say little about the steps among the records of the middle.
  *
  * @param contender    "passthrough" or "job"
- * @param steps        records on the steps topic
+ * @param steps        steps on the steps topic
+ * @param stepRecords  records on the steps topic: the steps and their malformed siblings (the job dead-letters
+ *                     those), drawn at random through the topic, so that a share of them has the topic's ratio
  * @param records      records on all three input topics
  * @param seconds      the whole run: from the first record read until its output was committed
  * @param middle       the middle of the run, which the rate and the CPU figures come from
  * @param batchedSteps steps the job had put into batches by the end of the run (its ledger); the passthrough
  *                     copies every record, so for it this is {@code steps}
+ * @param profiled     whether Java Flight Recorder recorded the run (--profile), which slows it
  */
 record Throughput(
         String contender,
         int parallelism,
         long steps,
+        long stepRecords,
         long records,
         double seconds,
         SustainedRate.Measured middle,
-        long batchedSteps) {
+        long batchedSteps,
+        boolean profiled) {
 
-    /** Steps among the records read in the middle of the run. */
+    /** Steps among the records of the steps topic read in the middle of the run. */
     private double middleSteps() {
-        return middle.records() * (double) steps / records;
+        return middle.stepRecords() * (double) steps / stepRecords;
     }
 
     double stepsPerSecond() {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ReadableConfig;
@@ -130,9 +131,9 @@ public record DemoSummary(
     if (books.isEmpty() || records == 0) {
       return List.of();
     }
-    if (books.stream().allMatch(book -> book.in() == 0)) {
-      return List.of("the job's metrics were not reported: its books are empty, the input topics hold %,d records (%s)"
-          .formatted(records, JobMetrics.NOT_REPORTED_FIX));
+    Optional<String> notReported = JobMetrics.notReported(books, records);
+    if (notReported.isPresent()) {
+      return List.of(notReported.get());
     }
     List<String> problems = new ArrayList<>();
     for (JobMetrics.Book book : books) {
@@ -144,11 +145,7 @@ public record DemoSummary(
             book.in(), book.input(), onTopic, topic));
       }
     }
-    long inBooks = books.stream().mapToLong(JobMetrics.Book::deadLettered).sum();
-    if (inBooks != deadLetters) {
-      problems.add("the job's books count %,d dead letters, the dead-letter topic holds %,d".formatted(
-          inBooks, deadLetters));
-    }
+    JobMetrics.deadLettersDiffer(books, deadLetters).ifPresent(problems::add);
     return problems;
   }
 

@@ -8,13 +8,16 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Metric;
@@ -39,8 +42,10 @@ public final class JobMetrics implements AutoCloseable {
     /** Name of the reporter in the Flink configuration ({@code metrics.reporter.<name>.*}). */
     static final String REPORTER_NAME = "strawless-demo";
     /** What to do where the job's metrics never reach the books. */
-    static final String NOT_REPORTED_FIX = "-D " + MetricOptions.REPORTERS_LIST.key() + " must name " + REPORTER_NAME
-            + ", or be left unset";
+    public static final String NOT_REPORTED_FIX =
+            "-D " + MetricOptions.REPORTERS_LIST.key() + " must name " + REPORTER_NAME + ", or be left unset";
+    /** How Flink splits {@code metrics.reporters} (its ReporterSetupBuilder's pattern). */
+    private static final Pattern REPORTER_LIST = Pattern.compile("\\s*,\\s*");
     /** Reporter setting that says which run's books a MiniCluster's reporter fills. */
     private static final String RUN_SETTING = "run";
 
@@ -70,6 +75,34 @@ public final class JobMetrics implements AutoCloseable {
     private record CounterKey(String job, String operator, String subtask, Kind kind, Way way) {}
 
     /**
+     * Books of zeros beside input records: the job's metrics never reached them (the demo and the backfill read them
+     * in-process), and they say nothing of what the job did. Empty where a book counts something, or there was nothing
+     * to read.
+     *
+     * @param inputRecords the records the job was given to read
+     */
+    public static Optional<String> notReported(List<Book> books, long inputRecords) {
+        if (inputRecords == 0 || books.stream().anyMatch(book -> book.in() != 0)) {
+            return Optional.empty();
+        }
+        return Optional.of("the job's metrics were not reported: its books are empty, the input topics hold %,d records"
+                .formatted(inputRecords) + " (" + NOT_REPORTED_FIX + ")");
+    }
+
+    /**
+     * Where the books' dead letters, summed over the input kinds, differ from the records of the dead-letter topic: a
+     * dead letter the job counted but did not commit, or one it committed twice. Empty where they agree.
+     */
+    public static Optional<String> deadLettersDiffer(List<Book> books, long deadLetterTopicRecords) {
+        long inBooks = books.stream().mapToLong(Book::deadLettered).sum();
+        if (inBooks == deadLetterTopicRecords) {
+            return Optional.empty();
+        }
+        return Optional.of("the job's books count %,d dead letters, the dead-letter topic holds %,d".formatted(
+                inBooks, deadLetterTopicRecords));
+    }
+
+    /**
      * Sets up {@code conf} so that every job on a MiniCluster started with it reports to the returned books,
      * whether each job starts a cluster of its own (as {@code executeAsync} does) or shares one. Close them when the
      * run is over.
@@ -81,6 +114,18 @@ public final class JobMetrics implements AutoCloseable {
         conf.set(ConfigOptions.key(prefix + "factory.class").stringType().noDefaultValue(), Factory.class.getName());
         conf.set(ConfigOptions.key(prefix + RUN_SETTING).stringType().noDefaultValue(), metrics.run);
         return metrics;
+    }
+
+    /**
+     * Whether a cluster started with {@code conf} loads the books' reporter: as Flink reads {@code metrics.reporters},
+     * every configured reporter where it names none, else only those it names.
+     */
+    public static boolean reportedUnder(ReadableConfig conf) {
+        List<String> named = conf.getOptional(MetricOptions.REPORTERS_LIST).stream()
+                .flatMap(REPORTER_LIST::splitAsStream)
+                .filter(name -> !name.isEmpty())
+                .toList();
+        return named.isEmpty() || named.contains(REPORTER_NAME);
     }
 
     /** Restarts of all jobs of the run so far (the restart strategy's, not a resume from a savepoint). */

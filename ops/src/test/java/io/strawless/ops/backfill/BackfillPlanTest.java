@@ -18,6 +18,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.RuntimeExecutionMode;
@@ -156,12 +157,63 @@ class BackfillPlanTest {
         assertEquals(Map.of(), BackfillPlan.of(FROM, TO, "credit.backfill").replacedSettings(live));
     }
 
+    /**
+     * Without a checkpoint after the tasks finish, the sinks never commit what they wrote after the last checkpoint
+     * before the end of the input: a live setting that turns it off is replaced, and named, under either of its keys.
+     */
+    @Test
+    void theCheckpointAfterTheTasksFinishIsPinnedOn() {
+        BackfillPlan plan = BackfillPlan.of(FROM, TO, "credit.backfill");
+        String key = CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH.key();
+        Configuration live = new Configuration();
+        live.set(CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH, false);
+
+        assertTrue(plan.jobConfiguration(live).get(CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH));
+        assertEquals(Map.of(key, "false"), plan.replacedSettings(live));
+        assertEquals("true", plan.ownSettings(live).get(key), "and so on a cluster");
+
+        Configuration deprecated = new Configuration();
+        deprecated.setString(key + ".enabled", "false");
+        assertTrue(plan.jobConfiguration(deprecated).get(CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH));
+        assertEquals(Map.of(key, "false"), plan.replacedSettings(deprecated));
+    }
+
+    /**
+     * Settings of the cluster's deployment would change the local run: its MiniCluster would take the cluster's
+     * taskmanager.numberOfTaskSlots as its slots (fewer than the job's parallel tasks starve it), reach for the
+     * cluster's high-availability services, and bind the cluster's REST port. Each is left out, with a warning that
+     * names the key but not the value (a credential, perhaps).
+     */
+    @Test
+    void theClustersOwnSettingsAreLeftOutOfTheLocalRunWithAWarningEach(@TempDir Path workDir) {
+        Configuration live = new Configuration();
+        live.setString("taskmanager.numberOfTaskSlots", "1");
+        live.setString("high-availability.type", "zookeeper");
+        live.setString("high-availability.zookeeper.client.authorization", "digest:secret");
+        live.setString("rest.port", "8081");
+        live.setString("execution.checkpointing.interval", "10 s");
+        List<String> log = new ArrayList<>();
+
+        Configuration local = Backfill.localConfiguration(
+                BackfillPlan.of(FROM, TO, "credit.backfill").jobConfiguration(live), workDir, log::add);
+
+        List<String> clusterKeys = List.of("high-availability.type", "high-availability.zookeeper.client.authorization",
+                "rest.port", "taskmanager.numberOfTaskSlots");
+        clusterKeys.forEach(key -> assertFalse(local.containsKey(key), key));
+        assertEquals(clusterKeys, log.stream().map(line -> line.split(" ")[2]).toList(), log.toString());
+        assertTrue(log.get(3).startsWith("warning: -D taskmanager.numberOfTaskSlots is left out: the local MiniCluster"
+                + " would have that many slots instead of one per parallel task"), log.get(3));
+        assertFalse(log.toString().contains("secret"), log.toString());
+        assertEquals(Duration.ofSeconds(10), local.get(CheckpointingOptions.CHECKPOINTING_INTERVAL), "the job's own");
+    }
+
     @Test
     void locallyCheckpointsGoToAFileDirectoryUnlessTheLiveSettingsNameOne(@TempDir Path workDir) {
         BackfillPlan plan = BackfillPlan.of(FROM, TO, "credit.backfill");
 
         // Not the JobManager's memory, which refuses more than 5 MB of state per task: real history has more.
-        Configuration local = Backfill.localConfiguration(plan.jobConfiguration(new Configuration()), workDir);
+        Configuration local =
+                Backfill.localConfiguration(plan.jobConfiguration(new Configuration()), workDir, line -> {});
         String directory = local.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
         assertNotNull(directory, "a checkpoint directory");
         URI checkpoints = URI.create(directory);
@@ -170,8 +222,8 @@ class BackfillPlanTest {
 
         Configuration live = new Configuration();
         live.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "s3://checkpoints/strawless");
-        assertEquals("s3://checkpoints/strawless", Backfill.localConfiguration(plan.jobConfiguration(live), workDir)
-                .get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+        assertEquals("s3://checkpoints/strawless", Backfill.localConfiguration(plan.jobConfiguration(live), workDir,
+                line -> {}).get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
         // What the command prints for a cluster leaves checkpoints to the cluster's own storage.
         assertFalse(plan.ownSettings(new Configuration())
                 .containsKey(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key()));
@@ -188,6 +240,11 @@ class BackfillPlanTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new BackfillPlan(FROM, TO, "credit.backfill", live.get(KafkaOptions.DEAD_LETTERS_TOPIC), "u")
                         .jobConfiguration(live));
+        // That its own three differ is the job's check, which the backfill runs before it touches Kafka.
+        IllegalArgumentException shared = assertThrows(IllegalArgumentException.class, () -> Backfill.checkJob(
+                new BackfillPlan(FROM, TO, "credit.backfill", "credit.backfill", "u").jobConfiguration(live)));
+        assertTrue(shared.getMessage().startsWith("topics.dead-letters and topics.batches are both credit.backfill"),
+                shared.getMessage());
 
         Configuration batch = new Configuration();
         batch.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.BATCH);

@@ -87,6 +87,7 @@ class BackfillReplayTest {
                 "the range covers every input record");
         assertEquals(same.rangeRecords(), same.recordsRead(), "the job read every record of the range");
         assertTrue(same.incomplete().isEmpty(), same.incomplete()::toString);
+        assertEquals(List.of(), same.bookProblems(), "the books balance and agree with the dead-letter topic");
         assertSameScoredSteps(liveOutput, replay);
         assertEquals(fingerprints(liveOutput), fingerprints(replay));
         assertEquals(timedOut(liveOutput), timedOut(replay),
@@ -115,6 +116,9 @@ class BackfillReplayTest {
                 "the same trajectories, scored anew");
         assertTrue(out.toString().contains("Backfill finished"), out.toString());
         assertTrue(out.toString().contains("rloo " + rlooFingerprint), out.toString());
+        assertTrue(out.toString().contains("The job's books: in = batched + dead-lettered + unscored + dropped"),
+                out.toString());
+        assertFalse(out.toString().contains("MISMATCH"), out.toString());
 
         // A failure ends a backfill (it never restarts: see BackfillPlan), with the cause on the command line.
         StringWriter failedOut = new StringWriter();
@@ -186,6 +190,29 @@ class BackfillReplayTest {
                 tooSmall.getMessage());
         assertTrue(log.contains("warning: output topic drift.small.unscored: DRIFT max.message.bytes 500000,"
                 + " kafka.max-record-bytes=1000000 needs at least 1001024"), log.toString());
+    }
+
+    /**
+     * A compacted dead-letter topic refuses a dead letter without a key (TopicProvisioner), so the job would fail on
+     * one after committing part of its output: the backfill stops before its job starts, as the cluster's entry point
+     * does.
+     */
+    @Test
+    void anOutputTopicThatRefusesTheJobsWritesStopsTheBackfill() throws Exception {
+        Configuration live = liveReading("compact");
+        live.set(KafkaOptions.TOPIC_PARTITIONS, 1);
+        BackfillPlan plan = BackfillPlan.of(Instant.EPOCH, Instant.now(), "compact.backfill");
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(plan.deadLetterTopic(), 1, (short) 1)
+                    .configs(Map.of("cleanup.policy", "compact")))).all().get();
+        }
+
+        IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> Backfill.prepareTopics(plan.jobConfiguration(live), line -> {}));
+
+        assertEquals("output topics [compact.backfill.dlq] cannot take the records the job writes (cleanup.policy"
+                + " compact, configured delete): choose other output topics, or change these (kafka-configs.sh)",
+                refused.getMessage());
     }
 
     /** An output topic that holds records refuses the backfill before it makes any topic: the cluster stays as it was. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.ops.StrawlessCli;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -15,7 +16,18 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.GroupListing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -161,6 +173,108 @@ class BenchCommandTest {
         assertTrue(printed.contains("warm-up-1-job-p1: "), "the warm-up round runs, reported apart: " + printed);
     }
 
+    /**
+     * On a broker given by address, every run's output topics and consumer group are deleted once its figures are
+     * taken, so that no two runs' outputs are on the broker at once (kept, they piled up over the rounds, on disk and
+     * in the page cache), and nothing of the bench is left at its end. A watcher lists the broker's topics and groups
+     * all along; kept, the first run's topic stays to the end, which it could not miss.
+     */
+    @Test
+    void eachRunsOutputsAreDeletedOnceItsFiguresAreTaken() throws Exception {
+        try (EmbeddedKafka broker = EmbeddedKafka.start();
+                Admin admin = Admin.create(Map.<String, Object>of(
+                        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+            OutputWatcher watcher = new OutputWatcher(admin);
+            Thread watching = new Thread(watcher, "bench-test-watcher");
+            watching.start();
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            int exitCode;
+            try {
+                exitCode = StrawlessCli.commandLine()
+                        .setOut(new PrintWriter(out))
+                        .setErr(new PrintWriter(err))
+                        .execute("bench", "--steps", "500", "--warmup-rounds", "0", "--parallelism", "1", "--rounds",
+                                "2", "--live-seconds", "1", "--live-agents", "2", "--open-trajectories", "10",
+                                "-D", "kafka.bootstrap-servers=" + broker.bootstrapServers(),
+                                "-D", "execution.checkpointing.interval=500ms",
+                                "-D", "job.max-out-of-orderness=500ms",
+                                "-D", "batch.max-latency=200ms",
+                                "-D", "job.source-idleness=1s",
+                                "-D", "credit.backend=java");
+            } finally {
+                watcher.stop();
+                watching.join();
+            }
+            assertEquals(0, exitCode, out + "\n" + err);
+
+            assertTrue(watcher.runsSeen.size() >= 2, "the watcher saw the runs go by: " + watcher.runsSeen);
+            assertEquals(Set.of(), watcher.overlaps, "one run's outputs at a time");
+            assertEquals(Set.of(), bench(admin.listTopics().names().get()), "no topic left");
+            assertEquals(Set.of(), bench(admin.listGroups().all().get().stream()
+                    .map(GroupListing::groupId)
+                    .collect(Collectors.toSet())), "no group left");
+        }
+    }
+
+    /** A bench's topic: {@code bench-<8 hex digits>.<run>.credit.<output>} for a run's outputs. */
+    private static final Pattern OUTPUT_TOPIC = Pattern.compile("bench-\\p{XDigit}{8}\\.(.+)\\.credit\\.\\w+");
+    /** A measured run's consumer group, {@code bench-<8 hex digits>-<run>}: the live phase's are left to the end. */
+    private static final Pattern RUN_GROUP = Pattern.compile("bench-\\p{XDigit}{8}-(.*(passthrough|job)-p\\d+.*)");
+
+    private static Set<String> bench(Set<String> names) {
+        return names.stream().filter(name -> name.startsWith("bench-")).collect(Collectors.toSet());
+    }
+
+    /** Lists the broker's topics and groups until stopped, noting every listing that holds several runs' outputs. */
+    private static final class OutputWatcher implements Runnable {
+        private final Admin admin;
+        private final Set<String> runsSeen = ConcurrentHashMap.newKeySet();
+        /** Each distinct listing of several runs' outputs, once. */
+        private final Set<String> overlaps = ConcurrentHashMap.newKeySet();
+        private volatile boolean stopped;
+
+        OutputWatcher(Admin admin) {
+            this.admin = admin;
+        }
+
+        void stop() {
+            stopped = true;
+        }
+
+        @Override
+        public void run() {
+            while (!stopped) {
+                try {
+                    note("topics", runs(admin.listTopics().names().get(), OUTPUT_TOPIC));
+                    note("groups", runs(admin.listGroups().all().get().stream()
+                            .map(GroupListing::groupId)
+                            .collect(Collectors.toSet()), RUN_GROUP));
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (ExecutionException e) {
+                    // A listing that failed shows nothing; the next one will.
+                }
+            }
+        }
+
+        private void note(String what, Set<String> runs) {
+            runsSeen.addAll(runs);
+            if (runs.size() > 1) {
+                overlaps.add(what + " of " + new TreeSet<>(runs));
+            }
+        }
+
+        private static Set<String> runs(Set<String> names, Pattern pattern) {
+            return names.stream()
+                    .map(pattern::matcher)
+                    .filter(Matcher::matches)
+                    .map(matcher -> matcher.group(1))
+                    .collect(Collectors.toSet());
+        }
+    }
+
     private record Outcome(int exitCode, String out, String err) {}
 
     /** A bench that stops at its flags' checks, before anything starts. */
@@ -188,6 +302,19 @@ class BenchCommandTest {
         assertEquals(2, oversized.exitCode());
         assertTrue(oversized.err().contains("--tokens-per-step 40000 exceeds job.max-tokens-per-step (32768)"),
                 oversized.err());
+    }
+
+    /**
+     * The bench reads the job's progress through its own metric reporter: a -D metrics.reporters that leaves it out
+     * would leave the first job run waiting for a first record that is never counted.
+     */
+    @Test
+    void aReporterListWithoutTheBenchsReporterIsRefusedBeforeAnythingStarts() {
+        Outcome jmxOnly = refused("-D", "metrics.reporters=jmx");
+        assertEquals(2, jmxOnly.exitCode(), jmxOnly.err());
+        assertTrue(jmxOnly.err().contains("-D metrics.reporters=jmx: the bench counts the job's records through its own"
+                + " metric reporter; -D metrics.reporters must name strawless-demo, or be left unset"), jmxOnly.err());
+        assertEquals("", jmxOnly.out(), "no broker started, nothing preloaded");
     }
 
     @Test

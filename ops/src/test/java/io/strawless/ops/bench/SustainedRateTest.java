@@ -18,7 +18,7 @@ class SustainedRateTest {
         AtomicLong read = new AtomicLong();
         SustainedRate.Measured middle =
                 SustainedRate.measure(() -> read.addAndGet(10), 1_000, () -> {}, progress, "test"); // 10 records a poll
-        assertTrue(middle.records() >= 790 && middle.records() <= 820, "records in the middle: " + middle.records());
+        assertTrue(middle.stepRecords() >= 790 && middle.stepRecords() <= 820, "records in the middle: " + middle);
         assertTrue(middle.seconds() > 0, middle.toString());
     }
 
@@ -29,7 +29,7 @@ class SustainedRateTest {
         AtomicLong polls = new AtomicLong();
         SustainedRate.Measured run =
                 SustainedRate.measure(() -> polls.incrementAndGet() < 3 ? 1 : 1_000, 1_000, () -> {}, progress, "test");
-        assertEquals(1_000, run.records());
+        assertEquals(1_000, run.stepRecords());
         assertTrue(run.seconds() >= 0.1, "held open long enough for the CPU clock's ticks: " + run);
     }
 
@@ -47,7 +47,7 @@ class SustainedRateTest {
                 () -> {},
                 progress,
                 "test");
-        assertEquals(1_000, run.records(), "the whole run, not its 900 middle records: " + run);
+        assertEquals(1_000, run.stepRecords(), "the whole run, not its 900 middle records: " + run);
         assertTrue(run.seconds() >= 0.1, run.toString());
     }
 }
