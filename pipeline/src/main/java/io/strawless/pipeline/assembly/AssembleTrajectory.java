@@ -364,7 +364,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (!current.hasOutcome()) {
             return moveDeadline(ctx, current, Phase.OPEN, EventTimes.plus(waitFrom, outcomeTimeoutMillis));
         }
-        if (verdictGaps().complete()) {
+        if (verdictGaps(true).complete()) {
             return moveDeadline(ctx, current, Phase.READY, current.latestEventTime());
         }
         if (current.phase() == Phase.AWAITING_VERIFIERS) {
@@ -499,8 +499,11 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
      * Which required verifiers have not judged which trainable steps: none, or in words for the unscored record of a
      * trajectory that timed out waiting for them (an operator can tell a verifier that is down, missing on every
      * step, from one that lags).
+     *
+     * @param untilTheFirst stop at the first gap, where only {@link VerdictGaps#complete()} is asked (every input of a
+     *                      trajectory waiting for its verdicts asks it), rather than count them all
      */
-    private VerdictGaps verdictGaps() throws Exception {
+    private VerdictGaps verdictGaps(boolean untilTheFirst) throws Exception {
         if (requiredVerifiers.isEmpty()) {
             return VerdictGaps.NONE;
         }
@@ -529,6 +532,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             if (lacks) {
                 lacking++;
+                if (untilTheFirst) {
+                    break;
+                }
             }
         }
         return new VerdictGaps(trainable, lacking, stepsLackingByVerifier);
@@ -618,7 +624,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (current.phase() == Phase.AWAITING_VERIFIERS) {
             verifierTimeouts.inc();
             if (unscoredOnVerifierTimeout) {
-                routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, verdictGaps() + " after "
+                routeTimedOut(ctx, current, UnscoredReason.INCOMPLETE, verdictGaps(false) + " after "
                         + verifierTimeoutMillis + " ms (job.verifier-timeout)", timestamp);
             } else {
                 emit(ctx, current, true, out); // scored with the verdicts that came, and marked so
@@ -633,7 +639,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         } else if (current.stepsComplete()) {
             if (scoreTimedOutOnProcess && current.verdictCount() > 0 && judgesATrainableStep(current)) {
                 // Scored on its verdicts alone, so the quorum they must meet holds here as after an outcome.
-                VerdictGaps gaps = verdictGaps();
+                VerdictGaps gaps = verdictGaps(false);
                 boolean quorum = gaps.complete();
                 if (!quorum) {
                     verifierTimeouts.inc();

@@ -89,8 +89,8 @@ public final class ReliabilityOptions {
                     + "keeps its credit.verifier-weights entry, since its fit rests on a handful of its own verdicts. "
                     + "The quarantine weighs the verdicts of every verifier the model knows by its fit, a new one's "
                     + "too (held near the prior, right 70% of the time, while its verdicts are few): beside an "
-                    + "established verifier's verdicts, a new one's barely move a trajectory's share of good steps. At "
-                    + "most reliability.window-steps.");
+                    + "established verifier's verdicts, a new one's barely move a trajectory's share of good steps. "
+                    + "Where reliability.window-steps is smaller, a verifier needs all of the window's steps.");
 
     /**
      * {@link #MIN_LEARNT_STEPS}, read here only: the quarantine and the process estimator's learnt weights wait for

@@ -63,14 +63,6 @@ public final class VerifierReliability {
         }
         this.weightVerifiers = conf.get(ReliabilityOptions.WEIGHT_VERIFIERS);
         this.minLearntSteps = ReliabilityOptions.minLearntSteps(conf);
-        if (window < minLearntSteps) {
-            // A verifier's learnt weight waits until it judged that many of the window's steps: it never would.
-            throw new IllegalArgumentException(ReliabilityOptions.WINDOW_STEPS.key() + " (" + window + ") must be at"
-                    + " least " + ReliabilityOptions.MIN_LEARNT_STEPS.key() + " (" + minLearntSteps + "): a verifier"
-                    + " is weighted by its learnt reliability only once it judged that many of the window's steps."
-                    + " Raise " + ReliabilityOptions.WINDOW_STEPS.key() + " or lower "
-                    + ReliabilityOptions.MIN_LEARNT_STEPS.key() + ".");
-        }
     }
 
     /** Registers the reliability gauges under {@code group} (as {@code reliability.<verifier id>}). */
@@ -100,7 +92,8 @@ public final class VerifierReliability {
      * learnt informativeness (0 below {@value #MIN_INFORMATIVENESS}); empty, for the configured weights, when
      * {@code reliability.weight-verifiers} is off or the model has learnt fewer than {@code
      * quarantine.min-learnt-steps} steps. The gate is per verifier too: one that judged fewer than {@code
-     * quarantine.min-learnt-steps} of the window's steps keeps its configured weight, as one the model does not know
+     * quarantine.min-learnt-steps} of the window's steps (all of them, where the window is smaller) keeps its
+     * configured weight, as one the model does not know
      * does. Its informativeness would be the prior's, 0.4, or a fit to a handful of its own verdicts: a new verifier
      * that always says "good" comes out at 0.4 to 0.6 from five steps, where its established twin weighs 0.
      */
@@ -110,8 +103,11 @@ public final class VerifierReliability {
         }
         Map<String, Double> weights = new TreeMap<>(credit.verifierWeights());
         int[] stepsJudged = model.stepsJudged();
+        // A window smaller than min-learnt-steps (a setting of earlier releases, for the quarantine's sake) holds
+        // fewer steps: all of it is then enough.
+        long ownStepsNeeded = Math.min(minLearntSteps, window);
         for (int v = 0; v < model.verifiers.length; v++) {
-            if (stepsJudged[v] >= minLearntSteps) {
+            if (stepsJudged[v] >= ownStepsNeeded) {
                 String verifier = model.verifiers[v];
                 double informativeness = model.informativeness(verifier);
                 weights.put(verifier, informativeness < MIN_INFORMATIVENESS ? 0

@@ -69,7 +69,6 @@ class VerifierReliabilityTest {
     void aForgottenVerifiersGaugeSaysNaN() {
         Configuration conf = new Configuration();
         conf.set(ReliabilityOptions.WINDOW_STEPS, 8);
-        conf.set(ReliabilityOptions.MIN_LEARNT_STEPS, 8);
         VerifierReliability reliability = new VerifierReliability(conf);
         Gauges gauges = new Gauges();
         reliability.registerMetrics(gauges);
@@ -173,13 +172,17 @@ class VerifierReliabilityTest {
         return groups;
     }
 
+    /**
+     * A window smaller than quarantine.min-learnt-steps, which earlier releases accepted, still weights verifiers:
+     * one that judged every step of the window has judged all a verifier can.
+     */
     @Test
-    void aWindowSmallerThanMinLearntStepsIsRefusedWithBothKeys() {
+    void aWindowSmallerThanMinLearntStepsAsksAVerifierForTheWholeWindow() {
         Configuration conf = new Configuration();
         conf.set(ReliabilityOptions.WINDOW_STEPS, 100);
-        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
-                () -> new VerifierReliability(conf));
-        assertTrue(refused.getMessage().startsWith("reliability.window-steps (100) must be at least"
-                + " quarantine.min-learnt-steps (200)"), refused.getMessage());
+        VerifierReliability reliability = new VerifierReliability(conf);
+        ReliabilityModel model = reliability.learn(null, groups(50)); // 200 steps of the checker and the stamp
+        Map<String, Double> weights = reliability.verifierWeights(model, CreditConfig.from(conf)).orElseThrow();
+        assertEquals(model.informativeness("checker"), weights.get("checker"), 1e-12, "learnt");
     }
 }
