@@ -223,6 +223,29 @@ class StrawlessCliTest {
         assertTrue(tooLong.err().contains("Invalid value for --output-topic (the unscored topic"), tooLong.err());
     }
 
+    /**
+     * Two output topics that are one are refused naming the flags, which override the topics.* keys the job's own
+     * check would name; a topic named after --output-topic counts too.
+     */
+    @Test
+    void backfillOutputTopicsThatCoincideAreUsageErrorsNamingTheFlags() {
+        Outcome same = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "credit.out",
+                "--dead-letter-topic", "credit.out", "-D", "kafka.bootstrap-servers=localhost:1",
+                "-D", "kafka.admin-timeout=1s");
+        assertEquals(2, same.exitCode(), same.err());
+        assertTrue(same.err().startsWith("Invalid value: --output-topic and --dead-letter-topic both name credit.out:"
+                + " the batches, the dead letters and the unscored trajectories each need a topic of their own (one"
+                + " topic would mix their records); pass another --output-topic, --dead-letter-topic or"
+                + " --unscored-topic"), same.err());
+
+        Outcome named = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "credit.out",
+                "--dead-letter-topic", "credit.out.unscored", "-D", "kafka.bootstrap-servers=localhost:1",
+                "-D", "kafka.admin-timeout=1s");
+        assertEquals(2, named.exitCode(), named.err());
+        assertTrue(named.err().startsWith("Invalid value: --dead-letter-topic and --output-topic (the unscored topic"
+                + " credit.out.unscored is named after it) both name credit.out.unscored"), named.err());
+    }
+
     /** What the job refuses is a usage error before anything touches Kafka (here there is no broker to touch). */
     @Test
     void backfillJobSettingsAreCheckedBeforeTheBroker() {
@@ -367,10 +390,11 @@ class StrawlessCliTest {
 
     /**
      * What the topics and the admin client would refuse once the broker is up is refused before it starts, as the job's
-     * own settings are: a min.insync.replicas above the replication factor used to fail the demo after the broker.
+     * own settings are: a min.insync.replicas above the replication factor used to fail the demo after the broker. So
+     * is a reporter list without the demo's reporter, which used to fail it only after its run.
      */
     @Test
-    void demoAndEvaluateCheckTheTopicAndClientSettingsBeforeTheBrokerStarts() {
+    void demoAndEvaluateCheckTheTopicClientAndReporterSettingsBeforeTheBrokerStarts() {
         for (String command : List.of("demo", "evaluate")) {
             Outcome outcome = run(command, "-D", "topics.min-insync-replicas=2");
             assertEquals(2, outcome.exitCode(), command + ": " + outcome.err());
@@ -385,6 +409,14 @@ class StrawlessCliTest {
             assertFalse(protocol.out().contains("Starting the in-process Kafka broker"),
                     command + ": " + protocol.out());
         }
+
+        // The demo shows the job's books and counts its restarts through its own reporter (evaluate reads neither).
+        Outcome reporters = run("demo", "-D", "metrics.reporters=jmx");
+        assertEquals(2, reporters.exitCode(), reporters.err());
+        assertTrue(reporters.err().contains("Invalid value: -D metrics.reporters=jmx leaves out the reporter the job's"
+                + " books are read through: -D metrics.reporters must name strawless-demo, or be left unset"),
+                reporters.err());
+        assertFalse(reporters.out().contains("Starting the in-process Kafka broker"), reporters.out());
     }
 
     @Test

@@ -167,7 +167,8 @@ public final class Backfill {
      * Builds the job of {@code jobConf} on an environment that is never run: the settings the job refuses
      * (checkpointing off, a {@code kafka.transaction-timeout} shorter than a checkpoint may take, a bad
      * mini-batch size, ...) throw here, before anything is asked of Kafka, and so do the {@code topics.*} and
-     * {@code kafka.client.*} values the topics and the admin client would refuse.
+     * {@code kafka.client.*} values the topics and the admin client would refuse, and a {@code metrics.reporters} list
+     * without the books' reporter (the books would be found empty only after the whole replay).
      *
      * @throws IllegalArgumentException naming the key
      */
@@ -179,6 +180,7 @@ public final class Backfill {
         // What the backfill's topics and admin calls would refuse once they ask Kafka, refused now.
         TopicProvisioner.checkSettings(jobConf);
         KafkaAdmin.checkSettings(jobConf);
+        JobMetrics.requireReported(jobConf);
     }
 
     /**
@@ -238,7 +240,7 @@ public final class Backfill {
             }
             unchecked.forEach(warning -> log.accept(WARNING + warning));
             prepareTopics(jobConf, outputRetention, log);
-            log.accept("reading %,d input records %s from %s to %s".formatted(
+            log.accept("reading %,d offsets of the input topics %s from %s to %s".formatted(
                     range.target(), range.recordsByTopic(), range.from(), range.to()));
             JobClient job = env.executeAsync(jobConf.get(JobOptions.JOB_NAME));
             JobExecutionResult finished;
@@ -255,13 +257,14 @@ public final class Backfill {
                 ticker.shutdownNow();
             }
             // First: records deleted from now on had all been read.
-            range.jobFinished();
+            InputRange.Position end = range.jobFinished();
             // A backfill never restarts, so its books are those of its one attempt.
             List<JobMetrics.Book> books = metrics.books(job.getJobID());
             long read = books.stream().mapToLong(JobMetrics.Book::in).sum();
-            log.accept(progressLine(new InputRange.Position(read, range.target(), range.to()), range.to())
-                    + "; job finished");
-            Optional<String> incomplete = shortfall(range);
+            // In offsets, as the lines before it; the records read apart (fewer where commit markers took offsets).
+            log.accept(progressLine(end, range.to())
+                    + "; job finished, %,d input records read (its books)".formatted(read));
+            Optional<String> incomplete = shortfall(range.deletedUnread(), range.target(), read);
             OutputTally output;
             try {
                 output = OutputTally.read(jobConf);
@@ -309,19 +312,26 @@ public final class Backfill {
 
     /**
      * Why the output lacks records of the range: some were deleted (by retention, a DeleteRecords) before the job read
-     * them ({@link InputRange#deletedUnread}), and its source went on from the earliest record left. Records deleted
-     * after the job read them cost nothing, and neither do the commit markers and aborted records of transactional
-     * producers, which take offsets of the range that no reader sees.
+     * them, and its source went on from the earliest record left. The range's count of them ({@link
+     * InputRange#deletedUnread}) takes in any the job had read but not yet checkpointed when they went, which cost it
+     * nothing; the job's books bound it, as they count every record it read. No record is lost where it read as many
+     * as the range has offsets, and at most the difference otherwise: the rest of that difference is commit markers and
+     * aborted records of transactional producers, which take offsets of the range that no reader sees.
+     *
+     * @param deletedUnread per partition, up to how many offsets of the range were deleted before the job read them
+     * @param rangeOffsets  the offsets of the range
+     * @param recordsRead   the input records the job read (its books' {@code in})
      */
-    static Optional<String> shortfall(InputRange range) {
-        Map<TopicPartition, Long> deleted = range.deletedUnread();
-        if (deleted.isEmpty()) {
+    static Optional<String> shortfall(Map<TopicPartition, Long> deletedUnread, long rangeOffsets, long recordsRead) {
+        long notRead = rangeOffsets - recordsRead;
+        if (deletedUnread.isEmpty() || notRead <= 0) {
             return Optional.empty();
         }
-        long records = deleted.values().stream().mapToLong(Long::longValue).sum();
-        String where = deleted.entrySet().stream().limit(3)
-                .map(e -> "%,d in %s".formatted(e.getValue(), e.getKey()))
-                .collect(Collectors.joining(", ")) + (deleted.size() > 3 ? ", ..." : "");
+        // No partition, nor all of them together, can have lost more records than the job did not read.
+        long records = Math.min(notRead, deletedUnread.values().stream().mapToLong(Long::longValue).sum());
+        String where = deletedUnread.entrySet().stream().limit(3)
+                .map(e -> "%,d in %s".formatted(Math.min(notRead, e.getValue()), e.getKey()))
+                .collect(Collectors.joining(", ")) + (deletedUnread.size() > 3 ? ", ..." : "");
         return Optional.of(("up to %,d input records of the range were deleted before the job read them (retention?):"
                 + " %s. Its output lacks them: replay a later --from, or raise the input topics' retention.ms, into a"
                 + " fresh output topic").formatted(records, where));
@@ -500,12 +510,13 @@ public final class Backfill {
     }
 
     /**
-     * E.g. {@code [#########...............]  38%  12,345 / 32,100 records, read up to 2025-11-25T10:32:10Z of
-     * 2025-11-25T12:00:00Z}.
+     * E.g. {@code [#########...............]  38%  12,345 / 32,100 offsets, read up to 2025-11-25T10:32:10Z of
+     * 2025-11-25T12:00:00Z}: offsets of the range, which transactional producers' commit markers and aborted records
+     * take as well as the records.
      */
     static String progressLine(InputRange.Position position, Instant to) {
         int filled = (int) Math.round(Math.min(1, position.fraction()) * BAR_WIDTH);
-        return "[%s%s] %3d%%  %,d / %,d records, read up to %s of %s".formatted(
+        return "[%s%s] %3d%%  %,d / %,d offsets, read up to %s of %s".formatted(
                 "#".repeat(filled), ".".repeat(BAR_WIDTH - filled), Math.round(position.fraction() * 100),
                 position.read(), position.target(), position.reachedUpTo().truncatedTo(ChronoUnit.SECONDS),
                 to.truncatedTo(ChronoUnit.SECONDS));

@@ -9,7 +9,9 @@ import io.strawless.pipeline.credit.Estimator;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -116,7 +118,7 @@ public final class BackfillCommand implements Callable<Integer> {
             plan = new BackfillPlan(from, to, outputTopic,
                     deadLetterTopic == null ? named.deadLetterTopic() : deadLetterTopic,
                     unscoredTopic == null ? named.unscoredTopic() : unscoredTopic);
-            requireValidTopicNames(plan);
+            requireUsableTopicNames(plan);
             jobConf = plan.jobConfiguration(live);
             credit = CreditConfig.from(jobConf);
             // What the job itself would refuse, refused before any topic is created or group deleted.
@@ -180,23 +182,34 @@ public final class BackfillCommand implements Callable<Integer> {
     }
 
     /**
-     * Kafka's own rules for topic names (at most 249 characters of ASCII letters, digits, '.', '_' and '-'),
-     * checked before anything is created: the flag named is the one to change.
+     * The output topics' names, checked before anything is created: Kafka's own rules for topic names (at most 249
+     * characters of ASCII letters, digits, '.', '_' and '-'), and three different topics (the job's own check of that
+     * would name the {@code topics.*} keys, which these flags override). The flag named is the one to change.
      */
-    private void requireValidTopicNames(BackfillPlan plan) {
-        Map<String, String> flags = new LinkedHashMap<>();
-        flags.put(plan.outputTopic(), "--output-topic");
-        flags.put(plan.deadLetterTopic(), deadLetterTopic != null ? "--dead-letter-topic"
-                : "--output-topic (the dead-letter topic " + plan.deadLetterTopic() + " is named after it)");
-        flags.put(plan.unscoredTopic(), unscoredTopic != null ? "--unscored-topic"
-                : "--output-topic (the unscored topic " + plan.unscoredTopic() + " is named after it)");
-        flags.forEach((topic, flag) -> {
+    private void requireUsableTopicNames(BackfillPlan plan) {
+        List<Map.Entry<String, String>> topicsAndFlags = List.of(
+                Map.entry(plan.outputTopic(), "--output-topic"),
+                Map.entry(plan.deadLetterTopic(), deadLetterTopic != null ? "--dead-letter-topic"
+                        : "--output-topic (the dead-letter topic " + plan.deadLetterTopic() + " is named after it)"),
+                Map.entry(plan.unscoredTopic(), unscoredTopic != null ? "--unscored-topic"
+                        : "--output-topic (the unscored topic " + plan.unscoredTopic() + " is named after it)"));
+        Map<String, String> flagByTopic = new HashMap<>();
+        for (Map.Entry<String, String> topicAndFlag : topicsAndFlags) {
+            String topic = topicAndFlag.getKey();
+            String flag = topicAndFlag.getValue();
             try {
                 Topic.validate(topic);
             } catch (InvalidTopicException e) {
                 throw new ParameterException(spec.commandLine(), "Invalid value for " + flag + ": " + e.getMessage(), e);
             }
-        });
+            String earlier = flagByTopic.putIfAbsent(topic, flag);
+            if (earlier != null) {
+                throw new ParameterException(spec.commandLine(), "Invalid value: " + earlier + " and " + flag
+                        + " both name " + topic + ": the batches, the dead letters and the unscored trajectories each"
+                        + " need a topic of their own (one topic would mix their records); pass another --output-topic,"
+                        + " --dead-letter-topic or --unscored-topic");
+            }
+        }
     }
 
     private static void printSummary(PrintWriter out, BackfillPlan plan, Backfill.Result result) {

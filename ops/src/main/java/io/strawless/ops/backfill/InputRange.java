@@ -43,7 +43,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * <p>Records of the range that retention (or a DeleteRecords) deletes before the job reads them are lost to it: its
  * source goes on from the earliest record left. Each look at the position ({@link #position}, and {@link
  * #jobFinished} at the end) notes the offsets deleted since the last look that lay at or past where the job had then
- * not read yet ({@link #deletedUnread}). Records deleted after the job read them cost nothing.
+ * not read yet ({@link #deletedUnread}). Only the position its source commits at each checkpoint is seen here, and it
+ * lags what the job has read by up to a checkpoint interval: records deleted once that position passed them are never
+ * counted, but records deleted between the job's reading them and its next checkpoint are, though it lost nothing
+ * (its books tell: see {@link Backfill#shortfall}).
  */
 final class InputRange implements AutoCloseable {
 
@@ -204,22 +207,38 @@ final class InputRange implements AutoCloseable {
         Map<TopicPartition, Long> unread = new HashMap<>(stops);
         unread.putAll(peek.unreadFrom());
         noteDeletions(unread);
+        return noted(peek.lastRead());
+    }
+
+    /**
+     * The job has read every partition to its stop: records deleted from now on cost it nothing. Notes the records
+     * deleted since the last look that it had not read then ({@link #deletedUnread}), and returns its final position:
+     * every offset of the range read, in the same units as {@link #position}'s.
+     */
+    synchronized Position jobFinished() throws ExecutionException, InterruptedException {
+        noteDeletions(stops);
+        return noted(Map.of());
+    }
+
+    /**
+     * The position as the last look noted it: in each partition, the offsets up to the first that may hold a record
+     * the job has not read.
+     *
+     * @param lastRead per partition the job has started and not finished, the Kafka timestamp of the last record read
+     */
+    private Position noted(Map<TopicPartition, Long> lastRead) {
         long read = 0;
         for (Map.Entry<TopicPartition, Long> start : starts.entrySet()) {
             read += unreadFrom.get(start.getKey()) - start.getValue();
         }
-        return new Position(read, target(), reachedUpTo(peek.lastRead()));
-    }
-
-    /** The job has read every partition to its stop: records deleted from now on cost it nothing. */
-    synchronized void jobFinished() throws ExecutionException, InterruptedException {
-        noteDeletions(stops);
+        return new Position(read, target(), reachedUpTo(lastRead));
     }
 
     /**
      * Per partition, up to how many offsets of the range were deleted before the job read them, as of the last look;
-     * empty when none were. "Up to": the job may have read some of them between two looks, and a deleted stretch may
-     * have held commit markers, which no reader sees; but a record it had not read is never missed.
+     * empty when none were. "Up to": the job may have read some of them before they went (since the last look, or
+     * earlier but not yet checkpointed then), and a deleted stretch may have held commit markers, which no reader sees;
+     * but a record it had not read is never missed.
      */
     synchronized Map<TopicPartition, Long> deletedUnread() {
         return Collections.unmodifiableMap(new LinkedHashMap<>(deletedUnread));

@@ -35,7 +35,6 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.MemorySize;
-import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.util.FileUtils;
@@ -551,12 +550,12 @@ public final class BenchCommand implements Callable<Integer> {
                     + ": the bench runs both contenders at each --parallelism; set that instead (e.g. --parallelism "
                     + conf.get(CoreOptions.DEFAULT_PARALLELISM) + ")");
         }
-        if (!JobMetrics.reportedUnder(conf)) {
+        try {
             // The job's progress (records read, checkpoints, restarts) reaches the bench only through that reporter:
             // without it the first run would wait for a first record that is never counted.
-            throw new ParameterException(spec.commandLine(), "-D " + MetricOptions.REPORTERS_LIST.key() + "="
-                    + conf.get(MetricOptions.REPORTERS_LIST) + ": the bench counts the job's records through its own"
-                    + " metric reporter; " + JobMetrics.NOT_REPORTED_FIX);
+            JobMetrics.requireReported(conf);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "-D " + e.getMessage());
         }
         int maxTokens = conf.get(JobOptions.MAX_TOKENS_PER_STEP);
         if (tokensPerStep > maxTokens) {

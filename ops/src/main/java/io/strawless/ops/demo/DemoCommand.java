@@ -171,6 +171,8 @@ public final class DemoCommand implements Callable<Integer> {
         }
         try {
             DemoRun.checkJobSettings(conf, faults); // before the broker starts
+            // The demo shows the job's books and counts its restarts through that reporter (evaluate reads neither).
+            JobMetrics.requireReported(conf);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "Invalid value: -D " + e.getMessage(), e);
         }

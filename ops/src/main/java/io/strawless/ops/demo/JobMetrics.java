@@ -120,12 +120,26 @@ public final class JobMetrics implements AutoCloseable {
      * Whether a cluster started with {@code conf} loads the books' reporter: as Flink reads {@code metrics.reporters},
      * every configured reporter where it names none, else only those it names.
      */
-    public static boolean reportedUnder(ReadableConfig conf) {
+    static boolean reportedUnder(ReadableConfig conf) {
         List<String> named = conf.getOptional(MetricOptions.REPORTERS_LIST).stream()
                 .flatMap(REPORTER_LIST::splitAsStream)
                 .filter(name -> !name.isEmpty())
                 .toList();
         return named.isEmpty() || named.contains(REPORTER_NAME);
+    }
+
+    /**
+     * Refuses a {@code metrics.reporters} list under which the books' reporter is not loaded ({@link #reportedUnder}):
+     * a run would find its books empty only at its end. For the checks a command makes before anything starts.
+     *
+     * @throws IllegalArgumentException naming the key and {@link #NOT_REPORTED_FIX}
+     */
+    public static void requireReported(ReadableConfig conf) {
+        if (!reportedUnder(conf)) {
+            throw new IllegalArgumentException(MetricOptions.REPORTERS_LIST.key() + "="
+                    + conf.get(MetricOptions.REPORTERS_LIST) + " leaves out the reporter the job's books are read"
+                    + " through: " + NOT_REPORTED_FIX);
+        }
     }
 
     /** Restarts of all jobs of the run so far (the restart strategy's, not a resume from a savepoint). */

@@ -240,7 +240,8 @@ class BackfillPlanTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new BackfillPlan(FROM, TO, "credit.backfill", live.get(KafkaOptions.DEAD_LETTERS_TOPIC), "u")
                         .jobConfiguration(live));
-        // That its own three differ is the job's check, which the backfill runs before it touches Kafka.
+        // That its own three differ the command checks first, naming its flags (StrawlessCliTest); a plan made
+        // otherwise meets the job's own check, which the backfill runs before it touches Kafka.
         IllegalArgumentException shared = assertThrows(IllegalArgumentException.class, () -> Backfill.checkJob(
                 new BackfillPlan(FROM, TO, "credit.backfill", "credit.backfill", "u").jobConfiguration(live)));
         assertTrue(shared.getMessage().startsWith("topics.dead-letters and topics.batches are both credit.backfill"),

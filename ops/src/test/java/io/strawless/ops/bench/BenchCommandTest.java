@@ -312,8 +312,8 @@ class BenchCommandTest {
     void aReporterListWithoutTheBenchsReporterIsRefusedBeforeAnythingStarts() {
         Outcome jmxOnly = refused("-D", "metrics.reporters=jmx");
         assertEquals(2, jmxOnly.exitCode(), jmxOnly.err());
-        assertTrue(jmxOnly.err().contains("-D metrics.reporters=jmx: the bench counts the job's records through its own"
-                + " metric reporter; -D metrics.reporters must name strawless-demo, or be left unset"), jmxOnly.err());
+        assertTrue(jmxOnly.err().contains("-D metrics.reporters=jmx leaves out the reporter the job's books are read"
+                + " through: -D metrics.reporters must name strawless-demo, or be left unset"), jmxOnly.err());
         assertEquals("", jmxOnly.out(), "no broker started, nothing preloaded");
     }
 
