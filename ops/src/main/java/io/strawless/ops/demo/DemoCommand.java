@@ -270,7 +270,7 @@ public final class DemoCommand implements Callable<Integer> {
         return commands.append("  /usr/bin/python3 ops/python/strawless_trainer.py -D kafka.bootstrap-servers=%s"
                         .formatted(bootstrapServers))
                 .append(continued).append("-D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer"
-                        + " --timeout 10").append(System.lineSeparator())
+                        + " --timeout 30").append(System.lineSeparator())
                 .toString();
     }
 
