@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -210,15 +211,13 @@ class StrawlessCliTest {
     /** Refused before the broker is asked (here there is none), naming the flag to change. */
     @Test
     void backfillTopicNamesKafkaRefusesAreUsageErrors() {
-        Outcome bad = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "credit batches",
-                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+        Outcome bad = backfillWithoutABroker("--output-topic", "credit batches");
         assertEquals(2, bad.exitCode(), bad.err());
         assertTrue(bad.err().contains("Invalid value for --output-topic: Topic name is invalid: 'credit batches'"),
                 bad.err());
 
         // 245 characters are a legal name (249 at most), and with ".dlq" appended, but not with ".unscored".
-        Outcome tooLong = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic",
-                "t".repeat(245), "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s");
+        Outcome tooLong = backfillWithoutABroker("--output-topic", "t".repeat(245));
         assertEquals(2, tooLong.exitCode(), tooLong.err());
         assertTrue(tooLong.err().contains("Invalid value for --output-topic (the unscored topic"), tooLong.err());
     }
@@ -229,18 +228,15 @@ class StrawlessCliTest {
      */
     @Test
     void backfillOutputTopicsThatCoincideAreUsageErrorsNamingTheFlags() {
-        Outcome same = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "credit.out",
-                "--dead-letter-topic", "credit.out", "-D", "kafka.bootstrap-servers=localhost:1",
-                "-D", "kafka.admin-timeout=1s");
+        Outcome same = backfillWithoutABroker("--output-topic", "credit.out", "--dead-letter-topic", "credit.out");
         assertEquals(2, same.exitCode(), same.err());
         assertTrue(same.err().startsWith("Invalid value: --output-topic and --dead-letter-topic both name credit.out:"
                 + " the batches, the dead letters and the unscored trajectories each need a topic of their own (one"
                 + " topic would mix their records); pass another --output-topic, --dead-letter-topic or"
                 + " --unscored-topic"), same.err());
 
-        Outcome named = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "credit.out",
-                "--dead-letter-topic", "credit.out.unscored", "-D", "kafka.bootstrap-servers=localhost:1",
-                "-D", "kafka.admin-timeout=1s");
+        Outcome named = backfillWithoutABroker("--output-topic", "credit.out", "--dead-letter-topic",
+                "credit.out.unscored");
         assertEquals(2, named.exitCode(), named.err());
         assertTrue(named.err().startsWith("Invalid value: --dead-letter-topic and --output-topic (the unscored topic"
                 + " credit.out.unscored is named after it) both name credit.out.unscored"), named.err());
@@ -249,9 +245,8 @@ class StrawlessCliTest {
     /** What the job refuses is a usage error before anything touches Kafka (here there is no broker to touch). */
     @Test
     void backfillJobSettingsAreCheckedBeforeTheBroker() {
-        Outcome outcome = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "t",
-                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s",
-                "-D", "kafka.transaction-timeout=1min", "-D", "execution.checkpointing.timeout=2min");
+        Outcome outcome = backfillWithoutABroker("--output-topic", "t", "-D", "kafka.transaction-timeout=1min",
+                "-D", "execution.checkpointing.timeout=2min");
         assertEquals(2, outcome.exitCode(), outcome.err());
         assertTrue(outcome.err().contains("kafka.transaction-timeout (PT1M) must exceed"), outcome.err());
     }
@@ -259,9 +254,7 @@ class StrawlessCliTest {
     /** Flink refuses an interval under 10 ms in words that do not name the key; the refusal here does. */
     @Test
     void backfillNamesTheCheckpointIntervalFlinkRefuses() {
-        Outcome outcome = run("backfill", "--from", "2026-11-25", "--to", "2026-11-26", "--output-topic", "t",
-                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s",
-                "-D", "execution.checkpointing.interval=0");
+        Outcome outcome = backfillWithoutABroker("--output-topic", "t", "-D", "execution.checkpointing.interval=0");
         assertEquals(2, outcome.exitCode(), outcome.err());
         assertTrue(outcome.err().startsWith("execution.checkpointing.interval must be at least 10 ms, was 0 ms"),
                 outcome.err());
@@ -441,6 +434,14 @@ class StrawlessCliTest {
     }
 
     private record Outcome(int exitCode, String err, String out) {}
+
+    /** A day's backfill pointed at a port where no broker listens, with {@code args}: for what is refused first. */
+    private static Outcome backfillWithoutABroker(String... args) {
+        List<String> all = new ArrayList<>(List.of("backfill", "--from", "2026-11-25", "--to", "2026-11-26",
+                "-D", "kafka.bootstrap-servers=localhost:1", "-D", "kafka.admin-timeout=1s"));
+        all.addAll(List.of(args));
+        return run(all.toArray(String[]::new));
+    }
 
     private static Outcome run(String... args) {
         StringWriter err = new StringWriter();

@@ -292,23 +292,6 @@ class BackfillChecksTest {
     }
 
     /**
-     * A reporter list without the books' reporter (here only jmx) would leave the books at 0 each, found only once the
-     * whole range was replayed: a usage error naming the setting and the fix, before anything is created.
-     */
-    @Test
-    void aReporterListWithoutTheBooksReporterIsAUsageErrorBeforeAnySideEffect() throws Exception {
-        Instant first = inputs("unreported", RECORDS);
-
-        Outcome outcome = backfill("unreported", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
-                "--output-topic", "unreported.out", "-D", "metrics.reporters=jmx");
-
-        assertEquals(2, outcome.exitCode(), outcome.all());
-        assertTrue(outcome.err().startsWith("metrics.reporters=jmx leaves out the reporter the job's books are read"
-                + " through: -D metrics.reporters must name strawless-demo, or be left unset"), outcome.err());
-        assertFalse(topicExists("unreported.out"), "no output topic created");
-    }
-
-    /**
      * A setting the job refuses is a usage error (exit code 2) that names the key, and leaves the cluster as it
      * was: no output topic created, the consumer group of an earlier run not deleted.
      */
@@ -340,6 +323,13 @@ class BackfillChecksTest {
         assertEquals(2, client.exitCode(), client.all());
         assertTrue(client.err().startsWith("bad kafka.client.* setting:") && client.err().contains("security.protocol"),
                 client.err());
+        // A reporter list without the books' reporter would leave the books at 0, found only once the whole range
+        // was replayed.
+        Outcome unreported = backfill("tt", "--from", first.toString(), "--to", first.plusSeconds(60).toString(),
+                "--output-topic", "tt.out", "-D", "metrics.reporters=jmx");
+        assertEquals(2, unreported.exitCode(), unreported.all());
+        assertTrue(unreported.err().startsWith("metrics.reporters=jmx leaves out the reporter the job's books are read"
+                + " through: -D metrics.reporters must name strawless-demo, or be left unset"), unreported.err());
         assertFalse(topicExists("tt.out"), "no output topic created");
 
         // A transaction timeout the broker refuses (its transaction.max.timeout.ms, 15 min) would fail every
