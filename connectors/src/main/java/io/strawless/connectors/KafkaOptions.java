@@ -159,6 +159,9 @@ public final class KafkaOptions {
     /** Kafka's default {@code message.max.bytes} (and so every topic's {@code max.message.bytes} unless set). */
     public static final int KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
+    private static final List<ConfigOption<String>> OUTPUT_TOPICS =
+            List.of(BATCHES_TOPIC, DEAD_LETTERS_TOPIC, UNSCORED_TOPIC);
+
     /** The passthrough key of the producers' {@code buffer.memory}: a producer refuses a record larger than it. */
     private static final String BUFFER_MEMORY_KEY = CLIENT_PREFIX + ProducerConfig.BUFFER_MEMORY_CONFIG;
 
@@ -385,6 +388,11 @@ public final class KafkaOptions {
         }
     }
 
+    /** The topics the job writes: {@code topics.batches}, {@code topics.dead-letters}, {@code topics.unscored}. */
+    public static List<String> outputTopics(ReadableConfig conf) {
+        return OUTPUT_TOPICS.stream().map(conf::get).toList();
+    }
+
     /**
      * Refuses an output topic ({@code topics.batches}, {@code topics.dead-letters}, {@code topics.unscored}) that is
      * another output topic or an input topic; the input topics may share one topic, by design. Dead letters written to
@@ -396,7 +404,7 @@ public final class KafkaOptions {
      */
     public static void requireSeparateOutputTopics(ReadableConfig conf) {
         List<ConfigOption<String>> before = new ArrayList<>(List.of(STEPS_TOPIC, OUTCOMES_TOPIC, VERDICTS_TOPIC));
-        for (ConfigOption<String> output : List.of(BATCHES_TOPIC, DEAD_LETTERS_TOPIC, UNSCORED_TOPIC)) {
+        for (ConfigOption<String> output : OUTPUT_TOPICS) {
             String topic = conf.get(output);
             for (ConfigOption<String> other : before) {
                 if (conf.get(other).equals(topic)) {

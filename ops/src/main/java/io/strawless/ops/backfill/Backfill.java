@@ -86,7 +86,6 @@ public final class Backfill {
     /**
      * @param recordsIn    input records in the range, by topic (offsets: with transactional producers they include
      *                     commit markers and aborted records, which no reader sees)
-     * @param recordsRead  input records the job read (its books' {@code ledger.*.in})
      * @param books        the job's books, by input kind
      * @param incomplete   why the output lacks records of the range, in one line; empty when it does not
      * @param bookProblems what the books say is wrong ({@link #bookProblems}), one line each; empty when nothing is
@@ -94,7 +93,7 @@ public final class Backfill {
      * @param jobRuntime   how long the job ran (from submission to FINISHED)
      * @param wall         the whole run: checks, job, read-back
      */
-    public record Result(Map<String, Long> recordsIn, long recordsRead, List<JobMetrics.Book> books,
+    public record Result(Map<String, Long> recordsIn, List<JobMetrics.Book> books,
             Optional<String> incomplete, List<String> bookProblems, OutputTally output, Duration jobRuntime,
             Duration wall) {
 
@@ -103,9 +102,14 @@ public final class Backfill {
             return recordsIn.values().stream().mapToLong(Long::longValue).sum();
         }
 
+        /** Input records the job read (its books' {@code ledger.*.in}). */
+        public long recordsRead() {
+            return books.stream().mapToLong(JobMetrics.Book::in).sum();
+        }
+
         /** Input records read, per second of job runtime. */
         public double recordsPerSecond() {
-            return recordsRead / Math.max(0.001, jobRuntime.toMillis() / 1000.0);
+            return recordsRead() / Math.max(0.001, jobRuntime.toMillis() / 1000.0);
         }
 
         /** Why the backfill failed although its job finished, one line each; empty when it did not. */
@@ -273,7 +277,7 @@ public final class Backfill {
                 throw new IllegalStateException("the job finished and its output is committed, but counting it failed: "
                         + e.getMessage() + " (its topics hold the backfill's output: do not run it into them again)", e);
             }
-            return new Result(range.recordsByTopic(), read, books, incomplete,
+            return new Result(range.recordsByTopic(), books, incomplete,
                     bookProblems(books, range.target(), output.deadLetters()), output,
                     Duration.ofMillis(finished.getNetRuntime()), Duration.between(start, Instant.now()));
         }
@@ -386,8 +390,7 @@ public final class Backfill {
     static void prepareTopics(Configuration jobConf, Duration outputRetention, Consumer<String> log)
             throws ExecutionException, InterruptedException {
         List<String> inputs = InputRange.topics(jobConf);
-        List<String> outputs = List.of(jobConf.get(KafkaOptions.BATCHES_TOPIC),
-                jobConf.get(KafkaOptions.DEAD_LETTERS_TOPIC), jobConf.get(KafkaOptions.UNSCORED_TOPIC));
+        List<String> outputs = KafkaOptions.outputTopics(jobConf);
         Configuration outputConf = new Configuration(jobConf);
         outputConf.set(KafkaOptions.TOPIC_RETENTION, outputRetention);
         try (Admin admin = KafkaAdmin.create(jobConf)) {

@@ -226,8 +226,7 @@ public final class BackfillCommand implements Callable<Integer> {
         out.printf("  %-32s %,d unscored %s%n", plan.unscoredTopic(), output.unscored(), output.unscoredByReason());
         out.println("The job's books: in = batched + dead-lettered + unscored + dropped");
         for (JobMetrics.Book book : result.books()) {
-            out.printf("  %-32s %,d = %,d + %,d + %,d + %,d   %s%n", book.input(), book.in(), book.batched(),
-                    book.deadLettered(), book.unscored(), book.dropped(), book.holds() ? "ok" : "MISMATCH");
+            out.printf("  %-32s %,d%s%n", book.input(), book.in(), book.sums());
         }
         out.printf("Throughput  %,.0f input records/s (job ran %.1f s); wall time %.1f s%n",
                 result.recordsPerSecond(), result.jobRuntime().toMillis() / 1000.0, result.wall().toMillis() / 1000.0);

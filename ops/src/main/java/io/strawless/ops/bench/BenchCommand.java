@@ -384,7 +384,7 @@ public final class BenchCommand implements Callable<Integer> {
                 result.throughput().stepsPerSecond(),
                 result.throughput().cpuMicrosPerStep(),
                 result.throughput().describeThreads());
-        kafka.deleteRun(outputTopics(conf), conf.get(KafkaOptions.GROUP_ID));
+        kafka.deleteRun(KafkaOptions.outputTopics(conf), conf.get(KafkaOptions.GROUP_ID));
         return result;
     }
 
@@ -601,13 +601,6 @@ public final class BenchCommand implements Callable<Integer> {
                         "topic " + status.topic() + ": " + status.state() + " " + status.detail());
             }
         }
-    }
-
-    /** The topics a job run writes to: its own, which the next run does not read. */
-    private static List<String> outputTopics(Configuration conf) {
-        List<String> outputs = new ArrayList<>(TopicProvisioner.topicNames(conf));
-        outputs.removeAll(inputTopics(conf));
-        return outputs;
     }
 
     private static List<String> inputTopics(Configuration conf) {

@@ -24,7 +24,6 @@ final class JobThroughput {
 
     private static final long POLL_MILLIS = 10;
     private static final Duration REPORT_EVERY = Duration.ofSeconds(3);
-    private static final Duration STALL_LIMIT = Duration.ofSeconds(120);
     /** Entries of each kind the printed profile lists; the recording written to --profile holds them all. */
     private static final int PROFILE_TOP = 15;
 
@@ -90,12 +89,12 @@ final class JobThroughput {
      * limit stops a job that reads nothing all the same, rather than waiting for ever.
      */
     private static void awaitFirstRecord(JobRun job, String who) throws Exception {
-        long deadline = System.nanoTime() + STALL_LIMIT.toNanos();
+        long deadline = System.nanoTime() + SustainedRate.STALL_LIMIT.toNanos();
         while (job.recordsIn() == 0) {
             job.failIfEnded();
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(who + " counted no input record in its ledger within "
-                        + STALL_LIMIT.toSeconds() + " s of running: its source read nothing from the preloaded"
+                        + SustainedRate.STALL_LIMIT.toSeconds() + " s of running: its source read nothing from the preloaded"
                         + " topics, or its metrics did not reach the bench (" + JobMetrics.NOT_REPORTED_FIX + ")");
             }
             Thread.sleep(20);
@@ -111,9 +110,9 @@ final class JobThroughput {
             if (read != lastRead) {
                 lastRead = read;
                 lastChange = System.nanoTime();
-            } else if (System.nanoTime() - lastChange > STALL_LIMIT.toNanos()) {
+            } else if (System.nanoTime() - lastChange > SustainedRate.STALL_LIMIT.toNanos()) {
                 throw new IllegalStateException(
-                        who + " read no input for " + STALL_LIMIT.toSeconds() + " s (" + read + " of " + records + ")");
+                        who + " read no input for " + SustainedRate.STALL_LIMIT.toSeconds() + " s (" + read + " of " + records + ")");
             }
             if (System.nanoTime() > nextReport) {
                 progress.line("%s: %,d of %,d input records read", who, read, records);

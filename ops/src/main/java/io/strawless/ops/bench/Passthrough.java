@@ -37,8 +37,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 final class Passthrough {
 
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
-    /** As long as the job's first record may take: no input record by then, and the copy has failed. */
-    private static final Duration FIRST_RECORD_LIMIT = Duration.ofSeconds(120);
 
     private final ReadableConfig conf;
     private final String group;
@@ -94,12 +92,12 @@ final class Passthrough {
         workers.forEach(Thread::start);
         String who = "passthrough p" + parallelism;
         try {
-            long deadline = System.nanoTime() + FIRST_RECORD_LIMIT.toNanos();
+            long deadline = System.nanoTime() + SustainedRate.STALL_LIMIT.toNanos();
             while (!firstRecord.await(20, TimeUnit.MILLISECONDS)) {
                 rethrowFailure();
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException(who + " read no input record within "
-                            + FIRST_RECORD_LIMIT.toSeconds() + " s of its consumers starting: the preloaded topics "
+                            + SustainedRate.STALL_LIMIT.toSeconds() + " s of its consumers starting: the preloaded topics "
                             + ends.keySet().stream().map(TopicPartition::topic).distinct().sorted().toList()
                             + " gave nothing at " + conf.get(KafkaOptions.BOOTSTRAP_SERVERS));
                 }

@@ -23,8 +23,11 @@ final class SustainedRate {
     static final double TO = 0.9;
     private static final long POLL_MILLIS = 5;
     private static final Duration REPORT_EVERY = Duration.ofSeconds(3);
-    /** As long as the job's and the passthrough's own waits allow a contender to read nothing. */
-    private static final Duration STALL_LIMIT = Duration.ofSeconds(120);
+    /**
+     * How long a contender may read nothing, its first record included, before the bench gives up on it: the one
+     * limit of the job's and the passthrough's waits.
+     */
+    static final Duration STALL_LIMIT = Duration.ofSeconds(120);
     /**
      * The shortest window measured. The process CPU time the JVM reports on Linux moves in 10 ms clock ticks, so
      * a window of a few milliseconds could measure no CPU at all; over 100 ms a tick is at most a tenth.

@@ -212,8 +212,7 @@ public record DemoSummary(
       out.println("The job's own books (ledger.<kind>.<way> metrics, summed over operators and subtasks):");
       out.println("  in = batched + dead-lettered + unscored + dropped (identical duplicates, superseded revisions)");
       for (JobMetrics.Book book : metricBooks) {
-        out.printf("  %-18s %,10d = %,d + %,d + %,d + %,d   %s%n", book.input(), book.in(), book.batched(),
-            book.deadLettered(), book.unscored(), book.dropped(), book.holds() ? "ok" : "MISMATCH");
+        out.printf("  %-18s %,10d%s%n", book.input(), book.in(), book.sums());
       }
       metricBookProblems.forEach(problem -> out.println("FAIL  " + problem));
     }

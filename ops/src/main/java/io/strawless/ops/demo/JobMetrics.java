@@ -70,6 +70,12 @@ public final class JobMetrics implements AutoCloseable {
         public boolean holds() {
             return in == batched + deadLettered + unscored + dropped;
         }
+
+        /** " = batched + dead-lettered + unscored + dropped   ok", or MISMATCH: what follows {@code in} in a summary. */
+        public String sums() {
+            return " = %,d + %,d + %,d + %,d   %s".formatted(batched, deadLettered, unscored, dropped,
+                    holds() ? "ok" : "MISMATCH");
+        }
     }
 
     private record CounterKey(String job, String operator, String subtask, Kind kind, Way way) {}
