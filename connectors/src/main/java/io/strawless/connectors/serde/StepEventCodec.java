@@ -87,8 +87,31 @@ public final class StepEventCodec {
         try {
             return readInPlace(singleObject);
         } catch (IOException | AvroRuntimeException unusual) {
-            return read(DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
-                    singleObject.length - SINGLE_OBJECT_HEADER.length, null));
+            return readByAvro(singleObject);
+        }
+    }
+
+    /** A step in the current schema, read by Avro's decoder: whatever Avro's reader accepts, it reads. */
+    private StepEvent readByAvro(byte[] singleObject) throws IOException {
+        return read(DecoderFactory.get().binaryDecoder(singleObject, SINGLE_OBJECT_HEADER.length,
+                singleObject.length - SINGLE_OBJECT_HEADER.length, null));
+    }
+
+    /**
+     * The step, read by Avro's decoder, whose field an in-place accessor below could not read because the cursor
+     * refused its bytes: as {@link #decode} falls back, and for the same steps (those an earlier release kept, which
+     * a restore must read as it did). Where Avro's decoder fails too, the cursor's failure is thrown, with Avro's
+     * suppressed in it. The accessors read in place within a try, which costs nothing until it catches.
+     */
+    private static StepEvent decodeRefused(byte[] singleObject, Exception refusal) throws IOException {
+        try {
+            return new StepEventCodec().readByAvro(singleObject);
+        } catch (IOException | AvroRuntimeException alsoByAvro) {
+            refusal.addSuppressed(alsoByAvro);
+            if (refusal instanceof IOException io) {
+                throw io;
+            }
+            throw (AvroRuntimeException) refusal;
         }
     }
 
@@ -127,9 +150,13 @@ public final class StepEventCodec {
         if (!hasCurrentHeader(singleObject)) {
             return decodeOtherVersion(singleObject).getStepIndex();
         }
-        FieldCursor at = new FieldCursor(singleObject);
-        at.skipString(); // trajectory_id
-        return at.readInt();
+        try {
+            FieldCursor at = new FieldCursor(singleObject);
+            at.skipString(); // trajectory_id
+            return at.readInt();
+        } catch (IOException | AvroRuntimeException refused) {
+            return decodeRefused(singleObject, refused).getStepIndex();
+        }
     }
 
     /** The trajectory id of an encoded step, read without decoding the rest. */
@@ -137,7 +164,11 @@ public final class StepEventCodec {
         if (!hasCurrentHeader(singleObject)) {
             return decodeOtherVersion(singleObject).getTrajectoryId();
         }
-        return new FieldCursor(singleObject).readString();
+        try {
+            return new FieldCursor(singleObject).readString();
+        } catch (IOException | AvroRuntimeException refused) {
+            return decodeRefused(singleObject, refused).getTrajectoryId();
+        }
     }
 
     /** The policy version of an encoded step, read without decoding the rest. */
@@ -145,9 +176,13 @@ public final class StepEventCodec {
         if (!hasCurrentHeader(singleObject)) {
             return decodeOtherVersion(singleObject).getPolicyVersion();
         }
-        FieldCursor at = new FieldCursor(singleObject);
-        at.skipToPolicyVersion();
-        return at.readLong();
+        try {
+            FieldCursor at = new FieldCursor(singleObject);
+            at.skipToPolicyVersion();
+            return at.readLong();
+        } catch (IOException | AvroRuntimeException refused) {
+            return decodeRefused(singleObject, refused).getPolicyVersion();
+        }
     }
 
     /**
@@ -159,11 +194,16 @@ public final class StepEventCodec {
         if (!hasCurrentHeader(singleObject)) {
             return trajectoryFields(new StepEventCodec().encode(decodeOtherVersion(singleObject)));
         }
-        FieldCursor at = new FieldCursor(singleObject);
-        at.skipToAgentId();
-        int start = at.position;
-        at.skipTrajectoryFields();
-        return Arrays.copyOfRange(singleObject, start, at.position);
+        try {
+            FieldCursor at = new FieldCursor(singleObject);
+            at.skipToAgentId();
+            int start = at.position;
+            at.skipTrajectoryFields();
+            return Arrays.copyOfRange(singleObject, start, at.position);
+        } catch (IOException | AvroRuntimeException refused) {
+            // Encoded again as Avro's writers write it, which the cursor reads.
+            return trajectoryFields(new StepEventCodec().encode(decodeRefused(singleObject, refused)));
+        }
     }
 
     /**
@@ -175,33 +215,43 @@ public final class StepEventCodec {
         if (!hasCurrentHeader(singleObject)) {
             return Arrays.equals(trajectoryFields(singleObject), trajectoryFields);
         }
-        FieldCursor at = new FieldCursor(singleObject);
-        at.skipToAgentId();
-        int start = at.position;
-        at.skipTrajectoryFields();
-        return Arrays.equals(singleObject, start, at.position, trajectoryFields, 0, trajectoryFields.length);
+        try {
+            FieldCursor at = new FieldCursor(singleObject);
+            at.skipToAgentId();
+            int start = at.position;
+            at.skipTrajectoryFields();
+            return Arrays.equals(singleObject, start, at.position, trajectoryFields, 0, trajectoryFields.length);
+        } catch (IOException | AvroRuntimeException refused) {
+            return Arrays.equals(trajectoryFields(singleObject), trajectoryFields); // which decodes the step
+        }
     }
 
     /**
      * The body bytes (the encoding less its header) of an encoded step in the current schema, less those of its
-     * leading id fields (trajectory_id, agent_id, task_id), read without decoding the rest; -1 for a step encoded
-     * with another schema version. What a batch keeps of a step is its body less those ids and a few small fields,
-     * plus its credit: see {@link TrainingBatchSerializer#trajectoryBytesBound}.
+     * leading id fields (trajectory_id, agent_id, task_id), read without decoding the rest. What a batch keeps of a
+     * step is its body less those ids and a few small fields, plus its credit: see
+     * {@link TrainingBatchSerializer#trajectoryBytesBound}. -1, for the caller to decode the step, for a step
+     * encoded with another schema version or bytes the cursor refuses (Avro's decoder reads them, see
+     * {@link #decode}).
      */
-    static int bodyBytesLessIds(byte[] singleObject) throws IOException {
+    static int bodyBytesLessIds(byte[] singleObject) {
         if (!hasCurrentHeader(singleObject)) {
             return -1;
         }
-        FieldCursor at = new FieldCursor(singleObject);
-        int start = at.position;
-        at.skipString(); // trajectory_id
-        int afterTrajectoryId = at.position;
-        at.readInt(); // step_index
-        int afterStepIndex = at.position;
-        at.skipString(); // agent_id
-        at.skipString(); // task_id
-        int ids = (afterTrajectoryId - start) + (at.position - afterStepIndex);
-        return singleObject.length - SINGLE_OBJECT_HEADER.length - ids;
+        try {
+            FieldCursor at = new FieldCursor(singleObject);
+            int start = at.position;
+            at.skipString(); // trajectory_id
+            int afterTrajectoryId = at.position;
+            at.readInt(); // step_index
+            int afterStepIndex = at.position;
+            at.skipString(); // agent_id
+            at.skipString(); // task_id
+            int ids = (afterTrajectoryId - start) + (at.position - afterStepIndex);
+            return singleObject.length - SINGLE_OBJECT_HEADER.length - ids;
+        } catch (IOException | AvroRuntimeException refused) {
+            return -1;
+        }
     }
 
     /** Whether an encoded step ends its trajectory (its {@code terminal} is not NONE), read without decoding it. */
@@ -209,25 +259,19 @@ public final class StepEventCodec {
         if (!hasCurrentHeader(singleObject)) {
             return decodeOtherVersion(singleObject).getTerminal() != TerminalKind.NONE;
         }
-        FieldCursor at = new FieldCursor(singleObject);
-        at.skipToPolicyVersion();
-        at.readLong(); // policy_version
-        at.readLong(); // event_time
-        at.skip(1); // trainable
-        for (int doubles = 0; doubles < 3; doubles++) { // value, reward, logprob
-            if (at.union() == PRESENT) {
-                at.skip(8);
+        try {
+            FieldCursor at = new FieldCursor(singleObject);
+            at.skipToPolicyVersion();
+            at.skipFromPolicyVersionToPayloadRef();
+            for (int strings = 0; strings < 2; strings++) { // payload_ref, observation_key
+                if (at.union() == PRESENT) {
+                    at.skipString();
+                }
             }
+            return at.readTerminal() != TerminalKind.NONE;
+        } catch (IOException | AvroRuntimeException refused) {
+            return decodeRefused(singleObject, refused).getTerminal() != TerminalKind.NONE;
         }
-        if (at.union() == PRESENT) { // token_ids: item by item, as Avro's decoder reads them, not by a block's size
-            at.countInts();
-        }
-        for (int strings = 0; strings < 2; strings++) { // payload_ref, observation_key
-            if (at.union() == PRESENT) {
-                at.skipString();
-            }
-        }
-        return at.readTerminal() != TerminalKind.NONE;
     }
 
     /**
@@ -434,7 +478,8 @@ public final class StepEventCodec {
      * its policy version), for the source's checks ({@link #fields}), and for the whole step ({@link #decode}). A
      * body that ends early, or holds an invalid varint or anything else Avro's writers do not write, fails: with an
      * IOException ("corrupt step encoding"), or Avro's own AvroRuntimeException for a union branch that is neither
-     * null nor the value. {@link #fields} then declines the step and {@link #decode} hands it to Avro's decoder.
+     * null nor the value. {@link #fields} then declines the step, and {@link #decode} and the accessors hand it to
+     * Avro's decoder ({@link #decodeRefused}).
      */
     private static final class FieldCursor {
         private final byte[] bytes;
@@ -467,6 +512,21 @@ public final class StepEventCodec {
             }
             if (union() == PRESENT) { // group_size
                 readInt();
+            }
+        }
+
+        /** From policy_version past event_time, trainable, value, reward, logprob and token_ids. */
+        void skipFromPolicyVersionToPayloadRef() throws IOException {
+            readLong(); // policy_version
+            readLong(); // event_time
+            skip(1); // trainable
+            for (int doubles = 0; doubles < 3; doubles++) { // value, reward, logprob
+                if (union() == PRESENT) {
+                    skip(8);
+                }
+            }
+            if (union() == PRESENT) { // token_ids: item by item, as Avro's decoder reads them, not by a block's size
+                countInts();
             }
         }
 

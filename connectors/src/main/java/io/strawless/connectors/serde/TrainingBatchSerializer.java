@@ -155,7 +155,7 @@ public final class TrainingBatchSerializer implements SerializationSchema<Traini
     private static int scoredStepBytesBound(byte[] encodedStep, boolean processRewards) {
         try {
             int body = StepEventCodec.bodyBytesLessIds(encodedStep);
-            if (body < 0) { // another schema version: its fields may differ, so decode it (rare)
+            if (body < 0) { // another schema version, or bytes only Avro reads: decode it (rare)
                 return scoredStepBytes(StepEventCodec.decodeOtherVersion(encodedStep), processRewards);
             }
             return body - DROPPED_STEP_FIELDS + CREDIT_BYTES + processRewardBytes(processRewards);
