@@ -32,7 +32,8 @@ Reading rules, the same as the Java client (io.strawless.connectors.trainer.Batc
 - isolation.level=read_committed: the job writes batches in Kafka transactions; an aborted attempt's
   batches are never seen.
 - Offsets are committed only after a batch was used (see `training_batches`), so a trainer that crashes
-  mid-batch gets that batch again.
+  mid-batch gets that batch again. When a poll finds nothing new, a TrainerConsumer commits its position, past
+  the transactions' commit markers, so a group that has read everything shows no lag.
 - One batch at a time: each poll returns one batch, and the next poll comes after the training step on it.
   Kafka (librdkafka) drops a member that does not poll again within max.poll.interval.ms (300000 ms, 5 min,
   by default): a training step must fit in it, or raise it with -D kafka.client.max.poll.interval.ms=<ms>.
@@ -74,6 +75,7 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
 import time
 
@@ -99,8 +101,16 @@ DEFAULTS = {
     "trainer.max-policy-version": None,
 }
 CLIENT_PREFIX = "kafka.client."
-# Set by a dedicated key or by the reading rules above; refused through the passthrough, as in Java.
-CONTROLLED_CLIENT_KEYS = {"bootstrap.servers", "group.id", "isolation.level", "enable.auto.commit"}
+# Set by a dedicated key or by the reading rules above, each with what to do instead: refused through the passthrough
+# rather than silently overridden, as in Java (KafkaOptions, BatchSubscriber).
+CONTROLLED_CLIENT_KEYS = {
+    "bootstrap.servers": "set kafka.bootstrap-servers",
+    "group.id": "set trainer.group-id",
+    "isolation.level": "a trainer reads committed batches only (read_committed)",
+    "enable.auto.commit": "the trainer commits only the batches it used",
+    "auto.offset.reset": "a new trainer group starts at the earliest batch the topic keeps; to leave out the batches"
+                         " of older policies, set trainer.min-policy-version",
+}
 
 DEFAULT_SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "src", "main", "avro")
 # TrainingBatch.avsc refers to OffsetRange and TerminalKind by name; named types must be parsed before they are used.
@@ -229,10 +239,10 @@ class BatchDecoder:
 def consumer_config(settings):
     """librdkafka settings for a trainer: committed transactions only, commits by the reader only."""
     config = {key[len(CLIENT_PREFIX):]: value for key, value in settings.items() if key.startswith(CLIENT_PREFIX)}
-    refused = CONTROLLED_CLIENT_KEYS.intersection(config)
+    refused = sorted(CONTROLLED_CLIENT_KEYS.keys() & config.keys())
     if refused:
-        raise ValueError(f"{', '.join(CLIENT_PREFIX + key for key in sorted(refused))} not allowed:"
-                         " set by a dedicated key or by the reading rules")
+        raise ValueError("; ".join(f"-D {CLIENT_PREFIX}{key}={config[key]} is not allowed: "
+                                   f"{CONTROLLED_CLIENT_KEYS[key]}" for key in refused))
     if settings["trainer.group-id"] == settings["kafka.group-id"]:
         raise ValueError(f"-D trainer.group-id={settings['trainer.group-id']} is the job's own group (kafka.group-id):"
                          " a trainer joining it would make the broker refuse the job's offset commits; choose another")
@@ -362,7 +372,9 @@ def training_batches(consumer, decoder, select, max_batches=None, deadline=None)
     its offset committed. If the loop body raises, or leaves the loop (break, return), nothing more is
     committed and a restarted trainer gets that batch again: stop with `max_batches` or `deadline`. Batches
     the filter drops are committed as they pass. Stops after `max_batches` batches (the last one committed)
-    or at `deadline` (time.monotonic()); runs forever without both.
+    or at `deadline` (time.monotonic()); runs forever without both. A poll that finds nothing new commits the
+    consumer's position on each partition it read from, past the commit markers of the transactions read, so a
+    group that has read everything shows no lag (a TrainerConsumer only; see Acknowledgements.caught_up).
 
     `consumer` is best a TrainerConsumer (a plain Consumer works too). A commit the group refuses because
     this trainer is no longer its member (a training step outlasted max.poll.interval.ms) is a warning, not
@@ -374,13 +386,15 @@ def training_batches(consumer, decoder, select, max_batches=None, deadline=None)
     """
     acknowledgements = getattr(consumer, "acknowledgements", None)
     if not isinstance(acknowledgements, Acknowledgements):
-        acknowledgements = Acknowledgements(consumer, keep_deferred=False)
+        acknowledgements = Acknowledgements(consumer, revocations_known=False)
     delivered = 0
     while max_batches is None or delivered < max_batches:
         if deadline is not None and time.monotonic() >= deadline:
             return
         message = consumer.poll(timeout=0.5)
         if message is None:
+            # The caller came back for more, so every batch this loop delivered was used, and none is in hand.
+            acknowledgements.caught_up()
             continue
         if message.error():
             _consumer_error(message.error())
@@ -441,16 +455,39 @@ def _consumer_error(error):
 class Acknowledgements:
     """Per partition, the offset up to which batches were used but not committed yet, and their commits."""
 
-    def __init__(self, consumer, keep_deferred):
+    def __init__(self, consumer, revocations_known):
         self._consumer = consumer
-        # Whether a commit that may succeed later is kept for the next one: only when revocations are known.
-        self._keep_deferred = keep_deferred
+        # Whether this member is told when a partition is revoked or lost (a TrainerConsumer). Only then is a commit
+        # that may succeed later kept for the next one, and a position committed while no batch is in hand.
+        self._revocations_known = revocations_known
         self._uncommitted = {}  # (topic, partition) -> the offset to commit: the next one to read
+        # (topic, partition) -> the offset this member last committed, for each partition it read from and still owns
+        self._committed = {}
 
     def acknowledge(self, message):
         """The batch `message` is used: commits it, with any earlier batch whose commit was deferred."""
+        # Its offset + 1 is the consumer's position here: librdkafka moves the position past the commit marker
+        # behind it only when a poll goes over the marker (caught_up commits that).
         self._uncommitted[(message.topic(), message.partition())] = message.offset() + 1
         self.commit(list(self._uncommitted))
+
+    def caught_up(self):
+        """A poll found nothing new and no batch is in hand: commits the consumer's position on each partition read
+        from, where it is past what was committed, as the Java client does. A transaction's commit marker takes the
+        offset after its last batch, so the used batches' offset + 1 alone would leave a group that has read
+        everything one marker behind (a lag of 1 per partition). Only when revocations are known: a plain Consumer
+        cannot tell whether a partition it read from is still its own, and a commit for one another member reads
+        now could set that member's progress back."""
+        read = self._committed.keys() | self._uncommitted.keys()
+        if not self._revocations_known or not read:
+            return
+        moved = []
+        for position in self._consumer.position([TopicPartition(topic, partition) for topic, partition in read]):
+            key = (position.topic, position.partition)
+            if position.error is None and position.offset > self._uncommitted.get(key, self._committed.get(key, -1)):
+                self._uncommitted[key] = position.offset
+                moved.append(key)
+        self.commit(moved)
 
     def commit(self, partitions, handing_over=False):
         """Commits what was used of `partitions` ((topic, partition) pairs). A commit the group refuses for
@@ -471,15 +508,18 @@ class Acknowledgements:
         for key, offset in offsets.items():
             error = failed.get(key)
             if error is None or error.code() == KafkaError._NO_OFFSET:
+                self._committed[key] = offset
                 if self._uncommitted.get(key) == offset:
                     del self._uncommitted[key]
                 continue
             went_on = error.code() in _GROUP_WENT_ON
-            if error.code() in _COMMIT_LATER and self._keep_deferred and not handing_over:
+            if error.code() in _COMMIT_LATER and self._revocations_known and not handing_over:
                 LOG.info("%s-%d: commit up to offset %d deferred to the next commit or to the rebalance: %s",
                          key[0], key[1], offset, error.str())
             elif went_on or error.code() in _COMMIT_LATER or handing_over:
                 self._uncommitted.pop(key, None)
+                if went_on:  # its partitions are (or will be) another member's: no position of it is committed
+                    self._committed.pop(key, None)
                 LOG.warning("%s-%d: batches used up to offset %d could not be committed, so they will be delivered"
                             " again: %s%s", key[0], key[1], offset, error.str(),
                             "; this trainer is no longer a member of its group: a training step took longer than"
@@ -501,6 +541,7 @@ class Acknowledgements:
         already, and a commit now could overwrite its progress. Forget them."""
         for p in partitions:
             self._uncommitted.pop((p.topic, p.partition), None)
+            self._committed.pop((p.topic, p.partition), None)
 
 
 class TrainerConsumer(Consumer):
@@ -511,7 +552,7 @@ class TrainerConsumer(Consumer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.acknowledgements = Acknowledgements(self, keep_deferred=True)
+        self.acknowledgements = Acknowledgements(self, revocations_known=True)
 
     def subscribe(self, topics, on_assign=None, on_revoke=None, on_lost=None):
         def revoked(consumer, partitions):
@@ -597,6 +638,61 @@ def _as_list(array):
 
 # --- command line ---------------------------------------------------------------------------------------
 
+class AdvantagesFile:
+    """The --advantages-out file: a JSON array with one object for each trajectory used, written batch by batch. A
+    batch is in it, flushed to disk, before the batch is acknowledged, and after each batch the file is a whole JSON
+    array again: whatever stops the run (an error, Ctrl-C, SIGTERM), every batch its group committed is in the file."""
+
+    def __init__(self, path):
+        self._file = open(path, "wb")
+        self._end = 0  # where the array's closing bracket goes: after the trajectories written so far
+        self._trajectories = 0
+        self._write(b"[")
+
+    def append(self, trajectories):
+        """Adds a batch's trajectories (dicts, as trajectory_record makes them)."""
+        if not trajectories:
+            return
+        self._write((b",\n" if self._trajectories else b"\n")
+                    + b",\n".join(json.dumps(t).encode("utf-8") for t in trajectories))
+        self._trajectories += len(trajectories)
+
+    def close(self):
+        self._file.close()
+
+    def _write(self, body):
+        # One write from the closing bracket on: a Ctrl-C or SIGTERM, which Python raises between statements, leaves
+        # the array whole, with or without the batch.
+        self._file.seek(self._end)
+        self._file.write(body + b"\n]\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._end += len(body)
+
+
+def trajectory_record(t):
+    """A TrajectoryCredit as the --advantages-out file holds it."""
+    return {"batch_id": t.batch_id, "trajectory_id": t.trajectory_id, "step_indices": _as_list(t.step_indices),
+            "advantages": _as_list(t.advantages), "trainable": _as_list(t.trainable),
+            "token_ids": [None if ids is None else _as_list(ids) for ids in t.token_ids],
+            # JSON has no NaN: a step without a logprob is null, as in the batch
+            "logprobs": [None if math.isnan(lp) else lp for lp in _as_list(t.logprobs)],
+            "payload_refs": t.payload_refs,
+            "process_rewards": [None if math.isnan(r) else r for r in _as_list(t.process_rewards)],
+            "weight": t.weight, "suspect": t.suspect, "outcome_timed_out": t.outcome_timed_out,
+            "verifiers_timed_out": t.verifiers_timed_out, "scoring_unit": t.scoring_unit, "unit_size": t.unit_size,
+            "terminal": t.terminal}
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, as Python raises KeyboardInterrupt on Ctrl-C (SIGINT), so that the run
+    stops the same way. A BaseException, as KeyboardInterrupt is: no `except Exception` takes it for an error."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def output_file_problem(path):
     """Why `path` cannot be written, or None: its directory is missing or read-only, or it is a directory or a
     read-only file (the same checks as the Java commands' output files)."""
@@ -626,7 +722,11 @@ def parse_settings(definitions):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Read Strawless training batches (read_committed) and print"
-                                                 " a JSON summary of the per-step credit.")
+                                                 " a JSON summary of the per-step credit.",
+                                     epilog="Exit codes: 0 stopped by --max-batches or --timeout; 2 a usage error, a"
+                                            " Kafka error, a value that is not a TrainingBatch or a failed write of"
+                                            " --advantages-out; 130 Ctrl-C; 143 SIGTERM. Once it has started reading,"
+                                            " it prints the summary in every case, its stopped_by saying how.")
     parser.add_argument("-D", dest="definitions", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting, by the Java option's key (e.g. -D kafka.bootstrap-servers=host:9092)")
     parser.add_argument("--max-batches", type=int, help="stop after this many batches (default: no limit)")
@@ -634,7 +734,8 @@ def main(argv=None):
                         help="stop after this many seconds in all (default: %(default)s)")
     parser.add_argument("--advantages-out", metavar="FILE",
                         help="also write every trajectory's steps (index, advantage, trainable, token ids, logprob,"
-                             " payload_ref, process reward), its weight, flags and scoring unit to FILE (JSON)")
+                             " payload_ref, process reward), its weight, flags and scoring unit to FILE (a JSON array,"
+                             " written batch by batch before each batch is committed)")
     parser.add_argument("--schemas", default=DEFAULT_SCHEMA_DIR, metavar="DIR",
                         help="directory with TrainingBatch.avsc, SourceOffset.avsc and TerminalKind.avsc (default: the"
                              " repository's)")
@@ -653,8 +754,8 @@ def main(argv=None):
     if missing:
         parser.error(f"--schemas {args.schemas}: no {', '.join(missing)} there; point it at a copy of"
                      f" schemas/src/main/avro")
-    # Checked before the consumer joins the group: every batch read is committed as it is used, so a file that
-    # could not be written at the end would lose what was read, and a rerun in the same group would not get it back.
+    # Checked before the consumer joins the group: every batch read is committed as it is used, after it was written
+    # to the file, so a file that cannot be written would stop the run at its first batch.
     if args.advantages_out and (problem := output_file_problem(args.advantages_out)):
         parser.error(f"--advantages-out {args.advantages_out}: {problem}")
     try:
@@ -680,7 +781,6 @@ def main(argv=None):
     summary = {"topic": settings["topics.batches"], "group": settings["trainer.group-id"], "batches": 0,
                "trajectories": 0, "steps": 0, "trainable_steps": 0, "advantage_sum": 0.0,
                "zero_weight_trajectories": 0}
-    per_trajectory = []
     filtered_out = {"batches": 0, "trajectories": 0}
 
     def counted(batch):
@@ -691,51 +791,57 @@ def main(argv=None):
         return selected
 
     started = time.monotonic()
+    advantages = None
+    error = None
+    code = 0
+    # A scheduler or `kill` stopping the run: it stops as on Ctrl-C, with what it committed in the file.
+    previous_sigterm = signal.signal(signal.SIGTERM, _terminate)
     try:
+        if args.advantages_out:
+            advantages = AdvantagesFile(args.advantages_out)
         consumer.subscribe([settings["topics.batches"]])
         for batch in training_batches(consumer, decoder, counted, args.max_batches,
                                       started + args.timeout):
+            used = list(trajectories(batch))
+            # Written before the batch is acknowledged (when the loop comes back for the next one, which commits it).
+            if advantages is not None:
+                advantages.append([trajectory_record(t) for t in used])
             summary["batches"] += 1
-            for t in trajectories(batch):
+            for t in used:
                 summary["trajectories"] += 1
                 summary["steps"] += len(t.advantages)
                 summary["trainable_steps"] += int(sum(t.trainable))
                 # The credit a trainer applies: a suspect's advantages are kept in the batch but weigh 0.
                 summary["advantage_sum"] += t.weight * float(sum(t.advantages))
                 summary["zero_weight_trajectories"] += int(t.weight == 0)
-                per_trajectory.append({"batch_id": t.batch_id, "trajectory_id": t.trajectory_id,
-                                       "step_indices": _as_list(t.step_indices),
-                                       "advantages": _as_list(t.advantages), "trainable": _as_list(t.trainable),
-                                       "token_ids": [None if ids is None else _as_list(ids) for ids in t.token_ids],
-                                       # JSON has no NaN: a step without a logprob is null, as in the batch
-                                       "logprobs": [None if math.isnan(lp) else lp for lp in _as_list(t.logprobs)],
-                                       "payload_refs": t.payload_refs,
-                                       "process_rewards": [None if math.isnan(r) else r
-                                                           for r in _as_list(t.process_rewards)],
-                                       "weight": t.weight, "suspect": t.suspect,
-                                       "outcome_timed_out": t.outcome_timed_out,
-                                       "verifiers_timed_out": t.verifiers_timed_out, "scoring_unit": t.scoring_unit,
-                                       "unit_size": t.unit_size, "terminal": t.terminal})
+        reached = args.max_batches is not None and summary["batches"] >= args.max_batches
+        stopped_by = "max-batches" if reached else "timeout"
     except UndecodableBatch as e:
-        print(json.dumps({"error": "undecodable", "topic": e.topic, "partition": e.partition,
-                          "offset": e.offset, "reason": e.reason}), file=sys.stderr)
-        return 2
+        stopped_by, code = "error", 2
+        error = {"error": "undecodable", "topic": e.topic, "partition": e.partition, "offset": e.offset,
+                 "reason": e.reason}
     except KafkaException as e:  # retrying cannot mend it (FATAL_CONSUMER_ERRORS): e.g. the topic does not exist
-        print(json.dumps({"error": "kafka", "reason": str(e.args[0]) if e.args else repr(e)}), file=sys.stderr)
-        return 2
+        stopped_by, code = "error", 2
+        error = {"error": "kafka", "reason": str(e.args[0]) if e.args else repr(e)}
+    except OSError as e:  # writing --advantages-out (a full disk): the batch it was on is not committed
+        stopped_by, code = "error", 2
+        error = {"error": "advantages-out", "reason": f"{args.advantages_out}: {e.strerror or e}"}
+    except (KeyboardInterrupt, Terminated) as e:
+        stopped_by, code = "interrupt", 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
     finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
         consumer.close()
+        if advantages is not None:
+            advantages.close()
 
-    reached = args.max_batches is not None and summary["batches"] >= args.max_batches
     summary["filtered_out"] = filtered_out["batches"]
     summary["filtered_out_trajectories"] = filtered_out["trajectories"]
-    summary["stopped_by"] = "max-batches" if reached else "timeout"
+    summary["stopped_by"] = stopped_by
     summary["seconds"] = round(time.monotonic() - started, 3)
-    if args.advantages_out:
-        with open(args.advantages_out, "w", encoding="utf-8") as f:
-            json.dump(per_trajectory, f)
     print(json.dumps(summary))
-    return 0
+    if error is not None:  # stderr's last line
+        print(json.dumps(error), file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Broker-free tests of strawless_trainer: which filter settings it refuses and how it compares them, and what the
-reading loop commits (when a batch counts as acknowledged, and what a rebalance commits), against a consumer whose
-poll, commit and subscribe are answered by the test. PythonTrainerTest runs them; by hand, from the repository root:
+"""Broker-free tests of strawless_trainer: which filter and client settings it refuses and how it compares them, what
+the reading loop commits (when a batch counts as acknowledged, what a rebalance commits, the position once it has read
+everything), and what the command leaves in --advantages-out however it stops, against a consumer whose poll, commit,
+position and subscribe are answered by the test. PythonTrainerTest runs them; by hand, from the repository root:
 
     /usr/bin/python3 -m unittest discover -s ops/src/test/python
 
@@ -9,10 +10,12 @@ Debian's /usr/bin/python3, with python3-confluent-kafka and python3-avro (ops/bi
 """
 
 import contextlib
+import errno
 import io
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -25,23 +28,36 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 import strawless_trainer  # noqa: E402  (found through the path above)
 from strawless_trainer import (  # noqa: E402
-    TrainerConsumer, batch_filter, consumer_config, parse_settings, training_batches)
+    AdvantagesFile, TrainerConsumer, UndecodableBatch, batch_filter, consumer_config, parse_settings,
+    training_batches)
 
 TOPIC = "credit.batches"
 FINGERPRINT = "grpo-verl-8e2578ac"
 
 
-def batch(batch_id, estimator="grpo", fingerprint=FINGERPRINT):
-    """A decoded batch with what batch_filter reads of it; no trajectories, so the policy bounds keep it whole."""
-    return {"batch_id": batch_id, "estimator": estimator, "config_fingerprint": fingerprint, "trajectories": [],
-            "min_policy_version": 1, "max_policy_version": 1}
+def batch(batch_id, estimator="grpo", fingerprint=FINGERPRINT, trajectories=()):
+    """A decoded batch with what batch_filter reads of it; by default no trajectories, so the policy bounds keep it
+    whole."""
+    return {"batch_id": batch_id, "estimator": estimator, "config_fingerprint": fingerprint,
+            "trajectories": list(trajectories), "min_policy_version": 1, "max_policy_version": 1}
+
+
+def trajectory(trajectory_id, advantage):
+    """A decoded trajectory of one trainable step, with what strawless_trainer.trajectories reads of it."""
+    return {"trajectory_id": trajectory_id, "task_id": "task", "group_id": "group", "scoring_unit": 0, "unit_size": 1,
+            "steps": [{"step_index": 0, "advantage": advantage, "target_return": advantage, "trainable": True,
+                       "token_ids": [7, 8], "payload_ref": None, "logprob": -0.5, "policy_version": 1,
+                       "process_reward": None}],
+            "weight": 1.0, "suspect": False, "outcome_timed_out": False, "verifiers_timed_out": False,
+            "terminal": "TERMINATED"}
 
 
 class Message:
-    """What training_batches reads of a confluent_kafka Message; its value is the decoded batch itself."""
+    """What training_batches reads of a confluent_kafka Message; its value is the decoded batch itself (Decoded), and
+    its error, if given, a KafkaError."""
 
-    def __init__(self, offset, value, partition=0):
-        self._offset, self._value, self._partition = offset, value, partition
+    def __init__(self, offset, value, partition=0, error=None):
+        self._offset, self._value, self._partition, self._error = offset, value, partition, error
 
     def topic(self):
         return TOPIC
@@ -56,35 +72,72 @@ class Message:
         return self._value
 
     def error(self):
-        return None
+        return self._error
+
+
+class CommitMarker:
+    """The commit marker of a transaction: it takes an offset, and librdkafka hands it to no caller; a poll that goes
+    over it moves the consumer's position past it."""
+
+    def __init__(self, offset, partition=0):
+        self.offset, self.partition = offset, partition
+
+
+COMMIT_MARKER = object()  # among scripted's values: a CommitMarker at the next offset
+
+
+def scripted(values):
+    """What NoBroker polls for `values`: a message of each value, at offsets from 0 on partition 0 (a Message as it
+    is); COMMIT_MARKER takes an offset for a commit marker, and a function is called with the consumer in poll, at no
+    offset."""
+    offsets = iter(range(len(values)))
+    return [value if callable(value) or isinstance(value, Message) else CommitMarker(next(offsets))
+            if value is COMMIT_MARKER else Message(next(offsets), value) for value in values]
 
 
 class Decoded:
-    """A decoder for Message: the value is decoded already."""
+    """A decoder for Message: the value is decoded already; one that is not a dict is not a TrainingBatch."""
 
     @staticmethod
     def decode(message):
+        if not isinstance(message.value(), dict):
+            raise UndecodableBatch(message.topic(), message.partition(), message.offset(), "not a TrainingBatch")
         return message.value()
 
 
 class NoBroker(Consumer):
-    """A Consumer that asks no broker: poll hands out `messages` in order (then None), commit records the offsets it
-    is asked to commit, (topic, partition) -> offset, or raises the next error of `refusals`, and subscribe keeps the
+    """A Consumer that asks no broker: poll goes through `messages` in order and hands out the first Message (then
+    None), going over a CommitMarker as librdkafka does and calling a function with the consumer, as librdkafka calls
+    rebalance callbacks in poll; position answers where poll left each partition. commit records the offsets it is
+    asked to commit, (topic, partition) -> offset, or raises the next error of `refusals`, and subscribe keeps the
     rebalance callbacks it is given, for a test to call as librdkafka would. Used alone, it is a plain Consumer; under
     TrainerConsumer (ScriptedTrainerConsumer), it answers the calls TrainerConsumer passes on to Consumer."""
 
     def __init__(self, config=None):
         super().__init__({"group.id": "no-broker", "log_level": 0} if config is None else config)
         self.messages = []
+        self.positions = {}  # (topic, partition) -> the offset after the last message or marker poll went over
         self.commits = []
         self.refusals = []
         self.rebalance_callbacks = None
 
     def poll(self, timeout=None):
-        if self.messages:
-            return self.messages.pop(0)
+        while self.messages:
+            item = self.messages.pop(0)
+            if callable(item):
+                item(self)
+            elif isinstance(item, CommitMarker):
+                self.positions[(TOPIC, item.partition)] = item.offset + 1
+            else:
+                if item.error() is None:
+                    self.positions[(item.topic(), item.partition())] = item.offset() + 1
+                return item
         time.sleep(min(timeout or 0, 0.01))
         return None
+
+    def position(self, partitions):
+        return [TopicPartition(tp.topic, tp.partition, self.positions.get((tp.topic, tp.partition), -1001))
+                for tp in partitions]
 
     def commit(self, message=None, offsets=None, asynchronous=True):
         assert not asynchronous, "training_batches commits synchronously"
@@ -105,9 +158,10 @@ class ScriptedTrainerConsumer(TrainerConsumer, NoBroker):
 class ConsumerTestCase(unittest.TestCase):
 
     def consumer(self, kind, *values):
+        """A `kind` consumer that polls `values` (see scripted)."""
         consumer = kind()
         self.addCleanup(consumer.close)
-        consumer.messages = [Message(offset, value) for offset, value in enumerate(values)]
+        consumer.messages = scripted(values)
         return consumer
 
 
@@ -173,6 +227,19 @@ class FilterSettingsTest(unittest.TestCase):
         self.assertTrue(warnings[1].startswith("dropping the batches of estimator grpo with config_fingerprint"
                                                " grpo-verl-22222222 (the first: batch other-config)"), warnings[1])
 
+    def test_client_settings_the_reading_rules_make_are_refused_naming_the_key(self):
+        """Refused as Java refuses them, not overridden in silence: a new group that asked for
+        auto.offset.reset=latest would otherwise train on every older batch the topic keeps."""
+        for key, value in (("auto.offset.reset", "latest"), ("enable.auto.commit", "true"),
+                           ("isolation.level", "read_uncommitted"), ("group.id", "g"), ("bootstrap.servers", "h:1")):
+            with self.subTest(key=key), self.assertRaises(ValueError) as refused:
+                consumer_config(parse_settings([f"kafka.client.{key}={value}"]))
+            self.assertTrue(str(refused.exception).startswith(f"-D kafka.client.{key}={value} is not allowed: "),
+                            refused.exception)
+        with self.assertRaises(ValueError) as refused:
+            consumer_config(parse_settings(["kafka.client.auto.offset.reset=latest"]))
+        self.assertIn("set trainer.min-policy-version", str(refused.exception), "what to do instead")
+
     def test_the_documented_settings_build_a_consumer_config_and_a_filter(self):
         """The module docstring's and the README's: parse_settings fills in every key the functions read."""
         settings = parse_settings(["kafka.bootstrap-servers=kafka:9092", "trainer.group-id=my-trainer",
@@ -226,6 +293,36 @@ class LoopExitTest(ConsumerTestCase):
         self.assertEqual([{(TOPIC, 0): 1}, {(TOPIC, 0): 2}, {(TOPIC, 0): 3}], consumer.commits)
 
 
+class CaughtUpTest(ConsumerTestCase):
+    """A transaction's commit marker takes the offset after its batches. Once a TrainerConsumer has read everything,
+    its group's offset is its position, past the last marker, as the Java client commits it: no lag is left."""
+
+    @staticmethod
+    def read_until_idle(consumer):
+        return [b["batch_id"] for b in training_batches(consumer, Decoded, batch_filter(parse_settings([])),
+                                                        deadline=time.monotonic() + 0.3)]
+
+    def test_a_caught_up_trainer_commits_its_position_past_the_last_commit_marker_once(self):
+        consumer = self.consumer(ScriptedTrainerConsumer, batch("b0"), COMMIT_MARKER, batch("b1"), COMMIT_MARKER)
+        self.assertEqual(["b0", "b1"], self.read_until_idle(consumer))
+        self.assertEqual([{(TOPIC, 0): 1}, {(TOPIC, 0): 3}, {(TOPIC, 0): 4}], consumer.commits,
+                         "each batch as it is used, then once the position the idle polls found past the marker")
+
+    def test_a_plain_consumer_commits_only_the_batches_it_used(self):
+        consumer = self.consumer(NoBroker, batch("b0"), COMMIT_MARKER)
+        self.assertEqual(["b0"], self.read_until_idle(consumer))
+        self.assertEqual([{(TOPIC, 0): 1}], consumer.commits, "it cannot tell whether the partition is still its own")
+
+    def test_a_partition_revoked_or_lost_is_not_committed_at_its_position(self):
+        for callback in ("on_revoke", "on_lost"):
+            with self.subTest(callback=callback):
+                consumer = self.consumer(ScriptedTrainerConsumer, batch("b0"), COMMIT_MARKER,
+                                         lambda c: c.rebalance_callbacks[callback](c, [TopicPartition(TOPIC, 0)]))
+                consumer.subscribe([TOPIC])
+                self.assertEqual(["b0"], self.read_until_idle(consumer))
+                self.assertEqual([{(TOPIC, 0): 1}], consumer.commits, "another member may read it now")
+
+
 class RebalanceTest(ConsumerTestCase):
     """A commit the group defers while it rebalances: a TrainerConsumer makes it when the partition is revoked, before
     another member reads it, and not at all when the partition was lost (another member may own it already)."""
@@ -268,10 +365,35 @@ class RebalanceTest(ConsumerTestCase):
         self.assertFalse(hasattr(consumer, "acknowledgements"))
 
 
+class AdvantagesFileTest(unittest.TestCase):
+
+    def test_after_each_batch_the_file_is_a_whole_json_array(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "advantages.json")
+
+            def written():
+                with open(path, encoding="utf-8") as f:
+                    return json.load(f)
+
+            advantages = AdvantagesFile(path)
+            try:
+                self.assertEqual([], written())
+                advantages.append([{"t": 0}, {"t": 1}])
+                self.assertEqual([{"t": 0}, {"t": 1}], written())
+                advantages.append([])
+                advantages.append([{"t": 2}])
+                self.assertEqual([{"t": 0}, {"t": 1}, {"t": 2}], written())
+            finally:
+                advantages.close()
+
+
 class CommandLineTest(unittest.TestCase):
-    """The command commits every batch as it reads it: what it would fail on afterwards (the file it writes, the
-    schemas it decodes with) is refused before its consumer joins the group, else a rerun in the same group would not
-    get those batches back. A client setting librdkafka refuses ends it in the documented JSON line, exit code 2."""
+    """The command commits every batch as it reads it, after writing it to --advantages-out: however the run stops (an
+    error, Ctrl-C, SIGTERM), every batch its group committed is in the file, and the summary says how it stopped. What
+    it would fail on (the file it writes, the schemas it decodes with) is refused before its consumer joins the group.
+    A client setting librdkafka refuses ends it in the documented JSON line, exit code 2."""
+
+    USED = batch("b0", trajectories=[trajectory("t0", 0.5), trajectory("t1", -0.5)])
 
     def run_main(self, *args):
         """main's exit code and stderr, with the consumers it made (or tried to) in self.consumers."""
@@ -293,6 +415,77 @@ class CommandLineTest(unittest.TestCase):
             except SystemExit as e:  # parser.error
                 code = e.code
         return code, stderr.getvalue()
+
+    def run_main_reading(self, values, *args):
+        """main over a consumer that polls `values` (see scripted), their values decoded already: its exit code, its
+        summary (stdout), its stderr lines and the consumer."""
+        made = []
+
+        class Scripted(ScriptedTrainerConsumer):
+            def __init__(self, config):
+                super().__init__(config)
+                self.messages = scripted(values)
+                made.append(self)
+
+        root = logging.getLogger()
+        self.addCleanup(setattr, root, "handlers", list(root.handlers))
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with mock.patch.object(strawless_trainer, "TrainerConsumer", Scripted), \
+                mock.patch.object(strawless_trainer, "BatchDecoder", lambda schema, writers: Decoded), \
+                contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = strawless_trainer.main(["-D", "kafka.client.log_level=0", "--timeout", "1", *args])
+            except KeyboardInterrupt:
+                self.fail("main let Ctrl-C through")
+        return code, json.loads(stdout.getvalue()), stderr.getvalue().splitlines(), made[0]
+
+    def assert_committed_and_written(self, consumer, path):
+        """b0 (USED) committed and in the file."""
+        self.assertEqual([{(TOPIC, 0): 1}], consumer.commits)
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual([("b0", "t0", [0.5]), ("b0", "t1", [-0.5])],
+                             [(t["batch_id"], t["trajectory_id"], t["advantages"]) for t in json.load(f)])
+
+    def test_a_run_stopped_by_an_error_keeps_every_batch_it_committed_in_the_file_and_says_so(self):
+        for stopper, error in (("not a batch", "undecodable"),
+                               (Message(2, None, error=KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART)), "kafka")):
+            with self.subTest(error=error), tempfile.TemporaryDirectory() as directory:
+                path = os.path.join(directory, "advantages.json")
+                code, summary, stderr, consumer = self.run_main_reading([self.USED, COMMIT_MARKER, stopper],
+                                                                        "--advantages-out", path)
+                self.assertEqual(2, code, stderr)
+                self.assertEqual(error, json.loads(stderr[-1])["error"], stderr)
+                self.assertEqual(("error", 1, 2), (summary["stopped_by"], summary["batches"], summary["trajectories"]))
+                self.assert_committed_and_written(consumer, path)
+
+    def test_an_interrupted_run_keeps_every_batch_it_committed_in_the_file_and_says_so(self):
+        def not_taken(signum, frame):
+            raise AssertionError(f"main left {signal.Signals(signum).name} to its caller")
+
+        for signum, handler, exit_code in ((signal.SIGINT, signal.default_int_handler, 130),
+                                           (signal.SIGTERM, not_taken, 143)):
+            self.addCleanup(signal.signal, signum, signal.signal(signum, handler))
+            with self.subTest(signal=signum.name), tempfile.TemporaryDirectory() as directory:
+                path = os.path.join(directory, "advantages.json")
+                code, summary, stderr, consumer = self.run_main_reading(
+                    [self.USED, COMMIT_MARKER, lambda c: os.kill(os.getpid(), signum)], "--advantages-out", path)
+                self.assertEqual(exit_code, code, stderr)
+                self.assertEqual(("interrupt", 1), (summary["stopped_by"], summary["batches"]))
+                self.assert_committed_and_written(consumer, path)
+                self.assertIs(handler, signal.getsignal(signum), "main leaves the handler as it was")
+
+    def test_a_batch_that_could_not_be_written_to_the_file_is_not_committed(self):
+        no_space = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        with tempfile.TemporaryDirectory() as directory, \
+                mock.patch("os.fsync", side_effect=[None, None, no_space]):  # "[", b0, b1
+            path = os.path.join(directory, "advantages.json")
+            code, summary, stderr, consumer = self.run_main_reading(
+                [self.USED, COMMIT_MARKER, batch("b1", trajectories=[trajectory("t2", 1.0)])], "--advantages-out", path)
+        self.assertEqual(2, code, stderr)
+        self.assertEqual({"error": "advantages-out", "reason": f"{path}: {os.strerror(errno.ENOSPC)}"},
+                         json.loads(stderr[-1]))
+        self.assertEqual(("error", 1), (summary["stopped_by"], summary["batches"]))
+        self.assertEqual([{(TOPIC, 0): 1}], consumer.commits, "b1 is not committed")
 
     def test_an_advantages_file_that_cannot_be_written_is_refused_before_a_consumer_is_made(self):
         with tempfile.TemporaryDirectory() as directory:
