@@ -58,7 +58,9 @@ public final class JobOptions {
                     .withDescription(
                             "Event time a trajectory whose steps are not complete (a gap, or no terminal step yet)"
                                     + " waits after its last input. Then it goes to the unscored topic with reason"
-                                    + " INCOMPLETE (UNKNOWN_TRAJECTORY when no step came at all). Unset:"
+                                    + " INCOMPLETE (UNKNOWN_TRAJECTORY when no step came at all). An outcome revision"
+                                    + " does not count as an input here: it replaces the outcome but moves no wait, so"
+                                    + " that revisions published again and again cannot hold a trajectory open. Unset:"
                                     + " job.outcome-timeout, so that one setting bounds every wait for inputs.");
 
     public static final ConfigOption<Duration> GROUP_TIMEOUT =
@@ -167,7 +169,8 @@ public final class JobOptions {
                     .durationType()
                     .defaultValue(Duration.ZERO)
                     .withDescription("How far behind the watermark an input may be and still open a new"
-                            + " trajectory. Inputs for open trajectories are always used; an input behind the"
+                            + " trajectory; at most job.finished-retention. Inputs for open trajectories are always"
+                            + " used; an input behind the"
                             + " watermark (let in by this, or late for its open trajectory) makes the trajectory's"
                             + " timeouts count from the watermark, not from its event time. Inputs further behind that"
                             + " would open one, and any"
@@ -180,7 +183,8 @@ public final class JobOptions {
                     .defaultValue(Duration.ofMinutes(30))
                     .withDescription("Event time a scored or timed-out trajectory is remembered, so that its"
                             + " stragglers (a late outcome revision, a late step or verdict) are recognised"
-                            + " as LATE / LATE_REVISION rather than as a new trajectory; likewise a closed group, so"
+                            + " as LATE / LATE_REVISION rather than as a new trajectory (so at least"
+                            + " job.allowed-lateness); likewise a closed group, so"
                             + " that a member that started before it closed and completes after is LATE rather than"
                             + " a second group of the same id.");
 

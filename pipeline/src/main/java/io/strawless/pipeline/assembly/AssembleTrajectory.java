@@ -46,6 +46,7 @@ import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.apache.flink.util.TimeUtils;
 
 /**
  * Reassembles one trajectory (the key is its id) from its step events, outcome and verifier signals,
@@ -58,7 +59,8 @@ import org.apache.flink.util.OutputTag;
  * key's one event-time timer: when an unfinished trajectory's timer fires, whatever arrived goes to
  * the unscored output with the reason, or, by policy, is scored and marked so: without its outcome
  * ({@code job.outcome-timeout-policy=PROCESS_ONLY}), or without all of its required verdicts
- * ({@code job.verifier-timeout-policy=SCORE}, the default).
+ * ({@code job.verifier-timeout-policy=SCORE}, the default). An outcome revision replaces the outcome but moves no
+ * wait, so that revisions cannot hold a trajectory open.
  *
  * <p>The job runs it in mini-batches ({@link MiniBatchAssembler}): the inputs of one key in a mini-batch share a
  * session, which reads and writes the key's state once. Without one, each input is a session of its own.
@@ -146,6 +148,15 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         this.verifierTimeoutMillis = conf.get(JobOptions.VERIFIER_TIMEOUT).toMillis();
         this.allowedLatenessMillis = conf.get(JobOptions.ALLOWED_LATENESS).toMillis();
         this.finishedRetentionMillis = conf.get(JobOptions.FINISHED_RETENTION).toMillis();
+        if (allowedLatenessMillis > finishedRetentionMillis) {
+            // A straggler let in after its trajectory's marker was forgotten would open a trajectory of its own, and
+            // go to the unscored topic under a misleading reason (INCOMPLETE, UNKNOWN_TRAJECTORY) instead of LATE.
+            throw new IllegalArgumentException(JobOptions.ALLOWED_LATENESS.key() + " ("
+                    + TimeUtils.formatWithHighestUnit(conf.get(JobOptions.ALLOWED_LATENESS)) + ") must not be longer"
+                    + " than " + JobOptions.FINISHED_RETENTION.key() + " ("
+                    + TimeUtils.formatWithHighestUnit(conf.get(JobOptions.FINISHED_RETENTION)) + "): a finished"
+                    + " trajectory must be remembered for as long as its stragglers are let in");
+        }
         this.requiredVerifiers = new HashSet<>(conf.get(JobOptions.REQUIRED_VERIFIERS));
         this.unscoredOnVerifierTimeout =
                 conf.get(JobOptions.VERIFIER_TIMEOUT_POLICY) == VerifierTimeoutPolicy.UNSCORED;
@@ -272,6 +283,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             current = AssemblyProgress.EMPTY;
         }
         boolean kept = true;
+        boolean movesTheWaits = true;
         switch (input.kind()) {
             case STEP -> {
                 stepsIn.inc();
@@ -294,6 +306,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                     // known (a producer's retry), is kept out.
                     if (known == null || input.outcome.getRevision() > known.getRevision()) {
                         current = current.withOutcome(input.outcome);
+                        // A revision replaces the outcome but is no sign of the trajectory going on: were it to move
+                        // the waits, a judge that re-published one every few minutes would hold a trajectory with a
+                        // lost step open for as long as it did.
+                        movesTheWaits = known == null;
                     } else {
                         kept = false;
                     }
@@ -323,8 +339,10 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             // terminal one would otherwise hold a complete trajectory back for as long as it does.
             return;
         }
-        current = current.withInput(input.topic, input.partition, input.offset).withEventTime(ctx.timestamp());
-        current = nextWait(ctx, current);
+        current = current.withInput(input.topic, input.partition, input.offset);
+        if (movesTheWaits) {
+            current = nextWait(ctx, current.withEventTime(ctx.timestamp()));
+        }
         sessionProgress = current;
         progressChanged = true;
         if (opening) {

@@ -22,7 +22,8 @@ import java.util.Arrays;
  *     null before a step, and in progress that a release before them kept (then a step in state has them)
  * @param encodedOutcome the newest outcome revision received ({@link FinishedTrajectory#encode}); null before one
  * @param verdictCount verifier signals received (they wait in a list state of their own, touched only when there are some)
- * @param latestEventTime newest event time among the trajectory's inputs
+ * @param latestEventTime newest event time among the trajectory's inputs, outcome revisions aside: a revision moves
+ *     no wait
  * @param phase what the trajectory is waiting for
  * @param deadline event time at which that wait ends, {@link Long#MIN_VALUE} before the first input
  * @param timer the key's one registered event-time timer, at or before the deadline; {@link Long#MIN_VALUE}

@@ -15,6 +15,7 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +57,11 @@ import org.apache.flink.util.OutputTag;
  * which a group-relative estimator would score as a group of one, and the trainer would see the group twice. A
  * trajectory whose first step came after the close opens a new group of that id: samplers that number their
  * groups per round reuse ids.
+ *
+ * <p>Whether a group's wait is over is a matter of event time, not of the order in which inputs are read: a group
+ * that timed out closed at its deadline, however late the watermark passed it, and a member that completed after
+ * the deadline finds its group closed then, even when it comes before that watermark (a backfill or a catch-up reads
+ * some partitions ahead of others). A replay then groups as the live job did.
  */
 public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>
         implements OpenWork.Recounted {
@@ -80,8 +86,17 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     private transient boolean groupRelative;
     private transient ValueState<TaskBaseline> baseline;
     private transient MapState<String, PendingGroup> pendingGroups;
-    /** Groups that closed, by id, with the event time of the close. */
+    /**
+     * Groups that closed, by id, with the time their memory is kept from: the close's event time, or the watermark
+     * then where it was ahead (a close far behind the watermark would otherwise be forgotten at once).
+     */
     private transient MapState<String, Long> closedGroups;
+    /**
+     * The event time of each closed group's close, which can be before the time {@link #closedGroups} keeps (a timer
+     * that fired late, a member completing behind the watermark): a member that started after it opens a new group.
+     * Groups that a release before this one closed have none: their time in {@link #closedGroups} stands in.
+     */
+    private transient MapState<String, Long> closeTimes;
     /** The earliest time a closed group of the task is due to be forgotten; null when none is remembered. */
     private transient ValueState<Long> nextForget;
     private transient ValueState<Long> baselineExpiry;
@@ -143,6 +158,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         pendingGroups = getRuntimeContext().getMapState(pendingGroupsDescriptor());
         closedGroups = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("closed-groups", StringKeys.Serializer.INSTANCE, LongSerializer.INSTANCE));
+        closeTimes = getRuntimeContext().getMapState(new MapStateDescriptor<>(
+                "closed-group-close-times", StringKeys.Serializer.INSTANCE, LongSerializer.INSTANCE));
         nextForget = getRuntimeContext().getState(new ValueStateDescriptor<>("next-forget", Long.class));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
@@ -176,12 +193,21 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     @Override
     public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
-        touchTaskState(ctx);
         boolean waitedFor = groupRelative && trajectory.groupId() != null;
+        PendingGroup group = waitedFor ? pendingGroups.get(trajectory.groupId()) : null;
+        if (group != null && group.deadline() < ctx.timestamp()) {
+            // The member completed after its group's wait ended, and came before the watermark that ends it (read
+            // ahead of other partitions): the task's overdue groups close first, as their timers would have, before
+            // this member counts (its policy_version included), so that it is then LATE or opens a new group as it
+            // would after the watermark. Joining, it would change what is scored with the order inputs are read in.
+            closeGroupsDueBy(ctx.timestamp() - 1, ctx, out);
+            group = null;
+        }
+        touchTaskState(ctx);
         if (isStale(trajectory, ctx.timestamp())) {
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, staleDetail(trajectory), ctx));
             if (waitedFor) {
-                account(trajectory, true, ctx, out);
+                account(trajectory, group, true, ctx, out);
             }
             return;
         }
@@ -192,21 +218,22 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         if (trajectory.outcomeTimedOut()) {
             // Scored without its outcome, alone (job.outcome-timeout-policy): its group stops waiting for it.
             out.collect(close(List.of(trajectory)));
-            account(trajectory, true, ctx, out);
+            account(trajectory, group, true, ctx, out);
             return;
         }
-        account(trajectory, false, ctx, out);
+        account(trajectory, group, false, ctx, out);
     }
 
     /**
      * Accounts for a member of a group: one that joins it, or one that went another way ({@code diverted}: stale, or
      * scored alone without its outcome), which the group then stops waiting for. Without the second, a group with one
-     * stale member waited for its timeout and was then partial, however fast the rest came.
+     * stale member waited for its timeout and was then partial, however fast the rest came. {@code group} is the
+     * group of that id that waits (read by the caller), or null.
      */
-    private void account(AssembledTrajectory trajectory, boolean diverted, Context ctx, Collector<TrajectoryGroup> out)
-            throws Exception {
+    private void account(AssembledTrajectory trajectory, PendingGroup group, boolean diverted, Context ctx,
+            Collector<TrajectoryGroup> out) throws Exception {
         String groupId = trajectory.groupId();
-        Long closedAt = closedGroups.get(groupId);
+        Long closedAt = closeTime(groupId);
         if (closedAt != null && firstStepTime(trajectory) <= closedAt) {
             if (!diverted) {
                 ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.LATE, "group " + groupId
@@ -215,7 +242,6 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             }
             return;
         }
-        PendingGroup group = pendingGroups.get(groupId);
         if (group != null && group.has(trajectory.trajectoryId())) {
             if (!diverted) {
                 // Sent again after the assembler forgot the first copy (job.finished-retention): one copy is scored.
@@ -226,9 +252,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             return;
         }
         if (group == null) {
-            // From the watermark at least, as closed() counts: a first member that completed behind it (an input late
-            // within its trajectory's wait, or a drain) would otherwise open a group whose wait was over already, and
-            // its siblings, completing as they should, would all be LATE.
+            // From the watermark at least, as closed() keeps its memory: a first member that completed behind it (an
+            // input late within its trajectory's wait, or a drain) would otherwise open a group whose wait was over
+            // already, and its siblings, completing as they should, would all be LATE.
             long deadline = plus(Math.max(ctx.timestamp(), ctx.timerService().currentWatermark()), groupTimeoutMillis);
             ctx.timerService().registerEventTimeTimer(deadline);
             group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline, new ArrayList<>());
@@ -282,20 +308,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<TrajectoryGroup> out) throws Exception {
-        // Groups whose wait ended: score the members that came (the partial-group policy).
-        List<String> due = new ArrayList<>();
-        for (Map.Entry<String, PendingGroup> entry : pendingGroups.entries()) {
-            if (entry.getValue().deadline() <= timestamp) {
-                due.add(entry.getKey());
-            }
-        }
-        for (String groupId : due) {
-            PendingGroup group = pendingGroups.get(groupId);
-            pendingGroups.remove(groupId);
-            groupsClosedByTimeout.inc();
-            closed(groupId, group, timestamp, ctx.timerService());
-            release(groupId, group, true, ctx, out);
-        }
+        closeGroupsDueBy(timestamp, ctx, out);
         Long forget = nextForget.value();
         if (forget != null && forget <= timestamp) {
             // One pass over the closed groups when the earliest is due, not at every timer: a pass at every timer
@@ -322,14 +335,38 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     }
 
     /**
-     * Books a group's close and remembers it. The close counts at the watermark at least: an input far behind it
-     * would otherwise leave a memory that is due at once.
+     * Groups whose wait ended by {@code time}: each closes at its deadline, in the order of their deadlines (their
+     * timers' order), and its members that came are scored (the partial-group policy).
+     */
+    private void closeGroupsDueBy(long time, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
+        List<Map.Entry<String, PendingGroup>> due = new ArrayList<>();
+        for (Map.Entry<String, PendingGroup> entry : pendingGroups.entries()) {
+            if (entry.getValue().deadline() <= time) {
+                due.add(Map.entry(entry.getKey(), entry.getValue()));
+            }
+        }
+        // Groups due at once close in an order of their own, not the state's: it differs between state backends.
+        due.sort(Comparator.comparingLong((Map.Entry<String, PendingGroup> entry) -> entry.getValue().deadline())
+                .thenComparing(Map.Entry::getKey));
+        for (Map.Entry<String, PendingGroup> entry : due) {
+            pendingGroups.remove(entry.getKey());
+            groupsClosedByTimeout.inc();
+            closed(entry.getKey(), entry.getValue(), entry.getValue().deadline(), ctx.timerService());
+            release(entry.getKey(), entry.getValue(), true, ctx, out);
+        }
+    }
+
+    /**
+     * Books a group's close, at event time {@code closedAt}, and remembers it. The memory is kept from the watermark
+     * at least: a close far behind it would otherwise be forgotten at once. Members that started after
+     * {@code closedAt} open a new group, however far the watermark was ahead.
      */
     private void closed(String groupId, PendingGroup group, long closedAt, TimerService timers) throws Exception {
         pendingGroupCount.closed();
         groupWaitMs.update(Math.max(0, closedAt - (group.deadline() - groupTimeoutMillis)));
         long at = Math.max(closedAt, timers.currentWatermark());
         closedGroups.put(groupId, at);
+        closeTimes.put(groupId, closedAt); // written even where equal: a round that reuses the id overwrites it
         long forgetAt = forgetAt(at);
         Long next = nextForget.value();
         if (next == null || forgetAt < next) {
@@ -338,9 +375,22 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         timers.registerEventTimeTimer(forgetAt); // shared by the groups that close within the same step
     }
 
-    /** When a group closed at {@code closedAt} is forgotten: on a multiple of the step, so that timers are shared. */
-    private long forgetAt(long closedAt) {
-        return roundUp(plus(closedAt, closedGroupRetentionMillis), forgetStepMillis);
+    /** The event time at which the group of that id closed, while it is remembered; null otherwise. */
+    private Long closeTime(String groupId) throws Exception {
+        Long keptFrom = closedGroups.get(groupId);
+        if (keptFrom == null) {
+            return null;
+        }
+        Long closedAt = closeTimes.get(groupId);
+        return closedAt != null ? closedAt : keptFrom;
+    }
+
+    /**
+     * When a group whose memory is kept from {@code keptFrom} is forgotten: on a multiple of the step, so that timers
+     * are shared.
+     */
+    private long forgetAt(long keptFrom) {
+        return roundUp(plus(keptFrom, closedGroupRetentionMillis), forgetStepMillis);
     }
 
     private void forgetClosedGroups(long now, TimerService timers) throws Exception {
@@ -356,6 +406,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         }
         for (String groupId : forgotten) {
             closedGroups.remove(groupId);
+            closeTimes.remove(groupId);
         }
         if (next == Long.MAX_VALUE) {
             nextForget.clear();

@@ -180,6 +180,43 @@ class AssembleTrajectoryTest {
         assertTrue(e.getMessage().contains(JobOptions.MAX_VERDICTS_PER_TRAJECTORY.key()), e.getMessage());
     }
 
+    /**
+     * A straggler let in by job.allowed-lateness after its trajectory's marker was forgotten would open a trajectory
+     * of its own, and be unscored under a misleading reason instead of LATE.
+     */
+    @Test
+    void anAllowedLatenessLongerThanTheFinishedRetentionIsRefused() {
+        Configuration conf = shortWaits();
+        conf.set(JobOptions.ALLOWED_LATENESS, Duration.ofMillis(RETENTION + 1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new AssembleTrajectory(conf));
+        assertTrue(e.getMessage().contains(JobOptions.ALLOWED_LATENESS.key())
+                && e.getMessage().contains(JobOptions.FINISHED_RETENTION.key()), e.getMessage());
+
+        conf.set(JobOptions.ALLOWED_LATENESS, Duration.ofMillis(RETENTION));
+        new AssembleTrajectory(conf); // as long as the retention is fine
+    }
+
+    /**
+     * An outcome revision replaces the outcome but moves no wait: a judge that re-published one every few minutes
+     * would otherwise hold a trajectory with a lost step open for as long as it did.
+     */
+    @Test
+    void outcomeRevisionsDoNotHoldAnOpenTrajectoryOpen() throws Exception {
+        send(in(step("t1", 0, 100).build())); // its terminal step is lost
+        send(in(outcome("t1", 0.0, 0, 200)));
+        send(in(outcome("t1", 0.5, 1, 200 + TIMEOUT / 2)));
+        harness.processWatermark(200 + TIMEOUT - 1);
+        send(in(outcome("t1", 1.0, 2, 200 + TIMEOUT - 1)));
+        assertTrue(unscored().isEmpty(), "the wait counts from the first outcome");
+
+        harness.processWatermark(200 + TIMEOUT);
+
+        assertEquals(List.of(UnscoredReason.INCOMPLETE), unscored().stream().map(UnscoredTrajectory::getReason)
+                .toList(), "timed out after the first outcome, not after the newest revision");
+        assertEquals(2, unscored().get(0).getOutcomes().get(0).getRevision(), "with the newest revision");
+        assertNothingLeft();
+    }
+
     @Test
     void missingOutcomeTimesOutAsOutcomeTimeout() throws Exception {
         send(in(step("t1", 0, 100).build()));
@@ -324,6 +361,7 @@ class AssembleTrajectoryTest {
         harness.close();
         Configuration conf = shortWaits();
         conf.set(JobOptions.ALLOWED_LATENESS, Duration.ofMillis(10_000));
+        conf.set(JobOptions.FINISHED_RETENTION, Duration.ofMillis(10_000));
         conf.set(JobOptions.INACTIVITY_TIMEOUT, Duration.ofMillis(1_000));
         start(conf);
         harness.processWatermark(100_000);

@@ -255,8 +255,9 @@ class EarlierReleaseGroupStateTest {
             KeyedOneInputStreamOperatorTestHarness<String, AssembledTrajectory, TrajectoryGroup> h,
             GroupTrajectories function, String backendName) throws Exception {
         var backend = h.getOperator().getKeyedStateBackend();
-        for (String state : List.of("pending-groups", "closed-groups", "next-forget", "baseline", "baseline-expiry",
-                "newest-policy-version", "newest-policy-version-from", "newest-policy-version-until")) {
+        for (String state : List.of("pending-groups", "closed-groups", "closed-group-close-times", "next-forget",
+                "baseline", "baseline-expiry", "newest-policy-version", "newest-policy-version-from",
+                "newest-policy-version-until")) {
             try (var keys = backend.getKeys(state, VoidNamespace.INSTANCE)) {
                 assertEquals(0, keys.count(), state + " left on " + backendName);
             }

@@ -20,8 +20,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -314,6 +319,99 @@ class GroupTrajectoriesTest {
         assertEquals(List.of(List.of("a", "b"), List.of("c", "d")), groups().stream()
                 .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
         assertTrue(unscored().isEmpty());
+        assertNothingLeftAfterTtl();
+    }
+
+    /**
+     * A member of a timed-out group that is read before the watermark passes the deadline (a backfill reads the
+     * outcomes partition ahead of the steps) is grouped as when the watermark comes first: the group closes at its
+     * deadline without it, then it is LATE, or opens the next round's group when it started after the close.
+     */
+    @Test
+    void aMemberReadAheadOfTheWatermarkFindsItsGroupTimedOutAsTheWatermarkWouldHave() throws Exception {
+        List<String> watermarkFirst = groupingAround(true);
+        List<String> memberFirst = groupingAround(false);
+
+        assertEquals(List.of("group [a, b] baseline 0.0", "group [d] baseline 0.5",
+                "unscored c LATE: group g1 had already closed (at its group_size or after job.group-timeout) when this"
+                        + " member completed; scored alone it would be a group of one",
+                "{groupSizeConflicts=0, groupsClosedBySize=0, groupsClosedByTimeout=2, unscored.LATE=1}"),
+                watermarkFirst);
+        assertEquals(watermarkFirst, memberFirst);
+    }
+
+    /**
+     * Group g1 of 3 times out at 1,100 with a and b; c (started at 500) and d (started at 1,200, the next round's g1)
+     * complete at 1,300, and the watermark passes the deadline before them or after them. What comes out: the groups
+     * with their baselines, the unscored trajectories, the grouping counters.
+     */
+    private List<String> groupingAround(boolean watermarkFirst) throws Exception {
+        RecordedMetrics metrics = startWithMetrics(grpo());
+        send(trajectory("a", "g1", 3, 1.0, 1), 100);
+        send(trajectory("b", "g1", 3, 0.0, 1), 110);
+        if (watermarkFirst) {
+            harness.processWatermark(100 + GROUP_TIMEOUT + 150);
+        }
+        send(startedAt(trajectory("c", "g1", 3, 1.0, 1), 500), 100 + GROUP_TIMEOUT + 200);
+        send(startedAt(trajectory("d", "g1", 3, 1.0, 1), 100 + GROUP_TIMEOUT + 100), 100 + GROUP_TIMEOUT + 200);
+        if (!watermarkFirst) {
+            harness.processWatermark(100 + GROUP_TIMEOUT + 150);
+        }
+        harness.processWatermark(100 + GROUP_TIMEOUT + 200 + GROUP_TIMEOUT); // the next round's g1 times out
+        assertNothingLeftAfterTtl();
+
+        List<String> outputs = new ArrayList<>();
+        groups().forEach(g -> outputs.add("group " + g.members().stream().map(AssembledTrajectory::trajectoryId)
+                .toList() + " baseline " + g.baseline()));
+        unscored().forEach(u -> outputs.add("unscored " + u.getTrajectoryId() + " " + u.getReason() + ": "
+                + u.getDetail()));
+        outputs.add(metrics.counters("grouping").toString());
+        harness.close();
+        return outputs;
+    }
+
+    @Test
+    void aGroupClosedAtItsTimeoutIsLateOnlyForMembersThatStartedBeforeItsDeadline() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        send(trajectory("x", "g2", 2, 1.0, 1), 100);
+        // The watermark passes the deadlines (1,100) far behind: a mini-batch of the assembler, a backfill's read.
+        long watermark = 4_000;
+        harness.processWatermark(watermark);
+        // The next round's g1 started at 2,000, after the close, though before that watermark.
+        send(startedAt(trajectory("c", "g1", 2, 1.0, 2), 2_000), watermark + 100);
+        send(startedAt(trajectory("d", "g1", 2, 0.0, 2), 2_000), watermark + 200);
+        // g2's y started before the deadline: it is LATE for as long as the memory is kept, a retention from the
+        // watermark at the close, which is past a retention from the deadline.
+        long pastARetentionFromTheDeadline = 100 + GROUP_TIMEOUT + RETENTION + RETENTION / 16;
+        harness.processWatermark(pastARetentionFromTheDeadline);
+        send(startedAt(trajectory("y", "g2", 2, 0.0, 1), 1_000), pastARetentionFromTheDeadline + 1);
+
+        assertEquals(List.of(List.of("a"), List.of("x"), List.of("c", "d")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertEquals(List.of("y"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId).toList());
+        assertEquals(UnscoredReason.LATE, unscored().get(0).getReason());
+        assertNothingLeftAfterTtl();
+    }
+
+    /**
+     * State of a release before the close times kept, for each closed group, only the time its memory is kept from:
+     * that time stands in for the close's, as it did then.
+     */
+    @Test
+    void aGroupThatAnEarlierReleaseClosedIsLateUpToTheTimeItKept() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        harness.processWatermark(4_000); // kept from 4,000; closed at 1,100
+        KeyedStateBackend<String> backend = harness.getOperator().getKeyedStateBackend();
+        backend.setCurrentKey("task-1");
+        backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, new MapStateDescriptor<>(
+                "closed-group-close-times", StringKeys.Serializer.INSTANCE, LongSerializer.INSTANCE)).clear();
+
+        send(startedAt(trajectory("c", "g1", 2, 1.0, 2), 2_000), 4_100);
+
+        assertEquals(List.of("c"), unscored().stream().map(UnscoredTrajectory::getTrajectoryId).toList());
+        assertEquals(UnscoredReason.LATE, unscored().get(0).getReason());
         assertNothingLeftAfterTtl();
     }
 
