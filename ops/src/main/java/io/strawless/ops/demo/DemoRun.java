@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -155,7 +156,7 @@ public final class DemoRun {
         // A savepoint-resume must fall midway whatever the machine's speed: the fleet sends the first half,
         // the job is stopped once it has checkpointed all of it, and the second half arrives while it is down.
         int firstPart = faults.savepointResume() ? records.size() / 2 : records.size();
-        progress.phase("fleet sending %,d records".formatted(firstPart));
+        progress.phase(String.format(Locale.ROOT, "fleet sending %,d records", firstPart));
         progress.counting(true);
         Instant fleetStart = Instant.now();
         fleet.send(records.subList(0, firstPart));
@@ -164,7 +165,8 @@ public final class DemoRun {
           progress.phase("fleet paused; waiting until the job has checkpointed the first half"
               + (faults.injectedFailures() > 0 ? " and failed " + faults.injectedFailures() + " times" : ""));
           resumedAfter = awaitHalfway(job, offsets, metrics, faults.injectedFailures(), firstPart);
-          progress.phase("stopping the job with a savepoint (no drain) after %,d input records".formatted(resumedAfter));
+          progress.phase(String.format(
+              Locale.ROOT, "stopping the job with a savepoint (no drain) after %,d input records", resumedAfter));
           String savepoint = stopWithSavepoint(job, savepoints, false);
           job.getJobExecutionResult().get(DRAIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
 
@@ -172,7 +174,7 @@ public final class DemoRun {
           Configuration resumed = new Configuration(jobConf);
           resumed.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
           resumed.set(JobOptions.INJECT_FAILURES, 0); // a new job counts its attempts from 0 again
-          progress.phase("fleet sending the second half, %,d records, while the job is down".formatted(
+          progress.phase(String.format(Locale.ROOT, "fleet sending the second half, %,d records, while the job is down",
               records.size() - firstPart));
           fleet.send(records.subList(firstPart, records.size()));
           job = start(resumed);
@@ -408,15 +410,16 @@ public final class DemoRun {
       }
       try {
         InputOffsets.Position position = offsets.position();
-        log.accept(stamp() + "fleet sent %,d records; job has checkpointed %,d (%,d to go)"
-            .formatted(fleet.acknowledged(), position.committed(), position.lag()));
+        log.accept(stamp() + String.format(Locale.ROOT, "fleet sent %,d records; job has checkpointed %,d (%,d to go)",
+            fleet.acknowledged(), position.committed(), position.lag()));
       } catch (Exception e) {
         log.accept(stamp() + "(progress unavailable: " + e.getMessage() + ")");
       }
     }
 
     private String stamp() {
-      return "[%6.1fs] ".formatted(Duration.between(start, Instant.now()).toMillis() / 1000.0);
+      // Locale.ROOT, as evaluate's own lines, under which these are printed: [   3.0s], never [   3,0s].
+      return String.format(Locale.ROOT, "[%6.1fs] ", Duration.between(start, Instant.now()).toMillis() / 1000.0);
     }
 
     @Override

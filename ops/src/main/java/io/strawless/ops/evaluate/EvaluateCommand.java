@@ -25,10 +25,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.GlobalConfiguration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -52,6 +54,11 @@ import picocli.CommandLine.Spec;
                     + " policy steps of trajectories with a weight above 0: a flagged suspect's teach nothing), the verifier"
                     + " reliabilities the job learnt online against the true ones, and the quarantine's precision and recall"
                     + " on the reward hacks.",
+            "The job learns verifier reliabilities per batching bucket, one per parallel instance, each from the"
+                    + " tasks of its own: the final model of every bucket (the reliabilities in its last batch) is"
+                    + " graded, and a verifier's error is that of the bucket furthest from the truth. The quarantine's"
+                    + " recall counts the reward hacks it could judge, those with an outcome and at least one verdict;"
+                    + " the others (see --verdict-share) are reported apart.",
             "Unless set with -D, the job runs with credit.gamma=0, so that a step's credit is its own and not the"
                     + " return of the steps after it, and credit.backend=java (every backend gives the same numbers)."
         })
@@ -149,7 +156,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(
             names = "--json",
             paramLabel = "FILE",
-            description = "Also write the results as one JSON object to FILE; '-' prints it to stdout after the table.")
+            description = "Also write the results as one JSON object to FILE; '-' prints it to stdout after the table."
+                    + " It records the fleet's flags, every -D setting given (kafka.client.* and other secret-looking"
+                    + " values hidden) and each run's config_fingerprint.")
     private String json;
 
     /** kafka.bootstrap-servers is always the in-process broker's; topic names get a prefix per run. */
@@ -179,7 +188,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (json != null && !json.equals("-")) {
             OutputFiles.requireWritable(spec, "--json", Path.of(json));
         }
-        Configuration base = jobConfiguration();
+        Configuration given = configuration.toConfiguration();
+        Configuration base = jobConfiguration(given);
         // Checked before the broker starts, for each estimator: some settings hold for some estimators only.
         for (Estimator estimator : estimators) {
             try {
@@ -215,21 +225,23 @@ public final class EvaluateCommand implements Callable<Integer> {
                         estimator,
                         result.script().ledger(),
                         result.output(),
+                        base.get(CoreOptions.DEFAULT_PARALLELISM),
                         Duration.between(runStart, Instant.now()));
                 runs.add(run);
                 out.printf(
                         Locale.ROOT,
-                        "[%6.1fs] %-8s (%d/%d) step AUC %s (%.1f s)%n",
+                        "[%6.1fs] %-8s (%d/%d) step AUC %s (%.1f s, batches %s)%n",
                         seconds(start),
                         estimator,
                         i + 1,
                         estimators.size(),
                         Double.isFinite(run.stepAuc()) ? String.format(Locale.ROOT, "%.3f", run.stepAuc()) : "n/a",
-                        run.duration().toMillis() / 1000.0);
+                        run.duration().toMillis() / 1000.0,
+                        run.configFingerprint() == null ? "none" : run.configFingerprint());
                 out.flush();
             }
         }
-        EvaluationReport report = new EvaluationReport(fleet, shapingSettings(base), runs);
+        EvaluationReport report = new EvaluationReport(fleet, jobSettings(base, given), runs);
         report.print(out);
         writeJson(report, out);
         return 0;
@@ -258,9 +270,9 @@ public final class EvaluateCommand implements Callable<Integer> {
         }
     }
 
-    /** -D settings, with the evaluation's defaults where they are not set. */
-    private Configuration jobConfiguration() {
-        Configuration conf = configuration.toConfiguration();
+    /** The -D settings {@code given}, with the evaluation's defaults where they are not set. */
+    private Configuration jobConfiguration(Configuration given) {
+        Configuration conf = new Configuration(given);
         ConfigurationOptions.refuseOwnSetting(spec, conf, KafkaOptions.BOOTSTRAP_SERVERS,
                 "the evaluation runs on a broker of its own");
         ConfigurationOptions.refuseOwnSetting(spec, conf, CreditOptions.ESTIMATOR,
@@ -297,8 +309,12 @@ public final class EvaluateCommand implements Callable<Integer> {
         return conf;
     }
 
-    /** The settings the figures depend on most, as the job resolved them. */
-    private static Map<String, String> shapingSettings(Configuration conf) {
+    /**
+     * The settings the figures depend on most, as the job resolved them, then every other -D setting {@code given}, by
+     * key: any of them may change the figures (credit.process-coef, quarantine.*, ...), and a report must tell its
+     * run apart from others.
+     */
+    static Map<String, String> jobSettings(Configuration conf, Configuration given) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put(CoreOptions.DEFAULT_PARALLELISM.key(), String.valueOf(conf.get(CoreOptions.DEFAULT_PARALLELISM)));
         for (ConfigOption<?> option : List.of(
@@ -310,7 +326,15 @@ public final class EvaluateCommand implements Callable<Integer> {
                 ReliabilityOptions.MIN_GOOD_SHARE_ON_FAILURE)) {
             settings.put(option.key(), String.valueOf(conf.get(option)));
         }
+        new TreeMap<>(given.toMap()).forEach((key, value) -> settings.putIfAbsent(key, shown(key, value)));
         return settings;
+    }
+
+    /** A value as a report may show it: a Kafka client's may be a secret (a SASL JAAS config), as may others. */
+    private static String shown(String key, String value) {
+        return key.startsWith(KafkaOptions.CLIENT_PREFIX) || GlobalConfiguration.isSensitive(key)
+                ? GlobalConfiguration.HIDDEN_CONTENT
+                : value;
     }
 
     private void writeJson(EvaluationReport report, PrintWriter out) throws IOException {

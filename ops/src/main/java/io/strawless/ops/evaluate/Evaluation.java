@@ -4,6 +4,7 @@ import io.strawless.ops.demo.CreditOutput;
 import io.strawless.ops.fleet.FleetLedger;
 import io.strawless.ops.fleet.FleetLedger.SentTrajectory;
 import io.strawless.ops.fleet.FleetLedger.SentVerdict;
+import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.credit.Estimator;
 import io.strawless.schemas.ScoredStep;
 import io.strawless.schemas.ScoredTrajectory;
@@ -12,57 +13,85 @@ import io.strawless.schemas.UnscoredReason;
 import io.strawless.schemas.UnscoredTrajectory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * How one estimator's run did against the fleet's ground truth, which only the evaluator sees.
  *
  * @param estimator          the credit estimator the job ran
+ * @param configFingerprint  the {@code config_fingerprint} of the run's batches, the rule their numbers were
+ *                           computed by; null when there was no batch
  * @param stepAuc            step-level AUC of the advantages against the hidden quality, over the policy steps a
  *                           trainer trains on: those of every trajectory in a committed batch with a weight above 0
  *                           (a suspect flagged by the quarantine weighs 0, and its credit teaches nothing; see
  *                           {@link StepAuc}); NaN when nothing was scored
  * @param scoredTrajectories trajectories in committed batches
  * @param scoredSteps        the policy steps the AUC ranks
- * @param verifiers          each verifier's true reliability next to the one the job had learnt by its last batch
+ * @param buckets            the batching buckets that made a batch: each learnt a reliability model of its own
+ * @param verifiers          each verifier's true reliability next to what each bucket's final model had learnt
  * @param quarantine         the suspects the job marked (flagged in a batch, or unscored as SUSPECT) against the
- *                           reward hacks it could have caught (those whose outcome was sent)
+ *                           reward hacks it could have judged (see {@link QuarantineScore})
  * @param duration           the run, job start to read-back
  */
 public record Evaluation(
     Estimator estimator,
+    String configFingerprint,
     double stepAuc,
     long scoredTrajectories,
     long scoredSteps,
+    int buckets,
     Map<String, VerifierEstimate> verifiers,
     QuarantineScore quarantine,
     Duration duration) {
 
   /**
-   * Reliability as the job reports it, balanced accuracy (sensitivity + specificity) / 2.
+   * Reliability as the job reports it, balanced accuracy (sensitivity + specificity) / 2. The job learns it per
+   * batching bucket, one per parallel instance of its scoring stage, each from the groups of its own tasks; so each
+   * bucket's final model is graded, and the worst one counts.
    *
-   * @param truth  from the fleet's verdicts and the hidden step qualities
-   * @param learnt the job's estimate in its last batch; NaN when no batch named the verifier
+   * @param truth           from the fleet's verdicts and the hidden step qualities
+   * @param learntByBucket  each bucket's estimate in its last batch, in bucket order; NaN for a bucket whose model
+   *                        does not name the verifier
    */
-  public record VerifierEstimate(double truth, double learnt) {
+  public record VerifierEstimate(double truth, List<Double> learntByBucket) {
+    /** The largest distance from the truth among the buckets; NaN without buckets, or when one learnt nothing. */
     public double error() {
-      return Math.abs(learnt - truth);
+      double worst = learntByBucket.isEmpty() ? Double.NaN : 0;
+      for (double learnt : learntByBucket) {
+        worst = Math.max(worst, Math.abs(learnt - truth)); // Math.max keeps a NaN
+      }
+      return worst;
+    }
+
+    /** The estimate whose error {@link #error} reports, the bucket's furthest from the truth; NaN where that is. */
+    public double learnt() {
+      double error = error();
+      return learntByBucket.stream()
+          .filter(learnt -> Math.abs(learnt - truth) == error)
+          .findFirst()
+          .orElse(Double.NaN);
     }
   }
 
-  /** What the quarantine caught: {@code caught} of {@code hacks} reward hacks, and {@code falseAlarms} honest trajectories. */
-  public record QuarantineScore(int caught, int falseAlarms, int hacks) {
+  /**
+   * What the quarantine caught: {@code caught} of the {@code hacks} reward hacks it could have judged, and {@code
+   * falseAlarms} honest trajectories. It can judge a hack whose outcome came and that at least one verdict was sent
+   * for: it compares the outcome with the verdicts. The {@code unjudgedHacks} had no outcome or no verdict (as under
+   * the fleet's --verdict-share), and count in neither figure: they measure the fleet's verifier coverage, not the
+   * quarantine's rule.
+   */
+  public record QuarantineScore(int caught, int falseAlarms, int hacks, int unjudgedHacks) {
     /** Share of suspects that were hacks; NaN without suspects. */
     public double precision() {
       return caught + falseAlarms == 0 ? Double.NaN : caught / (double) (caught + falseAlarms);
     }
 
-    /** Share of hacks that were suspected; NaN without hacks. */
+    /** Share of the hacks it could have judged that were suspected; NaN without such hacks. */
     public double recall() {
       return hacks == 0 ? Double.NaN : caught / (double) hacks;
     }
@@ -80,8 +109,13 @@ public record Evaluation(
     return verifiers.isEmpty() ? Double.NaN : max;
   }
 
-  /** Grades what the job published ({@code output}) against what the fleet knows ({@code ledger}). */
-  public static Evaluation of(Estimator estimator, FleetLedger ledger, CreditOutput output, Duration duration) {
+  /**
+   * Grades what the job published ({@code output}) against what the fleet knows ({@code ledger}).
+   *
+   * @param parallelism the job's parallelism, which decides its batching buckets
+   */
+  public static Evaluation of(
+      Estimator estimator, FleetLedger ledger, CreditOutput output, int parallelism, Duration duration) {
     List<Double> credit = new ArrayList<>();
     List<Boolean> good = new ArrayList<>();
     Set<String> suspects = new HashSet<>();
@@ -111,19 +145,52 @@ public record Evaluation(
     for (int i = 0; i < goods.length; i++) {
       goods[i] = good.get(i);
     }
-    return new Evaluation(estimator, StepAuc.of(credits, goods), trajectories, credits.length,
-        verifiers(ledger, lastReliabilities(output)), quarantine(ledger, suspects), duration);
+    List<Map<String, Double>> finalModels = finalModels(output, parallelism);
+    return new Evaluation(estimator, configFingerprint(output), StepAuc.of(credits, goods), trajectories,
+        credits.length, finalModels.size(), verifiers(ledger, finalModels), quarantine(ledger, suspects), duration);
   }
 
-  /** The reliabilities recorded in the batch made last: the job's newest estimate. */
-  private static Map<String, Double> lastReliabilities(CreditOutput output) {
-    return output.batches().stream()
-        .max(Comparator.comparing(TrainingBatch::getCreatedAt))
-        .<Map<String, Double>>map(TrainingBatch::getVerifierReliability)
-        .orElse(Map.of());
+  /** The one fingerprint of a run's batches: a run is one job with one configuration. */
+  private static String configFingerprint(CreditOutput output) {
+    Set<String> fingerprints = new TreeSet<>();
+    output.batches().forEach(batch -> fingerprints.add(batch.getConfigFingerprint()));
+    if (fingerprints.size() > 1) {
+      throw new IllegalStateException("the run's batches carry " + fingerprints.size() + " config fingerprints, "
+          + fingerprints + ": its figures would mix the numbers of different rules");
+    }
+    return fingerprints.isEmpty() ? null : fingerprints.iterator().next();
   }
 
-  private static Map<String, VerifierEstimate> verifiers(FleetLedger ledger, Map<String, Double> learnt) {
+  /**
+   * Each batching bucket's final model: the reliabilities in its last batch, in bucket order. Every batch records
+   * the model of the bucket that made it, and buckets learn from different tasks, so the batch made last overall
+   * holds one bucket's model, whichever flushed last. A bucket's last batch is its latest by {@code created_at}, the
+   * later in topic order where two share a millisecond (the records of one flush carry one model).
+   */
+  private static List<Map<String, Double>> finalModels(CreditOutput output, int parallelism) {
+    Map<Integer, TrainingBatch> lastOfBucket = new TreeMap<>();
+    for (TrainingBatch batch : output.batches()) {
+      lastOfBucket.merge(bucketOf(batch, parallelism), batch,
+          (earlier, later) -> later.getCreatedAt().isBefore(earlier.getCreatedAt()) ? earlier : later);
+    }
+    return lastOfBucket.values().stream().<Map<String, Double>>map(TrainingBatch::getVerifierReliability).toList();
+  }
+
+  /**
+   * The bucket that made {@code batch}, by the job's rule ({@link ScoreAndBatch#bucketIndexOf}): a group goes to
+   * its task's bucket, so every trajectory of a batch names the same one.
+   */
+  static int bucketOf(TrainingBatch batch, int parallelism) {
+    Set<Integer> buckets = new TreeSet<>();
+    batch.getTrajectories().forEach(t -> buckets.add(ScoreAndBatch.bucketIndexOf(t.getTaskId(), parallelism)));
+    if (buckets.size() != 1) {
+      throw new IllegalStateException("batch " + batch.getBatchId() + " holds tasks of buckets " + buckets
+          + " at parallelism " + parallelism + ": the job no longer buckets tasks as the evaluation assumes");
+    }
+    return buckets.iterator().next();
+  }
+
+  private static Map<String, VerifierEstimate> verifiers(FleetLedger ledger, List<Map<String, Double>> finalModels) {
     Map<String, long[]> counts = new TreeMap<>(); // verifier -> {good steps, said good of them, bad steps, said bad of them}
     for (SentTrajectory t : ledger.trajectories().values()) {
       for (SentVerdict verdict : t.verdictsSent()) {
@@ -139,7 +206,8 @@ public record Evaluation(
     }
     Map<String, VerifierEstimate> estimates = new TreeMap<>();
     counts.forEach((verifier, c) -> estimates.put(verifier, new VerifierEstimate(
-        (c[1] / (double) c[0] + c[3] / (double) c[2]) / 2, learnt.getOrDefault(verifier, Double.NaN))));
+        (c[1] / (double) c[0] + c[3] / (double) c[2]) / 2,
+        finalModels.stream().map(model -> model.getOrDefault(verifier, Double.NaN)).toList())));
     return estimates;
   }
 
@@ -147,13 +215,18 @@ public record Evaluation(
     int caught = 0;
     int falseAlarms = 0;
     int hacks = 0;
+    int unjudgedHacks = 0;
     for (SentTrajectory t : ledger.trajectories().values()) {
-      boolean hack = t.truth().rewardHack() && t.outcome().isPresent(); // without an outcome nothing is to judge
       boolean suspect = suspects.contains(t.trajectoryId());
-      hacks += hack ? 1 : 0;
-      caught += hack && suspect ? 1 : 0;
-      falseAlarms += suspect && !hack ? 1 : 0;
+      if (!t.truth().rewardHack()) {
+        falseAlarms += suspect ? 1 : 0;
+      } else if (t.outcome().isPresent() && t.verdicts() > 0) { // the quarantine compares the two
+        hacks++;
+        caught += suspect ? 1 : 0;
+      } else {
+        unjudgedHacks++;
+      }
     }
-    return new QuarantineScore(caught, falseAlarms, hacks);
+    return new QuarantineScore(caught, falseAlarms, hacks, unjudgedHacks);
   }
 }

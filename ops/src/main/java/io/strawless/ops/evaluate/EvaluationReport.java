@@ -16,8 +16,11 @@ import java.util.Map;
  * The evaluation of every estimator on one fleet, for people (a table) and for scripts (one JSON object).
  * The reliability and quarantine figures at the top level come from the {@code process} run (from the last
  * run when there was none): they do not depend on the estimator, and the process run is the one that uses them.
+ * A reliability error is the worst among the batching buckets' final models (see {@link Evaluation.VerifierEstimate}),
+ * and the quarantine's recall is over the reward hacks it could judge (see {@link Evaluation.QuarantineScore}).
  *
- * @param jobSettings the settings that shape the numbers, as key = value (e.g. credit.gamma)
+ * @param jobSettings the job's settings as key = value: those the figures depend on most, as resolved (e.g.
+ *                    credit.gamma), then every other -D setting given; a value that may be a secret is hidden
  */
 public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSettings, List<Evaluation> runs) {
 
@@ -72,25 +75,33 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
         out.printf(
                 Locale.ROOT,
                 "%nVerifier reliability (%s run): what the job learnt online, without ground truth, vs the"
-                        + " fleet's truth%n",
-                headline.estimator());
-        out.println("  verifier            true   learnt    error");
+                        + " fleet's truth.%nEach batching bucket (one per parallel instance) learns from its own tasks:"
+                        + " the final model of each of the %d is graded; learnt and error are the bucket's furthest"
+                        + " from the truth.%n",
+                headline.estimator(),
+                headline.buckets());
+        out.println("  verifier            true   learnt    error   learnt by bucket");
         headline.verifiers()
                 .forEach((verifier, estimate) -> out.printf(
                         Locale.ROOT,
-                        "  %-16s %7s %8s %8s%n",
+                        "  %-16s %7s %8s %8s   %s%n",
                         verifier,
                         number(estimate.truth()),
                         number(estimate.learnt()),
-                        number(estimate.error())));
+                        number(estimate.error()),
+                        String.join(" ", estimate.learntByBucket().stream()
+                                .map(EvaluationReport::number)
+                                .toList())));
         Evaluation.QuarantineScore quarantine = headline.quarantine();
         out.printf(
                 Locale.ROOT,
-                "%nReward-hacking quarantine (%s run): caught %d of %d reward hacks, %d false alarms"
-                        + " (precision %s, recall %s)%n",
+                "%nReward-hacking quarantine (%s run): caught %d of the %d reward hacks it could judge (those with"
+                        + " an outcome and a verdict; %d without are not counted), %d false alarms (precision %s,"
+                        + " recall %s)%n",
                 headline.estimator(),
                 quarantine.caught(),
                 quarantine.hacks(),
+                quarantine.unjudgedHacks(),
                 quarantine.falseAlarms(),
                 number(quarantine.precision()),
                 number(quarantine.recall()));
@@ -98,17 +109,20 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
     }
 
     /**
-     * {@code {"estimators": {"process": {"step_auc": ...}, ...}, "reliability_max_error": ...,
-     * "quarantine_precision": ..., "quarantine_recall": ..., "verifiers": {...}, "fleet": {...}, "job": {...}}};
+     * {@code {"estimators": {"process": {"config_fingerprint": ..., "step_auc": ...}, ...},
+     * "reliability_max_error": ..., "quarantine_precision": ..., "quarantine_recall": ..., "verifiers": {"checker":
+     * {"true": ..., "learnt": ..., "error": ..., "learnt_by_bucket": [...]}, ...}, "fleet": {...}, "job": {...}}};
      * a figure that cannot be computed is null.
      */
     public String toJson() {
         Map<String, Object> estimators = new LinkedHashMap<>();
         for (Evaluation run : runs) {
             Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("config_fingerprint", run.configFingerprint());
             entry.put("step_auc", finite(run.stepAuc()));
             entry.put("scored_trajectories", run.scoredTrajectories());
             entry.put("policy_steps", run.scoredSteps());
+            entry.put("reliability_buckets", run.buckets());
             entry.put("reliability_max_error", finite(run.reliabilityMaxError()));
             entry.put("quarantine_precision", finite(run.quarantine().precision()));
             entry.put("quarantine_recall", finite(run.quarantine().recall()));
@@ -122,6 +136,7 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
         quarantine.put("caught", headline.quarantine().caught());
         quarantine.put("false_alarms", headline.quarantine().falseAlarms());
         quarantine.put("hacks", headline.quarantine().hacks());
+        quarantine.put("unjudged_hacks", headline.quarantine().unjudgedHacks());
 
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("estimators", estimators);
@@ -129,6 +144,7 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
         json.put("quarantine_precision", finite(headline.quarantine().precision()));
         json.put("quarantine_recall", finite(headline.quarantine().recall()));
         json.put("headline_run", headline.estimator().toString());
+        json.put("reliability_buckets", headline.buckets());
         json.put("verifiers", verifiers);
         json.put("quarantine", quarantine);
         json.put("fleet", fleetJson());
@@ -163,6 +179,7 @@ public record EvaluationReport(FleetSettings fleet, Map<String, String> jobSetti
         entry.put("true", finite(estimate.truth()));
         entry.put("learnt", finite(estimate.learnt()));
         entry.put("error", finite(estimate.error()));
+        entry.put("learnt_by_bucket", estimate.learntByBucket().stream().map(EvaluationReport::finite).toList());
         return entry;
     }
 

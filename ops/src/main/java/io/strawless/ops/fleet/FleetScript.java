@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.Random;
@@ -146,8 +147,9 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
 
     private void trajectory(int index, int task, String groupId, int groupSize) {
       int agent = index % settings.agents();
-      String trajectoryId = "traj-%06d".formatted(index);
-      String agentId = "agent-%03d".formatted(agent);
+      // Locale.ROOT: ASCII digits on any machine, so that the same seed sends the same records everywhere.
+      String trajectoryId = String.format(Locale.ROOT, "traj-%06d", index);
+      String agentId = String.format(Locale.ROOT, "agent-%03d", agent);
       byte[] key = trajectoryId.getBytes(StandardCharsets.UTF_8);
       int stepCount = settings.minSteps() + random.nextInt(settings.maxSteps() - settings.minSteps() + 1);
 
@@ -254,7 +256,7 @@ public record FleetScript(List<FleetRecord> records, FleetLedger ledger) {
     }
 
     private static String taskId(int task) {
-      return "task-%03d".formatted(task);
+      return String.format(Locale.ROOT, "task-%03d", task);
     }
 
     /** Avro single-object encoding, the wire format of every Strawless topic. */

@@ -11,6 +11,7 @@ import io.strawless.pipeline.credit.CreditOptions.Preset;
 import io.strawless.pipeline.credit.CreditScorer;
 import io.strawless.pipeline.credit.Estimator;
 import io.strawless.pipeline.credit.Trajectory;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.Console;
@@ -22,8 +23,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,7 +37,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code strawless score}: the job's scoring on a file, for researchers. The whole input is one micro-batch, so
  * a group is the lines that share a group id; the scorer is the job's {@link CreditScorer}, configured from the
- * same credit.* keys.
+ * same credit.* keys, without what the job learns from its stream: learnt verifier weights (see {@link
+ * #withoutLearntWeights}) and the quarantine.
  */
 @Command(
         name = "score",
@@ -51,6 +55,12 @@ import picocli.CommandLine.Spec;
             "Output, one line per input trajectory, in input order: {\"trajectory_id\": \"t1\", \"steps\":"
                 + " [{\"index\": 0, \"advantage\": 0.12, \"return\": 0.62}]}.",
             "The whole input is scored as one micro-batch: a group is the lines that share a group_id.",
+            "Offline there is no verifier reliability model (the job learns one from its stream of verdicts), so no"
+                + " learnt verifier weights and no quarantine: under process the verifiers are weighted by"
+                + " credit.verifier-weights alone, as reliability.weight-verifiers=false does in the job, and the"
+                + " fingerprint printed on stderr is that setting's. Batches the job scored with learnt weights (its"
+                + " default) carry another fingerprint; reliability.weight-verifiers=true is refused. No trajectory is"
+                + " a suspect.",
             "Exit code 0 when every line was scored, 2 for bad usage or bad input (one line on stderr per bad line,"
                 + " and no output), 1 when scoring failed."})
 public final class ScoreCommand implements Callable<Integer> {
@@ -93,7 +103,7 @@ public final class ScoreCommand implements Callable<Integer> {
             // job refuses would name numbers no batch carries), then as the scorer reads it.
             Configuration settings = StrawlessOptions.checked(creditConfiguration(flags));
             FingerprintCommand.checkAsTheJobDoes(settings);
-            config = CreditConfig.from(settings);
+            config = CreditConfig.from(withoutLearntWeights(settings));
         } catch (IllegalArgumentException e) {
             err.println("strawless score: " + ConfigurationOptions.namingFlags(e.getMessage(), flags));
             err.flush();
@@ -111,7 +121,8 @@ public final class ScoreCommand implements Callable<Integer> {
         }
         if (trajectories.isEmpty()) {
             // Nothing to score: no backend is opened (auto would time OpenCL and Java on a batch of none).
-            err.printf("strawless score: no trajectories on stdin, nothing scored (%s)%n", config.fingerprint());
+            err.printf(Locale.ROOT, "strawless score: no trajectories on stdin, nothing scored (%s)%n",
+                    config.fingerprint());
             err.flush();
             return 0;
         }
@@ -143,7 +154,7 @@ public final class ScoreCommand implements Callable<Integer> {
                 out.println(TrajectoryJsonLines.write(trajectories.get(t), credits.get(t)));
             }
             out.flush();
-            err.printf("strawless score: scored %d trajectories with %s on %s%n", trajectories.size(),
+            err.printf(Locale.ROOT, "strawless score: scored %d trajectories with %s on %s%n", trajectories.size(),
                     config.fingerprint(), scorer.device());
             err.flush();
         }
@@ -167,6 +178,29 @@ public final class ScoreCommand implements Callable<Integer> {
         } catch (ReflectiveOperationException e) {
             return false;
         }
+    }
+
+    /**
+     * {@code settings} as this command scores them: under process, with {@code reliability.weight-verifiers=false},
+     * since the scorer weights verifiers by {@code credit.verifier-weights} alone (no reliability model is learnt
+     * offline); so the fingerprint printed names the rule the numbers were computed by. The setting is off the other
+     * estimators' fingerprints, and left as it is there.
+     *
+     * @throws IllegalArgumentException where {@code reliability.weight-verifiers=true} is asked of process
+     */
+    private static Configuration withoutLearntWeights(Configuration settings) {
+        if (settings.get(CreditOptions.ESTIMATOR) != Estimator.PROCESS) {
+            return settings;
+        }
+        ConfigOption<Boolean> learntWeights = ReliabilityOptions.WEIGHT_VERIFIERS;
+        if (settings.contains(learntWeights) && settings.get(learntWeights)) {
+            throw new IllegalArgumentException(learntWeights.key() + "=true: the verifier weights the job learns from"
+                    + " its stream of verdicts cannot be learnt from a file; score weights verifiers by"
+                    + " credit.verifier-weights alone: leave the key out, or set it to false");
+        }
+        Configuration offline = new Configuration(settings);
+        offline.set(learntWeights, false);
+        return offline;
     }
 
     /**

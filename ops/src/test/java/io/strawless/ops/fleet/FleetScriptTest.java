@@ -16,6 +16,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.avro.message.BinaryMessageDecoder;
@@ -28,8 +29,33 @@ class FleetScriptTest {
 
     @Test
     void sameSeedSendsTheSameRecords() {
-        List<FleetRecord> first = FleetScript.generate(SETTINGS, END).records();
-        List<FleetRecord> second = FleetScript.generate(SETTINGS, END).records();
+        assertSameRecords(FleetScript.generate(SETTINGS, END), FleetScript.generate(SETTINGS, END));
+    }
+
+    /** Under a locale whose digits are not ASCII, as under any other: ids are written with ASCII digits. */
+    @Test
+    void theMachinesLocaleChangesNoRecord() {
+        Locale original = Locale.getDefault();
+        try {
+            Locale.setDefault(Locale.ROOT);
+            FleetScript ascii = FleetScript.generate(SETTINGS, END);
+            Locale.setDefault(Locale.forLanguageTag("th-TH-u-nu-thai")); // formats 42 as ๔๒
+            FleetScript thai = FleetScript.generate(SETTINGS, END);
+
+            assertSameRecords(ascii, thai);
+            for (SentTrajectory trajectory : thai.ledger().trajectories().values()) {
+                assertTrue(trajectory.trajectoryId().matches("traj-[0-9]{6}"), trajectory.trajectoryId());
+                assertTrue(trajectory.agentId().matches("agent-[0-9]{3}"), trajectory.agentId());
+                assertTrue(trajectory.taskId().matches("task-[0-9]{3}"), trajectory.taskId());
+            }
+        } finally {
+            Locale.setDefault(original);
+        }
+    }
+
+    private static void assertSameRecords(FleetScript expected, FleetScript actual) {
+        List<FleetRecord> first = expected.records();
+        List<FleetRecord> second = actual.records();
         assertEquals(first.size(), second.size());
         for (int i = 0; i < first.size(); i++) {
             assertEquals(first.get(i).topic(), second.get(i).topic());

@@ -2,11 +2,16 @@ package io.strawless.ops.score;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.strawless.ops.StrawlessCli;
+import io.strawless.pipeline.credit.CreditConfig;
+import io.strawless.pipeline.credit.CreditOptions;
+import io.strawless.pipeline.credit.Estimator;
+import io.strawless.pipeline.reliability.ReliabilityOptions;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -15,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -202,6 +208,41 @@ class ScoreCommandTest {
 
         Outcome grpo = score(GRPO_GROUP, "--estimator", "grpo", "--backend", "java");
         assertFalse(grpo.out().contains("process_reward"), "no process rewards under other estimators");
+    }
+
+    /**
+     * Offline there is no reliability model, so process weights verifiers by credit.verifier-weights alone, and the
+     * fingerprint printed is the one the job's batches carry under reliability.weight-verifiers=false: not that of its
+     * default, learnt weights, whose numbers score cannot compute.
+     */
+    @Test
+    void processNamesTheRuleItScoresByWhichHasNoLearntWeights() throws Exception {
+        String input = """
+                {"trajectory_id": "t1", "outcome": 1.0, "steps": [{"index": 0, "verifier_scores": {"v": 0.8}}]}
+                """;
+        Configuration job = new Configuration();
+        job.set(CreditOptions.ESTIMATOR, Estimator.PROCESS);
+        String learntWeights = CreditConfig.from(job).fingerprint();
+        job.set(ReliabilityOptions.WEIGHT_VERIFIERS, false);
+        String configuredWeights = CreditConfig.from(job).fingerprint();
+        assertNotEquals(learntWeights, configuredWeights);
+
+        Outcome outcome = score(input, "--estimator", "process", "--backend", "java");
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        assertEquals("strawless score: scored 1 trajectories with " + configuredWeights + " on java",
+                outcome.err().strip());
+        Outcome saidSo = score(input, "--estimator", "process", "--backend", "java",
+                "-D", "reliability.weight-verifiers=false");
+        assertEquals(outcome.out(), saidSo.out());
+        assertEquals(outcome.err(), saidSo.err());
+
+        Outcome learnt = score(input, "--estimator", "process", "-D", "reliability.weight-verifiers=true");
+        assertEquals(2, learnt.exitCode());
+        assertEquals(List.of("strawless score: reliability.weight-verifiers=true: the verifier weights the job learns"
+                + " from its stream of verdicts cannot be learnt from a file; score weights verifiers by"
+                + " credit.verifier-weights alone: leave the key out, or set it to false"), learnt.errLines());
+        assertEquals(0, score(GRPO_GROUP, "--estimator", "grpo", "--backend", "java",
+                "-D", "reliability.weight-verifiers=true").exitCode(), "no other estimator reads it");
     }
 
     @Test

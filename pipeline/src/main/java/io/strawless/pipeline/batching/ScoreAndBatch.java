@@ -194,7 +194,12 @@ public class ScoreAndBatch extends KeyedProcessFunction<Integer, TrajectoryGroup
 
     /** The key of the bucket a group's task lands in, one of {@link #bucketKeys}: always the same for a task. */
     public static int bucketOf(TrajectoryGroup group, int[] bucketKeys) {
-        return bucketKeys[Math.floorMod(group.taskId().hashCode(), bucketKeys.length)];
+        return bucketKeys[bucketIndexOf(group.taskId(), bucketKeys.length)];
+    }
+
+    /** Which of {@code buckets} buckets, one per parallel instance, scores the groups of a task. */
+    public static int bucketIndexOf(String taskId, int buckets) {
+        return Math.floorMod(taskId.hashCode(), buckets);
     }
 
     @Override
