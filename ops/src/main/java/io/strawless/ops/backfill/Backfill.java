@@ -10,6 +10,7 @@ import io.strawless.ops.LocalCheckpoints;
 import io.strawless.ops.demo.JobMetrics;
 import io.strawless.ops.deploy.KafkaPreflight;
 import io.strawless.pipeline.JobOptions;
+import io.strawless.pipeline.Ledger;
 import io.strawless.pipeline.StrawlessJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -278,7 +279,7 @@ public final class Backfill {
                         + e.getMessage() + " (its topics hold the backfill's output: do not run it into them again)", e);
             }
             return new Result(range.recordsByTopic(), books, incomplete,
-                    bookProblems(books, range.target(), output.deadLetters()), output,
+                    bookProblems(books, range.target(), output), output,
                     Duration.ofMillis(finished.getNetRuntime()), Duration.between(start, Instant.now()));
         }
     }
@@ -344,12 +345,16 @@ public final class Backfill {
     /**
      * What the job's books say is wrong, one line each: books of zeros beside the range's records (its metrics never
      * reached them, and nothing else is judged), a book that does not balance (an input that left the job by no way,
-     * or by two), or dead letters that differ from the dead-letter topic's (one the job counted but did not commit).
+     * or by two), or an output topic that holds other inputs than the books say left that way: dead letters, steps and
+     * outcomes batched, and steps, outcomes and verdicts unscored (not where an unscored trajectory went out without
+     * its inputs, which it then does not count). The books count a record as it leaves the job's operators, before the
+     * sink commits it, so fewer committed than counted is output lost after the count, most likely in a transaction
+     * the broker aborted (ops/METRICS.md, Lost output), which does not fail the job.
      *
      * @param rangeRecords the offsets of the range
-     * @param deadLetters  the records of the backfill's dead-letter topic
+     * @param output       what the backfill's output topics hold
      */
-    static List<String> bookProblems(List<JobMetrics.Book> books, long rangeRecords, long deadLetters) {
+    static List<String> bookProblems(List<JobMetrics.Book> books, long rangeRecords, OutputTally output) {
         Optional<String> notReported = JobMetrics.notReported(books, rangeRecords);
         if (notReported.isPresent()) {
             return List.of(notReported.get());
@@ -363,8 +368,50 @@ public final class Backfill {
                         book.deadLettered(), book.unscored(), book.dropped()));
             }
         }
-        JobMetrics.deadLettersDiffer(books, deadLetters).ifPresent(problems::add);
+        JobMetrics.deadLettersDiffer(books, output.deadLetters()).ifPresent(problems::add);
+        Map<String, JobMetrics.Book> byKind =
+                books.stream().collect(Collectors.toMap(JobMetrics.Book::input, Function.identity()));
+        JobMetrics.Book steps = byKind.get(Ledger.metricName(Ledger.Kind.STEPS));
+        JobMetrics.Book outcomes = byKind.get(Ledger.metricName(Ledger.Kind.OUTCOMES));
+        JobMetrics.Book verdicts = byKind.get(Ledger.metricName(Ledger.Kind.VERDICTS));
+        // Verdicts batched cannot be compared: a batch does not list the verdicts its trajectories were scored with.
+        committedDiffers("batched", "the batches topic", List.of(
+                new Committed("steps", steps.batched(), output.steps()),
+                new Committed("outcomes", outcomes.batched(), output.outcomes()))).ifPresent(problems::add);
+        OutputTally.UnscoredInputs unscored = output.unscoredInputs();
+        if (unscored.recordsWithoutInputs() == 0) {
+            committedDiffers("unscored", "the unscored topic", List.of(
+                    new Committed("steps", steps.unscored(), unscored.steps()),
+                    new Committed("outcomes", outcomes.unscored(), unscored.outcomes()),
+                    new Committed("verdicts", verdicts.unscored(), unscored.verdicts()))).ifPresent(problems::add);
+        }
         return problems;
+    }
+
+    /** Input records of one kind that left the job one way: as its books count them, and as its output holds them. */
+    private record Committed(String kind, long counted, long committed) {}
+
+    /**
+     * E.g. "the job's books count 120 steps and 12 outcomes batched, the batches topic holds 100 and 10: ...", with
+     * the likely cause; empty where every kind agrees.
+     */
+    private static Optional<String> committedDiffers(String way, String topic, List<Committed> kinds) {
+        if (kinds.stream().allMatch(kind -> kind.counted() == kind.committed())) {
+            return Optional.empty();
+        }
+        String counted = listed(kinds.stream().map(kind -> "%,d %s".formatted(kind.counted(), kind.kind())).toList());
+        String committed = listed(kinds.stream().map(kind -> "%,d".formatted(kind.committed())).toList());
+        boolean lost = kinds.stream().anyMatch(kind -> kind.committed() < kind.counted());
+        return Optional.of("the job's books count %s %s, %s holds %s: %s".formatted(counted, way, topic, committed,
+                lost ? "output the job counted was not committed, most likely in a transaction the broker aborted"
+                        + " (see ops/METRICS.md, Lost output)"
+                        : "inputs the job did not count that way (another producer writing to it?)"));
+    }
+
+    /** "a", "a and b", "a, b and c". */
+    private static String listed(List<String> items) {
+        int last = items.size() - 1;
+        return last == 0 ? items.get(0) : String.join(", ", items.subList(0, last)) + " and " + items.get(last);
     }
 
     /**

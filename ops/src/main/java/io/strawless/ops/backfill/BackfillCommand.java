@@ -46,7 +46,7 @@ import picocli.CommandLine.Spec;
                 "Exit code 0 when the backfill finished, 1 when it failed, found no records in the range, found that"
                         + " retention has deleted its start (see --allow-retention-gap), that records of the range"
                         + " were deleted before its job read them, or that the job's books do not balance or disagree"
-                        + " with its dead-letter topic; 2 for bad usage (flags, settings)."})
+                        + " with what its output topics hold; 2 for bad usage (flags, settings)."})
 public final class BackfillCommand implements Callable<Integer> {
 
     @Option(names = "--from", required = true, converter = TimeArgument.class, paramLabel = "TIME",

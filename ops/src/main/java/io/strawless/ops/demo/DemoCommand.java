@@ -173,6 +173,7 @@ public final class DemoCommand implements Callable<Integer> {
             DemoRun.checkJobSettings(conf, faults); // before the broker starts
             // The demo shows the job's books and counts its restarts through that reporter (evaluate reads neither).
             JobMetrics.requireReported(conf);
+            Reconciliation.requireBalanceable(conf);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "Invalid value: -D " + e.getMessage(), e);
         }
@@ -269,7 +270,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         return commands.append("  /usr/bin/python3 ops/python/strawless_trainer.py -D kafka.bootstrap-servers=%s"
                         .formatted(bootstrapServers))
-                .append(continued).append("-D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer"
+                .append(continued).append("-D topics.batches=credit.batches.rloo -D trainer.group-id=rloo-trainer"
                         + " --timeout 30").append(System.lineSeparator())
                 .toString();
     }

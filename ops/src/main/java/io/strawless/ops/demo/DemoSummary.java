@@ -12,6 +12,7 @@ import io.strawless.ops.fleet.InputTopic;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,7 +24,7 @@ import org.apache.flink.configuration.ReadableConfig;
 /**
  * What a demo run did, for people (the printed summary) and for scripts (one JSON object, snake_case keys).
  *
- * @param stepsIn            records on the steps topic, malformed ones included
+ * @param stepsIn            records on the steps topic, malformed ones included (and the outcomes where they share it)
  * @param trajectoriesScored trajectories in committed batches
  * @param scoredWithoutOutcome of them, those scored on verifier signals alone after their outcome timed out
  *                           ({@code job.outcome-timeout-policy=PROCESS_ONLY})
@@ -84,7 +85,7 @@ public record DemoSummary(
     FleetLedger ledger = result.script().ledger();
     Map<String, Long> malformed = new TreeMap<>();
     for (InputTopic topic : InputTopic.values()) {
-      malformed.put(topic.name(conf), ledger.malformed(topic));
+      malformed.merge(topic.name(conf), ledger.malformed(topic), Long::sum); // kinds may share a topic
     }
     return new DemoSummary(
         result.reconciliation().steps().in(),
@@ -119,8 +120,9 @@ public record DemoSummary(
 
   /**
    * Where the job's books disagree with what the broker holds: each book's {@code in} with the records on its input
-   * topic, their dead letters with the dead-letter topic. Books of zeros beside input records mean the books were
-   * never filled: the job's metrics did not reach the demo's reporter.
+   * topic (summed over the books of kinds that share a topic), their dead letters with the dead-letter topic. Books
+   * of zeros beside input records mean the books were never filled: the job's metrics did not reach the demo's
+   * reporter.
    *
    * @param books     the job's books; none (nothing to compare) after a restart or resume
    * @param recordsIn records on each input topic, by topic name
@@ -135,16 +137,22 @@ public record DemoSummary(
     if (notReported.isPresent()) {
       return List.of(notReported.get());
     }
-    List<String> problems = new ArrayList<>();
+    // A book is named after its input kind, as the input topic is (Ledger.metricName). Kinds that share a topic are
+    // compared with it together: the broker's count does not tell them apart.
+    Map<String, List<JobMetrics.Book>> booksByTopic = new LinkedHashMap<>();
     for (JobMetrics.Book book : books) {
-      // A book is named after its input kind, as the input topic is (Ledger.metricName).
-      String topic = InputTopic.valueOf(book.input().toUpperCase(Locale.ROOT)).name(conf);
-      long onTopic = recordsIn.getOrDefault(topic, 0L);
-      if (book.in() != onTopic) {
-        problems.add("the job's books count %,d %s in, the broker holds %,d on %s".formatted(
-            book.in(), book.input(), onTopic, topic));
-      }
+      booksByTopic.computeIfAbsent(InputTopic.valueOf(book.input().toUpperCase(Locale.ROOT)).name(conf),
+          topic -> new ArrayList<>()).add(book);
     }
+    List<String> problems = new ArrayList<>();
+    booksByTopic.forEach((topic, sharing) -> {
+      long inBooks = sharing.stream().mapToLong(JobMetrics.Book::in).sum();
+      long onTopic = recordsIn.getOrDefault(topic, 0L);
+      if (inBooks != onTopic) {
+        problems.add("the job's books count %,d %s in, the broker holds %,d on %s".formatted(inBooks,
+            sharing.stream().map(JobMetrics.Book::input).collect(Collectors.joining(" and ")), onTopic, topic));
+      }
+    });
     JobMetrics.deadLettersDiffer(books, deadLetters).ifPresent(problems::add);
     return problems;
   }

@@ -11,7 +11,6 @@ import io.strawless.connectors.broker.EmbeddedKafka;
 import io.strawless.connectors.broker.InProcessKafka;
 import io.strawless.connectors.topics.KafkaUnreachableException;
 import io.strawless.ops.StrawlessCli;
-import io.strawless.ops.demo.JobMetrics;
 import io.strawless.schemas.OutcomeEvent;
 import io.strawless.schemas.StepEvent;
 import io.strawless.schemas.TerminalKind;
@@ -51,10 +50,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * What a backfill checks before its job runs, and after: a range that holds no records, or starts before what
  * retention has kept, missing input topics, settings the job refuses (a reporter list its books would not reach among
- * them), records deleted before the job read them (and after, which is no loss, as are commit markers), books that do
- * not balance, a broker that does not answer, a cluster that does not let it delete its consumer group; and a topic
- * that carries two input kinds. Inputs are a few undecodable records (each one a dead letter) on a steps topic of one
- * partition, one second apart, two hours ago.
+ * them), records deleted before the job read them (and after, which is no loss, as are commit markers), a broker
+ * that does not answer, a cluster that does not let it delete its consumer group; and a topic that carries two input
+ * kinds (what the books say once the job has run: {@link BackfillBookProblemsTest}). Inputs are a few undecodable
+ * records (each one a dead letter) on a steps topic of one partition, one second apart, two hours ago.
  */
 class BackfillChecksTest {
 
@@ -344,23 +343,6 @@ class BackfillChecksTest {
             assertEquals(1, admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().size(),
                     "the group is still there");
         }
-    }
-
-    /**
-     * A book that does not balance (an input that left the job by no way) and dead letters the dead-letter topic does
-     * not hold (one the job counted but did not commit) are named, one line each.
-     */
-    @Test
-    void booksThatDoNotBalanceOrDisagreeWithTheDeadLetterTopicAreNamed() {
-        JobMetrics.Book outcomes = new JobMetrics.Book("outcomes", 2, 2, 0, 0, 0);
-        JobMetrics.Book verdicts = new JobMetrics.Book("verdicts", 0, 0, 0, 0, 0);
-        List<JobMetrics.Book> books = List.of(new JobMetrics.Book("steps", 10, 6, 3, 0, 0), outcomes, verdicts);
-
-        assertEquals(List.of("the job's books do not balance for steps: 10 in, 9 out (6 batched + 3 dead-lettered + 0"
-                + " unscored + 0 dropped)", "the job's books count 3 dead letters, the dead-letter topic holds 2"),
-                Backfill.bookProblems(books, 12, 2));
-        assertEquals(List.of(), Backfill.bookProblems(
-                List.of(new JobMetrics.Book("steps", 10, 7, 3, 0, 0), outcomes, verdicts), 12, 3));
     }
 
     /** Each admin call gives up after kafka.admin-timeout, with the one line every tool prints, not after a minute. */

@@ -33,7 +33,7 @@ class KeepBrokerCommandsTest {
         assertFalse(printed.contains("secret"), printed);
 
         assertTrue(lines.get(backfill + 5).startsWith("  /usr/bin/python3 ops/python/strawless_trainer.py"), printed);
-        assertEquals("      -D topics.batches=credit.batches.rloo -D trainer.group-id=my-trainer --timeout 30",
+        assertEquals("      -D topics.batches=credit.batches.rloo -D trainer.group-id=rloo-trainer --timeout 30",
                 lines.get(backfill + 6), printed);
         assertEquals(backfill + 7, lines.size(), printed);
     }
