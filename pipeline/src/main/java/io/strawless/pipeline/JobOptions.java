@@ -270,8 +270,9 @@ public final class JobOptions {
                     .booleanType()
                     .defaultValue(false)
                     .withDescription("false: a complete trajectory is scored once the watermark passes its newest"
-                            + " input, so that verifier signals and outcome revisions read out of order (within"
-                            + " job.max-out-of-orderness) still count. true: it is scored as soon as it is complete"
+                            + " input (outcome revisions aside: they move no wait), so that verifier signals read out"
+                            + " of order (within job.max-out-of-orderness), and revisions that come before then, still"
+                            + " count. true: it is scored as soon as it is complete"
                             + " (steps up to the terminal one, the outcome, any required verdicts), which saves"
                             + " about job.max-out-of-orderness of latency; signals that come after go to the"
                             + " unscored topic as LATE, outcome revisions as LATE_REVISION. Event time moves only while"

@@ -58,10 +58,10 @@ import org.apache.flink.util.OutputTag;
  * trajectory whose first step came after the close opens a new group of that id: samplers that number their
  * groups per round reuse ids.
  *
- * <p>Whether a group's wait is over is a matter of event time, not of the order in which inputs are read: a group
- * that timed out closed at its deadline, however late the watermark passed it, and a member that completed after
- * the deadline finds its group closed then, even when it comes before that watermark (a backfill or a catch-up reads
- * some partitions ahead of others). A replay then groups as the live job did.
+ * <p>A group that timed out closed at its deadline, however late the watermark passed it: a trajectory that started
+ * after the deadline opens a new group. The wait itself ends when the watermark passes the deadline, not when a
+ * member later than it comes: members of the group read behind that one (from a slower partition or subtask) would
+ * otherwise be LATE although they completed in time.
  */
 public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>
         implements OpenWork.Recounted {
@@ -92,9 +92,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
      */
     private transient MapState<String, Long> closedGroups;
     /**
-     * The event time of each closed group's close, which can be before the time {@link #closedGroups} keeps (a timer
-     * that fired late, a member completing behind the watermark): a member that started after it opens a new group.
-     * Groups that a release before this one closed have none: their time in {@link #closedGroups} stands in.
+     * The event time of a closed group's close where it is before the time {@link #closedGroups} keeps (a timer that
+     * fired late, a member completing behind the watermark): a member that started after it opens a new group. Where
+     * none is kept (mostly, and in state an earlier release wrote), the time in {@link #closedGroups} is the close's.
      */
     private transient MapState<String, Long> closeTimes;
     /** The earliest time a closed group of the task is due to be forgotten; null when none is remembered. */
@@ -193,21 +193,12 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     @Override
     public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
-        boolean waitedFor = groupRelative && trajectory.groupId() != null;
-        PendingGroup group = waitedFor ? pendingGroups.get(trajectory.groupId()) : null;
-        if (group != null && group.deadline() < ctx.timestamp()) {
-            // The member completed after its group's wait ended, and came before the watermark that ends it (read
-            // ahead of other partitions): the task's overdue groups close first, as their timers would have, before
-            // this member counts (its policy_version included), so that it is then LATE or opens a new group as it
-            // would after the watermark. Joining, it would change what is scored with the order inputs are read in.
-            closeGroupsDueBy(ctx.timestamp() - 1, ctx, out);
-            group = null;
-        }
         touchTaskState(ctx);
+        boolean waitedFor = groupRelative && trajectory.groupId() != null;
         if (isStale(trajectory, ctx.timestamp())) {
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, staleDetail(trajectory), ctx));
             if (waitedFor) {
-                account(trajectory, group, true, ctx, out);
+                account(trajectory, true, ctx, out);
             }
             return;
         }
@@ -218,20 +209,19 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         if (trajectory.outcomeTimedOut()) {
             // Scored without its outcome, alone (job.outcome-timeout-policy): its group stops waiting for it.
             out.collect(close(List.of(trajectory)));
-            account(trajectory, group, true, ctx, out);
+            account(trajectory, true, ctx, out);
             return;
         }
-        account(trajectory, group, false, ctx, out);
+        account(trajectory, false, ctx, out);
     }
 
     /**
      * Accounts for a member of a group: one that joins it, or one that went another way ({@code diverted}: stale, or
      * scored alone without its outcome), which the group then stops waiting for. Without the second, a group with one
-     * stale member waited for its timeout and was then partial, however fast the rest came. {@code group} is the
-     * group of that id that waits (read by the caller), or null.
+     * stale member waited for its timeout and was then partial, however fast the rest came.
      */
-    private void account(AssembledTrajectory trajectory, PendingGroup group, boolean diverted, Context ctx,
-            Collector<TrajectoryGroup> out) throws Exception {
+    private void account(AssembledTrajectory trajectory, boolean diverted, Context ctx, Collector<TrajectoryGroup> out)
+            throws Exception {
         String groupId = trajectory.groupId();
         Long closedAt = closeTime(groupId);
         if (closedAt != null && firstStepTime(trajectory) <= closedAt) {
@@ -242,6 +232,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             }
             return;
         }
+        PendingGroup group = pendingGroups.get(groupId);
         if (group != null && group.has(trajectory.trajectoryId())) {
             if (!diverted) {
                 // Sent again after the assembler forgot the first copy (job.finished-retention): one copy is scored.
@@ -366,7 +357,11 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         groupWaitMs.update(Math.max(0, closedAt - (group.deadline() - groupTimeoutMillis)));
         long at = Math.max(closedAt, timers.currentWatermark());
         closedGroups.put(groupId, at);
-        closeTimes.put(groupId, closedAt); // written even where equal: a round that reuses the id overwrites it
+        if (closedAt < at) {
+            closeTimes.put(groupId, closedAt);
+        } else {
+            closeTimes.remove(groupId); // an earlier round's of the same id; the time in closedGroups is the close's
+        }
         long forgetAt = forgetAt(at);
         Long next = nextForget.value();
         if (next == null || forgetAt < next) {

@@ -322,54 +322,6 @@ class GroupTrajectoriesTest {
         assertNothingLeftAfterTtl();
     }
 
-    /**
-     * A member of a timed-out group that is read before the watermark passes the deadline (a backfill reads the
-     * outcomes partition ahead of the steps) is grouped as when the watermark comes first: the group closes at its
-     * deadline without it, then it is LATE, or opens the next round's group when it started after the close.
-     */
-    @Test
-    void aMemberReadAheadOfTheWatermarkFindsItsGroupTimedOutAsTheWatermarkWouldHave() throws Exception {
-        List<String> watermarkFirst = groupingAround(true);
-        List<String> memberFirst = groupingAround(false);
-
-        assertEquals(List.of("group [a, b] baseline 0.0", "group [d] baseline 0.5",
-                "unscored c LATE: group g1 had already closed (at its group_size or after job.group-timeout) when this"
-                        + " member completed; scored alone it would be a group of one",
-                "{groupSizeConflicts=0, groupsClosedBySize=0, groupsClosedByTimeout=2, unscored.LATE=1}"),
-                watermarkFirst);
-        assertEquals(watermarkFirst, memberFirst);
-    }
-
-    /**
-     * Group g1 of 3 times out at 1,100 with a and b; c (started at 500) and d (started at 1,200, the next round's g1)
-     * complete at 1,300, and the watermark passes the deadline before them or after them. What comes out: the groups
-     * with their baselines, the unscored trajectories, the grouping counters.
-     */
-    private List<String> groupingAround(boolean watermarkFirst) throws Exception {
-        RecordedMetrics metrics = startWithMetrics(grpo());
-        send(trajectory("a", "g1", 3, 1.0, 1), 100);
-        send(trajectory("b", "g1", 3, 0.0, 1), 110);
-        if (watermarkFirst) {
-            harness.processWatermark(100 + GROUP_TIMEOUT + 150);
-        }
-        send(startedAt(trajectory("c", "g1", 3, 1.0, 1), 500), 100 + GROUP_TIMEOUT + 200);
-        send(startedAt(trajectory("d", "g1", 3, 1.0, 1), 100 + GROUP_TIMEOUT + 100), 100 + GROUP_TIMEOUT + 200);
-        if (!watermarkFirst) {
-            harness.processWatermark(100 + GROUP_TIMEOUT + 150);
-        }
-        harness.processWatermark(100 + GROUP_TIMEOUT + 200 + GROUP_TIMEOUT); // the next round's g1 times out
-        assertNothingLeftAfterTtl();
-
-        List<String> outputs = new ArrayList<>();
-        groups().forEach(g -> outputs.add("group " + g.members().stream().map(AssembledTrajectory::trajectoryId)
-                .toList() + " baseline " + g.baseline()));
-        unscored().forEach(u -> outputs.add("unscored " + u.getTrajectoryId() + " " + u.getReason() + ": "
-                + u.getDetail()));
-        outputs.add(metrics.counters("grouping").toString());
-        harness.close();
-        return outputs;
-    }
-
     @Test
     void aGroupClosedAtItsTimeoutIsLateOnlyForMembersThatStartedBeforeItsDeadline() throws Exception {
         start(grpo());
