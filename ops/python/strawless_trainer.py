@@ -644,7 +644,8 @@ class AdvantagesFile:
     array again: whatever stops the run (an error, Ctrl-C, SIGTERM), every batch its group committed is in the file."""
 
     def __init__(self, path):
-        self._file = open(path, "wb")
+        # Unbuffered: a write that fails (a full disk) fails in _write, where the array is mended, not at close.
+        self._file = open(path, "wb", buffering=0)
         self._end = 0  # where the array's closing bracket goes: after the trajectories written so far
         self._trajectories = 0
         self._write(b"[")
@@ -658,16 +659,36 @@ class AdvantagesFile:
         self._trajectories += len(trajectories)
 
     def close(self):
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:
+            pass  # nothing is buffered: what was written stays, and the run reports its own error
 
     def _write(self, body):
         # One write from the closing bracket on: a Ctrl-C or SIGTERM, which Python raises between statements, leaves
         # the array whole, with or without the batch.
-        self._file.seek(self._end)
-        self._file.write(body + b"\n]\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.seek(self._end)
+            self._write_all(body + b"\n]\n")
+            os.fsync(self._file.fileno())
+        except OSError:
+            # Part of the batch may be on disk: cut it off and close the array again, without the batch (which is
+            # then not committed), so that the file still holds every batch committed, as a whole JSON array.
+            try:
+                self._file.truncate(self._end)
+                self._file.seek(self._end)
+                if self._end:  # past the opening bracket
+                    self._write_all(b"\n]\n")
+            except OSError:
+                pass  # the disk refuses even that: the error below says the file could not be written
+            raise
         self._end += len(body)
+
+    def _write_all(self, data):
+        # A raw file may write less than it was given.
+        view = memoryview(data)
+        while view:
+            view = view[self._file.write(view):]
 
 
 def trajectory_record(t):

@@ -487,6 +487,29 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(("error", 1), (summary["stopped_by"], summary["batches"]))
         self.assertEqual([{(TOPIC, 0): 1}], consumer.commits, "b1 is not committed")
 
+    def test_a_write_that_fails_partway_leaves_the_committed_batches_as_a_whole_json_array(self):
+        real = strawless_trainer.AdvantagesFile._write_all
+        writes = []
+
+        def half_then_no_space(advantages, data):
+            writes.append(data)
+            if len(writes) == 3:  # "[", b0, then b1: half of it reaches the disk
+                advantages._file.write(data[:len(data) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real(advantages, data)
+
+        with tempfile.TemporaryDirectory() as directory, \
+                mock.patch.object(strawless_trainer.AdvantagesFile, "_write_all", half_then_no_space):
+            path = os.path.join(directory, "advantages.json")
+            code, summary, stderr, consumer = self.run_main_reading(
+                [self.USED, COMMIT_MARKER, batch("b1", trajectories=[trajectory("t2", 1.0)])], "--advantages-out", path)
+            with open(path, encoding="utf-8") as f:
+                written = json.load(f)
+        self.assertEqual(2, code, stderr)
+        self.assertEqual("advantages-out", json.loads(stderr[-1])["error"])
+        self.assertEqual(["t0", "t1"], [t["trajectory_id"] for t in written], "b0, committed; not half of b1")
+        self.assertEqual([{(TOPIC, 0): 1}], consumer.commits, "b1 is not committed")
+
     def test_an_advantages_file_that_cannot_be_written_is_refused_before_a_consumer_is_made(self):
         with tempfile.TemporaryDirectory() as directory:
             unwritable = os.path.join(directory, "no-such-dir", "advantages.json")
