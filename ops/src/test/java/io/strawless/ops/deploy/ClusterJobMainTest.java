@@ -1,6 +1,7 @@
 package io.strawless.ops.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -126,6 +127,30 @@ class ClusterJobMainTest {
         flinkConfiguration.setString("execution.checkpointing.interval", "10s");
         ClusterJobMain.prepare(StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration),
                 new Configuration());
+    }
+
+    /**
+     * Flink logs the program arguments one by one, hiding only those whose own words look secret: the value after
+     * a password key would be logged. A config provider's reference passes.
+     */
+    @Test
+    void aSecretGivenAsAProgramArgumentIsRefusedWithoutEchoingIt() {
+        for (String key : List.of("kafka.client.ssl.key.password", "kafka.client.sasl.jaas.config",
+                "kafka.client.ssl.keystore.key")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClusterJobMain.prepare(
+                    new String[] {"--kafka.bootstrap-servers", "kafka:9092", "--execution.checkpointing.interval",
+                            "10s", "--" + key, "hunter2"}));
+            assertTrue(e.getMessage().startsWith("program argument --" + key + ": Flink logs program arguments"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("config.providers"), e.getMessage());
+            assertFalse(e.getMessage().contains("hunter2"), e.getMessage());
+        }
+        ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", "kafka:9092",
+                "--execution.checkpointing.interval", "10s",
+                "--kafka.client.config.providers", "file",
+                "--kafka.client.config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+                "--kafka.client.ssl.key.password", "${file:/etc/secrets/kafka.properties:ssl.key.password}"});
     }
 
     @Test

@@ -14,6 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ParameterTool;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -69,9 +72,14 @@ class SecretsAreNotLoggedTest {
             runs.add(strawless(0, "backfill", "--from", hourAgo.toString(), "--to", hourAgo.plusSeconds(60).toString(),
                     "--output-topic", "secrets.check", "-D", "kafka.client.sasl.mechanism=PLAIN",
                     "-D", "kafka.client.sasl.jaas.config=" + JAAS));
-            // The cluster entry point, given the secret as a program argument.
-            ClusterJobMain.prepare(new String[] {"--kafka.bootstrap-servers", kafka.bootstrapServers(),
-                    "--execution.checkpointing.interval", "10s", "--kafka.client.sasl.jaas.config", JAAS});
+            // The cluster entry point, given the secret in the configuration it runs with (as a program argument
+            // it is refused: ClusterJobMainTest).
+            Configuration flinkConfiguration = new Configuration();
+            flinkConfiguration.setString("kafka.client.sasl.jaas.config", JAAS);
+            flinkConfiguration.setString("execution.checkpointing.interval", "10s");
+            ClusterJobMain.prepare(StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration),
+                    ParameterTool.fromArgs(new String[] {"--kafka.bootstrap-servers", kafka.bootstrapServers()})
+                            .getConfiguration());
         }
 
         assertTrue(logs.toString().contains("sasl.jaas.config = [hidden]"),
