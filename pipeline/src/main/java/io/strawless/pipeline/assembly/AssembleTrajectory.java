@@ -60,7 +60,8 @@ import org.apache.flink.util.TimeUtils;
  * the unscored output with the reason, or, by policy, is scored and marked so: without its outcome
  * ({@code job.outcome-timeout-policy=PROCESS_ONLY}), or without all of its required verdicts
  * ({@code job.verifier-timeout-policy=SCORE}, the default). An outcome revision replaces the outcome but moves no
- * wait, so that revisions cannot hold a trajectory open.
+ * wait, so that revisions cannot hold a trajectory open. An input read before the watermark passes the wait but
+ * with an event time past it (a backfill reads some partitions ahead) is held until the timer fires ({@link HeldInput}).
  *
  * <p>The job runs it in mini-batches ({@link MiniBatchAssembler}): the inputs of one key in a mini-batch share a
  * session, which reads and writes the key's state once. Without one, each input is a session of its own.
@@ -110,6 +111,12 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     private transient ListState<VerifierSignal> verdicts;
     private transient ValueState<AssemblyProgress> progress;
     private transient ValueState<FinishedTrajectory> finished;
+    /**
+     * Inputs of the open trajectory read with event times past its deadline ({@link HeldInput}), until its timer
+     * fires. Rare (a backfill's read order), so written as they come and read only when the timer fires or the
+     * trajectory finishes.
+     */
+    private transient ListState<HeldInput> heldPastDeadline;
     /** Trajectories with progress state: opened by their first input, closed when they finish. */
     private transient OpenWork openTrajectories;
 
@@ -191,6 +198,8 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                 new ValueStateDescriptor<>(PROGRESS, new AssemblyStateSerializers.OfProgress()));
         finished = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("finished", new AssemblyStateSerializers.OfFinished()));
+        heldPastDeadline = getRuntimeContext().getListState(
+                new ListStateDescriptor<>("held-past-deadline", new AssemblyStateSerializers.OfHeldInput()));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("assembly");
         stepsIn = metrics.counter("stepsIn");
@@ -214,11 +223,11 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
     @Override
     public void processElement(InputRecord input, Context ctx, Collector<AssembledTrajectory> out) throws Exception {
         if (inSession) {
-            assemble(input, ctx, out);
+            assemble(input, ctx.timestamp(), ctx, out);
             return;
         }
         beginKey();
-        assemble(input, ctx, out);
+        assemble(input, ctx.timestamp(), ctx, out);
         endKey();
     }
 
@@ -262,7 +271,9 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
     }
 
-    private void assemble(InputRecord input, Context ctx, Collector<AssembledTrajectory> out) throws Exception {
+    /** {@code eventTime}: the input's own, also where it is applied later than it came ({@link #applyHeld}). */
+    private void assemble(InputRecord input, long eventTime, Context ctx, Collector<AssembledTrajectory> out)
+            throws Exception {
         // An open trajectory has progress and never a marker: most inputs find theirs with one state lookup.
         AssemblyProgress current = readProgress();
         boolean opening = current == null;
@@ -274,13 +285,19 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             }
             // Written as a sum, not watermark - lateness: before the first watermark (Long.MIN_VALUE) that
             // difference would wrap around and make every input late.
-            if (ctx.timestamp() + allowedLatenessMillis < ctx.timerService().currentWatermark()) {
+            if (eventTime + allowedLatenessMillis < ctx.timerService().currentWatermark()) {
                 // Too late to open a trajectory: its peers have most likely timed out already.
-                routeUnscored(ctx, UnscoredReason.LATE, "event time " + ctx.timestamp() + " behind the watermark "
+                routeUnscored(ctx, UnscoredReason.LATE, "event time " + eventTime + " behind the watermark "
                         + ctx.timerService().currentWatermark() + " beyond the allowed lateness", input, null);
                 return;
             }
             current = AssemblyProgress.EMPTY;
+        } else if (current.phase() != Phase.READY && eventTime > current.deadline()) {
+            // Read ahead of the watermark (a backfill), it would have come after the timeout live, unless inputs
+            // with earlier event times, not read yet, move the deadline past it: it waits for the timer, which
+            // decides (applyHeld), and is counted then.
+            heldPastDeadline.add(new HeldInput(eventTime, input));
+            return;
         }
         boolean kept = true;
         boolean movesTheWaits = true;
@@ -341,7 +358,7 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         }
         current = current.withInput(input.topic, input.partition, input.offset);
         if (movesTheWaits) {
-            current = nextWait(ctx, current.withEventTime(ctx.timestamp()));
+            current = nextWait(ctx, current.withEventTime(eventTime));
         }
         sessionProgress = current;
         progressChanged = true;
@@ -629,6 +646,13 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
         if (current.timer() != timestamp) {
             return;
         }
+        List<HeldInput> held = listOf(heldPastDeadline.get());
+        if (!held.isEmpty()) {
+            current = applyHeld(held, current, ctx, out);
+            if (current == null) {
+                return; // completed by a held input and emitted (job.emit-on-completion)
+            }
+        }
         if (current.deadline() > timestamp) {
             // Inputs pushed the deadline after this timer was set: the wait goes on until then.
             ctx.timerService().registerEventTimeTimer(current.deadline());
@@ -680,6 +704,36 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
                             + current.distinctSteps() + " present)";
         }
         routeTimedOut(ctx, current, reason, detail, timestamp);
+    }
+
+    /**
+     * The inputs held past the deadline, once the watermark has passed the key's timer: in event-time order, as they
+     * would have come live, each joins while its event time is within the deadline, which it may move further; the
+     * rest stay held. Those that come after the trajectory ended (job.emit-on-completion) are its stragglers.
+     *
+     * @return the trajectory's progress after them; null when it ended
+     */
+    private AssemblyProgress applyHeld(List<HeldInput> held, AssemblyProgress current, Context ctx,
+            Collector<AssembledTrajectory> out) throws Exception {
+        // Cleared first: a held input that ends the trajectory must not find the others still held (finish).
+        heldPastDeadline.clear();
+        held.sort(Comparator.comparingLong(HeldInput::eventTime));
+        beginKey();
+        sessionProgress = current; // as read by onTimer
+        progressRead = true;
+        progressStored = true;
+        int next = 0;
+        while (next < held.size() && (sessionProgress == null || held.get(next).eventTime() <= sessionProgress
+                .deadline())) {
+            assemble(held.get(next).input(), held.get(next).eventTime(), ctx, out);
+            next++;
+        }
+        AssemblyProgress after = sessionProgress;
+        endKey();
+        if (next < held.size()) {
+            heldPastDeadline.update(held.subList(next, held.size()));
+        }
+        return after;
     }
 
     /**
@@ -776,7 +830,16 @@ public class AssembleTrajectory extends KeyedProcessFunction<String, InputRecord
             ctx.timerService().deleteEventTimeTimer(current.timer());
         }
         ctx.timerService().registerEventTimeTimer(forgetAt);
-        finished.update(new FinishedTrajectory(scoredOutcome, forgetAt));
+        FinishedTrajectory done = new FinishedTrajectory(scoredOutcome, forgetAt);
+        finished.update(done);
+        // Still held, their event times past the deadline it ended at: they came after it, as they would have live.
+        List<HeldInput> stragglers = listOf(heldPastDeadline.get());
+        if (!stragglers.isEmpty()) {
+            heldPastDeadline.clear();
+            for (HeldInput straggler : stragglers) {
+                routeStraggler(straggler.input(), done, ctx);
+            }
+        }
         if (current.distinctSteps() > 0) {
             steps.clear();
         }

@@ -1,5 +1,6 @@
 package io.strawless.pipeline.assembly;
 
+import io.strawless.connectors.serde.InputRecord;
 import io.strawless.connectors.serde.StateSerializer;
 import io.strawless.connectors.serde.StringValues;
 import io.strawless.connectors.serde.VersionedStateSerializer;
@@ -17,8 +18,8 @@ import org.apache.flink.formats.avro.typeutils.AvroSerializer;
 import org.apache.flink.types.StringValue;
 
 /**
- * The assembler's progress and finished markers as its keyed state keeps them, in a format of their own, and the
- * verdicts waiting in it, in flink-avro's ({@link OfVerdict}).
+ * The assembler's progress, finished markers and held inputs as its keyed state keeps them, in a format of their
+ * own, and the verdicts waiting in it, in flink-avro's ({@link OfVerdict}).
  *
  * <p>Flink's POJO serializer, which wrote them before, reads and writes a record's fields by reflection, boxing each
  * primitive, and builds the record through a reflective constructor call. On RocksDB the progress is read and
@@ -144,6 +145,85 @@ public final class AssemblyStateSerializers {
         public FinishedTrajectory deserialize(DataInputView in) throws IOException {
             byte[] encodedOutcome = readNullableBytes(in);
             return new FinishedTrajectory(encodedOutcome, in.readLong());
+        }
+    }
+
+    /**
+     * An input held past its trajectory's deadline ({@link HeldInput}): a kind tag, its event time and provenance, then
+     * the one event, as the rest of the trajectory's state keeps it (a step's and an outcome's single-object
+     * encodings, a verdict as {@link OfVerdict} writes it). Version 1 is the first: an earlier release's savepoint
+     * has no such state, and restores with none held.
+     */
+    public static final class OfHeldInput extends VersionedStateSerializer<HeldInput> {
+
+        private static final long serialVersionUID = 1L;
+
+        private static final int CURRENT_VERSION = 1;
+
+        private static final byte STEP = 0;
+        private static final byte OUTCOME = 1;
+        private static final byte VERDICT = 2;
+
+        public OfHeldInput() {
+            this(CURRENT_VERSION);
+        }
+
+        OfHeldInput(int formatVersion) {
+            super(CURRENT_VERSION, formatVersion);
+        }
+
+        @Override
+        protected OfHeldInput ofVersion(int formatVersion) {
+            return new OfHeldInput(formatVersion);
+        }
+
+        @Override
+        public void serialize(HeldInput held, DataOutputView out) throws IOException {
+            InputRecord input = held.input();
+            out.writeByte(switch (input.kind()) {
+                case STEP -> STEP;
+                case OUTCOME -> OUTCOME;
+                case VERDICT -> VERDICT;
+                case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
+            });
+            out.writeLong(held.eventTime());
+            StringValues.write(input.topic, out);
+            out.writeInt(input.partition);
+            out.writeLong(input.offset);
+            out.writeLong(input.timestamp);
+            switch (input.kind()) {
+                case STEP -> {
+                    out.writeBoolean(input.isTerminalStep());
+                    writeNullableBytes(input.encodedStep != null ? input.encodedStep : steps().encode(input.getStep()),
+                            out);
+                }
+                case OUTCOME -> writeNullableBytes(FinishedTrajectory.encode(input.outcome), out);
+                case VERDICT -> OfVerdict.INSTANCE.serialize(input.verdict, out);
+                case DEAD_LETTER -> throw new IllegalArgumentException("dead letters are routed before assembly");
+            }
+        }
+
+        @Override
+        public HeldInput deserialize(DataInputView in) throws IOException {
+            byte kind = in.readByte();
+            long eventTime = in.readLong();
+            String topic = StringValue.readString(in);
+            int partition = in.readInt();
+            long offset = in.readLong();
+            long timestamp = in.readLong();
+            InputRecord input = switch (kind) {
+                case STEP -> {
+                    boolean terminal = in.readBoolean();
+                    yield InputRecord.ofEncodedStep(topic, partition, offset, timestamp, readNullableBytes(in),
+                            terminal);
+                }
+                case OUTCOME -> InputRecord.ofOutcome(topic, partition, offset, timestamp,
+                        FinishedTrajectory.decode(readNullableBytes(in)));
+                case VERDICT -> InputRecord.ofVerdict(topic, partition, offset, timestamp,
+                        OfVerdict.INSTANCE.deserialize(in));
+                default -> throw new IOException("corrupt held input in state: unknown kind tag " + kind);
+            };
+            return new HeldInput(eventTime, input);
         }
     }
 

@@ -5,6 +5,7 @@ import static io.strawless.pipeline.Events.outcome;
 import static io.strawless.pipeline.Events.overTheNetwork;
 import static io.strawless.pipeline.Events.step;
 import static io.strawless.pipeline.Events.terminalStep;
+import static io.strawless.pipeline.Events.verdict;
 import static io.strawless.pipeline.RoundTrip.roundTrip;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -164,6 +165,25 @@ class AssemblyStateSerializersTest {
         FinishedTrajectory timedOutBack = roundTrip(markers, timedOut, AssemblyStateSerializersTest::assertSameMarker);
         assertSameMarker(timedOut, timedOutBack);
         assertNull(timedOutBack.encodedOutcome());
+    }
+
+    /** An input held past its trajectory's deadline comes back with its event time, provenance and event. */
+    @Test
+    void heldInputsReadBackWhole() throws Exception {
+        var held = new AssemblyStateSerializers.OfHeldInput();
+        InputRecord encodedStep = overTheNetwork(in(terminalStep("t", 3, 100)));
+        for (InputRecord input : List.of(encodedStep, in(step("t", 2, 90).build()), in(outcome("t", 0.5, 1, 110)),
+                in(verdict("t", 2, "prm", 0.25, 120)))) {
+            HeldInput value = new HeldInput(input.timestamp + 7, input);
+            HeldInput back = roundTrip(held, value);
+            assertEquals(value, back);
+            assertEquals(input.topic + input.partition + "@" + input.offset + " ts " + input.timestamp,
+                    back.input().topic + back.input().partition + "@" + back.input().offset + " ts "
+                            + back.input().timestamp, "provenance");
+        }
+        HeldInput step = roundTrip(held, new HeldInput(100, encodedStep));
+        assertTrue(step.input().isTerminalStep());
+        assertArrayEquals(encodedStep.encodedStep, step.input().encodedStep, "a step's bytes are kept as they came");
     }
 
     @Test

@@ -227,7 +227,7 @@ class MiniBatchAssemblerTest {
     /** Keys with state of each of the assembler's states (the RocksDB harness does not count state entries). */
     private static int stateLeft(KeyedOneInputStreamOperatorTestHarness<String, InputRecord, ?> harness) {
         int left = 0;
-        for (String state : List.of("progress", "steps", "verdicts", "finished")) {
+        for (String state : List.of("progress", "steps", "verdicts", "finished", "held-past-deadline")) {
             try (var keys = harness.getOperator().getKeyedStateBackend().getKeys(state, VoidNamespace.INSTANCE)) {
                 left += (int) keys.count();
             }
