@@ -5,6 +5,7 @@ import io.strawless.connectors.serde.StateSerializer;
 import io.strawless.connectors.serde.StringValues;
 import io.strawless.connectors.serde.VersionedStateSerializer;
 import io.strawless.pipeline.assembly.AssembledTrajectory;
+import io.strawless.pipeline.grouping.GroupTrajectories.HeldMember;
 import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.OutcomeEvent;
@@ -20,8 +21,9 @@ import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
 
 /**
- * How whole trajectories wait in keyed state: the groups that wait for their members ({@link GroupTrajectories})
- * and the groups that wait for their batch ({@code ScoreAndBatch}).
+ * How whole trajectories wait in keyed state: the groups that wait for their members ({@link GroupTrajectories}),
+ * the members held past their group's deadline there ({@link HeldMember}), and the groups that wait for their batch
+ * ({@code ScoreAndBatch}).
  *
  * <p>Why not Flink's POJO serializer, which kept them before: it wrote every step, outcome and verdict with Avro's
  * generic writer and read them back with its generic reader. On RocksDB that happens on every state access (a
@@ -139,35 +141,77 @@ public final class GroupStateSerializers {
         }
     }
 
+    /**
+     * A member held past its group's deadline ({@link HeldMember}): its event time, then the member as a group keeps
+     * it, with whether its required verifiers timed out. Version 1 is the first: an earlier release's savepoint has no
+     * such state, and restores with none held.
+     */
+    public static final class OfHeldMember extends VersionedStateSerializer<HeldMember> {
+
+        private static final long serialVersionUID = 1L;
+
+        private static final int CURRENT_VERSION = 1;
+
+        public OfHeldMember() {
+            this(CURRENT_VERSION);
+        }
+
+        OfHeldMember(int formatVersion) {
+            super(CURRENT_VERSION, formatVersion);
+        }
+
+        @Override
+        protected OfHeldMember ofVersion(int formatVersion) {
+            return new OfHeldMember(formatVersion);
+        }
+
+        @Override
+        public void serialize(HeldMember held, DataOutputView out) throws IOException {
+            out.writeLong(held.timestamp());
+            writeMember(held.trajectory(), true, out);
+        }
+
+        @Override
+        public HeldMember deserialize(DataInputView in) throws IOException {
+            long timestamp = in.readLong();
+            return new HeldMember(timestamp, readMember(true, in));
+        }
+    }
+
     /** {@code withVerifiersTimedOut}: the format version writes that flag (see the class comment). */
     private static void writeMembers(List<AssembledTrajectory> members, boolean withVerifiersTimedOut,
             DataOutputView out) throws IOException {
         out.writeInt(members.size());
         for (AssembledTrajectory t : members) {
-            StringValues.write(t.trajectoryId(), out);
-            StringValues.write(t.agentId(), out);
-            StringValues.write(t.taskId(), out);
-            StringValues.write(t.groupId(), out);
-            out.writeInt(t.groupSize());
-            out.writeInt(t.steps().size());
-            for (int i = 0; i < t.steps().size(); i++) {
-                // As they arrived where they can (they mostly do): copied, not encoded again.
-                writeBytes(t.steps() instanceof EncodedSteps encoded ? encoded.encoded(i)
-                        : bytesOf(t.steps().get(i).toByteBuffer()), out);
-            }
-            writeBytes(bytesOf(t.outcome().toByteBuffer()), out);
-            out.writeInt(t.verdicts().size());
-            for (VerifierSignal verdict : t.verdicts()) {
-                writeBytes(bytesOf(verdict.toByteBuffer()), out);
-            }
-            out.writeInt(t.lineage().size());
-            for (OffsetRange range : t.lineage()) {
-                writeBytes(bytesOf(range.toByteBuffer()), out);
-            }
-            out.writeBoolean(t.outcomeTimedOut());
-            if (withVerifiersTimedOut) {
-                out.writeBoolean(t.verifiersTimedOut());
-            }
+            writeMember(t, withVerifiersTimedOut, out);
+        }
+    }
+
+    private static void writeMember(AssembledTrajectory t, boolean withVerifiersTimedOut, DataOutputView out)
+            throws IOException {
+        StringValues.write(t.trajectoryId(), out);
+        StringValues.write(t.agentId(), out);
+        StringValues.write(t.taskId(), out);
+        StringValues.write(t.groupId(), out);
+        out.writeInt(t.groupSize());
+        out.writeInt(t.steps().size());
+        for (int i = 0; i < t.steps().size(); i++) {
+            // As they arrived where they can (they mostly do): copied, not encoded again.
+            writeBytes(t.steps() instanceof EncodedSteps encoded ? encoded.encoded(i)
+                    : bytesOf(t.steps().get(i).toByteBuffer()), out);
+        }
+        writeBytes(bytesOf(t.outcome().toByteBuffer()), out);
+        out.writeInt(t.verdicts().size());
+        for (VerifierSignal verdict : t.verdicts()) {
+            writeBytes(bytesOf(verdict.toByteBuffer()), out);
+        }
+        out.writeInt(t.lineage().size());
+        for (OffsetRange range : t.lineage()) {
+            writeBytes(bytesOf(range.toByteBuffer()), out);
+        }
+        out.writeBoolean(t.outcomeTimedOut());
+        if (withVerifiersTimedOut) {
+            out.writeBoolean(t.verifiersTimedOut());
         }
     }
 
@@ -177,33 +221,37 @@ public final class GroupStateSerializers {
         int count = in.readInt();
         List<AssembledTrajectory> members = new ArrayList<>(count);
         for (int m = 0; m < count; m++) {
-            String trajectoryId = StringValue.readString(in);
-            String agentId = StringValue.readString(in);
-            String taskId = StringValue.readString(in);
-            String groupId = StringValue.readString(in);
-            int groupSize = in.readInt();
-            int stepCount = in.readInt();
-            List<byte[]> steps = new ArrayList<>(stepCount);
-            for (int i = 0; i < stepCount; i++) {
-                steps.add(readBytes(in));
-            }
-            OutcomeEvent outcome = OUTCOMES.decode(readBytes(in));
-            int verdictCount = in.readInt();
-            List<VerifierSignal> verdicts = new ArrayList<>(verdictCount);
-            for (int i = 0; i < verdictCount; i++) {
-                verdicts.add(VERDICTS.decode(readBytes(in)));
-            }
-            int rangeCount = in.readInt();
-            List<OffsetRange> lineage = new ArrayList<>(rangeCount);
-            for (int i = 0; i < rangeCount; i++) {
-                lineage.add(OFFSET_RANGES.decode(readBytes(in)));
-            }
-            boolean outcomeTimedOut = in.readBoolean();
-            boolean verifiersTimedOut = withVerifiersTimedOut && in.readBoolean();
-            members.add(new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize,
-                    new EncodedSteps(steps), outcome, verdicts, lineage, outcomeTimedOut, verifiersTimedOut));
+            members.add(readMember(withVerifiersTimedOut, in));
         }
         return members;
+    }
+
+    private static AssembledTrajectory readMember(boolean withVerifiersTimedOut, DataInputView in) throws IOException {
+        String trajectoryId = StringValue.readString(in);
+        String agentId = StringValue.readString(in);
+        String taskId = StringValue.readString(in);
+        String groupId = StringValue.readString(in);
+        int groupSize = in.readInt();
+        int stepCount = in.readInt();
+        List<byte[]> steps = new ArrayList<>(stepCount);
+        for (int i = 0; i < stepCount; i++) {
+            steps.add(readBytes(in));
+        }
+        OutcomeEvent outcome = OUTCOMES.decode(readBytes(in));
+        int verdictCount = in.readInt();
+        List<VerifierSignal> verdicts = new ArrayList<>(verdictCount);
+        for (int i = 0; i < verdictCount; i++) {
+            verdicts.add(VERDICTS.decode(readBytes(in)));
+        }
+        int rangeCount = in.readInt();
+        List<OffsetRange> lineage = new ArrayList<>(rangeCount);
+        for (int i = 0; i < rangeCount; i++) {
+            lineage.add(OFFSET_RANGES.decode(readBytes(in)));
+        }
+        boolean outcomeTimedOut = in.readBoolean();
+        boolean verifiersTimedOut = withVerifiersTimedOut && in.readBoolean();
+        return new AssembledTrajectory(trajectoryId, agentId, taskId, groupId, groupSize,
+                new EncodedSteps(steps), outcome, verdicts, lineage, outcomeTimedOut, verifiersTimedOut);
     }
 
     private static void writeBytes(byte[] bytes, DataOutputView out) throws IOException {

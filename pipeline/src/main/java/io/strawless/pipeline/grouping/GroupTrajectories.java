@@ -20,6 +20,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -61,7 +63,9 @@ import org.apache.flink.util.OutputTag;
  * <p>A group that timed out closed at its deadline, however late the watermark passed it: a trajectory that started
  * after the deadline opens a new group. The wait itself ends when the watermark passes the deadline, not when a
  * member later than it comes: members of the group read behind that one (from a slower partition or subtask) would
- * otherwise be LATE although they completed in time.
+ * otherwise be LATE although they completed in time. A member read before the watermark passes its group's deadline
+ * but completing after it (a backfill reads some partitions ahead of others) is held until a timer of the task fires
+ * after the group closed ({@link HeldMember}): it is then LATE, or opens the next round's group, as it would have live.
  */
 public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTrajectory, TrajectoryGroup>
         implements OpenWork.Recounted {
@@ -97,6 +101,12 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
      * none is kept (mostly, and in state an earlier release wrote), the time in {@link #closedGroups} is the close's.
      */
     private transient MapState<String, Long> closeTimes;
+    /**
+     * Members that completed after their pending group's deadline, read before the watermark passed it
+     * ({@link HeldMember}), until a timer of the task fires after the group closed. Rare (a backfill's read order),
+     * so written as they come and read when a timer of the task fires.
+     */
+    private transient ListState<HeldMember> heldPastDeadline;
     /** The earliest time a closed group of the task is due to be forgotten; null when none is remembered. */
     private transient ValueState<Long> nextForget;
     private transient ValueState<Long> baselineExpiry;
@@ -161,6 +171,8 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         closeTimes = getRuntimeContext().getMapState(new MapStateDescriptor<>(
                 "closed-group-close-times", StringKeys.Serializer.INSTANCE, LongSerializer.INSTANCE));
         nextForget = getRuntimeContext().getState(new ValueStateDescriptor<>("next-forget", Long.class));
+        heldPastDeadline = getRuntimeContext().getListState(
+                new ListStateDescriptor<>("held-past-deadline", new GroupStateSerializers.OfHeldMember()));
 
         MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("grouping");
         groupsClosedBySize = metrics.counter("groupsClosedBySize");
@@ -193,12 +205,30 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     @Override
     public void processElement(AssembledTrajectory trajectory, Context ctx, Collector<TrajectoryGroup> out) throws Exception {
-        touchTaskState(ctx);
+        process(trajectory, ctx.timestamp(), ctx, out);
+    }
+
+    /**
+     * A trajectory that completed at event time {@code timestamp}: as it arrives, or, held past its group's deadline,
+     * when a timer of the task fires ({@link #releaseHeld}), where {@code ctx.timestamp()} is the timer's.
+     */
+    private void process(AssembledTrajectory trajectory, long timestamp, Context ctx, Collector<TrajectoryGroup> out)
+            throws Exception {
         boolean waitedFor = groupRelative && trajectory.groupId() != null;
-        if (isStale(trajectory, ctx.timestamp())) {
+        // Read here once, for account as well: nothing before it changes the pending groups.
+        PendingGroup group = waitedFor ? pendingGroups.get(trajectory.groupId()) : null;
+        if (group != null && group.deadline() < timestamp) {
+            // Read ahead of the watermark (a backfill), it completed after its group's wait: live it came after the
+            // close. Judged now, by closing the group, members with earlier event times read after it (a slower
+            // partition) would be LATE although on time; it waits for the deadline's timer, and is counted then.
+            heldPastDeadline.add(new HeldMember(timestamp, trajectory));
+            return;
+        }
+        touchTaskState(timestamp, ctx);
+        if (isStale(trajectory, timestamp)) {
             ctx.output(UNSCORED, unscored(trajectory, UnscoredReason.STALE, staleDetail(trajectory), ctx));
             if (waitedFor) {
-                account(trajectory, true, ctx, out);
+                account(trajectory, group, true, timestamp, ctx, out);
             }
             return;
         }
@@ -209,19 +239,43 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         if (trajectory.outcomeTimedOut()) {
             // Scored without its outcome, alone (job.outcome-timeout-policy): its group stops waiting for it.
             out.collect(close(List.of(trajectory)));
-            account(trajectory, true, ctx, out);
+            account(trajectory, group, true, timestamp, ctx, out);
             return;
         }
-        account(trajectory, false, ctx, out);
+        account(trajectory, group, false, timestamp, ctx, out);
+    }
+
+    /**
+     * The members held past their group's deadline, once a timer of the task has fired and the groups due by it have
+     * closed: in event-time order, each as it would have arrived then. One whose group still waits with a deadline
+     * before its event time (a later round's group of the id, opened since) is held again, for that group's timer.
+     */
+    private void releaseHeld(Context ctx, Collector<TrajectoryGroup> out) throws Exception {
+        List<HeldMember> held = new ArrayList<>();
+        Iterable<HeldMember> stored = heldPastDeadline.get();
+        if (stored != null) {
+            stored.forEach(held::add);
+        }
+        if (held.isEmpty()) {
+            return;
+        }
+        heldPastDeadline.clear(); // before processing them: those held again are added anew
+        held.sort(Comparator.comparingLong(HeldMember::timestamp)); // stable: ties keep the order they were read in
+        for (HeldMember member : held) {
+            process(member.trajectory(), member.timestamp(), ctx, out);
+        }
     }
 
     /**
      * Accounts for a member of a group: one that joins it, or one that went another way ({@code diverted}: stale, or
      * scored alone without its outcome), which the group then stops waiting for. Without the second, a group with one
      * stale member waited for its timeout and was then partial, however fast the rest came.
+     *
+     * @param group the member's pending group as {@link #process} read it; null when none waits
+     * @param timestamp the member's event time (not the timer's, where a held member is released)
      */
-    private void account(AssembledTrajectory trajectory, boolean diverted, Context ctx, Collector<TrajectoryGroup> out)
-            throws Exception {
+    private void account(AssembledTrajectory trajectory, PendingGroup group, boolean diverted, long timestamp,
+            Context ctx, Collector<TrajectoryGroup> out) throws Exception {
         String groupId = trajectory.groupId();
         Long closedAt = closeTime(groupId);
         if (closedAt != null && firstStepTime(trajectory) <= closedAt) {
@@ -232,7 +286,6 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             }
             return;
         }
-        PendingGroup group = pendingGroups.get(groupId);
         if (group != null && group.has(trajectory.trajectoryId())) {
             if (!diverted) {
                 // Sent again after the assembler forgot the first copy (job.finished-retention): one copy is scored.
@@ -246,7 +299,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             // From the watermark at least, as closed() keeps its memory: a first member that completed behind it (an
             // input late within its trajectory's wait, or a drain) would otherwise open a group whose wait was over
             // already, and its siblings, completing as they should, would all be LATE.
-            long deadline = plus(Math.max(ctx.timestamp(), ctx.timerService().currentWatermark()), groupTimeoutMillis);
+            long deadline = plus(Math.max(timestamp, ctx.timerService().currentWatermark()), groupTimeoutMillis);
             ctx.timerService().registerEventTimeTimer(deadline);
             group = new PendingGroup(new ArrayList<>(), trajectory.groupSize(), deadline, new ArrayList<>());
             pendingGroupCount.opened();
@@ -266,7 +319,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
             // timer with nothing due fires as a no-op.
             pendingGroups.remove(groupId);
             groupsClosedBySize.inc();
-            closed(groupId, group, ctx.timestamp(), ctx.timerService());
+            closed(groupId, group, timestamp, ctx.timerService());
             release(groupId, group, false, ctx, out);
         } else {
             pendingGroups.put(groupId, group);
@@ -300,6 +353,7 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<TrajectoryGroup> out) throws Exception {
         closeGroupsDueBy(timestamp, ctx, out);
+        releaseHeld(ctx, out);
         Long forget = nextForget.value();
         if (forget != null && forget <= timestamp) {
             // One pass over the closed groups when the earliest is due, not at every timer: a pass at every timer
@@ -390,20 +444,22 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
 
     private void forgetClosedGroups(long now, TimerService timers) throws Exception {
         List<String> forgotten = new ArrayList<>();
-        long next = Long.MAX_VALUE;
+        // Null while none is left, not the end of time: a group that closed during a drain is forgotten at the end
+        // of time, and taken for none it was never forgotten.
+        Long next = null;
         for (Map.Entry<String, Long> entry : closedGroups.entries()) {
             long forgetAt = forgetAt(entry.getValue());
             if (forgetAt <= now) {
                 forgotten.add(entry.getKey());
-            } else {
-                next = Math.min(next, forgetAt);
+            } else if (next == null || forgetAt < next) {
+                next = forgetAt;
             }
         }
         for (String groupId : forgotten) {
             closedGroups.remove(groupId);
             closeTimes.remove(groupId);
         }
-        if (next == Long.MAX_VALUE) {
+        if (next == null) {
             nextForget.clear();
         } else {
             nextForget.update(next);
@@ -516,9 +572,9 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
      * The timers an expiry leaves behind fire as no-ops, at most sixteen per TTL; not deleting them also means
      * never deleting a group's deadline that happens to fall on the same millisecond.
      */
-    private void touchTaskState(Context ctx) throws Exception {
+    private void touchTaskState(long timestamp, Context ctx) throws Exception {
         Long expiry = baselineExpiry.value();
-        long next = roundUp(plus(ctx.timestamp(), baselineTtlMillis), expiryStepMillis);
+        long next = roundUp(plus(timestamp, baselineTtlMillis), expiryStepMillis);
         if (expiry != null && expiry >= next) {
             return;
         }
@@ -550,6 +606,15 @@ public class GroupTrajectories extends KeyedProcessFunction<String, AssembledTra
         baseline.update(current);
         return unit;
     }
+
+    /**
+     * A member read before the watermark passed its pending group's deadline, with an event time past it: read ahead
+     * (a backfill reads partitions at different speeds), it would have come after the group's close live. It waits
+     * until a timer of the task fires after the close; members with earlier event times read after it still join.
+     *
+     * @param timestamp the member's event time (its record's timestamp), with which it is processed when released
+     */
+    public record HeldMember(long timestamp, AssembledTrajectory trajectory) {}
 
     /**
      * Trajectories of one group that completed, waiting for the rest. A group whose steps carry no

@@ -18,6 +18,7 @@ import io.strawless.pipeline.batching.ScoreAndBatch;
 import io.strawless.pipeline.batching.ScoreAndBatch.PendingBatch;
 import io.strawless.pipeline.credit.CreditOptions;
 import io.strawless.pipeline.credit.Estimator;
+import io.strawless.pipeline.grouping.GroupTrajectories.HeldMember;
 import io.strawless.pipeline.grouping.GroupTrajectories.PendingGroup;
 import io.strawless.schemas.OffsetRange;
 import io.strawless.schemas.ScoredTrajectory;
@@ -115,6 +116,19 @@ class GroupStateSerializersTest {
         PendingGroup version1 = roundTrip(new GroupStateSerializers.OfPendingGroup(1), pending);
         assertEquals(new PendingGroup(unmarked, 4, 12_345L, List.of()), version1);
         version1.diverted().add("stale"); // read back into a list grouping can add to
+    }
+
+    /** A member held past its group's deadline comes back with its event time, and its steps as their encodings. */
+    @Test
+    void heldMembersReadBackWhole() throws Exception {
+        var held = new GroupStateSerializers.OfHeldMember();
+        for (AssembledTrajectory t : List.of(member("a", "g", 1.0), verifiersTimedOut(member("v", "g", 0.5)),
+                trajectory("d", "g", 3, 0.0, 2))) {
+            HeldMember value = new HeldMember(1_500, t);
+            HeldMember back = roundTrip(held, value);
+            assertEquals(value, back);
+            assertInstanceOf(EncodedSteps.class, back.trajectory().steps(), "steps come back as their encodings");
+        }
     }
 
     @Test

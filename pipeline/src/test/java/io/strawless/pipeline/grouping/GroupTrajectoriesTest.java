@@ -307,6 +307,24 @@ class GroupTrajectoriesTest {
         assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
     }
 
+    /**
+     * A group that closes during a drain is remembered until the end of time; an earlier close's memory, due to be
+     * forgotten first, must not hide it: the pass that forgot the earlier one took the end of time for none left.
+     */
+    @Test
+    void aGroupClosedDuringADrainIsForgottenAfterAnEarlierOne() throws Exception {
+        start(grpo());
+        send(trajectory("a", "g1", 2, 1.0, 1), 100);
+        harness.processWatermark(100 + GROUP_TIMEOUT); // forgotten a retention later
+        send(startedAt(trajectory("c", "g1", 2, 1.0, 2), 1_200), 1_500); // the next round's g1
+        harness.processWatermark(Long.MAX_VALUE); // closes at 2,500, while the watermark is at the end of time
+
+        assertEquals(List.of(List.of("a"), List.of("c")), groups().stream()
+                .map(g -> g.members().stream().map(AssembledTrajectory::trajectoryId).toList()).toList());
+        assertEquals(0, harness.numKeyedStateEntries(), "task state left behind");
+        assertEquals(0, harness.numEventTimeTimers(), "timers left behind");
+    }
+
     @Test
     void aGroupIdUsedAgainByALaterRoundOpensANewGroup() throws Exception {
         start(grpo());
