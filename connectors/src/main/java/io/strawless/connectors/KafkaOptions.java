@@ -10,6 +10,8 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.DescribedEnum;
@@ -296,6 +298,14 @@ public final class KafkaOptions {
      */
     private static final Set<String> KAFKA_CLIENT_KEYS = kafkaClientKeys();
 
+    /** The client settings Kafka types as passwords ({@code ssl.key.password}, {@code sasl.jaas.config}, ...). */
+    private static final Set<String> KAFKA_CLIENT_SECRETS = Stream.of(
+                    AdminClientConfig.configDef(), ProducerConfig.configDef(), ConsumerConfig.configDef())
+            .flatMap(definition -> definition.configKeys().values().stream())
+            .filter(key -> key.type == ConfigDef.Type.PASSWORD)
+            .map(key -> key.name)
+            .collect(Collectors.toUnmodifiableSet());
+
     /**
      * Families of keys Kafka reads beyond its clients' lists: a config provider's class and parameters ({@code
      * config.providers.file.class}), resolved with the secrets; the metrics context's labels (KIP-606); the JMX
@@ -313,6 +323,11 @@ public final class KafkaOptions {
         return clientKey.equals("interceptor.classes") || clientKey.equals("metric.reporters")
                 || clientKey.equals("partitioner.class") || clientKey.endsWith(".callback.handler.class")
                 || clientKey.equals("ssl.engine.factory.class");
+    }
+
+    /** Whether {@code key}, a {@value #CLIENT_PREFIX}* setting, holds a secret: one Kafka types as a password. */
+    public static boolean isClientSecret(String key) {
+        return key.startsWith(CLIENT_PREFIX) && KAFKA_CLIENT_SECRETS.contains(key.substring(CLIENT_PREFIX.length()));
     }
 
     private static Set<String> kafkaClientKeys() {

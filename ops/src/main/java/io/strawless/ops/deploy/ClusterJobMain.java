@@ -7,13 +7,6 @@ import io.strawless.pipeline.StrawlessOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.config.ConfigDef;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
@@ -82,14 +75,6 @@ public final class ClusterJobMain {
         return prepare(StreamExecutionEnvironment.getExecutionEnvironment(programArguments), programArguments);
     }
 
-    /** The Kafka client settings Kafka types as passwords: {@code ssl.key.password}, {@code sasl.jaas.config}, .... */
-    private static final Set<String> PASSWORDS = Stream.of(
-                    ProducerConfig.configDef(), ConsumerConfig.configDef(), AdminClientConfig.configDef())
-            .flatMap(definition -> definition.configKeys().values().stream())
-            .filter(key -> key.type == ConfigDef.Type.PASSWORD)
-            .map(key -> KafkaOptions.CLIENT_PREFIX + key.name)
-            .collect(Collectors.toUnmodifiableSet());
-
     /**
      * Refuses a secret given as a program argument: Flink logs the program arguments one by one as the entry point
      * starts, hiding an argument only where its own words look secret, so the value after {@code
@@ -99,7 +84,7 @@ public final class ClusterJobMain {
      * ssl.keystore.key} does not: a config provider is the one way that keeps every secret out of the logs.)
      */
     static void requireNoSecret(String key, String value) {
-        if (PASSWORDS.contains(key) && !value.startsWith("${")) {
+        if (KafkaOptions.isClientSecret(key) && !value.startsWith("${")) {
             String clientKey = key.substring(KafkaOptions.CLIENT_PREFIX.length());
             throw new IllegalArgumentException("program argument --" + key + ": Flink logs program arguments as they"
                     + " are given, so this secret would be in the log; give a Kafka config provider reference instead"
